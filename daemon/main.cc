@@ -1,0 +1,58 @@
+// vnawire's entry point: one binary for the daemon, every stage process and the standalone filters.
+#include <cstring>
+#include <iostream>
+
+#include "daemon/commands.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: vnawire <command> [options]
+
+Pipeline:
+  run -c FILE                 start the pipeline described by FILE and supervise it until SIGTERM
+  check-config FILE           validate FILE (keys, types, graph) without starting anything
+  describe                    list every stage type and its options
+  demo [--state-dir DIR] [--follow]
+                              run the full pipeline on the embedded sample dispatches
+
+Filters (JSON Lines records on stdin, processed records on stdout):
+  extract                     add the article (title, lead, dates, dateline, body, captions, related)
+  langid                      add lang.code and lang.confidence
+  dedupe [--state-dir DIR]    add dedupe.status and dedupe.of (tags, never drops)
+
+Other:
+  stage --config F --stage NAME --replica N [--base-dir D]
+                              run one stage replica (the daemon starts these)
+  version                     print the version
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "help") == 0 || std::strcmp(argv[1], "--help") == 0 ||
+      std::strcmp(argv[1], "-h") == 0) {
+    std::cout << kUsage;
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string command = argv[1];
+  vnawire::daemon::Args args(argv + 2, argv + argc);
+  try {
+    if (command == "run") return vnawire::daemon::cmd_run(args);
+    if (command == "check-config") return vnawire::daemon::cmd_check_config(args);
+    if (command == "describe") return vnawire::daemon::cmd_describe(args);
+    if (command == "stage") return vnawire::daemon::cmd_stage(args);
+    if (command == "demo") return vnawire::daemon::cmd_demo(args);
+    if (command == "extract" || command == "langid" || command == "dedupe") {
+      return vnawire::daemon::cmd_filter(command, args);
+    }
+    if (command == "version" || command == "--version") {
+      std::cout << "vnawire " << VNAWIRE_VERSION << "\n";
+      return 0;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "vnawire " << command << ": " << e.what() << "\n";
+    return 1;
+  }
+  std::cerr << "vnawire: unknown command '" << command << "'\n\n" << kUsage;
+  return 2;
+}

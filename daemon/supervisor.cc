@@ -1,0 +1,563 @@
+// The supervisor's event loop: Boost.Asio for signals and timers, a ZeroMQ ROUTER for the control channel.
+#include <utility>  // before Asio: Boost 1.74 Asio uses std::exchange without including it (g++ 12, C++20)
+
+#include "daemon/supervisor.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <set>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include "stages/runtime/logging.h"
+#include "stages/runtime/stage_runner.h"
+#include "stages/runtime/wiring.h"
+
+namespace vnawire::daemon {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr milliseconds kTick{20};
+constexpr milliseconds kStatsInterval{100};
+constexpr milliseconds kFinalStatsGrace{1000};  // after exit, how long a STOPPED message may still arrive
+constexpr milliseconds kKillGrace{5000};
+
+enum class ReplicaState { Starting, Ready, Stopping, Exited, Backoff };
+
+struct Counts {
+  std::uint64_t received = 0, forwarded = 0, dropped = 0, dead_lettered = 0, retried = 0, pending = 0;
+  std::map<std::string, std::uint64_t> counters;
+
+  static Counts from_json(const nlohmann::json& body) {
+    Counts c;
+    c.received = body.value("received", std::uint64_t{0});
+    c.forwarded = body.value("forwarded", std::uint64_t{0});
+    c.dropped = body.value("dropped", std::uint64_t{0});
+    c.dead_lettered = body.value("dead_lettered", std::uint64_t{0});
+    c.retried = body.value("retried", std::uint64_t{0});
+    c.pending = body.value("pending", std::uint64_t{0});
+    if (auto it = body.find("counters"); it != body.end() && it->is_object()) {
+      for (const auto& [key, value] : it->items()) {
+        if (value.is_number_unsigned()) c.counters[key] = value.get<std::uint64_t>();
+      }
+    }
+    return c;
+  }
+  void add_to(StageTotals& t) const {
+    t.received += received;
+    t.forwarded += forwarded;
+    t.dropped += dropped;
+    t.dead_lettered += dead_lettered;
+    t.retried += retried;
+    t.pending += pending;
+    for (const auto& [key, value] : counters) t.counters[key] += value;
+  }
+  void accumulate(const Counts& other) {
+    received += other.received;
+    forwarded += other.forwarded;
+    dropped += other.dropped;
+    dead_lettered += other.dead_lettered;
+    retried += other.retried;
+    for (const auto& [key, value] : other.counters) counters[key] += value;
+  }
+};
+
+struct Replica {
+  std::string stage;
+  int index = 0;
+  std::string identity;
+  pid_t pid = -1;
+  ReplicaState state = ReplicaState::Backoff;
+  Clock::time_point started{}, last_seen{}, exited_at{}, restart_at{};
+  milliseconds backoff{0};
+  std::uint64_t restarts = 0;
+  Counts current;   // this incarnation's latest report
+  Counts carried;   // what earlier incarnations had reported before they died
+  bool final_report = false;  // STOPPED received for this incarnation
+  bool stop_sent = false;
+};
+
+std::string describe_exit(int status) {
+  if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return std::string("killed by signal ") + strsignal(WTERMSIG(status));
+  return "ended";
+}
+
+}  // namespace
+
+class Supervisor::Impl {
+ public:
+  Impl(const runtime::PipelineConfig& config, SupervisorOptions options)
+      : config_(config), options_(std::move(options)), signals_(io_), timer_(io_) {}
+
+  int run();
+  PipelineTotals totals() const;
+
+ private:
+  bool prepare();
+  void spawn(Replica& replica);
+  void on_tick();
+  void read_control();
+  void reap_children();
+  void handle_exit(Replica& replica, int status);
+  void request_stats(bool force);
+  void send(Replica& replica, const char* verb);
+  void begin_stop(const std::string& why);
+  void advance_drain();
+  bool stage_exited(const std::string& stage) const;
+  void fail(const std::string& why);
+  void kill_all(int signal);
+  bool all_exited() const;
+  void schedule_tick();
+  void log_progress(bool force);
+
+  const runtime::PipelineConfig& config_;
+  SupervisorOptions options_;
+  std::shared_ptr<spdlog::logger> log_;
+  boost::asio::io_context io_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer timer_;
+  zmq::context_t zmq_context_{1};
+  std::optional<zmq::socket_t> control_;
+  std::vector<Replica> replicas_;
+  std::string snapshot_;
+
+  bool starting_ = true;      // until every replica has been READY once
+  bool stopping_ = false;
+  bool failed_ = false;
+  int exit_code_ = 0;
+  Clock::time_point start_deadline_{}, stop_started_{}, last_stats_{}, last_progress_{};
+  std::set<std::string> stop_sent_stages_;
+};
+
+bool Supervisor::Impl::prepare() {
+  log_ = runtime::make_logger("daemon", config_.pipeline.get_string("log_level"));
+  std::error_code ec;
+  std::filesystem::create_directories(config_.run_dir, ec);
+  if (ec) {
+    log_->error("cannot create run_dir {}: {}", config_.run_dir.string(), ec.message());
+    return false;
+  }
+  std::filesystem::create_directories(config_.state_dir, ec);
+  if (ec) {
+    log_->error("cannot create state_dir {}: {}", config_.state_dir.string(), ec.message());
+    return false;
+  }
+  // Children read a snapshot, so a config edited while the daemon runs cannot split the pipeline in two.
+  snapshot_ = (config_.run_dir / "pipeline.yaml").string();
+  std::filesystem::copy_file(options_.config_path, snapshot_, std::filesystem::copy_options::overwrite_existing, ec);
+  if (ec) {
+    log_->error("cannot write the config snapshot {}: {}", snapshot_, ec.message());
+    return false;
+  }
+  try {
+    control_.emplace(zmq_context_, zmq::socket_type::router);
+    control_->set(zmq::sockopt::linger, 0);
+    control_->set(zmq::sockopt::rcvhwm, 100000);
+    control_->set(zmq::sockopt::router_handover, true);  // a restarted replica takes its identity back
+    control_->bind(runtime::control_endpoint(config_));
+  } catch (const zmq::error_t& e) {
+    log_->error("cannot bind the control channel {}: {}", runtime::control_endpoint(config_), e.what());
+    return false;
+  }
+  for (const auto& stage : config_.stages) {
+    for (int r = 0; r < stage.replicas; ++r) {
+      Replica replica;
+      replica.stage = stage.name;
+      replica.index = r;
+      replica.identity = runtime::replica_identity(stage.name, r);
+      replica.backoff = milliseconds(config_.pipeline.get_int("restart_backoff_ms"));
+      replicas_.push_back(std::move(replica));
+    }
+  }
+  return true;
+}
+
+void Supervisor::Impl::spawn(Replica& replica) {
+  const std::string replica_index = std::to_string(replica.index);
+  const std::string base = options_.base_dir.string();
+  std::vector<std::string> args = {options_.executable, "stage",   "--config",  snapshot_, "--base-dir",
+                                   base,                "--stage", replica.stage, "--replica", replica_index};
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  std::fflush(nullptr);
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    // Own process group: a Ctrl-C in a terminal reaches the daemon only, which then drains in order.
+    ::setpgid(0, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(1);  // the daemon died between fork and prctl
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::execv(argv[0], argv.data());
+    const char message[] = "vnawire: cannot execute the stage binary\n";
+    (void)!::write(2, message, sizeof message - 1);
+    ::_exit(127);
+  }
+  if (pid < 0) {
+    log_->error("cannot fork {}: {}", replica.identity, std::strerror(errno));
+    replica.state = ReplicaState::Backoff;
+    replica.restart_at = Clock::now() + replica.backoff;
+    return;
+  }
+  replica.pid = pid;
+  replica.state = ReplicaState::Starting;
+  replica.started = replica.last_seen = Clock::now();
+  replica.final_report = false;
+  replica.stop_sent = false;
+  replica.current = Counts{};
+  log_->debug("started {} (pid {})", replica.identity, pid);
+}
+
+void Supervisor::Impl::send(Replica& replica, const char* verb) {
+  if (!control_ || replica.state == ReplicaState::Exited || replica.state == ReplicaState::Backoff) return;
+  std::array<zmq::const_buffer, 3> frames = {zmq::buffer(replica.identity), zmq::buffer(std::string_view(verb)),
+                                             zmq::str_buffer("{}")};
+  try {
+    (void)zmq::send_multipart(*control_, frames, zmq::send_flags::dontwait);
+  } catch (const zmq::error_t&) {
+    // Not connected yet (ROUTER drops unroutable messages): the next tick sends again where it matters.
+  }
+}
+
+void Supervisor::Impl::read_control() {
+  while (true) {
+    std::vector<zmq::message_t> frames;
+    std::optional<std::size_t> got;
+    try {
+      got = zmq::recv_multipart(*control_, std::back_inserter(frames), zmq::recv_flags::dontwait);
+    } catch (const zmq::error_t& e) {
+      log_->error("control channel: {}", e.what());
+      return;
+    }
+    if (!got) return;
+    if (frames.size() != 3) continue;
+    const std::string identity = frames[0].to_string();
+    const std::string verb = frames[1].to_string();
+    auto body = nlohmann::json::parse(frames[2].to_string_view(), nullptr, false);
+    if (body.is_discarded() || !body.is_object()) continue;
+    Replica* replica = nullptr;
+    for (auto& candidate : replicas_) {
+      if (candidate.identity == identity) replica = &candidate;
+    }
+    if (replica == nullptr) {
+      log_->warn("control message from unknown stage '{}'", identity);
+      continue;
+    }
+    // A message from an earlier incarnation (its pid) must not count for the current one.
+    if (body.value("pid", -1) != replica->pid) continue;
+    replica->last_seen = Clock::now();
+    if (verb == runtime::kFailed) {
+      const std::string reason = body.value("reason", std::string("unknown reason"));
+      if (starting_) {
+        fail("stage " + identity + " cannot start: " + reason);
+      } else {
+        log_->error("stage {} cannot start: {}", identity, reason);
+      }
+      continue;
+    }
+    replica->current = Counts::from_json(body);
+    if (verb == runtime::kReady) {
+      replica->state = stopping_ && replica->stop_sent ? ReplicaState::Stopping : ReplicaState::Ready;
+      log_->debug("{} ready", identity);
+    } else if (verb == runtime::kStopped) {
+      replica->final_report = true;
+    }
+  }
+}
+
+void Supervisor::Impl::handle_exit(Replica& replica, int status) {
+  replica.state = ReplicaState::Exited;
+  replica.exited_at = Clock::now();
+  replica.pid = -1;
+  const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  if (failed_ || (stopping_ && replica.stop_sent)) {
+    if (clean) {
+      log_->debug("{} stopped", replica.identity);
+    } else {
+      log_->warn("{} {} while stopping", replica.identity, describe_exit(status));
+    }
+    return;
+  }
+  if (starting_ && replica.current.received == 0 && !clean) {
+    fail("stage " + replica.identity + " " + describe_exit(status) + " before it was ready");
+    return;
+  }
+  // A crash: keep what it had reported, and start it again after a growing delay.
+  replica.carried.accumulate(replica.current);
+  replica.current = Counts{};
+  ++replica.restarts;
+  replica.state = ReplicaState::Backoff;
+  replica.restart_at = Clock::now() + replica.backoff;
+  log_->warn("{} {}; restarting in {} ms", replica.identity, describe_exit(status), replica.backoff.count());
+  replica.backoff = std::min(replica.backoff * 2, milliseconds(config_.pipeline.get_int("restart_backoff_max_ms")));
+}
+
+void Supervisor::Impl::reap_children() {
+  while (true) {
+    int status = 0;
+    const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) return;
+    for (auto& replica : replicas_) {
+      if (replica.pid == pid) handle_exit(replica, status);
+    }
+  }
+}
+
+void Supervisor::Impl::fail(const std::string& why) {
+  if (failed_) return;
+  failed_ = true;
+  exit_code_ = 1;
+  log_->error("{}", why);
+  log_->error("stopping the pipeline");
+  stopping_ = true;
+  stop_started_ = Clock::now();
+  kill_all(SIGTERM);
+}
+
+void Supervisor::Impl::kill_all(int signal) {
+  for (auto& replica : replicas_) {
+    if (replica.pid > 0) ::kill(replica.pid, signal);
+    if (replica.state == ReplicaState::Backoff) replica.state = ReplicaState::Exited;
+  }
+}
+
+bool Supervisor::Impl::all_exited() const {
+  for (const auto& replica : replicas_) {
+    if (replica.state != ReplicaState::Exited) return false;
+  }
+  return true;
+}
+
+bool Supervisor::Impl::stage_exited(const std::string& stage) const {
+  const auto now = Clock::now();
+  for (const auto& replica : replicas_) {
+    if (replica.stage != stage) continue;
+    if (replica.state != ReplicaState::Exited) return false;
+    if (!replica.final_report && now - replica.exited_at < kFinalStatsGrace) return false;
+  }
+  return true;
+}
+
+void Supervisor::Impl::begin_stop(const std::string& why) {
+  if (stopping_) return;
+  stopping_ = true;
+  stop_started_ = Clock::now();
+  log_->info("stopping ({}): sources first, then each stage once its input is drained", why);
+  for (auto& replica : replicas_) {
+    if (replica.state == ReplicaState::Backoff) replica.state = ReplicaState::Exited;
+  }
+}
+
+// Sends STOP to every stage whose inputs have all exited and whose replicas have taken in everything
+// those inputs forwarded: nothing can be in flight towards it any more.
+void Supervisor::Impl::advance_drain() {
+  const PipelineTotals now_totals = totals();
+  for (const auto& stage : config_.stages) {
+    if (stop_sent_stages_.count(stage.name)) continue;
+    bool inputs_done = true;
+    std::uint64_t expected = 0;
+    for (const auto& input : stage.inputs) {
+      inputs_done = inputs_done && stage_exited(input);
+      expected += now_totals.stages.at(input).forwarded;
+    }
+    if (!inputs_done) continue;
+    const StageTotals& mine = now_totals.stages.at(stage.name);
+    const bool drained = stage.inputs.empty() || (mine.received >= expected && mine.pending == 0);
+    if (!drained) continue;
+    stop_sent_stages_.insert(stage.name);
+    for (auto& replica : replicas_) {
+      if (replica.stage != stage.name) continue;
+      replica.stop_sent = true;
+      if (replica.state == ReplicaState::Ready || replica.state == ReplicaState::Starting) {
+        replica.state = ReplicaState::Stopping;
+      }
+      send(replica, runtime::kStop);
+    }
+  }
+  // A STOP may be lost to a replica that was not connected yet: repeat it until the replica exits.
+  for (auto& replica : replicas_) {
+    if (replica.stop_sent && replica.state == ReplicaState::Stopping) send(replica, runtime::kStop);
+  }
+}
+
+void Supervisor::Impl::request_stats(bool force) {
+  const auto now = Clock::now();
+  if (!force && now - last_stats_ < kStatsInterval) return;
+  last_stats_ = now;
+  for (auto& replica : replicas_) {
+    if (replica.state == ReplicaState::Ready || replica.state == ReplicaState::Stopping) send(replica, runtime::kStats);
+  }
+}
+
+PipelineTotals Supervisor::Impl::totals() const {
+  PipelineTotals out;
+  for (const auto& stage : config_.stages) out.stages[stage.name];
+  for (const auto& replica : replicas_) {
+    StageTotals& t = out.stages[replica.stage];
+    replica.carried.add_to(t);
+    replica.current.add_to(t);
+    t.restarts += replica.restarts;
+    if (replica.state == ReplicaState::Ready) ++t.replicas_ready;
+  }
+  bool quiescent = true;
+  for (const auto& stage : config_.stages) {
+    const StageTotals& mine = out.stages[stage.name];
+    std::uint64_t expected = 0;
+    for (const auto& input : stage.inputs) expected += out.stages[input].forwarded;
+    quiescent = quiescent && mine.pending == 0 && (stage.inputs.empty() || mine.received == expected);
+  }
+  out.quiescent = quiescent;
+  return out;
+}
+
+void Supervisor::Impl::log_progress(bool force) {
+  const auto now = Clock::now();
+  if (!force && now - last_progress_ < milliseconds(options_.progress_interval_ms)) return;
+  last_progress_ = now;
+  const PipelineTotals t = totals();
+  std::string line;
+  for (const auto& stage : config_.stages) {
+    const StageTotals& s = t.stages.at(stage.name);
+    line += fmt::format("{}{} in {} out {}", line.empty() ? "" : " | ", stage.name, s.received, s.forwarded);
+    if (s.dropped) line += fmt::format(" dropped {}", s.dropped);
+    if (s.dead_lettered) line += fmt::format(" dead {}", s.dead_lettered);
+    if (s.restarts) line += fmt::format(" restarts {}", s.restarts);
+  }
+  log_->info("{}", line);
+  if (options_.on_progress) options_.on_progress(t);
+}
+
+void Supervisor::Impl::on_tick() {
+  read_control();
+  reap_children();
+  const auto now = Clock::now();
+  const auto timeout = milliseconds(config_.pipeline.get_int("stage_timeout_ms"));
+
+  if (starting_ && !failed_) {
+    bool all_ready = true;
+    for (const auto& replica : replicas_) all_ready = all_ready && replica.state == ReplicaState::Ready;
+    if (all_ready) {
+      starting_ = false;
+      log_->info("pipeline running: {} processes", replicas_.size());
+    } else if (now > start_deadline_) {
+      std::string missing;
+      for (const auto& replica : replicas_) {
+        if (replica.state != ReplicaState::Ready) missing += " " + replica.identity;
+      }
+      fail("stages not ready after stage_timeout_ms:" + missing);
+    }
+  }
+
+  for (auto& replica : replicas_) {
+    if (replica.state == ReplicaState::Backoff && !stopping_ && now >= replica.restart_at) spawn(replica);
+    // A replica that went silent is hung: kill it, and the exit handler restarts it.
+    const bool silent = (replica.state == ReplicaState::Ready || replica.state == ReplicaState::Starting) &&
+                        now - replica.last_seen > timeout && replica.pid > 0;
+    if (silent && !failed_) {
+      log_->error("{} sent nothing for {} ms: killing it", replica.identity, timeout.count());
+      ::kill(replica.pid, SIGKILL);
+      replica.last_seen = now;
+    }
+    if (replica.state == ReplicaState::Ready && now - replica.started > std::chrono::minutes(1)) {
+      replica.backoff = milliseconds(config_.pipeline.get_int("restart_backoff_ms"));  // stable again
+    }
+  }
+
+  const bool watching = stopping_ || static_cast<bool>(options_.stop_when);
+  if (watching) request_stats(false);
+  if (!stopping_ && !starting_ && options_.stop_when && options_.stop_when(totals())) begin_stop("work done");
+
+  if (stopping_) {
+    if (!failed_) advance_drain();
+    const auto drain_limit = milliseconds(config_.pipeline.get_int("drain_timeout_ms"));
+    if (!failed_ && now - stop_started_ > drain_limit) {
+      log_->error("drain timed out after {} ms; documents still in flight are replayed at the next start",
+                  drain_limit.count());
+      exit_code_ = 1;
+      failed_ = true;
+      kill_all(SIGTERM);
+      stop_started_ = now;
+    } else if (failed_ && now - stop_started_ > kKillGrace) {
+      kill_all(SIGKILL);
+    }
+    if (all_exited()) {
+      log_progress(true);
+      io_.stop();
+      return;
+    }
+  } else {
+    log_progress(false);
+  }
+  schedule_tick();
+}
+
+void Supervisor::Impl::schedule_tick() {
+  timer_.expires_after(kTick);
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) on_tick();
+  });
+}
+
+int Supervisor::Impl::run() {
+  if (!prepare()) return 1;
+  signals_.add(SIGTERM);
+  signals_.add(SIGINT);
+  signals_.add(SIGCHLD);
+  std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
+                                                                             int signal) {
+    if (ec) return;
+    if (signal == SIGCHLD) {
+      reap_children();
+    } else if (stopping_) {
+      log_->warn("signal {} again: already stopping", signal);
+    } else {
+      begin_stop(signal == SIGTERM ? "SIGTERM" : "SIGINT");
+    }
+    signals_.async_wait(on_signal);
+  };
+  signals_.async_wait(on_signal);
+  log_->info("starting {} stage(s), {} process(es); state in {}", config_.stages.size(),
+             [&] {
+               std::size_t n = 0;
+               for (const auto& stage : config_.stages) n += static_cast<std::size_t>(stage.replicas);
+               return n;
+             }(),
+             config_.state_dir.string());
+  start_deadline_ = Clock::now() + milliseconds(config_.pipeline.get_int("stage_timeout_ms"));
+  last_progress_ = Clock::now();
+  for (auto& replica : replicas_) spawn(replica);
+  schedule_tick();
+  io_.run();
+  // Whatever is still running (only after a failure) must not outlive the daemon.
+  kill_all(SIGKILL);
+  while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
+  if (exit_code_ == 0) log_->info("stopped cleanly");
+  return exit_code_;
+}
+
+Supervisor::Supervisor(const runtime::PipelineConfig& config, SupervisorOptions options)
+    : impl_(std::make_unique<Impl>(config, std::move(options))) {}
+Supervisor::~Supervisor() = default;
+int Supervisor::run() { return impl_->run(); }
+PipelineTotals Supervisor::totals() const { return impl_->totals(); }
+
+}  // namespace vnawire::daemon

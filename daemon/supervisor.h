@@ -1,0 +1,59 @@
+// The supervisor: starts every stage replica as a child process, watches it, restarts it, and drains on stop.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "stages/runtime/pipeline_config.h"
+
+namespace vnawire::daemon {
+
+struct StageTotals {
+  std::uint64_t received = 0;
+  std::uint64_t forwarded = 0;
+  std::uint64_t dropped = 0;
+  std::uint64_t dead_lettered = 0;
+  std::uint64_t retried = 0;
+  std::uint64_t pending = 0;
+  std::uint64_t restarts = 0;
+  std::map<std::string, std::uint64_t> counters;  // stage-specific, summed over replicas
+  int replicas_ready = 0;
+};
+
+struct PipelineTotals {
+  std::map<std::string, StageTotals> stages;
+  // Every stage has received all its inputs forwarded and holds nothing pending.
+  bool quiescent = false;
+};
+
+struct SupervisorOptions {
+  std::string executable;      // the vnawire binary the children run
+  std::string config_path;     // the validated file; the children read a snapshot of it
+  std::filesystem::path base_dir;
+  // Checked on every tick; returning true starts a graceful stop (used by `vnawire demo`).
+  std::function<bool(const PipelineTotals&)> stop_when;
+  // Called on every status line the daemon prints (progress); may be empty.
+  std::function<void(const PipelineTotals&)> on_progress;
+  int progress_interval_ms = 10000;
+};
+
+class Supervisor {
+ public:
+  Supervisor(const runtime::PipelineConfig& config, SupervisorOptions options);
+  ~Supervisor();
+  Supervisor(const Supervisor&) = delete;
+  Supervisor& operator=(const Supervisor&) = delete;
+
+  // Runs until stopped: 0 after a clean drain, 1 when a stage could not start or the drain timed out.
+  int run();
+  PipelineTotals totals() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vnawire::daemon

@@ -1,0 +1,16 @@
+// Text normalisation for duplicate detection: what two copies of one dispatch have in common.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace vnawire::dedupe {
+
+// Markup removed (for HTML), case folded, accents removed, punctuation and white space dropped:
+// two copies that differ only in layout, typography or entity encoding normalise to the same text.
+std::string normalize_for_dedupe(std::string_view body, bool is_html);
+
+// A 128-bit fingerprint of normalised text, as 32 hex digits.
+std::string fingerprint(std::string_view normalized);
+
+}  // namespace vnawire::dedupe

@@ -1,0 +1,357 @@
+// Extracts an article from an HTML page with libxml2's forgiving HTML parser.
+//
+// Two iterative passes over the DOM (no recursion, so a page nested 50,000 levels deep costs time,
+// not stack): the first reads the metadata (og:title, article:published_time, JSON-LD, the sapo)
+// and scores every <article> and every parent of <p> by the text of its paragraphs; the second
+// reads the paragraphs and figure captions of the best-scoring element. Navigation, asides,
+// footers, scripts, forms and "related" boxes never give paragraphs; figures give captions only.
+#include <libxml/HTMLparser.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/uri.h>
+
+#include <climits>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "stages/extract/extract_article.h"
+#include "stages/extract/extract_common.h"
+#include "stages/extract/extract_dateline.h"
+#include "stages/extract/extract_text_util.h"
+
+namespace vnawire::extract {
+namespace {
+
+std::string_view name_of(const xmlNode* n) {
+  return n->name != nullptr ? std::string_view(reinterpret_cast<const char*>(n->name)) : std::string_view();
+}
+
+bool is_element(const xmlNode* n, std::string_view name) {
+  return n->type == XML_ELEMENT_NODE && name_of(n) == name;
+}
+
+std::string attr(const xmlNode* n, const char* name) {
+  xmlChar* v = xmlGetProp(n, reinterpret_cast<const xmlChar*>(name));
+  if (v == nullptr) return {};
+  std::string out(reinterpret_cast<const char*>(v));
+  xmlFree(v);
+  return out;
+}
+
+// Visits the subtree of `root` in document order without recursion. `enter` returns whether to go
+// into the node's children; `leave` runs after the children of every node that was entered so.
+template <class Enter, class Leave>
+void traverse(xmlNode* root, Enter&& enter, Leave&& leave) {
+  xmlNode* node = root;
+  while (node != nullptr) {
+    const bool descend = enter(node);
+    if (descend && node->children != nullptr) {
+      node = node->children;
+      continue;
+    }
+    if (descend) leave(node);
+    while (node != root && node->next == nullptr) {
+      node = node->parent;
+      if (node == nullptr) return;
+      leave(node);
+    }
+    if (node == root) return;
+    node = node->next;
+  }
+}
+
+bool is_block(std::string_view n) {
+  static const std::unordered_set<std::string_view> kBlock = {
+      "p", "div", "br", "li", "ul", "ol", "td", "th", "tr", "h1", "h2", "h3", "h4", "h5", "h6",
+      "figcaption", "figure", "section", "article", "blockquote", "header", "footer", "table", "dd", "dt"};
+  return kBlock.count(n) != 0;
+}
+
+// The raw content of an element whose text is not markup (<script type="application/ld+json">).
+std::string raw_text(const xmlNode* n) {
+  std::string out;
+  for (const xmlNode* c = n->children; c != nullptr; c = c->next) {
+    if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && c->content != nullptr) {
+      out += reinterpret_cast<const char*>(c->content);
+    }
+  }
+  return out;
+}
+
+// The text of a subtree, blocks separated by spaces, white space folded.
+std::string text_of(xmlNode* root) {
+  std::string out;
+  traverse(
+      root,
+      [&](xmlNode* n) {
+        if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
+          if (n->content != nullptr) out += reinterpret_cast<const char*>(n->content);
+          return false;
+        }
+        if (n->type != XML_ELEMENT_NODE) return false;
+        const std::string_view nm = name_of(n);
+        if (nm == "script" || nm == "style" || nm == "noscript" || nm == "template") return false;
+        if (is_block(nm)) out += ' ';
+        return true;
+      },
+      [&](xmlNode* n) {
+        if (n->type == XML_ELEMENT_NODE && is_block(name_of(n))) out += ' ';
+      });
+  return util::fold_spaces(out);
+}
+
+// Elements whose paragraphs are never the article's.
+bool excluded_element(const xmlNode* n) {
+  static const std::unordered_set<std::string_view> kExcluded = {
+      "script", "style", "noscript", "template", "nav", "aside", "footer", "form", "iframe", "svg",
+      "button", "select", "textarea"};
+  if (kExcluded.count(name_of(n)) != 0) return true;
+  const std::string cls = util::to_lower(attr(n, "class") + " " + attr(n, "id"));
+  for (const char* bad : {"related", "comment", "share", "social", "breadcrumb", "sidebar", "advert", "lien-quan"}) {
+    if (cls.find(bad) != std::string::npos) return true;
+  }
+  return false;
+}
+
+bool related_container(const xmlNode* n) {
+  const std::string cls = util::to_lower(attr(n, "class") + " " + attr(n, "id"));
+  return cls.find("related") != std::string::npos || cls.find("lien-quan") != std::string::npos;
+}
+
+bool lead_class(const xmlNode* n) {
+  const std::string cls = util::to_lower(attr(n, "class"));
+  for (const char* k : {"sapo", "lead", "chapo", "chapeau", "standfirst"}) {
+    if (cls.find(k) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// "2023-09-13T10:00:00+07:00" -> "2023-09-13"; "2023-09" stays; anything else is dropped.
+std::optional<std::string> edtf_from_timestamp(std::string_view s) {
+  s = util::trim(s);
+  for (const std::size_t len : {std::size_t{10}, std::size_t{7}}) {
+    if (s.size() >= len && is_edtf_date(s.substr(0, len)) && s.find('X') == std::string_view::npos) {
+      return std::string(s.substr(0, len));
+    }
+  }
+  return std::nullopt;
+}
+
+// Drops a " | Site" or " - Site" tail from a <title>.
+std::string strip_site_suffix(std::string t) {
+  for (const std::string_view sep : {" | ", " - ", " – "}) {
+    const std::size_t at = t.rfind(sep);
+    if (at != std::string::npos && at > 0 && util::length_chars(t.substr(at + sep.size())) <= 30) {
+      return t.substr(0, at);
+    }
+  }
+  return t;
+}
+
+void read_json_ld(const std::string& text, std::optional<std::string>& headline, std::optional<std::string>& date) {
+  const nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
+  if (doc.is_discarded()) return;
+  // Objects may sit at the top, in an array, or in "@graph": look one level into each.
+  std::vector<const nlohmann::json*> items = {&doc};
+  if (doc.is_array()) {
+    for (const auto& x : doc) items.push_back(&x);
+  } else if (doc.is_object() && doc.contains("@graph") && doc["@graph"].is_array()) {
+    for (const auto& x : doc["@graph"]) items.push_back(&x);
+  }
+  for (const nlohmann::json* item : items) {
+    if (!item->is_object()) continue;
+    if (!date && item->contains("datePublished") && (*item)["datePublished"].is_string()) {
+      date = edtf_from_timestamp((*item)["datePublished"].get<std::string>());
+    }
+    if (!headline && item->contains("headline") && (*item)["headline"].is_string()) {
+      headline = (*item)["headline"].get<std::string>();
+    }
+  }
+}
+
+struct DocDeleter {
+  void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
+};
+
+Article extract_html_impl(std::string_view html, std::string_view url) {
+  if (html.empty() || html.size() > util::kMaxInputBytes || html.size() > static_cast<std::size_t>(INT_MAX)) return {};
+  if (util::looks_binary(html)) return {};
+  static std::once_flag init;
+  std::call_once(init, [] { xmlInitParser(); });
+  const std::string base(url);
+  // libxml2 reads an undeclared HTML page as Latin-1: say UTF-8 when the bytes are UTF-8.
+  const char* encoding = util::is_valid_utf8(html) ? "UTF-8" : nullptr;
+  const int options = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
+                      HTML_PARSE_COMPACT;
+  const std::unique_ptr<xmlDoc, DocDeleter> doc(htmlReadMemory(
+      html.data(), static_cast<int>(html.size()), base.empty() ? nullptr : base.c_str(), encoding, options));
+  if (!doc) return {};
+  xmlNode* root = xmlDocGetRootElement(doc.get());
+  if (root == nullptr) return {};
+
+  Article a;
+  std::optional<std::string> og_title, h1, title_tag, ld_headline, published, description, lead;
+  xmlNode* lead_node = nullptr;
+  std::vector<xmlNode*> related_boxes;
+  std::unordered_map<xmlNode*, double> score;
+  std::vector<xmlNode*> articles;  // open <article> elements, innermost last
+
+  // Pass 1: metadata and scores.
+  traverse(
+      root,
+      [&](xmlNode* n) {
+        if (n->type != XML_ELEMENT_NODE) return false;
+        const std::string_view nm = name_of(n);
+        if (nm == "meta") {
+          const std::string key = util::to_lower(!attr(n, "property").empty() ? attr(n, "property")
+                                                  : !attr(n, "name").empty()   ? attr(n, "name")
+                                                                               : attr(n, "itemprop"));
+          const std::string content = attr(n, "content");
+          if (key == "og:title" && !og_title) og_title = content;
+          if ((key == "article:published_time" || key == "datepublished" || key == "pubdate" ||
+               key == "og:published_time") && !published) {
+            published = edtf_from_timestamp(content);
+          }
+          if ((key == "description" || key == "og:description") && !description) description = content;
+          return false;
+        }
+        if (nm == "script") {
+          if (util::to_lower(attr(n, "type")) == "application/ld+json") read_json_ld(raw_text(n), ld_headline, published);
+          return false;
+        }
+        if (nm == "title" && !title_tag) {
+          title_tag = text_of(n);
+          return false;
+        }
+        if (nm == "time" && !published && !articles.empty()) published = edtf_from_timestamp(attr(n, "datetime"));
+        if (related_container(n)) {
+          related_boxes.push_back(n);
+          return false;
+        }
+        if (excluded_element(n)) return false;
+        if (nm == "h1" && !h1) h1 = text_of(n);
+        if (!lead && lead_class(n) && nm != "body" && nm != "article") {
+          std::string t = text_of(n);
+          if (util::length_chars(t) >= 20) lead = std::move(t), lead_node = n;
+          if (lead) return false;
+        }
+        if (nm == "article") {
+          articles.push_back(n);
+        }
+        if (nm == "p") {
+          const double len = static_cast<double>(util::length_chars(text_of(n)));
+          if (!articles.empty()) score[articles.back()] += len;
+          if (n->parent != nullptr) {
+            score[n->parent] += len;
+            if (n->parent->parent != nullptr) score[n->parent->parent] += len / 2;
+          }
+          return false;
+        }
+        return true;
+      },
+      [&](xmlNode* n) {
+        if (!articles.empty() && articles.back() == n) articles.pop_back();
+      });
+
+  // The content root: the <article> with the most paragraph text, else the best parent of <p>s.
+  xmlNode* content = nullptr;
+  double best = 0;
+  for (const auto& [node, s] : score) {
+    const bool art = is_element(node, "article");
+    const double weighted = art ? s * 1.5 : s;  // an <article> holding the text is the surer sign
+    if (weighted > best) best = weighted, content = node;
+  }
+
+  a.title = og_title && !og_title->empty() ? strip_site_suffix(*og_title)
+            : h1 && !h1->empty()           ? *h1
+            : ld_headline                  ? *ld_headline
+            : title_tag                    ? strip_site_suffix(*title_tag)
+                                           : std::optional<std::string>();
+  a.published = published;
+  a.lead = lead ? lead : description && util::length_chars(*description) >= 20 ? description : std::nullopt;
+
+  // Pass 2: paragraphs and captions of the content root.
+  bool closed = false;
+  int figures = 0;
+  if (content != nullptr) {
+    traverse(
+        content,
+        [&](xmlNode* n) {
+          if (n->type != XML_ELEMENT_NODE || n == lead_node) return false;
+          const std::string_view nm = name_of(n);
+          if (nm == "figcaption" || (figures > 0 && util::to_lower(attr(n, "class")).find("caption") != std::string::npos)) {
+            std::string t = text_of(n);
+            if (const auto credit = find_credit(t)) t = credit->caption;
+            if (!t.empty()) a.captions.push_back(std::move(t));
+            return false;
+          }
+          if (related_container(n) || excluded_element(n)) return false;
+          if (nm == "figure") ++figures;
+          if (nm != "p") return true;
+          if (figures > 0 || closed) return false;
+          std::string t = text_of(n);
+          if (const auto credit = find_credit(t)) {
+            if (!credit->caption.empty()) a.captions.push_back(credit->caption);
+            t = credit->rest;
+          }
+          if (a.body.empty() && !a.dateline) {
+            if (const auto d = match_dateline(t)) {
+              if (d->place || d->date) a.dateline = Dateline{d->place, d->date};
+              t = t.substr(d->text_start);
+            }
+          }
+          if (auto sig = strip_signature(t)) t = std::move(*sig), closed = true;
+          if (!t.empty() && !is_debris_line(t)) a.body.push_back(std::move(t));
+          return false;
+        },
+        [&](xmlNode* n) {
+          if (is_element(n, "figure")) --figures;
+        });
+  }
+
+  // Related boxes: their links, resolved against the page's address.
+  std::unordered_set<std::string> seen;
+  for (xmlNode* box : related_boxes) {
+    traverse(
+        box,
+        [&](xmlNode* n) {
+          if (!is_element(n, "a")) return n->type == XML_ELEMENT_NODE;
+          std::string t = text_of(n);
+          if (util::length_chars(t) < 15 || t.find(' ') == std::string::npos || !seen.insert(t).second) return false;
+          RelatedItem item{std::move(t), std::nullopt};
+          const std::string href = attr(n, "href");
+          if (!href.empty()) {
+            xmlChar* abs = xmlBuildURI(reinterpret_cast<const xmlChar*>(href.c_str()),
+                                       base.empty() ? nullptr : reinterpret_cast<const xmlChar*>(base.c_str()));
+            item.url = abs != nullptr ? std::string(reinterpret_cast<const char*>(abs)) : href;
+            if (abs != nullptr) xmlFree(abs);
+          }
+          a.related.push_back(std::move(item));
+          return false;
+        },
+        [](xmlNode*) {});
+  }
+
+  if (a.dateline && a.dateline->date) *a.dateline->date = infer_year(*a.dateline->date, a.published);
+  finalize_article(a);
+  return a;
+}
+
+}  // namespace
+
+Article extract_html_page(std::string_view html, std::string_view url) {
+  try {
+    return extract_html_impl(html, url);
+  } catch (...) {
+    return Article{};  // a bad page must never take the pipeline down
+  }
+}
+
+}  // namespace vnawire::extract

@@ -1,0 +1,70 @@
+// A Hunspell word list (stems and suffix rules) answering "is this a word form?", loaded once.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace vnawire::extract {
+
+// A word list read from a Hunspell .dic with its .aff: enough of Hunspell to answer "is this a word
+// form?" (stems plus suffix rules, looked up in reverse as Hunspell does), nothing to suggest or
+// correct. Prefix rules are left out on purpose: in the dictionaries used here they only produce
+// elided forms ("l'", "d'") and metric prefixes, and the splitter cuts words at apostrophes anyway.
+class Lexicon {
+ public:
+  // nullptr if the .dic cannot be read; a missing or unreadable .aff just means no suffix rules.
+  static std::unique_ptr<Lexicon> load_files(const std::string& dic_path, const std::string& aff_path,
+                                             std::string_view language);
+  static std::unique_ptr<Lexicon> from_strings(std::string_view dic, std::string_view aff,
+                                               std::string_view language);
+
+  // True when `word` is a form the dictionary accepts, exactly as written (case included).
+  bool contains(std::string_view word) const;
+  // Same, also accepting a capitalised or upper-case spelling of a lower-case entry.
+  bool contains_any_case(std::string_view word) const;
+  // True when `piece` is an ending some suffix rule adds ("rait", "ions").
+  bool is_ending(std::string_view piece) const;
+  // Closed-class words of the language (articles, prepositions…), given in lower case.
+  bool is_function_word(std::string_view lower_word) const;
+  const std::string& language() const { return language_; }
+  std::size_t stem_count() const { return stems_.size(); }
+
+ private:
+  struct CondElem {
+    bool any = false;
+    bool negate = false;
+    std::u32string chars;
+  };
+  struct SuffixRule {
+    char32_t flag = 0;
+    std::string strip;
+    std::vector<CondElem> condition;
+  };
+  char32_t parse_one_flag(std::string_view s, std::size_t& i) const;
+  std::u32string parse_flags(std::string_view s) const;
+  void parse_aff(std::string_view aff);
+  void parse_dic(std::string_view dic);
+  static bool condition_matches(const std::vector<CondElem>& cond, std::string_view root);
+
+  enum class FlagMode { kChar, kLong, kNum, kUtf8 };
+  FlagMode flag_mode_ = FlagMode::kChar;
+  char32_t need_affix_ = 0;
+  char32_t forbidden_ = 0;
+  std::vector<std::u32string> aliases_;
+  std::unordered_map<std::string, std::u32string> stems_;
+  std::unordered_map<std::string, std::vector<SuffixRule>> suffixes_;  // keyed by the added ending
+  std::size_t max_ending_bytes_ = 0;
+  std::string language_;
+  const std::unordered_set<std::string>* function_words_ = nullptr;
+};
+
+// The system's dictionary for `language` ("fr", "en", "es"), loaded once on first use from the
+// usual Hunspell folders (or $VNAWIRE_HUNSPELL_DIR); nullptr if not installed.
+const Lexicon* system_lexicon(std::string_view language);
+
+}  // namespace vnawire::extract

@@ -1,0 +1,73 @@
+// The extract stage: adds the article record (and the entity, event and quote lists) to each document.
+#include "stages/extract/extract_stage.h"
+
+#include <nlohmann/json.hpp>
+
+#include "stages/extract/extract_article.h"
+
+namespace vnawire::extract {
+namespace {
+
+using runtime::OptionSpec;
+using runtime::OptionType;
+
+class ExtractStage final : public runtime::Stage {
+ public:
+  explicit ExtractStage(const runtime::StageContext& context)
+      : context_(context), max_bytes_(static_cast<std::size_t>(context.options->get_int("max_bytes"))) {}
+
+  runtime::Verdict on_message(runtime::Document& document) override {
+    auto& record = document.record;
+    const auto body = record.find("body");
+    if (body == record.end() || !body->is_string()) {
+      return runtime::Verdict::dead_letter("the record has no string \"body\"");
+    }
+    const std::string& text = body->get_ref<const std::string&>();
+    if (text.size() > max_bytes_) return runtime::Verdict::dead_letter("body larger than max_bytes");
+    const std::string type = record.value("content_type", std::string("text/plain"));
+    Article article;
+    if (type == "text/html" || type == "application/xhtml+xml") {
+      const auto url = record.find("url");
+      article = extract_html_page(text, url != record.end() && url->is_string() ? url->get<std::string>() : "");
+      context_.counters->add("html");
+    } else {
+      article = extract_text_dispatch(text);
+      context_.counters->add("text");
+    }
+    if (!article.title && article.body.empty()) context_.counters->add("empty_article");
+    record["article"] = article_to_json(article);
+    // Entities, events and quotes are filled by the entity extractor (docs/protocol.md); the lists are
+    // always present so consumers need no special case.
+    if (!record.contains("entities")) {
+      record["entities"] = {{"persons", nlohmann::json::array()},
+                            {"organizations", nlohmann::json::array()},
+                            {"places", nlohmann::json::array()}};
+    }
+    if (!record.contains("events")) record["events"] = nlohmann::json::array();
+    if (!record.contains("quotes")) record["quotes"] = nlohmann::json::array();
+    return runtime::Verdict::forward();
+  }
+
+ private:
+  const runtime::StageContext& context_;
+  std::size_t max_bytes_;
+};
+
+}  // namespace
+
+const runtime::StageDescriptor& extract_descriptor() {
+  static const runtime::StageDescriptor descriptor{
+      "extract",
+      "Extracts the article (title, lead, dates, dateline, body, captions, related items) from text and HTML.",
+      runtime::StageRole::Processor,
+      64,
+      {
+          OptionSpec{"max_bytes", OptionType::Int, std::int64_t{8 << 20},
+                     "Larger bodies are dead-lettered instead of parsed.", false, 1.0, 1073741824.0},
+      },
+      [](const runtime::StageContext& context) { return std::make_unique<ExtractStage>(context); },
+  };
+  return descriptor;
+}
+
+}  // namespace vnawire::extract

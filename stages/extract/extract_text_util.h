@@ -1,0 +1,59 @@
+// UTF-8, white-space, case and accent helpers shared by the text and HTML extractors.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vnawire::extract::util {
+
+// Largest input either extractor looks at; anything bigger is refused as "not a dispatch" so that
+// a runaway page cannot make one record cost seconds or gigabytes.
+inline constexpr std::size_t kMaxInputBytes = 16u << 20;
+
+// Strict UTF-8 check (no overlongs, no surrogates, nothing above U+10FFFF).
+bool is_valid_utf8(std::string_view s);
+
+// True for data that is clearly not text: NUL bytes or many C0 control characters.
+bool looks_binary(std::string_view s);
+
+// Replaces every invalid UTF-8 sequence by U+FFFD, so the result can always be serialised.
+std::string sanitize_utf8(std::string_view s);
+
+// Canonical composition, so "é" is one code point whatever the source did (dictionary look-ups and
+// exact matches depend on it). Returns the input unchanged if ICU refuses it.
+std::string to_nfc(std::string_view s);
+
+// Decodes the code point at s[i] and advances i; invalid bytes decode as U+FFFD (one byte).
+char32_t next_code_point(std::string_view s, std::size_t& i);
+void append_utf8(std::string& out, char32_t c);
+std::u32string to_u32(std::string_view s);
+std::string to_utf8(std::u32string_view s);
+
+bool is_space(char32_t c);   // any Unicode white space, NBSP included
+bool is_letter(char32_t c);  // letters and combining marks (a word never breaks on an accent)
+bool is_upper(char32_t c);
+bool is_lower(char32_t c);
+bool is_digit(char32_t c);
+char32_t lower(char32_t c);
+std::string to_lower(std::string_view s);
+
+// White space of any kind (NBSP, thin spaces, tabs) becomes one ASCII space; ends trimmed.
+std::string fold_spaces(std::string_view s);
+std::string_view trim(std::string_view s);
+
+// Lower case, accents removed, đ -> d, spaces folded: the key used to compare markers such as
+// "Voir plus" / "Xem thêm" or month names whatever their accents and case.
+std::string fold_key(std::string_view s);
+
+// Splits on \n (after \r\n and \r are treated as \n); lines keep their inner text untouched.
+std::vector<std::string_view> split_lines(std::string_view s);
+
+// Number of code points.
+std::size_t length_chars(std::string_view s);
+
+bool ends_with(std::string_view s, std::string_view suffix);
+bool starts_with(std::string_view s, std::string_view prefix);
+
+}  // namespace vnawire::extract::util

@@ -1,0 +1,41 @@
+// Repairs words that scraping glued together ("aucours", "SergueïLavrov") with a Hunspell word list.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "stages/extract/extract_lexicon.h"
+
+namespace vnawire::extract {
+
+// The exact word forms (maximal letter runs) of one document with their counts: a glued token's
+// halves are trusted when they also occur on their own in the same dispatch, which covers the
+// proper nouns no dictionary has ("SergueïLavrov" next to "Lavrov").
+class Vocabulary {
+ public:
+  void add_text(std::string_view text);
+  bool has(std::string_view word) const { return counts_.count(std::string(word)) != 0; }
+  const std::unordered_map<std::string, std::size_t>& counts() const { return counts_; }
+
+ private:
+  std::unordered_map<std::string, std::size_t> counts_;
+};
+
+// Share of the document's lower-case words (two letters or more) that the lexicon knows.
+double lexicon_coverage(const Lexicon& lexicon, const Vocabulary& vocabulary);
+
+// The installed dictionary that knows at least 60% of the document's lower-case words, best first;
+// nullptr when none does (another language, or no dictionary): then only the dictionary-free
+// repairs run.
+const Lexicon* pick_lexicon(const Vocabulary& vocabulary);
+
+// Puts the missing space back after a comma or semicolon between letters ("liens,et") and after a
+// full stop between a lower-case word and a capitalised one ("pays.Le").
+std::string fix_punctuation_spacing(std::string_view text);
+
+// Splits glued words in `text` (see the rules in the .cc). `lexicon` may be null.
+std::string split_glued_words(std::string_view text, const Lexicon* lexicon, const Vocabulary& vocabulary);
+
+}  // namespace vnawire::extract

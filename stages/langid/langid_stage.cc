@@ -1,0 +1,62 @@
+// The langid stage: sets `lang` on every record and drops languages the pipeline does not accept.
+#include "stages/langid/langid_stage.h"
+
+#include <algorithm>
+
+#include "stages/langid/langid_cld2.h"
+
+namespace vnawire::langid {
+namespace {
+
+using runtime::OptionSpec;
+using runtime::OptionType;
+
+class LangidStage final : public runtime::Stage {
+ public:
+  explicit LangidStage(const runtime::StageContext& context)
+      : context_(context), accept_(context.options->get_list("accept")) {}
+
+  runtime::Verdict on_message(runtime::Document& document) override {
+    const auto body = document.record.find("body");
+    if (body == document.record.end() || !body->is_string()) {
+      return runtime::Verdict::dead_letter("the record has no string \"body\"");
+    }
+    const bool is_html = document.record.value("content_type", std::string()) == "text/html";
+    Detection detection = detect_language(body->get_ref<const std::string&>(), is_html);
+    nlohmann::json top = nlohmann::json::array();
+    for (const auto& share : detection.top) top.push_back({{"code", share.code}, {"share", share.percent / 100.0}});
+    document.record["lang"] = {{"code", detection.code},
+                               {"confidence", detection.confidence},
+                               {"reliable", detection.reliable},
+                               {"top", std::move(top)}};
+    context_.counters->add("lang." + detection.code);
+    if (!accept_.empty() && std::find(accept_.begin(), accept_.end(), detection.code) == accept_.end()) {
+      context_.counters->add("filtered." + detection.code);
+      return runtime::Verdict::drop("language " + detection.code + " is not accepted");
+    }
+    return runtime::Verdict::forward();
+  }
+
+ private:
+  const runtime::StageContext& context_;
+  std::vector<std::string> accept_;
+};
+
+}  // namespace
+
+const runtime::StageDescriptor& langid_descriptor() {
+  static const runtime::StageDescriptor descriptor{
+      "langid",
+      "Identifies the language of each document with CLD2 (lang.code, lang.confidence) and filters by language.",
+      runtime::StageRole::Processor,
+      64,
+      {
+          OptionSpec{"accept", OptionType::StringList, std::vector<std::string>{},
+                     "ISO 639-1 codes to pass on; other languages are dropped. Empty accepts every language."},
+      },
+      [](const runtime::StageContext& context) { return std::make_unique<LangidStage>(context); },
+  };
+  return descriptor;
+}
+
+}  // namespace vnawire::langid

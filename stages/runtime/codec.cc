@@ -1,0 +1,129 @@
+// Data message codec: the one place where frames become documents.
+#include "stages/runtime/codec.h"
+
+#include <charconv>
+
+namespace vnawire::runtime {
+namespace {
+
+bool valid_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string encode_header(const Header& header) {
+  std::string out;
+  out.reserve(16 + header.trace.size() + header.id.size());
+  out.append(kProtocolTag);
+  out.append(" ");
+  out.append(std::to_string(kProtocolVersion));
+  out.append(" ");
+  out.append(std::to_string(header.attempt));
+  out.append(" ");
+  out.append(header.trace.empty() ? std::string("-") : header.trace);
+  out.append(" ");
+  out.append(header.id);
+  return out;
+}
+
+Result<Header> decode_header(std::string_view frame) {
+  if (frame.size() > kMaxHeaderBytes) return Status::error("header frame larger than 4096 bytes");
+  std::string_view fields[4];
+  std::string_view rest = frame;
+  for (auto& field : fields) {
+    auto space = rest.find(' ');
+    if (space == std::string_view::npos) return Status::error("header frame has fewer than 5 fields");
+    field = rest.substr(0, space);
+    rest.remove_prefix(space + 1);
+  }
+  if (fields[0] != kProtocolTag) return Status::error("header frame does not start with the VNAW tag");
+  int version = 0;
+  auto [vend, verr] = std::from_chars(fields[1].data(), fields[1].data() + fields[1].size(), version);
+  if (verr != std::errc() || vend != fields[1].data() + fields[1].size()) {
+    return Status::error("header version is not a number");
+  }
+  if (version != kProtocolVersion) {
+    return Status::error("unsupported protocol version " + std::to_string(version) + " (this build speaks " +
+                         std::to_string(kProtocolVersion) + ")");
+  }
+  Header header;
+  auto [aend, aerr] = std::from_chars(fields[2].data(), fields[2].data() + fields[2].size(), header.attempt);
+  if (aerr != std::errc() || aend != fields[2].data() + fields[2].size()) {
+    return Status::error("header attempt is not an unsigned number");
+  }
+  if (!valid_token(fields[3])) return Status::error("header trace is empty or holds control characters");
+  if (fields[3] != "-") header.trace = std::string(fields[3]);
+  if (rest.empty()) return Status::error("header id is empty");
+  if (rest.size() > kMaxIdBytes) return Status::error("header id longer than 1024 bytes");
+  if (!is_valid_utf8(rest)) return Status::error("header id is not valid UTF-8");
+  for (char c : rest) {
+    if (static_cast<unsigned char>(c) < 0x20) return Status::error("header id holds control characters");
+  }
+  header.id = std::string(rest);
+  return header;
+}
+
+Frames encode(const Document& document) {
+  return Frames{encode_header(document.header),
+                document.record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+}
+
+Result<Document> decode(std::string_view header_frame, std::string_view payload_frame) {
+  auto header = decode_header(header_frame);
+  if (!header) return Status::error(header.error());
+  Document document{std::move(header.value()), nlohmann::json()};
+  document.record = nlohmann::json::parse(payload_frame, nullptr, /*allow_exceptions=*/false);
+  if (document.record.is_discarded()) return Status::error("payload is not valid JSON");
+  if (!document.record.is_object()) return Status::error("payload is not a JSON object");
+  auto id = document.record.find("id");
+  if (id == document.record.end()) {
+    document.record["id"] = document.header.id;
+  } else if (!id->is_string() || id->get_ref<const std::string&>() != document.header.id) {
+    return Status::error("payload id does not match the header id");
+  }
+  return document;
+}
+
+bool is_valid_utf8(std::string_view bytes) {
+  const auto* s = reinterpret_cast<const unsigned char*>(bytes.data());
+  std::size_t n = bytes.size(), i = 0;
+  while (i < n) {
+    unsigned char c = s[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len;
+    std::uint32_t cp;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > n) return false;
+    for (std::size_t k = 1; k < len; ++k) {
+      if ((s[i + k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (s[i + k] & 0x3F);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+}  // namespace vnawire::runtime

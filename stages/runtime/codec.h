@@ -1,0 +1,35 @@
+// Encodes documents to and decodes them from the two frames of a data message (docs/protocol.md).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "stages/runtime/document.h"
+#include "stages/runtime/status.h"
+
+namespace vnawire::runtime {
+
+inline constexpr std::string_view kProtocolTag = "VNAW";
+inline constexpr int kProtocolVersion = 1;
+// Hard bounds so that a hostile or broken peer cannot make a stage allocate without limit.
+inline constexpr std::size_t kMaxHeaderBytes = 4096;
+inline constexpr std::size_t kMaxIdBytes = 1024;
+
+struct Frames {
+  std::string header;
+  std::string payload;
+};
+
+// "VNAW 1 <attempt> <trace> <id>": space separated, the id last so that it may hold spaces.
+std::string encode_header(const Header& header);
+Result<Header> decode_header(std::string_view frame);
+
+Frames encode(const Document& document);
+// Fails with a reason on an unknown tag or version, a malformed header, a payload that is not a JSON
+// object, or a payload whose "id" disagrees with the header.
+Result<Document> decode(std::string_view header_frame, std::string_view payload_frame);
+
+// Validates that bytes are well-formed UTF-8 (no overlongs, no surrogates).
+bool is_valid_utf8(std::string_view bytes);
+
+}  // namespace vnawire::runtime

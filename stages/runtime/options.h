@@ -1,0 +1,77 @@
+// Option declarations (one row per key) and the binder that checks a YAML map against them.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace YAML {
+class Node;
+}
+
+namespace vnawire::runtime {
+
+// Section: a nested map that another table checks (a stage's `options`).
+enum class OptionType { Bool, Int, Double, String, StringList, Section };
+
+using OptionValue = std::variant<std::monostate, bool, std::int64_t, double, std::string, std::vector<std::string>>;
+
+struct OptionSpec {
+  std::string key;
+  OptionType type;
+  OptionValue default_value;  // monostate: no default
+  std::string doc;            // one sentence
+  bool required = false;
+  std::optional<double> min;  // Int and Double
+  std::optional<double> max;
+  std::vector<std::string> choices;  // String: allowed values, empty = any
+};
+
+using OptionSpecs = std::vector<OptionSpec>;
+
+// Where a problem in a configuration file is, and what it is: printed as file:line:col: key: reason.
+struct ConfigError {
+  std::string file;
+  int line = 0;  // 1-based; 0 when unknown
+  int column = 0;
+  std::string key;
+  std::string reason;
+  std::string to_string() const;
+};
+
+class Options {
+ public:
+  bool has(const std::string& key) const;
+  bool get_bool(const std::string& key) const;
+  std::int64_t get_int(const std::string& key) const;
+  double get_double(const std::string& key) const;
+  const std::string& get_string(const std::string& key) const;
+  const std::vector<std::string>& get_list(const std::string& key) const;
+  void set(const std::string& key, OptionValue value) { values_[key] = std::move(value); }
+  const std::map<std::string, OptionValue>& values() const { return values_; }
+
+ private:
+  const OptionValue& at(const std::string& key) const;
+  std::map<std::string, OptionValue> values_;
+};
+
+const char* type_name(OptionType type);
+std::string value_to_string(const OptionValue& value);
+
+// Checks `map` (a YAML map, or a null node for "nothing given") against `specs`: fills defaults, and
+// appends one error per unknown key, value of the wrong type or out of bounds, and missing required key.
+// `path` prefixes keys in errors ("stages[2].options"), `parent_mark_*` locate a missing key.
+Options bind_options(const YAML::Node& map, const OptionSpecs& specs, const std::string& file,
+                     const std::string& path, std::vector<ConfigError>& errors, int parent_line = 0,
+                     int parent_column = 0);
+
+// Every option at its default (for the standalone filters, which take no config file).
+Options default_options(const OptionSpecs& specs);
+
+// The reference text of a set of options, one row each: used by `vnawire describe` and docs/.
+std::string describe_options(const OptionSpecs& specs, const std::string& indent);
+
+}  // namespace vnawire::runtime

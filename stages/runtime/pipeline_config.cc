@@ -1,0 +1,267 @@
+// Loads the pipeline file and checks all of it (keys, types, graph) so that no process starts on a bad one.
+#include "stages/runtime/pipeline_config.h"
+
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "stages/runtime/wiring.h"
+
+namespace vnawire::runtime {
+namespace {
+
+ConfigError at(const YAML::Node& node, const std::string& file, std::string key, std::string reason) {
+  const YAML::Mark mark = node.Mark();
+  return ConfigError{file, mark.line >= 0 ? mark.line + 1 : 0, mark.column >= 0 ? mark.column + 1 : 0,
+                     std::move(key), std::move(reason)};
+}
+
+bool valid_stage_name(const std::string& name) {
+  if (name.empty() || name.size() > 40) return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::filesystem::path absolute_from(const std::string& value, const std::filesystem::path& base) {
+  std::filesystem::path p(value);
+  return (p.is_absolute() ? p : base / p).lexically_normal();
+}
+
+void check_graph(const PipelineConfig& config, const std::map<std::string, YAML::Node>& nodes,
+                 const std::string& file, std::vector<ConfigError>& errors) {
+  bool has_source = false;
+  for (std::size_t i = 0; i < config.stages.size(); ++i) {
+    const StageConfig& stage = config.stages[i];
+    const YAML::Node& node = nodes.at(stage.name);
+    const std::string key = "stages[" + std::to_string(i) + "]";
+    if (stage.descriptor == nullptr) continue;
+    const StageRole role = stage.descriptor->role;
+    has_source = has_source || role == StageRole::Source;
+    if (role == StageRole::Source && !stage.inputs.empty()) {
+      errors.push_back(at(node["inputs"], file, key + ".inputs", "a " + stage.type + " stage is a source and reads no input"));
+    }
+    if (role != StageRole::Source && stage.inputs.empty()) {
+      errors.push_back(at(node, file, key + ".inputs", "stage '" + stage.name + "' needs at least one input stage"));
+    }
+    if (stage.replicas > stage.descriptor->max_replicas) {
+      errors.push_back(at(node["replicas"], file, key + ".replicas",
+                          "a " + stage.type + " stage runs at most " + std::to_string(stage.descriptor->max_replicas) +
+                              " replica(s)"));
+    }
+    std::set<std::string> seen;
+    for (const auto& input : stage.inputs) {
+      const StageConfig* upstream = config.find(input);
+      if (upstream == nullptr) {
+        errors.push_back(at(node["inputs"], file, key + ".inputs", "unknown stage '" + input + "'"));
+      } else if (input == stage.name) {
+        errors.push_back(at(node["inputs"], file, key + ".inputs", "a stage cannot read from itself"));
+      } else if (upstream->descriptor != nullptr && upstream->descriptor->role == StageRole::Sink) {
+        errors.push_back(at(node["inputs"], file, key + ".inputs", "'" + input + "' is a sink and has no output"));
+      }
+      if (!seen.insert(input).second) {
+        errors.push_back(at(node["inputs"], file, key + ".inputs", "input '" + input + "' listed twice"));
+      }
+    }
+  }
+  if (!config.stages.empty() && !has_source) {
+    errors.push_back(ConfigError{file, 0, 0, "stages", "the pipeline has no source stage (such as fetch)"});
+  }
+  if (errors.empty() && config.topological_order().size() != config.stages.size()) {
+    errors.push_back(ConfigError{file, 0, 0, "stages", "the stage inputs form a cycle"});
+  }
+}
+
+}  // namespace
+
+const OptionSpecs& pipeline_option_specs() {
+  static const OptionSpecs specs = {
+      {"state_dir", OptionType::String, std::string("/var/lib/vnawire"),
+       "Folder for the pipeline's durable state (databases, dead letters); relative paths in stage options are "
+       "taken under it."},
+      {"run_dir", OptionType::String, std::string(""),
+       "Folder for the ipc:// sockets and the config snapshot; empty means <state_dir>/run."},
+      {"transport", OptionType::String, std::string("ipc"),
+       "How stages talk: ipc (Unix sockets under run_dir) or tcp (tcp_host and ports from tcp_base_port).",
+       false, std::nullopt, std::nullopt, {"ipc", "tcp"}},
+      {"tcp_host", OptionType::String, std::string("127.0.0.1"), "Address that tcp endpoints bind and connect to."},
+      {"tcp_base_port", OptionType::Int, std::int64_t{5570},
+       "First tcp port: the control channel uses it, data endpoints the following ones.", false, 1024.0, 65000.0},
+      {"log_level", OptionType::String, std::string("info"), "Log level of the daemon and every stage.", false,
+       std::nullopt, std::nullopt, {"trace", "debug", "info", "warn", "error"}},
+      {"heartbeat_ms", OptionType::Int, std::int64_t{1000}, "How often a stage reports to the daemon.", false, 50.0,
+       60000.0},
+      {"stage_timeout_ms", OptionType::Int, std::int64_t{10000},
+       "A stage that sends no READY or heartbeat for this long is killed and restarted.", false, 500.0, 600000.0},
+      {"restart_backoff_ms", OptionType::Int, std::int64_t{250},
+       "First delay before restarting a crashed stage; doubles on each crash.", false, 10.0, 60000.0},
+      {"restart_backoff_max_ms", OptionType::Int, std::int64_t{30000}, "Longest delay between restarts.", false,
+       10.0, 3600000.0},
+      {"drain_timeout_ms", OptionType::Int, std::int64_t{30000},
+       "On stop, how long to wait for in-flight documents to reach the sinks.", false, 100.0, 3600000.0},
+      {"flush_interval_ms", OptionType::Int, std::int64_t{500},
+       "How often stages make their work durable (sink commits, state files).", false, 10.0, 600000.0},
+  };
+  return specs;
+}
+
+const OptionSpecs& stage_entry_specs() {
+  static const OptionSpecs specs = {
+      {"name", OptionType::String, {}, "The stage's name, unique in the pipeline ([a-z0-9_-]).", true},
+      {"type", OptionType::String, {}, "The stage type (see `vnawire describe`).", true},
+      {"replicas", OptionType::Int, std::int64_t{1}, "How many processes run this stage.", false, 1.0, 64.0},
+      {"inputs", OptionType::StringList, std::vector<std::string>{}, "The stages this one reads from."},
+      {"hwm", OptionType::Int, std::int64_t{1000}, "ZeroMQ high-water mark of the stage's sockets, in messages.",
+       false, 1.0, 1000000.0},
+      {"send_timeout_ms", OptionType::Int, std::int64_t{0},
+       "Longest wait to hand a document downstream before it is dead-lettered; 0 waits while the stage runs.",
+       false, 0.0, 3600000.0},
+      // `options` is checked against the stage type's own table, below.
+      {"options", OptionType::Section, {}, "The stage type's options (see `vnawire describe`)."},
+  };
+  return specs;
+}
+
+const StageConfig* PipelineConfig::find(const std::string& name) const {
+  for (const auto& stage : stages) {
+    if (stage.name == name) return &stage;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> PipelineConfig::consumers_of(const std::string& name) const {
+  std::vector<std::string> out;
+  for (const auto& stage : stages) {
+    for (const auto& input : stage.inputs) {
+      if (input == name) out.push_back(stage.name);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> PipelineConfig::topological_order() const {
+  std::vector<std::string> order;
+  std::set<std::string> placed;
+  bool progress = true;
+  while (progress && order.size() < stages.size()) {
+    progress = false;
+    for (const auto& stage : stages) {
+      if (placed.count(stage.name)) continue;
+      bool ready = true;
+      for (const auto& input : stage.inputs) ready = ready && (placed.count(input) || !find(input));
+      if (ready) {
+        order.push_back(stage.name);
+        placed.insert(stage.name);
+        progress = true;
+      }
+    }
+  }
+  return order;
+}
+
+LoadedConfig parse_pipeline_config(const std::string& text, const std::string& file_name,
+                                   const std::filesystem::path& base_dir, const StageLookup& lookup) {
+  LoadedConfig loaded;
+  PipelineConfig& config = loaded.config;
+  auto& errors = loaded.errors;
+  config.file = file_name;
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    errors.push_back(ConfigError{file_name, e.mark.line + 1, e.mark.column + 1, "(syntax)", e.msg});
+    return loaded;
+  }
+  if (!root.IsMap()) {
+    errors.push_back(ConfigError{file_name, 1, 1, "(document)", "expected a map with `pipeline` and `stages`"});
+    return loaded;
+  }
+  for (const auto& entry : root) {
+    const std::string key = entry.first.Scalar();
+    if (key != "pipeline" && key != "stages") {
+      errors.push_back(at(entry.first, file_name, key, "unknown key (known: pipeline, stages)"));
+    }
+  }
+  config.pipeline = bind_options(root["pipeline"], pipeline_option_specs(), file_name, "pipeline", errors);
+  config.state_dir = absolute_from(config.pipeline.get_string("state_dir"), base_dir);
+  const std::string& run_dir = config.pipeline.get_string("run_dir");
+  config.run_dir = run_dir.empty() ? config.state_dir / "run" : absolute_from(run_dir, base_dir);
+
+  const YAML::Node stages = root["stages"];
+  if (!stages.IsDefined() || stages.IsNull()) {
+    errors.push_back(ConfigError{file_name, 0, 0, "stages", "required key is missing (the list of stages)"});
+    return loaded;
+  }
+  if (!stages.IsSequence() || stages.size() == 0) {
+    errors.push_back(at(stages, file_name, "stages", "expected a non-empty list of stages"));
+    return loaded;
+  }
+  std::map<std::string, YAML::Node> nodes;
+  for (std::size_t i = 0; i < stages.size(); ++i) {
+    const YAML::Node node = stages[i];
+    const std::string key = "stages[" + std::to_string(i) + "]";
+    if (!node.IsMap()) {
+      errors.push_back(at(node, file_name, key, "expected a map with name, type and options"));
+      continue;
+    }
+    const YAML::Mark mark = node.Mark();
+    StageConfig stage;
+    Options entry = bind_options(node, stage_entry_specs(), file_name, key, errors, mark.line + 1, mark.column + 1);
+    if (!entry.has("name") || !entry.has("type")) continue;
+    stage.name = entry.get_string("name");
+    stage.type = entry.get_string("type");
+    stage.replicas = static_cast<int>(entry.get_int("replicas"));
+    stage.inputs = entry.get_list("inputs");
+    stage.hwm = entry.get_int("hwm");
+    stage.send_timeout_ms = entry.get_int("send_timeout_ms");
+    if (!valid_stage_name(stage.name)) {
+      errors.push_back(at(node["name"], file_name, key + ".name",
+                          "'" + stage.name + "' is not a valid stage name (1-40 of a-z, 0-9, _ and -)"));
+      continue;
+    }
+    if (nodes.count(stage.name)) {
+      errors.push_back(at(node["name"], file_name, key + ".name", "stage name '" + stage.name + "' is used twice"));
+      continue;
+    }
+    stage.descriptor = lookup(stage.type);
+    if (stage.descriptor == nullptr) {
+      errors.push_back(at(node["type"], file_name, key + ".type",
+                          "unknown stage type '" + stage.type + "' (see `vnawire describe`)"));
+    } else {
+      stage.options = bind_options(node["options"], stage.descriptor->options, file_name, key + ".options", errors,
+                                   mark.line + 1, mark.column + 1);
+    }
+    nodes.emplace(stage.name, node);
+    config.stages.push_back(std::move(stage));
+  }
+  if (errors.empty()) check_graph(config, nodes, file_name, errors);
+  if (errors.empty()) {
+    for (auto& problem : check_endpoints(config)) {
+      errors.push_back(ConfigError{file_name, 0, 0, "pipeline", problem});
+    }
+  }
+  return loaded;
+}
+
+LoadedConfig load_pipeline_config(const std::string& path, const StageLookup& lookup,
+                                  const std::filesystem::path& base_dir) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    LoadedConfig loaded;
+    loaded.config.file = path;
+    loaded.errors.push_back(ConfigError{path, 0, 0, "(file)", "cannot open the configuration file"});
+    return loaded;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::filesystem::path base = base_dir;
+  if (base.empty()) base = std::filesystem::absolute(std::filesystem::path(path)).parent_path();
+  return parse_pipeline_config(text.str(), path, base, lookup);
+}
+
+}  // namespace vnawire::runtime

@@ -1,0 +1,108 @@
+// What a stage is: the descriptor the registry lists, and the interface its logic implements.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "stages/runtime/document.h"
+#include "stages/runtime/options.h"
+#include "stages/runtime/status.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace vnawire::runtime {
+
+// What happened to one document in a stage.
+enum class Disposition {
+  Forward,     // passed on (a sink: stored)
+  Drop,        // dropped on purpose (duplicate, filtered language): acknowledged, not an error
+  DeadLetter,  // cannot be handled: written to the dead-letter file with the reason
+  Retry,       // a transient failure (database busy): the runtime retries with backoff
+};
+
+struct Verdict {
+  Disposition disposition = Disposition::Forward;
+  std::string reason;
+  static Verdict forward() { return {}; }
+  static Verdict drop(std::string why) { return {Disposition::Drop, std::move(why)}; }
+  static Verdict dead_letter(std::string why) { return {Disposition::DeadLetter, std::move(why)}; }
+  static Verdict retry(std::string why) { return {Disposition::Retry, std::move(why)}; }
+};
+
+// Stage-specific counters (documents per language, duplicates found...), reported to the daemon.
+class Counters {
+ public:
+  void add(const std::string& name, std::uint64_t n = 1) { values_[name] += n; }
+  std::uint64_t get(const std::string& name) const {
+    auto it = values_.find(name);
+    return it == values_.end() ? 0 : it->second;
+  }
+  const std::map<std::string, std::uint64_t>& values() const { return values_; }
+
+ private:
+  std::map<std::string, std::uint64_t> values_;
+};
+
+struct StageContext {
+  std::string name;  // the stage's name in the pipeline
+  int replica = 0;
+  std::filesystem::path state_dir;           // the pipeline's state directory
+  std::filesystem::path stage_dir;           // <state_dir>/<name>: this stage's own files
+  const Options* options = nullptr;          // bound and defaulted
+  std::shared_ptr<spdlog::logger> log;
+  Counters* counters = nullptr;
+  // Writes a dead-letter record (sources use it for input they cannot turn into a document).
+  std::function<void(const std::string& reason, const std::string& id, const std::string& payload)> dead_letter;
+
+  // Resolves a path option: absolute paths stay, relative ones are taken under state_dir.
+  std::filesystem::path resolve(const std::string& path) const {
+    std::filesystem::path p(path);
+    return p.is_absolute() ? p : state_dir / p;
+  }
+};
+
+// Where a source stage puts what it produces.
+class Emitter {
+ public:
+  virtual ~Emitter() = default;
+  virtual void emit(Document document) = 0;
+};
+
+class Stage {
+ public:
+  virtual ~Stage() = default;
+  // Opens files and databases; an error stops the process before READY with that message.
+  virtual Status start() { return {}; }
+  // Processors and sinks: handles one document, which it may modify in place.
+  virtual Verdict on_message(Document& /*document*/) { return Verdict::forward(); }
+  // Sources: emits at most `budget` documents and returns how long to wait before the next call.
+  virtual std::chrono::milliseconds produce(Emitter& /*out*/, int /*budget*/) { return std::chrono::hours(1); }
+  // Sources: the document left the process (the runtime sent it downstream).
+  virtual void on_sent(const Document& /*document*/) {}
+  // Makes what was handled durable (sink commits, state files); called periodically and at stop.
+  virtual Status flush() { return {}; }
+  virtual void stop() {}
+};
+
+enum class StageRole { Source, Processor, Sink };
+
+struct StageDescriptor {
+  std::string type;         // as written in the config's `type:`
+  std::string description;  // one line
+  StageRole role;
+  int max_replicas;         // 1 for stages whose state cannot be shared
+  OptionSpecs options;
+  std::function<std::unique_ptr<Stage>(const StageContext&)> create;
+};
+
+using StageLookup = std::function<const StageDescriptor*(const std::string& type)>;
+
+}  // namespace vnawire::runtime

@@ -1,0 +1,533 @@
+// The stage process: one ZeroMQ context, one thread owning every socket, polling data, control and signals.
+#include "stages/runtime/stage_runner.h"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <iostream>
+#include <optional>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include "stages/runtime/codec.h"
+#include "stages/runtime/dead_letter.h"
+#include "stages/runtime/logging.h"
+#include "stages/runtime/wiring.h"
+
+namespace vnawire::runtime {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr int kSourceBudget = 64;         // documents a source may emit per produce() call
+constexpr int kMaxRetries = 8;            // Retry verdicts before a document is dead-lettered
+constexpr milliseconds kRetryBase{100};   // first retry delay; doubles each time
+constexpr std::int64_t kMaxMessageBytes = 256LL << 20;
+
+struct Outgoing {
+  Document document;
+  Frames frames;
+  std::size_t next_output = 0;  // index of the first output socket that has not taken it yet
+  Clock::time_point since;
+};
+
+class Runner final : public Emitter {
+ public:
+  Runner(const PipelineConfig& config, const StageConfig& stage, int replica)
+      : config_(config), stage_config_(stage), replica_(replica) {}
+
+  int run();
+  void emit(Document document) override {
+    Frames frames = encode(document);
+    pending_.push_back(Outgoing{std::move(document), std::move(frames), 0, Clock::now()});
+  }
+
+ private:
+  Status setup();
+  void send_control(const char* verb, const nlohmann::json& body);
+  nlohmann::json stats() const;
+  void handle_control();
+  void handle_signal();
+  bool receive_one();  // false when nothing was waiting
+  void process(Document document);
+  void dead_letter(const std::string& reason, std::string_view id, std::string_view header, std::string_view payload);
+  void dead_letter(const std::string& reason, const Document& document);
+  void send_pending();
+  void flush_stage();
+  milliseconds poll_timeout(Clock::time_point now) const;
+
+  const PipelineConfig& config_;
+  const StageConfig& stage_config_;
+  const int replica_;
+  std::string identity_;
+  std::shared_ptr<spdlog::logger> log_;
+  Counters counters_;
+  StageContext context_;
+  std::unique_ptr<Stage> stage_;
+  DeadLetterWriter dead_letters_;
+
+  zmq::context_t zmq_context_{1};
+  std::optional<zmq::socket_t> control_;
+  std::optional<zmq::socket_t> input_;
+  std::vector<zmq::socket_t> outputs_;
+  int signal_fd_ = -1;
+
+  std::deque<Outgoing> pending_;
+  std::optional<Document> retry_document_;
+  int retries_ = 0;
+  Clock::time_point retry_at_{};
+  bool stopping_ = false;
+  bool input_drained_ = false;
+  Clock::time_point stop_deadline_{};
+  Clock::time_point next_heartbeat_{};
+  Clock::time_point next_flush_{};
+  Clock::time_point next_produce_{};
+
+  std::uint64_t received_ = 0, forwarded_ = 0, dropped_ = 0, dead_lettered_ = 0, retried_ = 0;
+};
+
+void Runner::send_control(const char* verb, const nlohmann::json& body) {
+  if (!control_) return;
+  std::array<zmq::const_buffer, 2> frames = {zmq::str_buffer(""), zmq::buffer(std::string_view())};
+  std::string verb_text(verb), body_text = body.dump();
+  frames[0] = zmq::buffer(verb_text);
+  frames[1] = zmq::buffer(body_text);
+  // The control queue is large and the daemon reads it at once: never block the data path on it.
+  (void)zmq::send_multipart(*control_, frames, zmq::send_flags::dontwait);
+}
+
+nlohmann::json Runner::stats() const {
+  nlohmann::json body;
+  body["pid"] = ::getpid();
+  body["received"] = received_;
+  body["forwarded"] = forwarded_;
+  body["dropped"] = dropped_;
+  body["dead_lettered"] = dead_lettered_;
+  body["retried"] = retried_;
+  body["pending"] = pending_.size() + (retry_document_ ? 1 : 0);
+  body["counters"] = counters_.values();
+  return body;
+}
+
+Status Runner::setup() {
+  identity_ = replica_identity(stage_config_.name, replica_);
+  log_ = make_logger(identity_, config_.pipeline.get_string("log_level"));
+  ::prctl(PR_SET_NAME, ("vw-" + identity_).substr(0, 15).c_str(), 0, 0, 0);
+
+  context_.name = stage_config_.name;
+  context_.replica = replica_;
+  context_.state_dir = config_.state_dir;
+  context_.stage_dir = config_.state_dir / stage_config_.name;
+  context_.options = &stage_config_.options;
+  context_.log = log_;
+  context_.counters = &counters_;
+  context_.dead_letter = [this](const std::string& reason, const std::string& id, const std::string& payload) {
+    dead_letter(reason, id, "", payload);
+  };
+  std::error_code ec;
+  std::filesystem::create_directories(context_.stage_dir, ec);
+  if (ec) return Status::error("cannot create " + context_.stage_dir.string() + ": " + ec.message());
+  auto opened = dead_letters_.open(
+      config_.state_dir / "deadletter" / (stage_config_.name + "." + std::to_string(replica_) + ".jsonl"),
+      stage_config_.name, replica_);
+  if (!opened) return opened;
+
+  const auto drain_ms = static_cast<int>(config_.pipeline.get_int("drain_timeout_ms"));
+  try {
+    control_.emplace(zmq_context_, zmq::socket_type::dealer);
+    control_->set(zmq::sockopt::routing_id, identity_);
+    control_->set(zmq::sockopt::linger, 2000);
+    control_->set(zmq::sockopt::sndhwm, 100000);
+    control_->connect(control_endpoint(config_));
+    for (const auto& consumer : config_.consumers_of(stage_config_.name)) {
+      zmq::socket_t push(zmq_context_, zmq::socket_type::push);
+      push.set(zmq::sockopt::sndhwm, static_cast<int>(stage_config_.hwm));
+      push.set(zmq::sockopt::linger, drain_ms);
+      const std::string endpoint = output_endpoint(config_, stage_config_.name, replica_, consumer);
+      try {
+        push.bind(endpoint);
+      } catch (const zmq::error_t& e) {
+        return Status::error("cannot bind " + endpoint + ": " + e.what());
+      }
+      outputs_.push_back(std::move(push));
+    }
+    auto inputs = input_endpoints(config_, stage_config_.name);
+    if (!inputs.empty()) {
+      input_.emplace(zmq_context_, zmq::socket_type::pull);
+      input_->set(zmq::sockopt::rcvhwm, static_cast<int>(stage_config_.hwm));
+      input_->set(zmq::sockopt::maxmsgsize, kMaxMessageBytes);
+      input_->set(zmq::sockopt::linger, 0);
+      for (const auto& endpoint : inputs) input_->connect(endpoint);
+    }
+  } catch (const zmq::error_t& e) {
+    return Status::error(std::string("cannot set up sockets: ") + e.what());
+  }
+
+  try {
+    stage_ = stage_config_.descriptor->create(context_);
+    if (!stage_) return Status::error("the stage factory returned nothing");
+    return stage_->start();
+  } catch (const std::exception& e) {
+    return Status::error(std::string("the stage failed to start: ") + e.what());
+  }
+}
+
+void Runner::dead_letter(const std::string& reason, std::string_view id, std::string_view header,
+                         std::string_view payload) {
+  ++dead_lettered_;
+  log_->warn("dead-lettered {}: {}", id.empty() ? std::string_view("(no id)") : id, reason);
+  if (auto written = dead_letters_.write(reason, id, header, payload); !written) {
+    log_->error("could not write the dead letter: {}", written.message());
+  }
+}
+
+void Runner::dead_letter(const std::string& reason, const Document& document) {
+  Frames frames = encode(document);
+  dead_letter(reason, document.header.id, frames.header, frames.payload);
+}
+
+bool Runner::receive_one() {
+  std::vector<zmq::message_t> frames;
+  std::optional<std::size_t> got;
+  try {
+    got = zmq::recv_multipart(*input_, std::back_inserter(frames), zmq::recv_flags::dontwait);
+  } catch (const zmq::error_t& e) {
+    log_->error("receive failed: {}", e.what());
+    return false;
+  }
+  if (!got) return false;
+  ++received_;
+  if (frames.size() != 2) {
+    std::string_view head = frames.empty() ? std::string_view() : frames[0].to_string_view();
+    std::string_view body = frames.size() > 1 ? frames[1].to_string_view() : std::string_view();
+    dead_letter("malformed message: expected 2 frames, got " + std::to_string(frames.size()), "", head, body);
+    return true;
+  }
+  auto document = decode(frames[0].to_string_view(), frames[1].to_string_view());
+  if (!document) {
+    dead_letter("cannot decode: " + document.error(), "", frames[0].to_string_view(), frames[1].to_string_view());
+    return true;
+  }
+  process(std::move(document.value()));
+  return true;
+}
+
+void Runner::process(Document document) {
+  Verdict verdict;
+  try {
+    verdict = stage_->on_message(document);
+  } catch (const std::exception& e) {
+    verdict = Verdict::dead_letter(std::string("stage error: ") + e.what());
+  }
+  switch (verdict.disposition) {
+    case Disposition::Forward:
+      retries_ = 0;
+      if (outputs_.empty()) {
+        ++forwarded_;
+      } else {
+        emit(std::move(document));
+      }
+      break;
+    case Disposition::Drop:
+      retries_ = 0;
+      ++dropped_;
+      log_->debug("dropped {}: {}", document.header.id, verdict.reason);
+      break;
+    case Disposition::DeadLetter:
+      retries_ = 0;
+      dead_letter(verdict.reason, document);
+      break;
+    case Disposition::Retry:
+      ++retried_;
+      if (++retries_ > kMaxRetries) {
+        retries_ = 0;
+        dead_letter("gave up after " + std::to_string(kMaxRetries) + " retries: " + verdict.reason, document);
+        break;
+      }
+      log_->warn("will retry {} ({}): {}", document.header.id, retries_, verdict.reason);
+      retry_at_ = Clock::now() + kRetryBase * (1 << std::min(retries_ - 1, 10));
+      retry_document_ = std::move(document);
+      break;
+  }
+}
+
+void Runner::send_pending() {
+  const auto send_timeout = milliseconds(stage_config_.send_timeout_ms);
+  while (!pending_.empty()) {
+    Outgoing& out = pending_.front();
+    while (out.next_output < outputs_.size()) {
+      zmq::socket_t& socket = outputs_[out.next_output];
+      std::optional<std::size_t> sent;
+      try {
+        sent = socket.send(zmq::buffer(out.frames.header), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+        // Once the first frame is queued the rest of the message is accepted as a whole.
+        if (sent) socket.send(zmq::buffer(out.frames.payload), zmq::send_flags::none);
+      } catch (const zmq::error_t& e) {
+        log_->error("send failed: {}", e.what());
+        sent.reset();
+      }
+      if (!sent) break;
+      ++out.next_output;
+    }
+    if (out.next_output < outputs_.size()) {
+      const auto waited = Clock::now() - out.since;
+      const bool timed_out = send_timeout.count() > 0 && waited > send_timeout;
+      const bool stop_expired = stopping_ && Clock::now() > stop_deadline_;
+      if (!timed_out && !stop_expired) return;  // downstream is full: try again when it can take more
+      dead_letter(stop_expired ? "stopping: downstream did not take the document before the drain timeout"
+                               : "downstream did not take the document within send_timeout_ms",
+                  out.document);
+      pending_.pop_front();
+      continue;
+    }
+    ++forwarded_;
+    stage_->on_sent(out.document);
+    pending_.pop_front();
+  }
+}
+
+void Runner::flush_stage() {
+  Status flushed;
+  try {
+    flushed = stage_->flush();
+  } catch (const std::exception& e) {
+    flushed = Status::error(e.what());
+  }
+  if (!flushed) log_->error("flush failed: {}", flushed.message());
+}
+
+void Runner::handle_control() {
+  while (true) {
+    std::vector<zmq::message_t> frames;
+    auto got = zmq::recv_multipart(*control_, std::back_inserter(frames), zmq::recv_flags::dontwait);
+    if (!got) return;
+    if (frames.empty()) continue;
+    const auto verb = frames[0].to_string_view();
+    if (verb == kStop) {
+      if (!stopping_) log_->info("stop requested by the daemon");
+      stopping_ = true;
+    } else if (verb == kStats) {
+      send_control(kHeartbeat, stats());
+    } else {
+      log_->warn("unknown control verb '{}'", verb);
+    }
+  }
+}
+
+void Runner::handle_signal() {
+  signalfd_siginfo info{};
+  while (::read(signal_fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+    if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT) {
+      if (!stopping_) log_->info("signal {}: finishing in-flight work", info.ssi_signo);
+      stopping_ = true;
+    }
+  }
+}
+
+milliseconds Runner::poll_timeout(Clock::time_point now) const {
+  auto next = std::min(next_heartbeat_, next_flush_);
+  if (stage_config_.descriptor->role == StageRole::Source && !stopping_ && pending_.empty()) {
+    next = std::min(next, next_produce_);
+  }
+  if (retry_document_) next = std::min(next, retry_at_);
+  if (!pending_.empty()) next = std::min(next, now + milliseconds(50));  // re-check send deadlines
+  if (stopping_) next = std::min(next, now + milliseconds(20));
+  auto wait = std::chrono::duration_cast<milliseconds>(next - now);
+  return std::clamp(wait, milliseconds(0), milliseconds(1000));
+}
+
+int Runner::run() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigprocmask(SIG_BLOCK, &signals, nullptr);
+  signal_fd_ = ::signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
+
+  if (auto ready = setup(); !ready) {
+    if (!log_) log_ = make_logger(identity_.empty() ? stage_config_.name : identity_, "info");
+    log_->error("cannot start: {}", ready.message());
+    send_control(kFailed, nlohmann::json{{"reason", ready.message()}, {"pid", ::getpid()}});
+    return 2;
+  }
+  send_control(kReady, stats());
+  log_->info("ready ({} input endpoints, {} outputs)", input_endpoints(config_, stage_config_.name).size(),
+             outputs_.size());
+
+  const auto heartbeat = milliseconds(config_.pipeline.get_int("heartbeat_ms"));
+  const auto flush_interval = milliseconds(config_.pipeline.get_int("flush_interval_ms"));
+  const auto drain = milliseconds(config_.pipeline.get_int("drain_timeout_ms"));
+  const bool is_source = stage_config_.descriptor->role == StageRole::Source;
+  auto now = Clock::now();
+  next_heartbeat_ = now + heartbeat;
+  next_flush_ = now + flush_interval;
+  next_produce_ = now;
+  bool stop_started = false;
+
+  while (true) {
+    if (stopping_ && !stop_started) {
+      stop_started = true;
+      stop_deadline_ = Clock::now() + drain;
+    }
+    const bool want_input = input_ && pending_.empty() && !retry_document_ && !(stopping_ && input_drained_);
+    std::vector<zmq::pollitem_t> items;
+    items.push_back({static_cast<void*>(*control_), 0, ZMQ_POLLIN, 0});
+    items.push_back({nullptr, signal_fd_, ZMQ_POLLIN, 0});
+    if (want_input) items.push_back({static_cast<void*>(*input_), 0, ZMQ_POLLIN, 0});
+    if (!pending_.empty()) {
+      const Outgoing& head = pending_.front();
+      if (head.next_output < outputs_.size()) {
+        items.push_back({static_cast<void*>(outputs_[head.next_output]), 0, ZMQ_POLLOUT, 0});
+      }
+    }
+    try {
+      zmq::poll(items.data(), items.size(), poll_timeout(Clock::now()));
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) log_->error("poll failed: {}", e.what());
+    }
+    if (items[1].revents & ZMQ_POLLIN) handle_signal();
+    if (items[0].revents & ZMQ_POLLIN) handle_control();
+
+    if (want_input) {
+      // Take a bounded batch so control messages and timers are never starved.
+      int taken = 0;
+      while (taken < 256 && pending_.empty() && !retry_document_ && receive_one()) ++taken;
+      if (stopping_ && taken == 0) input_drained_ = true;
+    }
+    now = Clock::now();
+    if (retry_document_ && now >= retry_at_) {
+      Document document = std::move(*retry_document_);
+      retry_document_.reset();
+      process(std::move(document));
+    }
+    if (is_source && !stopping_ && pending_.empty() && now >= next_produce_) {
+      milliseconds delay{1000};
+      try {
+        delay = stage_->produce(*this, kSourceBudget);
+      } catch (const std::exception& e) {
+        log_->error("produce failed: {}", e.what());
+      }
+      next_produce_ = Clock::now() + std::max(delay, milliseconds(0));
+    }
+    send_pending();
+    now = Clock::now();
+    if (now >= next_flush_) {
+      flush_stage();
+      next_flush_ = now + flush_interval;
+    }
+    if (now >= next_heartbeat_) {
+      send_control(kHeartbeat, stats());
+      next_heartbeat_ = now + heartbeat;
+    }
+    const bool input_done = !input_ || input_drained_;
+    if (stopping_ && pending_.empty() && (!retry_document_ || now > stop_deadline_) && input_done) {
+      if (retry_document_) {
+        dead_letter("stopping: still failing after the drain timeout", *retry_document_);
+        retry_document_.reset();
+      }
+      break;
+    }
+  }
+  flush_stage();
+  try {
+    stage_->stop();
+  } catch (const std::exception& e) {
+    log_->error("stop failed: {}", e.what());
+  }
+  send_control(kStopped, stats());
+  log_->info("stopped: received {}, forwarded {}, dropped {}, dead-lettered {}", received_, forwarded_, dropped_,
+             dead_lettered_);
+  return 0;
+}
+
+}  // namespace
+
+std::string replica_identity(const std::string& stage, int replica) { return stage + "#" + std::to_string(replica); }
+
+int run_stage_process(const PipelineConfig& config, const StageConfig& stage, int replica) {
+  Runner runner(config, stage, replica);
+  return runner.run();
+}
+
+int run_filter(const StageDescriptor& descriptor, const Options& options, const std::string& state_dir,
+               std::istream& in, std::ostream& out, std::ostream& err) {
+  Counters counters;
+  StageContext context;
+  context.name = descriptor.type;
+  context.state_dir = state_dir;
+  context.stage_dir = std::filesystem::path(state_dir) / descriptor.type;
+  context.options = &options;
+  context.log = make_logger(descriptor.type, "warn");
+  context.counters = &counters;
+  context.dead_letter = [&err](const std::string& reason, const std::string& id, const std::string&) {
+    err << "dead letter " << id << ": " << reason << "\n";
+  };
+  std::unique_ptr<Stage> stage;
+  try {
+    stage = descriptor.create(context);
+    if (auto started = stage->start(); !started) {
+      err << "vnawire " << descriptor.type << ": cannot start: " << started.message() << "\n";
+      return 2;
+    }
+  } catch (const std::exception& e) {
+    err << "vnawire " << descriptor.type << ": cannot start: " << e.what() << "\n";
+    return 2;
+  }
+  std::string line;
+  std::size_t line_number = 0, failed = 0;
+  while (std::getline(in, line)) {
+    ++line_number;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (record.is_discarded() || !record.is_object()) {
+      err << "line " << line_number << ": not a JSON object, skipped\n";
+      ++failed;
+      continue;
+    }
+    auto id = record.find("id");
+    if (id == record.end() || !id->is_string() || id->get_ref<const std::string&>().empty()) {
+      err << "line " << line_number << ": the record has no string \"id\", skipped\n";
+      ++failed;
+      continue;
+    }
+    Document document{Header{id->get<std::string>(), 0, ""}, std::move(record)};
+    Verdict verdict;
+    for (int attempt = 0; attempt <= kMaxRetries; ++attempt) {
+      try {
+        verdict = stage->on_message(document);
+      } catch (const std::exception& e) {
+        verdict = Verdict::dead_letter(std::string("stage error: ") + e.what());
+      }
+      if (verdict.disposition != Disposition::Retry) break;
+      std::this_thread::sleep_for(kRetryBase * (1 << attempt));
+    }
+    switch (verdict.disposition) {
+      case Disposition::Forward:
+        out << document.record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+        break;
+      case Disposition::Drop:
+        break;
+      case Disposition::DeadLetter:
+      case Disposition::Retry:
+        err << "line " << line_number << " (" << document.header.id << "): " << verdict.reason << "\n";
+        ++failed;
+        break;
+    }
+  }
+  (void)stage->flush();
+  stage->stop();
+  out.flush();
+  if (failed > 0) err << "vnawire " << descriptor.type << ": " << failed << " record(s) could not be processed\n";
+  return failed > 0 ? 1 : 0;
+}
+
+}  // namespace vnawire::runtime

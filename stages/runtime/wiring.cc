@@ -1,0 +1,82 @@
+// Endpoint naming: ipc:// paths under run_dir, or tcp ports counted up from tcp_base_port.
+#include "stages/runtime/wiring.h"
+
+#include "stages/runtime/pipeline_config.h"
+
+namespace vnawire::runtime {
+namespace {
+
+// sockaddr_un.sun_path holds 108 bytes including the terminating NUL.
+constexpr std::size_t kMaxIpcPath = 107;
+
+bool use_tcp(const PipelineConfig& config) { return config.pipeline.get_string("transport") == "tcp"; }
+
+std::string tcp(const PipelineConfig& config, std::int64_t offset) {
+  return "tcp://" + config.pipeline.get_string("tcp_host") + ":" +
+         std::to_string(config.pipeline.get_int("tcp_base_port") + offset);
+}
+
+// The position of (stage, replica, consumer) in file order: the tcp port offset of that endpoint.
+std::int64_t endpoint_index(const PipelineConfig& config, const std::string& stage, int replica,
+                            const std::string& consumer) {
+  std::int64_t index = 0;
+  for (const auto& candidate : config.stages) {
+    auto consumers = config.consumers_of(candidate.name);
+    for (int r = 0; r < candidate.replicas; ++r) {
+      for (const auto& c : consumers) {
+        if (candidate.name == stage && r == replica && c == consumer) return index;
+        ++index;
+      }
+    }
+  }
+  return index;
+}
+
+}  // namespace
+
+std::string control_endpoint(const PipelineConfig& config) {
+  if (use_tcp(config)) return tcp(config, 0);
+  return "ipc://" + (config.run_dir / "control").string();
+}
+
+std::string output_endpoint(const PipelineConfig& config, const std::string& stage, int replica,
+                            const std::string& consumer) {
+  if (use_tcp(config)) return tcp(config, 1 + endpoint_index(config, stage, replica, consumer));
+  return "ipc://" + (config.run_dir / (stage + "." + std::to_string(replica) + ".to." + consumer)).string();
+}
+
+std::vector<std::string> input_endpoints(const PipelineConfig& config, const std::string& stage) {
+  std::vector<std::string> out;
+  const StageConfig* self = config.find(stage);
+  if (self == nullptr) return out;
+  for (const auto& input : self->inputs) {
+    const StageConfig* upstream = config.find(input);
+    if (upstream == nullptr) continue;
+    for (int r = 0; r < upstream->replicas; ++r) out.push_back(output_endpoint(config, input, r, stage));
+  }
+  return out;
+}
+
+std::vector<std::string> check_endpoints(const PipelineConfig& config) {
+  std::vector<std::string> problems;
+  if (use_tcp(config)) {
+    std::int64_t last = config.pipeline.get_int("tcp_base_port");
+    for (const auto& stage : config.stages) {
+      last += static_cast<std::int64_t>(stage.replicas) * static_cast<std::int64_t>(config.consumers_of(stage.name).size());
+    }
+    if (last > 65535) problems.push_back("tcp ports run past 65535: lower tcp_base_port");
+    return problems;
+  }
+  for (const auto& stage : config.stages) {
+    for (const auto& consumer : config.consumers_of(stage.name)) {
+      std::string path = output_endpoint(config, stage.name, stage.replicas - 1, consumer).substr(6);
+      if (path.size() > kMaxIpcPath) {
+        problems.push_back("ipc path '" + path + "' is longer than 107 bytes: choose a shorter run_dir");
+        return problems;
+      }
+    }
+  }
+  return problems;
+}
+
+}  // namespace vnawire::runtime

@@ -1,0 +1,178 @@
+// Integration harness: fork/exec of the real binary, file polling, and generated dispatches.
+#include "tests/integration/harness.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+namespace vnawire::testing {
+
+TempDir::TempDir() {
+  char pattern[] = "/tmp/vnawire-test-XXXXXX";
+  path_ = ::mkdtemp(pattern);
+}
+
+TempDir::~TempDir() {
+  if (std::getenv("VNAWIRE_KEEP_TEST_DIRS") != nullptr) return;
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+Process::Process(const std::vector<std::string>& args, const std::filesystem::path& log_dir,
+                 const std::string& stdin_text) {
+  static int counter = 0;
+  const std::string tag = std::to_string(::getpid()) + "-" + std::to_string(++counter);
+  out_ = log_dir / ("stdout-" + tag + ".log");
+  err_ = log_dir / ("stderr-" + tag + ".log");
+  const auto in_path = log_dir / ("stdin-" + tag + ".txt");
+  write_file(in_path, stdin_text);
+  std::vector<std::string> argv_storage = args;
+  std::vector<char*> argv;
+  for (auto& arg : argv_storage) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  std::fflush(nullptr);
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    int in = ::open(in_path.c_str(), O_RDONLY);
+    int out = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(in, 0);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+}
+
+Process::~Process() {
+  if (pid_ > 0 && status_ < 0) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+}
+
+void Process::signal(int signal) const {
+  if (pid_ > 0) ::kill(pid_, signal);
+}
+
+int Process::wait(std::chrono::milliseconds timeout) {
+  if (status_ >= 0) return status_;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      return status_;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+  status_ = 999;
+  return -1;
+}
+
+std::string Process::output() const { return read_file(out_); }
+std::string Process::errors() const { return read_file(err_); }
+
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return condition();
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+void write_file(const std::filesystem::path& path, const std::string& content) {
+  std::filesystem::create_directories(path.parent_path());
+  std::ofstream out(path, std::ios::binary);
+  out << content;
+}
+
+std::vector<std::string> read_lines(const std::filesystem::path& path) {
+  std::vector<std::string> lines;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
+}
+
+std::size_t count_lines(const std::filesystem::path& path) { return read_lines(path).size(); }
+
+std::vector<pid_t> processes_with(const std::string& needle) {
+  std::vector<pid_t> pids;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmdline = read_file(entry.path() / "cmdline");
+    for (auto& c : cmdline) {
+      if (c == '\0') c = ' ';
+    }
+    if (cmdline.find(needle) != std::string::npos) pids.push_back(std::stoi(name));
+  }
+  return pids;
+}
+
+std::string generated_dispatch(int n) {
+  static const char* kPlaces[] = {"Hanoï", "Hô Chi Minh-Ville", "Da Nang", "Hai Phong", "Can Tho", "Hue"};
+  static const char* kTopics[] = {"l'énergie solaire", "la pêche durable", "le riz parfumé", "les ports fluviaux",
+                                  "la formation des enseignants", "le tourisme vert", "les vaccins",
+                                  "les chemins de fer"};
+  static const char* kVerbs[] = {"ont examiné", "ont discuté", "ont passé en revue", "ont salué"};
+  std::mt19937 random(static_cast<unsigned>(n) * 7919u + 13u);
+  const char* place = kPlaces[n % 6];
+  const char* topic = kTopics[(n / 6) % 8];
+  std::ostringstream text;
+  text << "Réunion numéro " << n << " sur " << topic << " à " << place << "\n\n"
+       << "Les délégués de " << (n % 40 + 2) << " provinces " << kVerbs[n % 4] << " le bilan de " << topic
+       << " pour l'année " << (2000 + n % 25) << ".\n\n"
+       << place << " (VNA) – Les délégués de " << (n % 40 + 2) << " provinces " << kVerbs[n % 4]
+       << " le bilan de " << topic << " pour l'année " << (2000 + n % 25) << ".\n\n";
+  for (int p = 0; p < 3; ++p) {
+    text << "Le rapport " << n << "-" << p << " indique une hausse de " << (random() % 90 + 5) << " % des "
+         << "investissements, selon le comité de suivi, qui prévoit " << (random() % 12 + 1)
+         << " nouveaux projets d'ici la fin de l'exercice.\n\n";
+  }
+  text << "Les participants se retrouveront le mois prochain. -VNA";
+  return text.str();
+}
+
+int free_port_range(int count) {
+  std::mt19937 random(static_cast<unsigned>(::getpid()));
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const int base = 20000 + static_cast<int>(random() % 40000);
+    bool ok = true;
+    for (int p = base; p < base + count && ok; ++p) {
+      int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_port = htons(static_cast<std::uint16_t>(p));
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+      ::close(fd);
+    }
+    if (ok) return base;
+  }
+  return -1;
+}
+
+}  // namespace vnawire::testing

@@ -1,0 +1,62 @@
+// Test harness for integration tests: temporary folders, real vnawire child processes, waiting on files.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace vnawire::testing {
+
+// A fresh folder under /tmp, removed when the object goes (kept when VNAWIRE_KEEP_TEST_DIRS is set).
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A vnawire child process with its stdout and stderr captured to files.
+class Process {
+ public:
+  Process(const std::vector<std::string>& args, const std::filesystem::path& log_dir,
+          const std::string& stdin_text = "");
+  ~Process();
+  pid_t pid() const { return pid_; }
+  void signal(int signal) const;
+  // Waits for the exit; returns the exit code, or 128+signal, or -1 on timeout (the process is then killed).
+  int wait(std::chrono::milliseconds timeout);
+  std::string output() const;  // stdout so far
+  std::string errors() const;  // stderr so far
+
+ private:
+  pid_t pid_ = -1;
+  int status_ = -1;
+  std::filesystem::path out_, err_;
+};
+
+// Polls `condition` every 20 ms until it holds or `timeout` passes.
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
+
+std::string read_file(const std::filesystem::path& path);
+void write_file(const std::filesystem::path& path, const std::string& content);
+std::vector<std::string> read_lines(const std::filesystem::path& path);
+std::size_t count_lines(const std::filesystem::path& path);
+
+// Pids of running processes whose command line holds `needle` (e.g. "--stage extract").
+std::vector<pid_t> processes_with(const std::string& needle);
+
+// A distinct French-like dispatch in the scraped text layout, generated from `n`.
+std::string generated_dispatch(int n);
+
+// A free loopback TCP port range of `count` ports.
+int free_port_range(int count);
+
+}  // namespace vnawire::testing

@@ -1,0 +1,182 @@
+// The whole pipeline as real processes: exactly-once delivery, replicas, drain on SIGTERM, restarts.
+#include <signal.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <set>
+
+#include "tests/integration/harness.h"
+
+namespace vnawire::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr const char* kBinary = VNAWIRE_BINARY;
+
+std::string pipeline_yaml(const TempDir& dir, const std::string& fetch_extra, const std::string& pipeline_extra = "") {
+  return "pipeline:\n  state_dir: " + dir.path().string() + "/state\n  flush_interval_ms: 100\n  heartbeat_ms: 200\n" +
+         pipeline_extra +
+         "stages:\n"
+         "  - name: fetch\n    type: fetch\n    options: {directory: " +
+         dir.path().string() + "/inbox, poll_interval_ms: 100, settle_ms: 50" + fetch_extra +
+         "}\n"
+         "  - name: dedupe\n    type: dedupe\n    inputs: [fetch]\n"
+         "  - name: langid\n    type: langid\n    inputs: [dedupe]\n"
+         "  - name: extract\n    type: extract\n    replicas: 2\n    inputs: [langid]\n"
+         "  - name: out\n    type: sink_jsonl\n    inputs: [extract]\n    options: {path: out.jsonl}\n";
+}
+
+void write_inbox(const TempDir& dir, int from, int to) {
+  for (int n = from; n < to; ++n) {
+    char name[32];
+    std::snprintf(name, sizeof name, "doc-%04d.txt", n);
+    write_file(dir / "inbox" / name, generated_dispatch(n));
+  }
+}
+
+// Maps each stored record's url to how many times it was stored.
+std::map<std::string, int> stored_urls(const std::filesystem::path& sink) {
+  std::map<std::string, int> urls;
+  for (const auto& line : read_lines(sink)) {
+    auto record = nlohmann::json::parse(line);
+    urls[record.at("url").get<std::string>()]++;
+  }
+  return urls;
+}
+
+void expect_exactly_once(const TempDir& dir, const std::filesystem::path& sink, int count) {
+  auto urls = stored_urls(sink);
+  ASSERT_EQ(urls.size(), static_cast<std::size_t>(count));
+  for (int n = 0; n < count; ++n) {
+    char name[32];
+    std::snprintf(name, sizeof name, "doc-%04d.txt", n);
+    const std::string url = "file://" + (dir / "inbox" / name).string();
+    ASSERT_EQ(urls[url], 1) << url;
+  }
+}
+
+TEST(Pipeline, TwoHundredDocumentsReachTheSinkExactlyOnceThroughTwoExtractReplicas) {
+  TempDir dir;
+  write_inbox(dir, 0, 200);
+  write_file(dir / "pipeline.yaml", pipeline_yaml(dir, ""));
+  Process daemon({kBinary, "run", "-c", (dir / "pipeline.yaml").string()}, dir.path());
+  const auto sink = dir / "state/out.jsonl";
+  ASSERT_TRUE(wait_until([&] { return count_lines(sink) >= 200; }, seconds(60))) << daemon.errors();
+  // One process per replica: two extract processes, one of each other stage.
+  const std::string tag = (dir / "state/run/pipeline.yaml").string();
+  EXPECT_EQ(processes_with(tag + " --base-dir " + dir.path().string() + " --stage extract").size(), 2u);
+  EXPECT_EQ(processes_with(tag + " --base-dir " + dir.path().string() + " --stage langid").size(), 1u);
+  daemon.signal(SIGTERM);
+  ASSERT_EQ(daemon.wait(seconds(30)), 0) << daemon.errors();
+  expect_exactly_once(dir, sink, 200);
+  for (const auto& line : read_lines(sink)) {
+    auto record = nlohmann::json::parse(line);
+    EXPECT_EQ(record["lang"]["code"], "fr");
+    EXPECT_TRUE(record["article"]["title"].is_string());
+    EXPECT_EQ(record["article"]["dateline"]["place"].is_string(), true);
+  }
+  EXPECT_TRUE(processes_with(tag).empty()) << "stage processes outlived the daemon";
+}
+
+TEST(Pipeline, SigtermDrainsInFlightDocumentsAndARestartFinishesTheRest) {
+  TempDir dir;
+  write_inbox(dir, 0, 200);
+  // A slow source so that SIGTERM lands mid-stream.
+  write_file(dir / "pipeline.yaml", pipeline_yaml(dir, ", max_docs_per_second: 80"));
+  const auto sink = dir / "state/out.jsonl";
+  {
+    Process daemon({kBinary, "run", "-c", (dir / "pipeline.yaml").string()}, dir.path());
+    ASSERT_TRUE(wait_until([&] { return count_lines(sink) >= 20; }, seconds(60))) << daemon.errors();
+    daemon.signal(SIGTERM);
+    ASSERT_EQ(daemon.wait(seconds(30)), 0) << daemon.errors();
+  }
+  const std::size_t emitted = count_lines(dir / "state/fetch/emitted.log");
+  const std::size_t stored = count_lines(sink);
+  EXPECT_LT(emitted, 200u) << "the source finished before SIGTERM: the test proves nothing";
+  EXPECT_EQ(stored, emitted) << "documents emitted by fetch were lost during the drain";
+  {
+    Process daemon({kBinary, "run", "-c", (dir / "pipeline.yaml").string()}, dir.path());
+    ASSERT_TRUE(wait_until([&] { return count_lines(sink) >= 200; }, seconds(60))) << daemon.errors();
+    daemon.signal(SIGTERM);
+    ASSERT_EQ(daemon.wait(seconds(30)), 0) << daemon.errors();
+  }
+  expect_exactly_once(dir, sink, 200);
+}
+
+TEST(Pipeline, ACrashedStageIsRestartedAndTheFlowGoesOn) {
+  TempDir dir;
+  write_inbox(dir, 0, 10);
+  write_file(dir / "pipeline.yaml", pipeline_yaml(dir, ""));
+  Process daemon({kBinary, "run", "-c", (dir / "pipeline.yaml").string()}, dir.path());
+  const auto sink = dir / "state/out.jsonl";
+  ASSERT_TRUE(wait_until([&] { return count_lines(sink) >= 10; }, seconds(60))) << daemon.errors();
+  const std::string needle = "--base-dir " + dir.path().string() + " --stage langid";
+  auto before = processes_with(needle);
+  ASSERT_EQ(before.size(), 1u);
+  ::kill(before[0], SIGKILL);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto now = processes_with(needle);
+        return now.size() == 1 && now[0] != before[0];
+      },
+      seconds(20)))
+      << daemon.errors();
+  write_inbox(dir, 10, 20);
+  ASSERT_TRUE(wait_until([&] { return count_lines(sink) >= 20; }, seconds(60))) << daemon.errors();
+  daemon.signal(SIGTERM);
+  EXPECT_EQ(daemon.wait(seconds(30)), 0) << daemon.errors();
+  EXPECT_NE(daemon.errors().find("langid#0 killed by signal"), std::string::npos) << daemon.errors();
+  expect_exactly_once(dir, sink, 20);
+}
+
+TEST(Pipeline, ExactDuplicatesAreDroppedAndBadFilesDeadLettered) {
+  TempDir dir;
+  write_inbox(dir, 0, 5);
+  write_file(dir / "inbox/copy-of-0.txt", generated_dispatch(0));
+  write_file(dir / "inbox/broken.txt", std::string("caf\xe9 au lait, not UTF-8\n"));
+  write_file(dir / "pipeline.yaml", pipeline_yaml(dir, ""));
+  Process daemon({kBinary, "run", "-c", (dir / "pipeline.yaml").string()}, dir.path());
+  const auto sink = dir / "state/out.jsonl";
+  const auto dead = dir / "state/deadletter/fetch.0.jsonl";
+  ASSERT_TRUE(wait_until([&] { return count_lines(sink) >= 5 && count_lines(dead) >= 1; }, seconds(60)))
+      << daemon.errors();
+  daemon.signal(SIGTERM);
+  ASSERT_EQ(daemon.wait(seconds(30)), 0) << daemon.errors();
+  EXPECT_EQ(count_lines(sink), 5u);
+  auto letter = nlohmann::json::parse(read_lines(dead).at(0));
+  EXPECT_NE(letter["reason"].get<std::string>().find("not valid UTF-8"), std::string::npos);
+  EXPECT_TRUE(letter.contains("payload_base64"));
+}
+
+TEST(Pipeline, RunsOverTcpTransport) {
+  TempDir dir;
+  write_inbox(dir, 0, 20);
+  const int base = free_port_range(8);
+  ASSERT_GT(base, 0);
+  write_file(dir / "pipeline.yaml",
+             pipeline_yaml(dir, "", "  transport: tcp\n  tcp_base_port: " + std::to_string(base) + "\n"));
+  Process daemon({kBinary, "run", "-c", (dir / "pipeline.yaml").string()}, dir.path());
+  const auto sink = dir / "state/out.jsonl";
+  ASSERT_TRUE(wait_until([&] { return count_lines(sink) >= 20; }, seconds(60))) << daemon.errors();
+  daemon.signal(SIGTERM);
+  ASSERT_EQ(daemon.wait(seconds(30)), 0) << daemon.errors();
+  expect_exactly_once(dir, sink, 20);
+}
+
+TEST(Pipeline, AStageThatCannotStartStopsTheDaemonWithAClearMessage) {
+  TempDir dir;
+  std::string yaml = pipeline_yaml(dir, "");
+  yaml.replace(yaml.find("/inbox"), 6, "/no-such-folder");
+  write_file(dir / "pipeline.yaml", yaml);
+  Process daemon({kBinary, "run", "-c", (dir / "pipeline.yaml").string()}, dir.path());
+  EXPECT_EQ(daemon.wait(seconds(30)), 1);
+  EXPECT_NE(daemon.errors().find("stage fetch#0 cannot start: directory"), std::string::npos) << daemon.errors();
+  EXPECT_NE(daemon.errors().find("no-such-folder does not exist"), std::string::npos) << daemon.errors();
+}
+
+}  // namespace
+}  // namespace vnawire::testing

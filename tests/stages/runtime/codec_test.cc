@@ -1,0 +1,96 @@
+// Codec: round trips, and every kind of bad frame turned into an error, never a crash.
+#include "stages/runtime/codec.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+namespace vnawire::runtime {
+namespace {
+
+Document sample() {
+  Document d;
+  d.header = Header{"f-0123456789abcdef", 3, "abc-1"};
+  d.record = {{"id", "f-0123456789abcdef"}, {"body", "Hà Nội (VNA) – texte é « guillemets »"}, {"n", 42}};
+  return d;
+}
+
+TEST(Codec, RoundTripKeepsHeaderAndRecord) {
+  const Document original = sample();
+  const Frames frames = encode(original);
+  EXPECT_EQ(frames.header, "VNAW 1 3 abc-1 f-0123456789abcdef");
+  auto decoded = decode(frames.header, frames.payload);
+  ASSERT_TRUE(decoded.ok()) << decoded.error();
+  EXPECT_EQ(decoded->header.id, original.header.id);
+  EXPECT_EQ(decoded->header.attempt, 3u);
+  EXPECT_EQ(decoded->header.trace, "abc-1");
+  EXPECT_EQ(decoded->record, original.record);
+}
+
+TEST(Codec, IdMayHoldSpacesAndEmptyTraceRoundTrips) {
+  Document d;
+  d.header = Header{"file name with spaces.txt", 0, ""};
+  d.record = {{"id", d.header.id}};
+  const Frames frames = encode(d);
+  auto decoded = decode(frames.header, frames.payload);
+  ASSERT_TRUE(decoded.ok()) << decoded.error();
+  EXPECT_EQ(decoded->header.id, "file name with spaces.txt");
+  EXPECT_EQ(decoded->header.trace, "");
+}
+
+TEST(Codec, MissingPayloadIdIsFilledFromHeader) {
+  auto decoded = decode("VNAW 1 0 - abc", R"({"body":"x"})");
+  ASSERT_TRUE(decoded.ok()) << decoded.error();
+  EXPECT_EQ(decoded->record["id"], "abc");
+}
+
+TEST(Codec, RejectsBadHeaders) {
+  const char* payload = R"({"id":"a"})";
+  EXPECT_NE(decode("XXXX 1 0 - a", payload).error().find("tag"), std::string::npos);
+  EXPECT_NE(decode("VNAW 2 0 - a", payload).error().find("unsupported protocol version 2"), std::string::npos);
+  EXPECT_FALSE(decode("VNAW x 0 - a", payload).ok());
+  EXPECT_FALSE(decode("VNAW 1 -4 - a", payload).ok());
+  EXPECT_FALSE(decode("VNAW 1 0 -", payload).ok());
+  EXPECT_FALSE(decode("VNAW 1 0 - ", payload).ok());
+  EXPECT_FALSE(decode("", payload).ok());
+  EXPECT_FALSE(decode(std::string(5000, 'V'), payload).ok());
+  EXPECT_FALSE(decode(std::string("VNAW 1 0 - a\x01", 14), payload).ok());
+  EXPECT_FALSE(decode("VNAW 1 0 - \xff\xfe", payload).ok());
+}
+
+TEST(Codec, RejectsBadPayloads) {
+  EXPECT_EQ(decode("VNAW 1 0 - a", "{not json").error(), "payload is not valid JSON");
+  EXPECT_EQ(decode("VNAW 1 0 - a", "[1,2]").error(), "payload is not a JSON object");
+  EXPECT_EQ(decode("VNAW 1 0 - a", R"({"id":"b"})").error(), "payload id does not match the header id");
+  EXPECT_EQ(decode("VNAW 1 0 - a", R"({"id":7})").error(), "payload id does not match the header id");
+  EXPECT_FALSE(decode("VNAW 1 0 - a", "").ok());
+}
+
+TEST(Codec, RandomBytesNeverCrash) {
+  std::mt19937 random(7);
+  const Frames good = encode(sample());
+  for (int i = 0; i < 20000; ++i) {
+    std::string header = good.header, payload = good.payload;
+    std::string& target = (i % 2) ? header : payload;
+    const int edits = 1 + static_cast<int>(random() % 4);
+    for (int e = 0; e < edits && !target.empty(); ++e) {
+      target[random() % target.size()] = static_cast<char>(random() % 256);
+    }
+    if (i % 7 == 0) target.resize(random() % (target.size() + 1));
+    auto decoded = decode(header, payload);
+    if (decoded.ok()) {
+      EXPECT_EQ(decoded->record["id"], decoded->header.id);
+    }
+  }
+}
+
+TEST(Codec, Utf8Validation) {
+  EXPECT_TRUE(is_valid_utf8("Tô Lâm, 越南, Москва"));
+  EXPECT_FALSE(is_valid_utf8("\xc0\xaf"));          // overlong
+  EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));      // surrogate
+  EXPECT_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));  // beyond U+10FFFF
+  EXPECT_FALSE(is_valid_utf8("abc\xe2\x82"));       // truncated
+}
+
+}  // namespace
+}  // namespace vnawire::runtime
