@@ -92,21 +92,35 @@ std::string demo_config(const std::filesystem::path& dir, int tcp_base) {
   return yaml.str();
 }
 
+// Terminal columns a code point takes: East Asian wide characters take two.
+std::size_t columns_of(char32_t cp) {
+  const bool wide = (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF) ||
+                    (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
+                    (cp >= 0xFF00 && cp <= 0xFF60) || (cp >= 0xFFE0 && cp <= 0xFFE6);
+  return wide ? 2 : 1;
+}
+
+// A table cell `width` columns wide: cut on a character boundary with an ellipsis, then padded.
 std::string cell(const unsigned char* text, std::size_t width) {
-  std::string s = text ? reinterpret_cast<const char*>(text) : "-";
-  // Cut on a character boundary, counting code points so that accented titles line up.
-  std::size_t points = 0, i = 0;
-  while (i < s.size() && points < width) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    i += c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : 4;
-    ++points;
+  const std::string s = text ? reinterpret_cast<const char*>(text) : "-";
+  std::string out;
+  std::size_t used = 0, i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const std::size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : 4;
+    char32_t cp = len == 1 ? c : c & (0xFF >> (len + 1));
+    for (std::size_t k = 1; k < len && i + k < s.size(); ++k) cp = (cp << 6) | (s[i + k] & 0x3F);
+    const std::size_t w = columns_of(cp);
+    if (used + w > width) {
+      out += "…";
+      ++used;
+      break;
+    }
+    out.append(s, i, len);
+    used += w;
+    i += len;
   }
-  if (i < s.size()) {
-    s = s.substr(0, i);
-    s += "…";
-    ++points;
-  }
-  return s + std::string(width + 1 > points ? width + 1 - points : 1, ' ');
+  return out + std::string(width + 1 > used ? width + 1 - used : 1, ' ');
 }
 
 void print_table(const std::filesystem::path& db_path) {

@@ -50,16 +50,21 @@ std::optional<double> parse_double(const std::string& s) {
   }
 }
 
-std::string bounds_text(const OptionSpec& spec) {
+std::string number_text(double v) {
   std::ostringstream out;
-  if (spec.min && spec.max) {
-    out << "between " << *spec.min << " and " << *spec.max;
-  } else if (spec.min) {
-    out << "at least " << *spec.min;
-  } else if (spec.max) {
-    out << "at most " << *spec.max;
+  if (v == std::floor(v) && std::fabs(v) < 1e15) {
+    out << static_cast<long long>(v);
+  } else {
+    out << v;
   }
   return out.str();
+}
+
+std::string bounds_text(const OptionSpec& spec) {
+  if (spec.min && spec.max) return "between " + number_text(*spec.min) + " and " + number_text(*spec.max);
+  if (spec.min) return "at least " + number_text(*spec.min);
+  if (spec.max) return "at most " + number_text(*spec.max);
+  return "";
 }
 
 // Converts one scalar or sequence node; returns the reason on failure.

@@ -1,0 +1,157 @@
+// Tests of the Hunspell word list reader and of the glued-word repair.
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <string>
+
+#include "extract_test_util.h"
+#include "stages/extract/extract_lexicon.h"
+#include "stages/extract/extract_wordsplit.h"
+
+namespace vnawire::extract {
+namespace {
+
+// A tiny dictionary in the layout of Debian's French one (two-character flags, NEEDAFFIX).
+constexpr const char* kAff =
+    "SET UTF-8\n"
+    "FLAG long\n"
+    "NEEDAFFIX ()\n"
+    "FORBIDDENWORD {}\n"
+    "SFX S. Y 2\n"
+    "SFX S. 0 0 .\n"
+    "SFX S. 0 s [^sxz]\n"
+    "SFX a0 Y 4\n"
+    "SFX a0 er er .\n"
+    "SFX a0 er é er\n"
+    "SFX a0 er ée er\n"
+    "SFX a0 er ons er\n";
+constexpr const char* kDic =
+    "8\n"
+    "accord/S.\n"
+    "port/S.()\n"
+    "visiter/a0()\n"
+    "chant/()\n"
+    "Vietnam\n"
+    "zone/S.\n"
+    "interdit/{}\n"
+    "partenariat/S. po:nom\n";
+
+std::unique_ptr<Lexicon> tiny() { return Lexicon::from_strings(kDic, kAff, "fr"); }
+
+TEST(Lexicon, StemsAndSuffixes) {
+  const auto lex = tiny();
+  ASSERT_NE(lex, nullptr);
+  EXPECT_TRUE(lex->contains("accord"));
+  EXPECT_TRUE(lex->contains("accords"));
+  EXPECT_TRUE(lex->contains("ports"));
+  EXPECT_TRUE(lex->contains("port"));  // NEEDAFFIX satisfied by the empty suffix
+  EXPECT_TRUE(lex->contains("visité"));
+  EXPECT_TRUE(lex->contains("visitée"));
+  EXPECT_TRUE(lex->contains("visiter"));
+  EXPECT_TRUE(lex->contains("visitons"));
+  EXPECT_FALSE(lex->contains("visit"));
+  EXPECT_FALSE(lex->contains("chant"));  // needs an affix it has none of
+  EXPECT_FALSE(lex->contains("interdit"));
+  EXPECT_FALSE(lex->contains("accordss"));
+  EXPECT_TRUE(lex->contains("Vietnam"));
+  EXPECT_FALSE(lex->contains("vietnam"));
+  EXPECT_TRUE(lex->contains_any_case("Accords"));
+  EXPECT_TRUE(lex->is_function_word("les"));
+  EXPECT_FALSE(lex->is_function_word("accord"));
+}
+
+TEST(Lexicon, UnreadableFilesGiveNoLexicon) {
+  EXPECT_EQ(Lexicon::load_files("/nonexistent/xx.dic", "/nonexistent/xx.aff", "fr"), nullptr);
+  EXPECT_EQ(Lexicon::from_strings("", "", "fr"), nullptr);
+  // A dictionary without its affix file still knows its stems.
+  const auto bare = Lexicon::from_strings("2\nmaison\nport/S.\n", "", "fr");
+  ASSERT_NE(bare, nullptr);
+  EXPECT_TRUE(bare->contains("maison"));
+}
+
+std::string repair(const std::string& text, const Lexicon* lex, const std::string& context = "") {
+  Vocabulary vocab;
+  vocab.add_text(text);
+  vocab.add_text(context);
+  return split_glued_words(fix_punctuation_spacing(text), lex, vocab);
+}
+
+TEST(WordSplit, TinyDictionaryRules) {
+  const auto lex = tiny();
+  ASSERT_NE(lex, nullptr);
+  EXPECT_EQ(repair("laport", lex.get()), "la port");
+  EXPECT_EQ(repair("accordsde", lex.get()), "accords de");
+  EXPECT_EQ(repair("dupartenariat", lex.get()), "du partenariat");
+  EXPECT_EQ(repair("deVietnam", lex.get()), "de Vietnam");
+  EXPECT_EQ(repair("leszones", lex.get()), "les zones");
+  // Known words, acronyms, digits and URLs are left alone.
+  EXPECT_EQ(repair("visitée", lex.get()), "visitée");
+  EXPECT_EQ(repair("ASEANDE", lex.get()), "ASEANDE");
+  EXPECT_EQ(repair("2020de", lex.get()), "2020de");
+  EXPECT_EQ(repair("www.laport.vn", lex.get()), "www.laport.vn");
+  // No dictionary: only camel-case glue between two words the text also uses alone.
+  EXPECT_EQ(repair("laport", nullptr), "laport");
+  EXPECT_EQ(repair("NguyenHoa", nullptr, "Nguyen Hoa"), "Nguyen Hoa");
+  EXPECT_EQ(repair("VinFast", nullptr, "Vin"), "VinFast");
+}
+
+TEST(WordSplit, PunctuationSpacing) {
+  EXPECT_EQ(fix_punctuation_spacing("le port,la ville"), "le port, la ville");
+  EXPECT_EQ(fix_punctuation_spacing("un port;une ville"), "un port; une ville");
+  EXPECT_EQ(fix_punctuation_spacing("la ville.Le port"), "la ville. Le port");
+  EXPECT_EQ(fix_punctuation_spacing("3,5 millions"), "3,5 millions");
+  EXPECT_EQ(fix_punctuation_spacing("vietnamplus.vn"), "vietnamplus.vn");
+  EXPECT_EQ(fix_punctuation_spacing("M.Le"), "M.Le");
+}
+
+TEST(WordSplit, RealDictionarySplitsGlue) {
+  const Lexicon* fr = system_lexicon("fr");
+  if (fr == nullptr) GTEST_SKIP() << "no French Hunspell dictionary installed";
+  const std::pair<const char*, const char*> cases[] = {
+      {"lesnouveaux", "les nouveaux"},
+      {"dela", "de la"},
+      {"unaccord", "un accord"},
+      {"pourla", "pour la"},
+      {"aexprimé", "a exprimé"},
+      {"coopérationbilatérale", "coopération bilatérale"},
+      {"économiquesde", "économiques de"},
+      {"leCambodge", "le Cambodge"},
+      {"Thaïlandeet", "Thaïlande et"},
+      {"investissementsétrangers", "investissements étrangers"},
+      {"afinque", "afin que"},
+      {"chefsdela", "chefs de la"},
+      {"dansl'économie", "dans l'économie"},
+      {"àl’étranger", "à l’étranger"},
+      {"ausein", "au sein"},
+  };
+  for (const auto& [in, want] : cases) EXPECT_EQ(repair(in, fr), want) << in;
+  EXPECT_EQ(repair("Le ministre ThanhLavrov", fr, "Thanh et Lavrov"), "Le ministre Thanh Lavrov");
+}
+
+TEST(WordSplit, RealDictionaryKeepsCorrectWords) {
+  const Lexicon* fr = system_lexicon("fr");
+  if (fr == nullptr) GTEST_SKIP() << "no French Hunspell dictionary installed";
+  std::istringstream words(testing::read_fixture("french_words.txt"));
+  std::string line;
+  int checked = 0;
+  while (std::getline(words, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    EXPECT_EQ(repair(line, fr), line);
+    ++checked;
+  }
+  EXPECT_GT(checked, 150);
+}
+
+TEST(WordSplit, LanguageGate) {
+  const Lexicon* fr = system_lexicon("fr");
+  if (fr == nullptr) GTEST_SKIP() << "no French Hunspell dictionary installed";
+  Vocabulary french;
+  french.add_text("les deux ministres ont signé un accord sur la coopération économique et commerciale");
+  EXPECT_GT(lexicon_coverage(*fr, french), 0.9);
+  Vocabulary english;
+  english.add_text("the two ministers signed an agreement on economic and trade cooperation yesterday");
+  EXPECT_LT(lexicon_coverage(*fr, english), 0.6);
+}
+
+}  // namespace
+}  // namespace vnawire::extract
