@@ -4,6 +4,7 @@
 #include "daemon/supervisor.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -11,6 +12,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <optional>
 #include <set>
 
 #include <boost/asio/io_context.hpp>
@@ -35,6 +37,8 @@ constexpr milliseconds kTick{20};
 constexpr milliseconds kStatsInterval{100};
 constexpr milliseconds kFinalStatsGrace{1000};  // after exit, how long a STOPPED message may still arrive
 constexpr milliseconds kKillGrace{5000};
+constexpr milliseconds kFailureReasonGrace{1000};
+constexpr milliseconds kSettle{1500};  // intake unchanged this long after its inputs exited: drained  // how long a FAILED message may trail the exit
 
 enum class ReplicaState { Starting, Ready, Stopping, Exited, Backoff };
 
@@ -80,7 +84,8 @@ struct Replica {
   std::string stage;
   int index = 0;
   std::string identity;
-  pid_t pid = -1;
+  pid_t pid = -1;           // the running process, -1 once reaped
+  pid_t incarnation = -1;   // the last process started: messages it sent are still its own after the exit
   ReplicaState state = ReplicaState::Backoff;
   Clock::time_point started{}, last_seen{}, exited_at{}, restart_at{};
   milliseconds backoff{0};
@@ -89,6 +94,8 @@ struct Replica {
   Counts carried;   // what earlier incarnations had reported before they died
   bool final_report = false;  // STOPPED received for this incarnation
   bool stop_sent = false;
+  std::string failure;        // FAILED's reason, which may arrive just after the exit is reaped
+  std::optional<int> failed_before_ready;  // exit status of a replica that never became ready
 };
 
 std::string describe_exit(int status) {
@@ -142,6 +149,7 @@ class Supervisor::Impl {
   int exit_code_ = 0;
   Clock::time_point start_deadline_{}, stop_started_{}, last_stats_{}, last_progress_{};
   std::set<std::string> stop_sent_stages_;
+  std::map<std::string, std::pair<std::uint64_t, Clock::time_point>> last_received_;  // drain progress
 };
 
 bool Supervisor::Impl::prepare() {
@@ -197,8 +205,16 @@ void Supervisor::Impl::spawn(Replica& replica) {
   argv.push_back(nullptr);
   std::fflush(nullptr);
   const pid_t parent = ::getpid();
+  // Signals stay blocked across fork: until exec, the child must not run the daemon's Asio handlers,
+  // which would write into the daemon's own signal pipe.
+  sigset_t all, previous;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &previous);
   const pid_t pid = ::fork();
   if (pid == 0) {
+    struct sigaction default_action {};
+    default_action.sa_handler = SIG_DFL;
+    for (int signal : {SIGTERM, SIGINT, SIGCHLD, SIGHUP}) ::sigaction(signal, &default_action, nullptr);
     // Own process group: a Ctrl-C in a terminal reaches the daemon only, which then drains in order.
     ::setpgid(0, 0);
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -211,17 +227,20 @@ void Supervisor::Impl::spawn(Replica& replica) {
     (void)!::write(2, message, sizeof message - 1);
     ::_exit(127);
   }
+  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   if (pid < 0) {
     log_->error("cannot fork {}: {}", replica.identity, std::strerror(errno));
     replica.state = ReplicaState::Backoff;
     replica.restart_at = Clock::now() + replica.backoff;
     return;
   }
-  replica.pid = pid;
+  replica.pid = replica.incarnation = pid;
   replica.state = ReplicaState::Starting;
   replica.started = replica.last_seen = Clock::now();
   replica.final_report = false;
   replica.stop_sent = false;
+  replica.failure.clear();
+  replica.failed_before_ready.reset();
   replica.current = Counts{};
   log_->debug("started {} (pid {})", replica.identity, pid);
 }
@@ -262,18 +281,19 @@ void Supervisor::Impl::read_control() {
       continue;
     }
     // A message from an earlier incarnation (its pid) must not count for the current one.
-    if (body.value("pid", -1) != replica->pid) continue;
+    if (body.value("pid", -1) != replica->incarnation) continue;
     replica->last_seen = Clock::now();
     if (verb == runtime::kFailed) {
-      const std::string reason = body.value("reason", std::string("unknown reason"));
-      if (starting_) {
-        fail("stage " + identity + " cannot start: " + reason);
-      } else {
-        log_->error("stage {} cannot start: {}", identity, reason);
-      }
+      replica->failure = body.value("reason", std::string("unknown reason"));
+      if (!starting_) log_->error("stage {} cannot start: {}", identity, replica->failure);
       continue;
     }
     replica->current = Counts::from_json(body);
+    // A message that trails its process's exit still carries its counters, but cannot revive it.
+    if (replica->pid <= 0) {
+      replica->final_report = replica->final_report || verb == runtime::kStopped;
+      continue;
+    }
     if (verb == runtime::kReady) {
       replica->state = stopping_ && replica->stop_sent ? ReplicaState::Stopping : ReplicaState::Ready;
       log_->debug("{} ready", identity);
@@ -297,7 +317,7 @@ void Supervisor::Impl::handle_exit(Replica& replica, int status) {
     return;
   }
   if (starting_ && replica.current.received == 0 && !clean) {
-    fail("stage " + replica.identity + " " + describe_exit(status) + " before it was ready");
+    replica.failed_before_ready = status;  // on_tick fails the pipeline, with the reason if it arrives
     return;
   }
   // A crash: keep what it had reported, and start it again after a growing delay.
@@ -380,8 +400,20 @@ void Supervisor::Impl::advance_drain() {
     }
     if (!inputs_done) continue;
     const StageTotals& mine = now_totals.stages.at(stage.name);
-    const bool drained = stage.inputs.empty() || (mine.received >= expected && mine.pending == 0);
+    auto& seen = last_received_[stage.name];
+    if (seen.first != mine.received || seen.second == Clock::time_point{}) seen = {mine.received, Clock::now()};
+    const bool exact = mine.received >= expected && mine.pending == 0;
+    // A replica killed mid-run takes the count of what it received since its last report with it, so
+    // the exact balance may never come. Once every input process has exited nothing more can arrive:
+    // a stage whose intake has not moved for kSettle, with nothing pending, is drained too.
+    const bool settled = mine.pending == 0 && Clock::now() - seen.second > kSettle;
+    const bool drained = stage.inputs.empty() || exact || settled;
     if (!drained) continue;
+    if (!exact && !stage.inputs.empty()) {
+      log_->warn("{}: {} document(s) sent to it are unaccounted for (a replica crashed); they are sent again "
+                 "at the next start if their source had not recorded them",
+                 stage.name, expected - std::min(expected, mine.received));
+    }
     stop_sent_stages_.insert(stage.name);
     for (auto& replica : replicas_) {
       if (replica.stage != stage.name) continue;
@@ -450,6 +482,15 @@ void Supervisor::Impl::on_tick() {
   reap_children();
   const auto now = Clock::now();
   const auto timeout = milliseconds(config_.pipeline.get_int("stage_timeout_ms"));
+
+  for (auto& replica : replicas_) {
+    if (!replica.failed_before_ready || failed_) continue;
+    if (!replica.failure.empty()) {
+      fail("stage " + replica.identity + " cannot start: " + replica.failure);
+    } else if (now - replica.exited_at > kFailureReasonGrace) {
+      fail("stage " + replica.identity + " " + describe_exit(*replica.failed_before_ready) + " before it was ready");
+    }
+  }
 
   if (starting_ && !failed_) {
     bool all_ready = true;

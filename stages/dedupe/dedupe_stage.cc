@@ -5,6 +5,7 @@
 
 #include "stages/dedupe/dedupe_normalize.h"
 #include "stages/dedupe/dedupe_store.h"
+#include "stages/runtime/record.h"
 
 namespace vnawire::dedupe {
 namespace {
@@ -25,12 +26,10 @@ class DedupeStage final : public runtime::Stage {
   }
 
   runtime::Verdict on_message(runtime::Document& document) override {
-    const auto body = document.record.find("body");
-    if (body == document.record.end() || !body->is_string()) {
-      return runtime::Verdict::dead_letter("the record has no string \"body\"");
-    }
+    const std::string* body = runtime::body_of(document.record);
+    if (body == nullptr) return runtime::Verdict::dead_letter(runtime::kNoBody);
     const auto type = document.record.value("content_type", std::string());
-    const std::string normalized = normalize_for_dedupe(body->get_ref<const std::string&>(), type == "text/html");
+    const std::string normalized = normalize_for_dedupe(*body, type == "text/html");
     if (normalized.empty()) {
       context_.counters->add("empty_text");
       document.record["dedupe"] = {{"status", "unique"}, {"of", nullptr}};

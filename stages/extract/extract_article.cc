@@ -34,8 +34,12 @@ nlohmann::json article_to_json(const Article& article) {
     return out;
   } catch (...) {
     // Only allocation can fail here; an empty article keeps the record well-formed.
-    return {{"title", nullptr}, {"lead", nullptr},  {"published", nullptr}, {"dateline", nullptr},
-            {"body", nlohmann::json::array()},      {"captions", nlohmann::json::array()},
+    return {{"title", nullptr},
+            {"lead", nullptr},
+            {"published", nullptr},
+            {"dateline", nullptr},
+            {"body", nlohmann::json::array()},
+            {"captions", nlohmann::json::array()},
             {"related", nlohmann::json::array()}};
   }
 }

@@ -19,11 +19,20 @@ struct Label {
   bool strict;  // "Source:" also opens ordinary sentences: then the credit must look like an agency
 };
 // Longest first, so "Photos" is not read as "Photo" + "s".
-constexpr std::array<Label, 14> kLabels = {{{"Photos", false}, {"Photo", false}, {"Ảnh", false},
-                                            {"Fotos", false}, {"Foto", false}, {"Image", false},
-                                            {"Crédits", true}, {"Crédit", true}, {"Credits", true},
-                                            {"Credit", true}, {"Source", true}, {"Nguồn", true},
-                                            {"Fuente", true}, {"Sources", true}}};
+constexpr std::array<Label, 14> kLabels = {{{"Photos", false},
+                                            {"Photo", false},
+                                            {"Ảnh", false},
+                                            {"Fotos", false},
+                                            {"Foto", false},
+                                            {"Image", false},
+                                            {"Crédits", true},
+                                            {"Crédit", true},
+                                            {"Credits", true},
+                                            {"Credit", true},
+                                            {"Source", true},
+                                            {"Nguồn", true},
+                                            {"Fuente", true},
+                                            {"Sources", true}}};
 
 // "Photo d'illustration :", "Ảnh minh họa:", "Foto de archivo:": words allowed between label and colon.
 bool allowed_qualifier(std::string_view q) {
@@ -44,8 +53,9 @@ bool all_caps_word(std::string_view tok) {
 }
 
 bool agency_like(std::string_view tok) {
-  static const std::unordered_set<std::string> kKnown = {"xinhua", "reuters", "sputnik", "tass", "kyodo", "yonhap",
-                                                         "bernama", "antara", "internet", "getty", "vietnamplus"};
+  static const std::unordered_set<std::string> kKnown = {"xinhua",   "reuters", "sputnik",    "tass",
+                                                         "kyodo",    "yonhap",  "bernama",    "antara",
+                                                         "internet", "getty",   "vietnamplus"};
   return all_caps_word(tok) || tok.find('/') != std::string_view::npos || tok.find('.') != std::string_view::npos ||
          kKnown.count(util::fold_key(tok)) != 0;
 }
@@ -84,8 +94,9 @@ std::optional<Credit> find_credit(std::string_view line) {
       }
       std::size_t q = p + text.size();
       if (q >= line.size() || (line[q] != ' ' && line[q] != ':')) continue;
-      const std::size_t colon = line.find(':', q);
-      if (colon == std::string_view::npos || colon - q > 30) continue;
+      const std::size_t near = line.substr(q, 31).find(':');  // bounded: no rescans of long lines
+      if (near == std::string_view::npos) continue;
+      const std::size_t colon = q + near;
       if (!allowed_qualifier(util::trim(line.substr(q, colon - q)))) continue;
       // The credit proper: the first token, plus tokens up to one holding a slash ("Thanh Tung/VNA").
       std::vector<std::pair<std::size_t, std::size_t>> toks;
@@ -129,32 +140,41 @@ std::optional<std::string> strip_signature(std::string_view paragraph) {
   // VNA's English and Vietnamese services close a dispatch with "./." instead of a name.
   if (util::ends_with(s, "./.")) return std::string(s.substr(0, s.size() - 2));
   if (s == "/.") return std::string();
-  for (const std::string_view agency : {"VNA/VNS", "VNA/CVN", "TTXVN", "VNA", "VNS", "VNP", "CVN"}) {
-    if (!util::ends_with(s, agency)) continue;
-    std::string_view before = util::trim(s.substr(0, s.size() - agency.size()));
-    std::size_t dash = 0;
-    if (!is_dash_at_end(before, dash)) continue;
-    before = util::trim(before.substr(0, before.size() - dash));
-    return std::string(before);
+  // Otherwise a dash and a credit in capitals: "-VNA", "- VNA", "–TTXVN", "- VNA/CVN", "-CVN".
+  std::size_t start = s.size();
+  while (start > 0 && ((s[start - 1] >= 'A' && s[start - 1] <= 'Z') || s[start - 1] == '/')) --start;
+  const std::string_view credit = s.substr(start);
+  if (credit.size() < 3 || credit.size() > 16) return std::nullopt;
+  bool agency = false;
+  for (std::size_t from = 0; from <= credit.size();) {
+    const std::size_t slash = std::min(credit.find('/', from), credit.size());
+    const std::string_view part = credit.substr(from, slash - from);
+    agency = agency || part == "VNA" || part == "TTXVN" || part == "VNS" || part == "VNP" || part == "CVN";
+    from = slash + 1;
   }
-  return std::nullopt;
+  if (!agency) return std::nullopt;
+  std::string_view before = util::trim(s.substr(0, start));
+  std::size_t dash = 0;
+  if (!is_dash_at_end(before, dash)) return std::nullopt;
+  return std::string(util::trim(before.substr(0, before.size() - dash)));
 }
 
 bool is_related_marker(std::string_view line) {
   if (line.size() > 40) return false;
   std::string k = util::fold_key(line);
   while (!k.empty() && (k.back() == ':' || k.back() == '.' || k.back() == ' ')) k.pop_back();
+  // Only the headers of the block that ends a page: "Lire aussi" or "Read more" also introduce
+  // single links in the middle of an article, and would cut its body short.
   static const std::unordered_set<std::string> kMarkers = {
-      "voir plus",  "voir aussi",     "lire aussi", "a lire aussi", "articles lies", "see more",
-      "read more",  "related news",   "related",    "xem them",     "tin lien quan", "ver mas",
-      "vea tambien", "noticias relacionadas"};
+      "voir plus", "articles lies", "see more", "related news",
+      "xem them",  "tin lien quan", "ver mas",  "noticias relacionadas"};
   return kMarkers.count(k) != 0;
 }
 
 bool is_debris_line(std::string_view line) {
   if (line.size() > 20) return false;
-  static const std::unordered_set<std::string> kDebris = {"source", "sources", "nguon", "fuente", "vna", "ttxvn",
-                                                          "(vna)", "(ttxvn)"};
+  static const std::unordered_set<std::string> kDebris = {"source", "sources", "nguon", "fuente",
+                                                          "vna",    "ttxvn",   "(vna)", "(ttxvn)"};
   return kDebris.count(util::fold_key(line)) != 0;
 }
 

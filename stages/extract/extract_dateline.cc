@@ -14,24 +14,22 @@ namespace {
 
 // Month names and usual abbreviations, accent-folded, in the languages VNA publishes.
 const std::unordered_map<std::string, int> kMonths = {
-    {"janvier", 1}, {"janv", 1}, {"jan", 1}, {"january", 1}, {"enero", 1}, {"ene", 1},
-    {"fevrier", 2}, {"fevr", 2}, {"fev", 2}, {"february", 2}, {"feb", 2}, {"febrero", 2},
-    {"mars", 3}, {"mar", 3}, {"march", 3}, {"marzo", 3},
-    {"avril", 4}, {"avr", 4}, {"april", 4}, {"apr", 4}, {"abril", 4}, {"abr", 4},
-    {"mai", 5}, {"may", 5}, {"mayo", 5},
-    {"juin", 6}, {"june", 6}, {"jun", 6}, {"junio", 6},
-    {"juillet", 7}, {"juil", 7}, {"july", 7}, {"jul", 7}, {"julio", 7},
-    {"aout", 8}, {"august", 8}, {"aug", 8}, {"agosto", 8}, {"ago", 8},
-    {"septembre", 9}, {"sept", 9}, {"sep", 9}, {"september", 9}, {"septiembre", 9}, {"setiembre", 9},
-    {"octobre", 10}, {"oct", 10}, {"october", 10}, {"octubre", 10},
-    {"novembre", 11}, {"nov", 11}, {"november", 11}, {"noviembre", 11},
-    {"decembre", 12}, {"dec", 12}, {"december", 12}, {"diciembre", 12}, {"dic", 12}};
+    {"janvier", 1},   {"janv", 1},       {"jan", 1},        {"january", 1},   {"enero", 1},      {"ene", 1},
+    {"fevrier", 2},   {"fevr", 2},       {"fev", 2},        {"february", 2},  {"feb", 2},        {"febrero", 2},
+    {"mars", 3},      {"mar", 3},        {"march", 3},      {"marzo", 3},     {"avril", 4},      {"avr", 4},
+    {"april", 4},     {"apr", 4},        {"abril", 4},      {"abr", 4},       {"mai", 5},        {"may", 5},
+    {"mayo", 5},      {"juin", 6},       {"june", 6},       {"jun", 6},       {"junio", 6},      {"juillet", 7},
+    {"juil", 7},      {"july", 7},       {"jul", 7},        {"julio", 7},     {"aout", 8},       {"august", 8},
+    {"aug", 8},       {"agosto", 8},     {"ago", 8},        {"septembre", 9}, {"sept", 9},       {"sep", 9},
+    {"september", 9}, {"septiembre", 9}, {"setiembre", 9},  {"octobre", 10},  {"oct", 10},       {"october", 10},
+    {"octubre", 10},  {"novembre", 11},  {"nov", 11},       {"november", 11}, {"noviembre", 11}, {"decembre", 12},
+    {"dec", 12},      {"december", 12},  {"diciembre", 12}, {"dic", 12}};
 
 // Words that may stand around a date without changing it: articles, "ngày" (day), weekdays.
 const std::unordered_set<std::string> kDateFiller = {
-    "le", "the", "el", "de", "del", "on", "ngay", "nam", "lundi", "mardi", "mercredi", "jeudi", "vendredi",
-    "samedi", "dimanche", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
-    "lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo"};
+    "le",       "the",    "el",       "de",     "del",       "on",     "ngay",    "nam",       "lundi",    "mardi",
+    "mercredi", "jeudi",  "vendredi", "samedi", "dimanche",  "monday", "tuesday", "wednesday", "thursday", "friday",
+    "saturday", "sunday", "lunes",    "martes", "miercoles", "jueves", "viernes", "sabado",    "domingo"};
 
 bool all_digits(std::string_view s) {
   if (s.empty()) return false;
@@ -48,7 +46,7 @@ int to_int(std::string_view s) {
 }
 
 std::string edtf(int year, int month, int day) {
-  char buf[16];
+  char buf[48];  // room for any int, so that -Wformat-truncation has nothing to say
   if (year > 0 && day > 0) {
     std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", year, month, day);
   } else if (year > 0) {
@@ -98,7 +96,8 @@ int month_of(std::string tok) {
 int day_of(std::string_view tok) {
   if (tok == "1er" || tok == "1st" || tok == "1o") return 1;
   for (const std::string_view suffix : {"st", "nd", "rd", "th", "er", "e"}) {
-    if (tok.size() > suffix.size() && util::ends_with(tok, suffix) && all_digits(tok.substr(0, tok.size() - suffix.size()))) {
+    if (tok.size() > suffix.size() && util::ends_with(tok, suffix) &&
+        all_digits(tok.substr(0, tok.size() - suffix.size()))) {
       tok = tok.substr(0, tok.size() - suffix.size());
       break;
     }
@@ -110,9 +109,9 @@ int day_of(std::string_view tok) {
 
 bool is_agency(std::string_view inner) {
   const std::string key = util::fold_key(inner);
-  static const std::unordered_set<std::string> kAgencies = {
-      "vna", "ttxvn", "vns", "vnp", "cvn", "vna/vns", "cvn/vna", "vna/cvn", "ttxvn/vna", "vietnam+", "vietnamplus",
-      "vnanet"};
+  static const std::unordered_set<std::string> kAgencies = {"vna",       "ttxvn",    "vns",         "vnp",
+                                                            "cvn",       "vna/vns",  "cvn/vna",     "vna/cvn",
+                                                            "ttxvn/vna", "vietnam+", "vietnamplus", "vnanet"};
   if (kAgencies.count(key) != 0) return true;
   return util::starts_with(key, "vna/") || util::ends_with(key, "/vna") || util::starts_with(key, "ttxvn/");
 }
@@ -158,7 +157,8 @@ std::optional<std::string> parse_loose_date(std::string_view text) {
 std::optional<DatelineMatch> match_dateline(std::string_view para) {
   // The dateline is short: look for "(AGENCY)" within the first 160 bytes only.
   const std::size_t limit = std::min<std::size_t>(para.size(), 160);
-  for (std::size_t open = para.find('('); open != std::string_view::npos && open < limit; open = para.find('(', open + 1)) {
+  for (std::size_t open = para.find('('); open != std::string_view::npos && open < limit;
+       open = para.find('(', open + 1)) {
     const std::size_t close = para.find(')', open);
     if (close == std::string_view::npos || close - open > 24) continue;
     if (!is_agency(util::trim(para.substr(open + 1, close - open - 1)))) continue;

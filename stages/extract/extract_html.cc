@@ -9,6 +9,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/uri.h>
+#include <libxml/xmlerror.h>
 
 #include <climits>
 #include <memory>
@@ -33,9 +34,7 @@ std::string_view name_of(const xmlNode* n) {
   return n->name != nullptr ? std::string_view(reinterpret_cast<const char*>(n->name)) : std::string_view();
 }
 
-bool is_element(const xmlNode* n, std::string_view name) {
-  return n->type == XML_ELEMENT_NODE && name_of(n) == name;
-}
+bool is_element(const xmlNode* n, std::string_view name) { return n->type == XML_ELEMENT_NODE && name_of(n) == name; }
 
 std::string attr(const xmlNode* n, const char* name) {
   xmlChar* v = xmlGetProp(n, reinterpret_cast<const xmlChar*>(name));
@@ -69,8 +68,9 @@ void traverse(xmlNode* root, Enter&& enter, Leave&& leave) {
 
 bool is_block(std::string_view n) {
   static const std::unordered_set<std::string_view> kBlock = {
-      "p", "div", "br", "li", "ul", "ol", "td", "th", "tr", "h1", "h2", "h3", "h4", "h5", "h6",
-      "figcaption", "figure", "section", "article", "blockquote", "header", "footer", "table", "dd", "dt"};
+      "p",       "div",        "br",     "li",     "ul",    "ol", "td",         "th",     "tr",
+      "h1",      "h2",         "h3",     "h4",     "h5",    "h6", "figcaption", "figure", "section",
+      "article", "blockquote", "header", "footer", "table", "dd", "dt"};
   return kBlock.count(n) != 0;
 }
 
@@ -109,9 +109,9 @@ std::string text_of(xmlNode* root) {
 
 // Elements whose paragraphs are never the article's.
 bool excluded_element(const xmlNode* n) {
-  static const std::unordered_set<std::string_view> kExcluded = {
-      "script", "style", "noscript", "template", "nav", "aside", "footer", "form", "iframe", "svg",
-      "button", "select", "textarea"};
+  static const std::unordered_set<std::string_view> kExcluded = {"script", "style",  "noscript", "template", "nav",
+                                                                 "aside",  "footer", "form",     "iframe",   "svg",
+                                                                 "button", "select", "textarea"};
   if (kExcluded.count(name_of(n)) != 0) return true;
   const std::string cls = util::to_lower(attr(n, "class") + " " + attr(n, "id"));
   for (const char* bad : {"related", "comment", "share", "social", "breadcrumb", "sidebar", "advert", "lien-quan"}) {
@@ -125,10 +125,17 @@ bool related_container(const xmlNode* n) {
   return cls.find("related") != std::string::npos || cls.find("lien-quan") != std::string::npos;
 }
 
+// A class word (split on spaces, '-' and '_') naming a standfirst: "article__sapo", "lead-text",
+// but not "leaderboard".
 bool lead_class(const xmlNode* n) {
   const std::string cls = util::to_lower(attr(n, "class"));
-  for (const char* k : {"sapo", "lead", "chapo", "chapeau", "standfirst"}) {
-    if (cls.find(k) != std::string::npos) return true;
+  std::size_t i = 0;
+  while (i < cls.size()) {
+    while (i < cls.size() && (cls[i] == ' ' || cls[i] == '-' || cls[i] == '_')) ++i;
+    const std::size_t start = i;
+    while (i < cls.size() && cls[i] != ' ' && cls[i] != '-' && cls[i] != '_') ++i;
+    const std::string_view word = std::string_view(cls).substr(start, i - start);
+    if (word == "sapo" || word == "lead" || word == "chapo" || word == "chapeau" || word == "standfirst") return true;
   }
   return false;
 }
@@ -144,14 +151,16 @@ std::optional<std::string> edtf_from_timestamp(std::string_view s) {
   return std::nullopt;
 }
 
-// Drops a " | Site" or " - Site" tail from a <title>.
-std::string strip_site_suffix(std::string t) {
+// Drops the site's name from a title: " - VietnamPlus" when og:site_name says so, and any short
+// " | …" tail (" - " alone is too common inside headlines: "Vietnam - Laos").
+std::string strip_site_suffix(std::string t, const std::optional<std::string>& site) {
   for (const std::string_view sep : {" | ", " - ", " – "}) {
-    const std::size_t at = t.rfind(sep);
-    if (at != std::string::npos && at > 0 && util::length_chars(t.substr(at + sep.size())) <= 30) {
-      return t.substr(0, at);
+    if (site && !site->empty() && util::ends_with(t, std::string(sep) + *site)) {
+      return t.substr(0, t.size() - sep.size() - site->size());
     }
   }
+  const std::size_t at = t.rfind(" | ");
+  if (at != std::string::npos && at > 0 && util::length_chars(t.substr(at + 3)) <= 30) return t.substr(0, at);
   return t;
 }
 
@@ -180,6 +189,22 @@ struct DocDeleter {
   void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
 };
 
+void silent(void*, const char*, ...) {}
+
+// HTML_PARSE_NOERROR does not cover encoding errors, which libxml2 prints through its generic
+// handler: mute it for the parse (the handler is per thread) and put the caller's back afterwards.
+class QuietLibxml {
+ public:
+  QuietLibxml() : old_(xmlGenericError), old_ctx_(xmlGenericErrorContext) { xmlSetGenericErrorFunc(nullptr, silent); }
+  ~QuietLibxml() { xmlSetGenericErrorFunc(old_ctx_, old_); }
+  QuietLibxml(const QuietLibxml&) = delete;
+  QuietLibxml& operator=(const QuietLibxml&) = delete;
+
+ private:
+  xmlGenericErrorFunc old_;
+  void* old_ctx_;
+};
+
 Article extract_html_impl(std::string_view html, std::string_view url) {
   if (html.empty() || html.size() > util::kMaxInputBytes || html.size() > static_cast<std::size_t>(INT_MAX)) return {};
   if (util::looks_binary(html)) return {};
@@ -188,8 +213,9 @@ Article extract_html_impl(std::string_view html, std::string_view url) {
   const std::string base(url);
   // libxml2 reads an undeclared HTML page as Latin-1: say UTF-8 when the bytes are UTF-8.
   const char* encoding = util::is_valid_utf8(html) ? "UTF-8" : nullptr;
-  const int options = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
-                      HTML_PARSE_COMPACT;
+  const int options =
+      HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET | HTML_PARSE_COMPACT;
+  const QuietLibxml quiet;
   const std::unique_ptr<xmlDoc, DocDeleter> doc(htmlReadMemory(
       html.data(), static_cast<int>(html.size()), base.empty() ? nullptr : base.c_str(), encoding, options));
   if (!doc) return {};
@@ -197,7 +223,7 @@ Article extract_html_impl(std::string_view html, std::string_view url) {
   if (root == nullptr) return {};
 
   Article a;
-  std::optional<std::string> og_title, h1, title_tag, ld_headline, published, description, lead;
+  std::optional<std::string> og_title, site_name, h1, title_tag, ld_headline, published, description, lead;
   xmlNode* lead_node = nullptr;
   std::vector<xmlNode*> related_boxes;
   std::unordered_map<xmlNode*, double> score;
@@ -211,19 +237,22 @@ Article extract_html_impl(std::string_view html, std::string_view url) {
         const std::string_view nm = name_of(n);
         if (nm == "meta") {
           const std::string key = util::to_lower(!attr(n, "property").empty() ? attr(n, "property")
-                                                  : !attr(n, "name").empty()   ? attr(n, "name")
-                                                                               : attr(n, "itemprop"));
+                                                 : !attr(n, "name").empty()   ? attr(n, "name")
+                                                                              : attr(n, "itemprop"));
           const std::string content = attr(n, "content");
           if (key == "og:title" && !og_title) og_title = content;
+          if (key == "og:site_name" && !site_name) site_name = content;
           if ((key == "article:published_time" || key == "datepublished" || key == "pubdate" ||
-               key == "og:published_time") && !published) {
+               key == "og:published_time") &&
+              !published) {
             published = edtf_from_timestamp(content);
           }
           if ((key == "description" || key == "og:description") && !description) description = content;
           return false;
         }
         if (nm == "script") {
-          if (util::to_lower(attr(n, "type")) == "application/ld+json") read_json_ld(raw_text(n), ld_headline, published);
+          if (util::to_lower(attr(n, "type")) == "application/ld+json")
+            read_json_ld(raw_text(n), ld_headline, published);
           return false;
         }
         if (nm == "title" && !title_tag) {
@@ -269,10 +298,10 @@ Article extract_html_impl(std::string_view html, std::string_view url) {
     if (weighted > best) best = weighted, content = node;
   }
 
-  a.title = og_title && !og_title->empty() ? strip_site_suffix(*og_title)
+  a.title = og_title && !og_title->empty() ? strip_site_suffix(*og_title, site_name)
             : h1 && !h1->empty()           ? *h1
             : ld_headline                  ? *ld_headline
-            : title_tag                    ? strip_site_suffix(*title_tag)
+            : title_tag                    ? strip_site_suffix(*title_tag, site_name)
                                            : std::optional<std::string>();
   a.published = published;
   a.lead = lead ? lead : description && util::length_chars(*description) >= 20 ? description : std::nullopt;
@@ -286,7 +315,8 @@ Article extract_html_impl(std::string_view html, std::string_view url) {
         [&](xmlNode* n) {
           if (n->type != XML_ELEMENT_NODE || n == lead_node) return false;
           const std::string_view nm = name_of(n);
-          if (nm == "figcaption" || (figures > 0 && util::to_lower(attr(n, "class")).find("caption") != std::string::npos)) {
+          // <figcaption>, or the "caption" cell of the picture tables many CMSs still emit.
+          if (nm == "figcaption" || util::to_lower(attr(n, "class")).find("caption") != std::string::npos) {
             std::string t = text_of(n);
             if (const auto credit = find_credit(t)) t = credit->caption;
             if (!t.empty()) a.captions.push_back(std::move(t));

@@ -11,22 +11,25 @@
 namespace vnawire::extract {
 namespace {
 
+// Closed-class words per language: the glued-word repair trusts these most ("dela" is "de la").
 const std::unordered_set<std::string> kFrenchFunctionWords = {
-    "a", "à", "y", "au", "aux", "de", "des", "du", "la", "le", "les", "un", "une", "et", "ou", "en", "sa",
-    "son", "ses", "ce", "ces", "cet", "cette", "se", "ne", "que", "qui", "leur", "leurs", "par", "pour", "sur",
-    "sous", "dans", "avec", "afin", "plus", "très", "est", "sont", "ont", "il", "elle", "ils", "elles", "on",
-    "nous", "vous", "deux", "trois", "mais", "donc", "car", "ni", "entre", "vers", "chez", "selon", "dont",
-    "lors", "tout", "tous", "toute", "toutes", "notre", "nos", "votre", "vos", "pas", "sans", "comme",
-    "aussi", "ainsi", "après", "avant", "depuis", "pendant", "contre", "été", "être"};
+    "a",     "à",     "y",     "au",     "aux",     "de",     "des",   "du",   "la",    "le",    "les",   "un",
+    "une",   "et",    "ou",    "en",     "sa",      "son",    "ses",   "ce",   "ces",   "cet",   "cette", "se",
+    "ne",    "que",   "qui",   "leur",   "leurs",   "par",    "pour",  "sur",  "sous",  "dans",  "avec",  "afin",
+    "plus",  "très",  "est",   "sont",   "ont",     "il",     "elle",  "ils",  "elles", "on",    "nous",  "vous",
+    "deux",  "trois", "mais",  "donc",   "car",     "ni",     "entre", "vers", "chez",  "selon", "dont",  "lors",
+    "tout",  "tous",  "toute", "toutes", "notre",   "nos",    "votre", "vos",  "pas",   "sans",  "comme", "aussi",
+    "ainsi", "après", "avant", "depuis", "pendant", "contre", "été",   "être"};
 const std::unordered_set<std::string> kEnglishFunctionWords = {
-    "a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "with", "and", "or", "as", "is", "are",
-    "was", "were", "be", "been", "has", "have", "had", "its", "his", "her", "their", "this", "that", "these",
-    "those", "from", "into", "but", "not", "it", "he", "she", "they", "we", "two", "three", "more", "most",
-    "also", "which", "who", "will", "would"};
+    "a",     "an",   "the",   "of",    "to",    "in",   "on",    "at",  "by",   "for",  "with", "and", "or",
+    "as",    "is",   "are",   "was",   "were",  "be",   "been",  "has", "have", "had",  "its",  "his", "her",
+    "their", "this", "that",  "these", "those", "from", "into",  "but", "not",  "it",   "he",   "she", "they",
+    "we",    "two",  "three", "more",  "most",  "also", "which", "who", "will", "would"};
 const std::unordered_set<std::string> kSpanishFunctionWords = {
-    "a", "al", "de", "del", "el", "la", "las", "los", "un", "una", "unos", "unas", "y", "e", "o", "u", "en",
-    "con", "por", "para", "que", "se", "su", "sus", "es", "son", "ha", "han", "lo", "le", "les", "como",
-    "más", "entre", "sobre", "dos", "tres"};
+    "a",  "al",  "de", "del", "el",  "la",   "las",  "los",   "un",    "una", "unos", "unas", "y",
+    "e",  "o",   "u",  "en",  "con", "por",  "para", "que",   "se",    "su",  "sus",  "es",   "son",
+    "ha", "han", "lo", "le",  "les", "como", "más",  "entre", "sobre", "dos", "tres"};
+
 bool read_file(const std::string& path, std::string& out) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return false;
@@ -59,8 +62,7 @@ std::unique_ptr<Lexicon> Lexicon::load_files(const std::string& dic_path, const 
   return from_strings(dic, aff, language);
 }
 
-std::unique_ptr<Lexicon> Lexicon::from_strings(std::string_view dic, std::string_view aff,
-                                               std::string_view language) {
+std::unique_ptr<Lexicon> Lexicon::from_strings(std::string_view dic, std::string_view aff, std::string_view language) {
   try {
     auto lex = std::unique_ptr<Lexicon>(new Lexicon());
     lex->language_ = std::string(language);
@@ -109,8 +111,8 @@ std::u32string Lexicon::parse_flags(std::string_view s) const {
 }
 
 void Lexicon::parse_aff(std::string_view aff) {
-  std::u32string pending_flag_names;  // NEEDAFFIX / FORBIDDENWORD read before FLAG is known
-  std::vector<std::pair<std::string, std::string>> special;
+  std::vector<std::pair<std::string, std::string>> special;  // NEEDAFFIX & co. may come before FLAG
+  std::unordered_map<char32_t, bool> cross;                  // cross-product permission per flag
   for (const std::string_view raw : util::split_lines(aff)) {
     const auto f = fields(raw);
     if (f.empty() || f[0].front() == '#') continue;
@@ -122,15 +124,18 @@ void Lexicon::parse_aff(std::string_view aff) {
       special.emplace_back(std::string(f[0]), std::string(f[1]));
     } else if (f[0] == "AF" && f.size() >= 2 && f[1].find_first_not_of("0123456789") != std::string_view::npos) {
       aliases_.push_back(parse_flags(f[1]));
-    } else if (f[0] == "SFX" && f.size() >= 5) {
-      SuffixRule rule;
+    } else if ((f[0] == "SFX" || f[0] == "PFX") && f.size() >= 5) {
+      const bool suffix = f[0] == "SFX";
+      AffixRule rule;
       std::size_t k = 0;
       rule.flag = parse_one_flag(f[1], k);
+      rule.cross = cross[rule.flag];
       rule.strip = f[2] == "0" ? std::string() : std::string(f[2]);
       std::string_view add = f[3];
       if (const auto slash = add.find('/'); slash != std::string_view::npos) add = add.substr(0, slash);
       if (add == "0") add = {};
-      // The condition is a tiny regex over the end of the root: literals, '.', [set] and [^set].
+      // The condition is a tiny regex over the root's end (suffix) or start (prefix): literals, '.',
+      // [set] and [^set].
       const std::u32string cond = util::to_u32(f[4]);
       for (std::size_t i = 0; i < cond.size(); ++i) {
         CondElem elem;
@@ -147,8 +152,12 @@ void Lexicon::parse_aff(std::string_view aff) {
         rule.condition.push_back(std::move(elem));
       }
       if (rule.condition.size() == 1 && rule.condition[0].any) rule.condition.clear();
-      max_ending_bytes_ = std::max(max_ending_bytes_, add.size());
-      suffixes_[std::string(add)].push_back(std::move(rule));
+      std::size_t& max = suffix ? max_suffix_bytes_ : max_prefix_bytes_;
+      max = std::max(max, add.size());
+      (suffix ? suffixes_ : prefixes_)[std::string(add)].push_back(std::move(rule));
+    } else if ((f[0] == "SFX" || f[0] == "PFX") && f.size() == 4) {
+      std::size_t k = 0;
+      cross[parse_one_flag(f[1], k)] = f[2] == "Y";  // the rule group's header
     }
   }
   for (const auto& [key, value] : special) {
@@ -185,24 +194,62 @@ void Lexicon::parse_dic(std::string_view dic) {
   }
 }
 
-bool Lexicon::condition_matches(const std::vector<CondElem>& cond, std::string_view root) {
+bool Lexicon::condition_matches(const std::vector<CondElem>& cond, std::string_view root, bool at_end) {
   if (cond.empty()) return true;
-  // Decode only the tail we need, walking back over UTF-8 continuation bytes.
-  std::size_t start = root.size();
-  for (std::size_t n = 0; n < cond.size(); ++n) {
-    if (start == 0) return false;
-    --start;
-    while (start > 0 && (static_cast<unsigned char>(root[start]) & 0xC0) == 0x80) --start;
+  // Decode only the code points the condition covers, in place: this runs for every rule tried.
+  auto matches = [](const CondElem& e, char32_t c) {
+    return e.any || (e.chars.find(c) != std::u32string::npos) != e.negate;
+  };
+  if (at_end) {
+    std::size_t end = root.size();
+    for (std::size_t n = cond.size(); n-- > 0;) {
+      if (end == 0) return false;
+      std::size_t start = end - 1;
+      while (start > 0 && (static_cast<unsigned char>(root[start]) & 0xC0) == 0x80) --start;
+      std::size_t i = start;
+      if (!matches(cond[n], util::next_code_point(root, i))) return false;
+      end = start;
+    }
+    return true;
   }
-  const std::u32string tail = util::to_u32(root.substr(start));
-  if (tail.size() != cond.size()) return false;
-  for (std::size_t i = 0; i < cond.size(); ++i) {
-    const CondElem& e = cond[i];
-    if (e.any) continue;
-    const bool in = e.chars.find(tail[i]) != std::u32string::npos;
-    if (in == e.negate) return false;
+  std::size_t i = 0;
+  for (const CondElem& e : cond) {
+    if (i >= root.size() || !matches(e, util::next_code_point(root, i))) return false;
   }
   return true;
+}
+
+bool Lexicon::stem_has(const std::string& stem, char32_t flag, char32_t also) const {
+  const auto it = stems_.find(stem);
+  if (it == stems_.end()) return false;
+  const std::u32string& flags = it->second;
+  if (flags.find(flag) == std::u32string::npos) return false;
+  if (also != 0 && flags.find(also) == std::u32string::npos) return false;
+  return forbidden_ == 0 || flags.find(forbidden_) == std::u32string::npos;
+}
+
+// Undoes one suffix rule: for each ending `w` has, every rule adding that ending gives a root that
+// must be a stem carrying the rule's flag (and `prefix_flag` too when a prefix was undone first).
+bool Lexicon::suffixed(const std::string& w, char32_t prefix_flag) const {
+  std::string root;
+  const std::size_t max_len = std::min(max_suffix_bytes_, w.size());
+  for (std::size_t len = 0; len <= max_len; ++len) {
+    const std::size_t cut = w.size() - len;
+    if (cut < w.size() && (static_cast<unsigned char>(w[cut]) & 0xC0) == 0x80) continue;
+    const auto rules = suffixes_.find(w.substr(cut));
+    if (rules == suffixes_.end()) continue;
+    // Rules that strip nothing all give the same root: ask for it once.
+    const std::string bare = w.substr(0, cut);
+    const bool bare_is_stem = cut > 0 && stems_.count(bare) != 0;
+    for (const AffixRule& rule : rules->second) {
+      if ((cut == 0 && rule.strip.empty()) || (prefix_flag != 0 && !rule.cross)) continue;
+      if (rule.strip.empty() && !bare_is_stem) continue;
+      root.assign(bare);
+      root += rule.strip;
+      if (condition_matches(rule.condition, root, true) && stem_has(root, rule.flag, prefix_flag)) return true;
+    }
+  }
+  return false;
 }
 
 bool Lexicon::contains(std::string_view word) const {
@@ -215,26 +262,21 @@ bool Lexicon::contains(std::string_view word) const {
     if (forbidden) return false;
     if (!needs_affix) return true;
   }
-  // Reverse suffix look-up: for each ending the word has, undo every rule that adds that ending
-  // and ask whether the root it gives is a stem carrying the rule's flag.
+  if (suffixed(w, 0)) return true;
+  // Undo one prefix rule, then accept the root as a stem with the prefix's flag, or as a suffixed
+  // form when both rules allow the cross product ("in|accurate", "re|invest|ed").
   std::string root;
-  const std::size_t max_len = std::min(max_ending_bytes_, w.size());
+  const std::size_t max_len = std::min(max_prefix_bytes_, w.size());
   for (std::size_t len = 0; len <= max_len; ++len) {
-    const std::size_t cut = w.size() - len;
-    if (cut < w.size() && (static_cast<unsigned char>(w[cut]) & 0xC0) == 0x80) continue;
-    const auto rules = suffixes_.find(w.substr(cut));
-    if (rules == suffixes_.end()) continue;
-    for (const SuffixRule& rule : rules->second) {
-      if (cut == 0 && rule.strip.empty()) continue;
-      root.assign(w, 0, cut);
-      root += rule.strip;
-      if (!condition_matches(rule.condition, root)) continue;
-      const auto stem = stems_.find(root);
-      if (stem == stems_.end()) continue;
-      const std::u32string& flags = stem->second;
-      if (flags.find(rule.flag) == std::u32string::npos) continue;
-      if (forbidden_ != 0 && flags.find(forbidden_) != std::u32string::npos) continue;
-      return true;
+    if (len < w.size() && (static_cast<unsigned char>(w[len]) & 0xC0) == 0x80) continue;
+    const auto rules = prefixes_.find(w.substr(0, len));
+    if (rules == prefixes_.end()) continue;
+    for (const AffixRule& rule : rules->second) {
+      if (len == w.size() && rule.strip.empty()) continue;
+      root = rule.strip;
+      root.append(w, len);
+      if (!condition_matches(rule.condition, root, false)) continue;
+      if (stem_has(root, rule.flag, 0) || (rule.cross && suffixed(root, rule.flag))) return true;
     }
   }
   return false;

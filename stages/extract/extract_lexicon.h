@@ -12,16 +12,15 @@
 namespace vnawire::extract {
 
 // A word list read from a Hunspell .dic with its .aff: enough of Hunspell to answer "is this a word
-// form?" (stems plus suffix rules, looked up in reverse as Hunspell does), nothing to suggest or
-// correct. Prefix rules are left out on purpose: in the dictionaries used here they only produce
-// elided forms ("l'", "d'") and metric prefixes, and the splitter cuts words at apostrophes anyway.
+// form?" (stems, one suffix, one prefix and their cross product, looked up in reverse as Hunspell
+// does), nothing to suggest or correct. Compounding and two-fold suffixes are left out: the
+// dictionaries used here (Debian's French and English) do not need them for ordinary words.
 class Lexicon {
  public:
   // nullptr if the .dic cannot be read; a missing or unreadable .aff just means no suffix rules.
   static std::unique_ptr<Lexicon> load_files(const std::string& dic_path, const std::string& aff_path,
                                              std::string_view language);
-  static std::unique_ptr<Lexicon> from_strings(std::string_view dic, std::string_view aff,
-                                               std::string_view language);
+  static std::unique_ptr<Lexicon> from_strings(std::string_view dic, std::string_view aff, std::string_view language);
 
   // True when `word` is a form the dictionary accepts, exactly as written (case included).
   bool contains(std::string_view word) const;
@@ -40,16 +39,21 @@ class Lexicon {
     bool negate = false;
     std::u32string chars;
   };
-  struct SuffixRule {
+  struct AffixRule {
     char32_t flag = 0;
+    bool cross = false;  // may combine with an affix of the other kind
     std::string strip;
     std::vector<CondElem> condition;
   };
+  using RuleIndex = std::unordered_map<std::string, std::vector<AffixRule>>;  // keyed by the added text
+
   char32_t parse_one_flag(std::string_view s, std::size_t& i) const;
   std::u32string parse_flags(std::string_view s) const;
   void parse_aff(std::string_view aff);
   void parse_dic(std::string_view dic);
-  static bool condition_matches(const std::vector<CondElem>& cond, std::string_view root);
+  bool stem_has(const std::string& stem, char32_t flag, char32_t also) const;
+  bool suffixed(const std::string& w, char32_t prefix_flag) const;
+  static bool condition_matches(const std::vector<CondElem>& cond, std::string_view root, bool at_end);
 
   enum class FlagMode { kChar, kLong, kNum, kUtf8 };
   FlagMode flag_mode_ = FlagMode::kChar;
@@ -57,8 +61,10 @@ class Lexicon {
   char32_t forbidden_ = 0;
   std::vector<std::u32string> aliases_;
   std::unordered_map<std::string, std::u32string> stems_;
-  std::unordered_map<std::string, std::vector<SuffixRule>> suffixes_;  // keyed by the added ending
-  std::size_t max_ending_bytes_ = 0;
+  RuleIndex suffixes_;
+  RuleIndex prefixes_;
+  std::size_t max_suffix_bytes_ = 0;
+  std::size_t max_prefix_bytes_ = 0;
   std::string language_;
   const std::unordered_set<std::string>* function_words_ = nullptr;
 };

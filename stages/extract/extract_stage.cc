@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "stages/extract/extract_article.h"
+#include "stages/runtime/record.h"
 
 namespace vnawire::extract {
 namespace {
@@ -18,11 +19,9 @@ class ExtractStage final : public runtime::Stage {
 
   runtime::Verdict on_message(runtime::Document& document) override {
     auto& record = document.record;
-    const auto body = record.find("body");
-    if (body == record.end() || !body->is_string()) {
-      return runtime::Verdict::dead_letter("the record has no string \"body\"");
-    }
-    const std::string& text = body->get_ref<const std::string&>();
+    const std::string* body = runtime::body_of(record);
+    if (body == nullptr) return runtime::Verdict::dead_letter(runtime::kNoBody);
+    const std::string& text = *body;
     if (text.size() > max_bytes_) return runtime::Verdict::dead_letter("body larger than max_bytes");
     const std::string type = record.value("content_type", std::string("text/plain"));
     Article article;

@@ -26,9 +26,7 @@ namespace {
 constexpr std::size_t kMaxTitleChars = 250;
 constexpr std::size_t kMaxCaptionChars = 400;
 
-bool ends_sentence(std::string_view s) {
-  return util::ends_with(s, ".") || util::ends_with(s, "…");
-}
+bool ends_sentence(std::string_view s) { return util::ends_with(s, ".") || util::ends_with(s, "…"); }
 
 // "<title> ảnh 1<caption>": the alt text VNA's pages give every image. Returns the caption part
 // (possibly empty) when `unit` is such a line. The text before the marker must be the title, so that
@@ -36,6 +34,7 @@ bool ends_sentence(std::string_view s) {
 std::optional<std::string> strip_image_marker(std::string_view unit, const std::optional<std::string>& title) {
   static constexpr std::string_view kMarker = "ảnh ";
   for (std::size_t pos = unit.find(kMarker); pos != std::string_view::npos; pos = unit.find(kMarker, pos + 1)) {
+    if (pos > 4 * kMaxTitleChars) break;  // past any title: keeps a pathological line linear
     std::size_t end = pos + kMarker.size();
     const std::size_t digits = end;
     while (end < unit.size() && unit[end] >= '0' && unit[end] <= '9') ++end;
@@ -55,7 +54,7 @@ bool title_like(const std::string& unit) {
 }
 
 bool lead_like(const std::string& unit, const std::optional<std::string>& title) {
-  if (util::length_chars(unit) < 30) return false;
+  if (util::length_chars(unit) < 30 || (title && unit == *title)) return false;
   return !match_dateline(unit) && !find_credit(unit) && !is_related_marker(unit) && !is_debris_line(unit) &&
          !strip_image_marker(unit, title) && !strip_signature(unit);
 }
@@ -115,8 +114,7 @@ Article extract_text_impl(std::string_view text) {
   bool closed = false;          // the signature was seen: the body is over
   bool expect_caption = false;  // a bare image marker: its caption is the next line
   bool dateline_done = false;
-  std::size_t paragraphs = 0;
-  std::size_t dateline_paragraph = 0;  // 1-based number of the body paragraph that held the dateline
+  std::size_t dateline_paragraph = 0;         // 1-based number of the body paragraph that held the dateline
   std::optional<std::size_t> last_body_unit;  // where the last body paragraph came from
   for (; i < queue.size(); ++i) {
     std::string u = queue[i];
@@ -124,7 +122,8 @@ Article extract_text_impl(std::string_view text) {
       a.related = parse_related(queue, i + 1);
       break;
     }
-    if (closed || is_debris_line(u)) continue;
+    // Debris, and the headline repeated as a bare image alt text.
+    if (closed || is_debris_line(u) || (a.title && u == *a.title)) continue;
     bool is_caption = expect_caption;
     expect_caption = false;
     if (auto marker = strip_image_marker(u, a.title)) {
@@ -147,7 +146,11 @@ Article extract_text_impl(std::string_view text) {
       if (credit->rest.empty()) continue;
       u = std::move(credit->rest);
     } else if (is_caption) {
-      if (util::length_chars(u) <= kMaxCaptionChars && !match_dateline(u)) {
+      // Text glued to the image marker is its caption. The line after a bare marker, if it has no
+      // credit, is taken for the caption only when the dateline paragraph follows it.
+      const bool glued = u != queue[i];
+      const bool before_dateline = i + 1 < queue.size() && match_dateline(queue[i + 1]).has_value();
+      if (util::length_chars(u) <= kMaxCaptionChars && !match_dateline(u) && (glued || before_dateline)) {
         a.captions.push_back(u);
         continue;
       }
@@ -156,7 +159,7 @@ Article extract_text_impl(std::string_view text) {
       closed = true;
       continue;
     }
-    if (!dateline_done && paragraphs < 3) {
+    if (!dateline_done && a.body.size() < 3) {
       if (const auto d = match_dateline(u)) {
         dateline_done = true;
         dateline_paragraph = a.body.size() + 1;
@@ -171,7 +174,6 @@ Article extract_text_impl(std::string_view text) {
     if (u.empty()) continue;
     a.body.push_back(std::move(u));
     last_body_unit = i;
-    ++paragraphs;
   }
 
   if (a.dateline && a.dateline->date) {

@@ -78,7 +78,8 @@ std::string to_nfc(std::string_view s) {
   UErrorCode status = U_ZERO_ERROR;
   const icu::Normalizer2* nfc = icu::Normalizer2::getNFCInstance(status);
   if (U_FAILURE(status) || nfc == nullptr) return std::string(s);
-  const icu::UnicodeString in = icu::UnicodeString::fromUTF8(icu::StringPiece(s.data(), static_cast<int32_t>(s.size())));
+  const icu::UnicodeString in =
+      icu::UnicodeString::fromUTF8(icu::StringPiece(s.data(), static_cast<int32_t>(s.size())));
   // Most text is already NFC: the quick check avoids a copy of every dispatch.
   if (nfc->isNormalized(in, status) && U_SUCCESS(status)) return std::string(s);
   status = U_ZERO_ERROR;

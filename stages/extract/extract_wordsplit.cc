@@ -9,7 +9,8 @@
 //    "les", "à"), 2 for a dictionary word, 1 for a word the document also uses on its own. A cut
 //    counts only if both halves score and, when neither half is a function word, both have four
 //    letters or more (short content words glue into false positives: "jan"+"vie"), and the right
-//    half is not an inflection ending of the affix table ("abrège"+"rait"). The best total
+//    half is not an inflection ending of the affix table ("abrège"+"rait"), even after a doubled
+//    consonant ("level"+"ling"). The best total
 //    wins; a tie between two cuts means we cannot tell, and the token is kept.
 //  * A capitalised token is most often a name the dictionary lacks ("Dupont" would be "Du pont"), so
 //    it is cut only when its right part is a function word and its left part is a known proper noun
@@ -33,23 +34,24 @@ using util::is_upper;
 // Bound prefixes that make new words ("multilatéralisation", "cybersécurité"): a word the dictionary
 // lacks but that starts with one is a coinage, not two words, unless a function word follows.
 const std::unordered_set<std::string> kPrefixes = {
-    "anti", "auto", "bio", "co", "contre", "cyber", "éco", "extra", "hyper", "inter", "intra", "macro", "méga",
-    "micro", "mini", "multi", "néo", "non", "outre", "para", "pluri", "poly", "post", "pré", "pro", "proto",
-    "pseudo", "re", "ré", "semi", "sous", "super", "supra", "sur", "télé", "trans", "tri", "ultra", "uni",
-    "vice", "agro", "géo", "hydro", "infra", "mono", "omni", "photo", "radio", "socio", "thermo", "électro",
-    "over", "under", "sub", "psycho", "techno", "tétra", "déci", "intro", "contra", "ortho", "penta", "hexa",
-    "cardio", "neuro", "nano", "homo", "hétéro", "iso", "kilo", "centi", "milli", "méta", "archi", "demi",
-    "rétro", "stéréo", "vidéo", "turbo", "immuno", "physio", "gastro", "hémi", "quadri"};
+    "anti",   "auto",   "bio",    "co",     "contre", "cyber",  "éco",     "extra", "hyper",  "inter", "intra",
+    "macro",  "méga",   "micro",  "mini",   "multi",  "néo",    "non",     "outre", "para",   "pluri", "poly",
+    "post",   "pré",    "pro",    "proto",  "pseudo", "re",     "ré",      "semi",  "sous",   "super", "supra",
+    "sur",    "télé",   "trans",  "tri",    "ultra",  "uni",    "vice",    "agro",  "géo",    "hydro", "infra",
+    "mono",   "omni",   "photo",  "radio",  "socio",  "thermo", "électro", "over",  "under",  "sub",   "psycho",
+    "techno", "tétra",  "déci",   "intro",  "contra", "ortho",  "penta",   "hexa",  "cardio", "neuro", "nano",
+    "homo",   "hétéro", "iso",    "kilo",   "centi",  "milli",  "méta",    "archi", "demi",   "rétro", "stéréo",
+    "vidéo",  "turbo",  "immuno", "physio", "gastro", "hémi",   "quadri"};
 // French elided forms: the part of a glued token right before an apostrophe ("dansl'", "àl'").
-const std::unordered_set<std::string> kFrenchElided = {"l", "d", "j", "m", "n", "s", "t", "c",
-                                                       "qu", "jusqu", "lorsqu", "puisqu", "quoiqu"};
+const std::unordered_set<std::string> kFrenchElided = {"l", "d",  "j",     "m",      "n",      "s",     "t",
+                                                       "c", "qu", "jusqu", "lorsqu", "puisqu", "quoiqu"};
 
 // Future-tense endings that are also forms of "avoir".
 const std::unordered_set<std::string> kFutureEndings = {"a", "as", "ai", "ont", "ez", "ons"};
 // The articles and prepositions a three-way cut may rely on ("chefs|de|la"): pronouns and other
 // function words make too many false three-way cuts ("sa|il|lissant").
-const std::unordered_set<std::string> kLinking = {"de", "la", "le", "les", "du", "des", "à", "au", "aux",
-                                                  "en", "et", "un", "une", "the", "of", "and", "el", "los", "y"};
+const std::unordered_set<std::string> kLinking = {"de", "la", "le",  "les", "du", "des", "à",  "au",  "aux", "en",
+                                                  "et", "un", "une", "the", "of", "and", "el", "los", "y"};
 
 }  // namespace
 
@@ -91,6 +93,7 @@ const Lexicon* pick_lexicon(const Vocabulary& vocabulary) {
     if (lex == nullptr) continue;
     const double cov = lexicon_coverage(*lex, vocabulary);
     if (cov >= best_cov) best = lex, best_cov = cov;
+    if (best_cov >= 0.85) break;  // no other language will know this text better
   }
   return best;
 }
@@ -182,6 +185,11 @@ class Splitter {
     // "abrège|rait", "bringue|ballait": a right half that is also an inflection ending of the affix
     // table is far more often the tail of a form the dictionary lacks than a glued word.
     if (sl != kFunction && sr == kDictionary && lex_->is_ending(util::to_utf8(right))) return 0;
+    // "level|ling", "fumeron|nées": a doubled consonant before an ending is inflection too.
+    if (sl != kFunction && sr != kFunction && right.size() >= 3 && right.front() == left.back() &&
+        lex_->is_ending(util::to_utf8(right.substr(1)))) {
+      return 0;
+    }
     if (sr != kFunction && kPrefixes.count(util::to_lower(util::to_utf8(left))) != 0) return 0;
     // "dépecer|a", "voiturer|ont": an infinitive before a form of "avoir" spells a future tense.
     if (lex_->language() == "fr" && left.back() == U'r' && kFutureEndings.count(util::to_utf8(right)) != 0) return 0;
@@ -226,7 +234,8 @@ class Splitter {
         if (s2 == 0 || (s2 != kFunction && (b - a < 3 || s2 < kDictionary))) continue;
         const int s3 = score(v.substr(b), false, apostrophe);
         if (s3 == 0 || (s3 != kFunction && (v.size() - b < 3 || s3 < kDictionary))) continue;
-        const int linking = kLinking.count(util::to_utf8(v.substr(0, a))) + kLinking.count(util::to_utf8(v.substr(a, b - a))) +
+        const int linking = kLinking.count(util::to_utf8(v.substr(0, a))) +
+                            kLinking.count(util::to_utf8(v.substr(a, b - a))) +
                             kLinking.count(util::to_utf8(v.substr(b)));
         if (linking < 2) continue;
         const int s = s1 + s2 + s3;
@@ -249,13 +258,13 @@ class Splitter {
     const std::string r8 = util::to_utf8(right);
     bool left_ok = left.size() >= 3 && vocab_.has(l8);
     if (lex_ != nullptr) {
-      left_ok = left_ok || lex_->is_function_word(util::to_lower(l8)) ||
-                (left.size() >= 2 && lex_->contains_any_case(l8));
+      left_ok =
+          left_ok || lex_->is_function_word(util::to_lower(l8)) || (left.size() >= 2 && lex_->contains_any_case(l8));
     }
     // The right part must be a capitalised word known as such: a proper noun of the dictionary or a
     // form this dispatch writes on its own; it may itself hold another step ("deSergueïLavrov").
-    bool right_ok = right.size() >= 2 && is_lower(right[1]) &&
-                    (vocab_.has(r8) || (lex_ != nullptr && lex_->contains(r8)));
+    bool right_ok =
+        right.size() >= 2 && is_lower(right[1]) && (vocab_.has(r8) || (lex_ != nullptr && lex_->contains(r8)));
     std::string right_out = r8;
     if (!right_ok && right.size() >= 4) {
       for (std::size_t i = 1; i < right.size(); ++i) {

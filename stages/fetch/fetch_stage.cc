@@ -11,6 +11,7 @@
 
 #include "stages/fetch/fetch_directory.h"
 #include "stages/runtime/codec.h"
+#include "stages/runtime/record.h"
 
 namespace vnawire::fetch {
 namespace {
@@ -18,16 +19,6 @@ namespace {
 using runtime::OptionSpec;
 using runtime::OptionType;
 using std::chrono::milliseconds;
-
-std::string iso_now() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
-}
 
 class FetchStage final : public runtime::Stage {
  public:
@@ -106,7 +97,7 @@ class FetchStage final : public runtime::Stage {
                        {"content_type", content_type_for(file.path)},
                        {"body", std::move(body)},
                        {"source", context_.name},
-                       {"fetched_at", iso_now()}};
+                       {"fetched_at", runtime::iso_now_utc()}};
     in_flight_[id] = file;
     context_.counters->add("files_read");
     out.emit(std::move(document));

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "stages/langid/langid_cld2.h"
+#include "stages/runtime/record.h"
 
 namespace vnawire::langid {
 namespace {
@@ -17,12 +18,10 @@ class LangidStage final : public runtime::Stage {
       : context_(context), accept_(context.options->get_list("accept")) {}
 
   runtime::Verdict on_message(runtime::Document& document) override {
-    const auto body = document.record.find("body");
-    if (body == document.record.end() || !body->is_string()) {
-      return runtime::Verdict::dead_letter("the record has no string \"body\"");
-    }
+    const std::string* body = runtime::body_of(document.record);
+    if (body == nullptr) return runtime::Verdict::dead_letter(runtime::kNoBody);
     const bool is_html = document.record.value("content_type", std::string()) == "text/html";
-    Detection detection = detect_language(body->get_ref<const std::string&>(), is_html);
+    Detection detection = detect_language(*body, is_html);
     nlohmann::json top = nlohmann::json::array();
     for (const auto& share : detection.top) top.push_back({{"code", share.code}, {"share", share.percent / 100.0}});
     document.record["lang"] = {{"code", detection.code},

@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "stages/sink/sink_stages.h"
+#include "stages/runtime/record.h"
 
 namespace vnawire::sink {
 namespace {
@@ -22,15 +23,6 @@ ON CONFLICT(id) DO UPDATE SET
   version = documents.version + (documents.record IS NOT excluded.record),
   record = excluded.record, stored_at = excluded.stored_at
 )sql";
-
-std::string iso_now() {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
-}
 
 // A JSON value at a path, as text for a column; null when absent or not a string.
 const std::string* text_at(const nlohmann::json& record, std::initializer_list<const char*> path) {
@@ -82,7 +74,7 @@ class SqliteSink final : public runtime::Stage {
     }
     const auto& record = document.record;
     const std::string json = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    const std::string now = iso_now();
+    const std::string now = runtime::iso_now_utc();
     sqlite3_reset(upsert_);
     sqlite3_clear_bindings(upsert_);
     auto bind = [&](int index, const std::string* value) {

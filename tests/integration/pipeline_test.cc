@@ -152,6 +152,26 @@ TEST(Pipeline, ExactDuplicatesAreDroppedAndBadFilesDeadLettered) {
   EXPECT_TRUE(letter.contains("payload_base64"));
 }
 
+TEST(Pipeline, ReplicasOnBothSidesAndTwoSinksEachGettingEveryDocument) {
+  TempDir dir;
+  write_inbox(dir, 0, 60);
+  std::string yaml = pipeline_yaml(dir, "");
+  yaml.replace(yaml.find("    type: dedupe\n"), 17, "    type: dedupe\n    replicas: 2\n");
+  yaml.replace(yaml.find("    replicas: 2\n    inputs: [langid]"), 16, "    replicas: 3\n");
+  yaml += "  - name: db\n    type: sink_sqlite\n    inputs: [extract]\n    options: {path: out.db}\n";
+  write_file(dir / "pipeline.yaml", yaml);
+  Process daemon({kBinary, "run", "-c", (dir / "pipeline.yaml").string()}, dir.path());
+  const auto sink = dir / "state/out.jsonl";
+  ASSERT_TRUE(wait_until([&] { return count_lines(sink) >= 60; }, seconds(60))) << daemon.errors();
+  const std::string tag = "--base-dir " + dir.path().string() + " --stage ";
+  EXPECT_EQ(processes_with(tag + "extract").size(), 3u);
+  EXPECT_EQ(processes_with(tag + "dedupe").size(), 2u);
+  daemon.signal(SIGTERM);
+  ASSERT_EQ(daemon.wait(seconds(30)), 0) << daemon.errors();
+  expect_exactly_once(dir, sink, 60);
+  EXPECT_NE(daemon.errors().find("db in 60 out 60"), std::string::npos) << daemon.errors();
+}
+
 TEST(Pipeline, RunsOverTcpTransport) {
   TempDir dir;
   write_inbox(dir, 0, 20);

@@ -10,7 +10,7 @@
 namespace vnawire::extract {
 namespace {
 
-TEST(Dateline, PlaceAndSeparators) {
+TEST(ExtractDateline, PlaceAndSeparators) {
   const std::string para = "Moscou (VNA) – Le texte commence.";
   const auto m = match_dateline(para);
   ASSERT_TRUE(m.has_value());
@@ -36,13 +36,13 @@ TEST(Dateline, PlaceAndSeparators) {
   EXPECT_EQ(en->date, "2023-07-06");
 }
 
-TEST(Dateline, SentencesAreNotDatelines) {
+TEST(ExtractDateline, SentencesAreNotDatelines) {
   EXPECT_FALSE(match_dateline("Le ministre a salué le rôle de l'agence de presse (VNA) dans la région.").has_value());
   EXPECT_FALSE(match_dateline("Moscou – Le texte sans agence.").has_value());
   EXPECT_FALSE(match_dateline("").has_value());
 }
 
-TEST(Dateline, LooseDates) {
+TEST(ExtractDateline, LooseDates) {
   EXPECT_EQ(parse_loose_date("6 juillet"), "XXXX-07-06");
   EXPECT_EQ(parse_loose_date("1er décembre 2022"), "2022-12-01");
   EXPECT_EQ(parse_loose_date("le 14 sept."), "XXXX-09-14");
@@ -54,7 +54,7 @@ TEST(Dateline, LooseDates) {
   EXPECT_FALSE(parse_loose_date("capitale").has_value());
 }
 
-TEST(Dateline, DateHeaderAndYear) {
+TEST(ExtractDateline, DateHeaderAndYear) {
   const auto h = match_date_header(" date 2024-01 Le chapeau.");
   ASSERT_TRUE(h.has_value());
   EXPECT_EQ(h->first, "2024-01");
@@ -65,7 +65,7 @@ TEST(Dateline, DateHeaderAndYear) {
   EXPECT_EQ(infer_year("XXXX-01-20", std::nullopt), "XXXX-01-20");
 }
 
-TEST(Credit, CaptionCreditAndGluedParagraph) {
+TEST(ExtractCredit, CaptionCreditAndGluedParagraph) {
   auto c = find_credit("Des marins au port. Photo : VNA");
   ASSERT_TRUE(c.has_value());
   EXPECT_EQ(c->caption, "Des marins au port.");
@@ -82,11 +82,15 @@ TEST(Credit, CaptionCreditAndGluedParagraph) {
   EXPECT_FALSE(find_credit("Une exposition de photos sur le fleuve").has_value());
 }
 
-TEST(Credit, SignatureAndMarkers) {
+TEST(ExtractCredit, SignatureAndMarkers) {
   EXPECT_EQ(strip_signature("Fin du texte. -VNA"), "Fin du texte.");
   EXPECT_EQ(strip_signature("Fin du texte.- VNA"), "Fin du texte.");
   EXPECT_EQ(strip_signature("End of text./."), "End of text.");
   EXPECT_EQ(strip_signature("-VNA"), "");
+  EXPECT_EQ(strip_signature("Fin du texte. – VNA/CVN"), "Fin du texte.");
+  EXPECT_EQ(strip_signature("Fin du texte. -TTXVN"), "Fin du texte.");
+  EXPECT_FALSE(strip_signature("Un sommet UE-ASEAN").has_value());
+  EXPECT_FALSE(strip_signature("Fin du texte. - AFP").has_value());
   EXPECT_FALSE(strip_signature("Le partenariat Vietnam-Russie").has_value());
   EXPECT_TRUE(is_related_marker("Voir plus"));
   EXPECT_TRUE(is_related_marker("Xem thêm"));
@@ -95,7 +99,7 @@ TEST(Credit, SignatureAndMarkers) {
   EXPECT_TRUE(is_debris_line("source"));
 }
 
-TEST(ArticleJson, ContractShape) {
+TEST(ExtractArticleJson, ContractShape) {
   Article a;
   a.title = "Titre";
   a.body = {"Un.", "Deux."};

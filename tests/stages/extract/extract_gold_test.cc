@@ -62,7 +62,7 @@ TEST(ExtractGold, DevelopmentSet) {
 #else
   const std::filesystem::path path = std::filesystem::path(VNAWIRE_SHARED_DIR) / "eval" / "dev" / "gold.jsonl";
   if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " is missing";
-  std::istringstream lines(testing::read_file(path));
+  std::istringstream lines(extract_testing::read_file(path));
   std::string line;
   int documents = 0;
   while (std::getline(lines, line)) {
@@ -85,7 +85,7 @@ TEST(ExtractGold, DevelopmentSet) {
                 util::fold_key(gold["dateline"]["place"].get<std::string>()))
           << id;
     }
-    const double f1 = bag_f1(join(a.body), join(gold["body"].get<std::vector<std::string>>()));
+    const double f1 = bag_f1(join(a.body), join(gold["body"].get<std::vector<std::string> >()));
     EXPECT_GE(f1, 0.85) << id;
     ++documents;
   }

@@ -12,17 +12,18 @@ namespace {
 constexpr const char* kUrl = "https://fr.example.vn/tourisme/mu-cang-chai-456.vnp";
 
 TEST(ExtractHtml, MetadataTitleLeadAndDate) {
-  const std::string html = testing::read_fixture("page.html");
+  const std::string html = extract_testing::read_fixture("page.html");
   ASSERT_FALSE(html.empty());
   const Article a = extract_html_page(html, kUrl);
   EXPECT_EQ(a.title, "Les rizières en terrasses de Mu Cang Chai attirent les randonneurs");
   EXPECT_EQ(a.published, "2023-09-21");
-  EXPECT_EQ(a.lead, "La saison de la récolte attire chaque automne des milliers de randonneurs dans le district "
-                    "montagneux.");
+  EXPECT_EQ(a.lead,
+            "La saison de la récolte attire chaque automne des milliers de randonneurs dans le district "
+            "montagneux.");
 }
 
 TEST(ExtractHtml, ParagraphsOfTheArticleOnly) {
-  const Article a = extract_html_page(testing::read_fixture("page.html"), kUrl);
+  const Article a = extract_html_page(extract_testing::read_fixture("page.html"), kUrl);
   ASSERT_EQ(a.body.size(), 3u);
   EXPECT_EQ(a.body[0], "Les autorités du district ont ouvert cette année quatre nouveaux sentiers balisés.");
   EXPECT_EQ(a.body[1], "Les familles Hmong proposent des chambres chez l'habitant et des repas à base de riz gluant.");
@@ -34,6 +35,21 @@ TEST(ExtractHtml, ParagraphsOfTheArticleOnly) {
   ASSERT_EQ(a.related.size(), 1u);
   EXPECT_EQ(a.related[0].title, "Ha Giang ouvre la saison des fleurs de sarrasin");
   EXPECT_EQ(a.related[0].url, "https://fr.example.vn/tourisme/ha-giang-123.vnp");
+}
+
+TEST(ExtractHtml, SapoDivAndPictureTableCaption) {
+  const Article a = extract_html_page(
+      "<html><body><div class=\"article__sapo\">Un chapeau qui résume la dépêche en une phrase.</div>"
+      "<div class=\"leaderboard\">Un bandeau publicitaire assez long pour tromper.</div>"
+      "<div class=\"article__body\"><table class=\"picture\"><tr><td class=\"caption\"><p>Une légende sans "
+      "crédit</p></td></tr></table><p>Premier paragraphe du corps.</p><p>Second paragraphe du corps.</p></div>"
+      "</body></html>",
+      "");
+  EXPECT_EQ(a.lead, "Un chapeau qui résume la dépêche en une phrase.");
+  ASSERT_EQ(a.captions.size(), 1u);
+  EXPECT_EQ(a.captions[0], "Une légende sans crédit");
+  ASSERT_EQ(a.body.size(), 2u);
+  EXPECT_EQ(a.body[0], "Premier paragraphe du corps.");
 }
 
 TEST(ExtractHtml, TitleFallbacks) {

@@ -6,12 +6,12 @@
 #include <sstream>
 #include <string>
 
-namespace vnawire::extract::testing {
+namespace vnawire::extract::extract_testing {
 
-// tests/data/extract, found from this file's own path unless the build names it.
+// tests/data/extract: under the build's VNAWIRE_TEST_DATA, else found from this file's own path.
 inline std::filesystem::path fixture_dir() {
-#ifdef VNAWIRE_EXTRACT_TEST_DATA
-  return std::filesystem::path(VNAWIRE_EXTRACT_TEST_DATA);
+#ifdef VNAWIRE_TEST_DATA
+  return std::filesystem::path(VNAWIRE_TEST_DATA) / "extract";
 #else
   return std::filesystem::path(__FILE__).parent_path() / ".." / ".." / "data" / "extract";
 #endif
@@ -26,4 +26,4 @@ inline std::string read_file(const std::filesystem::path& path) {
 
 inline std::string read_fixture(const std::string& name) { return read_file(fixture_dir() / name); }
 
-}  // namespace vnawire::extract::testing
+}  // namespace vnawire::extract::extract_testing

@@ -4,17 +4,18 @@
 #include <algorithm>
 #include <string>
 
+#include "extract_test_util.h"
 #include "stages/extract/extract_article.h"
 #include "stages/extract/extract_lexicon.h"
-#include "extract_test_util.h"
 
 namespace vnawire::extract {
 namespace {
 
-using testing::read_fixture;
+using extract_testing::read_fixture;
 
 bool contains_text(const std::vector<std::string>& list, const std::string& needle) {
-  return std::any_of(list.begin(), list.end(), [&](const std::string& s) { return s.find(needle) != std::string::npos; });
+  return std::any_of(list.begin(), list.end(),
+                     [&](const std::string& s) { return s.find(needle) != std::string::npos; });
 }
 
 TEST(ExtractText, FixtureIsThere) { ASSERT_FALSE(read_fixture("dispatch_basic.txt").empty()); }
@@ -39,8 +40,9 @@ TEST(ExtractText, BodyHasNoDatelineCaptionSignatureOrRelated) {
   // The dateline prefix is gone from the first paragraph.
   EXPECT_EQ(a.body[0].rfind("Le nouveau terminal du port", 0), 0u) << a.body[0];
   // The signature is gone from the last one, and nothing after it ("source", related) is body.
-  EXPECT_EQ(a.body[3], "\"Nous voulons faire de Hai Phong une porte d'entrée majeure pour le commerce du Nord\", a "
-                       "indiqué M. Vinh.");
+  EXPECT_EQ(a.body[3],
+            "\"Nous voulons faire de Hai Phong une porte d'entrée majeure pour le commerce du Nord\", a "
+            "indiqué M. Vinh.");
   EXPECT_FALSE(contains_text(a.body, "VNA"));
   EXPECT_FALSE(contains_text(a.body, "grues de quai"));
   EXPECT_FALSE(contains_text(a.body, "Quang Ninh"));
@@ -80,9 +82,12 @@ TEST(ExtractText, DateHeaderGivesPublishedAndLeadWithoutTitle) {
   EXPECT_FALSE(a.dateline.has_value());
   // The caption line carries the first paragraph glued after its credit.
   ASSERT_EQ(a.captions.size(), 1u);
-  EXPECT_EQ(a.captions[0], "La vice-présidente de l'Assemblée nationale Tran Thi Lan (centre) lors de l'ouverture du forum.");
+  EXPECT_EQ(a.captions[0],
+            "La vice-présidente de l'Assemblée nationale Tran Thi Lan (centre) lors de l'ouverture du forum.");
   ASSERT_EQ(a.body.size(), 2u);
-  EXPECT_EQ(a.body[0], "Les délégués ont examiné les moyens de partager les données hydrologiques du Mékong entre les pays riverains.");
+  EXPECT_EQ(
+      a.body[0],
+      "Les délégués ont examiné les moyens de partager les données hydrologiques du Mékong entre les pays riverains.");
   EXPECT_TRUE(a.related.empty());
 }
 
@@ -106,8 +111,9 @@ TEST(ExtractText, CamelCaseGlueNeedsNoDictionaryWhenBothHalvesStandAlone) {
 }
 
 TEST(ExtractText, DatelineYearComesFromTheDateHeader) {
-  const Article a = extract_text_dispatch(" date 2024-01 Un chapeau de la dépêche assez long pour servir de chapeau.\n\n"
-                                          "Hanoï, 28 décembre (VNA) - Le texte de la dépêche commence ici.\n");
+  const Article a = extract_text_dispatch(
+      " date 2024-01 Un chapeau de la dépêche assez long pour servir de chapeau.\n\n"
+      "Hanoï, 28 décembre (VNA) - Le texte de la dépêche commence ici.\n");
   ASSERT_TRUE(a.dateline.has_value());
   EXPECT_EQ(a.dateline->place, "Hanoï");
   EXPECT_EQ(a.dateline->date, "2023-12-28");  // published in January, dated in December
@@ -131,6 +137,19 @@ TEST(ExtractText, OtherLanguagesMarkers) {
   EXPECT_EQ(a.related[0].title, "Lao Cai station gets a new cargo terminal");
 }
 
+TEST(ExtractText, BareImageMarkerCaptionNeedsTheDatelineAfterIt) {
+  const std::string head =
+      "Un titre de dépêche\n\nUn chapeau assez long pour être pris pour un chapeau.\n"
+      "Un titre de dépêche ảnh 1\n\nUne courte légende sans crédit\n\n";
+  const Article with = extract_text_dispatch(head + "Hué (VNA) - Le premier paragraphe.\n");
+  ASSERT_EQ(with.captions.size(), 1u);
+  EXPECT_EQ(with.captions[0], "Une courte légende sans crédit");
+  ASSERT_EQ(with.body.size(), 1u);
+  const Article without = extract_text_dispatch(head + "Le premier paragraphe sans lieu.\n");
+  EXPECT_TRUE(without.captions.empty());
+  EXPECT_EQ(without.body.size(), 2u);
+}
+
 TEST(ExtractText, BadInputGivesAnEmptyArticle) {
   for (const std::string& input : {std::string(), std::string("\n\n  \n"), std::string("abc\xff\xfe def"),
                                    std::string("\xc3\x28 invalid"), std::string("bin\0ary", 7)}) {
@@ -144,7 +163,7 @@ TEST(ExtractText, BadInputGivesAnEmptyArticle) {
 TEST(ExtractText, HugeInputDoesNotCrash) {
   std::string big;
   big.reserve(3u << 20);
-  for (int i = 0; i < 60000; ++i) big += "Ligne de texte numéro quelconque avec desmots collés ici.\n";
+  for (int i = 0; i < 60000; ++i) big += "Ligne de texte numéro " + std::to_string(i) + " avec desmots collés ici.\n";
   const Article a = extract_text_dispatch(big);
   EXPECT_TRUE(a.title.has_value());
   EXPECT_FALSE(a.body.empty());

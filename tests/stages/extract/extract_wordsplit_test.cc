@@ -38,7 +38,7 @@ constexpr const char* kDic =
 
 std::unique_ptr<Lexicon> tiny() { return Lexicon::from_strings(kDic, kAff, "fr"); }
 
-TEST(Lexicon, StemsAndSuffixes) {
+TEST(ExtractLexicon, StemsAndSuffixes) {
   const auto lex = tiny();
   ASSERT_NE(lex, nullptr);
   EXPECT_TRUE(lex->contains("accord"));
@@ -60,7 +60,7 @@ TEST(Lexicon, StemsAndSuffixes) {
   EXPECT_FALSE(lex->is_function_word("accord"));
 }
 
-TEST(Lexicon, UnreadableFilesGiveNoLexicon) {
+TEST(ExtractLexicon, UnreadableFilesGiveNoLexicon) {
   EXPECT_EQ(Lexicon::load_files("/nonexistent/xx.dic", "/nonexistent/xx.aff", "fr"), nullptr);
   EXPECT_EQ(Lexicon::from_strings("", "", "fr"), nullptr);
   // A dictionary without its affix file still knows its stems.
@@ -76,7 +76,7 @@ std::string repair(const std::string& text, const Lexicon* lex, const std::strin
   return split_glued_words(fix_punctuation_spacing(text), lex, vocab);
 }
 
-TEST(WordSplit, TinyDictionaryRules) {
+TEST(ExtractWordSplit, TinyDictionaryRules) {
   const auto lex = tiny();
   ASSERT_NE(lex, nullptr);
   EXPECT_EQ(repair("laport", lex.get()), "la port");
@@ -95,7 +95,7 @@ TEST(WordSplit, TinyDictionaryRules) {
   EXPECT_EQ(repair("VinFast", nullptr, "Vin"), "VinFast");
 }
 
-TEST(WordSplit, PunctuationSpacing) {
+TEST(ExtractWordSplit, PunctuationSpacing) {
   EXPECT_EQ(fix_punctuation_spacing("le port,la ville"), "le port, la ville");
   EXPECT_EQ(fix_punctuation_spacing("un port;une ville"), "un port; une ville");
   EXPECT_EQ(fix_punctuation_spacing("la ville.Le port"), "la ville. Le port");
@@ -104,7 +104,7 @@ TEST(WordSplit, PunctuationSpacing) {
   EXPECT_EQ(fix_punctuation_spacing("M.Le"), "M.Le");
 }
 
-TEST(WordSplit, RealDictionarySplitsGlue) {
+TEST(ExtractWordSplit, RealDictionarySplitsGlue) {
   const Lexicon* fr = system_lexicon("fr");
   if (fr == nullptr) GTEST_SKIP() << "no French Hunspell dictionary installed";
   const std::pair<const char*, const char*> cases[] = {
@@ -128,10 +128,10 @@ TEST(WordSplit, RealDictionarySplitsGlue) {
   EXPECT_EQ(repair("Le ministre ThanhLavrov", fr, "Thanh et Lavrov"), "Le ministre Thanh Lavrov");
 }
 
-TEST(WordSplit, RealDictionaryKeepsCorrectWords) {
+TEST(ExtractWordSplit, RealDictionaryKeepsCorrectWords) {
   const Lexicon* fr = system_lexicon("fr");
   if (fr == nullptr) GTEST_SKIP() << "no French Hunspell dictionary installed";
-  std::istringstream words(testing::read_fixture("french_words.txt"));
+  std::istringstream words(extract_testing::read_fixture("french_words.txt"));
   std::string line;
   int checked = 0;
   while (std::getline(words, line)) {
@@ -142,7 +142,7 @@ TEST(WordSplit, RealDictionaryKeepsCorrectWords) {
   EXPECT_GT(checked, 150);
 }
 
-TEST(WordSplit, LanguageGate) {
+TEST(ExtractWordSplit, LanguageGate) {
   const Lexicon* fr = system_lexicon("fr");
   if (fr == nullptr) GTEST_SKIP() << "no French Hunspell dictionary installed";
   Vocabulary french;

@@ -1,0 +1,99 @@
+// Per-stage micro-benchmarks on the project's own sample dispatches: codec, dedupe, langid, extract.
+#include <benchmark/benchmark.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "stages/dedupe/dedupe_normalize.h"
+#include "stages/extract/extract_article.h"
+#include "stages/langid/langid_cld2.h"
+#include "stages/runtime/codec.h"
+
+namespace {
+
+struct Sample {
+  std::string body;
+  bool html;
+};
+
+const std::vector<Sample>& samples() {
+  static const std::vector<Sample> loaded = [] {
+    std::vector<Sample> out;
+    for (const auto& entry : std::filesystem::directory_iterator(VNAWIRE_SOURCE_DIR "/examples/samples")) {
+      const auto ext = entry.path().extension().string();
+      if (ext != ".txt" && ext != ".html") continue;
+      std::ifstream in(entry.path(), std::ios::binary);
+      std::ostringstream text;
+      text << in.rdbuf();
+      out.push_back({text.str(), ext == ".html"});
+    }
+    return out;
+  }();
+  return loaded;
+}
+
+template <typename Fn>
+void over_samples(benchmark::State& state, bool html_only, bool text_only, Fn fn) {
+  std::size_t bytes = 0, docs = 0;
+  for (auto _ : state) {
+    for (const auto& sample : samples()) {
+      if ((html_only && !sample.html) || (text_only && sample.html)) continue;
+      fn(sample);
+      bytes += sample.body.size();
+      ++docs;
+    }
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(bytes));
+  state.SetItemsProcessed(static_cast<int64_t>(docs));
+}
+
+void BM_CodecRoundTrip(benchmark::State& state) {
+  over_samples(state, false, false, [](const Sample& sample) {
+    vnawire::runtime::Document d;
+    d.header.id = "f-0123456789abcdef";
+    d.record = {{"id", d.header.id}, {"content_type", "text/plain"}, {"body", sample.body}};
+    auto frames = vnawire::runtime::encode(d);
+    auto back = vnawire::runtime::decode(frames.header, frames.payload);
+    benchmark::DoNotOptimize(back);
+  });
+}
+
+void BM_DedupeFingerprint(benchmark::State& state) {
+  over_samples(state, false, false, [](const Sample& sample) {
+    auto fp = vnawire::dedupe::fingerprint(vnawire::dedupe::normalize_for_dedupe(sample.body, sample.html));
+    benchmark::DoNotOptimize(fp);
+  });
+}
+
+void BM_LangidDetect(benchmark::State& state) {
+  over_samples(state, false, false, [](const Sample& sample) {
+    auto d = vnawire::langid::detect_language(sample.body, sample.html);
+    benchmark::DoNotOptimize(d);
+  });
+}
+
+void BM_ExtractText(benchmark::State& state) {
+  vnawire::extract::extract_text_dispatch("Warm up\n\nHanoï (VNA) – lexicon load. -VNA");
+  over_samples(state, false, true, [](const Sample& sample) {
+    auto a = vnawire::extract::extract_text_dispatch(sample.body);
+    benchmark::DoNotOptimize(a);
+  });
+}
+
+void BM_ExtractHtml(benchmark::State& state) {
+  over_samples(state, true, false, [](const Sample& sample) {
+    auto a = vnawire::extract::extract_html_page(sample.body, "");
+    benchmark::DoNotOptimize(a);
+  });
+}
+
+BENCHMARK(BM_CodecRoundTrip);
+BENCHMARK(BM_DedupeFingerprint);
+BENCHMARK(BM_LangidDetect);
+BENCHMARK(BM_ExtractText);
+BENCHMARK(BM_ExtractHtml);
+
+}  // namespace
+
+BENCHMARK_MAIN();
