@@ -81,6 +81,20 @@ int Process::wait(std::chrono::milliseconds timeout) {
   return -1;
 }
 
+bool Process::still_running_after(std::chrono::milliseconds duration) {
+  const auto deadline = std::chrono::steady_clock::now() + duration;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (status_ >= 0) return false;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
 std::string Process::output() const { return read_file(out_); }
 std::string Process::errors() const { return read_file(err_); }
 

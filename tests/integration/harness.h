@@ -33,6 +33,8 @@ class Process {
   void signal(int signal) const;
   // Waits for the exit; returns the exit code, or 128+signal, or -1 on timeout (the process is then killed).
   int wait(std::chrono::milliseconds timeout);
+  // Whether the process is still running after `duration` (it is left running).
+  bool still_running_after(std::chrono::milliseconds duration);
   std::string output() const;  // stdout so far
   std::string errors() const;  // stderr so far
 

@@ -1,6 +1,8 @@
 // The whole pipeline as real processes: exactly-once delivery, replicas, drain on SIGTERM, restarts.
 #include <signal.h>
 
+#include <sqlite3.h>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -105,6 +107,38 @@ TEST(Pipeline, SigtermDrainsInFlightDocumentsAndARestartFinishesTheRest) {
     ASSERT_EQ(daemon.wait(seconds(30)), 0) << daemon.errors();
   }
   expect_exactly_once(dir, sink, 200);
+}
+
+TEST(Pipeline, ADrainWaitsForALockedDatabaseAndASecondSigtermForcesTheStop) {
+  TempDir dir;
+  write_file(dir / "pipeline.yaml",
+             "pipeline: {state_dir: " + dir.path().string() + "/state, drain_timeout_ms: 600000}\n"
+             "stages:\n"
+             "  - {name: fetch, type: fetch, options: {directory: " + dir.path().string() + "/inbox, settle_ms: 0,"
+             " poll_interval_ms: 50}}\n"
+             "  - {name: db, type: sink_sqlite, inputs: [fetch], options: {path: db.sqlite, busy_timeout_ms: 0}}\n");
+  std::filesystem::create_directories(dir / "inbox");
+  Process daemon({kBinary, "run", "-c", (dir / "pipeline.yaml").string()}, dir.path());
+  const auto db_path = dir / "state/db.sqlite";
+  ASSERT_TRUE(wait_until([&] { return daemon.errors().find("pipeline running") != std::string::npos; }, seconds(30)))
+      << daemon.errors();
+  // Another process holds the database: the sink can only retry.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  write_inbox(dir, 0, 3);
+  ASSERT_TRUE(wait_until([&] { return daemon.errors().find("will retry") != std::string::npos; }, seconds(30)))
+      << daemon.errors();
+  daemon.signal(SIGTERM);
+  ASSERT_TRUE(wait_until([&] { return daemon.errors().find("stopping (SIGTERM)") != std::string::npos; }, seconds(10)));
+  EXPECT_TRUE(daemon.still_running_after(std::chrono::milliseconds(1500))) << "the drain must wait for the held "
+                                                                              "document";
+  daemon.signal(SIGTERM);
+  EXPECT_EQ(daemon.wait(seconds(20)), 1) << daemon.errors();
+  EXPECT_NE(daemon.errors().find("stopping now without draining"), std::string::npos) << daemon.errors();
+  EXPECT_TRUE(processes_with("--base-dir " + dir.path().string()).empty());
+  sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
 }
 
 TEST(Pipeline, ACrashedStageIsRestartedAndTheFlowGoesOn) {

@@ -1,0 +1,78 @@
+// What the supervisor knows of each stage replica: its process, its state and the counts it reported.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/supervisor.h"
+
+namespace vnawire::daemon {
+
+using Clock = std::chrono::steady_clock;
+
+enum class ReplicaState { Starting, Ready, Stopping, Exited, Backoff };
+
+struct Counts {
+  std::uint64_t received = 0, forwarded = 0, dropped = 0, dead_lettered = 0, retried = 0, pending = 0;
+  std::map<std::string, std::uint64_t> counters;
+
+  static Counts from_json(const nlohmann::json& body) {
+    Counts c;
+    c.received = body.value("received", std::uint64_t{0});
+    c.forwarded = body.value("forwarded", std::uint64_t{0});
+    c.dropped = body.value("dropped", std::uint64_t{0});
+    c.dead_lettered = body.value("dead_lettered", std::uint64_t{0});
+    c.retried = body.value("retried", std::uint64_t{0});
+    c.pending = body.value("pending", std::uint64_t{0});
+    if (auto it = body.find("counters"); it != body.end() && it->is_object()) {
+      for (const auto& [key, value] : it->items()) {
+        if (value.is_number_unsigned()) c.counters[key] = value.get<std::uint64_t>();
+      }
+    }
+    return c;
+  }
+  void add_to(StageTotals& t) const {
+    t.received += received;
+    t.forwarded += forwarded;
+    t.dropped += dropped;
+    t.dead_lettered += dead_lettered;
+    t.retried += retried;
+    t.pending += pending;
+    for (const auto& [key, value] : counters) t.counters[key] += value;
+  }
+  void accumulate(const Counts& other) {
+    received += other.received;
+    forwarded += other.forwarded;
+    dropped += other.dropped;
+    dead_lettered += other.dead_lettered;
+    retried += other.retried;
+    for (const auto& [key, value] : other.counters) counters[key] += value;
+  }
+};
+
+struct Replica {
+  std::string stage;
+  int index = 0;
+  std::string identity;
+  pid_t pid = -1;           // the running process, -1 once reaped
+  pid_t incarnation = -1;   // the last process started: messages it sent are still its own after the exit
+  ReplicaState state = ReplicaState::Backoff;
+  Clock::time_point started{}, last_seen{}, exited_at{}, restart_at{};
+  std::chrono::milliseconds backoff{0};
+  std::uint64_t restarts = 0;
+  Counts current;   // this incarnation's latest report
+  Counts carried;   // what earlier incarnations had reported before they died
+  bool final_report = false;  // STOPPED received for this incarnation
+  bool stop_sent = false;
+  std::string failure;        // FAILED's reason, which may arrive just after the exit is reaped
+  std::optional<int> failed_before_ready;  // exit status of a replica that never became ready
+};
+
+}  // namespace vnawire::daemon
