@@ -97,10 +97,8 @@ class Runner final : public Emitter {
 
 void Runner::send_control(const char* verb, const nlohmann::json& body) {
   if (!control_) return;
-  std::array<zmq::const_buffer, 2> frames = {zmq::str_buffer(""), zmq::buffer(std::string_view())};
-  std::string verb_text(verb), body_text = body.dump();
-  frames[0] = zmq::buffer(verb_text);
-  frames[1] = zmq::buffer(body_text);
+  const std::string body_text = body.dump();
+  const std::array<zmq::const_buffer, 2> frames = {zmq::buffer(std::string_view(verb)), zmq::buffer(body_text)};
   // The control queue is large and the daemon reads it at once: never block the data path on it.
   (void)zmq::send_multipart(*control_, frames, zmq::send_flags::dontwait);
 }

@@ -159,11 +159,24 @@ TEST(Pipeline, ACrashedStageIsRestartedAndTheFlowGoesOn) {
       },
       seconds(20)))
       << daemon.errors();
+  // A second crash soon after: the delay before the restart doubles.
+  const pid_t second = processes_with(needle).at(0);
+  ::kill(second, SIGKILL);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto now = processes_with(needle);
+        return now.size() == 1 && now[0] != second;
+      },
+      seconds(20)))
+      << daemon.errors();
   write_inbox(dir, 10, 20);
   ASSERT_TRUE(wait_until([&] { return count_lines(sink) >= 20; }, seconds(60))) << daemon.errors();
   daemon.signal(SIGTERM);
   EXPECT_EQ(daemon.wait(seconds(30)), 0) << daemon.errors();
-  EXPECT_NE(daemon.errors().find("langid#0 killed by signal"), std::string::npos) << daemon.errors();
+  EXPECT_NE(daemon.errors().find("langid#0 killed by signal Killed; restarting in 250 ms"), std::string::npos)
+      << daemon.errors();
+  EXPECT_NE(daemon.errors().find("langid#0 killed by signal Killed; restarting in 500 ms"), std::string::npos)
+      << daemon.errors();
   expect_exactly_once(dir, sink, 20);
 }
 

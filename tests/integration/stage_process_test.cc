@@ -74,6 +74,31 @@ TEST(StageProcess, BadMessagesAreDeadLetteredAndTheStageGoesOn) {
       << stage.errors();
 }
 
+TEST(StageProcess, ADocumentNobodyTakesIsDeadLetteredAfterTheSendTimeout) {
+  TempDir dir;
+  const std::string run = (dir / "run").string();
+  write_file(dir / "pipeline.yaml",
+             "pipeline: {state_dir: " + dir.path().string() + ", run_dir: " + run + "}\n"
+             "stages:\n"
+             "  - {name: fetch, type: fetch, options: {directory: inbox}}\n"
+             "  - {name: langid, type: langid, inputs: [fetch], send_timeout_ms: 300}\n"
+             "  - {name: out, type: sink_jsonl, inputs: [langid]}\n");
+  std::filesystem::create_directories(dir / "run");
+  zmq::context_t context(1);
+  zmq::socket_t upstream(context, zmq::socket_type::push);
+  upstream.bind("ipc://" + run + "/fetch.0.to.langid");
+  // No consumer ever connects to langid's output.
+  Process stage({kBinary, "stage", "--config", (dir / "pipeline.yaml").string(), "--stage", "langid"}, dir.path());
+  send(upstream, {"VNAW 1 0 - lonely", R"({"id":"lonely","body":"Un texte que personne ne lira."})"});
+  const auto dead = dir / "deadletter/langid.0.jsonl";
+  ASSERT_TRUE(wait_until([&] { return count_lines(dead) >= 1; }, seconds(10))) << stage.errors();
+  auto letter = nlohmann::json::parse(read_lines(dead).at(0));
+  EXPECT_EQ(letter["id"], "lonely");
+  EXPECT_EQ(letter["reason"], "downstream did not take the document within send_timeout_ms");
+  stage.signal(SIGTERM);
+  EXPECT_EQ(stage.wait(seconds(20)), 0) << stage.errors();
+}
+
 TEST(StageProcess, AStageNamedWrongOrWithABadReplicaIsRefused) {
   TempDir dir;
   write_file(dir / "pipeline.yaml",
