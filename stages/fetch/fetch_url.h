@@ -27,6 +27,11 @@ std::string host_of(std::string_view url);
 // Path and query ("/a/b?x=1"; "/" when empty): what robots.txt rules match against.
 std::string path_and_query_of(std::string_view url);
 
+// Percent-encoding as canonical_url and robots.txt matching compare it: hex digits upper-cased, unreserved
+// characters (ALPHA DIGIT - . _ ~) decoded, reserved ones kept encoded, and bytes that may not stand bare in a
+// URL (space, controls, non-ASCII, a stray "%") encoded. Shared so that both sides of a comparison agree.
+std::string normalize_percent_encoding(std::string_view text);
+
 // Whether an address must not be fetched without allow_private: loopback, RFC 1918 and other private ranges,
 // link-local, carrier-grade NAT, unspecified, multicast, and their IPv6 counterparts (IPv4-mapped included).
 bool is_private_address(const sockaddr* address);
