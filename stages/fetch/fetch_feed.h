@@ -15,7 +15,7 @@ struct FeedEntry {
   std::string title;      // text, entities decoded, white space collapsed
   std::string published;  // ISO 8601 UTC "YYYY-MM-DDTHH:MM:SSZ", or "" when absent/unparsable
   std::string updated;    // the same for Atom <updated>, RSS 1.0 dc:date, or ""
-  std::string guid;       // RSS <guid>, Atom <id>, RSS 1.0 rdf:about; "" when absent
+  std::string guid;       // RSS <guid>, Atom <id>, RSS 1.0 rdf:about; the url when absent
 };
 
 struct Feed {

@@ -1,0 +1,770 @@
+// Feeds, sitemaps, feed discovery and listing pages with libxml2; RFC 822 / ISO 8601 dates; bounded gunzip.
+#include "stages/fetch/fetch_feed.h"
+
+#include <libxml/HTMLparser.h>
+#include <libxml/SAX2.h>
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+#include <libxml/tree.h>
+#include <libxml/uri.h>
+#include <libxml/xmlerror.h>
+#include <libxml/xpath.h>
+#include <strings.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <regex>
+#include <string>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+namespace vnawire::fetch {
+namespace {
+
+constexpr const char* kAtomNs = "http://www.w3.org/2005/Atom";
+constexpr const char* kAtom03Ns = "http://purl.org/atom/ns#";
+constexpr const char* kRdfNs = "http://www.w3.org/1999/02/22-rdf-syntax-ns#";
+constexpr const char* kRss1Ns = "http://purl.org/rss/1.0/";
+constexpr const char* kRss090Ns = "http://my.netscape.com/rdf/simple/0.9/";
+constexpr const char* kDcNs = "http://purl.org/dc/elements/1.1/";
+constexpr const char* kDcTermsNs = "http://purl.org/dc/terms/";
+constexpr const char* kNewsNs = "http://www.google.com/schemas/sitemap-news/0.9";
+
+const xmlChar* xml(const char* s) { return reinterpret_cast<const xmlChar*>(s); }
+std::string_view view(const xmlChar* s) {
+  return s == nullptr ? std::string_view() : std::string_view(reinterpret_cast<const char*>(s));
+}
+
+struct DocDeleter {
+  void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
+};
+using DocPtr = std::unique_ptr<xmlDoc, DocDeleter>;
+
+// Takes libxml2's errors off stderr and keeps the first real one (the later ones are usually its echoes).
+// libxml2's handlers are per thread, so this is safe under worker threads.
+class ErrorCapture {
+ public:
+  ErrorCapture() : old_(xmlStructuredErrorContext), old_handler_(xmlStructuredError) {
+    static std::once_flag init;
+    std::call_once(init, [] { xmlInitParser(); });
+    old_generic_ = xmlGenericError;
+    old_generic_ctx_ = xmlGenericErrorContext;
+    xmlSetGenericErrorFunc(nullptr, silent);
+    xmlSetStructuredErrorFunc(this, on_error);
+  }
+  ~ErrorCapture() {
+    xmlSetStructuredErrorFunc(old_, old_handler_);
+    xmlSetGenericErrorFunc(old_generic_ctx_, old_generic_);
+  }
+  ErrorCapture(const ErrorCapture&) = delete;
+  ErrorCapture& operator=(const ErrorCapture&) = delete;
+  void reset() { failed = fatal = false; }
+
+  bool failed = false;
+  bool fatal = false;
+  int line = 0;
+  std::string message;
+  int entity_line = 0;  // > 0 once the document declared an entity
+
+ private:
+  static void silent(void*, const char*, ...) {}
+  static void on_error(void* self, xmlError* error) {
+    auto* capture = static_cast<ErrorCapture*>(self);
+    if (error == nullptr || error->level < XML_ERR_ERROR) return;
+    // A namespace error does not stop the parse; the fatal error that does is the one to report.
+    if (capture->failed && (capture->fatal || error->level != XML_ERR_FATAL)) return;
+    capture->failed = true;
+    capture->fatal = error->level == XML_ERR_FATAL;
+    capture->line = error->line;
+    capture->message = error->message == nullptr ? "unknown error" : error->message;
+    while (!capture->message.empty() && std::isspace(static_cast<unsigned char>(capture->message.back()))) {
+      capture->message.pop_back();
+    }
+  }
+  void* old_;
+  xmlStructuredErrorFunc old_handler_;
+  xmlGenericErrorFunc old_generic_;
+  void* old_generic_ctx_;
+};
+
+// Entity declarations are refused outright rather than bounded: feeds never need them, and refusing at the
+// declaration means a billion-laughs document costs nothing.
+void refuse_entity(void* ctx, const xmlChar*, int, const xmlChar*, const xmlChar*, xmlChar*) {
+  auto* parser = static_cast<xmlParserCtxt*>(ctx);
+  auto* capture = static_cast<ErrorCapture*>(parser->_private);
+  if (capture->entity_line == 0) capture->entity_line = std::max(1, xmlSAX2GetLineNumber(ctx));
+  xmlStopParser(parser);
+}
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+void append_utf8(std::string& out, std::uint32_t code_point) {
+  if (code_point == 0 || code_point > 0x10FFFF || (code_point >= 0xD800 && code_point <= 0xDFFF)) code_point = 0xFFFD;
+  xmlChar bytes[8];
+  const int length = xmlCopyCharMultiByte(bytes, static_cast<int>(code_point));
+  out.append(reinterpret_cast<const char*>(bytes), static_cast<std::size_t>(std::max(length, 0)));
+}
+
+// Reads "&name;" or "&#n;" / "&#xh;" at `s` (which starts with '&'): the code point and the length, or nullopt.
+std::optional<std::pair<std::uint32_t, std::size_t>> entity_at(std::string_view s) {
+  const std::size_t semi = s.find(';', 1);
+  if (semi == std::string_view::npos || semi < 2 || semi > 32) return std::nullopt;
+  const std::string name(s.substr(1, semi - 1));
+  if (name[0] == '#') {
+    const bool hex = name.size() > 1 && (name[1] == 'x' || name[1] == 'X');
+    const std::string digits = name.substr(hex ? 2 : 1);
+    if (digits.empty() || digits.size() > 8 ||
+        digits.find_first_not_of(hex ? "0123456789abcdefABCDEF" : "0123456789") != std::string::npos) {
+      return std::nullopt;
+    }
+    return std::make_pair(static_cast<std::uint32_t>(std::stoul(digits, nullptr, hex ? 16 : 10)), semi + 1);
+  }
+  if (name == "apos") return std::make_pair(std::uint32_t{'\''}, semi + 1);  // XML's, missing from HTML 4
+  const htmlEntityDesc* known = htmlEntityLookup(xml(name.c_str()));
+  if (known == nullptr) return std::nullopt;
+  return std::make_pair(static_cast<std::uint32_t>(known->value), semi + 1);
+}
+
+// Feeds written by hand use HTML entities (&nbsp; &eacute;) that XML does not know, which would make the whole
+// feed unreadable: they are turned into numeric references before parsing.
+std::string number_html_entities(std::string_view xml_text) {
+  std::string out;
+  out.reserve(xml_text.size());
+  for (std::size_t i = 0; i < xml_text.size(); ++i) {
+    if (xml_text[i] == '&' && i + 1 < xml_text.size() && xml_text[i + 1] != '#') {
+      const auto rest = xml_text.substr(i);
+      const bool predefined = rest.starts_with("&amp;") || rest.starts_with("&lt;") || rest.starts_with("&gt;") ||
+                              rest.starts_with("&quot;") || rest.starts_with("&apos;");
+      if (auto entity = predefined ? std::nullopt : entity_at(rest)) {
+        out += "&#" + std::to_string(entity->first) + ";";
+        i += entity->second - 1;
+        continue;
+      }
+    }
+    out += xml_text[i];
+  }
+  return out;
+}
+
+// Titles arrive as plain text, CDATA holding HTML, or HTML escaped once more than needed: entities are decoded,
+// then tags dropped and white space collapsed, so every form gives the same text.
+std::string clean_text(std::string_view raw) {
+  std::string decoded;
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == '&') {
+      if (auto entity = entity_at(raw.substr(i))) {
+        append_utf8(decoded, entity->first);
+        i += entity->second - 1;
+        continue;
+      }
+    }
+    decoded += raw[i];
+  }
+  std::string out;
+  bool space = false;
+  for (std::size_t i = 0; i < decoded.size(); ++i) {
+    const bool tag_start =
+        decoded[i] == '<' && i + 1 < decoded.size() &&
+        (std::isalpha(static_cast<unsigned char>(decoded[i + 1])) || decoded[i + 1] == '/' || decoded[i + 1] == '!');
+    const std::size_t tag_end = tag_start ? decoded.find_first_of("<>", i + 1) : std::string::npos;
+    if (tag_end != std::string::npos && decoded[tag_end] == '>') {
+      i = tag_end;
+      space = true;
+    } else if (is_space(decoded[i])) {
+      space = true;
+    } else if (decoded.compare(i, 2, "\xC2\xA0") == 0) {  // no-break space, as &nbsp; gives
+      ++i;
+      space = true;
+    } else {
+      if (space && !out.empty()) out += ' ';
+      space = false;
+      out += decoded[i];
+    }
+  }
+  return out;
+}
+
+std::string percent_escape_unsafe(std::string_view link) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (std::size_t i = 0; i < link.size(); ++i) {
+    const auto c = static_cast<unsigned char>(link[i]);
+    const bool bad_percent =
+        c == '%' && (i + 2 >= link.size() || !std::isxdigit(static_cast<unsigned char>(link[i + 1])) ||
+                     !std::isxdigit(static_cast<unsigned char>(link[i + 2])));
+    if (c <= 0x20 || c >= 0x7F || std::strchr("\"<>\\^`{|}", c) != nullptr || bad_percent) {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+// libxml2's xmlBuildURI, after escaping what real pages put in links unescaped (spaces, accented letters).
+// Only absolute http(s) results count: mailto:, javascript: and garbage give "".
+std::string resolve(std::string_view base, std::string_view link) {
+  std::string cleaned;
+  for (char c : trim(link)) {
+    if (c != '\n' && c != '\r' && c != '\t') cleaned += c;  // as browsers do with links wrapped in the source
+  }
+  if (cleaned.empty()) return "";
+  const std::string base_text(base);
+  const xmlChar* base_arg = base_text.empty() ? nullptr : xml(base_text.c_str());
+  xmlChar* built = xmlBuildURI(xml(cleaned.c_str()), base_arg);
+  if (built == nullptr) built = xmlBuildURI(xml(percent_escape_unsafe(cleaned).c_str()), base_arg);
+  if (built == nullptr) return "";
+  std::string out(view(built));
+  xmlFree(built);
+  const bool http = strncasecmp(out.c_str(), "http://", 7) == 0 || strncasecmp(out.c_str(), "https://", 8) == 0;
+  return http && out.size() > out.find("://") + 3 ? out : "";
+}
+
+// --- XML access by namespace URI and local name, never by prefix ---
+
+bool named(const xmlNode* node, const char* ns, std::string_view local) {
+  if (node == nullptr || node->type != XML_ELEMENT_NODE || view(node->name) != local) return false;
+  const std::string_view node_ns = node->ns == nullptr ? std::string_view() : view(node->ns->href);
+  return ns == nullptr ? node_ns.empty() : node_ns == ns;
+}
+
+const xmlNode* child(const xmlNode* parent, const char* ns, std::string_view local) {
+  for (const xmlNode* c = parent->children; c != nullptr; c = c->next) {
+    if (named(c, ns, local)) return c;
+  }
+  return nullptr;
+}
+
+std::string content(const xmlNode* node) {
+  if (node == nullptr) return "";
+  xmlChar* text = xmlNodeGetContent(node);
+  std::string out(trim(view(text)));
+  xmlFree(text);
+  return out;
+}
+
+std::string child_text(const xmlNode* parent, const char* ns, std::string_view local) {
+  return content(child(parent, ns, local));
+}
+
+std::string attribute(const xmlNode* node, const char* name, const char* ns = nullptr) {
+  xmlChar* value = ns == nullptr ? xmlGetNoNsProp(node, xml(name)) : xmlGetNsProp(node, xml(name), xml(ns));
+  std::string out(trim(view(value)));
+  xmlFree(value);
+  return out;
+}
+
+// Resolves against the feed URL and any xml:base in scope (Atom uses it).
+std::string resolve_at(xmlDoc* doc, const xmlNode* node, std::string_view link) {
+  xmlChar* base = xmlNodeGetBase(doc, node);
+  std::string out = resolve(view(base), link);
+  xmlFree(base);
+  return out;
+}
+
+const char* root_ns(const xmlNode* root) {
+  return root->ns == nullptr || root->ns->href == nullptr ? nullptr : reinterpret_cast<const char*>(root->ns->href);
+}
+
+std::string first_date(const xmlNode* parent, std::initializer_list<std::pair<const char*, const char*>> names) {
+  for (const auto& [ns, local] : names) {
+    std::string date = normalise_date(child_text(parent, ns, local));
+    if (!date.empty()) return date;
+  }
+  return "";
+}
+
+runtime::Result<DocPtr> parse_xml(std::string_view data, std::string_view url) {
+  if (data.starts_with("\xEF\xBB\xBF")) data.remove_prefix(3);
+  // White space before the XML declaration is common and fatal to libxml2: the declaration moves up to line 1
+  // and the lines it stood below follow it, so that error line numbers stay those of the original.
+  std::string moved;
+  const std::size_t first = data.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return runtime::Status::error("empty document");
+  const std::size_t declaration_end = data.find("?>", first);
+  if (first > 0 && data.substr(first).starts_with("<?xml") && declaration_end != std::string_view::npos) {
+    moved.append(data.substr(first, declaration_end + 2 - first));
+    moved.append(static_cast<std::size_t>(std::count(data.begin(), data.begin() + first, '\n')), '\n');
+    moved.append(data.substr(declaration_end + 2));
+    data = moved;
+  }
+  const std::string text = number_html_entities(data);
+  if (text.size() > static_cast<std::size_t>(INT_MAX)) return runtime::Status::error("document too large");
+  ErrorCapture capture;
+  std::unique_ptr<xmlParserCtxt, void (*)(xmlParserCtxt*)> parser(xmlNewParserCtxt(), xmlFreeParserCtxt);
+  if (!parser) return runtime::Status::error("out of memory");
+  parser->_private = &capture;
+  parser->sax->entityDecl = refuse_entity;
+  const std::string base(url);
+  // No XML_PARSE_NOENT (no entity substitution) and no DTD loading; NONET keeps libxml2 off the network.
+  const int options = XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_COMPACT | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
+  DocPtr doc(xmlCtxtReadMemory(parser.get(), text.data(), static_cast<int>(text.size()),
+                               base.empty() ? nullptr : base.c_str(), nullptr, options));
+  if (capture.entity_line > 0) {
+    return runtime::Status::error("entity declarations are not allowed (line " + std::to_string(capture.entity_line) +
+                                  ")");
+  }
+  if (!doc || !parser->wellFormed) {
+    const int line = (capture.failed ? capture.line : parser->input == nullptr ? 0 : parser->input->line);
+    return runtime::Status::error("not well-formed XML at line " + std::to_string(line) + ": " +
+                                  (capture.failed ? capture.message : "parse failed"));
+  }
+  if (xmlDocGetRootElement(doc.get()) == nullptr) return runtime::Status::error("empty document");
+  return doc;
+}
+
+// Call with an ErrorCapture alive, to keep the parser's complaints off stderr.
+DocPtr parse_html(std::string_view html, std::string_view url) {
+  if (html.size() > static_cast<std::size_t>(INT_MAX)) return nullptr;
+  const std::string base(url);
+  // Callers hand over decode_to_utf8 output; on bytes that are not UTF-8 libxml2 falls back to Latin-1.
+  const int options = HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET | HTML_PARSE_RECOVER;
+  return DocPtr(htmlReadMemory(html.empty() ? " " : html.data(), html.empty() ? 1 : static_cast<int>(html.size()),
+                               base.empty() ? nullptr : base.c_str(), "UTF-8", options));
+}
+
+template <typename Visit>
+void each_element(xmlNode* node, const Visit& visit) {
+  for (xmlNode* n = node; n != nullptr; n = n->next) {
+    if (n->type != XML_ELEMENT_NODE) continue;
+    visit(n);
+    each_element(n->children, visit);
+  }
+}
+
+// An HTML page's links resolve against its <base href>, itself relative to the page URL.
+std::string html_base(xmlDoc* doc, std::string_view page_url) {
+  std::string base(page_url);
+  each_element(xmlDocGetRootElement(doc), [&](xmlNode* n) {
+    if (base != page_url || view(n->name) != "base") return;
+    const std::string href = attribute(n, "href");
+    const std::string resolved = href.empty() ? "" : resolve(page_url, href);
+    if (!resolved.empty()) base = resolved;
+  });
+  return base;
+}
+
+bool has_token(std::string_view list, std::string_view token) {
+  std::size_t i = 0;
+  while (i < list.size()) {
+    while (i < list.size() && is_space(list[i])) ++i;
+    std::size_t end = i;
+    while (end < list.size() && !is_space(list[end])) ++end;
+    if (end - i == token.size() && strncasecmp(list.data() + i, token.data(), token.size()) == 0) return true;
+    i = end;
+  }
+  return false;
+}
+
+// --- feed formats ---
+
+FeedEntry rss2_entry(xmlDoc* doc, const xmlNode* item, const char* ns) {
+  FeedEntry entry;
+  entry.title = clean_text(child_text(item, ns, "title"));
+  const xmlNode* guid = child(item, ns, "guid");
+  entry.guid = content(guid);
+  entry.url = resolve_at(doc, item, child_text(item, ns, "link"));
+  // A guid that is a permalink is the article URL when <link> is missing.
+  if (entry.url.empty() && guid != nullptr && attribute(guid, "isPermaLink") != "false") {
+    entry.url = resolve_at(doc, guid, entry.guid);
+  }
+  entry.published = first_date(item, {{ns, "pubDate"}, {kDcNs, "date"}, {kDcTermsNs, "issued"}});
+  entry.updated = first_date(item, {{kAtomNs, "updated"}, {kDcTermsNs, "modified"}});
+  return entry;
+}
+
+FeedEntry rss1_entry(xmlDoc* doc, const xmlNode* item, const char* ns) {
+  FeedEntry entry;
+  entry.title = clean_text(child_text(item, ns, "title"));
+  entry.guid = attribute(item, "about", kRdfNs);
+  entry.url = resolve_at(doc, item, child_text(item, ns, "link"));
+  if (entry.url.empty()) entry.url = resolve_at(doc, item, entry.guid);
+  entry.published = first_date(item, {{kDcTermsNs, "issued"}});
+  entry.updated = first_date(item, {{kDcNs, "date"}, {kDcTermsNs, "modified"}});
+  return entry;
+}
+
+// rel="alternate" (or no rel) is the article; other rels are a fallback, except those that never are.
+std::string atom_link(xmlDoc* doc, const xmlNode* entry, const char* ns) {
+  std::string fallback;
+  for (const xmlNode* c = entry->children; c != nullptr; c = c->next) {
+    if (!named(c, ns, "link")) continue;
+    const std::string href = attribute(c, "href");
+    const std::string rel = attribute(c, "rel");
+    if (href.empty()) continue;
+    if (rel.empty() || rel == "alternate" || rel == "http://www.iana.org/assignments/relation/alternate") {
+      std::string url = resolve_at(doc, c, href);
+      if (!url.empty()) return url;
+    } else if (fallback.empty() && rel != "self" && rel != "edit" && rel != "edit-media" && rel != "enclosure") {
+      fallback = resolve_at(doc, c, href);
+    }
+  }
+  return fallback;
+}
+
+FeedEntry atom_entry(xmlDoc* doc, const xmlNode* item, const char* ns) {
+  FeedEntry entry;
+  entry.title = clean_text(child_text(item, ns, "title"));
+  entry.guid = child_text(item, ns, "id");
+  entry.url = atom_link(doc, item, ns);
+  if (entry.url.empty()) entry.url = resolve_at(doc, item, entry.guid);
+  entry.published = first_date(item, {{ns, "published"}, {ns, "issued"}});
+  entry.updated = first_date(item, {{ns, "updated"}, {ns, "modified"}});
+  return entry;
+}
+
+// --- dates ---
+
+struct DateTime {
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  long offset_seconds = 0;  // east of UTC
+};
+
+std::string to_utc(const DateTime& t) {
+  using namespace std::chrono;
+  const year_month_day date{year{t.year}, month{static_cast<unsigned>(t.month)}, day{static_cast<unsigned>(t.day)}};
+  if (t.year < 1000 || t.year > 9999 || !date.ok() || t.hour > 23 || t.minute > 59 || t.second > 60) return "";
+  const sys_seconds instant = sys_days{date} + hours{t.hour} + minutes{t.minute} + seconds{t.second} -
+                              seconds{t.offset_seconds};  // a leap second rolls into the next minute
+  const sys_days utc_day = floor<days>(instant);
+  const year_month_day utc{utc_day};
+  const hh_mm_ss clock{instant - utc_day};
+  char out[32];
+  std::snprintf(out, sizeof out, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(utc.year()),
+                static_cast<unsigned>(utc.month()), static_cast<unsigned>(utc.day()),
+                static_cast<int>(clock.hours().count()), static_cast<int>(clock.minutes().count()),
+                static_cast<int>(clock.seconds().count()));
+  return out;
+}
+
+// Reads exactly `count` digits (or 1..count when `at_least_one`) at `s`, advancing it.
+bool take_digits(std::string_view& s, std::size_t count, int& value, bool at_least_one = false) {
+  std::size_t n = 0;
+  value = 0;
+  while (n < count && n < s.size() && s[n] >= '0' && s[n] <= '9') value = value * 10 + (s[n++] - '0');
+  if (n == 0 || (!at_least_one && n != count)) return false;
+  s.remove_prefix(n);
+  return true;
+}
+
+bool take(std::string_view& s, char c) {
+  if (s.empty() || s.front() != c) return false;
+  s.remove_prefix(1);
+  return true;
+}
+
+// A zone: "Z", "+hh:mm", "+hhmm", "+hh" or a name. In RFC 822 dates, names beyond the known ones are read as
+// UTC, as RFC 2822 (4.3) says; ICT is known because Vietnamese sites write it.
+bool parse_zone(std::string_view zone, long& offset_seconds, bool unknown_names_are_utc) {
+  zone = trim(zone);
+  if (zone.empty()) return true;  // no zone: taken as UTC
+  if (zone.front() == '+' || zone.front() == '-') {
+    const int sign = zone.front() == '-' ? -1 : 1;
+    zone.remove_prefix(1);
+    int hours = 0, minutes = 0;
+    if (!take_digits(zone, 2, hours)) return false;
+    take(zone, ':');
+    if (!zone.empty() && !take_digits(zone, 2, minutes)) return false;
+    if (!trim(zone).empty() && trim(zone).front() != '(') return false;
+    offset_seconds = sign * (hours * 3600L + minutes * 60L);
+    return hours < 24 && minutes < 60;
+  }
+  std::string name;
+  for (char c : zone.substr(0, zone.find_first_of(" (")))
+    name += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  static const std::pair<const char*, int> kZones[] = {{"GMT", 0},  {"UT", 0},   {"UTC", 0},  {"Z", 0},    {"EST", -5},
+                                                       {"EDT", -4}, {"CST", -6}, {"CDT", -5}, {"MST", -7}, {"MDT", -6},
+                                                       {"PST", -8}, {"PDT", -7}, {"ICT", 7}};
+  for (const auto& [zone_name, hours] : kZones) {
+    if (name == zone_name) {
+      offset_seconds = hours * 3600L;
+      return true;
+    }
+  }
+  return unknown_names_are_utc && name.size() <= 5 &&
+         name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") == std::string::npos;
+}
+
+std::string parse_iso8601(std::string_view s) {
+  DateTime t;
+  t.day = 1;
+  if (!take_digits(s, 4, t.year) || !take(s, '-') || !take_digits(s, 2, t.month)) return "";
+  if (take(s, '-') && !take_digits(s, 2, t.day)) return "";
+  if (!s.empty() && (s.front() == 'T' || s.front() == 't' || s.front() == ' ') && s.size() > 1 &&
+      std::isdigit(static_cast<unsigned char>(s[1]))) {
+    s.remove_prefix(1);
+    if (!take_digits(s, 2, t.hour) || !take(s, ':') || !take_digits(s, 2, t.minute)) return "";
+    if (take(s, ':') && !take_digits(s, 2, t.second)) return "";
+    if (take(s, '.') || take(s, ',')) {
+      int ignored = 0;
+      if (!take_digits(s, 1, ignored, true)) return "";
+      while (!s.empty() && std::isdigit(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+    }
+  }
+  if (!parse_zone(s, t.offset_seconds, false)) return "";
+  return to_utc(t);
+}
+
+int month_number(std::string_view name) {
+  static const char* kMonths[] = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"};
+  if (name.size() < 3) return 0;
+  for (int i = 0; i < 12; ++i) {
+    if (strncasecmp(name.data(), kMonths[i], 3) == 0) return i + 1;
+  }
+  return 0;
+}
+
+// "[Wkd,] DD Mon YYYY [HH:MM[:SS]] [zone]", tolerant of full day and month names, 2-digit years and a
+// missing comma.
+std::string parse_rfc822(std::string_view s) {
+  std::vector<std::string_view> words;
+  for (std::size_t i = 0; i < s.size();) {
+    while (i < s.size() && (is_space(s[i]) || s[i] == ',')) ++i;
+    std::size_t end = i;
+    while (end < s.size() && !is_space(s[end]) && s[end] != ',') ++end;
+    if (end > i) words.push_back(s.substr(i, end - i));
+    i = end;
+  }
+  std::size_t w = 0;
+  if (w < words.size() && std::isalpha(static_cast<unsigned char>(words[w][0]))) ++w;  // the weekday
+  if (words.size() < w + 3) return "";
+  DateTime t;
+  std::string_view day = words[w], year = words[w + 2];
+  t.month = month_number(words[w + 1]);
+  if (t.month == 0 || !take_digits(day, 2, t.day, true) || !day.empty()) return "";
+  const std::size_t year_digits = year.size();
+  if (!take_digits(year, 4, t.year, true) || !year.empty() || year_digits == 1) return "";
+  if (year_digits == 2) t.year += t.year < 50 ? 2000 : 1900;
+  if (year_digits == 3) t.year += 1900;
+  w += 3;
+  if (w < words.size() && words[w].find(':') != std::string_view::npos) {
+    std::string_view clock = words[w++];
+    if (!take_digits(clock, 2, t.hour, true) || !take(clock, ':') || !take_digits(clock, 2, t.minute)) return "";
+    if (take(clock, ':') && !take_digits(clock, 2, t.second)) return "";
+    if (!clock.empty()) return "";
+  }
+  if (w < words.size() && !parse_zone(s.substr(words[w].data() - s.data()), t.offset_seconds, true)) return "";
+  return to_utc(t);
+}
+
+}  // namespace
+
+runtime::Result<Feed> parse_feed(std::string_view xml_text, std::string_view feed_url) {
+  auto parsed = parse_xml(xml_text, feed_url);
+  if (!parsed) return runtime::Status::error(parsed.error());
+  xmlDoc* doc = parsed->get();
+  const xmlNode* root = xmlDocGetRootElement(doc);
+  Feed feed;
+  auto add = [&feed](FeedEntry entry) {
+    if (entry.url.empty()) return;
+    if (entry.guid.empty()) entry.guid = entry.url;  // the link is the item's identity when it has no other
+    feed.entries.push_back(std::move(entry));
+  };
+  const char* ns = root_ns(root);
+  if (named(root, ns, "rss")) {
+    feed.format = "rss2";
+    const xmlNode* channel = child(root, ns, "channel");
+    if (channel == nullptr) return runtime::Status::error("not a feed: <rss> without <channel>");
+    feed.title = clean_text(child_text(channel, ns, "title"));
+    for (const xmlNode* c = channel->children; c != nullptr; c = c->next) {
+      if (named(c, ns, "item")) add(rss2_entry(doc, c, ns));
+    }
+  } else if (named(root, kRdfNs, "RDF")) {
+    feed.format = "rss1";
+    const bool rss10 = child(root, kRss1Ns, "channel") != nullptr || child(root, kRss1Ns, "item") != nullptr;
+    const char* rss_ns = rss10 ? kRss1Ns : kRss090Ns;
+    if (const xmlNode* channel = child(root, rss_ns, "channel")) {
+      feed.title = clean_text(child_text(channel, rss_ns, "title"));
+    }
+    for (const xmlNode* c = root->children; c != nullptr; c = c->next) {
+      if (named(c, rss_ns, "item")) add(rss1_entry(doc, c, rss_ns));
+    }
+  } else if (named(root, kAtomNs, "feed") || named(root, kAtom03Ns, "feed")) {
+    feed.format = "atom";
+    feed.title = clean_text(child_text(root, ns, "title"));
+    for (const xmlNode* c = root->children; c != nullptr; c = c->next) {
+      if (named(c, ns, "entry")) add(atom_entry(doc, c, ns));
+    }
+  } else {
+    return runtime::Status::error("not a feed: root element <" + std::string(view(root->name)) + ">");
+  }
+  return feed;
+}
+
+runtime::Result<Sitemap> parse_sitemap(std::string_view data, std::string_view sitemap_url, std::size_t max_bytes) {
+  std::string inflated;
+  if (data.starts_with("\x1f\x8b")) {
+    auto unzipped = gunzip(data, max_bytes);
+    if (!unzipped) return runtime::Status::error("sitemap: " + unzipped.error());
+    inflated = std::move(*unzipped);
+    data = inflated;
+  } else if (data.size() > max_bytes) {
+    return runtime::Status::error("sitemap larger than " + std::to_string(max_bytes) + " bytes");
+  }
+  auto parsed = parse_xml(data, sitemap_url);
+  if (!parsed) return runtime::Status::error(parsed.error());
+  xmlDoc* doc = parsed->get();
+  const xmlNode* root = xmlDocGetRootElement(doc);
+  const char* ns = root_ns(root);  // sitemaps.org 0.9, Google's older 0.84, or none: whatever the root uses
+  Sitemap sitemap;
+  sitemap.is_index = named(root, ns, "sitemapindex");
+  if (!sitemap.is_index && !named(root, ns, "urlset")) {
+    return runtime::Status::error("not a sitemap: root element <" + std::string(view(root->name)) + ">");
+  }
+  const char* entry_name = sitemap.is_index ? "sitemap" : "url";
+  for (const xmlNode* c = root->children; c != nullptr; c = c->next) {
+    if (!named(c, ns, entry_name)) continue;
+    SitemapEntry entry;
+    entry.url = resolve_at(doc, c, child_text(c, ns, "loc"));
+    if (entry.url.empty()) continue;
+    entry.lastmod = normalise_date(child_text(c, ns, "lastmod"));
+    if (const xmlNode* news = child(c, kNewsNs, "news")) {
+      entry.news_title = clean_text(child_text(news, kNewsNs, "title"));
+      entry.news_published = normalise_date(child_text(news, kNewsNs, "publication_date"));
+    }
+    sitemap.entries.push_back(std::move(entry));
+  }
+  return sitemap;
+}
+
+std::vector<std::string> discover_feeds(std::string_view html, std::string_view page_url) {
+  ErrorCapture quiet;
+  const DocPtr doc = parse_html(html, page_url);
+  std::vector<std::string> feeds;
+  if (!doc) return feeds;
+  const std::string base = html_base(doc.get(), page_url);
+  each_element(xmlDocGetRootElement(doc.get()), [&](xmlNode* n) {
+    if (view(n->name) != "link" || !has_token(attribute(n, "rel"), "alternate")) return;
+    std::string type = attribute(n, "type");
+    type = std::string(trim(type.substr(0, type.find(';'))));
+    if (strcasecmp(type.c_str(), "application/rss+xml") != 0 && strcasecmp(type.c_str(), "application/atom+xml") != 0) {
+      return;
+    }
+    std::string url = resolve(base, attribute(n, "href"));
+    if (!url.empty() && std::find(feeds.begin(), feeds.end(), url) == feeds.end()) feeds.push_back(std::move(url));
+  });
+  return feeds;
+}
+
+runtime::Result<std::vector<std::string>> listing_links(std::string_view html, std::string_view page_url,
+                                                        const std::string& link_regex, const std::string& xpath) {
+  std::optional<std::regex> pattern;
+  try {
+    if (!link_regex.empty()) pattern.emplace(link_regex, std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    return runtime::Status::error("bad link regex '" + link_regex + "': " + e.what());
+  }
+  ErrorCapture capture;
+  const DocPtr doc = parse_html(html, page_url);
+  std::vector<std::string> links;
+  if (!doc) return links;
+  const std::string base = html_base(doc.get(), page_url);
+  std::unordered_set<std::string> seen;
+  std::string failure;
+  auto take_link = [&](std::string_view href) {
+    std::string url = resolve(base, href);
+    url = url.substr(0, url.find('#'));
+    if (url.empty() || seen.count(url) > 0) return;
+    try {
+      if (pattern && !std::regex_search(url, *pattern)) return;
+    } catch (const std::regex_error& e) {  // too complex for std::regex on this input
+      failure = e.what();
+      return;
+    }
+    seen.insert(url);
+    links.push_back(std::move(url));
+  };
+  auto take_anchors = [&](xmlNode* n) {
+    if (view(n->name) == "a" && xmlHasProp(n, xml("href")) != nullptr) take_link(attribute(n, "href"));
+  };
+  if (xpath.empty()) {
+    each_element(xmlDocGetRootElement(doc.get()), take_anchors);
+  } else {
+    capture.reset();  // what the HTML parser said is not about the XPath
+    std::unique_ptr<xmlXPathContext, void (*)(xmlXPathContext*)> context(xmlXPathNewContext(doc.get()),
+                                                                         xmlXPathFreeContext);
+    std::unique_ptr<xmlXPathCompExpr, void (*)(xmlXPathCompExpr*)> compiled(xmlXPathCompile(xml(xpath.c_str())),
+                                                                            xmlXPathFreeCompExpr);
+    std::unique_ptr<xmlXPathObject, void (*)(xmlXPathObject*)> result(
+        compiled && context ? xmlXPathCompiledEval(compiled.get(), context.get()) : nullptr, xmlXPathFreeObject);
+    if (!result) {
+      return runtime::Status::error("bad XPath '" + xpath + "': " + (capture.failed ? capture.message : "invalid"));
+    }
+    if (result->type != XPATH_NODESET) {
+      return runtime::Status::error("XPath '" + xpath + "' selects a value, not nodes");
+    }
+    const xmlNodeSet* nodes = result->nodesetval;
+    for (int i = 0; nodes != nullptr && i < nodes->nodeNr; ++i) {
+      xmlNode* node = nodes->nodeTab[i];
+      if (node->type == XML_ATTRIBUTE_NODE) {
+        take_link(content(node));
+      } else if (node->type == XML_ELEMENT_NODE) {
+        take_anchors(node);
+        each_element(node->children, take_anchors);
+      }
+    }
+  }
+  if (!failure.empty()) return runtime::Status::error("link regex '" + link_regex + "' failed: " + failure);
+  return links;
+}
+
+std::string normalise_date(std::string_view text) {
+  text = trim(text);
+  if (text.size() < 7 || text.size() > 64) return "";
+  const bool iso = std::isdigit(static_cast<unsigned char>(text[0])) && text.size() > 4 && text[4] == '-';
+  return iso ? parse_iso8601(text) : parse_rfc822(text);
+}
+
+runtime::Result<std::string> gunzip(std::string_view data, std::size_t max_bytes) {
+  if (data.empty()) return runtime::Status::error("no gzip data");
+  if (data.size() > UINT_MAX) return runtime::Status::error("gzip data too large");
+  z_stream stream{};
+  if (inflateInit2(&stream, 15 + 32) != Z_OK) return runtime::Status::error("zlib init failed");
+  std::unique_ptr<z_stream, int (*)(z_stream*)> guard(&stream, inflateEnd);
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  stream.avail_in = static_cast<uInt>(data.size());
+  std::string out;
+  // A fixed window: a gzip bomb costs this plus at most `max_bytes`, never what it claims to inflate to.
+  char window[64 * 1024];
+  for (;;) {
+    stream.next_out = reinterpret_cast<Bytef*>(window);
+    stream.avail_out = sizeof window;
+    const int rc = inflate(&stream, Z_NO_FLUSH);
+    const std::size_t produced = sizeof window - stream.avail_out;
+    if (out.size() + produced > max_bytes) {
+      return runtime::Status::error("gzip data inflates beyond " + std::to_string(max_bytes) + " bytes");
+    }
+    if (out.size() + produced > out.capacity()) {  // grow as append would, but never past the bound
+      out.reserve(std::min(max_bytes, std::max(out.capacity() * 2, out.size() + produced)));
+    }
+    out.append(window, produced);
+    if (rc == Z_STREAM_END) {
+      // Another member follows (concatenated gzip); anything else after the end is padding and ignored.
+      if (stream.avail_in < 2 || stream.next_in[0] != 0x1f || stream.next_in[1] != 0x8b) return out;
+      inflateReset(&stream);
+    } else if (rc == Z_BUF_ERROR || (rc == Z_OK && stream.avail_in == 0 && produced == 0)) {
+      return runtime::Status::error("truncated gzip data");
+    } else if (rc != Z_OK) {
+      return runtime::Status::error(std::string("corrupt gzip data: ") + (stream.msg ? stream.msg : "inflate failed"));
+    }
+  }
+}
+
+}  // namespace vnawire::fetch
