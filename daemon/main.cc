@@ -15,6 +15,11 @@ Pipeline:
   demo [--state-dir DIR] [--follow]
                               run the full pipeline on the embedded sample dispatches
 
+Sources:
+  fetch [--follow] [--allow-private] [--state-dir DIR] [--interval S] URL...
+                              discover and fetch a site's dispatches (or a feed's, a sitemap's) once, or keep
+                              tailing with --follow; documents as JSON Lines on stdout
+
 Filters (JSON Lines records on stdin, processed records on stdout):
   extract                     add the article (title, lead, dates, dateline, body, captions, related)
   langid                      add lang.code and lang.confidence
@@ -42,6 +47,7 @@ int main(int argc, char** argv) {
     if (command == "describe") return vnawire::daemon::cmd_describe(args);
     if (command == "stage") return vnawire::daemon::cmd_stage(args);
     if (command == "demo") return vnawire::daemon::cmd_demo(args);
+    if (command == "fetch") return vnawire::daemon::cmd_fetch(args);
     if (command == "extract" || command == "langid" || command == "dedupe") {
       return vnawire::daemon::cmd_filter(command, args);
     }

@@ -7,7 +7,8 @@ namespace vnawire::fetch {
 
 const runtime::StageDescriptor& fetch_descriptor();
 
-// The document id of a fetched file or URL: "f-" and 16 hex digits of XXH3 of its canonical location.
+// The document id of a fetched file or URL: "f-" and 16 hex digits of XXH3 of its canonical location
+// (canonical_url() for web pages, file://PATH for files).
 std::string document_id_for(const std::string& location);
 
 }  // namespace vnawire::fetch

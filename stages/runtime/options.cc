@@ -74,6 +74,10 @@ std::variant<OptionValue, std::string> convert(const YAML::Node& node, const Opt
     if (node.IsMap() || node.IsNull()) return OptionValue(std::monostate{});
     return std::string("expected a map");
   }
+  if (spec.type == OptionType::SectionList) {
+    if (node.IsSequence() || node.IsNull()) return OptionValue(std::monostate{});
+    return std::string("expected a list of maps");
+  }
   if (spec.type == OptionType::StringList) {
     if (node.IsScalar()) return OptionValue(std::vector<std::string>{node.Scalar()});
     if (!node.IsSequence()) return std::string("expected a list of strings");
@@ -120,6 +124,7 @@ std::variant<OptionValue, std::string> convert(const YAML::Node& node, const Opt
     }
     case OptionType::StringList:
     case OptionType::Section:
+    case OptionType::SectionList:
       break;
   }
   return std::string("unsupported option type");
@@ -149,6 +154,8 @@ const char* type_name(OptionType type) {
       return "a list of strings";
     case OptionType::Section:
       return "a map";
+    case OptionType::SectionList:
+      return "a list of maps";
   }
   return "a value";
 }
@@ -196,6 +203,16 @@ const std::vector<std::string>& Options::get_list(const std::string& key) const 
   return std::get<std::vector<std::string>>(at(key));
 }
 
+const std::vector<Options>& Options::get_sections(const std::string& key) const {
+  static const std::vector<Options> kNone;
+  auto it = sections_.find(key);
+  return it == sections_.end() || !it->second ? kNone : *it->second;
+}
+
+void Options::set_sections(const std::string& key, std::vector<Options> items) {
+  sections_[key] = std::make_shared<const std::vector<Options>>(std::move(items));
+}
+
 Options bind_options(const YAML::Node& map, const OptionSpecs& specs, const std::string& file,
                      const std::string& path, std::vector<ConfigError>& errors, int parent_line, int parent_column) {
   Options options;
@@ -222,6 +239,22 @@ Options bind_options(const YAML::Node& map, const OptionSpecs& specs, const std:
         continue;
       }
       options.set(key, std::get<OptionValue>(std::move(converted)));
+      if (spec->type == OptionType::SectionList && spec->items && entry.second.IsSequence()) {
+        std::vector<Options> items;
+        for (std::size_t i = 0; i < entry.second.size(); ++i) {
+          const YAML::Node item = entry.second[i];
+          const std::string item_path = join_key(path, key) + "[" + std::to_string(i) + "]";
+          const YAML::Mark mark = item.Mark();
+          if (!item.IsMap()) {
+            errors.push_back(error_at(item, file, item_path, "expected a map"));
+            continue;
+          }
+          Options bound = bind_options(item, *spec->items, file, item_path, errors, mark.line + 1, mark.column + 1);
+          bound.set_origin(file + ":" + std::to_string(mark.line + 1));
+          items.push_back(std::move(bound));
+        }
+        options.set_sections(key, std::move(items));
+      }
     }
   }
   const bool shape_ok = !map.IsDefined() || map.IsNull() || map.IsMap();
@@ -258,6 +291,9 @@ std::string describe_options(const OptionSpecs& specs, const std::string& indent
       for (std::size_t i = 0; i < spec.choices.size(); ++i) out << (i ? "|" : "") << spec.choices[i];
     }
     out << ")\n" << indent << "    " << spec.doc << "\n";
+    if (spec.type == OptionType::SectionList && spec.items) {
+      out << indent << "    each item:\n" << describe_options(*spec.items, indent + "      ");
+    }
   }
   return out.str();
 }

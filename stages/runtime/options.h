@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -14,8 +15,9 @@ class Node;
 
 namespace vnawire::runtime {
 
-// Section: a nested map that another table checks (a stage's `options`).
-enum class OptionType { Bool, Int, Double, String, StringList, Section };
+// Section: a nested map that another table checks (a stage's `options`). SectionList: a list of maps, each
+// checked against the spec's `items` table (the fetch stage's `sources`).
+enum class OptionType { Bool, Int, Double, String, StringList, Section, SectionList };
 
 using OptionValue = std::variant<std::monostate, bool, std::int64_t, double, std::string, std::vector<std::string>>;
 
@@ -28,6 +30,7 @@ struct OptionSpec {
   std::optional<double> min;  // Int and Double
   std::optional<double> max;
   std::vector<std::string> choices;  // String: allowed values, empty = any
+  std::shared_ptr<const std::vector<OptionSpec>> items;  // SectionList: the table each item is checked against
 };
 
 using OptionSpecs = std::vector<OptionSpec>;
@@ -50,12 +53,20 @@ class Options {
   double get_double(const std::string& key) const;
   const std::string& get_string(const std::string& key) const;
   const std::vector<std::string>& get_list(const std::string& key) const;
+  // A SectionList's items, bound and defaulted; empty when none were given.
+  const std::vector<Options>& get_sections(const std::string& key) const;
+  // Where an item of a SectionList was written ("file:line"), for messages about its values.
+  const std::string& origin() const { return origin_; }
   void set(const std::string& key, OptionValue value) { values_[key] = std::move(value); }
+  void set_sections(const std::string& key, std::vector<Options> items);
+  void set_origin(std::string origin) { origin_ = std::move(origin); }
   const std::map<std::string, OptionValue>& values() const { return values_; }
 
  private:
   const OptionValue& at(const std::string& key) const;
   std::map<std::string, OptionValue> values_;
+  std::map<std::string, std::shared_ptr<const std::vector<Options>>> sections_;
+  std::string origin_;
 };
 
 const char* type_name(OptionType type);

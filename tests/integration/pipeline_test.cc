@@ -180,12 +180,12 @@ TEST(Pipeline, ACrashedStageIsRestartedAndTheFlowGoesOn) {
   expect_exactly_once(dir, sink, 20);
 }
 
-TEST(Pipeline, ExactDuplicatesAreDroppedAndBadFilesDeadLettered) {
+TEST(Pipeline, ExactDuplicatesAreDroppedAndOversizedFilesDeadLettered) {
   TempDir dir;
   write_inbox(dir, 0, 5);
   write_file(dir / "inbox/copy-of-0.txt", generated_dispatch(0));
-  write_file(dir / "inbox/broken.txt", std::string("caf\xe9 au lait, not UTF-8\n"));
-  write_file(dir / "pipeline.yaml", pipeline_yaml(dir, ""));
+  write_file(dir / "inbox/huge.txt", std::string(300000, 'x'));
+  write_file(dir / "pipeline.yaml", pipeline_yaml(dir, ", max_bytes: 200000"));
   Process daemon({kBinary, "run", "-c", (dir / "pipeline.yaml").string()}, dir.path());
   const auto sink = dir / "state/out.jsonl";
   const auto dead = dir / "state/deadletter/fetch.0.jsonl";
@@ -195,8 +195,8 @@ TEST(Pipeline, ExactDuplicatesAreDroppedAndBadFilesDeadLettered) {
   ASSERT_EQ(daemon.wait(seconds(30)), 0) << daemon.errors();
   EXPECT_EQ(count_lines(sink), 5u);
   auto letter = nlohmann::json::parse(read_lines(dead).at(0));
-  EXPECT_NE(letter["reason"].get<std::string>().find("not valid UTF-8"), std::string::npos);
-  EXPECT_TRUE(letter.contains("payload_base64"));
+  EXPECT_NE(letter["reason"].get<std::string>().find("file larger than max_bytes"), std::string::npos);
+  EXPECT_NE(letter["reason"].get<std::string>().find("huge.txt"), std::string::npos);
 }
 
 TEST(Pipeline, ReplicasOnBothSidesAndTwoSinksEachGettingEveryDocument) {

@@ -91,6 +91,8 @@ stages:
     type: fetch
     options:
       poll_interval_ms: often
+      sources:
+        - kind: feed
   - name: out
     type: sink_jsonl
     inputs: [fetch]
@@ -101,8 +103,8 @@ stages:
   EXPECT_EQ(loaded.errors[1].column, 25);
   EXPECT_EQ(loaded.errors[1].key, "stages[0].options.poll_interval_ms");
   EXPECT_NE(loaded.errors[1].reason.find("expected an integer, found 'often'"), std::string::npos);
-  EXPECT_EQ(loaded.errors[2].key, "stages[0].options.directory");
-  EXPECT_EQ(loaded.errors[2].line, 5);
+  EXPECT_EQ(loaded.errors[2].key, "stages[0].options.sources[0].name");
+  EXPECT_EQ(loaded.errors[2].line, 10);
   EXPECT_NE(loaded.errors[2].reason.find("required key is missing"), std::string::npos);
 }
 
