@@ -14,7 +14,8 @@ int cmd_describe(const Args& args);
 int cmd_stage(const Args& args);
 int cmd_filter(const std::string& stage_type, const Args& args);
 int cmd_demo(const Args& args);
-int cmd_fetch(const Args& args);
+int cmd_fetch(const Args& args);   // fetch_command.cc
+int cmd_replay(const Args& args);  // replay_command.cc
 
 // The path of the running vnawire binary, for spawning stage processes.
 std::string self_executable();

@@ -25,6 +25,12 @@ Filters (JSON Lines records on stdin, processed records on stdout):
   langid                      add lang.code and lang.confidence
   dedupe [--state-dir DIR]    add dedupe.status and dedupe.of (tags, never drops)
 
+Testing:
+  replay --dir DIR [--listen HOST:PORT] [--every S] [--fault SPEC]... [--disallow PREFIX]... [--crawl-delay S]
+         [--threads N] [--log-level L]
+                              serve DIR as a small news site (home, RSS, Atom, sitemaps, articles) with
+                              injected faults, until SIGINT/SIGTERM (docs/replay.md)
+
 Other:
   stage --config F --stage NAME --replica N [--base-dir D]
                               run one stage replica (the daemon starts these)
@@ -48,6 +54,7 @@ int main(int argc, char** argv) {
     if (command == "stage") return vnawire::daemon::cmd_stage(args);
     if (command == "demo") return vnawire::daemon::cmd_demo(args);
     if (command == "fetch") return vnawire::daemon::cmd_fetch(args);
+    if (command == "replay") return vnawire::daemon::cmd_replay(args);
     if (command == "extract" || command == "langid" || command == "dedupe") {
       return vnawire::daemon::cmd_filter(command, args);
     }

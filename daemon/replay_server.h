@@ -31,6 +31,7 @@ struct Fault {
   std::int64_t arg = 0;
   std::string path_prefix = "/";
   std::int64_t count = 0;
+  std::string charset;  // WrongCharset: the declared charset (its ARG is a name, not a number)
 };
 
 // Parses KIND[=ARG]@PREFIX[*COUNT]; kinds are written delay, status, retry-after, truncate, wrong-charset,
