@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "daemon/commands.h"
+#include "daemon/replay_server.h"
 #include "daemon/supervisor.h"
 #include "stages/registry.h"
 
@@ -65,6 +66,7 @@ bool prepare_state_dir(const std::filesystem::path& dir) {
     for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) std::filesystem::remove_all(entry, ec);
   }
   std::filesystem::create_directories(dir / "inbox", ec);
+  std::filesystem::create_directories(dir / "site", ec);
   if (ec) {
     std::cerr << "vnawire demo: cannot create " << (dir / "inbox").string() << ": " << ec.message() << "\n";
     return false;
@@ -73,7 +75,7 @@ bool prepare_state_dir(const std::filesystem::path& dir) {
   return true;
 }
 
-std::string demo_config(const std::filesystem::path& dir, int tcp_base) {
+std::string demo_config(const std::filesystem::path& dir, int tcp_base, const std::string& site_url) {
   std::ostringstream yaml;
   yaml << "# Written by `vnawire demo`: the full pipeline on the embedded samples.\n"
        << "pipeline:\n"
@@ -84,7 +86,12 @@ std::string demo_config(const std::filesystem::path& dir, int tcp_base) {
   if (tcp_base > 0) yaml << "  transport: tcp\n  tcp_base_port: " << tcp_base << "\n";
   yaml << "stages:\n"
        << "  - name: fetch\n    type: fetch\n"
-       << "    options: {directory: inbox, poll_interval_ms: 200, settle_ms: 100}\n"
+       << "    options:\n"
+       << "      per_host_interval_ms: 0\n      per_host_in_flight: 8\n"
+       << "      sources:\n"
+       << "        - {name: replay-site, kind: site, url: '" << site_url
+       << "/', interval_ms: 1000, allow_private: true}\n"
+       << "        - {name: inbox, kind: directory, path: inbox, interval_ms: 200, settle_ms: 100}\n"
        << "  - name: dedupe\n    type: dedupe\n    inputs: [fetch]\n"
        << "  - name: langid\n    type: langid\n    inputs: [dedupe]\n"
        << "  - name: extract\n    type: extract\n    replicas: 2\n    inputs: [langid]\n"
@@ -162,11 +169,21 @@ int cmd_demo(const Args& args) {
 
   const auto& samples = samples::embedded_samples();
   for (const auto& [name, content] : samples) {
-    std::ofstream out(dir / "inbox" / std::string(name), std::ios::binary);
+    std::ofstream out(dir / "site" / std::string(name), std::ios::binary);
     out.write(content.data(), static_cast<std::streamsize>(content.size()));
   }
-  std::cout << "vnawire demo: " << samples.size() << " sample dispatches written to " << (dir / "inbox").string()
-            << "\n";
+  // The samples are served as a small news site on loopback, so the real fetch stage discovers its feed and
+  // sitemaps and fetches every article over HTTP. With --follow the site grows by one article every 2 s.
+  replay::ReplaySettings site;
+  site.directory = dir / "site";
+  if (follow) site.release_every = std::chrono::milliseconds(2000);
+  replay::ReplayServer server(site);
+  if (auto status = server.start(); !status) {
+    std::cerr << "vnawire demo: cannot start the replay site: " << status.message() << "\n";
+    return 1;
+  }
+  std::cout << "vnawire demo: " << samples.size() << " sample dispatches served as a news site at "
+            << server.base_url() << "/ (from " << (dir / "site").string() << ")\n";
 
   // sockaddr_un paths are short: fall back to loopback TCP when the state folder is deeply nested.
   const bool ipc_fits = (dir / "run" / "extract.1.to.store").string().size() + 6 < 100;
@@ -176,7 +193,7 @@ int cmd_demo(const Args& args) {
     return 1;
   }
   const auto config_path = dir / "demo.yaml";
-  std::ofstream(config_path) << demo_config(dir, tcp_base);
+  std::ofstream(config_path) << demo_config(dir, tcp_base, server.base_url());
   auto loaded = runtime::load_pipeline_config(config_path.string(),
                                               [](const std::string& type) { return stages::find_stage(type); });
   if (!loaded.ok()) {
@@ -196,7 +213,7 @@ int cmd_demo(const Args& args) {
       return fetch.forwarded + fetch.dead_lettered >= expected && totals.quiescent;
     };
   } else {
-    std::cout << "vnawire demo: following " << (dir / "inbox").string()
+    std::cout << "vnawire demo: following the site (one more article every 2 s) and " << (dir / "inbox").string()
               << " (drop .txt or .html files there; Ctrl-C stops)\n";
   }
   Supervisor supervisor(loaded.config, options);

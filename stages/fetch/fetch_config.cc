@@ -1,6 +1,7 @@
 // The options table of the fetch stage, and its translation into FetchSettings.
 #include "stages/fetch/fetch_config.h"
 
+#include <optional>
 #include <regex>
 
 #include "stages/fetch/fetch_feed.h"
@@ -120,8 +121,11 @@ const runtime::OptionSpecs& fetch_option_specs() {
   return specs;
 }
 
-runtime::Result<FetchSettings> fetch_settings_from(const runtime::Options& options,
-                                                   const std::filesystem::path& state_dir) {
+namespace {
+
+// Builds the settings, or says what is wrong: `error.key` relative to the stage's options, with its line.
+std::optional<FetchSettings> build_settings(const runtime::Options& options, const std::filesystem::path& state_dir,
+                                            runtime::ConfigError& error) {
   FetchSettings settings;
   settings.max_bytes = static_cast<std::size_t>(options.get_int("max_bytes"));
   settings.max_docs_per_second = options.get_double("max_docs_per_second");
@@ -154,9 +158,13 @@ runtime::Result<FetchSettings> fetch_settings_from(const runtime::Options& optio
   for (std::size_t i = 0; i < sources.size(); ++i) {
     const runtime::Options& source = sources[i];
     const std::string name = source.get_string("name");
-    const std::string where = source.origin() + ": sources[" + std::to_string(i) + "] (" + name + ")";
+    auto fail = [&](const std::string& key, const std::string& reason) {
+      error = runtime::ConfigError{"", source.line(), source.column(),
+                                   "sources[" + std::to_string(i) + "]." + key, "source " + name + ": " + reason};
+      return std::nullopt;
+    };
     for (const auto& other : names) {
-      if (other == name) return runtime::Status::error(where + ": name: another source has this name");
+      if (other == name) return fail("name", "another source has this name");
     }
     names.push_back(name);
     if (!source.get_bool("enabled")) continue;
@@ -164,7 +172,7 @@ runtime::Result<FetchSettings> fetch_settings_from(const runtime::Options& optio
     const std::string url = source.get_string("url");
     const std::string path = source.get_string("path");
     if (kind == "directory" || kind == "warc") {
-      if (path.empty()) return runtime::Status::error(where + ": path: kind " + kind + " needs a path");
+      if (path.empty()) return fail("path", "kind " + kind + " needs a path");
       if (kind == "directory") {
         settings.directories.push_back(DirectorySource{name, resolve(path, state_dir),
                                                        dotted(source.get_list("extensions")),
@@ -176,8 +184,7 @@ runtime::Result<FetchSettings> fetch_settings_from(const runtime::Options& optio
       continue;
     }
     if (!is_http_url(url)) {
-      return runtime::Status::error(where + ": url: kind " + kind + " needs an absolute http(s) URL, found '" +
-                                    url + "'");
+      return fail("url", "kind " + kind + " needs an absolute http(s) URL, found '" + url + "'");
     }
     WebSource web;
     web.name = name;
@@ -191,26 +198,48 @@ runtime::Result<FetchSettings> fetch_settings_from(const runtime::Options& optio
     if (const std::string& since = source.get_string("since"); !since.empty()) {
       web.since = normalise_date(since);
       if (web.since.empty()) {
-        return runtime::Status::error(where + ": since: '" + since + "' is not a date (YYYY-MM-DD or ISO 8601)");
+        return fail("since", "'" + since + "' is not a date (YYYY-MM-DD or ISO 8601)");
       }
     }
     if (kind == "listing" && web.link_regex.empty() && web.link_xpath.empty()) {
-      return runtime::Status::error(where + ": link_regex: kind listing needs link_regex or link_xpath");
+      return fail("link_regex", "kind listing needs link_regex or link_xpath");
     }
     if (!web.link_regex.empty()) {
       try {
         std::regex check(web.link_regex, std::regex::ECMAScript);
       } catch (const std::regex_error& e) {
-        return runtime::Status::error(where + ": link_regex: " + e.what());
+        return fail("link_regex", std::string("not a valid regex: ") + e.what());
       }
     }
     settings.web.push_back(std::move(web));
   }
   if (settings.web.empty() && settings.directories.empty() && settings.warcs.empty()) {
-    return runtime::Status::error("no source: set `directory` or list `sources`");
+    error = runtime::ConfigError{"", 0, 0, "sources", "no source: set `directory` or list `sources` (enabled)"};
+    return std::nullopt;
   }
   return settings;
 }
+
+}  // namespace
+
+runtime::Result<FetchSettings> fetch_settings_from(const runtime::Options& options,
+                                                   const std::filesystem::path& state_dir) {
+  runtime::ConfigError error;
+  auto settings = build_settings(options, state_dir, error);
+  if (!settings) {
+    return runtime::Status::error(error.key + ": " + error.reason +
+                                  (error.line > 0 ? " (line " + std::to_string(error.line) + ")" : ""));
+  }
+  return std::move(*settings);
+}
+
+std::vector<runtime::ConfigError> check_fetch_options(const runtime::Options& options) {
+  runtime::ConfigError error;
+  if (build_settings(options, "/", error)) return {};
+  return {error};
+}
+
+
 
 FetchSettings command_line_settings(const std::vector<std::string>& urls, bool allow_private,
                                     std::chrono::milliseconds interval) {

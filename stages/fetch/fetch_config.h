@@ -41,10 +41,12 @@ struct FetchSettings {
 
 const runtime::OptionSpecs& fetch_option_specs();
 
-// Turns bound options into settings; relative paths are resolved with `resolve`. Errors name the source
-// ("sources[2] (vnaplus-en): kind feed needs a url").
+// Turns bound options into settings; relative paths are taken under `state_dir`. Errors name the key, the
+// source and its line ("sources[2].url: source vnaplus-en: kind feed needs an absolute http(s) URL… (line 9)").
 runtime::Result<FetchSettings> fetch_settings_from(const runtime::Options& options,
                                                    const std::filesystem::path& state_dir);
+// The same checks for `check-config` (the descriptor's check hook): no error when the options make settings.
+std::vector<runtime::ConfigError> check_fetch_options(const runtime::Options& options);
 
 // The settings `vnawire fetch URL...` uses: one auto source per URL, polled once (or every `interval`).
 FetchSettings command_line_settings(const std::vector<std::string>& urls, bool allow_private,

@@ -62,6 +62,7 @@ const runtime::StageDescriptor& fetch_descriptor() {
       1,
       fetch_option_specs(),
       [](const runtime::StageContext& context) { return std::make_unique<FetchStage>(context); },
+      check_fetch_options,
   };
   return descriptor;
 }

@@ -250,7 +250,7 @@ Options bind_options(const YAML::Node& map, const OptionSpecs& specs, const std:
             continue;
           }
           Options bound = bind_options(item, *spec->items, file, item_path, errors, mark.line + 1, mark.column + 1);
-          bound.set_origin(file + ":" + std::to_string(mark.line + 1));
+          bound.set_position(mark.line + 1, mark.column + 1);
           items.push_back(std::move(bound));
         }
         options.set_sections(key, std::move(items));

@@ -55,18 +55,23 @@ class Options {
   const std::vector<std::string>& get_list(const std::string& key) const;
   // A SectionList's items, bound and defaulted; empty when none were given.
   const std::vector<Options>& get_sections(const std::string& key) const;
-  // Where an item of a SectionList was written ("file:line"), for messages about its values.
-  const std::string& origin() const { return origin_; }
+  // Where an item of a SectionList was written (1-based; 0 when unknown), for messages about its values.
+  int line() const { return line_; }
+  int column() const { return column_; }
   void set(const std::string& key, OptionValue value) { values_[key] = std::move(value); }
   void set_sections(const std::string& key, std::vector<Options> items);
-  void set_origin(std::string origin) { origin_ = std::move(origin); }
+  void set_position(int line, int column) {
+    line_ = line;
+    column_ = column;
+  }
   const std::map<std::string, OptionValue>& values() const { return values_; }
 
  private:
   const OptionValue& at(const std::string& key) const;
   std::map<std::string, OptionValue> values_;
   std::map<std::string, std::shared_ptr<const std::vector<Options>>> sections_;
-  std::string origin_;
+  int line_ = 0;
+  int column_ = 0;
 };
 
 const char* type_name(OptionType type);

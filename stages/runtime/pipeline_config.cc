@@ -233,8 +233,20 @@ LoadedConfig parse_pipeline_config(const std::string& text, const std::string& f
       errors.push_back(at(node["type"], file_name, key + ".type",
                           "unknown stage type '" + stage.type + "' (see `vnawire describe`)"));
     } else {
+      const std::size_t errors_before = errors.size();
       stage.options = bind_options(node["options"], stage.descriptor->options, file_name, key + ".options", errors,
                                    mark.line + 1, mark.column + 1);
+      if (errors.size() == errors_before && stage.descriptor->check) {
+        for (auto error : stage.descriptor->check(stage.options)) {
+          error.file = file_name;
+          error.key = key + ".options" + (error.key.empty() ? "" : "." + error.key);
+          if (error.line == 0) {
+            error.line = mark.line + 1;
+            error.column = mark.column + 1;
+          }
+          errors.push_back(std::move(error));
+        }
+      }
     }
     nodes.emplace(stage.name, node);
     config.stages.push_back(std::move(stage));

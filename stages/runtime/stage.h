@@ -101,6 +101,10 @@ struct StageDescriptor {
   int max_replicas;         // 1 for stages whose state cannot be shared
   OptionSpecs options;
   std::function<std::unique_ptr<Stage>(const StageContext&)> create;
+  // Optional checks across options that the table cannot express (a source needs a url...), run by the config
+  // loader after binding, so that `check-config` reports them. Each error carries line, column and key (the key
+  // relative to the stage's options); the loader fills in the file and prefixes the key.
+  std::function<std::vector<ConfigError>(const Options& options)> check;
 };
 
 using StageLookup = std::function<const StageDescriptor*(const std::string& type)>;

@@ -22,20 +22,23 @@ TEST(Cli, CheckConfigReportsThreeErrorsWithFileLineColumnAndKey) {
              "  verbosity: loud\n"         // unknown key
              "stages:\n"
              "  - name: fetch\n"
-             "    type: fetch\n"           // missing required options.directory
+             "    type: fetch\n"
              "    options:\n"
-             "      settle_ms: soon\n"     // wrong type
+             "      sources:\n"
+             "        - {name: fr, kind: feed}\n"  // a feed without a url
              "  - name: out\n"
              "    type: sink_jsonl\n"
-             "    inputs: [fetch]\n");
+             "    inputs: [fetch]\n"
+             "    options: {path: [a, b]}\n");  // wrong type
   Process check({kBinary, "check-config", file.string()}, dir.path());
   EXPECT_EQ(check.wait(seconds(20)), 1);
   const std::string errors = check.errors();
   EXPECT_NE(errors.find(file.string() + ":3:3: pipeline.verbosity: unknown key"), std::string::npos) << errors;
-  EXPECT_NE(errors.find(file.string() + ":8:18: stages[0].options.settle_ms: expected an integer, found 'soon'"),
+  EXPECT_NE(errors.find(file.string() + ":13:21: stages[1].options.path: expected a string, found a list"),
             std::string::npos)
       << errors;
-  EXPECT_NE(errors.find(file.string() + ":5:5: stages[0].options.directory: required key is missing"),
+  EXPECT_NE(errors.find(file.string() + ":9:11: stages[0].options.sources[0].url: source fr: kind feed needs an "
+                                         "absolute http(s) URL"),
             std::string::npos)
       << errors;
   EXPECT_NE(errors.find("3 error(s)"), std::string::npos) << errors;
@@ -55,7 +58,7 @@ TEST(Cli, DescribeListsEveryStageAndItsOptions) {
   ASSERT_EQ(describe.wait(seconds(20)), 0);
   const std::string out = describe.output();
   for (const char* needle : {"stage type fetch", "stage type dedupe", "stage type langid", "stage type extract",
-                             "stage type sink_jsonl", "stage type sink_sqlite", "directory (a string, required)",
+                             "stage type sink_jsonl", "stage type sink_sqlite", "sources (a list of maps",
                              "drain_timeout_ms (an integer, default 30000"}) {
     EXPECT_NE(out.find(needle), std::string::npos) << needle;
   }

@@ -55,12 +55,12 @@ TEST(FetchConfig, BadSourceKeysAreReportedWithFileLineAndKey) {
 
 TEST(FetchConfig, SourcesThatCannotWorkAreRefusedWithTheirName) {
   for (const auto& [yaml, expected] : std::vector<std::pair<std::string, std::string>>{
-           {"sources: [{name: a, kind: feed}]", "sources[0] (a): url: kind feed needs an absolute http(s) URL"},
+           {"sources: [{name: a, kind: feed}]", "sources[0].url: source a: kind feed needs an absolute http(s) URL"},
            {"sources: [{name: a, kind: feed, url: 'ftp://x/y'}]", "needs an absolute http(s) URL"},
-           {"sources: [{name: a, kind: warc}]", "path: kind warc needs a path"},
+           {"sources: [{name: a, kind: warc}]", "sources[0].path: source a: kind warc needs a path"},
            {"sources: [{name: a, kind: listing, url: 'https://x.invalid/'}]", "needs link_regex or link_xpath"},
            {"sources: [{name: a, kind: listing, url: 'https://x.invalid/', link_regex: '(['}]", "link_regex:"},
-           {"sources: [{name: a, url: 'https://x.invalid/', since: yesterday}]", "since: 'yesterday' is not a date"},
+           {"sources: [{name: a, url: 'https://x.invalid/', since: yesterday}]", "sources[0].since: source a: 'yesterday' is not a date"},
            {"sources: [{name: a, url: 'https://x.invalid/'}, {name: a, url: 'https://y.invalid/'}]",
             "another source has this name"},
            {"{}", "no source"},

@@ -1,0 +1,374 @@
+// The fetch engine against a real HTTP server on 127.0.0.1 (the replay server, started by each test).
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include "daemon/replay_server.h"
+#include "stages/fetch/fetch_config.h"
+#include "stages/fetch/fetch_engine.h"
+
+namespace vnawire::fetch {
+namespace {
+
+using std::chrono::milliseconds;
+using Steady = std::chrono::steady_clock;
+
+class Scratch {
+ public:
+  Scratch() {
+    char pattern[] = "/tmp/vnawire-web-XXXXXX";
+    dir_ = ::mkdtemp(pattern);
+    std::filesystem::create_directories(dir_ / "site");
+  }
+  ~Scratch() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  std::filesystem::path site() const { return dir_ / "site"; }
+  std::filesystem::path state() const { return dir_ / "state"; }
+  void write(const std::string& name, const std::string& bytes) const {
+    std::ofstream(site() / name, std::ios::binary) << bytes;
+  }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+std::string dispatch(int n) {
+  return "Test dispatch number " + std::to_string(n) + "\n\nHanoi (VNA) - A delegation met partners on day " +
+         std::to_string(n) + " to discuss trade, ports and training.\n\n-VNA\n";
+}
+
+// Runs a FetchEngine in the test's thread, collecting what it emits.
+class Harness final : public runtime::Emitter {
+ public:
+  Harness(FetchSettings settings, const std::filesystem::path& state_dir) {
+    FetchHooks hooks;
+    hooks.count = [this](const std::string& counter, std::uint64_t n) { counters[counter] += n; };
+    hooks.warn = [this](const std::string& source, const std::string& message) {
+      warnings.push_back(source + ": " + message);
+    };
+    hooks.dead_letter = [this](const std::string& reason, const std::string& id, const std::string&) {
+      dead_letters.push_back(id + ": " + reason);
+    };
+    engine = std::make_unique<FetchEngine>(std::move(settings), "fetch", state_dir, std::move(hooks));
+    auto status = engine->start();
+    EXPECT_TRUE(status.ok()) << status.message();
+  }
+  void emit(runtime::Document document) override {
+    documents.push_back(document.record);
+    engine->on_sent(document);
+  }
+  // Drives the engine until `done` holds or the deadline passes; returns whether `done` held.
+  template <typename Done>
+  bool run_until(Done done, milliseconds deadline = milliseconds(15000)) {
+    const auto until = Steady::now() + deadline;
+    while (Steady::now() < until) {
+      if (done()) return true;
+      auto wait = engine->produce(*this, 64);
+      if (wait.count() > 0) ::usleep(static_cast<useconds_t>(std::min<std::int64_t>(wait.count(), 20)) * 1000);
+    }
+    return done();
+  }
+  bool run_to_finish(milliseconds deadline = milliseconds(15000)) {
+    return run_until([&] { return engine->finished(); }, deadline);
+  }
+  std::set<std::string> ids() const {
+    std::set<std::string> out;
+    for (const auto& record : documents) out.insert(record["id"].get<std::string>());
+    return out;
+  }
+  std::uint64_t counter(const std::string& name) const {
+    auto it = counters.find(name);
+    return it == counters.end() ? 0 : it->second;
+  }
+  bool dead_lettered_with(const std::string& text) const {
+    for (const auto& line : dead_letters) {
+      if (line.find(text) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+  std::unique_ptr<FetchEngine> engine;
+  std::vector<nlohmann::json> documents;
+  std::map<std::string, std::uint64_t> counters;
+  std::vector<std::string> warnings;
+  std::vector<std::string> dead_letters;
+};
+
+FetchSettings web_settings(const std::string& url, const std::string& kind, milliseconds interval = milliseconds(200)) {
+  FetchSettings settings;
+  WebSource source;
+  source.name = "replay";
+  source.kind = kind;
+  source.url = url;
+  source.interval = interval;
+  source.jitter = 0;
+  source.allow_private = true;
+  settings.web.push_back(source);
+  settings.crawl.per_host_interval = milliseconds(0);
+  settings.crawl.per_host_in_flight = 8;
+  settings.crawl.backoff_base = milliseconds(50);
+  settings.http.total_timeout = milliseconds(5000);
+  return settings;
+}
+
+std::unique_ptr<replay::ReplayServer> serve(const Scratch& scratch, replay::ReplaySettings settings = {}) {
+  settings.directory = scratch.site();
+  auto server = std::make_unique<replay::ReplayServer>(settings);
+  auto status = server->start();
+  EXPECT_TRUE(status.ok()) << status.message();
+  return server;
+}
+
+// A replay server whose answers go wrong as the fault specs say (docs/replay.md).
+std::unique_ptr<replay::ReplayServer> serve_with_faults(const Scratch& scratch, std::vector<std::string> specs) {
+  replay::ReplaySettings settings;
+  for (const auto& spec : specs) {
+    auto fault = replay::parse_fault(spec);
+    EXPECT_TRUE(fault.ok()) << spec;
+    if (fault) settings.faults.push_back(*fault);
+  }
+  settings.threads = 2;
+  return serve(scratch, settings);
+}
+
+TEST(FetchWeb, DiscoversASiteAndFetchesEveryDispatchOnce) {
+  Scratch scratch;
+  for (int i = 0; i < 6; ++i) scratch.write("d" + std::to_string(i) + ".txt", dispatch(i));
+  auto server = serve(scratch);
+  Harness harness(web_settings(server->base_url() + "/", "site"), scratch.state());
+  ASSERT_TRUE(harness.run_to_finish());
+  EXPECT_EQ(harness.ids().size(), 6u);
+  EXPECT_EQ(harness.documents.size(), 6u);  // listed by the feed and by the sitemaps, fetched once
+  for (const auto& record : harness.documents) {
+    EXPECT_EQ(record["content_type"], "text/plain");
+    EXPECT_NE(record["body"].get<std::string>().find("Test dispatch number"), std::string::npos);
+    EXPECT_EQ(record["fetch"]["version"], 1);
+    EXPECT_EQ(record["url"].get<std::string>().rfind(server->base_url() + "/articles/", 0), 0u);
+  }
+  EXPECT_EQ(server->requests_for("/robots.txt"), 1u);
+}
+
+TEST(FetchWeb, NewItemsAreFetchedWithinOneIntervalAndNotModifiedCostsNothing) {
+  Scratch scratch;
+  for (int i = 0; i < 3; ++i) scratch.write("d" + std::to_string(i) + ".txt", dispatch(i));
+  replay::ReplaySettings replay_settings;
+  replay_settings.release_every = milliseconds(3600000);  // released by the test only
+  auto server = serve(scratch, replay_settings);
+  const milliseconds interval(300);
+  Harness harness(web_settings(server->base_url() + "/rss.xml", "feed", interval), scratch.state());
+  ASSERT_TRUE(harness.run_until([&] { return harness.documents.size() == server->released(); }));
+  const auto before = harness.documents.size();
+  // Polls with nothing new: the feed answers 304 and nothing is emitted again.
+  ASSERT_TRUE(harness.run_until([&] { return harness.counter("replay.not_modified") >= 2; }));
+  EXPECT_EQ(harness.documents.size(), before);
+
+  ASSERT_TRUE(server->release_next());
+  const auto released_at = Steady::now();
+  ASSERT_TRUE(harness.run_until([&] { return harness.documents.size() == before + 1; }));
+  const auto took = std::chrono::duration_cast<milliseconds>(Steady::now() - released_at);
+  EXPECT_LE(took.count(), interval.count() + 250) << "a new item waited more than one poll interval";
+}
+
+TEST(FetchWeb, ServerErrorsAreRetriedThenSucceed) {
+  Scratch scratch;
+  scratch.write("flaky.txt", dispatch(1));
+  auto server = serve_with_faults(scratch, {"status=503@/articles/flaky*2"});
+  Harness harness(web_settings(server->base_url() + "/rss.xml", "feed"), scratch.state());
+  ASSERT_TRUE(harness.run_until([&] { return harness.documents.size() == 1; }));
+  EXPECT_EQ(server->requests_for("/articles/flaky.txt"), 3u);
+  EXPECT_GE(harness.counter("retries"), 2u);
+  EXPECT_TRUE(harness.dead_letters.empty());
+}
+
+TEST(FetchWeb, RetryAfterIsRespected) {
+  Scratch scratch;
+  scratch.write("busy.txt", dispatch(2));
+  auto server = serve_with_faults(scratch, {"retry-after=1@/articles/busy*1"});
+  Harness harness(web_settings(server->base_url() + "/rss.xml", "feed"), scratch.state());
+  ASSERT_TRUE(harness.run_until([&] { return server->requests_for("/articles/busy.txt") == 1; }));
+  const auto refused_at = Steady::now();
+  ASSERT_TRUE(harness.run_until([&] { return harness.documents.size() == 1; }));
+  const auto waited = std::chrono::duration_cast<milliseconds>(Steady::now() - refused_at);
+  EXPECT_GE(waited.count(), 950) << "the retry came before Retry-After: 1";
+  EXPECT_LE(waited.count(), 3000);
+  EXPECT_EQ(harness.counter("retry_after_honoured"), 1u);
+}
+
+TEST(FetchWeb, RedirectLoopsTimeoutsAndOversizedBodiesAreDeadLetteredWithTheReason) {
+  Scratch scratch;
+  scratch.write("loop.txt", dispatch(3));
+  scratch.write("slow.txt", dispatch(4));
+  scratch.write("huge.txt", dispatch(5));
+  scratch.write("bomb.txt", dispatch(6));
+  scratch.write("fine.txt", dispatch(7));
+  auto server = serve_with_faults(scratch, {"redirect-loop@/articles/loop", "delay=3000@/articles/slow",
+                                            "oversize=8@/articles/huge", "gzip-bomb=64@/articles/bomb"});
+  auto settings = web_settings(server->base_url() + "/rss.xml", "feed");
+  settings.http.total_timeout = milliseconds(400);
+  settings.http.max_bytes = 1 << 20;
+  settings.max_bytes = 1 << 20;
+  settings.crawl.max_attempts = 2;
+  Harness harness(settings, scratch.state());
+  ASSERT_TRUE(harness.run_until([&] { return harness.dead_letters.size() == 4 && harness.documents.size() == 1; }))
+      << harness.dead_letters.size() << " dead letters";
+  EXPECT_TRUE(harness.dead_lettered_with("redirects")) << ::testing::PrintToString(harness.dead_letters);
+  EXPECT_TRUE(harness.dead_lettered_with("Timeout")) << ::testing::PrintToString(harness.dead_letters);
+  EXPECT_TRUE(harness.dead_lettered_with("/articles/huge.txt")) << ::testing::PrintToString(harness.dead_letters);
+  EXPECT_TRUE(harness.dead_lettered_with("/articles/bomb.txt")) << ::testing::PrintToString(harness.dead_letters);
+  EXPECT_EQ(harness.counter("replay.errors.too_large"), 2u);
+  EXPECT_EQ(harness.documents[0]["url"], server->base_url() + "/articles/fine.txt");
+}
+
+TEST(FetchWeb, AMalformedFeedIsReportedWithTheSourceNameAndPollingGoesOn) {
+  Scratch scratch;
+  scratch.write("broken.html", "<?xml version=\"1.0\"?>\n<rss><channel><item><title>cut");
+  auto server = serve(scratch);
+  Harness harness(web_settings(server->base_url() + "/articles/broken.html", "feed", milliseconds(100)),
+                  scratch.state());
+  ASSERT_TRUE(harness.run_until([&] { return harness.counter("replay.errors.parse") >= 3; }));
+  EXPECT_GE(harness.counter("replay.polls"), 3u);
+  ASSERT_FALSE(harness.warnings.empty());
+  EXPECT_EQ(harness.warnings[0].rfind("replay: malformed feed", 0), 0u) << harness.warnings[0];
+}
+
+TEST(FetchWeb, RobotsDisallowIsRespected) {
+  Scratch scratch;
+  scratch.write("open.txt", dispatch(8));
+  scratch.write("private-notes.txt", dispatch(9));
+  replay::ReplaySettings replay_settings;
+  replay_settings.robots_disallow = {"/articles/private"};
+  auto server = serve(scratch, replay_settings);
+  Harness harness(web_settings(server->base_url() + "/rss.xml", "feed"), scratch.state());
+  ASSERT_TRUE(harness.run_to_finish());
+  EXPECT_EQ(harness.documents.size(), 1u);
+  EXPECT_EQ(server->requests_for("/articles/private-notes.txt"), 0u);
+  EXPECT_TRUE(harness.dead_lettered_with("disallowed by robots.txt"));
+  EXPECT_EQ(harness.counter("robots_disallowed"), 1u);
+}
+
+TEST(FetchWeb, LegacyCharsetsComeOutAsUtf8) {
+  Scratch scratch;
+  // "Déclaration signée à Hanoï" in windows-1252, declared in the page, then undeclared in a text file.
+  const std::string cp1252 = "D\xE9" "claration sign\xE9" "e \xE0 Hano\xEF";
+  scratch.write("declared.html", "<html><head><meta charset=\"windows-1252\"><title>t</title></head><body><p>" +
+                                     cp1252 + "</p></body></html>");
+  scratch.write("undeclared.txt", "Communiqu\xE9 officiel\n\n" + cp1252 + " et \xE9" "tudes \xE9" "conomiques r\xE9" "gionales.\n");
+  auto server = serve(scratch);
+  Harness harness(web_settings(server->base_url() + "/rss.xml", "feed"), scratch.state());
+  ASSERT_TRUE(harness.run_to_finish());
+  ASSERT_EQ(harness.documents.size(), 2u);
+  for (const auto& record : harness.documents) {
+    const std::string body = record["body"].get<std::string>();
+    EXPECT_NE(body.find("Déclaration signée à Hanoï"), std::string::npos) << body;
+  }
+}
+
+TEST(FetchWeb, ARestartMidRunEmitsNoDuplicateAndLosesNothing) {
+  Scratch scratch;
+  for (int i = 0; i < 40; ++i) scratch.write("r" + std::to_string(100 + i) + ".txt", dispatch(i));
+  auto server = serve(scratch);
+  std::set<std::string> seen;
+  std::size_t emitted = 0;
+  {
+    auto settings = web_settings(server->base_url() + "/rss.xml", "feed");
+    settings.crawl.per_host_in_flight = 1;
+    Harness first(settings, scratch.state());
+    ASSERT_TRUE(first.run_until([&] { return first.documents.size() >= 15; }));
+    for (const auto& record : first.documents) seen.insert(record["id"].get<std::string>());
+    emitted += first.documents.size();
+    // Destroyed without flush(), as a killed process would leave its state.
+  }
+  Harness second(web_settings(server->base_url() + "/rss.xml", "feed"), scratch.state());
+  ASSERT_TRUE(second.run_to_finish());
+  for (const auto& record : second.documents) {
+    EXPECT_TRUE(seen.insert(record["id"].get<std::string>()).second) << "emitted twice: " << record["url"];
+  }
+  emitted += second.documents.size();
+  EXPECT_EQ(seen.size(), 40u);
+  EXPECT_EQ(emitted, 40u);
+}
+
+TEST(FetchWeb, AChangedArticleIsEmittedAgainAsANewVersion) {
+  Scratch scratch;
+  scratch.write("story.txt", dispatch(10));
+  auto server = serve(scratch);
+  Harness harness(web_settings(server->base_url() + "/sitemap-news.xml", "sitemap", milliseconds(100)),
+                  scratch.state());
+  ASSERT_TRUE(harness.run_until([&] { return harness.documents.size() == 1; }));
+  scratch.write("story.txt", dispatch(10) + "\nCorrection: the meeting ended a day later.\n");
+  const auto later = std::filesystem::file_time_type::clock::now() + std::chrono::seconds(5);
+  std::filesystem::last_write_time(scratch.site() / "story.txt", later);
+  ASSERT_TRUE(harness.run_until([&] { return harness.documents.size() == 2; }));
+  EXPECT_EQ(harness.documents[1]["id"], harness.documents[0]["id"]);
+  EXPECT_EQ(harness.documents[1]["fetch"]["version"], 2);
+  EXPECT_NE(harness.documents[1]["body"].get<std::string>().find("Correction"), std::string::npos);
+}
+
+TEST(FetchWeb, PrivateAddressesAreRefusedUnlessAllowed) {
+  Scratch scratch;
+  scratch.write("a.txt", dispatch(11));
+  auto server = serve(scratch);
+  auto settings = web_settings(server->base_url() + "/rss.xml", "feed");
+  settings.web[0].allow_private = false;
+  Harness harness(settings, scratch.state());
+  ASSERT_TRUE(harness.run_to_finish());
+  EXPECT_TRUE(harness.documents.empty());
+  EXPECT_EQ(server->requests_total(), 0u);
+  ASSERT_FALSE(harness.warnings.empty());
+  EXPECT_NE(harness.warnings.back().find("loopback, private or link-local"), std::string::npos)
+      << harness.warnings.back();
+}
+
+// A WARC file written here: two responses (one gzip-encoded payload), a request record, and a redirect.
+std::string warc_record(const std::string& type, const std::string& uri, const std::string& block) {
+  return "WARC/1.0\r\nWARC-Type: " + type + "\r\nWARC-Target-URI: " + uri +
+         "\r\nWARC-Date: 2026-11-20T08:00:00Z\r\nWARC-Record-ID: <urn:uuid:" + std::to_string(block.size()) +
+         "-" + type + ">\r\nContent-Type: application/http; msgtype=" + (type == "request" ? "request" : "response") +
+         "\r\nContent-Length: " + std::to_string(block.size()) + "\r\n\r\n" + block + "\r\n\r\n";
+}
+
+TEST(FetchWeb, AWarcFileIsReadCompletelyAndNotAgainAfterARestart) {
+  Scratch scratch;
+  std::string warc;
+  for (int i = 0; i < 5; ++i) {
+    const std::string body = "<html><body><p>" + dispatch(i) + "</p></body></html>";
+    warc += warc_record("response", "https://example.invalid/news/" + std::to_string(i) + ".html",
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: " +
+                            std::to_string(body.size()) + "\r\n\r\n" + body);
+    warc += warc_record("request", "https://example.invalid/news/" + std::to_string(i) + ".html",
+                        "GET /news/" + std::to_string(i) + ".html HTTP/1.1\r\nHost: example.invalid\r\n\r\n");
+  }
+  warc += warc_record("response", "https://example.invalid/moved", "HTTP/1.1 301 Moved\r\nLocation: /x\r\n\r\n");
+  std::filesystem::create_directories(scratch.site());
+  std::ofstream(scratch.site() / "crawl.warc", std::ios::binary) << warc;
+
+  FetchSettings settings;
+  settings.warcs.push_back(WarcSource{"archive", scratch.site() / "crawl.warc"});
+  {
+    Harness harness(settings, scratch.state());
+    ASSERT_TRUE(harness.run_to_finish());
+    EXPECT_EQ(harness.documents.size(), 5u);
+    EXPECT_EQ(harness.counter("archive.records"), 6u);  // response records; requests are skipped
+    EXPECT_EQ(harness.counter("archive.files_done"), 1u);
+    ASSERT_FALSE(harness.documents.empty());
+    EXPECT_EQ(harness.documents[0]["content_type"], "text/html");
+    EXPECT_EQ(harness.documents[0]["url"], "https://example.invalid/news/0.html");
+  }
+  Harness again(settings, scratch.state());
+  ASSERT_TRUE(again.run_to_finish());
+  EXPECT_TRUE(again.documents.empty());
+}
+
+}  // namespace
+}  // namespace vnawire::fetch
