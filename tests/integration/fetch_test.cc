@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <map>
 #include <regex>
 
@@ -64,6 +65,28 @@ TEST(Fetch, CommandLineDiscoversASiteAndPrintsEachDispatchOnce) {
   EXPECT_EQ(urls.size(), 12u);
   for (const auto& [url, times] : urls) EXPECT_EQ(times, 1) << url;
   EXPECT_NE(fetch.errors().find("12 document(s)"), std::string::npos) << fetch.errors();
+  replay.signal(SIGTERM);
+  EXPECT_EQ(replay.wait(seconds(20)), 0);
+}
+
+TEST(Fetch, CommandLineFollowKeepsTailingUntilSigterm) {
+  TempDir dir;
+  write_site(dir, 6);
+  // One more file every 200 ms; --follow polls the feed every 100 ms.
+  Process replay({kBinary, "replay", "--dir", (dir / "site").string(), "--listen", "127.0.0.1:0", "--every", "0.2"},
+                 dir.path());
+  const std::string base = start_replay(replay);
+  ASSERT_FALSE(base.empty()) << replay.errors();
+  Process fetch({kBinary, "fetch", "--follow", "--allow-private", "--interval", "0.1", base + "/rss.xml"}, dir.path());
+  auto lines = [&] {
+    const std::string out = fetch.output();
+    return static_cast<std::size_t>(std::count(out.begin(), out.end(), '\n'));
+  };
+  ASSERT_TRUE(wait_until([&] { return lines() >= 6; }, seconds(30))) << fetch.errors();
+  EXPECT_TRUE(fetch.still_running_after(milliseconds(300))) << "--follow stopped once the site was fetched";
+  fetch.signal(SIGTERM);
+  EXPECT_EQ(fetch.wait(seconds(20)), 0) << fetch.errors();
+  EXPECT_EQ(lines(), 6u);
   replay.signal(SIGTERM);
   EXPECT_EQ(replay.wait(seconds(20)), 0);
 }

@@ -159,6 +159,62 @@ TEST(FetchWeb, DiscoversASiteAndFetchesEveryDispatchOnce) {
   EXPECT_EQ(server->requests_for("/robots.txt"), 1u);
 }
 
+TEST(FetchWeb, AListingPageGivesTheLinksItsPatternMatches) {
+  Scratch scratch;
+  for (int i = 0; i < 4; ++i) scratch.write("l" + std::to_string(i) + ".txt", dispatch(i));
+  scratch.write("notes.html", "<html><body><p>Not an article.</p></body></html>");
+  auto server = serve(scratch);
+  auto settings = web_settings(server->base_url() + "/", "listing");
+  settings.web[0].link_regex = "/articles/l[0-9]+\\.txt$";
+  Harness harness(settings, scratch.state());
+  ASSERT_TRUE(harness.run_to_finish());
+  EXPECT_EQ(harness.ids().size(), 4u);
+  EXPECT_EQ(server->requests_for("/articles/notes.html"), 0u);
+  EXPECT_EQ(server->requests_for("/rss.xml"), 0u);
+}
+
+TEST(FetchWeb, SinceBoundsTheBackfill) {
+  Scratch scratch;
+  for (int i = 0; i < 3; ++i) scratch.write("s" + std::to_string(i) + ".txt", dispatch(i));
+  auto server = serve(scratch);
+  auto settings = web_settings(server->base_url() + "/sitemap-news.xml", "sitemap");
+  settings.web[0].since = "2999-01-01T00:00:00Z";  // every listed date is older
+  Harness harness(settings, scratch.state());
+  ASSERT_TRUE(harness.run_to_finish());
+  EXPECT_TRUE(harness.documents.empty());
+  EXPECT_EQ(harness.counter("replay.items_before_since"), 3u);
+}
+
+TEST(FetchWeb, CrawlDelayFromRobotsSpacesTheRequests) {
+  Scratch scratch;
+  for (int i = 0; i < 4; ++i) scratch.write("c" + std::to_string(i) + ".txt", dispatch(i));
+  replay::ReplaySettings replay_settings;
+  replay_settings.robots_crawl_delay = 0.2;
+  auto server = serve(scratch, replay_settings);
+  Harness harness(web_settings(server->base_url() + "/rss.xml", "feed"), scratch.state());
+  const auto start = Steady::now();
+  ASSERT_TRUE(harness.run_to_finish());
+  const auto took = std::chrono::duration_cast<milliseconds>(Steady::now() - start);
+  ASSERT_EQ(harness.documents.size(), 4u);
+  // robots.txt, the feed and four articles: five gaps of at least 200 ms after the first request.
+  EXPECT_GE(took.count(), 5 * 200 - 20);
+}
+
+TEST(FetchWeb, ACircuitBreakerPausesAFailingHostAndRecovers) {
+  Scratch scratch;
+  for (int i = 0; i < 3; ++i) scratch.write("b" + std::to_string(i) + ".txt", dispatch(i));
+  auto server = serve_with_faults(scratch, {"status=500@/articles/*4"});
+  auto settings = web_settings(server->base_url() + "/rss.xml", "feed");
+  settings.crawl.breaker_threshold = 3;
+  settings.crawl.breaker_cooldown = milliseconds(300);
+  settings.crawl.backoff_base = milliseconds(10);
+  settings.crawl.max_attempts = 10;
+  Harness harness(settings, scratch.state());
+  ASSERT_TRUE(harness.run_until([&] { return harness.documents.size() == 3; }));
+  EXPECT_GE(harness.counter("breaker_opened"), 1u);
+  EXPECT_TRUE(harness.dead_letters.empty());
+}
+
 TEST(FetchWeb, NewItemsAreFetchedWithinOneIntervalAndNotModifiedCostsNothing) {
   Scratch scratch;
   for (int i = 0; i < 3; ++i) scratch.write("d" + std::to_string(i) + ".txt", dispatch(i));
