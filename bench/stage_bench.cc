@@ -7,6 +7,9 @@
 
 #include "stages/dedupe/dedupe_normalize.h"
 #include "stages/extract/extract_article.h"
+#include "stages/fetch/fetch_charset.h"
+#include "stages/fetch/fetch_feed.h"
+#include "stages/fetch/fetch_url.h"
 #include "stages/langid/langid_cld2.h"
 #include "stages/runtime/codec.h"
 
@@ -88,11 +91,36 @@ void BM_ExtractHtml(benchmark::State& state) {
   });
 }
 
+// Fetch's per-page CPU work: charset decoding of each body, and per-listing work (a 100-item feed, URLs).
+void BM_FetchDecodeBody(benchmark::State& state) {
+  over_samples(state, false, false, [](const Sample& sample) {
+    auto decoded = vnawire::fetch::decode_to_utf8(sample.body, sample.html ? "text/html" : "text/plain");
+    benchmark::DoNotOptimize(decoded);
+  });
+}
+
+void BM_FetchParseFeed100(benchmark::State& state) {
+  std::string xml = "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>bench</title>";
+  for (int i = 0; i < 100; ++i) {
+    xml += "<item><title>D\u00e9p\u00eache " + std::to_string(i) + "</title><link>https://fr.example.invalid/a-" +
+           std::to_string(i) + ".vnp?utm_source=rss</link><pubDate>Mon, 30 Nov 2026 10:00:00 +0700</pubDate>"
+           "<guid>g" + std::to_string(i) + "</guid></item>";
+  }
+  xml += "</channel></rss>";
+  for (auto _ : state) {
+    auto feed = vnawire::fetch::parse_feed(xml, "https://fr.example.invalid/rss.xml");
+    for (const auto& entry : feed->entries) benchmark::DoNotOptimize(vnawire::fetch::canonical_url(entry.url));
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * 100);
+}
+
 BENCHMARK(BM_CodecRoundTrip);
 BENCHMARK(BM_DedupeFingerprint);
 BENCHMARK(BM_LangidDetect);
 BENCHMARK(BM_ExtractText);
 BENCHMARK(BM_ExtractHtml);
+BENCHMARK(BM_FetchDecodeBody);
+BENCHMARK(BM_FetchParseFeed100);
 
 }  // namespace
 
