@@ -117,6 +117,9 @@ const runtime::OptionSpecs& fetch_option_specs() {
       ms("robots_ttl_ms", 3600000, "How long a robots.txt is cached.", 1000.0, 604800000.0),
       OptionSpec{"proxy", OptionType::String, std::string(), "HTTP(S) proxy URL; empty: no proxy, whatever the "
                  "environment says."},
+      OptionSpec{"ca_file", OptionType::String, std::string(),
+                 "PEM file of certificate authorities trusted instead of the system's (an intranet CA); "
+                 "certificates are always verified."},
   };
   return specs;
 }
@@ -135,6 +138,9 @@ std::optional<FetchSettings> build_settings(const runtime::Options& options, con
   settings.http.max_bytes = settings.max_bytes;
   settings.http.max_redirects = static_cast<int>(options.get_int("max_redirects"));
   settings.http.proxy = options.get_string("proxy");
+  if (const std::string& ca_file = options.get_string("ca_file"); !ca_file.empty()) {
+    settings.http.ca_file = resolve(ca_file, state_dir).string();
+  }
   settings.crawl.agent_token = agent_token(settings.http.user_agent);
   settings.crawl.max_in_flight = static_cast<int>(options.get_int("max_in_flight"));
   settings.crawl.per_host_in_flight = static_cast<int>(options.get_int("per_host_in_flight"));

@@ -17,7 +17,8 @@ struct HttpSettings {
   std::chrono::milliseconds total_timeout{30000};
   std::size_t max_bytes = 16u << 20;  // of the decoded body: a gzip bomb is cut off here
   int max_redirects = 5;
-  std::string proxy;  // "" ignores the *_proxy environment variables
+  std::string proxy;    // "" ignores the *_proxy environment variables
+  std::string ca_file;  // a PEM bundle trusted instead of the system's ("" = the system's)
 };
 
 struct HttpRequest {

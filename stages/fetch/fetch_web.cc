@@ -135,6 +135,10 @@ void WebCrawler::start_due(Clock::time_point now) {
   for (auto& [origin, host] : hosts_) {
     if (static_cast<int>(client_.in_flight()) >= crawl_.max_in_flight) return;
     if (host.queue.empty()) continue;
+    if (!host.refused.empty() && now >= host.refused_until) {
+      host.refused.clear();  // time to ask again (robots.txt first)
+      host.robots.reset();
+    }
     if (!host.refused.empty()) {
       while (!host.queue.empty()) {
         Task task = std::move(host.queue.front());
@@ -297,8 +301,12 @@ void WebCrawler::handle_robots(const Task& task, const HttpResponse& response) {
              response.status != 429) {
     host.robots = RobotsRules::allow_all();  // RFC 9309: an unavailable robots.txt allows everything
     host.robots_expires = now + crawl_.robots_ttl;
-  } else if (response.failure == HttpFailure::Refused) {
-    host.refused = response.error;  // the address will not change its class: fail the host's work at once
+  } else if (response.failure == HttpFailure::Refused || response.failure == HttpFailure::Tls) {
+    // Waiting will not help soon (the address's class, an untrusted certificate): the host's work fails at
+    // once with this reason; a refused address stays refused, a certificate is tried again after robots_ttl.
+    hooks_.count(std::string("robots.errors.") + failure_name(response.failure), 1);
+    host.refused = response.error;
+    host.refused_until = response.failure == HttpFailure::Refused ? Clock::time_point::max() : now + crawl_.robots_ttl;
   } else {
     // Unreachable (5xx, 429, network): RFC 9309 says assume everything is disallowed. Nothing is fetched
     // from the host (queued tasks wait) until robots.txt answers; it is asked again after a pause.

@@ -110,7 +110,8 @@ class WebCrawler {
     Clock::time_point breaker_until{};
     std::chrono::milliseconds breaker_cooldown{0};
     bool half_open_probe = false;
-    std::string refused;  // why nothing can ever be fetched from it (a private address without allow_private)
+    std::string refused;  // why nothing can be fetched from it now (a private address, an untrusted certificate)
+    Clock::time_point refused_until{};
     std::deque<Task> queue;
   };
   struct SourceRuntime {

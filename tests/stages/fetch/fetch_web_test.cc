@@ -1,7 +1,13 @@
 // The fetch engine against a real HTTP server on 127.0.0.1 (the replay server, started by each test).
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -200,6 +206,19 @@ TEST(FetchWeb, CrawlDelayFromRobotsSpacesTheRequests) {
   EXPECT_GE(took.count(), 5 * 200 - 20);
 }
 
+TEST(FetchWeb, PerHostConcurrencyIsBounded) {
+  Scratch scratch;
+  for (int i = 0; i < 8; ++i) scratch.write("p" + std::to_string(i) + ".txt", dispatch(i));
+  auto server = serve_with_faults(scratch, {"delay=150@/articles/"});
+  auto settings = web_settings(server->base_url() + "/rss.xml", "feed");
+  settings.crawl.per_host_in_flight = 3;
+  settings.crawl.max_in_flight = 16;
+  Harness harness(settings, scratch.state());
+  ASSERT_TRUE(harness.run_to_finish());
+  EXPECT_EQ(harness.documents.size(), 8u);
+  EXPECT_EQ(server->max_in_flight(), 3u);
+}
+
 TEST(FetchWeb, ACircuitBreakerPausesAFailingHostAndRecovers) {
   Scratch scratch;
   for (int i = 0; i < 3; ++i) scratch.write("b" + std::to_string(i) + ".txt", dispatch(i));
@@ -384,6 +403,95 @@ TEST(FetchWeb, PrivateAddressesAreRefusedUnlessAllowed) {
   ASSERT_FALSE(harness.warnings.empty());
   EXPECT_NE(harness.warnings.back().find("loopback, private or link-local"), std::string::npos)
       << harness.warnings.back();
+}
+
+// `openssl s_server` on 127.0.0.1 with a self-signed certificate made for the test: a real TLS peer.
+class TlsServer {
+ public:
+  explicit TlsServer(const std::filesystem::path& dir) {
+    cert_ = dir / "cert.pem";
+    const std::string make = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext "
+                             "subjectAltName=IP:127.0.0.1 -keyout " + (dir / "key.pem").string() + " -out " +
+                             cert_.string() + " >/dev/null 2>&1";
+    if (std::system(make.c_str()) != 0) return;
+    port_ = free_port();
+    const std::string accept = "127.0.0.1:" + std::to_string(port_);
+    const std::string key = (dir / "key.pem").string();
+    const std::string cert = cert_.string();
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int null = ::open("/dev/null", O_RDWR);
+      ::dup2(null, 0);
+      ::dup2(null, 1);
+      ::dup2(null, 2);
+      ::execlp("openssl", "openssl", "s_server", "-quiet", "-www", "-accept", accept.c_str(), "-cert", cert.c_str(),
+               "-key", key.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+  }
+  ~TlsServer() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  // Whether it accepts connections (waits up to 10 s for it to start).
+  bool ready() const {
+    if (pid_ <= 0) return false;
+    for (int i = 0; i < 500; ++i) {
+      const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in address{};
+      address.sin_family = AF_INET;
+      address.sin_port = htons(static_cast<std::uint16_t>(port_));
+      address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      const bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+      ::close(fd);
+      if (connected) return true;
+      ::usleep(20000);
+    }
+    return false;
+  }
+  std::string url() const { return "https://127.0.0.1:" + std::to_string(port_) + "/rss.xml"; }
+  const std::filesystem::path& cert() const { return cert_; }
+
+ private:
+  static int free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    socklen_t length = sizeof address;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+    ::close(fd);
+    return ntohs(address.sin_port);
+  }
+  std::filesystem::path cert_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+TEST(FetchWeb, HttpsCertificatesAreVerified) {
+  Scratch scratch;
+  TlsServer server(scratch.site());
+  ASSERT_TRUE(server.ready()) << "openssl s_server did not start";
+  {
+    // A self-signed certificate is not trusted: a TLS error at the first request (robots.txt), not retried,
+    // and the feed is not fetched.
+    Harness harness(web_settings(server.url(), "feed"), scratch.state());
+    ASSERT_TRUE(harness.run_to_finish());
+    EXPECT_EQ(harness.counter("robots.errors.tls"), 1u);
+    EXPECT_EQ(harness.counter("replay.requests"), 0u);
+    ASSERT_EQ(harness.warnings.size(), 1u);
+    EXPECT_NE(harness.warnings[0].find("certificate"), std::string::npos) << harness.warnings[0];
+  }
+  // Trusted through ca_file, the TLS session works: s_server's status page is then read (and is no feed).
+  auto settings = web_settings(server.url(), "feed");
+  settings.http.ca_file = server.cert().string();
+  Harness harness(settings, scratch.state());
+  ASSERT_TRUE(harness.run_to_finish());
+  EXPECT_EQ(harness.counter("robots.errors.tls"), 0u);
+  EXPECT_EQ(harness.counter("replay.errors.parse"), 1u) << ::testing::PrintToString(harness.warnings);
 }
 
 // A WARC file written here: two responses (one gzip-encoded payload), a request record, and a redirect.
