@@ -106,6 +106,10 @@ const OptionSpecs& pipeline_option_specs() {
        "On stop, how long to wait for in-flight documents to reach the sinks.", false, 100.0, 3600000.0},
       {"flush_interval_ms", OptionType::Int, std::int64_t{500},
        "How often stages make their work durable (sink commits, state files).", false, 10.0, 600000.0},
+      {"max_message_bytes", OptionType::Int, std::int64_t{256} << 20,
+       "Largest encoded document (both frames) a stage accepts or sends; a stage dead-letters a larger one it "
+       "made instead of sending it, since ZeroMQ would drop the connection and the document with it.",
+       false, 65536.0, 1073741824.0},
   };
   return specs;
 }
