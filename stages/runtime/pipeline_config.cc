@@ -192,6 +192,7 @@ LoadedConfig parse_pipeline_config(const std::string& text, const std::string& f
     }
   }
   config.pipeline = bind_options(root["pipeline"], pipeline_option_specs(), file_name, "pipeline", errors);
+  const bool pipeline_ok = errors.empty();
   config.state_dir = absolute_from(config.pipeline.get_string("state_dir"), base_dir);
   const std::string& run_dir = config.pipeline.get_string("run_dir");
   config.run_dir = run_dir.empty() ? config.state_dir / "run" : absolute_from(run_dir, base_dir);
@@ -237,8 +238,19 @@ LoadedConfig parse_pipeline_config(const std::string& text, const std::string& f
       errors.push_back(at(node["type"], file_name, key + ".type",
                           "unknown stage type '" + stage.type + "' (see `vnawire describe`)"));
     } else {
+      const std::size_t errors_before = errors.size();
       stage.options = bind_options(node["options"], stage.descriptor->options, file_name, key + ".options", errors,
                                    mark.line + 1, mark.column + 1);
+      // Options that are each valid may still not go together: the stage type says which.
+      if (stage.descriptor->check && pipeline_ok && errors.size() == errors_before) {
+        const YAML::Node given = node["options"];
+        for (auto& problem : stage.descriptor->check(stage.options, config.pipeline)) {
+          // A key left at its default is not in the file: point at the stage entry instead.
+          const bool in_file = given.IsDefined() && given.IsMap() && given[problem.key].IsDefined();
+          errors.push_back(at(in_file ? given[problem.key] : node, file_name, key + ".options." + problem.key,
+                              std::move(problem.reason)));
+        }
+      }
     }
     nodes.emplace(stage.name, node);
     config.stages.push_back(std::move(stage));

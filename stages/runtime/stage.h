@@ -105,6 +105,12 @@ class Stage {
 
 enum class StageRole { Source, Processor, Sink };
 
+// A problem a stage finds in its own options: the key it names, and why.
+struct OptionProblem {
+  std::string key;
+  std::string reason;
+};
+
 struct StageDescriptor {
   std::string type;         // as written in the config's `type:`
   std::string description;  // one line
@@ -112,6 +118,9 @@ struct StageDescriptor {
   int max_replicas;         // 1 for stages whose state cannot be shared
   OptionSpecs options;
   std::function<std::unique_ptr<Stage>(const StageContext&)> create;
+  // Checks the bound options against each other and the pipeline's (may be empty): one problem per
+  // option key, reported by the config check with the file, line and key.
+  std::function<std::vector<OptionProblem>(const Options& options, const Options& pipeline)> check;
 };
 
 using StageLookup = std::function<const StageDescriptor*(const std::string& type)>;
