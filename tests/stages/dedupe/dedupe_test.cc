@@ -1,7 +1,11 @@
 // Dedupe: normalisation, the four decisions, drop versus tag, and memory across a restart.
 #include "stages/dedupe/dedupe_stage.h"
 
+#include <lmdb.h>
+
 #include <gtest/gtest.h>
+
+#include <filesystem>
 
 #include "stages/dedupe/dedupe_normalize.h"
 #include "tests/stages/stage_fixture.h"
@@ -59,6 +63,71 @@ TEST(DedupeStage, DropsDuplicatesByDefaultAndRemembersAcrossRestarts) {
   auto verdict = restarted.on_message(copy);
   EXPECT_EQ(verdict.disposition, Disposition::Drop);
   EXPECT_EQ(verdict.reason, "duplicate of a");
+}
+
+TEST(DedupeStage, IdsLongerThanAnLmdbKeyAreRememberedLikeAnyOther) {
+  StageFixture fixture(dedupe_descriptor(), "{action: tag}");
+  auto& stage = fixture.start();
+  // The codec allows ids of 1024 bytes; LMDB keys stop at 511. These two share their first 1023 bytes.
+  const std::string long_id(1024, 'i');
+  const std::string other_id = std::string(1023, 'i') + "j";
+  auto first = make_document(long_id, "Un texte.");
+  ASSERT_EQ(stage.on_message(first).disposition, Disposition::Forward);
+  EXPECT_EQ(first.record["dedupe"]["status"], "unique");
+  auto replay = make_document(long_id, "Un texte.");
+  ASSERT_EQ(stage.on_message(replay).disposition, Disposition::Forward);
+  EXPECT_EQ(replay.record["dedupe"]["status"], "replay");
+  auto update = make_document(long_id, "Un texte corrigé.");
+  ASSERT_EQ(stage.on_message(update).disposition, Disposition::Forward);
+  EXPECT_EQ(update.record["dedupe"]["status"], "update");
+  auto other = make_document(other_id, "Un autre texte.");
+  ASSERT_EQ(stage.on_message(other).disposition, Disposition::Forward);
+  EXPECT_EQ(other.record["dedupe"]["status"], "unique");
+  auto copy = make_document("short", "un texte corrige");
+  ASSERT_EQ(stage.on_message(copy).disposition, Disposition::Forward);
+  EXPECT_EQ(copy.record["dedupe"]["status"], "duplicate");
+  EXPECT_EQ(copy.record["dedupe"]["of"], long_id);
+}
+
+TEST(DedupeStage, AStoreWrittenBeforeIdsWereHashedStillTellsAReplayFromADuplicate) {
+  StageFixture fixture(dedupe_descriptor(), "{action: tag}");
+  {  // What an earlier release leaves: the text's fingerprint -> id in "texts", ids under another table.
+    const auto path = fixture.dir() / "dedupe" / "fingerprints.lmdb";
+    std::filesystem::create_directories(path);
+    MDB_env* env = nullptr;
+    ASSERT_EQ(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 4);
+    ASSERT_EQ(mdb_env_open(env, path.c_str(), 0, 0644), 0);
+    MDB_txn* txn = nullptr;
+    ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+    MDB_dbi texts = 0;
+    ASSERT_EQ(mdb_dbi_open(txn, "texts", MDB_CREATE, &texts), 0);
+    std::string fp = fingerprint(normalize_for_dedupe("Une dépêche.", false)), id = "old";
+    MDB_val key{fp.size(), fp.data()}, value{id.size(), id.data()};
+    ASSERT_EQ(mdb_put(txn, texts, &key, &value, 0), 0);
+    ASSERT_EQ(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+  }
+  auto& stage = fixture.start();
+  auto replay = make_document("old", "Une dépêche.");
+  ASSERT_EQ(stage.on_message(replay).disposition, Disposition::Forward);
+  EXPECT_EQ(replay.record["dedupe"]["status"], "replay") << "not a duplicate of itself";
+  auto copy = make_document("new", "une depeche");
+  ASSERT_EQ(stage.on_message(copy).disposition, Disposition::Forward);
+  EXPECT_EQ(copy.record["dedupe"]["status"], "duplicate");
+  EXPECT_EQ(copy.record["dedupe"]["of"], "old");
+}
+
+TEST(DedupeStage, AFullFingerprintStoreDeadLettersInsteadOfRetrying) {
+  StageFixture fixture(dedupe_descriptor(), "{map_size_mb: 1}");
+  auto& stage = fixture.start();
+  runtime::Verdict verdict;
+  for (int i = 0; i < 50000 && verdict.disposition == Disposition::Forward; ++i) {
+    auto document = make_document(std::string(200, 'p') + std::to_string(i), "dépêche numéro " + std::to_string(i));
+    verdict = stage.on_message(document);
+  }
+  EXPECT_EQ(verdict.disposition, Disposition::DeadLetter) << verdict.reason;
+  EXPECT_NE(verdict.reason.find("MDB_MAP_FULL"), std::string::npos) << verdict.reason;
 }
 
 TEST(DedupeStage, DeadLettersRecordsWithoutBody) {
