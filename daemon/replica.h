@@ -8,10 +8,12 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
 #include "daemon/supervisor.h"
+#include "stages/runtime/stage_runner.h"
 
 namespace vnawire::daemon {
 
@@ -73,6 +75,53 @@ struct Replica {
   bool stop_sent = false;
   std::string failure;        // FAILED's reason, which may arrive just after the exit is reaped
   std::optional<int> failed_before_ready;  // exit status of a replica that never became ready
+
+  // A new process runs this replica.
+  void begin_incarnation(pid_t new_pid, Clock::time_point now) {
+    pid = incarnation = new_pid;
+    state = ReplicaState::Starting;
+    started = last_seen = now;
+    final_report = false;
+    stop_sent = false;
+    failure.clear();
+    failed_before_ready.reset();
+    current = Counts{};
+  }
+  // The process was reaped.
+  void ended(Clock::time_point now) {
+    state = ReplicaState::Exited;
+    exited_at = now;
+    pid = -1;
+  }
+  // The process crashed: it is started again at `restart_at`.
+  void crashed(Clock::time_point restart_time) {
+    carried.accumulate(current);
+    current = Counts{};
+    ++restarts;
+    state = ReplicaState::Backoff;
+    restart_at = restart_time;
+  }
+  // A READY, HEARTBEAT or STOPPED of the current incarnation, which may be read after its exit was reaped.
+  void report(std::string_view verb, const Counts& counts, bool stopping) {
+    current = counts;
+    // A message that trails its process's exit still carries its counters, but cannot revive it.
+    if (pid <= 0) {
+      final_report = final_report || verb == runtime::kStopped;
+      return;
+    }
+    if (verb == runtime::kReady) {
+      state = stopping && stop_sent ? ReplicaState::Stopping : ReplicaState::Ready;
+    } else if (verb == runtime::kStopped) {
+      final_report = true;
+    }
+  }
+  // What every incarnation reported, added to a stage's totals.
+  void add_to(StageTotals& totals) const {
+    carried.add_to(totals);
+    current.add_to(totals);
+    totals.restarts += restarts;
+    if (state == ReplicaState::Ready) ++totals.replicas_ready;
+  }
 };
 
 }  // namespace vnawire::daemon

@@ -176,14 +176,7 @@ void Supervisor::Impl::spawn(Replica& replica) {
     replica.restart_at = Clock::now() + replica.backoff;
     return;
   }
-  replica.pid = replica.incarnation = pid;
-  replica.state = ReplicaState::Starting;
-  replica.started = replica.last_seen = Clock::now();
-  replica.final_report = false;
-  replica.stop_sent = false;
-  replica.failure.clear();
-  replica.failed_before_ready.reset();
-  replica.current = Counts{};
+  replica.begin_incarnation(pid, Clock::now());
   log_->debug("started {} (pid {})", replica.identity, pid);
 }
 
@@ -230,25 +223,13 @@ void Supervisor::Impl::read_control() {
       if (!starting_) log_->error("stage {} cannot start: {}", identity, replica->failure);
       continue;
     }
-    replica->current = Counts::from_json(body);
-    // A message that trails its process's exit still carries its counters, but cannot revive it.
-    if (replica->pid <= 0) {
-      replica->final_report = replica->final_report || verb == runtime::kStopped;
-      continue;
-    }
-    if (verb == runtime::kReady) {
-      replica->state = stopping_ && replica->stop_sent ? ReplicaState::Stopping : ReplicaState::Ready;
-      log_->debug("{} ready", identity);
-    } else if (verb == runtime::kStopped) {
-      replica->final_report = true;
-    }
+    replica->report(verb, Counts::from_json(body), stopping_);
+    if (verb == runtime::kReady) log_->debug("{} ready", identity);
   }
 }
 
 void Supervisor::Impl::handle_exit(Replica& replica, int status) {
-  replica.state = ReplicaState::Exited;
-  replica.exited_at = Clock::now();
-  replica.pid = -1;
+  replica.ended(Clock::now());
   const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
   if (failed_ || (stopping_ && replica.stop_sent)) {
     if (clean) {
@@ -262,12 +243,8 @@ void Supervisor::Impl::handle_exit(Replica& replica, int status) {
     replica.failed_before_ready = status;  // on_tick fails the pipeline, with the reason if it arrives
     return;
   }
-  // A crash: keep what it had reported, and start it again after a growing delay.
-  replica.carried.accumulate(replica.current);
-  replica.current = Counts{};
-  ++replica.restarts;
-  replica.state = ReplicaState::Backoff;
-  replica.restart_at = Clock::now() + replica.backoff;
+  // A crash: start it again after a growing delay.
+  replica.crashed(Clock::now() + replica.backoff);
   log_->warn("{} {}; restarting in {} ms", replica.identity, describe_exit(status), replica.backoff.count());
   replica.backoff = std::min(replica.backoff * 2, milliseconds(config_.pipeline.get_int("restart_backoff_max_ms")));
 }
@@ -384,13 +361,7 @@ void Supervisor::Impl::request_stats(bool force) {
 PipelineTotals Supervisor::Impl::totals() const {
   PipelineTotals out;
   for (const auto& stage : config_.stages) out.stages[stage.name];
-  for (const auto& replica : replicas_) {
-    StageTotals& t = out.stages[replica.stage];
-    replica.carried.add_to(t);
-    replica.current.add_to(t);
-    t.restarts += replica.restarts;
-    if (replica.state == ReplicaState::Ready) ++t.replicas_ready;
-  }
+  for (const auto& replica : replicas_) replica.add_to(out.stages[replica.stage]);
   bool quiescent = true;
   for (const auto& stage : config_.stages) {
     const StageTotals& mine = out.stages[stage.name];
