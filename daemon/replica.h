@@ -69,15 +69,18 @@ struct Replica {
   Clock::time_point started{}, last_seen{}, exited_at{}, restart_at{};
   std::chrono::milliseconds backoff{0};
   std::uint64_t restarts = 0;
-  Counts current;   // this incarnation's latest report
+  Counts current;   // the latest incarnation's latest report (kept after its exit until the next start)
   Counts carried;   // what earlier incarnations had reported before they died
   bool final_report = false;  // STOPPED received for this incarnation
   bool stop_sent = false;
   std::string failure;        // FAILED's reason, which may arrive just after the exit is reaped
   std::optional<int> failed_before_ready;  // exit status of a replica that never became ready
 
-  // A new process runs this replica.
+  // A new process runs this replica. Only now is the previous one's last report final: until the
+  // restart its messages may still be read after its exit was reaped, and they replace `current`.
   void begin_incarnation(pid_t new_pid, Clock::time_point now) {
+    carried.accumulate(current);
+    current = Counts{};
     pid = incarnation = new_pid;
     state = ReplicaState::Starting;
     started = last_seen = now;
@@ -85,7 +88,6 @@ struct Replica {
     stop_sent = false;
     failure.clear();
     failed_before_ready.reset();
-    current = Counts{};
   }
   // The process was reaped.
   void ended(Clock::time_point now) {
@@ -95,8 +97,6 @@ struct Replica {
   }
   // The process crashed: it is started again at `restart_at`.
   void crashed(Clock::time_point restart_time) {
-    carried.accumulate(current);
-    current = Counts{};
     ++restarts;
     state = ReplicaState::Backoff;
     restart_at = restart_time;
