@@ -72,6 +72,7 @@ struct Replica {
   Counts current;   // the latest incarnation's latest report (kept after its exit until the next start)
   Counts carried;   // what earlier incarnations had reported before they died
   bool final_report = false;  // STOPPED received for this incarnation
+  bool ready_seen = false;    // READY received from this incarnation (perhaps only after its exit)
   bool stop_sent = false;
   std::string failure;        // FAILED's reason, which may arrive just after the exit is reaped
   std::optional<int> failed_before_ready;  // exit status of a replica that never became ready
@@ -85,6 +86,7 @@ struct Replica {
     state = ReplicaState::Starting;
     started = last_seen = now;
     final_report = false;
+    ready_seen = false;
     stop_sent = false;
     failure.clear();
     failed_before_ready.reset();
@@ -104,6 +106,7 @@ struct Replica {
   // A READY, HEARTBEAT or STOPPED of the current incarnation, which may be read after its exit was reaped.
   void report(std::string_view verb, const Counts& counts, bool stopping) {
     current = counts;
+    ready_seen = ready_seen || verb == runtime::kReady;
     // A message that trails its process's exit still carries its counters, but cannot revive it.
     if (pid <= 0) {
       final_report = final_report || verb == runtime::kStopped;
