@@ -73,6 +73,7 @@ class Runner final : public Emitter {
   void send_pending();
   void give_up(const Outgoing& out, const std::string& reason, bool write_dead_letter);
   std::string consumers_between(std::size_t from, std::size_t to) const;
+  bool call_stage(Status (Stage::*hook)(), const char* what);
   bool flush_stage();
   void idle_stage();
   void report(const char* verb);
@@ -375,26 +376,23 @@ std::string Runner::consumers_between(std::size_t from, std::size_t to) const {
   return names;
 }
 
-bool Runner::flush_stage() {
-  Status flushed;
+// Calls flush() or on_idle(): an exception counts as a failure, which is logged. Returns whether it worked.
+bool Runner::call_stage(Status (Stage::*hook)(), const char* what) {
+  Status status;
   try {
-    flushed = stage_->flush();
+    status = (stage_.get()->*hook)();
   } catch (const std::exception& e) {
-    flushed = Status::error(e.what());
+    status = Status::error(e.what());
   }
-  if (!flushed) log_->error("flush failed: {}", flushed.message());
-  return flushed.ok();
+  if (!status) log_->error("{} failed: {}", what, status.message());
+  return status.ok();
 }
+
+bool Runner::flush_stage() { return call_stage(&Stage::flush, "flush"); }
 
 void Runner::idle_stage() {
   handled_since_idle_ = false;
-  Status released;
-  try {
-    released = stage_->on_idle();
-  } catch (const std::exception& e) {
-    released = Status::error(e.what());
-  }
-  if (!released) log_->error("idle flush failed: {}", released.message());
+  (void)call_stage(&Stage::on_idle, "idle flush");
 }
 
 void Runner::handle_control() {

@@ -29,7 +29,16 @@ std::string pipeline_yaml(const TempDir& dir, const std::string& pipeline_keys, 
          (dir / "inbox").string() + ", poll_interval_ms: 50, settle_ms: 50}}\n" + stages;
 }
 
-constexpr const char* kToJsonl = "  - {name: out, type: sink_jsonl, inputs: [fetch], options: {path: out.jsonl}}\n";
+// Stages named after their types, each reading from the one before (fetch first), then a JSON Lines sink
+// `out` writing <state>/out.jsonl.
+std::string chain(const std::vector<std::string>& types) {
+  std::string yaml, input = "fetch";
+  for (const auto& type : types) {
+    yaml += "  - {name: " + type + ", type: " + type + ", inputs: [" + input + "]}\n";
+    input = type;
+  }
+  return yaml + "  - {name: out, type: sink_jsonl, inputs: [" + input + "], options: {path: out.jsonl}}\n";
+}
 
 bool logged(const Process& process, const std::string& needle) {
   return process.errors().find(needle) != std::string::npos;
@@ -70,9 +79,9 @@ std::string config_path(const TempDir& dir, const std::string& name = "pipeline.
 TEST(Supervisor, ASecondDaemonOnTheSameFoldersIsRefusedAtOnceNamingTheLockAndItsHolder) {
   TempDir dir;
   std::filesystem::create_directories(dir / "inbox");
-  write_file(dir / "pipeline.yaml", pipeline_yaml(dir, "", kToJsonl));
+  write_file(dir / "pipeline.yaml", pipeline_yaml(dir, "", chain({})));
   // Another run_dir, the same state_dir.
-  write_file(dir / "other-run-dir.yaml", pipeline_yaml(dir, "run_dir: " + (dir / "run2").string(), kToJsonl));
+  write_file(dir / "other-run-dir.yaml", pipeline_yaml(dir, "run_dir: " + (dir / "run2").string(), chain({})));
   Process first({kBinary, "run", "-c", config_path(dir)}, dir.path());
   ASSERT_TRUE(wait_for_log(first, "pipeline running"));
 
@@ -100,7 +109,7 @@ TEST(Supervisor, ASecondDaemonOnTheSameFoldersIsRefusedAtOnceNamingTheLockAndIts
 TEST(Supervisor, AMalformedControlMessageIsLoggedAndCountedAndTheDaemonGoesOn) {
   TempDir dir;
   std::filesystem::create_directories(dir / "inbox");
-  write_file(dir / "pipeline.yaml", pipeline_yaml(dir, "restart_backoff_ms: 2000", kToJsonl));
+  write_file(dir / "pipeline.yaml", pipeline_yaml(dir, "restart_backoff_ms: 2000", chain({})));
   Process daemon({kBinary, "run", "-c", config_path(dir)}, dir.path());
   ASSERT_TRUE(wait_for_log(daemon, "pipeline running"));
   // Speak for the sink's replica while it waits for its restart: a live replica would lose its
@@ -138,9 +147,7 @@ TEST(Supervisor, AReplicaThatCrashedAsTheDrainBeganIsRestartedAndTheDrainBalance
   write_inbox(dir, 0, 5);
   write_file(dir / "pipeline.yaml",
              pipeline_yaml(dir, "log_level: debug, restart_backoff_ms: 4000, drain_timeout_ms: 20000",
-                           "  - {name: dedupe, type: dedupe, inputs: [fetch]}\n"
-                           "  - {name: langid, type: langid, inputs: [dedupe]}\n"
-                           "  - {name: out, type: sink_jsonl, inputs: [langid], options: {path: out.jsonl}}\n"));
+                           chain({"dedupe", "langid"})));
   Process daemon({kBinary, "run", "-c", config_path(dir)}, dir.path());
   const auto sink = dir / "state/out.jsonl";
   ASSERT_TRUE(wait_until([&] { return count_lines(sink) >= 5; }, seconds(30))) << daemon.errors();
@@ -208,10 +215,7 @@ TEST(Supervisor, ADocumentTooLargeForTheNextStageIsDeadLetteredAndTheStopIsClean
   write_inbox(dir, 0, 5);
   write_file(dir / "inbox/long.txt", long_dispatch());
   write_file(dir / "pipeline.yaml",
-             pipeline_yaml(dir, "max_message_bytes: 65536",
-                           "  - {name: langid, type: langid, inputs: [fetch]}\n"
-                           "  - {name: extract, type: extract, inputs: [langid]}\n"
-                           "  - {name: out, type: sink_jsonl, inputs: [extract], options: {path: out.jsonl}}\n"));
+             pipeline_yaml(dir, "max_message_bytes: 65536", chain({"langid", "extract"})));
   Process daemon({kBinary, "run", "-c", config_path(dir)}, dir.path());
   const auto dead = dir / "state/deadletter/extract.0.jsonl";
   ASSERT_TRUE(wait_until([&] { return count_lines(dir / "state/out.jsonl") >= 5 && count_lines(dead) >= 1; },

@@ -17,6 +17,13 @@ using runtime::Disposition;
 using testing::make_document;
 using testing::StageFixture;
 
+// Passes a document through a stage in tag mode, expecting it forwarded; returns its "dedupe" tag.
+nlohmann::json tag_after(runtime::Stage& stage, const std::string& id, const std::string& text) {
+  auto document = make_document(id, text);
+  EXPECT_EQ(stage.on_message(document).disposition, Disposition::Forward) << id.substr(0, 16);
+  return document.record["dedupe"];
+}
+
 TEST(DedupeNormalize, FoldsCaseAccentsPunctuationAndMarkup) {
   EXPECT_EQ(normalize_for_dedupe("Hà Nội, l'Été « 2024 » !", false), "hanoilete2024");
   EXPECT_EQ(normalize_for_dedupe("Đà Nẵng", false), "danang");
@@ -71,22 +78,13 @@ TEST(DedupeStage, IdsLongerThanAnLmdbKeyAreRememberedLikeAnyOther) {
   // The codec allows ids of 1024 bytes; LMDB keys stop at 511. These two share their first 1023 bytes.
   const std::string long_id(1024, 'i');
   const std::string other_id = std::string(1023, 'i') + "j";
-  auto first = make_document(long_id, "Un texte.");
-  ASSERT_EQ(stage.on_message(first).disposition, Disposition::Forward);
-  EXPECT_EQ(first.record["dedupe"]["status"], "unique");
-  auto replay = make_document(long_id, "Un texte.");
-  ASSERT_EQ(stage.on_message(replay).disposition, Disposition::Forward);
-  EXPECT_EQ(replay.record["dedupe"]["status"], "replay");
-  auto update = make_document(long_id, "Un texte corrigé.");
-  ASSERT_EQ(stage.on_message(update).disposition, Disposition::Forward);
-  EXPECT_EQ(update.record["dedupe"]["status"], "update");
-  auto other = make_document(other_id, "Un autre texte.");
-  ASSERT_EQ(stage.on_message(other).disposition, Disposition::Forward);
-  EXPECT_EQ(other.record["dedupe"]["status"], "unique");
-  auto copy = make_document("short", "un texte corrige");
-  ASSERT_EQ(stage.on_message(copy).disposition, Disposition::Forward);
-  EXPECT_EQ(copy.record["dedupe"]["status"], "duplicate");
-  EXPECT_EQ(copy.record["dedupe"]["of"], long_id);
+  EXPECT_EQ(tag_after(stage, long_id, "Un texte.")["status"], "unique");
+  EXPECT_EQ(tag_after(stage, long_id, "Un texte.")["status"], "replay");
+  EXPECT_EQ(tag_after(stage, long_id, "Un texte corrigé.")["status"], "update");
+  EXPECT_EQ(tag_after(stage, other_id, "Un autre texte.")["status"], "unique");
+  const auto copy = tag_after(stage, "short", "un texte corrige");
+  EXPECT_EQ(copy["status"], "duplicate");
+  EXPECT_EQ(copy["of"], long_id);
 }
 
 TEST(DedupeStage, AStoreWrittenBeforeIdsWereHashedStillTellsAReplayFromADuplicate) {
@@ -109,13 +107,10 @@ TEST(DedupeStage, AStoreWrittenBeforeIdsWereHashedStillTellsAReplayFromADuplicat
     mdb_env_close(env);
   }
   auto& stage = fixture.start();
-  auto replay = make_document("old", "Une dépêche.");
-  ASSERT_EQ(stage.on_message(replay).disposition, Disposition::Forward);
-  EXPECT_EQ(replay.record["dedupe"]["status"], "replay") << "not a duplicate of itself";
-  auto copy = make_document("new", "une depeche");
-  ASSERT_EQ(stage.on_message(copy).disposition, Disposition::Forward);
-  EXPECT_EQ(copy.record["dedupe"]["status"], "duplicate");
-  EXPECT_EQ(copy.record["dedupe"]["of"], "old");
+  EXPECT_EQ(tag_after(stage, "old", "Une dépêche.")["status"], "replay") << "not a duplicate of itself";
+  const auto copy = tag_after(stage, "new", "une depeche");
+  EXPECT_EQ(copy["status"], "duplicate");
+  EXPECT_EQ(copy["of"], "old");
 }
 
 TEST(DedupeStage, AFullFingerprintStoreDeadLettersInsteadOfRetrying) {
