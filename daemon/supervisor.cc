@@ -41,7 +41,7 @@ constexpr milliseconds kStatsInterval{100};
 constexpr milliseconds kFinalStatsGrace{1000};  // after exit, how long a STOPPED message may still arrive
 constexpr milliseconds kKillGrace{5000};
 constexpr milliseconds kFailureReasonGrace{1000};  // how long a FAILED message may trail the exit
-constexpr milliseconds kSettle{1500};  // intake unchanged this long after its inputs exited: drained
+constexpr milliseconds kSettle{1500};              // intake unchanged this long after its inputs exited: drained
 
 std::string describe_exit(int status) {
   if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));

@@ -28,21 +28,21 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-constexpr int kSourceBudget = 64;         // documents a source may emit per produce() call
-constexpr int kMaxRetries = 8;            // Retry verdicts before a document is dead-lettered
-constexpr milliseconds kRetryBase{100};   // first retry delay; doubles each time
+constexpr int kSourceBudget = 64;        // documents a source may emit per produce() call
+constexpr int kMaxRetries = 8;           // Retry verdicts before a document is dead-lettered
+constexpr milliseconds kRetryBase{100};  // first retry delay; doubles each time
 
 // Runtime counters, reported with the stage's own.
-constexpr const char* kTooLarge = "too_large";                            // dead-lettered: over max_message_bytes
-constexpr const char* kLateConsumer = "send_timeout_partly_delivered";   // a consumer is late, others have it
-constexpr const char* kAbandonedPartly = "abandoned_partly_delivered";   // stop deadline, some consumers have it
+constexpr const char* kTooLarge = "too_large";                          // dead-lettered: over max_message_bytes
+constexpr const char* kLateConsumer = "send_timeout_partly_delivered";  // a consumer is late, others have it
+constexpr const char* kAbandonedPartly = "abandoned_partly_delivered";  // stop deadline, some consumers have it
 
 struct Outgoing {
   Document document;
   Frames frames;
   std::size_t next_output = 0;  // index of the first output socket that has not taken it yet
   Clock::time_point since;
-  bool reported_late = false;   // the send timeout passed after some consumers took it (logged once)
+  bool reported_late = false;  // the send timeout passed after some consumers took it (logged once)
   std::size_t bytes() const { return frames.header.size() + frames.payload.size(); }
 };
 
@@ -343,8 +343,8 @@ void Runner::send_pending() {
       if (timed_out && !out.reported_late) {
         out.reported_late = true;
         counters_.add(kLateConsumer);
-        log_->warn("{} did not take {} within send_timeout_ms, but {} did: still trying", late,
-                   out.document.header.id, consumers_between(0, out.next_output));
+        log_->warn("{} did not take {} within send_timeout_ms, but {} did: still trying", late, out.document.header.id,
+                   consumers_between(0, out.next_output));
       }
       return;  // downstream is full: try again when it can take more
     }

@@ -72,9 +72,7 @@ int rows_in(const std::filesystem::path& db_path) {
   return rows;
 }
 
-std::string config_path(const TempDir& dir, const std::string& name = "pipeline.yaml") {
-  return (dir / name).string();
-}
+std::string config_path(const TempDir& dir, const std::string& name = "pipeline.yaml") { return (dir / name).string(); }
 
 TEST(Supervisor, ASecondDaemonOnTheSameFoldersIsRefusedAtOnceNamingTheLockAndItsHolder) {
   TempDir dir;
@@ -125,9 +123,9 @@ TEST(Supervisor, AMalformedControlMessageIsLoggedAndCountedAndTheDaemonGoesOn) {
     impostor.set(zmq::sockopt::linger, 5000);
     impostor.connect("ipc://" + (dir / "state/run/control").string());
     // A field of the wrong type in the first two (the second has the replica's pid), not an object in the third.
-    for (const std::string& body : {std::string(R"({"pid": "not a number"})"),
-                                    R"({"pid": )" + std::to_string(sink) + R"(, "received": "many"})",
-                                    std::string("[1, 2]")}) {
+    for (const std::string& body :
+         {std::string(R"({"pid": "not a number"})"), R"({"pid": )" + std::to_string(sink) + R"(, "received": "many"})",
+          std::string("[1, 2]")}) {
       const std::array<zmq::const_buffer, 2> frames = {zmq::str_buffer("HEARTBEAT"), zmq::buffer(body)};
       ASSERT_TRUE(zmq::send_multipart(impostor, frames));
     }
@@ -176,17 +174,16 @@ TEST(Supervisor, AReplicaThatWasReadyAndCrashedWhileOthersStillStartIsRestarted)
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir / "state/db.sqlite").c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
-  write_file(dir / "pipeline.yaml",
-             pipeline_yaml(dir, "log_level: debug",
-                           "  - {name: langid, type: langid, inputs: [fetch]}\n"
-                           "  - {name: db, type: sink_sqlite, inputs: [langid],"
-                           " options: {path: db.sqlite, busy_timeout_ms: 8000}}\n"));
+  write_file(dir / "pipeline.yaml", pipeline_yaml(dir, "log_level: debug",
+                                                  "  - {name: langid, type: langid, inputs: [fetch]}\n"
+                                                  "  - {name: db, type: sink_sqlite, inputs: [langid],"
+                                                  " options: {path: db.sqlite, busy_timeout_ms: 8000}}\n"));
   Process daemon({kBinary, "run", "-c", config_path(dir)}, dir.path());
   ASSERT_TRUE(wait_for_log(daemon, "langid#0 ready"));
   ASSERT_FALSE(logged(daemon, "pipeline running"));
   ::kill(only_process_of(dir, "langid"), SIGKILL);
-  ASSERT_TRUE(wait_until([&] { return logged(daemon, "restarting in") || logged(daemon, "before it was ready"); },
-                         seconds(20)))
+  ASSERT_TRUE(
+      wait_until([&] { return logged(daemon, "restarting in") || logged(daemon, "before it was ready"); }, seconds(20)))
       << daemon.errors();
   sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(db);
@@ -214,12 +211,11 @@ TEST(Supervisor, ADocumentTooLargeForTheNextStageIsDeadLetteredAndTheStopIsClean
   TempDir dir;
   write_inbox(dir, 0, 5);
   write_file(dir / "inbox/long.txt", long_dispatch());
-  write_file(dir / "pipeline.yaml",
-             pipeline_yaml(dir, "max_message_bytes: 65536", chain({"langid", "extract"})));
+  write_file(dir / "pipeline.yaml", pipeline_yaml(dir, "max_message_bytes: 65536", chain({"langid", "extract"})));
   Process daemon({kBinary, "run", "-c", config_path(dir)}, dir.path());
   const auto dead = dir / "state/deadletter/extract.0.jsonl";
-  ASSERT_TRUE(wait_until([&] { return count_lines(dir / "state/out.jsonl") >= 5 && count_lines(dead) >= 1; },
-                         seconds(30)))
+  ASSERT_TRUE(
+      wait_until([&] { return count_lines(dir / "state/out.jsonl") >= 5 && count_lines(dead) >= 1; }, seconds(30)))
       << daemon.errors();
   daemon.signal(SIGTERM);
   EXPECT_EQ(daemon.wait(seconds(30)), 0) << daemon.errors();
@@ -234,10 +230,9 @@ TEST(Supervisor, ADocumentTooLargeForTheNextStageIsDeadLetteredAndTheStopIsClean
 TEST(Supervisor, ADrainThatCannotBalanceIsNotReportedAsClean) {
   TempDir dir;
   std::filesystem::create_directories(dir / "inbox");
-  write_file(dir / "pipeline.yaml",
-             pipeline_yaml(dir, "restart_backoff_ms: 100",
-                           "  - {name: db, type: sink_sqlite, inputs: [fetch],"
-                           " options: {path: db.sqlite, busy_timeout_ms: 0}}\n"));
+  write_file(dir / "pipeline.yaml", pipeline_yaml(dir, "restart_backoff_ms: 100",
+                                                  "  - {name: db, type: sink_sqlite, inputs: [fetch],"
+                                                  " options: {path: db.sqlite, busy_timeout_ms: 0}}\n"));
   Process daemon({kBinary, "run", "-c", config_path(dir)}, dir.path());
   ASSERT_TRUE(wait_for_log(daemon, "pipeline running"));
   // The sink waits on a lock with the documents in hand, and dies with them.

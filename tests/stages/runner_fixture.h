@@ -85,10 +85,18 @@ class FailingFlushSink final : public runtime::Stage {
 // The registry's stage types plus the two test ones above.
 inline const runtime::StageDescriptor* stage_type_or_test_type(const std::string& type) {
   static const runtime::StageDescriptor source{
-      "scripted_source", "Test source: emits what the test scripts.", runtime::StageRole::Source, 1, {},
+      "scripted_source",
+      "Test source: emits what the test scripts.",
+      runtime::StageRole::Source,
+      1,
+      {},
       [](const runtime::StageContext&) { return std::make_unique<ScriptedSource>(); }};
   static const runtime::StageDescriptor failing{
-      "failing_flush", "Test sink whose flush fails.", runtime::StageRole::Sink, 1, {},
+      "failing_flush",
+      "Test sink whose flush fails.",
+      runtime::StageRole::Sink,
+      1,
+      {},
       [](const runtime::StageContext&) { return std::make_unique<FailingFlushSink>(); }};
   if (type == source.type) return &source;
   if (type == failing.type) return &failing;
@@ -140,8 +148,8 @@ class RunnerFixture {
       exit_code_ = runtime::run_stage_process(config(), *stage_config, 0);
       done_ = true;
     });
-    ASSERT_TRUE(wait_for([](const nlohmann::json& counters) { return counters.contains("pid"); },
-                         std::chrono::seconds(20)))
+    ASSERT_TRUE(
+        wait_for([](const nlohmann::json& counters) { return counters.contains("pid"); }, std::chrono::seconds(20)))
         << "no READY from " << identity_;
   }
 

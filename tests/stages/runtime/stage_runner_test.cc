@@ -71,8 +71,7 @@ TEST(StageRunner, ADocumentNoConsumerTookIsDeadLetteredAfterTheSendTimeoutAndIts
   RunnerFixture fixture(kSourceWithTwoConsumers);
   fixture.start("src");
   source_script().emit(document_of_size("lonely", 100));
-  ASSERT_TRUE(
-      fixture.wait_for([](const nlohmann::json& c) { return c.value("dead_lettered", 0) == 1; }, seconds(10)));
+  ASSERT_TRUE(fixture.wait_for([](const nlohmann::json& c) { return c.value("dead_lettered", 0) == 1; }, seconds(10)));
   const std::string reason = "downstream did not take the document within send_timeout_ms";
   EXPECT_EQ(fixture.dead_letters(), std::vector<std::string>{"lonely: " + reason});
   EXPECT_EQ(source_script().abandoned_ids(), std::vector<std::string>{"lonely: " + reason});

@@ -190,8 +190,8 @@ TEST(SqliteSink, AnIdleSinkHasCommittedAndHoldsNoWriteLock) {
   auto producer = fixture.producer("src", "db");
   fixture.start("db");
   testing::send_document(producer, make_document("d1", "texte"));
-  ASSERT_TRUE(fixture.wait_for([](const nlohmann::json& c) { return c.value("forwarded", 0) == 1; },
-                               std::chrono::seconds(10)));
+  ASSERT_TRUE(
+      fixture.wait_for([](const nlohmann::json& c) { return c.value("forwarded", 0) == 1; }, std::chrono::seconds(10)));
   // Long before the next flush, another writer gets the lock at once and sees the row.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((fixture.dir() / "db.sqlite").c_str(), &db), SQLITE_OK);
