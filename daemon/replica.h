@@ -8,10 +8,12 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
 #include "daemon/supervisor.h"
+#include "stages/runtime/stage_runner.h"
 
 namespace vnawire::daemon {
 
@@ -67,12 +69,82 @@ struct Replica {
   Clock::time_point started{}, last_seen{}, exited_at{}, restart_at{};
   std::chrono::milliseconds backoff{0};
   std::uint64_t restarts = 0;
-  Counts current;   // this incarnation's latest report
+  Counts current;   // the latest incarnation's latest report (kept after its exit until the next start)
   Counts carried;   // what earlier incarnations had reported before they died
+  pid_t previous_incarnation = -1;  // the process before the current one, whose last reports may still arrive
+  Counts previous_final;            // what `carried` holds of it so far
   bool final_report = false;  // STOPPED received for this incarnation
+  bool ready_seen = false;    // READY received from this incarnation (perhaps only after its exit)
   bool stop_sent = false;
   std::string failure;        // FAILED's reason, which may arrive just after the exit is reaped
   std::optional<int> failed_before_ready;  // exit status of a replica that never became ready
+
+  // A new process runs this replica. Only now is the previous one's last report final: until the
+  // restart its messages may still be read after its exit was reaped, and they replace `current`.
+  void begin_incarnation(pid_t new_pid, Clock::time_point now) {
+    carried.accumulate(current);
+    previous_incarnation = incarnation;
+    previous_final = current;
+    current = Counts{};
+    pid = incarnation = new_pid;
+    state = ReplicaState::Starting;
+    started = last_seen = now;
+    final_report = false;
+    ready_seen = false;
+    stop_sent = false;
+    failure.clear();
+    failed_before_ready.reset();
+  }
+  // The process was reaped.
+  void ended(Clock::time_point now) {
+    state = ReplicaState::Exited;
+    exited_at = now;
+    pid = -1;
+  }
+  // The process crashed: it is started again at `restart_at`.
+  void crashed(Clock::time_point restart_time) {
+    ++restarts;
+    state = ReplicaState::Backoff;
+    restart_at = restart_time;
+  }
+  // A READY, HEARTBEAT or STOPPED of the current incarnation, which may be read after its exit was reaped.
+  void report(std::string_view verb, const Counts& counts, bool stopping) {
+    current = counts;
+    ready_seen = ready_seen || verb == runtime::kReady;
+    // A message that trails its process's exit still carries its counters, but cannot revive it.
+    if (pid <= 0) {
+      final_report = final_report || verb == runtime::kStopped;
+      return;
+    }
+    if (verb == runtime::kReady) {
+      state = stopping && stop_sent ? ReplicaState::Stopping : ReplicaState::Ready;
+    } else if (verb == runtime::kStopped) {
+      final_report = true;
+    }
+  }
+  // A report of the previous incarnation read only after the next one started (counts are cumulative per
+  // process): what it adds to what was carried of it is carried too, so nothing it handled goes uncounted.
+  void late_report(const Counts& counts) {
+    auto grow = [](std::uint64_t& total, std::uint64_t& known, std::uint64_t reported) {
+      if (reported > known) {
+        total += reported - known;
+        known = reported;
+      }
+    };
+    grow(carried.received, previous_final.received, counts.received);
+    grow(carried.forwarded, previous_final.forwarded, counts.forwarded);
+    grow(carried.dropped, previous_final.dropped, counts.dropped);
+    grow(carried.dead_lettered, previous_final.dead_lettered, counts.dead_lettered);
+    grow(carried.retried, previous_final.retried, counts.retried);
+    for (const auto& [key, value] : counts.counters) grow(carried.counters[key], previous_final.counters[key], value);
+  }
+  // What every incarnation reported, added to a stage's totals.
+  void add_to(StageTotals& totals) const {
+    carried.add_to(totals);
+    current.add_to(totals);
+    totals.restarts += restarts;
+    if (state == ReplicaState::Ready) ++totals.replicas_ready;
+  }
 };
 
 }  // namespace vnawire::daemon

@@ -6,11 +6,14 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <optional>
 #include <set>
@@ -37,8 +40,8 @@ constexpr milliseconds kTick{20};
 constexpr milliseconds kStatsInterval{100};
 constexpr milliseconds kFinalStatsGrace{1000};  // after exit, how long a STOPPED message may still arrive
 constexpr milliseconds kKillGrace{5000};
-constexpr milliseconds kFailureReasonGrace{1000};
-constexpr milliseconds kSettle{1500};  // intake unchanged this long after its inputs exited: drained  // how long a FAILED message may trail the exit
+constexpr milliseconds kFailureReasonGrace{1000};  // how long a FAILED message may trail the exit
+constexpr milliseconds kSettle{1500};              // intake unchanged this long after its inputs exited: drained
 
 std::string describe_exit(int status) {
   if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
@@ -52,17 +55,24 @@ class Supervisor::Impl {
  public:
   Impl(const runtime::PipelineConfig& config, SupervisorOptions options)
       : config_(config), options_(std::move(options)), signals_(io_), timer_(io_) {}
+  ~Impl() {
+    for (int fd : lock_fds_) ::close(fd);
+  }
 
   int run();
   PipelineTotals totals() const;
 
  private:
   bool prepare();
+  bool lock(const std::filesystem::path& path);
   void spawn(Replica& replica);
   void on_tick();
   void read_control();
+  std::string handle_control(const std::vector<zmq::message_t>& frames);
   void reap_children();
   void handle_exit(Replica& replica, int status);
+  void schedule_restart(Replica& replica, int status);
+  void check_balance();
   void request_stats(bool force);
   void send(Replica& replica, const char* verb);
   void begin_stop(const std::string& why);
@@ -91,6 +101,8 @@ class Supervisor::Impl {
   int exit_code_ = 0;
   Clock::time_point start_deadline_{}, stop_started_{}, last_stats_{}, last_progress_{};
   std::set<std::string> stop_sent_stages_;
+  std::vector<int> lock_fds_;
+  std::uint64_t bad_control_messages_ = 0;
   std::map<std::string, std::pair<std::uint64_t, Clock::time_point>> last_received_;  // drain progress
 };
 
@@ -107,6 +119,9 @@ bool Supervisor::Impl::prepare() {
     log_->error("cannot create state_dir {}: {}", config_.state_dir.string(), ec.message());
     return false;
   }
+  // A second daemon on the same folders would take over the sockets of the first (an ipc bind replaces
+  // the socket file) and write into the same state: it must stop here, before it touches anything.
+  if (!lock(config_.run_dir / "lock") || !lock(config_.state_dir / "lock")) return false;
   // Children read a snapshot, so a config edited while the daemon runs cannot split the pipeline in two.
   snapshot_ = (config_.run_dir / "pipeline.yaml").string();
   std::filesystem::copy_file(options_.config_path, snapshot_, std::filesystem::copy_options::overwrite_existing, ec);
@@ -134,6 +149,38 @@ bool Supervisor::Impl::prepare() {
       replicas_.push_back(std::move(replica));
     }
   }
+  return true;
+}
+
+// Holds an exclusive flock on `path` for the daemon's life (the kernel drops it when the process ends),
+// with the daemon's pid inside so that a refused daemon can name the one in the way.
+bool Supervisor::Impl::lock(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    log_->error("cannot open the lock file {}: {}", path.string(), std::strerror(errno));
+    return false;
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    char text[32] = {};
+    const ssize_t got = ::pread(fd, text, sizeof text - 1, 0);
+    std::string holder(text, got > 0 ? static_cast<std::size_t>(got) : 0);
+    holder.erase(holder.find_last_not_of(" \n") + 1);
+    ::close(fd);
+    if (error == EWOULDBLOCK) {
+      log_->error("another vnawire daemon holds {}{}: stop it first, or give this pipeline its own state_dir "
+                  "and run_dir",
+                  path.string(), holder.empty() ? "" : " (pid " + holder + ")");
+    } else {
+      log_->error("cannot lock {}: {}", path.string(), std::strerror(error));
+    }
+    return false;
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    log_->warn("cannot write the pid into {}: {}", path.string(), std::strerror(errno));
+  }
+  lock_fds_.push_back(fd);
   return true;
 }
 
@@ -176,14 +223,7 @@ void Supervisor::Impl::spawn(Replica& replica) {
     replica.restart_at = Clock::now() + replica.backoff;
     return;
   }
-  replica.pid = replica.incarnation = pid;
-  replica.state = ReplicaState::Starting;
-  replica.started = replica.last_seen = Clock::now();
-  replica.final_report = false;
-  replica.stop_sent = false;
-  replica.failure.clear();
-  replica.failed_before_ready.reset();
-  replica.current = Counts{};
+  replica.begin_incarnation(pid, Clock::now());
   log_->debug("started {} (pid {})", replica.identity, pid);
 }
 
@@ -209,65 +249,86 @@ void Supervisor::Impl::read_control() {
       return;
     }
     if (!got) return;
-    if (frames.size() != 3) continue;
-    const std::string identity = frames[0].to_string();
-    const std::string verb = frames[1].to_string();
-    auto body = nlohmann::json::parse(frames[2].to_string_view(), nullptr, false);
-    if (body.is_discarded() || !body.is_object()) continue;
-    Replica* replica = nullptr;
-    for (auto& candidate : replicas_) {
-      if (candidate.identity == identity) replica = &candidate;
+    // Anything may connect to the control socket: one bad message (a field of the wrong type makes the
+    // JSON library throw) must cost a log line, not the daemon and every document in flight.
+    std::string problem;
+    try {
+      problem = handle_control(frames);
+    } catch (const std::exception& e) {
+      problem = e.what();
     }
-    if (replica == nullptr) {
-      log_->warn("control message from unknown stage '{}'", identity);
-      continue;
-    }
-    // A message from an earlier incarnation (its pid) must not count for the current one.
-    if (body.value("pid", -1) != replica->incarnation) continue;
-    replica->last_seen = Clock::now();
-    if (verb == runtime::kFailed) {
-      replica->failure = body.value("reason", std::string("unknown reason"));
-      if (!starting_) log_->error("stage {} cannot start: {}", identity, replica->failure);
-      continue;
-    }
-    replica->current = Counts::from_json(body);
-    // A message that trails its process's exit still carries its counters, but cannot revive it.
-    if (replica->pid <= 0) {
-      replica->final_report = replica->final_report || verb == runtime::kStopped;
-      continue;
-    }
-    if (verb == runtime::kReady) {
-      replica->state = stopping_ && replica->stop_sent ? ReplicaState::Stopping : ReplicaState::Ready;
-      log_->debug("{} ready", identity);
-    } else if (verb == runtime::kStopped) {
-      replica->final_report = true;
-    }
+    if (problem.empty()) continue;
+    ++bad_control_messages_;
+    log_->warn("bad control message {} from {} ({}): {}", bad_control_messages_,
+               frames.empty() ? std::string("?") : frames[0].to_string(),
+               frames.size() > 1 ? frames[1].to_string() : std::string("no verb"), problem);
   }
 }
 
+// Applies one control message; returns why it is malformed, or "" (may throw on a field of the wrong type).
+std::string Supervisor::Impl::handle_control(const std::vector<zmq::message_t>& frames) {
+  if (frames.size() != 3) return "expected 3 frames, got " + std::to_string(frames.size());
+  const std::string identity = frames[0].to_string();
+  const std::string verb = frames[1].to_string();
+  auto body = nlohmann::json::parse(frames[2].to_string_view(), nullptr, false);
+  if (body.is_discarded() || !body.is_object()) return "the body is not a JSON object";
+  Replica* replica = nullptr;
+  for (auto& candidate : replicas_) {
+    if (candidate.identity == identity) replica = &candidate;
+  }
+  if (replica == nullptr) return "no stage replica of this pipeline is called '" + identity + "'";
+  // A message from an earlier incarnation (its pid) must not count for the current one; the previous one's
+  // late counts still count for it.
+  const int sender = body.value("pid", -1);
+  if (sender != replica->incarnation) {
+    if (sender == replica->previous_incarnation && sender > 0 &&
+        (verb == runtime::kHeartbeat || verb == runtime::kStopped || verb == runtime::kReady)) {
+      replica->late_report(Counts::from_json(body));
+    }
+    return "";
+  }
+  if (verb == runtime::kFailed) {
+    replica->last_seen = Clock::now();
+    replica->failure = body.value("reason", std::string("unknown reason"));
+    if (!starting_) log_->error("stage {} cannot start: {}", identity, replica->failure);
+    return "";
+  }
+  if (verb != runtime::kReady && verb != runtime::kHeartbeat && verb != runtime::kStopped) {
+    return "unknown verb";
+  }
+  replica->report(verb, Counts::from_json(body), stopping_);
+  replica->last_seen = Clock::now();
+  if (verb == runtime::kReady) log_->debug("{} ready", identity);
+  return "";
+}
+
 void Supervisor::Impl::handle_exit(Replica& replica, int status) {
-  replica.state = ReplicaState::Exited;
-  replica.exited_at = Clock::now();
-  replica.pid = -1;
+  replica.ended(Clock::now());
   const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  if (failed_ || (stopping_ && replica.stop_sent)) {
+  if (failed_ || replica.stop_sent) {
     if (clean) {
       log_->debug("{} stopped", replica.identity);
-    } else {
+    } else if (failed_) {
       log_->warn("{} {} while stopping", replica.identity, describe_exit(status));
+    } else {
+      // It was asked to stop and did not finish cleanly (a last flush that failed exits 1).
+      log_->error("{} {} while stopping: what it handled may not be durable; not a clean stop", replica.identity,
+                  describe_exit(status));
+      exit_code_ = 1;
     }
     return;
   }
-  if (starting_ && replica.current.received == 0 && !clean) {
+  if (starting_ && !replica.ready_seen && !clean) {
     replica.failed_before_ready = status;  // on_tick fails the pipeline, with the reason if it arrives
     return;
   }
-  // A crash: keep what it had reported, and start it again after a growing delay.
-  replica.carried.accumulate(replica.current);
-  replica.current = Counts{};
-  ++replica.restarts;
-  replica.state = ReplicaState::Backoff;
-  replica.restart_at = Clock::now() + replica.backoff;
+  schedule_restart(replica, status);
+}
+
+// A crash: start it again after a growing delay. Also while draining, as long as its stage has not been
+// sent STOP: documents sent to it, or held for it upstream, can only go on through a running replica.
+void Supervisor::Impl::schedule_restart(Replica& replica, int status) {
+  replica.crashed(Clock::now() + replica.backoff);
   log_->warn("{} {}; restarting in {} ms", replica.identity, describe_exit(status), replica.backoff.count());
   replica.backoff = std::min(replica.backoff * 2, milliseconds(config_.pipeline.get_int("restart_backoff_max_ms")));
 }
@@ -301,9 +362,12 @@ void Supervisor::Impl::kill_all(int signal) {
   }
 }
 
+// Every replica has exited and, unless the stop was forced, sent its final counts (or had time to).
 bool Supervisor::Impl::all_exited() const {
+  const auto now = Clock::now();
   for (const auto& replica : replicas_) {
     if (replica.state != ReplicaState::Exited) return false;
+    if (!failed_ && !replica.final_report && now - replica.exited_at < kFinalStatsGrace) return false;
   }
   return true;
 }
@@ -323,9 +387,6 @@ void Supervisor::Impl::begin_stop(const std::string& why) {
   stopping_ = true;
   stop_started_ = Clock::now();
   log_->info("stopping ({}): sources first, then each stage once its input is drained", why);
-  for (auto& replica : replicas_) {
-    if (replica.state == ReplicaState::Backoff) replica.state = ReplicaState::Exited;
-  }
 }
 
 // Sends STOP to every stage whose inputs have all exited and whose replicas have taken in everything
@@ -360,6 +421,7 @@ void Supervisor::Impl::advance_drain() {
     for (auto& replica : replicas_) {
       if (replica.stage != stage.name) continue;
       replica.stop_sent = true;
+      if (replica.state == ReplicaState::Backoff) replica.state = ReplicaState::Exited;  // nothing runs to stop
       if (replica.state == ReplicaState::Ready || replica.state == ReplicaState::Starting) {
         replica.state = ReplicaState::Stopping;
       }
@@ -384,13 +446,8 @@ void Supervisor::Impl::request_stats(bool force) {
 PipelineTotals Supervisor::Impl::totals() const {
   PipelineTotals out;
   for (const auto& stage : config_.stages) out.stages[stage.name];
-  for (const auto& replica : replicas_) {
-    StageTotals& t = out.stages[replica.stage];
-    replica.carried.add_to(t);
-    replica.current.add_to(t);
-    t.restarts += replica.restarts;
-    if (replica.state == ReplicaState::Ready) ++t.replicas_ready;
-  }
+  for (const auto& replica : replicas_) replica.add_to(out.stages[replica.stage]);
+  out.bad_control_messages = bad_control_messages_;
   bool quiescent = true;
   for (const auto& stage : config_.stages) {
     const StageTotals& mine = out.stages[stage.name];
@@ -415,6 +472,7 @@ void Supervisor::Impl::log_progress(bool force) {
     if (s.dead_lettered) line += fmt::format(" dead {}", s.dead_lettered);
     if (s.restarts) line += fmt::format(" restarts {}", s.restarts);
   }
+  if (t.bad_control_messages) line += fmt::format(" | bad control messages {}", t.bad_control_messages);
   log_->info("{}", line);
   if (options_.on_progress) options_.on_progress(t);
 }
@@ -427,7 +485,12 @@ void Supervisor::Impl::on_tick() {
 
   for (auto& replica : replicas_) {
     if (!replica.failed_before_ready || failed_) continue;
-    if (!replica.failure.empty()) {
+    if (replica.ready_seen) {
+      // Its READY was read only after the exit: it crashed once ready, it did not fail to start.
+      const int status = *replica.failed_before_ready;
+      replica.failed_before_ready.reset();
+      schedule_restart(replica, status);
+    } else if (!replica.failure.empty()) {
       fail("stage " + replica.identity + " cannot start: " + replica.failure);
     } else if (now - replica.exited_at > kFailureReasonGrace) {
       fail("stage " + replica.identity + " " + describe_exit(*replica.failed_before_ready) + " before it was ready");
@@ -450,7 +513,9 @@ void Supervisor::Impl::on_tick() {
   }
 
   for (auto& replica : replicas_) {
-    if (replica.state == ReplicaState::Backoff && !stopping_ && now >= replica.restart_at) spawn(replica);
+    if (replica.state == ReplicaState::Backoff && !failed_ && !replica.stop_sent && now >= replica.restart_at) {
+      spawn(replica);
+    }
     // A replica that went silent is hung: kill it, and the exit handler restarts it.
     const bool silent = (replica.state == ReplicaState::Ready || replica.state == ReplicaState::Starting) &&
                         now - replica.last_seen > timeout && replica.pid > 0;
@@ -483,6 +548,7 @@ void Supervisor::Impl::on_tick() {
     }
     if (all_exited()) {
       log_progress(true);
+      if (!failed_) check_balance();
       io_.stop();
       return;
     }
@@ -490,6 +556,22 @@ void Supervisor::Impl::on_tick() {
     log_progress(false);
   }
   schedule_tick();
+}
+
+// After the drain, with every replica's final counts: a stop is clean only if each stage received exactly
+// what its inputs forwarded. Anything else is a document lost (or counted twice) on the way.
+void Supervisor::Impl::check_balance() {
+  const PipelineTotals t = totals();
+  for (const auto& stage : config_.stages) {
+    if (stage.inputs.empty()) continue;
+    std::uint64_t expected = 0;
+    for (const auto& input : stage.inputs) expected += t.stages.at(input).forwarded;
+    const std::uint64_t received = t.stages.at(stage.name).received;
+    if (received == expected) continue;
+    log_->error("{} received {} document(s) where its inputs forwarded {}: not a clean stop", stage.name, received,
+                expected);
+    exit_code_ = 1;
+  }
 }
 
 void Supervisor::Impl::schedule_tick() {

@@ -27,6 +27,7 @@ struct PipelineTotals {
   std::map<std::string, StageTotals> stages;
   // Every stage has received all its inputs forwarded and holds nothing pending.
   bool quiescent = false;
+  std::uint64_t bad_control_messages = 0;  // malformed, or from no replica of this pipeline
 };
 
 struct SupervisorOptions {
@@ -47,7 +48,9 @@ class Supervisor {
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
 
-  // Runs until stopped: 0 after a clean drain, 1 when a stage could not start or the drain timed out.
+  // Runs until stopped: 0 after a clean drain, where every stage received exactly what its inputs
+  // forwarded; 1 when a stage could not start, the folders are another daemon's, the drain timed out,
+  // documents are unaccounted for, or a stage failed its last flush.
   int run();
   PipelineTotals totals() const;
 

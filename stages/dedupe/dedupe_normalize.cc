@@ -68,8 +68,8 @@ std::string normalize_for_dedupe(std::string_view body, bool is_html) {
   return out;
 }
 
-std::string fingerprint(std::string_view normalized) {
-  const XXH128_hash_t hash = XXH3_128bits(normalized.data(), normalized.size());
+std::string fingerprint(std::string_view bytes) {
+  const XXH128_hash_t hash = XXH3_128bits(bytes.data(), bytes.size());
   char hex[40];
   std::snprintf(hex, sizeof hex, "%016llx%016llx", static_cast<unsigned long long>(hash.high64),
                 static_cast<unsigned long long>(hash.low64));

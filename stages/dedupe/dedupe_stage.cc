@@ -35,14 +35,19 @@ class DedupeStage final : public runtime::Stage {
       document.record["dedupe"] = {{"status", "unique"}, {"of", nullptr}};
       return runtime::Verdict::forward();
     }
-    auto outcome = store_.check_and_record(document.header.id, fingerprint(normalized));
-    if (!outcome) return runtime::Verdict::retry(outcome.error());
-    context_.counters->add(decision_name(outcome->decision));
-    nlohmann::json tag = {{"status", decision_name(outcome->decision)}, {"of", nullptr}};
-    if (outcome->decision == Decision::Duplicate) {
-      tag["of"] = outcome->of;
+    const Checked checked = store_.check_and_record(document.header.id, fingerprint(normalized));
+    if (!checked.outcome) {
+      // Retrying what can never pass (a full map, a damaged file) only holds the pipeline up for ~25 s.
+      if (checked.transient) return runtime::Verdict::retry(checked.error);
+      return runtime::Verdict::dead_letter("the fingerprint store cannot record the document: " + checked.error);
+    }
+    const Outcome& outcome = *checked.outcome;
+    context_.counters->add(decision_name(outcome.decision));
+    nlohmann::json tag = {{"status", decision_name(outcome.decision)}, {"of", nullptr}};
+    if (outcome.decision == Decision::Duplicate) {
+      tag["of"] = outcome.of;
       tag["similarity"] = 1.0;
-      if (!tag_only_) return runtime::Verdict::drop("duplicate of " + outcome->of);
+      if (!tag_only_) return runtime::Verdict::drop("duplicate of " + outcome.of);
     }
     document.record["dedupe"] = std::move(tag);
     return runtime::Verdict::forward();

@@ -3,6 +3,10 @@
 
 #include <lmdb.h>
 
+#include <cerrno>
+
+#include "stages/dedupe/dedupe_normalize.h"
+
 namespace vnawire::dedupe {
 namespace {
 
@@ -11,6 +15,30 @@ runtime::Status lmdb_error(const char* what, int rc) {
 }
 
 MDB_val as_val(const std::string& s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
+std::string_view as_view(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
+
+// Failures that come from the machine, not from this document or the file, may pass on a retry.
+bool transient(int rc) {
+  switch (rc) {
+    case MDB_READERS_FULL:
+    case MDB_MAP_RESIZED:
+    case EAGAIN:
+    case EBUSY:
+    case EINTR:
+    case EIO:
+    case ENOMEM:
+    case ENOSPC:
+      return true;
+    default:
+      return false;
+  }
+}
+
+Checked failure(const char* what, int rc) {
+  std::string message = std::string(what) + ": " + mdb_strerror(rc);
+  if (rc == MDB_MAP_FULL) message += " (raise the stage's map_size_mb)";
+  return Checked{std::nullopt, std::move(message), transient(rc)};
+}
 
 }  // namespace
 
@@ -48,7 +76,7 @@ runtime::Status FingerprintStore::open(const std::filesystem::path& directory, s
   MDB_txn* txn = nullptr;
   if (int rc = mdb_txn_begin(env_, nullptr, 0, &txn); rc != 0) return lmdb_error("mdb_txn_begin", rc);
   int rc = mdb_dbi_open(txn, "texts", MDB_CREATE, &texts_);
-  if (rc == 0) rc = mdb_dbi_open(txn, "ids", MDB_CREATE, &ids_);
+  if (rc == 0) rc = mdb_dbi_open(txn, "id_hashes", MDB_CREATE, &ids_);
   if (rc != 0) {
     mdb_txn_abort(txn);
     return lmdb_error("mdb_dbi_open", rc);
@@ -57,43 +85,66 @@ runtime::Status FingerprintStore::open(const std::filesystem::path& directory, s
   return {};
 }
 
-runtime::Result<Outcome> FingerprintStore::check_and_record(const std::string& id, const std::string& fingerprint) {
-  if (env_ == nullptr) return runtime::Status::error("the fingerprint store is not open");
+Checked FingerprintStore::check_and_record(const std::string& id, const std::string& text_fingerprint) {
+  if (env_ == nullptr) return Checked{std::nullopt, "the fingerprint store is not open", false};
   MDB_txn* txn = nullptr;
-  if (int rc = mdb_txn_begin(env_, nullptr, 0, &txn); rc != 0) return lmdb_error("mdb_txn_begin", rc);
+  int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+  if (rc == MDB_MAP_RESIZED) {  // another replica grew the map: take its size and go on
+    rc = mdb_env_set_mapsize(env_, 0);
+    if (rc == 0) rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+  }
+  if (rc != 0) return failure("mdb_txn_begin", rc);
+  const std::string id_key_text = fingerprint(id);
+  MDB_val id_key = as_val(id_key_text), fp_key = as_val(text_fingerprint), found{};
   Outcome outcome;
-  MDB_val id_key = as_val(id), fp_key = as_val(fingerprint), found{};
-  int rc = mdb_get(txn, ids_, &id_key, &found);
+  bool id_known = false;
+  rc = mdb_get(txn, ids_, &id_key, &found);
   if (rc == 0) {
-    // Copy before the transaction ends: LMDB's data is only valid inside it.
-    const std::string previous(static_cast<const char*>(found.mv_data), found.mv_size);
-    outcome.decision = previous == fingerprint ? Decision::Replay : Decision::Update;
+    // Read before the transaction ends: LMDB's data is only valid inside it.
+    const std::string_view entry = as_view(found);
+    const std::size_t newline = entry.find('\n');
+    if (newline == std::string_view::npos || entry.substr(newline + 1) != id) {
+      mdb_txn_abort(txn);
+      return Checked{std::nullopt, "the id's hash " + id_key_text + " is recorded for another id", false};
+    }
+    id_known = true;
+    outcome.decision = entry.substr(0, newline) == text_fingerprint ? Decision::Replay : Decision::Update;
   } else if (rc == MDB_NOTFOUND) {
     rc = mdb_get(txn, texts_, &fp_key, &found);
     if (rc == 0) {
+      outcome.of.assign(as_view(found));
       outcome.decision = Decision::Duplicate;
-      outcome.of.assign(static_cast<const char*>(found.mv_data), found.mv_size);
+      // This very id first had this text: a store written before ids were keyed by hash knows the text only.
+      if (outcome.of == id) {
+        outcome.decision = Decision::Replay;
+        outcome.of.clear();
+      }
     } else if (rc != MDB_NOTFOUND) {
       mdb_txn_abort(txn);
-      return lmdb_error("mdb_get", rc);
+      return failure("mdb_get", rc);
     }
   } else {
     mdb_txn_abort(txn);
-    return lmdb_error("mdb_get", rc);
+    return failure("mdb_get", rc);
   }
   rc = 0;
-  if (outcome.decision == Decision::Unique || outcome.decision == Decision::Update) {
-    MDB_val id_val = as_val(id), fp_val = as_val(fingerprint);
-    rc = mdb_put(txn, ids_, &id_key, &fp_val, 0);
-    if (rc == 0) rc = mdb_put(txn, texts_, &fp_key, &id_val, MDB_NOOVERWRITE);
+  // The id's entry: a new id (unique, or a replay known by its text only) gets one; an update changes it.
+  if (outcome.decision == Decision::Update || (!id_known && outcome.decision != Decision::Duplicate)) {
+    const std::string entry = text_fingerprint + '\n' + id;
+    MDB_val entry_val = as_val(entry);
+    rc = mdb_put(txn, ids_, &id_key, &entry_val, 0);
+  }
+  if (rc == 0 && (outcome.decision == Decision::Unique || outcome.decision == Decision::Update)) {
+    MDB_val id_val = as_val(id);
+    rc = mdb_put(txn, texts_, &fp_key, &id_val, MDB_NOOVERWRITE);
     if (rc == MDB_KEYEXIST) rc = 0;  // an update whose new text another id already had
   }
   if (rc != 0) {
     mdb_txn_abort(txn);
-    return lmdb_error("mdb_put", rc);
+    return failure("mdb_put", rc);
   }
-  if (rc = mdb_txn_commit(txn); rc != 0) return lmdb_error("mdb_txn_commit", rc);
-  return outcome;
+  if (rc = mdb_txn_commit(txn); rc != 0) return failure("mdb_txn_commit", rc);
+  return Checked{outcome, "", false};
 }
 
 runtime::Status FingerprintStore::sync() {

@@ -239,10 +239,11 @@ runtime::Result<FetchSettings> fetch_settings_from(const runtime::Options& optio
   return std::move(*settings);
 }
 
-std::vector<runtime::ConfigError> check_fetch_options(const runtime::Options& options) {
+std::vector<runtime::OptionProblem> check_fetch_options(const runtime::Options& options,
+                                                        const runtime::Options& /*pipeline*/) {
   runtime::ConfigError error;
   if (build_settings(options, "/", error)) return {};
-  return {error};
+  return {runtime::OptionProblem{error.key, error.reason, error.line, error.column}};
 }
 
 

@@ -11,6 +11,7 @@
 #include "stages/fetch/fetch_http.h"
 #include "stages/fetch/fetch_web.h"
 #include "stages/runtime/options.h"
+#include "stages/runtime/stage.h"
 #include "stages/runtime/status.h"
 
 namespace vnawire::fetch {
@@ -45,8 +46,9 @@ const runtime::OptionSpecs& fetch_option_specs();
 // source and its line ("sources[2].url: source vnaplus-en: kind feed needs an absolute http(s) URL… (line 9)").
 runtime::Result<FetchSettings> fetch_settings_from(const runtime::Options& options,
                                                    const std::filesystem::path& state_dir);
-// The same checks for `check-config` (the descriptor's check hook): no error when the options make settings.
-std::vector<runtime::ConfigError> check_fetch_options(const runtime::Options& options);
+// The same checks for `check-config` (the descriptor's check hook): no problem when the options make settings.
+std::vector<runtime::OptionProblem> check_fetch_options(const runtime::Options& options,
+                                                        const runtime::Options& pipeline);
 
 // The settings `vnawire fetch URL...` uses: one auto source per URL, polled once (or every `interval`).
 FetchSettings command_line_settings(const std::vector<std::string>& urls, bool allow_private,

@@ -329,7 +329,8 @@ void FetchEngine::on_sent(const runtime::Document& document) {
 void FetchEngine::on_abandoned(const runtime::Document& document) {
   auto it = in_flight_.find(document.header.id);
   if (it == in_flight_.end()) return;
-  if (it->second.kind == "file") tails_[it->second.directory]->mark_emitted(it->second.file);
+  // Not recorded as emitted: a web item stays pending in the state and a file unrecorded in its log, so both
+  // are sent again at the next start (the runtime's contract for abandoned documents).
   in_flight_.erase(it);
 }
 

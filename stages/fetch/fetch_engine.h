@@ -34,7 +34,8 @@ class FetchEngine {
   // The document left the process: its emission is recorded (committed at once, so a killed process does
   // not emit it again).
   void on_sent(const runtime::Document& document);
-  // The runtime gave up on sending it (dead-lettered): it will be fetched again after a restart.
+  // The runtime gave up on sending it (too large, downstream stuck, stop deadline): not recorded as emitted,
+  // so it is sent again after a restart.
   void on_abandoned(const runtime::Document& document);
   runtime::Status flush();
   // Every source polled once and nothing left to fetch or emit (what `vnawire fetch` without --follow waits for).

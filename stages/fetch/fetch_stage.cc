@@ -37,6 +37,12 @@ class FetchStage final : public runtime::Stage {
 
   void on_sent(const runtime::Document& document) override { engine_->on_sent(document); }
 
+  void on_abandoned(const runtime::Document& document, const std::string& reason) override {
+    context_.log->warn("document {} abandoned ({}): it stays pending and is fetched again at the next start",
+                       document.header.id, reason);
+    engine_->on_abandoned(document);
+  }
+
   runtime::Status flush() override { return engine_ ? engine_->flush() : runtime::Status(); }
 
  private:

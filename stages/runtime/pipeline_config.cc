@@ -106,6 +106,10 @@ const OptionSpecs& pipeline_option_specs() {
        "On stop, how long to wait for in-flight documents to reach the sinks.", false, 100.0, 3600000.0},
       {"flush_interval_ms", OptionType::Int, std::int64_t{500},
        "How often stages make their work durable (sink commits, state files).", false, 10.0, 600000.0},
+      {"max_message_bytes", OptionType::Int, std::int64_t{256} << 20,
+       "Largest encoded document (both frames) a stage accepts or sends; a stage dead-letters a larger one it "
+       "made instead of sending it, since ZeroMQ would drop the connection and the document with it.",
+       false, 65536.0, 1073741824.0},
   };
   return specs;
 }
@@ -188,6 +192,7 @@ LoadedConfig parse_pipeline_config(const std::string& text, const std::string& f
     }
   }
   config.pipeline = bind_options(root["pipeline"], pipeline_option_specs(), file_name, "pipeline", errors);
+  const bool pipeline_ok = errors.empty();
   config.state_dir = absolute_from(config.pipeline.get_string("state_dir"), base_dir);
   const std::string& run_dir = config.pipeline.get_string("run_dir");
   config.run_dir = run_dir.empty() ? config.state_dir / "run" : absolute_from(run_dir, base_dir);
@@ -236,15 +241,19 @@ LoadedConfig parse_pipeline_config(const std::string& text, const std::string& f
       const std::size_t errors_before = errors.size();
       stage.options = bind_options(node["options"], stage.descriptor->options, file_name, key + ".options", errors,
                                    mark.line + 1, mark.column + 1);
-      if (errors.size() == errors_before && stage.descriptor->check) {
-        for (auto error : stage.descriptor->check(stage.options)) {
-          error.file = file_name;
-          error.key = key + ".options" + (error.key.empty() ? "" : "." + error.key);
-          if (error.line == 0) {
-            error.line = mark.line + 1;
-            error.column = mark.column + 1;
+      // Options that are each valid may still not go together: the stage type says which.
+      if (stage.descriptor->check && pipeline_ok && errors.size() == errors_before) {
+        const YAML::Node given = node["options"];
+        for (auto& problem : stage.descriptor->check(stage.options, config.pipeline)) {
+          if (problem.line > 0) {
+            errors.push_back(ConfigError{file_name, problem.line, problem.column, key + ".options." + problem.key,
+                                         std::move(problem.reason)});
+            continue;
           }
-          errors.push_back(std::move(error));
+          // A key left at its default is not in the file: point at the stage entry instead.
+          const bool in_file = given.IsDefined() && given.IsMap() && given[problem.key].IsDefined();
+          errors.push_back(at(in_file ? given[problem.key] : node, file_name, key + ".options." + problem.key,
+                              std::move(problem.reason)));
         }
       }
     }

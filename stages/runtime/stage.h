@@ -85,14 +85,34 @@ class Stage {
   virtual Verdict on_message(Document& /*document*/) { return Verdict::forward(); }
   // Sources: emits at most `budget` documents and returns how long to wait before the next call.
   virtual std::chrono::milliseconds produce(Emitter& /*out*/, int /*budget*/) { return std::chrono::hours(1); }
-  // Sources: the document left the process (the runtime sent it downstream).
+  // Sources: the document left the process (the runtime handed it to every consumer).
   virtual void on_sent(const Document& /*document*/) {}
-  // Makes what was handled durable (sink commits, state files); called periodically and at stop.
+  // Sources: the runtime gave the document up instead of sending it, for `reason`: it was larger than
+  // pipeline.max_message_bytes, no consumer took it within send_timeout_ms, or the stop deadline came
+  // first. Every emitted document gets exactly one of on_sent and on_abandoned, from the main loop (never
+  // from inside emit()). A document already handed to some consumers is never dead-lettered; it is
+  // abandoned only when the stop deadline passes before the others take it. Release the document's
+  // bookkeeping here without recording it as sent, so that it is sent again at the next start.
+  virtual void on_abandoned(const Document& /*document*/, const std::string& /*reason*/) {}
+  // Makes what was handled durable (sink commits, state files); called periodically and at stop. A
+  // failure at stop makes the process exit 1.
   virtual Status flush() { return {}; }
+  // The input has no document waiting after the stage handled some: release what must not be held
+  // while idle (a sink's open transaction and its write lock). A failure is logged like a flush's.
+  virtual Status on_idle() { return {}; }
   virtual void stop() {}
 };
 
 enum class StageRole { Source, Processor, Sink };
+
+// A problem a stage finds in its own options: the key it names (relative to the stage's options), and why.
+// `line`/`column` locate problems inside a list item ("sources[2].url"); 0 points at the key itself.
+struct OptionProblem {
+  std::string key;
+  std::string reason;
+  int line = 0;
+  int column = 0;
+};
 
 struct StageDescriptor {
   std::string type;         // as written in the config's `type:`
@@ -101,10 +121,9 @@ struct StageDescriptor {
   int max_replicas;         // 1 for stages whose state cannot be shared
   OptionSpecs options;
   std::function<std::unique_ptr<Stage>(const StageContext&)> create;
-  // Optional checks across options that the table cannot express (a source needs a url...), run by the config
-  // loader after binding, so that `check-config` reports them. Each error carries line, column and key (the key
-  // relative to the stage's options); the loader fills in the file and prefixes the key.
-  std::function<std::vector<ConfigError>(const Options& options)> check;
+  // Checks the bound options against each other and the pipeline's (may be empty): one problem per
+  // option key, reported by the config check with the file, line and key.
+  std::function<std::vector<OptionProblem>(const Options& options, const Options& pipeline)> check;
 };
 
 using StageLookup = std::function<const StageDescriptor*(const std::string& type)>;

@@ -28,16 +28,22 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-constexpr int kSourceBudget = 64;         // documents a source may emit per produce() call
-constexpr int kMaxRetries = 8;            // Retry verdicts before a document is dead-lettered
-constexpr milliseconds kRetryBase{100};   // first retry delay; doubles each time
-constexpr std::int64_t kMaxMessageBytes = 256LL << 20;
+constexpr int kSourceBudget = 64;        // documents a source may emit per produce() call
+constexpr int kMaxRetries = 8;           // Retry verdicts before a document is dead-lettered
+constexpr milliseconds kRetryBase{100};  // first retry delay; doubles each time
+
+// Runtime counters, reported with the stage's own.
+constexpr const char* kTooLarge = "too_large";                          // dead-lettered: over max_message_bytes
+constexpr const char* kLateConsumer = "send_timeout_partly_delivered";  // a consumer is late, others have it
+constexpr const char* kAbandonedPartly = "abandoned_partly_delivered";  // stop deadline, some consumers have it
 
 struct Outgoing {
   Document document;
   Frames frames;
   std::size_t next_output = 0;  // index of the first output socket that has not taken it yet
   Clock::time_point since;
+  bool reported_late = false;  // the send timeout passed after some consumers took it (logged once)
+  std::size_t bytes() const { return frames.header.size() + frames.payload.size(); }
 };
 
 class Runner final : public Emitter {
@@ -46,6 +52,8 @@ class Runner final : public Emitter {
       : config_(config), stage_config_(stage), replica_(replica) {}
 
   int run();
+  // Only queues: the size limit, timeouts and on_sent/on_abandoned are all decided in send_pending(), so
+  // a source never sees a callback from inside its own produce().
   void emit(Document document) override {
     Frames frames = encode(document);
     pending_.push_back(Outgoing{std::move(document), std::move(frames), 0, Clock::now()});
@@ -57,12 +65,19 @@ class Runner final : public Emitter {
   nlohmann::json stats() const;
   void handle_control();
   void handle_signal();
+  void begin_stop();
   bool receive_one();  // false when nothing was waiting
   void process(Document document);
   void dead_letter(const std::string& reason, std::string_view id, std::string_view header, std::string_view payload);
   void dead_letter(const std::string& reason, const Document& document);
   void send_pending();
-  void flush_stage();
+  void give_up(const Outgoing& out, const std::string& reason, bool write_dead_letter);
+  std::string consumers_between(std::size_t from, std::size_t to) const;
+  bool call_stage(Status (Stage::*hook)(), const char* what);
+  bool flush_stage();
+  void idle_stage();
+  void report(const char* verb);
+  std::uint64_t work_done() const { return received_ + forwarded_ + dropped_ + dead_lettered_ + retried_; }
   milliseconds poll_timeout(Clock::time_point now) const;
 
   const PipelineConfig& config_;
@@ -79,6 +94,9 @@ class Runner final : public Emitter {
   std::optional<zmq::socket_t> control_;
   std::optional<zmq::socket_t> input_;
   std::vector<zmq::socket_t> outputs_;
+  std::vector<std::string> consumers_;  // the stage each output socket feeds, in the same order
+  std::int64_t max_message_bytes_ = 0;
+  bool is_source_ = false;
   int signal_fd_ = -1;
 
   std::deque<Outgoing> pending_;
@@ -93,6 +111,8 @@ class Runner final : public Emitter {
   Clock::time_point next_produce_{};
 
   std::uint64_t received_ = 0, forwarded_ = 0, dropped_ = 0, dead_lettered_ = 0, retried_ = 0;
+  std::uint64_t work_reported_ = 0;  // work_done() as of the last report to the daemon
+  bool handled_since_idle_ = false;  // documents were handled since the last on_idle()
 };
 
 void Runner::send_control(const char* verb, const nlohmann::json& body) {
@@ -101,6 +121,12 @@ void Runner::send_control(const char* verb, const nlohmann::json& body) {
   const std::array<zmq::const_buffer, 2> frames = {zmq::buffer(std::string_view(verb)), zmq::buffer(body_text)};
   // The control queue is large and the daemon reads it at once: never block the data path on it.
   (void)zmq::send_multipart(*control_, frames, zmq::send_flags::dontwait);
+}
+
+// Sends the counters; a report also tells the daemon everything done so far, which a crash cannot take back.
+void Runner::report(const char* verb) {
+  send_control(verb, stats());
+  work_reported_ = work_done();
 }
 
 nlohmann::json Runner::stats() const {
@@ -140,6 +166,8 @@ Status Runner::setup() {
   if (!opened) return opened;
 
   const auto drain_ms = static_cast<int>(config_.pipeline.get_int("drain_timeout_ms"));
+  max_message_bytes_ = config_.pipeline.get_int("max_message_bytes");
+  is_source_ = stage_config_.descriptor->role == StageRole::Source;
   try {
     control_.emplace(zmq_context_, zmq::socket_type::dealer);
     control_->set(zmq::sockopt::routing_id, identity_);
@@ -157,12 +185,13 @@ Status Runner::setup() {
         return Status::error("cannot bind " + endpoint + ": " + e.what());
       }
       outputs_.push_back(std::move(push));
+      consumers_.push_back(consumer);
     }
     auto inputs = input_endpoints(config_, stage_config_.name);
     if (!inputs.empty()) {
       input_.emplace(zmq_context_, zmq::socket_type::pull);
       input_->set(zmq::sockopt::rcvhwm, static_cast<int>(stage_config_.hwm));
-      input_->set(zmq::sockopt::maxmsgsize, kMaxMessageBytes);
+      input_->set(zmq::sockopt::maxmsgsize, max_message_bytes_);
       input_->set(zmq::sockopt::linger, 0);
       for (const auto& endpoint : inputs) input_->connect(endpoint);
     }
@@ -220,6 +249,7 @@ bool Runner::receive_one() {
 }
 
 void Runner::process(Document document) {
+  handled_since_idle_ = true;
   Verdict verdict;
   try {
     verdict = stage_->on_message(document);
@@ -262,6 +292,16 @@ void Runner::send_pending() {
   const auto send_timeout = milliseconds(stage_config_.send_timeout_ms);
   while (!pending_.empty()) {
     Outgoing& out = pending_.front();
+    // ZeroMQ drops the connection of a peer that sends more than its maxmsgsize, and the document with it.
+    if (out.next_output == 0 && out.bytes() > static_cast<std::size_t>(max_message_bytes_)) {
+      counters_.add(kTooLarge);
+      give_up(out,
+              "the encoded document is " + std::to_string(out.bytes()) + " bytes, over the " +
+                  std::to_string(max_message_bytes_) + "-byte message limit (pipeline.max_message_bytes)",
+              true);
+      pending_.pop_front();
+      continue;
+    }
     while (out.next_output < outputs_.size()) {
       zmq::socket_t& socket = outputs_[out.next_output];
       std::optional<std::size_t> sent;
@@ -277,30 +317,82 @@ void Runner::send_pending() {
       ++out.next_output;
     }
     if (out.next_output < outputs_.size()) {
-      const auto waited = Clock::now() - out.since;
-      const bool timed_out = send_timeout.count() > 0 && waited > send_timeout;
-      const bool stop_expired = stopping_ && Clock::now() > stop_deadline_;
-      if (!timed_out && !stop_expired) return;  // downstream is full: try again when it can take more
-      dead_letter(stop_expired ? "stopping: downstream did not take the document before the drain timeout"
-                               : "downstream did not take the document within send_timeout_ms",
-                  out.document);
-      pending_.pop_front();
-      continue;
+      const auto now = Clock::now();
+      const bool timed_out = send_timeout.count() > 0 && now - out.since > send_timeout;
+      const bool stop_expired = stopping_ && now > stop_deadline_;
+      if (out.next_output == 0 && (timed_out || stop_expired)) {
+        give_up(out,
+                stop_expired ? "stopping: downstream did not take the document before the drain timeout"
+                             : "downstream did not take the document within send_timeout_ms",
+                true);
+        pending_.pop_front();
+        continue;
+      }
+      // Some consumers already have it: a dead letter would be a lie, so wait for the others while the
+      // stage runs. Only the stop deadline ends the wait; the source then sends it again at the next start.
+      const std::string late = consumers_between(out.next_output, outputs_.size());
+      if (stop_expired) {
+        counters_.add(kAbandonedPartly);
+        log_->error("stopping: {} was handed to {} but {} did not take it before the drain timeout; not "
+                    "dead-lettered, since some consumers have it",
+                    out.document.header.id, consumers_between(0, out.next_output), late);
+        give_up(out, "stopping: " + late + " did not take the document before the drain timeout", false);
+        pending_.pop_front();
+        continue;
+      }
+      if (timed_out && !out.reported_late) {
+        out.reported_late = true;
+        counters_.add(kLateConsumer);
+        log_->warn("{} did not take {} within send_timeout_ms, but {} did: still trying", late, out.document.header.id,
+                   consumers_between(0, out.next_output));
+      }
+      return;  // downstream is full: try again when it can take more
     }
     ++forwarded_;
-    stage_->on_sent(out.document);
+    if (is_source_) {
+      try {
+        stage_->on_sent(out.document);
+      } catch (const std::exception& e) {
+        log_->error("on_sent failed: {}", e.what());
+      }
+    }
     pending_.pop_front();
   }
 }
 
-void Runner::flush_stage() {
-  Status flushed;
+void Runner::give_up(const Outgoing& out, const std::string& reason, bool write_dead_letter) {
+  if (write_dead_letter) dead_letter(reason, out.document.header.id, out.frames.header, out.frames.payload);
+  if (!is_source_) return;
   try {
-    flushed = stage_->flush();
+    stage_->on_abandoned(out.document, reason);
   } catch (const std::exception& e) {
-    flushed = Status::error(e.what());
+    log_->error("on_abandoned failed: {}", e.what());
   }
-  if (!flushed) log_->error("flush failed: {}", flushed.message());
+}
+
+std::string Runner::consumers_between(std::size_t from, std::size_t to) const {
+  std::string names;
+  for (std::size_t i = from; i < to && i < consumers_.size(); ++i) names += (names.empty() ? "" : ", ") + consumers_[i];
+  return names;
+}
+
+// Calls flush() or on_idle(): an exception counts as a failure, which is logged. Returns whether it worked.
+bool Runner::call_stage(Status (Stage::*hook)(), const char* what) {
+  Status status;
+  try {
+    status = (stage_.get()->*hook)();
+  } catch (const std::exception& e) {
+    status = Status::error(e.what());
+  }
+  if (!status) log_->error("{} failed: {}", what, status.message());
+  return status.ok();
+}
+
+bool Runner::flush_stage() { return call_stage(&Stage::flush, "flush"); }
+
+void Runner::idle_stage() {
+  handled_since_idle_ = false;
+  (void)call_stage(&Stage::on_idle, "idle flush");
 }
 
 void Runner::handle_control() {
@@ -312,9 +404,9 @@ void Runner::handle_control() {
     const auto verb = frames[0].to_string_view();
     if (verb == kStop) {
       if (!stopping_) log_->info("stop requested by the daemon");
-      stopping_ = true;
+      begin_stop();
     } else if (verb == kStats) {
-      send_control(kHeartbeat, stats());
+      report(kHeartbeat);
     } else {
       log_->warn("unknown control verb '{}'", verb);
     }
@@ -326,9 +418,16 @@ void Runner::handle_signal() {
   while (::read(signal_fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
     if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT) {
       if (!stopping_) log_->info("signal {}: finishing in-flight work", info.ssi_signo);
-      stopping_ = true;
+      begin_stop();
     }
   }
+}
+
+// The drain deadline starts with the request, before send_pending() next runs in the same loop turn.
+void Runner::begin_stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  stop_deadline_ = Clock::now() + milliseconds(config_.pipeline.get_int("drain_timeout_ms"));
 }
 
 milliseconds Runner::poll_timeout(Clock::time_point now) const {
@@ -357,25 +456,18 @@ int Runner::run() {
     send_control(kFailed, nlohmann::json{{"reason", ready.message()}, {"pid", ::getpid()}});
     return 2;
   }
-  send_control(kReady, stats());
+  report(kReady);
   log_->info("ready ({} input endpoints, {} outputs)", input_endpoints(config_, stage_config_.name).size(),
              outputs_.size());
 
   const auto heartbeat = milliseconds(config_.pipeline.get_int("heartbeat_ms"));
   const auto flush_interval = milliseconds(config_.pipeline.get_int("flush_interval_ms"));
-  const auto drain = milliseconds(config_.pipeline.get_int("drain_timeout_ms"));
-  const bool is_source = stage_config_.descriptor->role == StageRole::Source;
   auto now = Clock::now();
   next_heartbeat_ = now + heartbeat;
   next_flush_ = now + flush_interval;
   next_produce_ = now;
-  bool stop_started = false;
 
   while (true) {
-    if (stopping_ && !stop_started) {
-      stop_started = true;
-      stop_deadline_ = Clock::now() + drain;
-    }
     const bool want_input = input_ && pending_.empty() && !retry_document_ && !(stopping_ && input_drained_);
     std::vector<zmq::pollitem_t> items;
     items.push_back({static_cast<void*>(*control_), 0, ZMQ_POLLIN, 0});
@@ -395,10 +487,17 @@ int Runner::run() {
     if (items[1].revents & ZMQ_POLLIN) handle_signal();
     if (items[0].revents & ZMQ_POLLIN) handle_control();
 
+    bool input_empty = false;
     if (want_input) {
       // Take a bounded batch so control messages and timers are never starved.
       int taken = 0;
-      while (taken < 256 && pending_.empty() && !retry_document_ && receive_one()) ++taken;
+      while (taken < 256 && pending_.empty() && !retry_document_) {
+        if (!receive_one()) {
+          input_empty = true;
+          break;
+        }
+        ++taken;
+      }
       if (stopping_ && taken == 0) input_drained_ = true;
     }
     now = Clock::now();
@@ -407,7 +506,7 @@ int Runner::run() {
       retry_document_.reset();
       process(std::move(document));
     }
-    if (is_source && !stopping_ && pending_.empty() && now >= next_produce_) {
+    if (is_source_ && !stopping_ && pending_.empty() && now >= next_produce_) {
       milliseconds delay{1000};
       try {
         delay = stage_->produce(*this, kSourceBudget);
@@ -417,13 +516,17 @@ int Runner::run() {
       next_produce_ = Clock::now() + std::max(delay, milliseconds(0));
     }
     send_pending();
+    // Idle: everything taken in is handled and sent on. Nothing may stay held (a sink's transaction), and
+    // the daemon hears of the finished work now rather than at the next heartbeat, which a crash would lose.
+    const bool idle = pending_.empty() && !retry_document_ && (!input_ || input_empty);
+    if (idle && handled_since_idle_) idle_stage();
     now = Clock::now();
     if (now >= next_flush_) {
       flush_stage();
       next_flush_ = now + flush_interval;
     }
-    if (now >= next_heartbeat_) {
-      send_control(kHeartbeat, stats());
+    if (now >= next_heartbeat_ || (idle && work_done() != work_reported_)) {
+      report(kHeartbeat);
       next_heartbeat_ = now + heartbeat;
     }
     const bool input_done = !input_ || input_drained_;
@@ -435,15 +538,19 @@ int Runner::run() {
       break;
     }
   }
-  flush_stage();
+  const bool flushed = flush_stage();
   try {
     stage_->stop();
   } catch (const std::exception& e) {
     log_->error("stop failed: {}", e.what());
   }
-  send_control(kStopped, stats());
+  report(kStopped);
   log_->info("stopped: received {}, forwarded {}, dropped {}, dead-lettered {}", received_, forwarded_, dropped_,
              dead_lettered_);
+  if (!flushed) {
+    log_->error("the last flush failed: what this stage handled may not be durable; exiting 1");
+    return 1;
+  }
   return 0;
 }
 

@@ -20,7 +20,7 @@ inline constexpr const char* kStats = "STATS";          // daemon -> stage: send
 std::string replica_identity(const std::string& stage, int replica);
 
 // Runs replica `replica` of `stage` until STOP or SIGTERM; returns the process exit code
-// (0 after a clean stop, 2 when the stage cannot start).
+// (0 after a clean stop, 1 when the last flush failed, 2 when the stage cannot start).
 int run_stage_process(const PipelineConfig& config, const StageConfig& stage, int replica);
 
 // Runs a processor stage as a filter: JSON Lines records on `in`, the processed records on `out`

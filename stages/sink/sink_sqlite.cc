@@ -1,11 +1,14 @@
 // The SQLite sink: one row per document id, upserted, committed in batches at each flush (WAL mode).
 #include <sqlite3.h>
 
-#include <chrono>
-#include <ctime>
+#include <optional>
+#include <string>
+#include <vector>
 
-#include "stages/sink/sink_stages.h"
+#include <spdlog/spdlog.h>
+
 #include "stages/runtime/record.h"
+#include "stages/sink/sink_stages.h"
 
 namespace vnawire::sink {
 namespace {
@@ -24,19 +27,42 @@ ON CONFLICT(id) DO UPDATE SET
   record = excluded.record, stored_at = excluded.stored_at
 )sql";
 
-// A JSON value at a path, as text for a column; null when absent or not a string.
-const std::string* text_at(const nlohmann::json& record, std::initializer_list<const char*> path) {
+// A JSON value at a path, as text for a column; nullopt (NULL) when absent or not a string.
+std::optional<std::string> text_at(const nlohmann::json& record, std::initializer_list<const char*> path) {
   const nlohmann::json* node = &record;
   for (const char* key : path) {
-    if (!node->is_object()) return nullptr;
+    if (!node->is_object()) return std::nullopt;
     auto it = node->find(key);
-    if (it == node->end()) return nullptr;
+    if (it == node->end()) return std::nullopt;
     node = &*it;
   }
-  return node->is_string() ? &node->get_ref<const std::string&>() : nullptr;
+  if (!node->is_string()) return std::nullopt;
+  return node->get<std::string>();
 }
 
 bool transient(int rc) { return rc == SQLITE_BUSY || rc == SQLITE_LOCKED; }
+
+// One document's column values, kept until its transaction commits: the runtime counts a document
+// stored once on_message returns, so a batch whose COMMIT fails must be written again, not lost.
+struct Row {
+  std::string id;
+  std::optional<std::string> url, lang, title, published, dateline_place, dateline_date;
+  std::string record;
+  std::string stored_at;
+};
+
+Row row_of(const runtime::Document& document) {
+  const auto& record = document.record;
+  return Row{document.header.id,
+             text_at(record, {"url"}),
+             text_at(record, {"lang", "code"}),
+             text_at(record, {"article", "title"}),
+             text_at(record, {"article", "published"}),
+             text_at(record, {"article", "dateline", "place"}),
+             text_at(record, {"article", "dateline", "date"}),
+             record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+             runtime::iso_now_utc()};
+}
 
 class SqliteSink final : public runtime::Stage {
  public:
@@ -48,7 +74,7 @@ class SqliteSink final : public runtime::Stage {
 
   runtime::Status start() override {
     path_ = context_.resolve(context_.options->get_string("path"));
-    batch_limit_ = static_cast<int>(context_.options->get_int("batch"));
+    batch_limit_ = static_cast<std::size_t>(context_.options->get_int("batch"));
     std::error_code ec;
     std::filesystem::create_directories(path_.parent_path(), ec);
     if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
@@ -66,48 +92,33 @@ class SqliteSink final : public runtime::Stage {
   }
 
   runtime::Verdict on_message(runtime::Document& document) override {
-    if (!in_transaction_) {
-      int rc = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
-      if (transient(rc)) return runtime::Verdict::retry(std::string("database busy: ") + sqlite3_errmsg(db_));
-      if (rc != SQLITE_OK) return runtime::Verdict::retry(std::string("BEGIN failed: ") + sqlite3_errmsg(db_));
-      in_transaction_ = true;
-    }
-    const auto& record = document.record;
-    const std::string json = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    const std::string now = runtime::iso_now_utc();
-    sqlite3_reset(upsert_);
-    sqlite3_clear_bindings(upsert_);
-    auto bind = [&](int index, const std::string* value) {
-      if (value == nullptr) {
-        sqlite3_bind_null(upsert_, index);
-      } else {
-        sqlite3_bind_text(upsert_, index, value->data(), static_cast<int>(value->size()), SQLITE_STATIC);
-      }
-    };
-    bind(1, &document.header.id);
-    bind(2, text_at(record, {"url"}));
-    bind(3, text_at(record, {"lang", "code"}));
-    bind(4, text_at(record, {"article", "title"}));
-    bind(5, text_at(record, {"article", "published"}));
-    bind(6, text_at(record, {"article", "dateline", "place"}));
-    bind(7, text_at(record, {"article", "dateline", "date"}));
-    bind(8, &json);
-    bind(9, &now);
-    const int rc = sqlite3_step(upsert_);
-    sqlite3_reset(upsert_);
+    if (auto opened = open_transaction(); !opened) return runtime::Verdict::retry(opened.message());
+    Row row = row_of(document);
+    const int rc = upsert(row);
     if (rc != SQLITE_DONE) {
       const std::string why = sqlite3_errmsg(db_);
+      // SQLite may roll the whole transaction back on some errors (a full disk, I/O): its rows go in again.
+      if (sqlite3_get_autocommit(db_) != 0) in_transaction_ = false;
       if (transient(rc)) return runtime::Verdict::retry("database busy: " + why);
       return runtime::Verdict::dead_letter("cannot store the record: " + why);
     }
+    batch_.push_back(std::move(row));
     context_.counters->add("stored");
-    if (++batched_ >= batch_limit_) {
-      if (auto committed = commit(); !committed) return runtime::Verdict::retry(committed.message());
+    if (batch_.size() >= batch_limit_) {
+      // The record is kept with its batch and written again by the next transaction: not a retry.
+      if (auto committed = commit(); !committed) context_.log->error("{}", committed.message());
     }
     return runtime::Verdict::forward();
   }
 
-  runtime::Status flush() override { return commit(); }
+  runtime::Status flush() override {
+    if (!in_transaction_ && batch_.empty()) return {};
+    if (auto opened = open_transaction(); !opened) return opened;
+    return commit();
+  }
+
+  // Another replica or writer may be waiting for the lock: never hold it while there is nothing to write.
+  runtime::Status on_idle() override { return flush(); }
 
  private:
   runtime::Status exec(const char* sql) {
@@ -120,12 +131,72 @@ class SqliteSink final : public runtime::Stage {
     return {};
   }
 
+  int upsert(const Row& row) {
+    sqlite3_reset(upsert_);
+    sqlite3_clear_bindings(upsert_);
+    // SQLITE_STATIC: the row outlives the statement's step.
+    auto bind = [&](int index, const std::string& value) {
+      sqlite3_bind_text(upsert_, index, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
+    };
+    auto bind_or_null = [&](int index, const std::optional<std::string>& value) {
+      if (value) {
+        bind(index, *value);
+      } else {
+        sqlite3_bind_null(upsert_, index);
+      }
+    };
+    bind(1, row.id);
+    bind_or_null(2, row.url);
+    bind_or_null(3, row.lang);
+    bind_or_null(4, row.title);
+    bind_or_null(5, row.published);
+    bind_or_null(6, row.dateline_place);
+    bind_or_null(7, row.dateline_date);
+    bind(8, row.record);
+    bind(9, row.stored_at);
+    const int rc = sqlite3_step(upsert_);
+    sqlite3_reset(upsert_);
+    return rc;
+  }
+
+  // Begins a transaction unless one is open; the rows of a batch whose COMMIT failed go in first.
+  runtime::Status open_transaction() {
+    if (in_transaction_) return {};
+    const int rc = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) {
+      return runtime::Status::error((transient(rc) ? "database busy: " : "BEGIN failed: ") +
+                                    std::string(sqlite3_errmsg(db_)));
+    }
+    in_transaction_ = true;
+    for (const Row& row : batch_) {
+      if (upsert(row) != SQLITE_DONE) {
+        const std::string why = sqlite3_errmsg(db_);
+        roll_back();
+        return runtime::Status::error("cannot write again the " + std::to_string(batch_.size()) +
+                                      " record(s) of a failed commit: " + why);
+      }
+    }
+    return {};
+  }
+
   runtime::Status commit() {
     if (!in_transaction_) return {};
-    if (auto done = exec("COMMIT"); !done) return done;
+    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK) {
+      in_transaction_ = false;
+      batch_.clear();
+      return {};
+    }
+    const std::string why = sqlite3_errmsg(db_);
+    roll_back();
+    return runtime::Status::error("COMMIT failed on " + path_.string() + ": " + why + "; its " +
+                                  std::to_string(batch_.size()) + " record(s) go in again with the next transaction");
+  }
+
+  // After a failed COMMIT SQLite may or may not have rolled back already (sqlite3_get_autocommit says
+  // which): either way the transaction ends here, so the next one starts clean.
+  void roll_back() {
+    if (sqlite3_get_autocommit(db_) == 0) (void)sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     in_transaction_ = false;
-    batched_ = 0;
-    return {};
   }
 
   const runtime::StageContext& context_;
@@ -133,8 +204,8 @@ class SqliteSink final : public runtime::Stage {
   sqlite3* db_ = nullptr;
   sqlite3_stmt* upsert_ = nullptr;
   bool in_transaction_ = false;
-  int batched_ = 0;
-  int batch_limit_ = 500;
+  std::vector<Row> batch_;  // the rows of the open transaction, or of the last one that failed to commit
+  std::size_t batch_limit_ = 500;
 };
 
 }  // namespace
@@ -149,12 +220,28 @@ const runtime::StageDescriptor& sqlite_descriptor() {
           OptionSpec{"path", OptionType::String, std::string("vnawire.db"),
                      "The database file (relative paths are under state_dir)."},
           OptionSpec{"batch", OptionType::Int, std::int64_t{500},
-                     "Records per transaction at most; a transaction is also committed at each flush.", false, 1.0,
+                     "Records per transaction at most; a transaction is also committed at each flush and as soon as "
+                     "the input is idle, so no replica holds the write lock while it waits.",
+                     false, 1.0,
                      100000.0},
           OptionSpec{"busy_timeout_ms", OptionType::Int, std::int64_t{5000},
-                     "How long to wait for a lock held by another writer before retrying.", false, 0.0, 600000.0},
+                     "How long to wait for a lock held by another writer before retrying; must be below "
+                     "pipeline.stage_timeout_ms, since a replica waiting sends no heartbeat.",
+                     false, 0.0, 600000.0},
       },
       [](const runtime::StageContext& context) { return std::make_unique<SqliteSink>(context); },
+      // A replica waiting on a lock sends no heartbeat: past stage_timeout_ms the daemon kills it as hung.
+      [](const runtime::Options& options, const runtime::Options& pipeline) {
+        std::vector<runtime::OptionProblem> problems;
+        const auto busy = options.get_int("busy_timeout_ms");
+        const auto stage_timeout = pipeline.get_int("stage_timeout_ms");
+        if (busy >= stage_timeout) {
+          problems.push_back({"busy_timeout_ms", std::to_string(busy) + " must be below pipeline.stage_timeout_ms (" +
+                                                     std::to_string(stage_timeout) +
+                                                     "): a replica waiting that long on a lock is killed as hung"});
+        }
+        return problems;
+      },
   };
   return descriptor;
 }

@@ -19,7 +19,6 @@ TEST(Cli, CheckConfigReportsThreeErrorsWithFileLineColumnAndKey) {
   write_file(file,
              "pipeline:\n"
              "  state_dir: state\n"
-             "  verbosity: loud\n"         // unknown key
              "stages:\n"
              "  - name: fetch\n"
              "    type: fetch\n"
@@ -29,15 +28,16 @@ TEST(Cli, CheckConfigReportsThreeErrorsWithFileLineColumnAndKey) {
              "  - name: out\n"
              "    type: sink_jsonl\n"
              "    inputs: [fetch]\n"
+             "    colour: blue\n"               // unknown key
              "    options: {path: [a, b]}\n");  // wrong type
   Process check({kBinary, "check-config", file.string()}, dir.path());
   EXPECT_EQ(check.wait(seconds(20)), 1);
   const std::string errors = check.errors();
-  EXPECT_NE(errors.find(file.string() + ":3:3: pipeline.verbosity: unknown key"), std::string::npos) << errors;
+  EXPECT_NE(errors.find(file.string() + ":12:5: stages[1].colour: unknown key"), std::string::npos) << errors;
   EXPECT_NE(errors.find(file.string() + ":13:21: stages[1].options.path: expected a string, found a list"),
             std::string::npos)
       << errors;
-  EXPECT_NE(errors.find(file.string() + ":9:11: stages[0].options.sources[0].url: source fr: kind feed needs an "
+  EXPECT_NE(errors.find(file.string() + ":8:11: stages[0].options.sources[0].url: source fr: kind feed needs an "
                                          "absolute http(s) URL"),
             std::string::npos)
       << errors;

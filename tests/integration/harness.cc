@@ -14,6 +14,8 @@
 #include <sstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 namespace vnawire::testing {
 
 TempDir::TempDir() {
@@ -168,6 +170,23 @@ std::string generated_dispatch(int n) {
   }
   text << "Les participants se retrouveront le mois prochain. -VNA";
   return text.str();
+}
+
+void write_inbox(const TempDir& dir, int from, int to) {
+  for (int n = from; n < to; ++n) {
+    char name[32];
+    std::snprintf(name, sizeof name, "doc-%04d.txt", n);
+    write_file(dir / "inbox" / name, generated_dispatch(n));
+  }
+}
+
+std::map<std::string, int> stored_urls(const std::filesystem::path& sink) {
+  std::map<std::string, int> urls;
+  for (const auto& line : read_lines(sink)) {
+    auto record = nlohmann::json::parse(line);
+    urls[record.at("url").get<std::string>()]++;
+  }
+  return urls;
 }
 
 int free_port_range(int count) {

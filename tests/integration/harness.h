@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,12 @@ std::vector<pid_t> processes_with(const std::string& needle);
 
 // A distinct French-like dispatch in the scraped text layout, generated from `n`.
 std::string generated_dispatch(int n);
+
+// Writes generated dispatches from..to-1 as <dir>/inbox/doc-NNNN.txt.
+void write_inbox(const TempDir& dir, int from, int to);
+
+// Maps the url of each record of a JSON Lines sink to how many times it was stored.
+std::map<std::string, int> stored_urls(const std::filesystem::path& sink);
 
 // A free loopback TCP port range of `count` ports.
 int free_port_range(int count);

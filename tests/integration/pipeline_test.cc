@@ -32,24 +32,6 @@ std::string pipeline_yaml(const TempDir& dir, const std::string& fetch_extra, co
          "  - name: out\n    type: sink_jsonl\n    inputs: [extract]\n    options: {path: out.jsonl}\n";
 }
 
-void write_inbox(const TempDir& dir, int from, int to) {
-  for (int n = from; n < to; ++n) {
-    char name[32];
-    std::snprintf(name, sizeof name, "doc-%04d.txt", n);
-    write_file(dir / "inbox" / name, generated_dispatch(n));
-  }
-}
-
-// Maps each stored record's url to how many times it was stored.
-std::map<std::string, int> stored_urls(const std::filesystem::path& sink) {
-  std::map<std::string, int> urls;
-  for (const auto& line : read_lines(sink)) {
-    auto record = nlohmann::json::parse(line);
-    urls[record.at("url").get<std::string>()]++;
-  }
-  return urls;
-}
-
 void expect_exactly_once(const TempDir& dir, const std::filesystem::path& sink, int count) {
   auto urls = stored_urls(sink);
   ASSERT_EQ(urls.size(), static_cast<std::size_t>(count));

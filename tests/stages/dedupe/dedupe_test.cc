@@ -1,7 +1,11 @@
 // Dedupe: normalisation, the four decisions, drop versus tag, and memory across a restart.
 #include "stages/dedupe/dedupe_stage.h"
 
+#include <lmdb.h>
+
 #include <gtest/gtest.h>
+
+#include <filesystem>
 
 #include "stages/dedupe/dedupe_normalize.h"
 #include "tests/stages/stage_fixture.h"
@@ -12,6 +16,13 @@ namespace {
 using runtime::Disposition;
 using testing::make_document;
 using testing::StageFixture;
+
+// Passes a document through a stage in tag mode, expecting it forwarded; returns its "dedupe" tag.
+nlohmann::json tag_after(runtime::Stage& stage, const std::string& id, const std::string& text) {
+  auto document = make_document(id, text);
+  EXPECT_EQ(stage.on_message(document).disposition, Disposition::Forward) << id.substr(0, 16);
+  return document.record["dedupe"];
+}
 
 TEST(DedupeNormalize, FoldsCaseAccentsPunctuationAndMarkup) {
   EXPECT_EQ(normalize_for_dedupe("Hà Nội, l'Été « 2024 » !", false), "hanoilete2024");
@@ -59,6 +70,59 @@ TEST(DedupeStage, DropsDuplicatesByDefaultAndRemembersAcrossRestarts) {
   auto verdict = restarted.on_message(copy);
   EXPECT_EQ(verdict.disposition, Disposition::Drop);
   EXPECT_EQ(verdict.reason, "duplicate of a");
+}
+
+TEST(DedupeStage, IdsLongerThanAnLmdbKeyAreRememberedLikeAnyOther) {
+  StageFixture fixture(dedupe_descriptor(), "{action: tag}");
+  auto& stage = fixture.start();
+  // The codec allows ids of 1024 bytes; LMDB keys stop at 511. These two share their first 1023 bytes.
+  const std::string long_id(1024, 'i');
+  const std::string other_id = std::string(1023, 'i') + "j";
+  EXPECT_EQ(tag_after(stage, long_id, "Un texte.")["status"], "unique");
+  EXPECT_EQ(tag_after(stage, long_id, "Un texte.")["status"], "replay");
+  EXPECT_EQ(tag_after(stage, long_id, "Un texte corrigé.")["status"], "update");
+  EXPECT_EQ(tag_after(stage, other_id, "Un autre texte.")["status"], "unique");
+  const auto copy = tag_after(stage, "short", "un texte corrige");
+  EXPECT_EQ(copy["status"], "duplicate");
+  EXPECT_EQ(copy["of"], long_id);
+}
+
+TEST(DedupeStage, AStoreWrittenBeforeIdsWereHashedStillTellsAReplayFromADuplicate) {
+  StageFixture fixture(dedupe_descriptor(), "{action: tag}");
+  {  // What an earlier release leaves: the text's fingerprint -> id in "texts", ids under another table.
+    const auto path = fixture.dir() / "dedupe" / "fingerprints.lmdb";
+    std::filesystem::create_directories(path);
+    MDB_env* env = nullptr;
+    ASSERT_EQ(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 4);
+    ASSERT_EQ(mdb_env_open(env, path.c_str(), 0, 0644), 0);
+    MDB_txn* txn = nullptr;
+    ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+    MDB_dbi texts = 0;
+    ASSERT_EQ(mdb_dbi_open(txn, "texts", MDB_CREATE, &texts), 0);
+    std::string fp = fingerprint(normalize_for_dedupe("Une dépêche.", false)), id = "old";
+    MDB_val key{fp.size(), fp.data()}, value{id.size(), id.data()};
+    ASSERT_EQ(mdb_put(txn, texts, &key, &value, 0), 0);
+    ASSERT_EQ(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+  }
+  auto& stage = fixture.start();
+  EXPECT_EQ(tag_after(stage, "old", "Une dépêche.")["status"], "replay") << "not a duplicate of itself";
+  const auto copy = tag_after(stage, "new", "une depeche");
+  EXPECT_EQ(copy["status"], "duplicate");
+  EXPECT_EQ(copy["of"], "old");
+}
+
+TEST(DedupeStage, AFullFingerprintStoreDeadLettersInsteadOfRetrying) {
+  StageFixture fixture(dedupe_descriptor(), "{map_size_mb: 1}");
+  auto& stage = fixture.start();
+  runtime::Verdict verdict;
+  for (int i = 0; i < 50000 && verdict.disposition == Disposition::Forward; ++i) {
+    auto document = make_document(std::string(200, 'p') + std::to_string(i), "dépêche numéro " + std::to_string(i));
+    verdict = stage.on_message(document);
+  }
+  EXPECT_EQ(verdict.disposition, Disposition::DeadLetter) << verdict.reason;
+  EXPECT_NE(verdict.reason.find("MDB_MAP_FULL"), std::string::npos) << verdict.reason;
 }
 
 TEST(DedupeStage, DeadLettersRecordsWithoutBody) {

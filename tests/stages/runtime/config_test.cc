@@ -134,6 +134,33 @@ stages:
   EXPECT_NE(text.find("stages[1].type: unknown stage type 'extractor'"), std::string::npos) << text;
 }
 
+TEST(Config, ASqliteBusyTimeoutNotBelowTheStageTimeoutIsRejectedWithItsLineAndKey) {
+  auto loaded = parse(R"(pipeline:
+  stage_timeout_ms: 4000
+stages:
+  - name: fetch
+    type: fetch
+    options: {directory: inbox}
+  - name: db
+    type: sink_sqlite
+    inputs: [fetch]
+    options:
+      busy_timeout_ms: 4000
+  - name: db2
+    type: sink_sqlite
+    inputs: [fetch]
+)");
+  ASSERT_EQ(loaded.errors.size(), 2u) << all_errors(loaded);
+  EXPECT_EQ(loaded.errors[0].to_string(),
+            "test.yaml:11:24: stages[1].options.busy_timeout_ms: 4000 must be below pipeline.stage_timeout_ms "
+            "(4000): a replica waiting that long on a lock is killed as hung");
+  // Left at its default (5000), the key is not in the file: the error points at the stage.
+  EXPECT_EQ(loaded.errors[1].to_string(),
+            "test.yaml:12:5: stages[2].options.busy_timeout_ms: 5000 must be below pipeline.stage_timeout_ms "
+            "(4000): a replica waiting that long on a lock is killed as hung");
+  EXPECT_TRUE(parse(std::string(kGood)).ok());
+}
+
 TEST(Config, GraphChecks) {
   auto loaded = parse(R"(stages:
   - {name: fetch, type: fetch, replicas: 2, options: {directory: x}}

@@ -1,0 +1,124 @@
+// The stage main loop, run in this process: the message size limit, send timeouts on a fan-out, what a
+// source is told about documents given up, and the exit code after a failed last flush.
+#include <gtest/gtest.h>
+
+#include "stages/runtime/codec.h"
+#include "tests/stages/runner_fixture.h"
+
+namespace vnawire::runtime {
+namespace {
+
+using std::chrono::seconds;
+using testing::document_of_size;
+using testing::receive_header;
+using testing::RunnerFixture;
+using testing::source_script;
+
+constexpr const char* kSourceWithTwoConsumers =
+    "  - {name: src, type: scripted_source, send_timeout_ms: 500}\n"
+    "  - {name: a, type: sink_jsonl, inputs: [src]}\n"
+    "  - {name: b, type: sink_jsonl, inputs: [src]}\n";
+
+TEST(StageRunner, ADocumentOverTheMessageLimitIsDeadLetteredBeforeSendingAndItsSourceTold) {
+  RunnerFixture fixture(
+      "  - {name: src, type: scripted_source}\n"
+      "  - {name: out, type: sink_jsonl, inputs: [src]}\n",
+      "max_message_bytes: 65536");
+  fixture.start("src");
+  auto consumer = fixture.consumer("src", "out");
+  const Document big = document_of_size("big", 100000);
+  const Frames frames = encode(big);
+  const std::size_t encoded = frames.header.size() + frames.payload.size();
+  source_script().emit(big);
+  source_script().emit(document_of_size("small", 1000));
+
+  EXPECT_EQ(receive_header(consumer), "VNAW 1 0 - small");
+  ASSERT_TRUE(fixture.wait_for([](const nlohmann::json& c) { return c.value("forwarded", 0) == 1; }, seconds(10)));
+  const std::string reason = "the encoded document is " + std::to_string(encoded) +
+                             " bytes, over the 65536-byte message limit (pipeline.max_message_bytes)";
+  EXPECT_EQ(fixture.dead_letters(), std::vector<std::string>{"big: " + reason});
+  EXPECT_EQ(fixture.counter("too_large"), 1u);
+  EXPECT_EQ(fixture.counters().value("dead_lettered", 0), 1);
+  EXPECT_EQ(source_script().abandoned_ids(), std::vector<std::string>{"big: " + reason});
+  EXPECT_EQ(source_script().sent_ids(), std::vector<std::string>{"small"});
+  EXPECT_EQ(fixture.stop(), 0);
+}
+
+TEST(StageRunner, ADocumentSomeConsumersTookIsNotDeadLetteredWhenTheOthersAreLate) {
+  RunnerFixture fixture(kSourceWithTwoConsumers);
+  fixture.start("src");
+  auto a = fixture.consumer("src", "a");  // b is not there yet
+  source_script().emit(document_of_size("x", 100));
+  EXPECT_EQ(receive_header(a), "VNAW 1 0 - x");
+  // The send timeout has passed once the runtime counts the late consumer, or dead-letters the document.
+  ASSERT_TRUE(fixture.wait_for(
+      [&](const nlohmann::json& c) {
+        return fixture.counter("send_timeout_partly_delivered") == 1 || c.value("dead_lettered", 0) > 0;
+      },
+      seconds(10)));
+  EXPECT_EQ(fixture.counters().value("dead_lettered", 0), 0);
+  EXPECT_TRUE(fixture.dead_letters().empty());
+  EXPECT_TRUE(source_script().abandoned_ids().empty());
+
+  auto b = fixture.consumer("src", "b");
+  EXPECT_EQ(receive_header(b), "VNAW 1 0 - x") << "the late consumer gets the document once it comes";
+  ASSERT_TRUE(fixture.wait_for([](const nlohmann::json& c) { return c.value("forwarded", 0) == 1; }, seconds(10)));
+  EXPECT_EQ(source_script().sent_ids(), std::vector<std::string>{"x"});
+  EXPECT_EQ(fixture.stop(), 0);
+}
+
+TEST(StageRunner, ADocumentNoConsumerTookIsDeadLetteredAfterTheSendTimeoutAndItsSourceTold) {
+  RunnerFixture fixture(kSourceWithTwoConsumers);
+  fixture.start("src");
+  source_script().emit(document_of_size("lonely", 100));
+  ASSERT_TRUE(fixture.wait_for([](const nlohmann::json& c) { return c.value("dead_lettered", 0) == 1; }, seconds(10)));
+  const std::string reason = "downstream did not take the document within send_timeout_ms";
+  EXPECT_EQ(fixture.dead_letters(), std::vector<std::string>{"lonely: " + reason});
+  EXPECT_EQ(source_script().abandoned_ids(), std::vector<std::string>{"lonely: " + reason});
+  EXPECT_TRUE(source_script().sent_ids().empty());
+  EXPECT_EQ(fixture.stop(), 0);
+}
+
+TEST(StageRunner, AtTheStopDeadlineAPartlyDeliveredDocumentIsAbandonedNotDeadLettered) {
+  RunnerFixture fixture(
+      "  - {name: src, type: scripted_source}\n"
+      "  - {name: a, type: sink_jsonl, inputs: [src]}\n"
+      "  - {name: b, type: sink_jsonl, inputs: [src]}\n",
+      "drain_timeout_ms: 300");
+  fixture.start("src");
+  auto a = fixture.consumer("src", "a");
+  source_script().emit(document_of_size("half", 100));
+  EXPECT_EQ(receive_header(a), "VNAW 1 0 - half");
+  EXPECT_EQ(fixture.stop(), 0);
+  EXPECT_TRUE(fixture.dead_letters().empty());
+  EXPECT_EQ(source_script().abandoned_ids(),
+            std::vector<std::string>{"half: stopping: b did not take the document before the drain timeout"});
+  EXPECT_TRUE(source_script().sent_ids().empty());
+}
+
+TEST(StageRunner, ADocumentPendingAtStopWaitsForItsConsumerUntilTheDrainTimeout) {
+  RunnerFixture fixture(
+      "  - {name: src, type: scripted_source}\n"
+      "  - {name: out, type: sink_jsonl, inputs: [src]}\n");
+  fixture.start("src");
+  source_script().emit(document_of_size("waiting", 100));
+  ASSERT_TRUE(fixture.wait_for([](const nlohmann::json& c) { return c.value("pending", 0) == 1; }, seconds(10)));
+  fixture.ask_to_stop();
+  ASSERT_TRUE(fixture.wait_for([](const nlohmann::json& c) { return c.value("pending", 0) == 1; }, seconds(10)));
+  auto consumer = fixture.consumer("src", "out");  // comes during the drain
+  EXPECT_EQ(receive_header(consumer), "VNAW 1 0 - waiting");
+  EXPECT_EQ(fixture.stop(), 0);
+  EXPECT_TRUE(fixture.dead_letters().empty());
+  EXPECT_EQ(source_script().sent_ids(), std::vector<std::string>{"waiting"});
+}
+
+TEST(StageRunner, AFailedLastFlushMakesTheStageExitOne) {
+  RunnerFixture fixture(
+      "  - {name: src, type: scripted_source}\n"
+      "  - {name: sink, type: failing_flush, inputs: [src]}\n");
+  fixture.start("sink");
+  EXPECT_EQ(fixture.stop(), 1);
+}
+
+}  // namespace
+}  // namespace vnawire::runtime
