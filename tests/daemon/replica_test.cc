@@ -40,30 +40,28 @@ TEST(Replica, AHeartbeatReadAfterTheCrashWasReapedIsCountedOnce) {
   EXPECT_EQ(totals_of(replica).restarts, 1u);
 }
 
+// Process `pid` runs the replica, reports `n` documents handled, and is killed.
+void run_and_crash(Replica& replica, pid_t pid, std::uint64_t n) {
+  const auto now = Clock::now();
+  replica.begin_incarnation(pid, now);
+  replica.report(runtime::kHeartbeat, handled(n), false);
+  replica.ended(now);
+  replica.crashed(now);
+}
+
 TEST(Replica, TwoCrashesInARowKeepWhatEachIncarnationReported) {
   Replica replica;
-  const auto now = Clock::now();
-  replica.begin_incarnation(100, now);
-  replica.report(runtime::kHeartbeat, handled(4), false);
-  replica.ended(now);
-  replica.crashed(now);
-  replica.begin_incarnation(200, now);
-  replica.report(runtime::kHeartbeat, handled(2), false);
-  replica.ended(now);
-  replica.crashed(now);
-  replica.begin_incarnation(300, now);
+  run_and_crash(replica, 100, 4);
+  run_and_crash(replica, 200, 2);
+  replica.begin_incarnation(300, Clock::now());
   EXPECT_EQ(totals_of(replica).received, 6u);
   EXPECT_EQ(totals_of(replica).restarts, 2u);
 }
 
 TEST(Replica, AReportOfThePreviousProcessReadAfterTheRestartStillCounts) {
   Replica replica;
-  const auto now = Clock::now();
-  replica.begin_incarnation(100, now);
-  replica.report(runtime::kHeartbeat, handled(4), false);
-  replica.ended(now);
-  replica.crashed(now);
-  replica.begin_incarnation(200, now);
+  run_and_crash(replica, 100, 4);
+  replica.begin_incarnation(200, Clock::now());
   // Process 100's last heartbeat (cumulative: 9) is read only now; read twice, it counts once.
   replica.late_report(handled(9));
   replica.late_report(handled(9));
