@@ -44,6 +44,9 @@ std::shared_ptr<const runtime::OptionSpecs> source_specs() {
                  "listing: XPath of the page region (or href attributes) links are taken from."},
       OptionSpec{"extensions", OptionType::StringList, std::vector<std::string>{".txt", ".html", ".htm"},
                  "directory: file extensions taken."},
+      OptionSpec{"language", OptionType::String, std::string(),
+                 "The language the source publishes in (ISO 639-1, e.g. fr), recorded as fetch.language: a hint "
+                 "for langid on short texts."},
       OptionSpec{"recursive", OptionType::Bool, false, "directory: also tail subfolders."},
       OptionSpec{"settle_ms", OptionType::Int, std::int64_t{300},
                  "directory: a file is taken once unmodified for this long.", false, 0.0, 600000.0},
@@ -174,6 +177,9 @@ std::optional<FetchSettings> build_settings(const runtime::Options& options, con
     }
     names.push_back(name);
     if (!source.get_bool("enabled")) continue;
+    if (const std::string& language = source.get_string("language"); !language.empty()) {
+      settings.source_languages[name] = language;
+    }
     const std::string kind = source.get_string("kind");
     const std::string url = source.get_string("url");
     const std::string path = source.get_string("path");

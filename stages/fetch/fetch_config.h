@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,8 @@ struct FetchSettings {
   HttpSettings http;
   double max_docs_per_second = 0;
   std::size_t max_bytes = 16u << 20;
+  // A source's configured `language` by source name (sources without one are absent): a hint for langid.
+  std::map<std::string, std::string> source_languages;
 };
 
 const runtime::OptionSpecs& fetch_option_specs();

@@ -122,6 +122,9 @@ bool FetchEngine::make_document(const std::string& id, const std::string& url, c
   fetch_info["version"] = emission.version;
   fetch_info["charset"] = decoded->charset;
   fetch_info["charset_from"] = decoded->source;
+  if (auto language = settings_.source_languages.find(source); language != settings_.source_languages.end()) {
+    fetch_info["language"] = language->second;
+  }
 
   runtime::Document document;
   document.header.id = id;
@@ -146,6 +149,8 @@ void FetchEngine::page_to_document(FetchedPage page) {
   if (!page.item.guid.empty()) info["guid"] = page.item.guid;
   if (!response.etag.empty()) info["etag"] = response.etag;
   if (!response.last_modified.empty()) info["last_modified"] = response.last_modified;
+  if (!response.content_language.empty()) info["content_language"] = response.content_language;
+  if (!page.feed_language.empty()) info["feed_language"] = page.feed_language;
   Emission emission;
   emission.kind = "web";
   emission.source = page.source;

@@ -449,6 +449,7 @@ runtime::Result<Feed> parse_feed(std::string_view xml_text, std::string_view fee
     const xmlNode* channel = child(root, ns, "channel");
     if (channel == nullptr) return runtime::Status::error("not a feed: <rss> without <channel>");
     feed.title = clean_text(child_text(channel, ns, "title"));
+    feed.language = clean_text(child_text(channel, ns, "language"));
     for (const xmlNode* c = channel->children; c != nullptr; c = c->next) {
       if (named(c, ns, "item")) add(rss2_entry(doc, c, ns));
     }
@@ -458,6 +459,7 @@ runtime::Result<Feed> parse_feed(std::string_view xml_text, std::string_view fee
     const char* rss_ns = rss10 ? kRss1Ns : kRss090Ns;
     if (const xmlNode* channel = child(root, rss_ns, "channel")) {
       feed.title = clean_text(child_text(channel, rss_ns, "title"));
+      feed.language = clean_text(child_text(channel, kDcNs, "language"));
     }
     for (const xmlNode* c = root->children; c != nullptr; c = c->next) {
       if (named(c, rss_ns, "item")) add(rss1_entry(doc, c, rss_ns));
@@ -465,6 +467,7 @@ runtime::Result<Feed> parse_feed(std::string_view xml_text, std::string_view fee
   } else if (named(root, kAtomNs, "feed") || named(root, kAtom03Ns, "feed")) {
     feed.format = "atom";
     feed.title = clean_text(child_text(root, ns, "title"));
+    feed.language = attribute(root, "lang", "http://www.w3.org/XML/1998/namespace");
     for (const xmlNode* c = root->children; c != nullptr; c = c->next) {
       if (named(c, ns, "entry")) add(atom_entry(doc, c, ns));
     }

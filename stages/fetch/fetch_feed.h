@@ -21,6 +21,7 @@ struct FeedEntry {
 struct Feed {
   std::string format;  // "rss2", "atom" or "rss1"
   std::string title;
+  std::string language;  // RSS <language>, Atom xml:lang on the root, RSS 1.0 dc:language; "" when absent
   std::vector<FeedEntry> entries;  // in document order; entries without a usable link are skipped
 };
 

@@ -100,6 +100,7 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
   if (line.substr(0, 5) == "HTTP/") {  // a new response (after a redirect or a 100): forget the previous headers
     response.content_type.clear();
     response.content_encoding.clear();
+    response.content_language.clear();
     response.etag.clear();
     response.last_modified.clear();
     response.retry_after.reset();
@@ -111,6 +112,7 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
   const std::string value = trim(line.substr(colon + 1));
   if (iequals(name, "content-type")) response.content_type = value;
   else if (iequals(name, "content-encoding")) response.content_encoding = value;
+  else if (iequals(name, "content-language")) response.content_language = value;
   else if (iequals(name, "etag")) response.etag = value;
   else if (iequals(name, "last-modified")) response.last_modified = value;
   else if (iequals(name, "retry-after")) response.retry_after = parse_retry_after(value);

@@ -43,6 +43,7 @@ struct HttpResponse {
   std::string final_url;          // after redirects
   std::string content_type;       // the header as sent
   std::string content_encoding;
+  std::string content_language;   // the Content-Language header as sent, a hint for langid
   std::string etag;
   std::string last_modified;
   std::optional<std::chrono::seconds> retry_after;  // from Retry-After (seconds or an HTTP date)

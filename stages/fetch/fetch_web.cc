@@ -168,7 +168,7 @@ void WebCrawler::start_due(Clock::time_point now) {
       if (crawl_.respect_robots && host.robots && !host.robots->allowed(path_and_query_of(task.url))) {
         hooks_.count("robots_disallowed", 1);
         if (task.kind == TaskKind::Article) {
-          queued_articles_.erase(task.item_id);
+          unqueue_article(task.item_id);
           (void)state_.mark_failed(task.item_id, "disallowed by robots.txt");
           hooks_.dead_letter("disallowed by robots.txt: " + task.url, task.item_id, "");
         } else {
@@ -269,7 +269,7 @@ void WebCrawler::handle(const Task& task, HttpResponse response) {
       resource.last_poll.clear();
       (void)state_.put_resource(resource);
     } else {
-      queued_articles_.erase(task.item_id);
+      unqueue_article(task.item_id);
     }
     if (task.kind != TaskKind::Article && task.source >= 0 &&
         --sources_[static_cast<std::size_t>(task.source)].polls_in_flight == 0) {
@@ -353,7 +353,7 @@ void WebCrawler::handle_listing(const Task& task, const HttpResponse& response) 
       unreadable("malformed feed", feed.error());
     } else {
       for (const auto& entry : feed->entries) {
-        listed(task.source, entry.url, entry.title, entry.published, entry.updated, entry.guid);
+        listed(task.source, entry.url, entry.title, entry.published, entry.updated, entry.guid, feed->language);
       }
     }
   } else if (kind == TaskKind::Sitemap) {
@@ -409,7 +409,7 @@ void WebCrawler::handle_listing(const Task& task, const HttpResponse& response) 
 }
 
 void WebCrawler::listed(int index, const std::string& url, const std::string& title, const std::string& published,
-                        const std::string& updated, const std::string& guid) {
+                        const std::string& updated, const std::string& guid, const std::string& feed_language) {
   SourceRuntime& source = sources_[static_cast<std::size_t>(index)];
   const std::string canonical = canonical_url(url);
   if (canonical.empty()) {
@@ -436,6 +436,8 @@ void WebCrawler::listed(int index, const std::string& url, const std::string& ti
     return;
   }
   if (queued_articles_.count(id)) return;
+  // Kept only for items about to be fetched, so the map stays as small as the queue.
+  if (!feed_language.empty()) feed_languages_[id] = feed_language;
   if (!known) {
     hooks_.count(source.config.name + ".items_new", 1);
     enqueue(Task{TaskKind::Article, canonical, index, 0, Clock::now(), id, false});
@@ -448,8 +450,11 @@ void WebCrawler::listed(int index, const std::string& url, const std::string& ti
 }
 
 void WebCrawler::handle_article(const Task& task, HttpResponse response) {
-  queued_articles_.erase(task.item_id);
   FetchedPage page;
+  if (auto language = feed_languages_.find(task.item_id); language != feed_languages_.end()) {
+    page.feed_language = std::move(language->second);
+  }
+  unqueue_article(task.item_id);
   page.id = task.item_id;
   page.url = task.url;
   page.final_url = response.final_url;
@@ -481,10 +486,15 @@ void WebCrawler::retry_or_give_up(Task task, const HttpResponse& response, const
   give_up(task, why + " (" + task.url + ", after " + std::to_string(task.attempt + 1) + " attempt(s))");
 }
 
+void WebCrawler::unqueue_article(const std::string& id) {
+  queued_articles_.erase(id);
+  feed_languages_.erase(id);
+}
+
 void WebCrawler::give_up(const Task& task, const std::string& reason) {
   const std::string& source_name = name_of(task.source);
   if (task.kind == TaskKind::Article) {
-    queued_articles_.erase(task.item_id);
+    unqueue_article(task.item_id);
     (void)state_.mark_failed(task.item_id, reason);
     hooks_.count(source_name + ".gave_up", 1);
     hooks_.dead_letter(reason, task.item_id, "{\"url\":\"" + task.url + "\"}");

@@ -60,6 +60,7 @@ struct FetchedPage {
   std::string source;
   HttpResponse response;
   Item item;              // the state row as it was before this fetch (version 0: never emitted)
+  std::string feed_language;  // the <language> of the feed that listed it, "" when unknown
 };
 
 // How the fetcher reports: counters, warnings about a source, and dead-letter records for items given up.
@@ -138,8 +139,9 @@ class WebCrawler {
   void note_success(Host& host);
   void note_failure(Host& host, Clock::time_point now);
   void listed(int source, const std::string& url, const std::string& title, const std::string& published,
-              const std::string& updated, const std::string& guid);
+              const std::string& updated, const std::string& guid, const std::string& feed_language = "");
   void round_finished(int source);
+  void unqueue_article(const std::string& id);
   bool before_since(const SourceRuntime& source, const std::string& date) const;
   Host& host_for(const std::string& url, bool allow_private);
   const std::string& name_of(int source) const;
@@ -156,6 +158,9 @@ class WebCrawler {
   std::uint64_t next_tag_ = 1;
   std::unordered_set<std::string> queued_articles_;  // item ids queued or in flight
   std::vector<FetchedPage> pages_;
+  // Item id -> the language its feed declares. In memory only: after a restart an item re-queued from the
+  // state has no entry until its feed lists it again, and langid then goes by its other hints.
+  std::unordered_map<std::string, std::string> feed_languages_;
   std::mt19937_64 random_;
 };
 

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "stages/langid/langid_cld2.h"
+#include "stages/langid/langid_identify.h"
 #include "stages/runtime/record.h"
 
 namespace vnawire::langid {
@@ -21,13 +21,20 @@ class LangidStage final : public runtime::Stage {
     const std::string* body = runtime::body_of(document.record);
     if (body == nullptr) return runtime::Verdict::dead_letter(runtime::kNoBody);
     const bool is_html = document.record.value("content_type", std::string()) == "text/html";
-    Detection detection = detect_language(*body, is_html);
+    const std::vector<LanguageHint> hints = hints_of(document.record, *body, is_html);
+    Detection detection = identify(*body, is_html, hints);
     nlohmann::json top = nlohmann::json::array();
     for (const auto& share : detection.top) top.push_back({{"code", share.code}, {"share", share.percent / 100.0}});
     document.record["lang"] = {{"code", detection.code},
                                {"confidence", detection.confidence},
                                {"reliable", detection.reliable},
+                               {"from", detection.from},
                                {"top", std::move(top)}};
+    if (!hints.empty()) {
+      nlohmann::json given = nlohmann::json::array();
+      for (const auto& hint : hints) given.push_back({{"code", hint.code}, {"from", hint.from}});
+      document.record["lang"]["hints"] = std::move(given);
+    }
     context_.counters->add("lang." + detection.code);
     if (!accept_.empty() && std::find(accept_.begin(), accept_.end(), detection.code) == accept_.end()) {
       context_.counters->add("filtered." + detection.code);

@@ -1,0 +1,59 @@
+// The order of evidence: a confident CLD2 on long text, then a hint the script allows, then the script, then CLD2.
+#include "stages/langid/langid_identify.h"
+
+#include <string>
+
+#include "stages/langid/langid_script.h"
+
+namespace vnawire::langid {
+namespace {
+
+bool among_top(const Detection& detection, const std::string& code) {
+  for (const auto& share : detection.top) {
+    if (share.code == code) return true;
+  }
+  return false;
+}
+
+Detection decided(Detection detection, std::string code, double confidence, std::string from) {
+  detection.code = std::move(code);
+  detection.confidence = confidence;
+  detection.from = std::move(from);
+  return detection;
+}
+
+}  // namespace
+
+Detection identify(std::string_view text, bool is_html, const std::vector<LanguageHint>& hints) {
+  // Markup, scripts and styles must not vote, neither in CLD2 nor in the script count.
+  const std::string html_text = is_html ? visible_text(text) : std::string();
+  const std::string_view visible = is_html ? std::string_view(html_text) : text;
+  const ScriptCounts scripts = count_scripts(visible);
+  const std::string plain = scrubbed_utf8(visible);
+  Detection detection = detect_language(plain, is_html);
+  detection.from = "cld2";
+  // No letters (empty, binary, digits only): nothing to identify, whatever the hints say.
+  if (scripts.total == 0 || scripts.invalid * 4 > visible.size()) {
+    return decided(std::move(detection), "und", 0.0, "none");
+  }
+  if (detection.code != "und" && detection.reliable && detection.text_bytes >= kLongTextBytes) return detection;
+
+  const Script script = scripts.dominant();
+  for (const auto& hint : hints) {
+    // A hint naming a language the text cannot be written in (fr on Cyrillic) is a mislabelled page.
+    if (!written_in(hint.code, script)) continue;
+    const bool agrees = detection.code == hint.code || among_top(detection, hint.code);
+    return decided(std::move(detection), hint.code, agrees ? 0.95 : 0.7, "hint:" + hint.from);
+  }
+  if (std::string by_script = language_of_script(scripts); !by_script.empty()) {
+    // On short text CLD2 often answers a neighbour (ja for a kanji-only title); the script is surer.
+    if (detection.code != by_script || !detection.reliable) {
+      return decided(std::move(detection), by_script, 0.8, "script");
+    }
+    return detection;
+  }
+  if (detection.code == "und") return decided(std::move(detection), "und", 0.0, "none");
+  return detection;
+}
+
+}  // namespace vnawire::langid

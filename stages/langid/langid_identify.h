@@ -1,0 +1,21 @@
+// The langid decision: CLD2, the text's script and the fetcher's hints combined by the rules in docs/langid.md.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+#include <vector>
+
+#include "stages/langid/langid_cld2.h"
+#include "stages/langid/langid_hints.h"
+
+namespace vnawire::langid {
+
+// Texts with at least this many bytes of letters (as CLD2 counts them) are "long": a reliable CLD2 answer on
+// them is final and no hint overrides it.
+inline constexpr int kLongTextBytes = 200;
+
+// Identifies `text` (an HTML page when `is_html`) given `hints`, most trusted first. `from` in the result
+// says what decided: "cld2", "hint:<source>", "script", or "none" for und.
+Detection identify(std::string_view text, bool is_html, const std::vector<LanguageHint>& hints);
+
+}  // namespace vnawire::langid

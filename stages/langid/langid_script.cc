@@ -1,0 +1,208 @@
+// Script counting and HTML visible text for langid (no allocation per letter, one pass over the bytes).
+#include "stages/langid/langid_script.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+
+namespace vnawire::langid {
+namespace {
+
+// Decodes one UTF-8 sequence at `i`; returns false (and advances one byte) on an invalid one.
+bool next_code_point(std::string_view text, std::size_t& i, char32_t& out) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char lead = byte(i);
+  std::size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : (lead >> 3) == 0x1E ? 4 : 0;
+  if (length == 0 || i + length > text.size()) {
+    ++i;
+    return false;
+  }
+  char32_t value = length == 1 ? lead : lead & (0x7F >> length);
+  for (std::size_t k = 1; k < length; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) {
+      ++i;
+      return false;
+    }
+    value = (value << 6) | (byte(i + k) & 0x3F);
+  }
+  i += length;
+  out = value;
+  return true;
+}
+
+bool is_vietnamese_letter(char32_t c) {
+  switch (c) {
+    case U'ă': case U'Ă': case U'ơ': case U'Ơ': case U'ư': case U'Ư': case U'đ': case U'Đ':
+    case U'ĩ': case U'Ĩ': case U'ũ': case U'Ũ':
+      return true;
+    default:
+      return c >= 0x1EA0 && c <= 0x1EF9;  // Latin Extended Additional: the stacked tone marks
+  }
+}
+
+// The script of a letter, or nullopt-like Other for digits, punctuation and symbols (which do not count).
+bool letter_script(char32_t c, Script& script) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= 0xC0 && c <= 0x24F && c != 0xD7 && c != 0xF7) ||
+      (c >= 0x1E00 && c <= 0x1EFF)) {
+    script = Script::Latin;
+  } else if (c >= 0x400 && c <= 0x52F) {
+    script = Script::Cyrillic;
+  } else if (c >= 0x370 && c <= 0x3FF) {
+    script = Script::Greek;
+  } else if ((c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0xF900 && c <= 0xFAFF)) {
+    script = Script::Han;
+  } else if ((c >= 0x3041 && c <= 0x30FF && c != 0x30FB && c != 0x30FC) || (c >= 0x31F0 && c <= 0x31FF) ||
+             (c >= 0xFF66 && c <= 0xFF9D)) {
+    script = Script::Kana;
+  } else if ((c >= 0xAC00 && c <= 0xD7AF) || (c >= 0x1100 && c <= 0x11FF) || (c >= 0x3130 && c <= 0x318F)) {
+    script = Script::Hangul;
+  } else if (c >= 0xE01 && c <= 0xE5B) {
+    script = Script::Thai;
+  } else if (c >= 0xE81 && c <= 0xEDF) {
+    script = Script::Lao;
+  } else if ((c >= 0x1780 && c <= 0x17FF) || (c >= 0x19E0 && c <= 0x19FF)) {
+    script = Script::Khmer;
+  } else if ((c >= 0x600 && c <= 0x6FF) || (c >= 0x750 && c <= 0x77F)) {
+    script = Script::Arabic;
+  } else if (c >= 0x5D0 && c <= 0x5EA) {
+    script = Script::Hebrew;
+  } else if (c >= 0x900 && c <= 0x97F) {
+    script = Script::Devanagari;
+  } else if (c > 0x2FFF) {
+    script = Script::Other;  // other scripts of the BMP and beyond; symbols below 0x3000 do not count
+    return c < 0xFF00 || c > 0xFFEF;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool starts_with_tag(std::string_view html, std::size_t i, std::string_view name) {
+  if (i + 1 + name.size() > html.size()) return false;
+  for (std::size_t k = 0; k < name.size(); ++k) {
+    if (std::tolower(static_cast<unsigned char>(html[i + 1 + k])) != name[k]) return false;
+  }
+  const std::size_t after = i + 1 + name.size();
+  return after == html.size() || html[after] == '>' || html[after] == ' ' || html[after] == '\t' ||
+         html[after] == '\n' || html[after] == '\r' || html[after] == '/';
+}
+
+// Position just after the closing tag `</name`, or the end when it is missing.
+std::size_t after_closing(std::string_view html, std::size_t from, std::string_view name) {
+  for (std::size_t i = html.find("</", from); i != std::string_view::npos; i = html.find("</", i + 2)) {
+    if (starts_with_tag(html, i + 1, name)) {
+      const std::size_t close = html.find('>', i);
+      return close == std::string_view::npos ? html.size() : close + 1;
+    }
+  }
+  return html.size();
+}
+
+}  // namespace
+
+Script ScriptCounts::dominant() const {
+  const auto best = std::max_element(letters.begin(), letters.end());
+  if (*best == 0) return Script::Other;
+  return static_cast<Script>(best - letters.begin());
+}
+
+ScriptCounts count_scripts(std::string_view text) {
+  ScriptCounts counts;
+  for (std::size_t i = 0; i < text.size();) {
+    char32_t c = 0;
+    if (!next_code_point(text, i, c)) {
+      ++counts.invalid;
+      continue;
+    }
+    Script script = Script::Other;
+    if (!letter_script(c, script)) continue;
+    ++counts.letters[static_cast<std::size_t>(script)];
+    ++counts.total;
+    if (script == Script::Latin && is_vietnamese_letter(c)) ++counts.vietnamese;
+  }
+  return counts;
+}
+
+std::string scrubbed_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t start = i;
+    char32_t c = 0;
+    if (!next_code_point(text, i, c)) {
+      out.push_back(' ');
+      continue;
+    }
+    if (c >= 0x80 && c <= 0x9F) {
+      out.push_back(c == 0x91 || c == 0x92 ? '\'' : c == 0x93 || c == 0x94 ? '"' : ' ');
+      continue;
+    }
+    out.append(text.substr(start, i - start));
+  }
+  return out;
+}
+
+std::string visible_text(std::string_view html) {
+  std::string out;
+  out.reserve(html.size() / 2);
+  for (std::size_t i = 0; i < html.size();) {
+    if (html[i] != '<') {
+      const std::size_t next = std::min(html.find('<', i), html.size());
+      out.append(html.substr(i, next - i));
+      i = next;
+      continue;
+    }
+    if (html.compare(i, 4, "<!--") == 0) {
+      const std::size_t end = html.find("-->", i + 4);
+      i = end == std::string_view::npos ? html.size() : end + 3;
+    } else if (starts_with_tag(html, i, "script") || starts_with_tag(html, i, "style")) {
+      i = after_closing(html, i + 1, starts_with_tag(html, i, "script") ? "script" : "style");
+    } else {
+      const std::size_t end = html.find('>', i);
+      i = end == std::string_view::npos ? html.size() : end + 1;
+    }
+    out.push_back(' ');  // a tag separates words
+  }
+  return out;
+}
+
+std::string language_of_script(const ScriptCounts& counts) {
+  if (counts.total == 0) return "";
+  // Japanese mixes kanji and kana; a few kana among Han are enough to tell it from Chinese.
+  if (counts.of(Script::Kana) > 0 && counts.of(Script::Kana) * 10 >= counts.of(Script::Han)) return "ja";
+  switch (counts.dominant()) {
+    case Script::Hangul: return "ko";
+    case Script::Han: return "zh";
+    case Script::Kana: return "ja";
+    case Script::Thai: return "th";
+    case Script::Lao: return "lo";
+    case Script::Khmer: return "km";
+    case Script::Greek: return "el";
+    case Script::Hebrew: return "he";
+    case Script::Latin:
+      // Vietnamese marks nearly every syllable; one such letter in a short text is already telling.
+      return counts.vietnamese > 0 && counts.vietnamese * 20 >= counts.of(Script::Latin) ? "vi" : "";
+    default: return "";  // Cyrillic, Arabic, Devanagari: many languages share them
+  }
+}
+
+bool written_in(std::string_view code, Script script) {
+  static constexpr std::pair<std::string_view, Script> kScripts[] = {
+      {"ru", Script::Cyrillic}, {"uk", Script::Cyrillic}, {"bg", Script::Cyrillic}, {"sr", Script::Cyrillic},
+      {"mk", Script::Cyrillic}, {"be", Script::Cyrillic}, {"kk", Script::Cyrillic}, {"mn", Script::Cyrillic},
+      {"ky", Script::Cyrillic}, {"el", Script::Greek},    {"zh", Script::Han},      {"ja", Script::Kana},
+      {"ja", Script::Han},      {"ko", Script::Hangul},   {"ko", Script::Han},      {"th", Script::Thai},
+      {"lo", Script::Lao},      {"km", Script::Khmer},    {"ar", Script::Arabic},   {"fa", Script::Arabic},
+      {"ur", Script::Arabic},   {"he", Script::Hebrew},   {"hi", Script::Devanagari}, {"ne", Script::Devanagari},
+      {"mr", Script::Devanagari},
+  };
+  bool listed = false;
+  for (const auto& [language, written] : kScripts) {
+    if (language != code) continue;
+    if (written == script) return true;
+    listed = true;
+  }
+  return !listed && script == Script::Latin;  // every other language VNA meets is written in Latin letters
+}
+
+}  // namespace vnawire::langid
