@@ -32,8 +32,9 @@ Detection identify(std::string_view text, bool is_html, const std::vector<Langua
   const std::string plain = scrubbed_utf8(visible);
   Detection detection = detect_language(plain, is_html);
   detection.from = "cld2";
-  // No letters (empty, binary, digits only): nothing to identify, whatever the hints say.
-  if (scripts.total == 0 || scripts.invalid * 4 > visible.size()) {
+  // No letters (empty, digits only) or binary (a tenth of it not text): nothing to identify, whatever the
+  // hints say.
+  if (scripts.total == 0 || scripts.invalid * 10 > visible.size()) {
     return decided(std::move(detection), "und", 0.0, "none");
   }
   if (detection.code != "und" && detection.reliable && detection.text_bytes >= kLongTextBytes) return detection;
@@ -51,6 +52,10 @@ Detection identify(std::string_view text, bool is_html, const std::vector<Langua
       return decided(std::move(detection), by_script, 0.8, "script");
     }
     return detection;
+  }
+  if (detection.code == "und" || !detection.reliable) {
+    // CLD2 has no answer on most single Cyrillic words; Russian is the only Cyrillic language VNA publishes in.
+    if (script == Script::Cyrillic) return decided(std::move(detection), "ru", 0.5, "script");
   }
   if (detection.code == "und") return decided(std::move(detection), "und", 0.0, "none");
   return detection;

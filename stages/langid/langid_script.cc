@@ -114,6 +114,10 @@ ScriptCounts count_scripts(std::string_view text) {
       ++counts.invalid;
       continue;
     }
+    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f') {
+      ++counts.invalid;  // control characters do not occur in text: binary data
+      continue;
+    }
     Script script = Script::Other;
     if (!letter_script(c, script)) continue;
     ++counts.letters[static_cast<std::size_t>(script)];

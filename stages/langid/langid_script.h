@@ -15,13 +15,13 @@ struct ScriptCounts {
   std::array<std::size_t, kScriptCount> letters{};  // by Script
   std::size_t vietnamese = 0;  // Latin letters only Vietnamese uses (ă ơ ư đ and the stacked tone marks)
   std::size_t total = 0;       // all letters
-  std::size_t invalid = 0;     // bytes that are not UTF-8
+  std::size_t invalid = 0;     // bytes that are not UTF-8, and C0 control characters (binary data)
 
   std::size_t of(Script script) const { return letters[static_cast<std::size_t>(script)]; }
   Script dominant() const;  // Other when there are no letters
 };
 
-// Counts letters by script. Invalid UTF-8 bytes are counted and skipped, never trusted.
+// Counts letters by script. Invalid UTF-8 bytes and control characters are counted and skipped, never trusted.
 ScriptCounts count_scripts(std::string_view text);
 
 // `text` as valid UTF-8 CLD2 can score: invalid bytes and C1 controls (U+0080-U+009F, what a cp1252

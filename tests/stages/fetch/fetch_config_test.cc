@@ -22,7 +22,7 @@ Bound bind(const std::string& yaml) {
 TEST(FetchConfig, SourcesOfEveryKindBecomeSettings) {
   auto bound = bind(R"yaml(
 sources:
-  - {name: fr, kind: site, url: "https://fr.example.invalid/", since: 2026-11-01}
+  - {name: fr, kind: site, url: "https://fr.example.invalid/", since: 2026-11-01, language: fr}
   - {name: feed, kind: feed, url: "https://example.invalid/rss.xml", interval_ms: 60000}
   - {name: list, kind: listing, url: "https://example.invalid/politique", link_regex: "/politique/.+\\.html$"}
   - {name: inbox, kind: directory, path: inbox}
@@ -43,6 +43,8 @@ per_host_interval_ms: 2000
   ASSERT_EQ(settings->warcs.size(), 1u);
   EXPECT_EQ(settings->crawl.agent_token, "vnawire-test");
   EXPECT_EQ(settings->crawl.per_host_interval, std::chrono::milliseconds(2000));
+  // Only sources that say their language have one: langid takes it as a hint.
+  EXPECT_EQ(settings->source_languages, (std::map<std::string, std::string>{{"fr", "fr"}}));
 }
 
 TEST(FetchConfig, BadSourceKeysAreReportedWithFileLineAndKey) {

@@ -410,5 +410,29 @@ TEST(FetchListing, BadRegexOrXPathIsAnError) {
   EXPECT_EQ(value.error(), "XPath 'count(//a)' selects a value, not nodes");
 }
 
+// The feed's declared language is a hint for langid on its items' short titles, in each format's own place.
+TEST(FetchFeed, LanguageOfEachFormat) {
+  auto rss2 = parse_feed("<rss version='2.0'><channel><title>T</title><language>fr-FR</language>"
+                         "<item><link>/a</link></item></channel></rss>",
+                         "https://fr.example.invalid/rss.xml");
+  ASSERT_TRUE(rss2.ok()) << rss2.error();
+  EXPECT_EQ(rss2->language, "fr-FR");
+  auto atom = parse_feed("<feed xmlns='http://www.w3.org/2005/Atom' xml:lang='es'><title>T</title>"
+                         "<entry><link href='/a'/></entry></feed>",
+                         "https://es.example.invalid/atom.xml");
+  ASSERT_TRUE(atom.ok()) << atom.error();
+  EXPECT_EQ(atom->language, "es");
+  auto rss1 = parse_feed("<rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#' "
+                         "xmlns='http://purl.org/rss/1.0/' xmlns:dc='http://purl.org/dc/elements/1.1/'>"
+                         "<channel rdf:about='x'><title>T</title><dc:language>ru</dc:language></channel>"
+                         "<item rdf:about='https://x.invalid/a'><link>https://x.invalid/a</link></item></rdf:RDF>",
+                         "https://x.invalid/rdf");
+  ASSERT_TRUE(rss1.ok()) << rss1.error();
+  EXPECT_EQ(rss1->language, "ru");
+  auto none = parse_feed("<rss version='2.0'><channel><title>T</title></channel></rss>", "https://x.invalid/");
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->language, "");
+}
+
 }  // namespace
 }  // namespace vnawire::fetch

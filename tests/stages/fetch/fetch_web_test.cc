@@ -165,6 +165,18 @@ TEST(FetchWeb, DiscoversASiteAndFetchesEveryDispatchOnce) {
   EXPECT_EQ(server->requests_for("/robots.txt"), 1u);
 }
 
+TEST(FetchWeb, TheSourcesConfiguredLanguageGoesIntoTheRecord) {
+  Scratch scratch;
+  scratch.write("d0.txt", dispatch(0));
+  auto server = serve(scratch);
+  auto settings = web_settings(server->base_url() + "/rss.xml", "feed");
+  settings.source_languages["replay"] = "fr";
+  Harness harness(settings, scratch.state());
+  ASSERT_TRUE(harness.run_to_finish());
+  ASSERT_EQ(harness.documents.size(), 1u);
+  EXPECT_EQ(harness.documents[0]["fetch"]["language"], "fr");
+}
+
 TEST(FetchWeb, AListingPageGivesTheLinksItsPatternMatches) {
   Scratch scratch;
   for (int i = 0; i < 4; ++i) scratch.write("l" + std::to_string(i) + ".txt", dispatch(i));

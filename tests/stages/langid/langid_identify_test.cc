@@ -1,0 +1,154 @@
+// Langid decisions: every VNA language, hints on short titles, long texts that keep their language, bad input.
+#include "stages/langid/langid_identify.h"
+
+#include <gtest/gtest.h>
+
+#include "stages/langid/langid_script.h"
+#include "stages/langid/langid_stage.h"
+#include "tests/stages/stage_fixture.h"
+
+namespace vnawire::langid {
+namespace {
+
+using runtime::Disposition;
+using testing::make_document;
+using testing::StageFixture;
+
+TEST(LangidIdentify, EachVnaLanguageOnAShortParagraph) {
+  struct Case {
+    const char* code;
+    const char* text;
+  } cases[] = {
+      {"vi", "Hai nước đã ký thỏa thuận hợp tác về giáo dục và thương mại tại Hà Nội vào sáng thứ Hai."},
+      {"en", "The two countries signed an agreement on education and trade in Hanoi on Monday morning."},
+      {"fr", "Les deux pays ont signé lundi matin à Hanoï un accord sur l'éducation et le commerce."},
+      {"es", "Los dos países firmaron el lunes por la mañana en Hanói un acuerdo sobre educación y comercio."},
+      {"ru", "Две страны подписали в понедельник утром в Ханое соглашение об образовании и торговле."},
+      {"zh", "两国星期一上午在河内签署了教育和贸易合作协议。"},
+      {"lo", "ສອງປະເທດໄດ້ລົງນາມໃນສັນຍາຮ່ວມມືດ້ານການສຶກສາ ແລະ ການຄ້າ ຢູ່ນະຄອນຫຼວງຮ່າໂນ້ຍ."},
+      {"km", "ប្រទេសទាំងពីរបានចុះហត្ថលេខាលើកិច្ចព្រមព្រៀងស្តីពីការអប់រំ និងពាណិជ្ជកម្ម នៅទីក្រុងហាណូយ។"},
+      {"ja", "両国は月曜日の朝、ハノイで教育と貿易に関する協定に署名しました。"},
+      {"ko", "양국은 월요일 아침 하노이에서 교육과 무역에 관한 협정에 서명했습니다."},
+      {"de", "Die beiden Länder haben am Montagmorgen in Hanoi ein Abkommen über Bildung und Handel unterzeichnet."},
+  };
+  for (const auto& c : cases) EXPECT_EQ(identify(c.text, false, {}).code, c.code) << c.text;
+}
+
+TEST(LangidIdentify, HintsFixAFiveWordTitle) {
+  const std::string title = "Ninh Thuan restaure les tours";
+  for (const char* from : {"url", "feed", "source", "html", "content_language"}) {
+    Detection hinted = identify(title, false, {{"fr", from}});
+    EXPECT_EQ(hinted.code, "fr") << from;
+    EXPECT_EQ(hinted.from, std::string("hint:") + from);
+  }
+}
+
+TEST(LangidIdentify, AHintInAnotherScriptIsIgnored) {
+  // A Russian title listed under a French URL: the script rules the hint out.
+  Detection detection = identify("Вьетнам и Россия укрепляют сотрудничество", false, {{"fr", "url"}});
+  EXPECT_EQ(detection.code, "ru");
+}
+
+TEST(LangidIdentify, ScriptSettlesWhatCld2CannotOnShortText) {
+  EXPECT_EQ(identify("東京", false, {}).code, "zh");  // kanji alone read as Chinese, kana make it Japanese
+  EXPECT_EQ(identify("ありがとう", false, {}).code, "ja");
+  EXPECT_EQ(identify("thương mại", false, {}).code, "vi");
+  EXPECT_EQ(identify("сотрудничество", false, {}).code, "ru");
+}
+
+TEST(LangidIdentify, MisdecodedApostrophesDoNotSilenceCld2) {
+  // U+0092 is what a cp1252 apostrophe becomes when a page is read as Latin-1; CLD2 stopped there.
+  const std::string text = "Elle ne peut donc, à elle seule, nourrir le débat qui doit s\u0092engager en Europe.";
+  EXPECT_EQ(identify(text, false, {}).code, "fr");
+  EXPECT_EQ(scrubbed_utf8("s\u0092e\xff"), "s'e ");
+}
+
+TEST(LangidIdentify, MarkupScriptsAndStylesDoNotVote) {
+  const std::string html =
+      "<html><head><style>body { font-family: the and of to in is that it was for }</style>"
+      "<script>var words = 'the and of to in is that it was for with on by';</script></head>"
+      "<body><!-- the and of to in --><p title='the and of to in is'>Le gouvernement a présenté hier un plan"
+      " pour moderniser le réseau ferroviaire national.</p></body></html>";
+  EXPECT_EQ(identify(html, true, {}).code, "fr");
+  EXPECT_EQ(visible_text("<p>a<script>b</script>c<style>d</style>e</p>").find_first_of("bd"), std::string::npos);
+}
+
+TEST(LangidIdentify, EmptyBinaryAndInvalidUtf8AreUnknown) {
+  const std::vector<LanguageHint> hints{{"fr", "url"}};  // no hint makes a language out of nothing
+  const std::string binary("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x01\0\xff\xfe\xfd\xfc", 24);
+  for (const std::string& text : {std::string(), binary, std::string("\xff\xfe\xfd\xc3\x28\xa0\xa1"),
+                                  std::string("12345 67 -- !!"), std::string(4096, '\x80')}) {
+    for (bool html : {false, true}) {
+      Detection detection = identify(text, html, hints);
+      EXPECT_EQ(detection.code, "und");
+      EXPECT_EQ(detection.confidence, 0.0);
+    }
+  }
+}
+
+TEST(LangidHints, TagsUrlsAndPageDeclarations) {
+  EXPECT_EQ(primary_language("fr-FR"), "fr");
+  EXPECT_EQ(primary_language(" ZH_Hant "), "zh");
+  EXPECT_EQ(primary_language("fr, en"), "");
+  EXPECT_EQ(primary_language("und"), "");
+  EXPECT_EQ(url_edition("https://fr.vietnamplus.vn/une-depeche-123.vnp"), "fr");
+  EXPECT_EQ(url_edition("https://vnanet.vn/es/noticias/x.html"), "es");
+  EXPECT_EQ(url_edition("https://www.vietnamplus.vn/en"), "");  // a page named "en", not a section
+  EXPECT_EQ(url_edition("https://fr.com/a"), "");                 // a site named fr, not an edition
+  EXPECT_EQ(url_edition("https://example.invalid/news/fr/"), "");
+  EXPECT_EQ(html_declared_language("<!doctype html><HTML data-lang='en' LANG=\"vi-VN\"><head>"), "vi");
+  EXPECT_EQ(html_declared_language("<html xml:lang='ru'>"), "ru");
+  EXPECT_EQ(html_declared_language("<html><head><meta http-equiv='Content-Language' content='fr'></head>"), "fr");
+  EXPECT_EQ(html_declared_language("<html><head><meta name='description' content='en'></head>"), "");
+}
+
+TEST(LangidStageHints, AConfidentLongEnglishTextUnderAFrenchUrlStaysEnglish) {
+  StageFixture fixture(langid_descriptor(), "{}");
+  auto& stage = fixture.start();
+  auto document = make_document(
+      "en-long",
+      "Vietnam's seafood exports rose sharply in the first ten months of the year, the Vietnam Association of "
+      "Seafood Exporters and Producers said on Tuesday, as demand recovered in the United States, Japan and the "
+      "European Union. Shrimp and pangasius led the growth, while tuna shipments to the Middle East also climbed.");
+  document.record["url"] = "https://fr.vietnamplus.vn/seafood-exports-123.vnp";
+  document.record["fetch"] = {{"feed_language", "fr"}};
+  EXPECT_EQ(stage.on_message(document).disposition, Disposition::Forward);
+  EXPECT_EQ(document.record["lang"]["code"], "en");
+  EXPECT_EQ(document.record["lang"]["from"], "cld2");
+  EXPECT_EQ(document.record["lang"]["hints"].size(), 2u);
+}
+
+TEST(LangidStageHints, TheRecordsHintsFixItsShortTitle) {
+  StageFixture fixture(langid_descriptor(), "{}");
+  auto& stage = fixture.start();
+  auto document = make_document("fr-title", "<html lang='fr'><body><h1>Ninh Thuan restaure les tours</h1></body></html>",
+                                "text/html");
+  stage.on_message(document);
+  EXPECT_EQ(document.record["lang"]["code"], "fr");
+  EXPECT_EQ(document.record["lang"]["from"], "hint:html");
+}
+
+TEST(LangidStageRouting, OtherLanguagesAreDroppedAndCountedPerLanguage) {
+  StageFixture fixture(langid_descriptor(), "{accept: [fr, en]}");
+  auto& stage = fixture.start();
+  const std::pair<const char*, const char*> texts[] = {
+      {"vi", "Hai nước đã ký thỏa thuận hợp tác về giáo dục và thương mại tại Hà Nội vào sáng thứ Hai."},
+      {"vi", "Thủ tướng đã tiếp Đại sứ Pháp tại trụ sở Chính phủ và trao đổi về hợp tác kinh tế."},
+      {"ru", "Две страны подписали в понедельник утром в Ханое соглашение об образовании и торговле."},
+      {"en", "The two countries signed an agreement on education and trade in Hanoi on Monday morning."},
+      {"und", ""},
+  };
+  int i = 0;
+  for (const auto& [code, text] : texts) {
+    auto document = make_document("d" + std::to_string(i++), text);
+    auto verdict = stage.on_message(document);
+    EXPECT_EQ(verdict.disposition, std::string(code) == "en" ? Disposition::Forward : Disposition::Drop) << code;
+  }
+  EXPECT_EQ(fixture.counters().get("filtered.vi"), 2u);
+  EXPECT_EQ(fixture.counters().get("filtered.ru"), 1u);
+  EXPECT_EQ(fixture.counters().get("filtered.und"), 1u);
+  EXPECT_EQ(fixture.counters().get("lang.en"), 1u);
+}
+
+}  // namespace
+}  // namespace vnawire::langid
