@@ -18,7 +18,7 @@ struct Detection {
   bool reliable = false;
   std::vector<LanguageShare> top;  // up to three, largest first
   int text_bytes = 0;
-  std::string from = "cld2";  // what decided the code: "cld2", "hint:<source>", "script" or "none"
+  std::string from = "cld2";  // what decided the code: "cld2", "hint:<source>", "script", "ngram" or "none"
 };
 
 // `is_html` lets CLD2 skip tags, scripts and styles and expand entities.

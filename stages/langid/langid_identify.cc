@@ -1,8 +1,9 @@
-// The order of evidence: a confident CLD2 on long text, then a hint the script allows, then the script, then CLD2.
+// The order of evidence: a confident CLD2 on long text, a hint the script allows, the script, CLD2, the n-grams.
 #include "stages/langid/langid_identify.h"
 
 #include <string>
 
+#include "stages/langid/langid_ngram.h"
 #include "stages/langid/langid_script.h"
 
 namespace vnawire::langid {
@@ -56,6 +57,12 @@ Detection identify(std::string_view text, bool is_html, const std::vector<Langua
   if (detection.code == "und" || !detection.reliable) {
     // CLD2 has no answer on most single Cyrillic words; Russian is the only Cyrillic language VNA publishes in.
     if (script == Script::Cyrillic) return decided(std::move(detection), "ru", 0.5, "script");
+  }
+  if (script == Script::Latin && detection.code == "und") {
+    // CLD2 answers nothing on most one- and two-word Latin texts; the n-gram model always has a best guess.
+    // Only then: where CLD2 does answer, replacing it lost more (English sentences) than it won (docs/langid.md).
+    NgramGuess guess = ngram_language(plain);
+    if (!guess.code.empty()) return decided(std::move(detection), guess.code, 0.5, "ngram");
   }
   if (detection.code == "und") return decided(std::move(detection), "und", 0.0, "none");
   return detection;

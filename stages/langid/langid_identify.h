@@ -15,7 +15,7 @@ namespace vnawire::langid {
 inline constexpr int kLongTextBytes = 200;
 
 // Identifies `text` (an HTML page when `is_html`) given `hints`, most trusted first. `from` in the result
-// says what decided: "cld2", "hint:<source>", "script", or "none" for und.
+// says what decided: "cld2", "hint:<source>", "script", "ngram", or "none" for und.
 Detection identify(std::string_view text, bool is_html, const std::vector<LanguageHint>& hints);
 
 }  // namespace vnawire::langid

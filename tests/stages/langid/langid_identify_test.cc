@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "stages/langid/langid_ngram.h"
 #include "stages/langid/langid_script.h"
 #include "stages/langid/langid_stage.h"
 #include "tests/stages/stage_fixture.h"
@@ -54,6 +55,19 @@ TEST(LangidIdentify, ScriptSettlesWhatCld2CannotOnShortText) {
   EXPECT_EQ(identify("ありがとう", false, {}).code, "ja");
   EXPECT_EQ(identify("thương mại", false, {}).code, "vi");
   EXPECT_EQ(identify("сотрудничество", false, {}).code, "ru");
+}
+
+TEST(LangidIdentify, TheNgramModelAnswersWhereCld2HasNoAnswer) {
+  // Words not in the model's training texts: the n-grams, not a word list, carry them.
+  const std::pair<const char*, const char*> words[] = {
+      {"fr", "chaussures"}, {"de", "Geschwindigkeit"}, {"es", "ayuntamiento"}, {"en", "neighbourhood"},
+      {"it", "ragazzi"}};
+  for (const auto& [code, word] : words) {
+    Detection detection = identify(word, false, {});
+    EXPECT_EQ(detection.code, code) << word;
+  }
+  EXPECT_EQ(ngram_languages().size(), 8u);
+  EXPECT_EQ(ngram_language("").code, "");
 }
 
 TEST(LangidIdentify, MisdecodedApostrophesDoNotSilenceCld2) {

@@ -1,0 +1,122 @@
+// Character n-gram naive Bayes: small (a few thousand n-grams per language) and fast (one hash lookup per n-gram).
+#include "stages/langid/langid_ngram.h"
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <unordered_map>
+
+#include "stages/langid/langid_corpus.h"
+
+namespace vnawire::langid {
+namespace {
+
+constexpr int kMaxOrder = 4;
+
+struct Profile {
+  std::string code;
+  std::unordered_map<std::uint64_t, std::uint32_t> counts;  // n-gram -> occurrences
+  std::array<double, kMaxOrder + 1> totals{};               // occurrences by order
+};
+
+char32_t lowered(char32_t c) {
+  if (c >= 'A' && c <= 'Z') return c + 32;
+  if (c >= 0xC0 && c <= 0xDE && c != 0xD7) return c + 32;  // Latin-1 capitals
+  return c;
+}
+
+bool is_latin_letter(char32_t c) {
+  return (c >= 'a' && c <= 'z') || (c >= 0xDF && c <= 0x24F && c != 0xF7);
+}
+
+// The text's Latin words as lower-case code points, each padded with a space on both sides so that
+// n-grams see word starts and ends; everything else separates words.
+std::u32string padded_words(std::string_view text) {
+  std::u32string out = U" ";
+  for (std::size_t i = 0; i < text.size();) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    std::size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : (lead >> 3) == 0x1E ? 4 : 1;
+    if (i + length > text.size()) length = 1;
+    char32_t c = length == 1 ? lead : lead & (0x7F >> length);
+    for (std::size_t k = 1; k < length; ++k) c = (c << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
+    i += length;
+    c = lowered(c);
+    if (is_latin_letter(c)) {
+      out.push_back(c);
+    } else if (out.back() != U' ') {
+      out.push_back(U' ');
+    }
+  }
+  if (out.back() != U' ') out.push_back(U' ');
+  return out;
+}
+
+// Each n-gram (1..4 code points) of `words`, packed 16 bits a code point (Latin letters fit).
+template <typename Visit>
+void for_each_ngram(const std::u32string& words, Visit visit) {
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    std::uint64_t key = 0;
+    for (int n = 1; n <= kMaxOrder && i + n <= words.size(); ++n) {
+      const char32_t c = words[i + n - 1];
+      if (n > 1 && c == U' ' && words[i] == U' ') break;  // "  " spans no word
+      key = (key << 16) | (c & 0xFFFF);
+      if (n == 1 && c == U' ') continue;  // a lone space says nothing
+      visit(key, n);
+      if (c == U' ' && n > 1) break;  // an n-gram stops at the end of its word
+    }
+  }
+}
+
+const std::vector<Profile>& profiles() {
+  static const std::vector<Profile> trained = [] {
+    std::vector<Profile> out;
+    for (const auto& [code, text] : kCorpus) {
+      Profile profile;
+      profile.code = code;
+      for_each_ngram(padded_words(text), [&profile](std::uint64_t key, int n) {
+        ++profile.counts[key];
+        profile.totals[n] += 1;
+      });
+      out.push_back(std::move(profile));
+    }
+    return out;
+  }();
+  return trained;
+}
+
+}  // namespace
+
+NgramGuess ngram_language(std::string_view text) {
+  const std::u32string words = padded_words(text);
+  if (words.size() < 3) return {};
+  const auto& models = profiles();
+  std::vector<double> scores(models.size(), 0.0);
+  int grams = 0;
+  for_each_ngram(words, [&](std::uint64_t key, int n) {
+    ++grams;
+    for (std::size_t l = 0; l < models.size(); ++l) {
+      const auto it = models[l].counts.find(key);
+      const double count = it == models[l].counts.end() ? 0.0 : it->second;
+      // Add-half smoothing over an assumed vocabulary per order; longer n-grams weigh more as they are rarer
+      // and more telling.
+      const double vocabulary = n == 1 ? 60.0 : n == 2 ? 1500.0 : 20000.0;
+      scores[l] += n * std::log((count + 0.5) / (models[l].totals[n] + 0.5 * vocabulary));
+    }
+  });
+  std::size_t best = 0, second = models.size() > 1 ? 1 : 0;
+  for (std::size_t l = 0; l < models.size(); ++l) {
+    if (scores[l] > scores[best]) best = l;
+  }
+  for (std::size_t l = 0; l < models.size(); ++l) {
+    if (l != best && (second == best || scores[l] > scores[second])) second = l;
+  }
+  return {models[best].code, grams == 0 ? 0.0 : (scores[best] - scores[second]) / grams};
+}
+
+std::vector<std::string> ngram_languages() {
+  std::vector<std::string> out;
+  for (const auto& profile : profiles()) out.push_back(profile.code);
+  return out;
+}
+
+}  // namespace vnawire::langid
