@@ -1,6 +1,10 @@
 // Langid accuracy runner for docs/langid.md: one text per input line, one language code per output line.
-// `vnawire_langid_eval cld2|identify [HINT_FROM HINT_CODE] < lines` (HINT_FROM e.g. url, source).
+// `vnawire_langid_eval cld2|identify|top [HINT_FROM HINT_CODE] < lines` (HINT_FROM e.g. url, source); with
+// VNAWIRE_EVAL_FILES=1 each line is a file's path instead, read whole (HTML when it ends in .html).
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -11,9 +15,18 @@ int main(int argc, char** argv) {
   std::vector<vnawire::langid::LanguageHint> hints;
   if (argc > 3) hints.push_back({argv[3], argv[2]});
   std::string line;
+  const bool files = std::getenv("VNAWIRE_EVAL_FILES") != nullptr;
   while (std::getline(std::cin, line)) {
-    const auto detection = mode != "identify" ? vnawire::langid::detect_language(line, false)
-                                          : vnawire::langid::identify(line, false, hints);
+    bool html = false;
+    if (files) {
+      html = line.size() > 5 && line.substr(line.size() - 5) == ".html";
+      std::ifstream in(line, std::ios::binary);
+      std::ostringstream text;
+      text << in.rdbuf();
+      line = text.str();
+    }
+    const auto detection = mode != "identify" ? vnawire::langid::detect_language(line, html)
+                                          : vnawire::langid::identify(line, html, hints);
     std::cout << detection.code;
     if (mode == "top") {
       for (const auto& share : detection.top) std::cout << ' ' << share.code << ':' << share.percent;

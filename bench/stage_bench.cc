@@ -11,6 +11,8 @@
 #include "stages/fetch/fetch_feed.h"
 #include "stages/fetch/fetch_url.h"
 #include "stages/langid/langid_cld2.h"
+#include "stages/langid/langid_identify.h"
+#include "stages/langid/langid_ngram.h"
 #include "stages/runtime/codec.h"
 
 namespace {
@@ -76,6 +78,39 @@ void BM_LangidDetect(benchmark::State& state) {
   });
 }
 
+// The whole decision the stage makes (visible text, script count, CLD2, hints, n-grams when CLD2 has no answer).
+void BM_LangidIdentify(benchmark::State& state) {
+  const std::vector<vnawire::langid::LanguageHint> hints{{"fr", "url"}};
+  over_samples(state, false, false, [&hints](const Sample& sample) {
+    auto d = vnawire::langid::identify(sample.body, sample.html, hints);
+    benchmark::DoNotOptimize(d);
+  });
+}
+
+// Titles: the first line of each sample, where hints and the n-gram model do their work.
+void BM_LangidIdentifyTitles(benchmark::State& state) {
+  std::vector<std::string> titles;
+  for (const auto& sample : samples()) {
+    if (!sample.html) titles.push_back(sample.body.substr(0, sample.body.find('\n')));
+  }
+  std::size_t bytes = 0;
+  for (auto _ : state) {
+    for (const auto& title : titles) {
+      auto d = vnawire::langid::identify(title, false, {});
+      benchmark::DoNotOptimize(d);
+      bytes += title.size();
+    }
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(bytes));
+}
+
+void BM_LangidNgram(benchmark::State& state) {
+  over_samples(state, false, true, [](const Sample& sample) {
+    auto guess = vnawire::langid::ngram_language(sample.body);
+    benchmark::DoNotOptimize(guess);
+  });
+}
+
 void BM_ExtractText(benchmark::State& state) {
   vnawire::extract::extract_text_dispatch("Warm up\n\nHanoï (VNA) – lexicon load. -VNA");
   over_samples(state, false, true, [](const Sample& sample) {
@@ -117,6 +152,9 @@ void BM_FetchParseFeed100(benchmark::State& state) {
 BENCHMARK(BM_CodecRoundTrip);
 BENCHMARK(BM_DedupeFingerprint);
 BENCHMARK(BM_LangidDetect);
+BENCHMARK(BM_LangidIdentify);
+BENCHMARK(BM_LangidIdentifyTitles);
+BENCHMARK(BM_LangidNgram);
 BENCHMARK(BM_ExtractText);
 BENCHMARK(BM_ExtractHtml);
 BENCHMARK(BM_FetchDecodeBody);

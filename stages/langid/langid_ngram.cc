@@ -13,10 +13,12 @@ namespace {
 
 constexpr int kMaxOrder = 4;
 
-struct Profile {
-  std::string code;
-  std::unordered_map<std::uint64_t, std::uint32_t> counts;  // n-gram -> occurrences
-  std::array<double, kMaxOrder + 1> totals{};               // occurrences by order
+// Every language's log-probability for every n-gram seen in training, one lookup per n-gram of the text.
+struct Model {
+  std::vector<std::string> codes;
+  std::unordered_map<std::uint64_t, std::size_t> rows;  // n-gram -> first of codes.size() scores in `scores`
+  std::vector<double> scores;                           // weighted log-probabilities, row by row
+  std::vector<std::array<double, kMaxOrder + 1>> unseen;  // by language and order: an n-gram never seen
 };
 
 char32_t lowered(char32_t c) {
@@ -67,17 +69,41 @@ void for_each_ngram(const std::u32string& words, Visit visit) {
   }
 }
 
-const std::vector<Profile>& profiles() {
-  static const std::vector<Profile> trained = [] {
-    std::vector<Profile> out;
+// Add-half smoothing over an assumed vocabulary per order; longer n-grams weigh more as they are rarer and
+// more telling.
+double weighted_log_probability(double count, double total, int order) {
+  const double vocabulary = order == 1 ? 60.0 : order == 2 ? 1500.0 : 20000.0;
+  return order * std::log((count + 0.5) / (total + 0.5 * vocabulary));
+}
+
+const Model& model() {
+  static const Model trained = [] {
+    Model out;
+    std::vector<std::unordered_map<std::uint64_t, std::uint32_t>> counts;
+    std::vector<std::array<double, kMaxOrder + 1>> totals;
+    std::unordered_map<std::uint64_t, int> orders;
     for (const auto& [code, text] : kCorpus) {
-      Profile profile;
-      profile.code = code;
-      for_each_ngram(padded_words(text), [&profile](std::uint64_t key, int n) {
-        ++profile.counts[key];
-        profile.totals[n] += 1;
+      out.codes.emplace_back(code);
+      auto& seen = counts.emplace_back();
+      auto& total = totals.emplace_back();
+      total.fill(0);
+      for_each_ngram(padded_words(text), [&](std::uint64_t key, int n) {
+        ++seen[key];
+        total[n] += 1;
+        orders[key] = n;
       });
-      out.push_back(std::move(profile));
+    }
+    const std::size_t languages = out.codes.size();
+    for (std::size_t l = 0; l < languages; ++l) {
+      auto& unseen = out.unseen.emplace_back();
+      for (int n = 1; n <= kMaxOrder; ++n) unseen[n] = weighted_log_probability(0, totals[l][n], n);
+    }
+    for (const auto& [key, n] : orders) {
+      out.rows[key] = out.scores.size();
+      for (std::size_t l = 0; l < languages; ++l) {
+        const auto it = counts[l].find(key);
+        out.scores.push_back(weighted_log_probability(it == counts[l].end() ? 0 : it->second, totals[l][n], n));
+      }
     }
     return out;
   }();
@@ -89,34 +115,29 @@ const std::vector<Profile>& profiles() {
 NgramGuess ngram_language(std::string_view text) {
   const std::u32string words = padded_words(text);
   if (words.size() < 3) return {};
-  const auto& models = profiles();
-  std::vector<double> scores(models.size(), 0.0);
+  const Model& trained = model();
+  const std::size_t languages = trained.codes.size();
+  std::vector<double> scores(languages, 0.0);
   int grams = 0;
   for_each_ngram(words, [&](std::uint64_t key, int n) {
     ++grams;
-    for (std::size_t l = 0; l < models.size(); ++l) {
-      const auto it = models[l].counts.find(key);
-      const double count = it == models[l].counts.end() ? 0.0 : it->second;
-      // Add-half smoothing over an assumed vocabulary per order; longer n-grams weigh more as they are rarer
-      // and more telling.
-      const double vocabulary = n == 1 ? 60.0 : n == 2 ? 1500.0 : 20000.0;
-      scores[l] += n * std::log((count + 0.5) / (models[l].totals[n] + 0.5 * vocabulary));
+    const auto row = trained.rows.find(key);
+    for (std::size_t l = 0; l < languages; ++l) {
+      scores[l] += row == trained.rows.end() ? trained.unseen[l][n] : trained.scores[row->second + l];
     }
   });
-  std::size_t best = 0, second = models.size() > 1 ? 1 : 0;
-  for (std::size_t l = 0; l < models.size(); ++l) {
+  std::size_t best = 0, second = languages > 1 ? 1 : 0;
+  for (std::size_t l = 0; l < languages; ++l) {
     if (scores[l] > scores[best]) best = l;
   }
-  for (std::size_t l = 0; l < models.size(); ++l) {
+  for (std::size_t l = 0; l < languages; ++l) {
     if (l != best && (second == best || scores[l] > scores[second])) second = l;
   }
-  return {models[best].code, grams == 0 ? 0.0 : (scores[best] - scores[second]) / grams};
+  return {trained.codes[best], grams == 0 ? 0.0 : (scores[best] - scores[second]) / grams};
 }
 
 std::vector<std::string> ngram_languages() {
-  std::vector<std::string> out;
-  for (const auto& profile : profiles()) out.push_back(profile.code);
-  return out;
+  return model().codes;
 }
 
 }  // namespace vnawire::langid
