@@ -1,9 +1,10 @@
-// Langid: CLD2 on whole texts and HTML, code mapping, and the accept filter.
+// Langid: CLD2 and the whole decision on a paragraph per language, HTML, code mapping, and the accept filter.
 #include "stages/langid/langid_stage.h"
 
 #include <gtest/gtest.h>
 
 #include "stages/langid/langid_cld2.h"
+#include "stages/langid/langid_identify.h"
 #include "tests/stages/stage_fixture.h"
 
 namespace vnawire::langid {
@@ -13,24 +14,37 @@ using runtime::Disposition;
 using testing::make_document;
 using testing::StageFixture;
 
+struct Paragraph {
+  const char* code;
+  const char* text;
+};
+
+// A short paragraph of our own in each language VNA publishes in (and German, a close Latin neighbour).
+constexpr Paragraph kParagraphs[] = {
+    {"vi", "Hai nước đã ký thỏa thuận hợp tác về giáo dục và thương mại tại Hà Nội vào sáng thứ Hai."},
+    {"en", "The two countries signed an agreement on education and trade in Hanoi on Monday morning."},
+    {"fr", "Les deux pays ont signé lundi matin à Hanoï un accord sur l'éducation et le commerce."},
+    {"es", "Los dos países firmaron el lunes por la mañana en Hanói un acuerdo sobre educación y comercio."},
+    {"ru", "Две страны подписали в понедельник утром в Ханое соглашение об образовании и торговле."},
+    {"zh", "两国星期一上午在河内签署了教育和贸易合作协议。"},
+    {"lo", "ສອງປະເທດໄດ້ລົງນາມໃນສັນຍາຮ່ວມມືດ້ານການສຶກສາ ແລະ ການຄ້າ ຢູ່ນະຄອນຫຼວງຮ່າໂນ້ຍ."},
+    {"km", "ប្រទេសទាំងពីរបានចុះហត្ថលេខាលើកិច្ចព្រមព្រៀងស្តីពីការអប់រំ និងពាណិជ្ជកម្ម នៅទីក្រុងហាណូយ។"},
+    {"ja", "両国は月曜日の朝、ハノイで教育と貿易に関する協定に署名しました。"},
+    {"ko", "양국은 월요일 아침 하노이에서 교육과 무역에 관한 협정에 서명했습니다."},
+    {"de", "Die beiden Länder haben am Montagmorgen in Hanoi ein Abkommen über Bildung und Handel unterzeichnet."},
+};
+
 TEST(LangidCld2, IdentifiesTheMainVnaLanguages) {
-  struct Case {
-    const char* code;
-    const char* text;
-  } cases[] = {
-      {"fr", "Le ministère a annoncé hier une série de mesures pour soutenir les exportations agricoles du pays."},
-      {"vi", "Bộ trưởng đã công bố hôm qua một loạt biện pháp nhằm hỗ trợ xuất khẩu nông sản của đất nước."},
-      {"en", "The ministry announced a series of measures yesterday to support the country's farm exports."},
-      {"es", "El ministerio anunció ayer una serie de medidas para apoyar las exportaciones agrícolas del país."},
-      {"ru", "Министерство вчера объявило о ряде мер по поддержке сельскохозяйственного экспорта страны."},
-      {"zh", "该部昨天宣布了一系列措施，以支持国家的农产品出口，并加强与邻国的贸易合作。"},
-  };
-  for (const auto& c : cases) {
+  for (const auto& c : kParagraphs) {
     Detection d = detect_language(c.text, false);
     EXPECT_EQ(d.code, c.code) << c.text;
     EXPECT_TRUE(d.reliable) << c.text;
     EXPECT_GT(d.confidence, 0.8) << c.text;
   }
+}
+
+TEST(LangidIdentify, EachVnaLanguageOnAShortParagraph) {
+  for (const auto& c : kParagraphs) EXPECT_EQ(identify(c.text, false, {}).code, c.code) << c.text;
 }
 
 TEST(LangidCld2, MarkupDoesNotVote) {
