@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
       line = text.str();
     }
     const auto detection = mode != "identify" ? vnawire::langid::detect_language(line, html)
-                                          : vnawire::langid::identify(line, html, hints);
+                                              : vnawire::langid::identify(line, html, hints);
     std::cout << detection.code;
     if (mode == "top") {
       for (const auto& share : detection.top) std::cout << ' ' << share.code << ':' << share.percent;

@@ -34,8 +34,8 @@ std::string attribute_value(std::string_view tag, std::string_view name) {
     const char quote = low[i] == '"' || low[i] == '\'' ? low[i] : '\0';
     if (quote != '\0') ++i;
     std::size_t end = i;
-    while (end < low.size() && (quote ? low[end] != quote : !std::isspace(static_cast<unsigned char>(low[end])) &&
-                                                                 low[end] != '>')) {
+    while (end < low.size() &&
+           (quote ? low[end] != quote : !std::isspace(static_cast<unsigned char>(low[end])) && low[end] != '>')) {
       ++end;
     }
     return std::string(tag.substr(i, end - i));

@@ -16,8 +16,8 @@ constexpr int kMaxOrder = 4;
 // Every language's log-probability for every n-gram seen in training, one lookup per n-gram of the text.
 struct Model {
   std::vector<std::string> codes;
-  std::unordered_map<std::uint64_t, std::size_t> rows;  // n-gram -> first of codes.size() scores in `scores`
-  std::vector<double> scores;                           // weighted log-probabilities, row by row
+  std::unordered_map<std::uint64_t, std::size_t> rows;    // n-gram -> first of codes.size() scores in `scores`
+  std::vector<double> scores;                             // weighted log-probabilities, row by row
   std::vector<std::array<double, kMaxOrder + 1>> unseen;  // by language and order: an n-gram never seen
 };
 
@@ -27,9 +27,7 @@ char32_t lowered(char32_t c) {
   return c;
 }
 
-bool is_latin_letter(char32_t c) {
-  return (c >= 'a' && c <= 'z') || (c >= 0xDF && c <= 0x24F && c != 0xF7);
-}
+bool is_latin_letter(char32_t c) { return (c >= 'a' && c <= 'z') || (c >= 0xDF && c <= 0x24F && c != 0xF7); }
 
 // The text's Latin words as lower-case code points, each padded with a space on both sides so that
 // n-grams see word starts and ends; everything else separates words.
@@ -37,7 +35,11 @@ std::u32string padded_words(std::string_view text) {
   std::u32string out = U" ";
   for (std::size_t i = 0; i < text.size();) {
     const auto lead = static_cast<unsigned char>(text[i]);
-    std::size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : (lead >> 3) == 0x1E ? 4 : 1;
+    std::size_t length = lead < 0x80           ? 1
+                         : (lead >> 5) == 0x6  ? 2
+                         : (lead >> 4) == 0xE  ? 3
+                         : (lead >> 3) == 0x1E ? 4
+                                               : 1;
     if (i + length > text.size()) length = 1;
     char32_t c = length == 1 ? lead : lead & (0x7F >> length);
     for (std::size_t k = 1; k < length; ++k) c = (c << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
@@ -136,8 +138,6 @@ NgramGuess ngram_language(std::string_view text) {
   return {trained.codes[best], grams == 0 ? 0.0 : (scores[best] - scores[second]) / grams};
 }
 
-std::vector<std::string> ngram_languages() {
-  return model().codes;
-}
+std::vector<std::string> ngram_languages() { return model().codes; }
 
 }  // namespace vnawire::langid

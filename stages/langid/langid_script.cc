@@ -31,13 +31,8 @@ bool next_code_point(std::string_view text, std::size_t& i, char32_t& out) {
 }
 
 bool is_vietnamese_letter(char32_t c) {
-  switch (c) {
-    case U'ă': case U'Ă': case U'ơ': case U'Ơ': case U'ư': case U'Ư': case U'đ': case U'Đ':
-    case U'ĩ': case U'Ĩ': case U'ũ': case U'Ũ':
-      return true;
-    default:
-      return c >= 0x1EA0 && c <= 0x1EF9;  // Latin Extended Additional: the stacked tone marks
-  }
+  // Latin Extended Additional holds the stacked tone marks (ạ ấ ộ ữ...); the rest no other VNA language uses.
+  return (c >= 0x1EA0 && c <= 0x1EF9) || std::u32string_view(U"ăĂơƠưƯđĐĩĨũŨ").find(c) != std::u32string_view::npos;
 }
 
 // The script of a letter, or nullopt-like Other for digits, punctuation and symbols (which do not count).
@@ -175,29 +170,38 @@ std::string language_of_script(const ScriptCounts& counts) {
   // Japanese mixes kanji and kana; a few kana among Han are enough to tell it from Chinese.
   if (counts.of(Script::Kana) > 0 && counts.of(Script::Kana) * 10 >= counts.of(Script::Han)) return "ja";
   switch (counts.dominant()) {
-    case Script::Hangul: return "ko";
-    case Script::Han: return "zh";
-    case Script::Kana: return "ja";
-    case Script::Thai: return "th";
-    case Script::Lao: return "lo";
-    case Script::Khmer: return "km";
-    case Script::Greek: return "el";
-    case Script::Hebrew: return "he";
+    case Script::Hangul:
+      return "ko";
+    case Script::Han:
+      return "zh";
+    case Script::Kana:
+      return "ja";
+    case Script::Thai:
+      return "th";
+    case Script::Lao:
+      return "lo";
+    case Script::Khmer:
+      return "km";
+    case Script::Greek:
+      return "el";
+    case Script::Hebrew:
+      return "he";
     case Script::Latin:
       // Vietnamese marks nearly every syllable; one such letter in a short text is already telling.
       return counts.vietnamese > 0 && counts.vietnamese * 20 >= counts.of(Script::Latin) ? "vi" : "";
-    default: return "";  // Cyrillic, Arabic, Devanagari: many languages share them
+    default:
+      return "";  // Cyrillic, Arabic, Devanagari: many languages share them
   }
 }
 
 bool written_in(std::string_view code, Script script) {
   static constexpr std::pair<std::string_view, Script> kScripts[] = {
-      {"ru", Script::Cyrillic}, {"uk", Script::Cyrillic}, {"bg", Script::Cyrillic}, {"sr", Script::Cyrillic},
-      {"mk", Script::Cyrillic}, {"be", Script::Cyrillic}, {"kk", Script::Cyrillic}, {"mn", Script::Cyrillic},
-      {"ky", Script::Cyrillic}, {"el", Script::Greek},    {"zh", Script::Han},      {"ja", Script::Kana},
-      {"ja", Script::Han},      {"ko", Script::Hangul},   {"ko", Script::Han},      {"th", Script::Thai},
-      {"lo", Script::Lao},      {"km", Script::Khmer},    {"ar", Script::Arabic},   {"fa", Script::Arabic},
-      {"ur", Script::Arabic},   {"he", Script::Hebrew},   {"hi", Script::Devanagari}, {"ne", Script::Devanagari},
+      {"ru", Script::Cyrillic},   {"uk", Script::Cyrillic}, {"bg", Script::Cyrillic},   {"sr", Script::Cyrillic},
+      {"mk", Script::Cyrillic},   {"be", Script::Cyrillic}, {"kk", Script::Cyrillic},   {"mn", Script::Cyrillic},
+      {"ky", Script::Cyrillic},   {"el", Script::Greek},    {"zh", Script::Han},        {"ja", Script::Kana},
+      {"ja", Script::Han},        {"ko", Script::Hangul},   {"ko", Script::Han},        {"th", Script::Thai},
+      {"lo", Script::Lao},        {"km", Script::Khmer},    {"ar", Script::Arabic},     {"fa", Script::Arabic},
+      {"ur", Script::Arabic},     {"he", Script::Hebrew},   {"hi", Script::Devanagari}, {"ne", Script::Devanagari},
       {"mr", Script::Devanagari},
   };
   bool listed = false;

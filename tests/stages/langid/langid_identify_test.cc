@@ -39,9 +39,11 @@ TEST(LangidIdentify, ScriptSettlesWhatCld2CannotOnShortText) {
 
 TEST(LangidIdentify, TheNgramModelAnswersWhereCld2HasNoAnswer) {
   // Words not in the model's training texts: the n-grams, not a word list, carry them.
-  const std::pair<const char*, const char*> words[] = {
-      {"fr", "chaussures"}, {"de", "Geschwindigkeit"}, {"es", "ayuntamiento"}, {"en", "neighbourhood"},
-      {"it", "ragazzi"}};
+  const std::pair<const char*, const char*> words[] = {{"fr", "chaussures"},
+                                                       {"de", "Geschwindigkeit"},
+                                                       {"es", "ayuntamiento"},
+                                                       {"en", "neighbourhood"},
+                                                       {"it", "ragazzi"}};
   for (const auto& [code, word] : words) {
     Detection detection = identify(word, false, {});
     EXPECT_EQ(detection.code, code) << word;
@@ -123,8 +125,8 @@ TEST(LangidStageHints, AConfidentLongEnglishTextUnderAFrenchUrlStaysEnglish) {
 TEST(LangidStageHints, TheRecordsHintsFixItsShortTitle) {
   StageFixture fixture(langid_descriptor(), "{}");
   auto& stage = fixture.start();
-  auto document = make_document("fr-title", "<html lang='fr'><body><h1>Ninh Thuan restaure les tours</h1></body></html>",
-                                "text/html");
+  auto document = make_document(
+      "fr-title", "<html lang='fr'><body><h1>Ninh Thuan restaure les tours</h1></body></html>", "text/html");
   stage.on_message(document);
   EXPECT_EQ(document.record["lang"]["code"], "fr");
   EXPECT_EQ(document.record["lang"]["from"], "hint:html");
