@@ -507,6 +507,9 @@ runtime::Result<Sitemap> parse_sitemap(std::string_view data, std::string_view s
     if (const xmlNode* news = child(c, kNewsNs, "news")) {
       entry.news_title = clean_text(child_text(news, kNewsNs, "title"));
       entry.news_published = normalise_date(child_text(news, kNewsNs, "publication_date"));
+      if (const xmlNode* publication = child(news, kNewsNs, "publication")) {
+        entry.news_language = clean_text(child_text(publication, kNewsNs, "language"));
+      }
     }
     sitemap.entries.push_back(std::move(entry));
   }

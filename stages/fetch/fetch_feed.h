@@ -34,6 +34,7 @@ struct SitemapEntry {
   std::string lastmod;         // ISO 8601 UTC or ""
   std::string news_title;      // <news:title> of a Google News sitemap, or ""
   std::string news_published;  // <news:publication_date>, ISO 8601 UTC, or ""
+  std::string news_language;   // <news:publication><news:language> of a Google News sitemap, or ""
 };
 
 struct Sitemap {

@@ -368,7 +368,8 @@ void WebCrawler::handle_listing(const Task& task, const HttpResponse& response) 
           ++source.polls_in_flight;
           enqueue(Task{TaskKind::Sitemap, entry.url, task.source, 0, Clock::now(), "", false});
         } else {
-          listed(task.source, entry.url, entry.news_title, entry.news_published, entry.lastmod, "");
+          listed(task.source, entry.url, entry.news_title, entry.news_published, entry.lastmod, "",
+                 entry.news_language);
         }
       }
     }

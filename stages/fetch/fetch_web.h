@@ -60,7 +60,7 @@ struct FetchedPage {
   std::string source;
   HttpResponse response;
   Item item;              // the state row as it was before this fetch (version 0: never emitted)
-  std::string feed_language;  // the <language> of the feed that listed it, "" when unknown
+  std::string feed_language;  // the language the feed or news sitemap that listed it declares, "" when unknown
 };
 
 // How the fetcher reports: counters, warnings about a source, and dead-letter records for items given up.

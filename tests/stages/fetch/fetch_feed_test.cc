@@ -282,7 +282,9 @@ TEST(FetchSitemap, IndexAndGoogleNewsWithOddPrefixes) {
   ASSERT_EQ(news->entries.size(), 2u);
   EXPECT_EQ(news->entries[0].news_title, "Thủ tướng & Quốc hội");
   EXPECT_EQ(news->entries[0].news_published, "2025-06-10T02:00:00Z");
+  EXPECT_EQ(news->entries[0].news_language, "vi");
   EXPECT_EQ(news->entries[1].news_title, "");
+  EXPECT_EQ(news->entries[1].news_language, "");
 
   auto wrong = parse_sitemap("<rss><channel/></rss>", "https://e.vn/", 1 << 20);
   ASSERT_FALSE(wrong.ok());

@@ -175,6 +175,20 @@ TEST(FetchWeb, TheSourcesConfiguredLanguageGoesIntoTheRecord) {
   ASSERT_TRUE(harness.run_to_finish());
   ASSERT_EQ(harness.documents.size(), 1u);
   EXPECT_EQ(harness.documents[0]["fetch"]["language"], "fr");
+  EXPECT_FALSE(harness.documents[0]["fetch"].contains("feed_language"));  // the replay RSS declares none
+}
+
+TEST(FetchWeb, TheNewsSitemapsLanguageIsCarriedToEachItem) {
+  Scratch scratch;
+  for (int i = 0; i < 2; ++i) scratch.write("d" + std::to_string(i) + ".txt", dispatch(i));
+  auto server = serve(scratch);
+  Harness harness(web_settings(server->base_url() + "/sitemap-news.xml", "sitemap"), scratch.state());
+  ASSERT_TRUE(harness.run_to_finish());
+  ASSERT_EQ(harness.documents.size(), 2u);
+  for (const auto& record : harness.documents) {
+    EXPECT_EQ(record["fetch"]["feed_language"], "fr");
+    EXPECT_FALSE(record["fetch"].contains("language"));  // no language configured for the source
+  }
 }
 
 TEST(FetchWeb, AListingPageGivesTheLinksItsPatternMatches) {
