@@ -1,6 +1,7 @@
 // The order of evidence: a confident CLD2 on long text, a hint the script allows, the script, CLD2, the n-grams.
 #include "stages/langid/langid_identify.h"
 
+#include <algorithm>
 #include <string>
 
 #include "stages/langid/langid_ngram.h"
@@ -21,6 +22,15 @@ Detection decided(Detection detection, std::string code, double confidence, std:
   detection.confidence = confidence;
   detection.from = std::move(from);
   return detection;
+}
+
+// On short text CLD2 often answers a close neighbour of a language VNA's readers meet (Malay for Indonesian,
+// Galician for Spanish or Portuguese); none of those neighbours is published by VNA, so the model, which
+// knows the languages in stages/langid/corpus, decides between the ones that matter.
+bool answers_a_neighbour(const Detection& detection) {
+  if (detection.text_bytes >= kLongTextBytes || !written_in(detection.code, Script::Latin)) return false;
+  static const std::vector<std::string> modelled = ngram_languages();
+  return std::find(modelled.begin(), modelled.end(), detection.code) == modelled.end();
 }
 
 }  // namespace
@@ -58,9 +68,10 @@ Detection identify(std::string_view text, bool is_html, const std::vector<Langua
     // CLD2 has no answer on most single Cyrillic words; Russian is the only Cyrillic language VNA publishes in.
     if (script == Script::Cyrillic) return decided(std::move(detection), "ru", 0.5, "script");
   }
-  if (script == Script::Latin && detection.code == "und") {
+  if (script == Script::Latin && (detection.code == "und" || answers_a_neighbour(detection))) {
     // CLD2 answers nothing on most one- and two-word Latin texts; the n-gram model always has a best guess.
-    // Only then: where CLD2 does answer, replacing it lost more (English sentences) than it won (docs/langid.md).
+    // Where CLD2 answers a language the model knows, it stays: replacing those answers too lost more (English
+    // sentences) than it won (docs/langid.md).
     NgramGuess guess = ngram_language(plain);
     if (!guess.code.empty()) return decided(std::move(detection), guess.code, 0.5, "ngram");
   }
