@@ -165,29 +165,20 @@ TEST(FetchWeb, DiscoversASiteAndFetchesEveryDispatchOnce) {
   EXPECT_EQ(server->requests_for("/robots.txt"), 1u);
 }
 
-TEST(FetchWeb, TheSourcesConfiguredLanguageGoesIntoTheRecord) {
-  Scratch scratch;
-  scratch.write("d0.txt", dispatch(0));
-  auto server = serve(scratch);
-  auto settings = web_settings(server->base_url() + "/rss.xml", "feed");
-  settings.source_languages["replay"] = "fr";
-  Harness harness(settings, scratch.state());
-  ASSERT_TRUE(harness.run_to_finish());
-  ASSERT_EQ(harness.documents.size(), 1u);
-  EXPECT_EQ(harness.documents[0]["fetch"]["language"], "fr");
-  EXPECT_FALSE(harness.documents[0]["fetch"].contains("feed_language"));  // the replay RSS declares none
-}
-
-TEST(FetchWeb, TheNewsSitemapsLanguageIsCarriedToEachItem) {
+// Both language hints for langid: the source's configured language and the news sitemap's (the replay's
+// declares fr), kept apart so that langid can rank them.
+TEST(FetchWeb, TheSourcesAndTheSitemapsLanguagesGoIntoEachRecord) {
   Scratch scratch;
   for (int i = 0; i < 2; ++i) scratch.write("d" + std::to_string(i) + ".txt", dispatch(i));
   auto server = serve(scratch);
-  Harness harness(web_settings(server->base_url() + "/sitemap-news.xml", "sitemap"), scratch.state());
+  auto settings = web_settings(server->base_url() + "/sitemap-news.xml", "sitemap");
+  settings.source_languages["replay"] = "vi";
+  Harness harness(settings, scratch.state());
   ASSERT_TRUE(harness.run_to_finish());
   ASSERT_EQ(harness.documents.size(), 2u);
   for (const auto& record : harness.documents) {
     EXPECT_EQ(record["fetch"]["feed_language"], "fr");
-    EXPECT_FALSE(record["fetch"].contains("language"));  // no language configured for the source
+    EXPECT_EQ(record["fetch"]["language"], "vi");
   }
 }
 
