@@ -78,6 +78,7 @@ class Runner final : public Emitter {
   void idle_stage();
   void report(const char* verb);
   std::uint64_t work_done() const { return received_ + forwarded_ + dropped_ + dead_lettered_ + retried_; }
+  void announce_sends();
   milliseconds poll_timeout(Clock::time_point now) const;
 
   const PipelineConfig& config_;
@@ -112,6 +113,7 @@ class Runner final : public Emitter {
 
   std::uint64_t received_ = 0, forwarded_ = 0, dropped_ = 0, dead_lettered_ = 0, retried_ = 0;
   std::uint64_t work_reported_ = 0;  // work_done() as of the last report to the daemon
+  std::uint64_t announced_ = 0;      // work_done() plus pending documents, as of the last announce_sends()
   bool handled_since_idle_ = false;  // documents were handled since the last on_idle()
 };
 
@@ -288,7 +290,22 @@ void Runner::process(Document document) {
   }
 }
 
+// Counts go to the daemon before the documents they count go downstream: a process killed just after handing
+// documents on has already reported them, so the stop's balance does not take delivered documents for lost.
+// Pending documents are reported as forwarded (they are about to be); if one is given up instead, the next
+// report corrects the count, and a kill in between shows as a gap, which is then a real possible loss.
+void Runner::announce_sends() {
+  if (!control_ || pending_.empty()) return;
+  const std::uint64_t ahead = work_done() + pending_.size();
+  if (ahead == announced_) return;
+  announced_ = ahead;
+  nlohmann::json body = stats();
+  body["forwarded"] = forwarded_ + pending_.size();
+  send_control(kHeartbeat, body);
+}
+
 void Runner::send_pending() {
+  announce_sends();
   const auto send_timeout = milliseconds(stage_config_.send_timeout_ms);
   while (!pending_.empty()) {
     Outgoing& out = pending_.front();
