@@ -24,6 +24,7 @@ enum class ReplicaState { Starting, Ready, Stopping, Exited, Backoff };
 struct Counts {
   std::uint64_t received = 0, forwarded = 0, dropped = 0, dead_lettered = 0, retried = 0, pending = 0;
   std::map<std::string, std::uint64_t> counters;
+  std::map<std::string, std::uint64_t> routed;  // route target -> documents routed to it
 
   static Counts from_json(const nlohmann::json& body) {
     Counts c;
@@ -38,6 +39,11 @@ struct Counts {
         if (value.is_number_unsigned()) c.counters[key] = value.get<std::uint64_t>();
       }
     }
+    if (auto it = body.find("routed"); it != body.end() && it->is_object()) {
+      for (const auto& [key, value] : it->items()) {
+        if (value.is_number_unsigned()) c.routed[key] = value.get<std::uint64_t>();
+      }
+    }
     return c;
   }
   void add_to(StageTotals& t) const {
@@ -48,6 +54,7 @@ struct Counts {
     t.retried += retried;
     t.pending += pending;
     for (const auto& [key, value] : counters) t.counters[key] += value;
+    for (const auto& [key, value] : routed) t.routed[key] += value;
   }
   void accumulate(const Counts& other) {
     received += other.received;
@@ -56,6 +63,7 @@ struct Counts {
     dead_lettered += other.dead_lettered;
     retried += other.retried;
     for (const auto& [key, value] : other.counters) counters[key] += value;
+    for (const auto& [key, value] : other.routed) routed[key] += value;
   }
 };
 
@@ -137,6 +145,7 @@ struct Replica {
     grow(carried.dead_lettered, previous_final.dead_lettered, counts.dead_lettered);
     grow(carried.retried, previous_final.retried, counts.retried);
     for (const auto& [key, value] : counts.counters) grow(carried.counters[key], previous_final.counters[key], value);
+    for (const auto& [key, value] : counts.routed) grow(carried.routed[key], previous_final.routed[key], value);
   }
   // What every incarnation reported, added to a stage's totals.
   void add_to(StageTotals& totals) const {

@@ -399,7 +399,7 @@ void Supervisor::Impl::advance_drain() {
     std::uint64_t expected = 0;
     for (const auto& input : stage.inputs) {
       inputs_done = inputs_done && stage_exited(input);
-      expected += now_totals.stages.at(input).forwarded;
+      expected += now_totals.stages.at(input).sent_to(stage.name);
     }
     if (!inputs_done) continue;
     const StageTotals& mine = now_totals.stages.at(stage.name);
@@ -452,7 +452,7 @@ PipelineTotals Supervisor::Impl::totals() const {
   for (const auto& stage : config_.stages) {
     const StageTotals& mine = out.stages[stage.name];
     std::uint64_t expected = 0;
-    for (const auto& input : stage.inputs) expected += out.stages[input].forwarded;
+    for (const auto& input : stage.inputs) expected += out.stages[input].sent_to(stage.name);
     quiescent = quiescent && mine.pending == 0 && (stage.inputs.empty() || mine.received == expected);
   }
   out.quiescent = quiescent;
@@ -469,6 +469,7 @@ void Supervisor::Impl::log_progress(bool force) {
     const StageTotals& s = t.stages.at(stage.name);
     line += fmt::format("{}{} in {} out {}", line.empty() ? "" : " | ", stage.name, s.received, s.forwarded);
     if (s.dropped) line += fmt::format(" dropped {}", s.dropped);
+    for (const auto& [target, n] : s.routed) line += fmt::format(" routed to {} {}", target, n);
     if (s.dead_lettered) line += fmt::format(" dead {}", s.dead_lettered);
     if (s.restarts) line += fmt::format(" restarts {}", s.restarts);
   }
@@ -565,7 +566,7 @@ void Supervisor::Impl::check_balance() {
   for (const auto& stage : config_.stages) {
     if (stage.inputs.empty()) continue;
     std::uint64_t expected = 0;
-    for (const auto& input : stage.inputs) expected += t.stages.at(input).forwarded;
+    for (const auto& input : stage.inputs) expected += t.stages.at(input).sent_to(stage.name);
     const std::uint64_t received = t.stages.at(stage.name).received;
     if (received == expected) continue;
     log_->error("{} received {} document(s) where its inputs forwarded {}: not a clean stop", stage.name, received,

@@ -20,7 +20,14 @@ struct StageTotals {
   std::uint64_t pending = 0;
   std::uint64_t restarts = 0;
   std::map<std::string, std::uint64_t> counters;  // stage-specific, summed over replicas
+  std::map<std::string, std::uint64_t> routed;    // documents routed to each route target (not in forwarded)
   int replicas_ready = 0;
+  // What `consumer` should have received from this stage: its routed documents if it is a route target,
+  // otherwise every forwarded one.
+  std::uint64_t sent_to(const std::string& consumer) const {
+    auto it = routed.find(consumer);
+    return it == routed.end() ? forwarded : it->second;
+  }
 };
 
 struct PipelineTotals {

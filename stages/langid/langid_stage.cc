@@ -1,4 +1,5 @@
-// The langid stage: sets `lang` on every record and drops languages the pipeline does not accept.
+// The langid stage: sets `lang` on every record; languages the pipeline does not accept are dropped, or
+// routed to the stage named by `route_rejected_to`.
 #include "stages/langid/langid_stage.h"
 
 #include <algorithm>
@@ -15,7 +16,13 @@ using runtime::OptionType;
 class LangidStage final : public runtime::Stage {
  public:
   explicit LangidStage(const runtime::StageContext& context)
-      : context_(context), accept_(context.options->get_list("accept")) {}
+      : context_(context),
+        accept_(context.options->get_list("accept")),
+        reject_route_(context.options->get_string("route_rejected_to")) {}
+
+  std::vector<std::string> route_targets() const override {
+    return reject_route_.empty() ? std::vector<std::string>{} : std::vector<std::string>{reject_route_};
+  }
 
   runtime::Verdict on_message(runtime::Document& document) override {
     const std::string* body = runtime::body_of(document.record);
@@ -38,6 +45,9 @@ class LangidStage final : public runtime::Stage {
     context_.counters->add("lang." + detection.code);
     if (!accept_.empty() && std::find(accept_.begin(), accept_.end(), detection.code) == accept_.end()) {
       context_.counters->add("filtered." + detection.code);
+      if (!reject_route_.empty()) {
+        return runtime::Verdict::route(reject_route_, "language " + detection.code + " is not accepted");
+      }
       return runtime::Verdict::drop("language " + detection.code + " is not accepted");
     }
     return runtime::Verdict::forward();
@@ -46,6 +56,7 @@ class LangidStage final : public runtime::Stage {
  private:
   const runtime::StageContext& context_;
   std::vector<std::string> accept_;
+  std::string reject_route_;
 };
 
 }  // namespace
@@ -59,6 +70,9 @@ const runtime::StageDescriptor& langid_descriptor() {
       {
           OptionSpec{"accept", OptionType::StringList, std::vector<std::string>{},
                      "ISO 639-1 codes to pass on; other languages are dropped. Empty accepts every language."},
+          OptionSpec{"route_rejected_to", OptionType::String, std::string(),
+                     "A stage reading from this one that gets the documents `accept` refuses, instead of their "
+                     "being dropped; the other consumers get only accepted ones."},
       },
       [](const runtime::StageContext& context) { return std::make_unique<LangidStage>(context); },
   };

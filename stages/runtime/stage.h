@@ -26,15 +26,21 @@ enum class Disposition {
   Drop,        // dropped on purpose (duplicate, filtered language): acknowledged, not an error
   DeadLetter,  // cannot be handled: written to the dead-letter file with the reason
   Retry,       // a transient failure (database busy): the runtime retries with backoff
+  Route,       // passed on to one named consumer only (a route target the stage declared), not the others
 };
 
 struct Verdict {
   Disposition disposition = Disposition::Forward;
   std::string reason;
+  std::string target;  // Route: the consumer stage's name
   static Verdict forward() { return {}; }
   static Verdict drop(std::string why) { return {Disposition::Drop, std::move(why)}; }
   static Verdict dead_letter(std::string why) { return {Disposition::DeadLetter, std::move(why)}; }
   static Verdict retry(std::string why) { return {Disposition::Retry, std::move(why)}; }
+  // `target`: a stage reading from this one and listed by route_targets(); `why` is logged at debug level.
+  static Verdict route(std::string target, std::string why) {
+    return {Disposition::Route, std::move(why), std::move(target)};
+  }
 };
 
 // Stage-specific counters (documents per language, duplicates found...), reported to the daemon.
@@ -83,6 +89,9 @@ class Stage {
   virtual Status start() { return {}; }
   // Processors and sinks: handles one document, which it may modify in place.
   virtual Verdict on_message(Document& /*document*/) { return Verdict::forward(); }
+  // Consumers that only get documents routed to them (Verdict::route), never the forwarded ones. Asked
+  // after start(); each must be a stage that reads from this one, or the process does not start.
+  virtual std::vector<std::string> route_targets() const { return {}; }
   // Sources: emits at most `budget` documents and returns how long to wait before the next call.
   virtual std::chrono::milliseconds produce(Emitter& /*out*/, int /*budget*/) { return std::chrono::hours(1); }
   // Sources: the document left the process (the runtime handed it to every consumer).

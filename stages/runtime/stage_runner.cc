@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <chrono>
 #include <deque>
 #include <iostream>
@@ -40,7 +41,9 @@ constexpr const char* kAbandonedPartly = "abandoned_partly_delivered";  // stop 
 struct Outgoing {
   Document document;
   Frames frames;
-  std::size_t next_output = 0;  // index of the first output socket that has not taken it yet
+  const std::vector<std::size_t>* targets = nullptr;  // the output sockets it goes to (all regular ones, or one)
+  std::string routed_to;        // the route target's name, or "" for a forwarded document
+  std::size_t next_output = 0;  // index in `targets` of the first output that has not taken it yet
   Clock::time_point since;
   bool reported_late = false;  // the send timeout passed after some consumers took it (logged once)
   std::size_t bytes() const { return frames.header.size() + frames.payload.size(); }
@@ -54,13 +57,14 @@ class Runner final : public Emitter {
   int run();
   // Only queues: the size limit, timeouts and on_sent/on_abandoned are all decided in send_pending(), so
   // a source never sees a callback from inside its own produce().
-  void emit(Document document) override {
-    Frames frames = encode(document);
-    pending_.push_back(Outgoing{std::move(document), std::move(frames), 0, Clock::now()});
-  }
+  void emit(Document document) override { queue(std::move(document), ""); }
 
  private:
   Status setup();
+  Status set_up_routes();
+  void queue(Document document, const std::string& route);
+  std::size_t outputs_of(const Outgoing& out) const { return out.targets->size(); }
+  zmq::socket_t& output_socket(const Outgoing& out) { return outputs_[(*out.targets)[out.next_output]]; }
   void send_control(const char* verb, const nlohmann::json& body);
   nlohmann::json stats() const;
   void handle_control();
@@ -72,12 +76,16 @@ class Runner final : public Emitter {
   void dead_letter(const std::string& reason, const Document& document);
   void send_pending();
   void give_up(const Outgoing& out, const std::string& reason, bool write_dead_letter);
-  std::string consumers_between(std::size_t from, std::size_t to) const;
+  std::string consumers_between(const Outgoing& out, std::size_t from, std::size_t to) const;
   bool call_stage(Status (Stage::*hook)(), const char* what);
   bool flush_stage();
   void idle_stage();
   void report(const char* verb);
-  std::uint64_t work_done() const { return received_ + forwarded_ + dropped_ + dead_lettered_ + retried_; }
+  std::uint64_t work_done() const {
+    std::uint64_t routed = 0;
+    for (const auto& [target, n] : routed_) routed += n;
+    return received_ + forwarded_ + routed + dropped_ + dead_lettered_ + retried_;
+  }
   void announce_sends();
   milliseconds poll_timeout(Clock::time_point now) const;
 
@@ -96,6 +104,9 @@ class Runner final : public Emitter {
   std::optional<zmq::socket_t> input_;
   std::vector<zmq::socket_t> outputs_;
   std::vector<std::string> consumers_;  // the stage each output socket feeds, in the same order
+  std::vector<std::size_t> regular_outputs_;  // outputs that get forwarded documents (all but route targets)
+  std::map<std::string, std::vector<std::size_t>> route_outputs_;  // route target -> its output socket
+  std::map<std::string, std::uint64_t> routed_;  // documents routed to each target
   std::int64_t max_message_bytes_ = 0;
   bool is_source_ = false;
   int signal_fd_ = -1;
@@ -141,7 +152,36 @@ nlohmann::json Runner::stats() const {
   body["retried"] = retried_;
   body["pending"] = pending_.size() + (retry_document_ ? 1 : 0);
   body["counters"] = counters_.values();
+  if (!route_outputs_.empty()) body["routed"] = routed_;
   return body;
+}
+
+// The daemon counts what each consumer should receive from this stage: forwarded documents for regular
+// consumers, routed[target] for route targets.
+Status Runner::set_up_routes() {
+  std::vector<std::string> targets = stage_->route_targets();
+  for (std::size_t i = 0; i < consumers_.size(); ++i) {
+    if (std::find(targets.begin(), targets.end(), consumers_[i]) != targets.end()) {
+      route_outputs_[consumers_[i]].push_back(i);
+    } else {
+      regular_outputs_.push_back(i);
+    }
+  }
+  for (const auto& target : targets) {
+    if (!route_outputs_.count(target)) {
+      return Status::error("route target '" + target + "' is not a stage reading from " + stage_config_.name +
+                           " (give it `inputs: [" + stage_config_.name + "]`)");
+    }
+    routed_[target];  // reported from the start, even at 0
+  }
+  return {};
+}
+
+void Runner::queue(Document document, const std::string& route) {
+  Frames frames = encode(document);
+  Outgoing out{std::move(document), std::move(frames), &regular_outputs_, route, 0, Clock::now()};
+  if (!route.empty()) out.targets = &route_outputs_.at(route);
+  pending_.push_back(std::move(out));
 }
 
 Status Runner::setup() {
@@ -204,7 +244,8 @@ Status Runner::setup() {
   try {
     stage_ = stage_config_.descriptor->create(context_);
     if (!stage_) return Status::error("the stage factory returned nothing");
-    return stage_->start();
+    if (auto started = stage_->start(); !started) return started;
+    return set_up_routes();
   } catch (const std::exception& e) {
     return Status::error(std::string("the stage failed to start: ") + e.what());
   }
@@ -272,6 +313,16 @@ void Runner::process(Document document) {
       ++dropped_;
       log_->debug("dropped {}: {}", document.header.id, verdict.reason);
       break;
+    case Disposition::Route:
+      retries_ = 0;
+      if (!route_outputs_.count(verdict.target)) {
+        dead_letter("stage error: routed to '" + verdict.target + "', which is not a declared route target",
+                    document);
+        break;
+      }
+      log_->debug("routed {} to {}: {}", document.header.id, verdict.target, verdict.reason);
+      queue(std::move(document), verdict.target);
+      break;
     case Disposition::DeadLetter:
       retries_ = 0;
       dead_letter(verdict.reason, document);
@@ -300,7 +351,15 @@ void Runner::announce_sends() {
   if (ahead == announced_) return;
   announced_ = ahead;
   nlohmann::json body = stats();
-  body["forwarded"] = forwarded_ + pending_.size();
+  std::uint64_t forwarded_ahead = forwarded_;
+  for (const auto& out : pending_) {
+    if (out.routed_to.empty()) {
+      ++forwarded_ahead;
+    } else {
+      body["routed"][out.routed_to] = body["routed"][out.routed_to].get<std::uint64_t>() + 1;
+    }
+  }
+  body["forwarded"] = forwarded_ahead;
   send_control(kHeartbeat, body);
 }
 
@@ -319,8 +378,8 @@ void Runner::send_pending() {
       pending_.pop_front();
       continue;
     }
-    while (out.next_output < outputs_.size()) {
-      zmq::socket_t& socket = outputs_[out.next_output];
+    while (out.next_output < outputs_of(out)) {
+      zmq::socket_t& socket = output_socket(out);
       std::optional<std::size_t> sent;
       try {
         sent = socket.send(zmq::buffer(out.frames.header), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
@@ -333,7 +392,7 @@ void Runner::send_pending() {
       if (!sent) break;
       ++out.next_output;
     }
-    if (out.next_output < outputs_.size()) {
+    if (out.next_output < outputs_of(out)) {
       const auto now = Clock::now();
       const bool timed_out = send_timeout.count() > 0 && now - out.since > send_timeout;
       const bool stop_expired = stopping_ && now > stop_deadline_;
@@ -347,12 +406,12 @@ void Runner::send_pending() {
       }
       // Some consumers already have it: a dead letter would be a lie, so wait for the others while the
       // stage runs. Only the stop deadline ends the wait; the source then sends it again at the next start.
-      const std::string late = consumers_between(out.next_output, outputs_.size());
+      const std::string late = consumers_between(out, out.next_output, outputs_of(out));
       if (stop_expired) {
         counters_.add(kAbandonedPartly);
         log_->error("stopping: {} was handed to {} but {} did not take it before the drain timeout; not "
                     "dead-lettered, since some consumers have it",
-                    out.document.header.id, consumers_between(0, out.next_output), late);
+                    out.document.header.id, consumers_between(out, 0, out.next_output), late);
         give_up(out, "stopping: " + late + " did not take the document before the drain timeout", false);
         pending_.pop_front();
         continue;
@@ -361,11 +420,15 @@ void Runner::send_pending() {
         out.reported_late = true;
         counters_.add(kLateConsumer);
         log_->warn("{} did not take {} within send_timeout_ms, but {} did: still trying", late, out.document.header.id,
-                   consumers_between(0, out.next_output));
+                   consumers_between(out, 0, out.next_output));
       }
       return;  // downstream is full: try again when it can take more
     }
-    ++forwarded_;
+    if (out.routed_to.empty()) {
+      ++forwarded_;
+    } else {
+      ++routed_[out.routed_to];
+    }
     if (is_source_) {
       try {
         stage_->on_sent(out.document);
@@ -387,9 +450,11 @@ void Runner::give_up(const Outgoing& out, const std::string& reason, bool write_
   }
 }
 
-std::string Runner::consumers_between(std::size_t from, std::size_t to) const {
+std::string Runner::consumers_between(const Outgoing& out, std::size_t from, std::size_t to) const {
   std::string names;
-  for (std::size_t i = from; i < to && i < consumers_.size(); ++i) names += (names.empty() ? "" : ", ") + consumers_[i];
+  for (std::size_t i = from; i < to && i < out.targets->size(); ++i) {
+    names += (names.empty() ? "" : ", ") + consumers_[(*out.targets)[i]];
+  }
   return names;
 }
 
@@ -492,8 +557,8 @@ int Runner::run() {
     if (want_input) items.push_back({static_cast<void*>(*input_), 0, ZMQ_POLLIN, 0});
     if (!pending_.empty()) {
       const Outgoing& head = pending_.front();
-      if (head.next_output < outputs_.size()) {
-        items.push_back({static_cast<void*>(outputs_[head.next_output]), 0, ZMQ_POLLOUT, 0});
+      if (head.next_output < outputs_of(head)) {
+        items.push_back({static_cast<void*>(output_socket(const_cast<Outgoing&>(head))), 0, ZMQ_POLLOUT, 0});
       }
     }
     try {
@@ -634,6 +699,7 @@ int run_filter(const StageDescriptor& descriptor, const Options& options, const 
     }
     switch (verdict.disposition) {
       case Disposition::Forward:
+      case Disposition::Route:  // a filter has one output: routed records are written too
         out << document.record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
         break;
       case Disposition::Drop:

@@ -229,3 +229,64 @@ TEST(Pipeline, AStageThatCannotStartStopsTheDaemonWithAClearMessage) {
 
 }  // namespace
 }  // namespace vnawire::testing
+
+namespace vnawire::testing {
+namespace {
+
+TEST(Pipeline, LangidRoutesRefusedLanguagesToTheirOwnStageAndTheStopBalances) {
+  TempDir dir;
+  write_inbox(dir, 0, 6);  // French
+  for (int n = 0; n < 3; ++n) {
+    write_file(dir / "inbox" / ("en-" + std::to_string(n) + ".txt"),
+               "Port city opens new logistics centre number " + std::to_string(n) +
+                   "\n\nThe provincial authorities said on Monday that the new centre would cut transport costs "
+                   "for exporters and create several hundred jobs in the coming years.\n");
+    write_file(dir / "inbox" / ("vi-" + std::to_string(n) + ".txt"),
+               "Tỉnh khai trương trung tâm hậu cần mới số " + std::to_string(n) +
+                   "\n\nLãnh đạo tỉnh cho biết trung tâm mới sẽ giúp giảm chi phí vận chuyển cho doanh nghiệp "
+                   "xuất khẩu và tạo thêm nhiều việc làm trong những năm tới.\n");
+  }
+  const std::string yaml =
+      "pipeline:\n  state_dir: " + dir.path().string() + "/state\n  flush_interval_ms: 100\n  heartbeat_ms: 200\n"
+      "stages:\n"
+      "  - name: fetch\n    type: fetch\n    options: {directory: " + dir.path().string() +
+      "/inbox, poll_interval_ms: 100, settle_ms: 50}\n"
+      "  - name: langid\n    type: langid\n    inputs: [fetch]\n"
+      "    options: {accept: [fr], route_rejected_to: others}\n"
+      "  - name: french\n    type: sink_jsonl\n    inputs: [langid]\n    options: {path: french.jsonl}\n"
+      "  - name: others\n    type: sink_jsonl\n    inputs: [langid]\n    options: {path: others.jsonl}\n";
+  write_file(dir / "pipeline.yaml", yaml);
+  Process daemon({kBinary, "run", "-c", (dir / "pipeline.yaml").string()}, dir.path());
+  const auto french = dir / "state/french.jsonl";
+  const auto others = dir / "state/others.jsonl";
+  ASSERT_TRUE(wait_until([&] { return count_lines(french) >= 6 && count_lines(others) >= 6; }, seconds(60)))
+      << daemon.errors();
+  daemon.signal(SIGTERM);
+  ASSERT_EQ(daemon.wait(seconds(30)), 0) << daemon.errors();
+  EXPECT_EQ(count_lines(french), 6u);
+  EXPECT_EQ(count_lines(others), 6u);
+  for (const auto& line : read_lines(french)) EXPECT_EQ(nlohmann::json::parse(line)["lang"]["code"], "fr");
+  std::multiset<std::string> routed;
+  for (const auto& line : read_lines(others)) routed.insert(nlohmann::json::parse(line)["lang"]["code"]);
+  EXPECT_EQ(routed, (std::multiset<std::string>{"en", "en", "en", "vi", "vi", "vi"}));
+  EXPECT_NE(daemon.errors().find("routed to others 6"), std::string::npos) << daemon.errors();
+}
+
+TEST(Pipeline, ARouteTargetThatDoesNotReadFromTheStageStopsTheStartWithAClearMessage) {
+  TempDir dir;
+  const std::string yaml =
+      "pipeline:\n  state_dir: " + dir.path().string() + "/state\n"
+      "stages:\n"
+      "  - name: fetch\n    type: fetch\n    options: {directory: " + dir.path().string() + "/inbox}\n"
+      "  - name: langid\n    type: langid\n    inputs: [fetch]\n"
+      "    options: {accept: [fr], route_rejected_to: nowhere}\n"
+      "  - name: out\n    type: sink_jsonl\n    inputs: [langid]\n";
+  write_file(dir / "pipeline.yaml", yaml);
+  Process daemon({kBinary, "run", "-c", (dir / "pipeline.yaml").string()}, dir.path());
+  EXPECT_NE(daemon.wait(seconds(30)), 0);
+  EXPECT_NE(daemon.errors().find("route target 'nowhere' is not a stage reading from langid"), std::string::npos)
+      << daemon.errors();
+}
+
+}  // namespace
+}  // namespace vnawire::testing
