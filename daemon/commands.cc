@@ -179,7 +179,10 @@ int cmd_filter(const std::string& stage_type, const Args& args) {
   if (descriptor == nullptr) return 2;
   runtime::Options options = runtime::default_options(descriptor->options);
   // As a filter, dedupe must tag and pass every record so that its decisions can be read.
-  if (stage_type == "dedupe") options.set("action", std::string("tag"));
+  if (stage_type == "dedupe") {
+    options.set("action", std::string("tag"));
+    options.set("near_action", std::string("tag"));
+  }
   std::string state_dir;
   std::filesystem::path scratch;
   if (const std::string* dir = parsed.get("--state-dir")) {

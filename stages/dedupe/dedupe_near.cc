@@ -1,0 +1,140 @@
+// MinHash with LSH banding and SimHash over word shingles; candidates are verified on the shingles.
+#include "stages/dedupe/dedupe_near.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <bit>
+#include <cctype>
+#include <limits>
+
+namespace vnawire::dedupe {
+namespace {
+
+// splitmix64: a cheap, well-mixed permutation of 64-bit values, one per seed.
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+std::uint64_t hash_words(const std::vector<std::string>& words, std::size_t begin, std::size_t end,
+                         std::string& buffer) {
+  buffer.clear();
+  for (std::size_t i = begin; i < end; ++i) buffer.append(words[i]).push_back(' ');
+  return XXH3_64bits(buffer.data(), buffer.size());
+}
+
+bool is_key_number(const std::string& word) {
+  std::size_t digits = 0;
+  while (digits < word.size() && std::isdigit(static_cast<unsigned char>(word[digits]))) ++digits;
+  if (digits == 0) return false;
+  if (digits == word.size()) {  // a year
+    if (digits != 4) return false;
+    return word.starts_with("19") || word.starts_with("20");
+  }
+  const std::string suffix = word.substr(digits);  // an ordinal: 30e, 4eme, 1er, 21st
+  return suffix == "e" || suffix == "er" || suffix == "re" || suffix == "eme" || suffix == "th" || suffix == "st" ||
+         suffix == "nd" || suffix == "rd";
+}
+
+void sort_unique(std::vector<std::uint64_t>& values) {
+  std::sort(values.begin(), values.end());
+  values.erase(std::unique(values.begin(), values.end()), values.end());
+}
+
+std::size_t common(const std::vector<std::uint64_t>& a, const std::vector<std::uint64_t>& b) {
+  std::size_t n = 0;
+  for (auto i = a.begin(), j = b.begin(); i != a.end() && j != b.end();) {
+    if (*i < *j) {
+      ++i;
+    } else if (*j < *i) {
+      ++j;
+    } else {
+      ++n, ++i, ++j;
+    }
+  }
+  return n;
+}
+
+}  // namespace
+
+NearSignature near_signature(const std::vector<std::string>& words, const NearOptions& options) {
+  NearSignature signature;
+  const std::size_t k = static_cast<std::size_t>(std::max(1, options.shingle_words));
+  if (words.empty()) return signature;
+  // A text shorter than one shingle is one shingle of all it has.
+  const std::size_t count = words.size() >= k ? words.size() - k + 1 : 1;
+  signature.shingles.reserve(count);
+  std::string buffer;
+  for (std::size_t i = 0; i < count; ++i) {
+    signature.shingles.push_back(hash_words(words, i, std::min(words.size(), i + k), buffer));
+  }
+  sort_unique(signature.shingles);
+  for (const auto& word : words) {
+    if (is_key_number(word)) signature.key_numbers.push_back(XXH3_64bits(word.data(), word.size()));
+  }
+  sort_unique(signature.key_numbers);
+
+  if (options.method == NearMethod::MinHash) {
+    const int permutations = options.bands * options.rows;
+    std::vector<std::uint64_t> minima(static_cast<std::size_t>(permutations), std::numeric_limits<std::uint64_t>::max());
+    for (std::uint64_t shingle : signature.shingles) {
+      for (int p = 0; p < permutations; ++p) {
+        const std::uint64_t value = mix(shingle ^ mix(static_cast<std::uint64_t>(p) + 1));
+        if (value < minima[static_cast<std::size_t>(p)]) minima[static_cast<std::size_t>(p)] = value;
+      }
+    }
+    for (int band = 0; band < options.bands; ++band) {
+      std::uint64_t key = mix(static_cast<std::uint64_t>(band) + 0x51ed270b27a3c0deULL);
+      for (int row = 0; row < options.rows; ++row) key = mix(key ^ minima[static_cast<std::size_t>(band * options.rows + row)]);
+      signature.band_keys.push_back(key);
+    }
+  } else if (options.method == NearMethod::SimHash) {
+    int weights[64] = {};
+    for (std::uint64_t shingle : signature.shingles) {
+      const std::uint64_t bits = mix(shingle);
+      for (int b = 0; b < 64; ++b) weights[b] += (bits >> b) & 1 ? 1 : -1;
+    }
+    for (int b = 0; b < 64; ++b) {
+      if (weights[b] > 0) signature.simhash |= std::uint64_t{1} << b;
+    }
+    // Four 16-bit blocks: two hashes within 3 bits agree on at least one (pigeonhole).
+    for (std::uint64_t block = 0; block < 4; ++block) {
+      const std::uint64_t value = (signature.simhash >> (16 * block)) & 0xffff;
+      signature.band_keys.push_back(mix((block << 16 | value) + 0x51a5b10c4ULL));
+    }
+  }
+  return signature;
+}
+
+double containment(const std::vector<std::uint64_t>& a, const std::vector<std::uint64_t>& b) {
+  if (a.empty() || b.empty()) return 0.0;
+  return static_cast<double>(common(a, b)) / static_cast<double>(std::min(a.size(), b.size()));
+}
+
+double jaccard(const std::vector<std::uint64_t>& a, const std::vector<std::uint64_t>& b) {
+  if (a.empty() && b.empty()) return 1.0;
+  const std::size_t n = common(a, b);
+  return static_cast<double>(n) / static_cast<double>(a.size() + b.size() - n);
+}
+
+int hamming(std::uint64_t a, std::uint64_t b) { return std::popcount(a ^ b); }
+
+bool numbers_contradict(const std::vector<std::uint64_t>& a, const std::vector<std::uint64_t>& b) {
+  const std::size_t n = common(a, b);
+  return n < a.size() && n < b.size();
+}
+
+double near_similarity(const NearSignature& document, const NearSignature& candidate, const NearOptions& options) {
+  if (options.method == NearMethod::SimHash &&
+      hamming(document.simhash, candidate.simhash) > options.simhash_max_distance) {
+    return 0.0;
+  }
+  if (numbers_contradict(document.key_numbers, candidate.key_numbers)) return 0.0;
+  const double similarity = containment(document.shingles, candidate.shingles);
+  return similarity >= options.threshold ? similarity : 0.0;
+}
+
+}  // namespace vnawire::dedupe

@@ -1,0 +1,50 @@
+// Near-duplicate fingerprints: word shingles, MinHash bands or SimHash blocks, and the exact check.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace vnawire::dedupe {
+
+enum class NearMethod { MinHash, SimHash, Off };
+
+struct NearOptions {
+  NearMethod method = NearMethod::MinHash;
+  int shingle_words = 3;
+  // MinHash: bands x rows permutations; a pair is a candidate when all rows of one band agree.
+  int bands = 64;
+  int rows = 2;
+  // SimHash: candidates share one of 4 16-bit blocks, so every pair within 3 bits is found; pairs
+  // further apart than this are not near duplicates.
+  int simhash_max_distance = 3;
+  // The exact check: containment of the smaller shingle set in the other.
+  double threshold = 0.4;
+  // Per-document cost bounds: ids read per bucket (newest first), candidates verified.
+  int bucket_scan = 32;
+  int max_candidates = 64;
+};
+
+// What the index keeps per document, and all the decision needs.
+struct NearSignature {
+  std::vector<std::uint64_t> shingles;     // hashes of word shingles, sorted, unique
+  std::vector<std::uint64_t> key_numbers;  // hashes of years and ordinals ("2024", "30e"), sorted, unique
+  std::vector<std::uint64_t> band_keys;    // index buckets: MinHash bands or SimHash blocks
+  std::uint64_t simhash = 0;
+};
+
+NearSignature near_signature(const std::vector<std::string>& words, const NearOptions& options);
+
+// |a ∩ b| / min(|a|, |b|): a re-edit that adds or cuts paragraphs, or a copy cut shorter, still scores high.
+double containment(const std::vector<std::uint64_t>& a, const std::vector<std::uint64_t>& b);
+double jaccard(const std::vector<std::uint64_t>& a, const std::vector<std::uint64_t>& b);
+int hamming(std::uint64_t a, std::uint64_t b);
+
+// Each side names a year or an ordinal the other does not ("29e réunion ... 2018" against "30e
+// réunion ... 2019"): the yearly meeting of the same people, not a copy.
+bool numbers_contradict(const std::vector<std::uint64_t>& a, const std::vector<std::uint64_t>& b);
+
+// The similarity a candidate must reach, 0 when it is not a near duplicate for these options.
+double near_similarity(const NearSignature& document, const NearSignature& candidate, const NearOptions& options);
+
+}  // namespace vnawire::dedupe

@@ -1,0 +1,197 @@
+// Near-duplicate text: boilerplate lines dropped, then words (and CJK characters) folded for shingling.
+#include <unicode/normalizer2.h>
+#include <unicode/uchar.h>
+#include <unicode/uscript.h>
+#include <unicode/unistr.h>
+
+#include <array>
+#include <charconv>
+#include <string>
+#include <unordered_set>
+
+#include "stages/dedupe/dedupe_normalize.h"
+
+namespace vnawire::dedupe {
+namespace {
+
+// Folds one line: NFKD, combining marks removed, đ to d, case folded. Punctuation stays, so that the
+// boilerplate rules can see "photo:" apart from a sentence about photos.
+std::string fold(std::string_view line) {
+  UErrorCode status = U_ZERO_ERROR;
+  const icu::Normalizer2* nfkd = icu::Normalizer2::getNFKDInstance(status);
+  icu::UnicodeString source = icu::UnicodeString::fromUTF8(icu::StringPiece(line.data(), static_cast<int32_t>(line.size())));
+  icu::UnicodeString decomposed = U_SUCCESS(status) ? nfkd->normalize(source, status) : source;
+  if (U_FAILURE(status)) decomposed = source;
+  icu::UnicodeString kept;
+  for (int32_t i = 0; i < decomposed.length();) {
+    UChar32 c = decomposed.char32At(i);
+    i += U16_LENGTH(c);
+    if (u_getCombiningClass(c) != 0 || u_charType(c) == U_NON_SPACING_MARK) continue;
+    if (c == 0x0111 || c == 0x0110) c = 'd';
+    kept.append(c);
+  }
+  kept.foldCase();
+  std::string out;
+  kept.toUTF8String(out);
+  return out;
+}
+
+// HTML entities, so that a page and its plain-text copy fold alike: accented letters keep their letter
+// (accents are dropped anyway), numeric ones are decoded, the rest become a space.
+std::string decode_entities(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const std::size_t semicolon = text[i] == '&' ? text.find(';', i) : std::string_view::npos;
+    if (semicolon == std::string_view::npos || semicolon - i > 10 || semicolon - i < 3) {
+      out.push_back(text[i]);
+      continue;
+    }
+    const std::string_view name = text.substr(i + 1, semicolon - i - 1);
+    if (name[0] == '#') {
+      unsigned code = 0;
+      const bool hex = name.size() > 1 && (name[1] == 'x' || name[1] == 'X');
+      const auto digits = name.substr(hex ? 2 : 1);
+      if (std::from_chars(digits.data(), digits.data() + digits.size(), code, hex ? 16 : 10).ec != std::errc()) {
+        out.push_back(text[i]);
+        continue;
+      }
+      icu::UnicodeString one(static_cast<UChar32>(code));
+      one.toUTF8String(out);
+    } else if (name.size() > 1 && (name.substr(1) == "acute" || name.substr(1) == "grave" || name.substr(1) == "circ" ||
+                                   name.substr(1) == "uml" || name.substr(1) == "cedil" || name.substr(1) == "tilde")) {
+      out.push_back(name[0]);
+    } else {
+      out.push_back(' ');
+    }
+    i = semicolon;
+  }
+  return out;
+}
+
+bool contains(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
+
+// Lines that belong to the page, not to the dispatch: photo captions and credits, picture markers,
+// image file names, share buttons. Outlets differ in these, so keeping them would hide a copy.
+bool is_boilerplate_line(std::string_view folded) {
+  // A long line is prose, even if it mentions a photo: only caption-sized lines are candidates.
+  if (folded.size() < 400) {
+    for (std::string_view credit : {"photo:", "photo :", "(photo", "anh:", "anh :", "nguon:", "source :", "source:",
+                                    "hinh anh 1", " anh 1", "图自", "图片来源"}) {
+      if (contains(folded, credit)) return true;
+    }
+  }
+  for (std::string_view image : {".png", ".jpg", ".jpeg", ".gif", ".webp"}) {
+    if (folded.size() < 120 && contains(folded, image)) return true;
+  }
+  if (folded.starts_with("![") || folded.starts_with("|")) return true;
+  static const std::unordered_set<std::string_view> kButtons = {
+      "partager", "share", "facebook", "twitter", "tweet", "zalo", "email", "imprimer", "print", "chia se",
+      "in bai viet", "copy link", "copier le lien", "retour", "haut de page", "top"};
+  return kButtons.contains(folded);
+}
+
+// Headings after which a page lists other articles ("Voir plus", "Lire aussi", "Tin liên quan"): the
+// rest of the page is not the dispatch.
+bool starts_related_block(std::string_view folded) {
+  if (folded.size() > 40) return false;
+  for (std::string_view heading : {"voir plus", "lire aussi", "lire plus", "a lire aussi", "articles similaires",
+                                   "sur le meme sujet", "read more", "read also", "related", "see more", "xem them",
+                                   "tin lien quan", "bai lien quan", "相关新闻", "相关文章"}) {
+    if (folded.starts_with(heading)) return true;
+  }
+  return false;
+}
+
+// "Hanoï (VNA) -", "Moscou (VNA) –": the dateline one outlet keeps and another drops.
+std::string_view without_dateline(std::string_view folded) {
+  const std::size_t agency = folded.find("(vna)");
+  if (agency == std::string_view::npos || agency > 60) return folded;
+  std::string_view rest = folded.substr(agency + 5);
+  for (bool skipped = true; skipped;) {
+    skipped = false;
+    for (std::string_view dash : {" ", "-", "\xE2\x80\x93", "\xE2\x80\x94"}) {  // en and em dashes too
+      if (rest.starts_with(dash)) {
+        rest.remove_prefix(dash.size());
+        skipped = true;
+      }
+    }
+  }
+  return rest;
+}
+
+// A leading "date 2024-06-19" stamp some copies carry ahead of the text.
+std::string_view without_date_stamp(std::string_view folded) {
+  std::size_t i = folded.find_first_not_of(' ');
+  if (i == std::string_view::npos || folded.compare(i, 5, "date ") != 0) return folded;
+  i += 5;
+  const std::size_t end = folded.find_first_not_of("0123456789-", i);
+  if (end == i) return folded;
+  return folded.substr(end == std::string_view::npos ? folded.size() : end);
+}
+
+// Ideographs and kana are words of their own: Chinese and Japanese put no spaces between words.
+bool is_own_word(UChar32 c) {
+  UErrorCode status = U_ZERO_ERROR;
+  const UScriptCode script = uscript_getScript(c, &status);
+  return script == USCRIPT_HAN || script == USCRIPT_HIRAGANA || script == USCRIPT_KATAKANA;
+}
+
+void append_words(const std::string& folded, std::vector<std::string>& words) {
+  const icu::UnicodeString text = icu::UnicodeString::fromUTF8(folded);
+  std::string word;
+  auto finish = [&] {
+    if (!word.empty()) words.push_back(std::move(word));
+    word.clear();
+  };
+  for (int32_t i = 0; i < text.length();) {
+    const UChar32 c = text.char32At(i);
+    i += U16_LENGTH(c);
+    if (is_own_word(c)) {
+      finish();
+      icu::UnicodeString(c).toUTF8String(word);
+      finish();
+    } else if (u_isalnum(c)) {
+      icu::UnicodeString(c).toUTF8String(word);
+    } else {
+      finish();
+    }
+  }
+  finish();
+}
+
+}  // namespace
+
+std::vector<std::string> near_duplicate_words(std::string_view body, bool is_html) {
+  const std::string text = decode_entities(is_html ? strip_markup(body) : std::string(body));
+  std::vector<std::string> words;
+  std::unordered_set<std::string> seen_lines;
+  bool first_line = true;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string folded = fold(std::string_view(text).substr(start, end - start));
+    start = end + 1;
+    std::string_view line = folded;
+    if (first_line) line = without_date_stamp(line);
+    line = without_dateline(line);
+    const std::size_t first = line.find_first_not_of(" \t\r");
+    if (first == std::string_view::npos) continue;
+    line = line.substr(first, line.find_last_not_of(" \t\r") - first + 1);
+    first_line = false;
+    if (starts_related_block(line)) break;
+    if (is_boilerplate_line(line)) continue;
+    // A caption or a lede shown twice counts once.
+    if (!seen_lines.emplace(line).second) continue;
+    append_words(std::string(line), words);
+  }
+  // Signatures at the end ("-VNA", "./.-VNA/VI"): the agency's, not the text's.
+  static const std::unordered_set<std::string_view> kSignature = {"vna", "vi", "vnp", "ttxvn", "vns", "vov"};
+  while (!words.empty() && kSignature.contains(words.back())) words.pop_back();
+  return words;
+}
+
+}  // namespace vnawire::dedupe
