@@ -80,10 +80,16 @@ NearSignature near_signature(const std::vector<std::string>& words, const NearOp
   if (options.method == NearMethod::MinHash) {
     const int permutations = options.bands * options.rows;
     std::vector<std::uint64_t> minima(static_cast<std::size_t>(permutations), std::numeric_limits<std::uint64_t>::max());
+    // Permutations as multiply-add on the already well-mixed shingle hash: a cycle each instead of a
+    // full mix, and the minima stay independent enough for banding (fixed seeds: stable across runs).
+    std::vector<std::uint64_t> multipliers(minima.size()), offsets(minima.size());
+    for (std::size_t p = 0; p < minima.size(); ++p) {
+      multipliers[p] = mix(2 * p + 1) | 1;
+      offsets[p] = mix(2 * p + 2);
+    }
     for (std::uint64_t shingle : signature.shingles) {
-      for (int p = 0; p < permutations; ++p) {
-        const std::uint64_t value = mix(shingle ^ mix(static_cast<std::uint64_t>(p) + 1));
-        if (value < minima[static_cast<std::size_t>(p)]) minima[static_cast<std::size_t>(p)] = value;
+      for (std::size_t p = 0; p < minima.size(); ++p) {
+        minima[p] = std::min(minima[p], multipliers[p] * shingle + offsets[p]);
       }
     }
     for (int band = 0; band < options.bands; ++band) {

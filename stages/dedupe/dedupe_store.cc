@@ -72,7 +72,7 @@ runtime::Status FingerprintStore::open(const std::filesystem::path& directory, s
   if (int rc = mdb_env_create(&env_); rc != 0) return lmdb_error("mdb_env_create", rc);
   mdb_env_set_maxdbs(env_, 8);
   mdb_env_set_mapsize(env_, map_size_bytes);
-  if (int rc = mdb_env_open(env_, directory.c_str(), MDB_NOSYNC, 0644); rc != 0) {
+  if (int rc = mdb_env_open(env_, directory.c_str(), MDB_NOSYNC | MDB_WRITEMAP, 0644); rc != 0) {
     return lmdb_error(("cannot open LMDB at " + directory.string()).c_str(), rc);
   }
   MDB_txn* txn = nullptr;
