@@ -14,12 +14,12 @@ struct NearOptions {
   int shingle_words = 3;
   // MinHash: bands x rows permutations; a pair is a candidate when all rows of one band agree.
   int bands = 64;
-  int rows = 2;
+  int rows = 1;
   // SimHash: candidates share one of 4 16-bit blocks, so every pair within 3 bits is found; pairs
   // further apart than this are not near duplicates.
   int simhash_max_distance = 3;
   // The exact check: containment of the smaller shingle set in the other.
-  double threshold = 0.4;
+  double threshold = 0.35;
   // Per-document cost bounds: ids read per bucket (newest first), candidates verified.
   int bucket_scan = 32;
   int max_candidates = 64;

@@ -130,7 +130,7 @@ const runtime::StageDescriptor& dedupe_descriptor() {
                      "How near-duplicate candidates are found: MinHash with LSH bands, SimHash blocks, or off "
                      "(exact duplicates only); docs/dedupe.md compares them.",
                      false, std::nullopt, std::nullopt, {"minhash", "simhash", "off"}},
-          OptionSpec{"near_threshold", OptionType::Double, 0.4,
+          OptionSpec{"near_threshold", OptionType::Double, 0.35,
                      "Share of the shorter text's word shingles found in the other for a candidate to be a near "
                      "duplicate (candidates naming different years or ordinals never are).",
                      false, 0.0, 1.0},
@@ -138,7 +138,7 @@ const runtime::StageDescriptor& dedupe_descriptor() {
           OptionSpec{"minhash_bands", OptionType::Int, std::int64_t{64},
                      "MinHash: LSH bands; more bands find less similar candidates at more index entries per document.",
                      false, 1.0, 512.0},
-          OptionSpec{"minhash_rows", OptionType::Int, std::int64_t{2},
+          OptionSpec{"minhash_rows", OptionType::Int, std::int64_t{1},
                      "MinHash: rows per band (permutations = bands x rows); more rows make candidates stricter.",
                      false, 1.0, 32.0},
           OptionSpec{"simhash_max_distance", OptionType::Int, std::int64_t{3},
