@@ -1,10 +1,12 @@
 // Near-duplicate text: boilerplate lines dropped, then words (and CJK characters) folded for shingling.
 #include <unicode/normalizer2.h>
 #include <unicode/uchar.h>
+#include <unicode/utf8.h>
 #include <unicode/uscript.h>
 #include <unicode/unistr.h>
 
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <string>
 #include <unordered_set>
@@ -15,24 +17,42 @@ namespace vnawire::dedupe {
 namespace {
 
 // Folds one line: NFKD, combining marks removed, đ to d, case folded. Punctuation stays, so that the
-// boilerplate rules can see "photo:" apart from a sentence about photos.
+// boilerplate rules can see "photo:" apart from a sentence about photos. ASCII, most of a French
+// dispatch, takes a fast path; other characters are decomposed one by one.
 std::string fold(std::string_view line) {
   UErrorCode status = U_ZERO_ERROR;
   const icu::Normalizer2* nfkd = icu::Normalizer2::getNFKDInstance(status);
-  icu::UnicodeString source = icu::UnicodeString::fromUTF8(icu::StringPiece(line.data(), static_cast<int32_t>(line.size())));
-  icu::UnicodeString decomposed = U_SUCCESS(status) ? nfkd->normalize(source, status) : source;
-  if (U_FAILURE(status)) decomposed = source;
-  icu::UnicodeString kept;
-  for (int32_t i = 0; i < decomposed.length();) {
-    UChar32 c = decomposed.char32At(i);
-    i += U16_LENGTH(c);
-    if (u_getCombiningClass(c) != 0 || u_charType(c) == U_NON_SPACING_MARK) continue;
-    if (c == 0x0111 || c == 0x0110) c = 'd';
-    kept.append(c);
-  }
-  kept.foldCase();
   std::string out;
-  kept.toUTF8String(out);
+  out.reserve(line.size());
+  icu::UnicodeString decomposed;
+  for (int32_t i = 0, length = static_cast<int32_t>(line.size()); i < length;) {
+    const auto byte = static_cast<unsigned char>(line[static_cast<std::size_t>(i)]);
+    if (byte < 0x80) {
+      out.push_back(static_cast<char>(std::tolower(byte)));
+      ++i;
+      continue;
+    }
+    UChar32 c = 0;
+    U8_NEXT(line.data(), i, length, c);
+    if (c < 0) continue;  // invalid UTF-8: dropped
+    if (U_SUCCESS(status)) {
+      decomposed = nfkd->normalize(icu::UnicodeString(c), status);
+    } else {
+      decomposed = icu::UnicodeString(c);
+    }
+    for (int32_t j = 0; j < decomposed.length();) {
+      UChar32 d = decomposed.char32At(j);
+      j += U16_LENGTH(d);
+      if (u_getCombiningClass(d) != 0 || u_charType(d) == U_NON_SPACING_MARK) continue;
+      if (d == 0x0111 || d == 0x0110) d = 'd';  // Vietnamese đ does not decompose
+      d = u_foldCase(d, U_FOLD_CASE_DEFAULT);
+      char bytes[U8_MAX_LENGTH];
+      int32_t n = 0;
+      UBool error = false;
+      U8_APPEND(bytes, n, U8_MAX_LENGTH, d, error);
+      if (!error) out.append(bytes, static_cast<std::size_t>(n));
+    }
+  }
   return out;
 }
 
@@ -139,22 +159,23 @@ bool is_own_word(UChar32 c) {
   return script == USCRIPT_HAN || script == USCRIPT_HIRAGANA || script == USCRIPT_KATAKANA;
 }
 
-void append_words(const std::string& folded, std::vector<std::string>& words) {
-  const icu::UnicodeString text = icu::UnicodeString::fromUTF8(folded);
+void append_words(std::string_view folded, std::vector<std::string>& words) {
   std::string word;
   auto finish = [&] {
     if (!word.empty()) words.push_back(std::move(word));
     word.clear();
   };
-  for (int32_t i = 0; i < text.length();) {
-    const UChar32 c = text.char32At(i);
-    i += U16_LENGTH(c);
-    if (is_own_word(c)) {
+  for (int32_t i = 0, length = static_cast<int32_t>(folded.size()); i < length;) {
+    const int32_t start = i;
+    UChar32 c = 0;
+    U8_NEXT(folded.data(), i, length, c);
+    const std::string_view bytes = folded.substr(static_cast<std::size_t>(start), static_cast<std::size_t>(i - start));
+    if (c < 0x80 ? std::isalnum(c) != 0 : (c > 0 && u_isalnum(c) && !is_own_word(c))) {
+      word.append(bytes);
+    } else if (c >= 0x80 && is_own_word(c)) {
       finish();
-      icu::UnicodeString(c).toUTF8String(word);
+      word.append(bytes);
       finish();
-    } else if (u_isalnum(c)) {
-      icu::UnicodeString(c).toUTF8String(word);
     } else {
       finish();
     }
@@ -186,7 +207,7 @@ std::vector<std::string> near_duplicate_words(std::string_view body, bool is_htm
     if (is_boilerplate_line(line)) continue;
     // A caption or a lede shown twice counts once.
     if (!seen_lines.emplace(line).second) continue;
-    append_words(std::string(line), words);
+    append_words(line, words);
   }
   // Signatures at the end ("-VNA", "./.-VNA/VI"): the agency's, not the text's.
   static const std::unordered_set<std::string_view> kSignature = {"vna", "vi", "vnp", "ttxvn", "vns", "vov"};
