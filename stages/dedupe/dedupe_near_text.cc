@@ -99,6 +99,7 @@ bool is_boilerplate_line(std::string_view folded) {
   // A long line is prose, even if it mentions a photo: only caption-sized lines are candidates.
   if (folded.size() < 400) {
     for (std::string_view credit : {"photo:", "photo :", "(photo", "anh:", "anh :", "nguon:", "source :", "source:",
+                                    "foto:", "foto :", "\xD1\x84\xD0\xBE\xD1\x82\xD0\xBE:",  // фото:
                                     "hinh anh 1", " anh 1", "图自", "图片来源"}) {
       if (contains(folded, credit)) return true;
     }
@@ -119,7 +120,9 @@ bool starts_related_block(std::string_view folded) {
   if (folded.size() > 40) return false;
   for (std::string_view heading : {"voir plus", "lire aussi", "lire plus", "a lire aussi", "articles similaires",
                                    "sur le meme sujet", "read more", "read also", "related", "see more", "xem them",
-                                   "tin lien quan", "bai lien quan", "相关新闻", "相关文章"}) {
+                                   "tin lien quan", "bai lien quan", "ver mas", "leer mas",
+                                   "\xD1\x87\xD0\xB8\xD1\x82\xD0\xB0\xD1\x82\xD1\x8C \xD0\xB4\xD0\xB0\xD0\xBB\xD0\xB5\xD0\xB5",  // читать далее
+                                   "查看更多", "相关新闻", "相关文章"}) {
     if (folded.starts_with(heading)) return true;
   }
   return false;
@@ -127,9 +130,13 @@ bool starts_related_block(std::string_view folded) {
 
 // "Hanoï (VNA) -", "Moscou (VNA) –": the dateline one outlet keeps and another drops.
 std::string_view without_dateline(std::string_view folded) {
-  const std::size_t agency = folded.find("(vna)");
+  std::size_t agency = std::string_view::npos, after = 0;
+  for (std::string_view mark : {"(vna)", "(ttxvn)", "(\xD0\xB2\xD0\xB8\xD0\xB0)" /* (виа) */}) {
+    const std::size_t at = folded.find(mark);
+    if (at != std::string_view::npos && at < agency) agency = at, after = at + mark.size();
+  }
   if (agency == std::string_view::npos || agency > 60) return folded;
-  std::string_view rest = folded.substr(agency + 5);
+  std::string_view rest = folded.substr(after);
   for (bool skipped = true; skipped;) {
     skipped = false;
     for (std::string_view dash : {" ", "-", "\xE2\x80\x93", "\xE2\x80\x94"}) {  // en and em dashes too
@@ -209,8 +216,8 @@ std::vector<std::string> near_duplicate_words(std::string_view body, bool is_htm
     if (!seen_lines.emplace(line).second) continue;
     append_words(line, words);
   }
-  // Signatures at the end ("-VNA", "./.-VNA/VI"): the agency's, not the text's.
-  static const std::unordered_set<std::string_view> kSignature = {"vna", "vi", "vnp", "ttxvn", "vns", "vov"};
+  // Signatures at the end ("-VNA", "./.-VNA/VI", "（完）"): the agency's, not the text's.
+  static const std::unordered_set<std::string_view> kSignature = {"vna", "vi", "vnp", "ttxvn", "vns", "vov", "完"};
   while (!words.empty() && kSignature.contains(words.back())) words.pop_back();
   return words;
 }

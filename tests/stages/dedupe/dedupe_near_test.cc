@@ -169,5 +169,30 @@ TEST(DedupeNear, EntriesOlderThanTheWindowAreNeitherCandidatesNorKept) {
   std::filesystem::remove_all(dir);
 }
 
+// The project's samples in every language: each copy and re-edit the manifest names is found, nothing else.
+TEST(DedupeNear, TheSampleDispatchesDecideAsTheirManifestSays) {
+  const std::filesystem::path samples = std::filesystem::path(VNAWIRE_SOURCE_DIR) / "examples" / "samples";
+  std::ifstream in(samples / "MANIFEST.json");
+  const auto manifest = nlohmann::json::parse(in);
+  StageFixture fixture(dedupe_descriptor(), "{action: tag, near_action: tag}");
+  auto& stage = fixture.start();
+  for (const auto& entry : manifest) {
+    const std::string file = entry["file"];
+    std::ifstream sample(samples / file, std::ios::binary);
+    std::ostringstream body;
+    body << sample.rdbuf();
+    const auto tag = tag_after(stage, file, body.str(), entry["format"] == "html" ? "text/html" : "text/plain");
+    if (entry["duplicate_of"].is_string()) {
+      EXPECT_EQ(tag["status"], "duplicate") << file;
+      EXPECT_EQ(tag["of"], entry["duplicate_of"]) << file;
+    } else if (entry["near_duplicate_of"].is_string()) {
+      EXPECT_EQ(tag["status"], "near_duplicate") << file;
+      EXPECT_EQ(tag["of"], entry["near_duplicate_of"]) << file;
+    } else {
+      EXPECT_EQ(tag["status"], "unique") << file << ": " << tag;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace vnawire::dedupe
