@@ -120,9 +120,10 @@ const runtime::StageDescriptor& dedupe_descriptor() {
                      false, std::nullopt, std::nullopt, {"drop", "tag"}},
           OptionSpec{"db_path", OptionType::String, std::string(""),
                      "LMDB folder of fingerprints; empty means <state_dir>/<stage>/fingerprints.lmdb."},
-          OptionSpec{"map_size_mb", OptionType::Int, std::int64_t{1024},
-                     "Largest size of the fingerprint database, in MiB (about 150 bytes per document).", false, 1.0,
-                     1048576.0},
+          OptionSpec{"map_size_mb", OptionType::Int, std::int64_t{16384},
+                     "Largest size of the fingerprint database, in MiB: about 5 KB per document of the window with "
+                     "near duplicates on (docs/dedupe.md), 150 bytes with near_method off.",
+                     false, 1.0, 1048576.0},
           OptionSpec{"near_action", OptionType::String, std::string("drop"),
                      "What to do with a near duplicate (a re-edited copy): drop it or tag it and pass it on.", false,
                      std::nullopt, std::nullopt, {"drop", "tag"}},
