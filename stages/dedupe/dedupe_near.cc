@@ -74,7 +74,14 @@ NearSignature near_signature(const std::vector<std::string>& words, const NearOp
   sort_unique(signature.shingles);
   for (const auto& word : words) {
     if (is_key_number(word)) signature.key_numbers.push_back(XXH3_64bits(word.data(), word.size()));
+    if (std::isdigit(static_cast<unsigned char>(word[0]))) {
+      // "09" and "9" are one number: one outlet writes "le 09 septembre", another "le 9".
+      std::string_view number = word;
+      while (number.size() > 1 && number[0] == '0') number.remove_prefix(1);
+      signature.numbers.push_back(XXH3_64bits(number.data(), number.size()));
+    }
   }
+  sort_unique(signature.numbers);
   sort_unique(signature.key_numbers);
 
   if (options.method == NearMethod::MinHash) {
@@ -133,6 +140,16 @@ bool numbers_contradict(const std::vector<std::uint64_t>& a, const std::vector<s
   return n < a.size() && n < b.size();
 }
 
+bool numbers_differ(const NearSignature& a, const NearSignature& b) {
+  // Fewer numbers than this say too little: a text with few figures is judged on its words alone.
+  constexpr std::size_t kEnough = 4;
+  // Copies share 3 numbers in 4 or more (an edit changes one figure, a cut drops a paragraph); the
+  // template bulletins measured share at most half.
+  constexpr double kShared = 0.6;
+  if (a.numbers.size() < kEnough || b.numbers.size() < kEnough) return false;
+  return containment(a.numbers, b.numbers) < kShared;
+}
+
 double near_similarity(const NearSignature& document, const NearSignature& candidate, const NearOptions& options) {
   if (options.method == NearMethod::SimHash &&
       hamming(document.simhash, candidate.simhash) > options.simhash_max_distance) {
@@ -140,7 +157,8 @@ double near_similarity(const NearSignature& document, const NearSignature& candi
   }
   if (numbers_contradict(document.key_numbers, candidate.key_numbers)) return 0.0;
   const double similarity = containment(document.shingles, candidate.shingles);
-  return similarity >= options.threshold ? similarity : 0.0;
+  if (similarity < options.threshold || numbers_differ(document, candidate)) return 0.0;
+  return similarity;
 }
 
 }  // namespace vnawire::dedupe

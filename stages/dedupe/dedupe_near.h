@@ -28,7 +28,8 @@ struct NearOptions {
 // What the index keeps per document, and all the decision needs.
 struct NearSignature {
   std::vector<std::uint64_t> shingles;     // hashes of word shingles, sorted, unique
-  std::vector<std::uint64_t> key_numbers;  // hashes of years and ordinals ("2024", "30e"), sorted, unique
+  std::vector<std::uint64_t> numbers;          // hashes of every number, leading zeros dropped, sorted, unique
+  std::vector<std::uint64_t> key_numbers;      // hashes of years and ordinals ("2024", "30e"), sorted, unique
   std::vector<std::uint64_t> band_keys;    // index buckets: MinHash bands or SimHash blocks
   std::uint64_t simhash = 0;
 };
@@ -43,6 +44,10 @@ int hamming(std::uint64_t a, std::uint64_t b);
 // Each side names a year or an ordinal the other does not ("29e réunion ... 2018" against "30e
 // réunion ... 2019"): the yearly meeting of the same people, not a copy.
 bool numbers_contradict(const std::vector<std::uint64_t>& a, const std::vector<std::uint64_t>& b);
+
+// Bulletins written from one template (prices, weather, the n-th meeting of a series) share their words
+// and differ in their numbers: with enough numbers on both sides, most of them must be shared.
+bool numbers_differ(const NearSignature& a, const NearSignature& b);
 
 // The similarity a candidate must reach, 0 when it is not a near duplicate for these options.
 double near_similarity(const NearSignature& document, const NearSignature& candidate, const NearOptions& options);

@@ -39,16 +39,18 @@ struct StoredDocument {
 struct Header {
   std::int64_t time;
   std::uint64_t simhash;
-  std::uint32_t shingles, key_numbers, band_keys;
+  std::uint32_t shingles, numbers, key_numbers, band_keys;
 };
 
 std::string encode(const NearSignature& signature, const std::string& id, std::int64_t time) {
   const Header header{time, signature.simhash, static_cast<std::uint32_t>(signature.shingles.size()),
+                      static_cast<std::uint32_t>(signature.numbers.size()),
                       static_cast<std::uint32_t>(signature.key_numbers.size()),
                       static_cast<std::uint32_t>(signature.band_keys.size())};
   std::string out(sizeof header, '\0');
   std::memcpy(out.data(), &header, sizeof header);
-  for (const auto* values : {&signature.shingles, &signature.key_numbers, &signature.band_keys}) {
+  for (const auto* values :
+       {&signature.shingles, &signature.numbers, &signature.key_numbers, &signature.band_keys}) {
     out.append(reinterpret_cast<const char*>(values->data()), values->size() * sizeof(std::uint64_t));
   }
   return out + id;
@@ -59,13 +61,15 @@ std::optional<StoredDocument> decode(const MDB_val& value) {
   Header header;
   if (value.mv_size < sizeof header) return std::nullopt;
   std::memcpy(&header, bytes, sizeof header);
-  const std::size_t words = std::size_t{header.shingles} + header.key_numbers + header.band_keys;
+  const std::size_t words =
+      std::size_t{header.shingles} + header.numbers + header.key_numbers + header.band_keys;
   if (value.mv_size < sizeof header + words * sizeof(std::uint64_t)) return std::nullopt;
   StoredDocument document;
   document.time = header.time;
   document.signature.simhash = header.simhash;
   const char* at = bytes + sizeof header;
   for (auto [values, n] : {std::pair{&document.signature.shingles, header.shingles},
+                           std::pair{&document.signature.numbers, header.numbers},
                            std::pair{&document.signature.key_numbers, header.key_numbers},
                            std::pair{&document.signature.band_keys, header.band_keys}}) {
     values->resize(n);

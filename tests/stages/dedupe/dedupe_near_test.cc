@@ -102,6 +102,28 @@ TEST_P(DedupeNearMethods, AReEditIsANearDuplicateAndTheSameOfficialsAtAnotherMee
   EXPECT_EQ(fixture.counters().get("unique") + fixture.counters().get("near_duplicate"), 4u);
 }
 
+// Bulletins from one template share nearly every word; only their figures tell them apart.
+TEST(DedupeNear, BulletinsFromOneTemplateWithOtherFiguresAreNotMerged) {
+  const auto bulletin = [](int day, int rice, int coffee, int pepper, int rate) {
+    return "Hanoï (VNA) - Les prix agricoles du " + std::to_string(day) +
+           " de ce mois sur les marchés de gros du delta du Mékong. Le riz parfumé s'échange à " +
+           std::to_string(rice) + " dongs le kilo, le café robusta à " + std::to_string(coffee) +
+           " dongs le kilo et le poivre noir à " + std::to_string(pepper) +
+           " dongs le kilo, selon le service provincial de l'agriculture. Le taux de change de référence de la "
+           "Banque d'État est fixé à " +
+           std::to_string(rate) + " dongs pour un dollar. Les négociants s'attendent à des prix stables la semaine "
+           "prochaine, la demande à l'exportation restant soutenue. -VNA";
+  };
+  StageFixture fixture(dedupe_descriptor(), "{action: tag, near_action: tag}");
+  auto& stage = fixture.start();
+  EXPECT_EQ(tag_after(stage, "monday", bulletin(3, 18500, 121000, 147000, 25410))["status"], "unique");
+  EXPECT_EQ(tag_after(stage, "tuesday", bulletin(4, 18700, 119500, 147500, 25398))["status"], "unique");
+  // The same bulletin reprinted with one figure corrected is still a copy.
+  const auto corrected = tag_after(stage, "corrected", bulletin(4, 18700, 119500, 147500, 25399));
+  EXPECT_EQ(corrected["status"], "near_duplicate");
+  EXPECT_EQ(corrected["of"], "tuesday");
+}
+
 INSTANTIATE_TEST_SUITE_P(Methods, DedupeNearMethods, ::testing::Values("minhash", "simhash"));
 
 TEST(DedupeNear, NearDuplicatesAreDroppedUnlessTaggedAndStayDroppedWhenReplayed) {
