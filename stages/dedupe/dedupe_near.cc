@@ -74,10 +74,12 @@ NearSignature near_signature(const std::vector<std::string>& words, const NearOp
   sort_unique(signature.shingles);
   for (const auto& word : words) {
     if (is_key_number(word)) signature.key_numbers.push_back(XXH3_64bits(word.data(), word.size()));
-    if (std::isdigit(static_cast<unsigned char>(word[0]))) {
-      // "09" and "9" are one number: one outlet writes "le 09 septembre", another "le 9".
-      std::string_view number = word;
-      while (number.size() > 1 && number[0] == '0') number.remove_prefix(1);
+    // "09" and "9" are one number: one outlet writes "le 09 septembre", another "le 9". Numbers of one
+    // digit are left out: list items and small counts agree by chance between unrelated texts.
+    std::string_view number = word;
+    while (number.size() > 1 && number[0] == '0') number.remove_prefix(1);
+    if (number.size() >= 2 && std::isdigit(static_cast<unsigned char>(number[0])) &&
+        std::isdigit(static_cast<unsigned char>(number[1]))) {
       signature.numbers.push_back(XXH3_64bits(number.data(), number.size()));
     }
   }
@@ -142,10 +144,10 @@ bool numbers_contradict(const std::vector<std::uint64_t>& a, const std::vector<s
 
 bool numbers_differ(const NearSignature& a, const NearSignature& b) {
   // Fewer numbers than this say too little: a text with few figures is judged on its words alone.
-  constexpr std::size_t kEnough = 4;
-  // Copies share 3 numbers in 4 or more (an edit changes one figure, a cut drops a paragraph); the
-  // template bulletins measured share at most half.
-  constexpr double kShared = 0.6;
+  constexpr std::size_t kEnough = 3;
+  // Copies measured share 3 numbers in 4 or more (an edit changes one figure, a cut drops a paragraph);
+  // template bulletins, whose small counts and the year agree by chance, up to two in three.
+  constexpr double kShared = 0.75;
   if (a.numbers.size() < kEnough || b.numbers.size() < kEnough) return false;
   return containment(a.numbers, b.numbers) < kShared;
 }
