@@ -57,14 +57,17 @@ void BM_DedupeLookupInsert(benchmark::State& state) {
     struct stat info {};
     if (::stat(entry.path().c_str(), &info) == 0) bytes += static_cast<std::uintmax_t>(info.st_blocks) * 512;
   }
-  state.counters["disk_bytes_per_doc"] = static_cast<double>(bytes) / static_cast<double>(state.range(0) + state.iterations());
+  state.counters["disk_bytes_per_doc"] =
+      static_cast<double>(bytes) / static_cast<double>(state.range(0) + state.iterations());
   std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_DedupeLookupInsert)
     ->Args({10000, 0})
     ->Args({10000, 1})
     ->Args({10000, 2})
-    ->Args({100000, 0})->Unit(benchmark::kMicrosecond)->Iterations(5000);
+    ->Args({100000, 0})
+    ->Unit(benchmark::kMicrosecond)
+    ->Iterations(5000);
 
 }  // namespace
 

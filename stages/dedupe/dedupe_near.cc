@@ -88,7 +88,8 @@ NearSignature near_signature(const std::vector<std::string>& words, const NearOp
 
   if (options.method == NearMethod::MinHash) {
     const int permutations = options.bands * options.rows;
-    std::vector<std::uint64_t> minima(static_cast<std::size_t>(permutations), std::numeric_limits<std::uint64_t>::max());
+    std::vector<std::uint64_t> minima(static_cast<std::size_t>(permutations),
+                                      std::numeric_limits<std::uint64_t>::max());
     // Permutations as multiply-add on the already well-mixed shingle hash: a cycle each instead of a
     // full mix, and the minima stay independent enough for banding (fixed seeds: stable across runs).
     std::vector<std::uint64_t> multipliers(minima.size()), offsets(minima.size());
@@ -103,7 +104,8 @@ NearSignature near_signature(const std::vector<std::string>& words, const NearOp
     }
     for (int band = 0; band < options.bands; ++band) {
       std::uint64_t key = mix(static_cast<std::uint64_t>(band) + 0x51ed270b27a3c0deULL);
-      for (int row = 0; row < options.rows; ++row) key = mix(key ^ minima[static_cast<std::size_t>(band * options.rows + row)]);
+      for (int row = 0; row < options.rows; ++row)
+        key = mix(key ^ minima[static_cast<std::size_t>(band * options.rows + row)]);
       signature.band_keys.push_back(key);
     }
   } else if (options.method == NearMethod::SimHash) {

@@ -28,8 +28,8 @@ struct NearOptions {
 // What the index keeps per document, and all the decision needs.
 struct NearSignature {
   std::vector<std::uint64_t> shingles;     // hashes of word shingles, sorted, unique
-  std::vector<std::uint64_t> numbers;          // hashes of numbers of 2 digits or more (no leading 0), sorted, unique
-  std::vector<std::uint64_t> key_numbers;      // hashes of years and ordinals ("2024", "30e"), sorted, unique
+  std::vector<std::uint64_t> numbers;      // hashes of numbers of 2 digits or more (no leading 0), sorted, unique
+  std::vector<std::uint64_t> key_numbers;  // hashes of years and ordinals ("2024", "30e"), sorted, unique
   std::vector<std::uint64_t> band_keys;    // index buckets: MinHash bands or SimHash blocks
   std::uint64_t simhash = 0;
 };

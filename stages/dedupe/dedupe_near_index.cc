@@ -43,14 +43,15 @@ struct Header {
 };
 
 std::string encode(const NearSignature& signature, const std::string& id, std::int64_t time) {
-  const Header header{time, signature.simhash, static_cast<std::uint32_t>(signature.shingles.size()),
+  const Header header{time,
+                      signature.simhash,
+                      static_cast<std::uint32_t>(signature.shingles.size()),
                       static_cast<std::uint32_t>(signature.numbers.size()),
                       static_cast<std::uint32_t>(signature.key_numbers.size()),
                       static_cast<std::uint32_t>(signature.band_keys.size())};
   std::string out(sizeof header, '\0');
   std::memcpy(out.data(), &header, sizeof header);
-  for (const auto* values :
-       {&signature.shingles, &signature.numbers, &signature.key_numbers, &signature.band_keys}) {
+  for (const auto* values : {&signature.shingles, &signature.numbers, &signature.key_numbers, &signature.band_keys}) {
     out.append(reinterpret_cast<const char*>(values->data()), values->size() * sizeof(std::uint64_t));
   }
   return out + id;
@@ -61,8 +62,7 @@ std::optional<StoredDocument> decode(const MDB_val& value) {
   Header header;
   if (value.mv_size < sizeof header) return std::nullopt;
   std::memcpy(&header, bytes, sizeof header);
-  const std::size_t words =
-      std::size_t{header.shingles} + header.numbers + header.key_numbers + header.band_keys;
+  const std::size_t words = std::size_t{header.shingles} + header.numbers + header.key_numbers + header.band_keys;
   if (value.mv_size < sizeof header + words * sizeof(std::uint64_t)) return std::nullopt;
   StoredDocument document;
   document.time = header.time;
@@ -142,10 +142,10 @@ int find_near_duplicate(MDB_txn* txn, const NearTables& tables, const std::strin
   ranked.reserve(shared_bands.size());
   for (auto [number, bands] : shared_bands) ranked.emplace_back(bands, number);
   // Most shared bands first (the best estimate of similarity), then the oldest: copies point to the original.
-  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
-    return a.first != b.first ? a.first > b.first : a.second < b.second;
-  });
-  if (ranked.size() > static_cast<std::size_t>(options.max_candidates)) ranked.resize(static_cast<std::size_t>(options.max_candidates));
+  std::sort(ranked.begin(), ranked.end(),
+            [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
+  if (ranked.size() > static_cast<std::size_t>(options.max_candidates))
+    ranked.resize(static_cast<std::size_t>(options.max_candidates));
   for (const auto& [bands, number] : ranked) {
     std::optional<StoredDocument> candidate;
     if (rc = read_document(txn, tables, number, candidate); rc != 0) return rc;
@@ -207,7 +207,8 @@ int expire_near_documents(MDB_txn* txn, const NearTables& tables, std::int64_t o
     if (rc == 0) {
       number = from_big_endian(key);
       Header header;
-      expired = value.mv_size >= sizeof header && (std::memcpy(&header, value.mv_data, sizeof header), header.time < oldest_time);
+      expired = value.mv_size >= sizeof header &&
+                (std::memcpy(&header, value.mv_data, sizeof header), header.time < oldest_time);
     }
     mdb_cursor_close(cursor);
     if (rc == MDB_NOTFOUND || (rc == 0 && !expired)) return 0;

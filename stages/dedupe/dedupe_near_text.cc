@@ -1,9 +1,9 @@
 // Near-duplicate text: boilerplate lines dropped, then words (and CJK characters) folded for shingling.
 #include <unicode/normalizer2.h>
 #include <unicode/uchar.h>
-#include <unicode/utf8.h>
-#include <unicode/uscript.h>
 #include <unicode/unistr.h>
+#include <unicode/uscript.h>
+#include <unicode/utf8.h>
 
 #include <array>
 #include <cctype>
@@ -109,8 +109,8 @@ bool is_boilerplate_line(std::string_view folded) {
   }
   if (folded.starts_with("![") || folded.starts_with("|")) return true;
   static const std::unordered_set<std::string_view> kButtons = {
-      "partager", "share", "facebook", "twitter", "tweet", "zalo", "email", "imprimer", "print", "chia se",
-      "in bai viet", "copy link", "copier le lien", "retour", "haut de page", "top"};
+      "partager", "share",   "facebook",    "twitter",   "tweet",          "zalo",   "email",        "imprimer",
+      "print",    "chia se", "in bai viet", "copy link", "copier le lien", "retour", "haut de page", "top"};
   return kButtons.contains(folded);
 }
 
@@ -118,11 +118,11 @@ bool is_boilerplate_line(std::string_view folded) {
 // rest of the page is not the dispatch.
 bool starts_related_block(std::string_view folded) {
   if (folded.size() > 40) return false;
-  for (std::string_view heading : {"voir plus", "lire aussi", "lire plus", "a lire aussi", "articles similaires",
-                                   "sur le meme sujet", "read more", "read also", "related", "see more", "xem them",
-                                   "tin lien quan", "bai lien quan", "ver mas", "leer mas",
-                                   "\xD1\x87\xD0\xB8\xD1\x82\xD0\xB0\xD1\x82\xD1\x8C \xD0\xB4\xD0\xB0\xD0\xBB\xD0\xB5\xD0\xB5",  // читать далее
-                                   "查看更多", "相关新闻", "相关文章"}) {
+  for (std::string_view heading :
+       {"voir plus", "lire aussi", "lire plus", "a lire aussi", "articles similaires", "sur le meme sujet", "read more",
+        "read also", "related", "see more", "xem them", "tin lien quan", "bai lien quan", "ver mas", "leer mas",
+        "\xD1\x87\xD0\xB8\xD1\x82\xD0\xB0\xD1\x82\xD1\x8C \xD0\xB4\xD0\xB0\xD0\xBB\xD0\xB5\xD0\xB5",  // читать далее
+        "查看更多", "相关新闻", "相关文章"}) {
     if (folded.starts_with(heading)) return true;
   }
   return false;

@@ -13,7 +13,7 @@ namespace vnawire::dedupe {
 namespace {
 
 bool starts_block(std::string_view tag) {
-  static constexpr std::string_view kBlocks[] = {"p",  "br", "div", "li", "h1",         "h2", "h3", "h4",
+  static constexpr std::string_view kBlocks[] = {"p",  "br", "div", "li", "h1",         "h2",     "h3",      "h4",
                                                  "h5", "h6", "tr",  "td", "figcaption", "figure", "section", "article"};
   std::size_t i = 1;
   if (i < tag.size() && tag[i] == '/') ++i;

@@ -102,7 +102,8 @@ class DedupeStage final : public runtime::Stage {
   int expire_per_flush_ = 0;
 
   static std::int64_t now_seconds() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
   }
 };
 
@@ -115,22 +116,37 @@ const runtime::StageDescriptor& dedupe_descriptor() {
       runtime::StageRole::Processor,
       16,
       {
-          OptionSpec{"action", OptionType::String, std::string("drop"),
+          OptionSpec{"action",
+                     OptionType::String,
+                     std::string("drop"),
                      "What to do with a duplicate: drop it (acknowledged as dropped) or tag it and pass it on.",
-                     false, std::nullopt, std::nullopt, {"drop", "tag"}},
+                     false,
+                     std::nullopt,
+                     std::nullopt,
+                     {"drop", "tag"}},
           OptionSpec{"db_path", OptionType::String, std::string(""),
                      "LMDB folder of fingerprints; empty means <state_dir>/<stage>/fingerprints.lmdb."},
           OptionSpec{"map_size_mb", OptionType::Int, std::int64_t{16384},
                      "Largest size of the fingerprint database, in MiB: about 5 KB per document of the window with "
                      "near duplicates on (docs/dedupe.md), 150 bytes with near_method off.",
                      false, 1.0, 1048576.0},
-          OptionSpec{"near_action", OptionType::String, std::string("drop"),
-                     "What to do with a near duplicate (a re-edited copy): drop it or tag it and pass it on.", false,
-                     std::nullopt, std::nullopt, {"drop", "tag"}},
-          OptionSpec{"near_method", OptionType::String, std::string("minhash"),
+          OptionSpec{"near_action",
+                     OptionType::String,
+                     std::string("drop"),
+                     "What to do with a near duplicate (a re-edited copy): drop it or tag it and pass it on.",
+                     false,
+                     std::nullopt,
+                     std::nullopt,
+                     {"drop", "tag"}},
+          OptionSpec{"near_method",
+                     OptionType::String,
+                     std::string("minhash"),
                      "How near-duplicate candidates are found: MinHash with LSH bands, SimHash blocks, or off "
                      "(exact duplicates only); docs/dedupe.md compares them.",
-                     false, std::nullopt, std::nullopt, {"minhash", "simhash", "off"}},
+                     false,
+                     std::nullopt,
+                     std::nullopt,
+                     {"minhash", "simhash", "off"}},
           OptionSpec{"near_threshold", OptionType::Double, 0.35,
                      "Share of the shorter text's word shingles found in the other for a candidate to be a near "
                      "duplicate (candidates naming different years or ordinals never are).",
@@ -140,11 +156,12 @@ const runtime::StageDescriptor& dedupe_descriptor() {
                      "MinHash: LSH bands; more bands find less similar candidates at more index entries per document.",
                      false, 1.0, 512.0},
           OptionSpec{"minhash_rows", OptionType::Int, std::int64_t{1},
-                     "MinHash: rows per band (permutations = bands x rows); more rows make candidates stricter.",
-                     false, 1.0, 32.0},
-          OptionSpec{"simhash_max_distance", OptionType::Int, std::int64_t{3},
-                     "SimHash: the most differing bits of a near duplicate (4 blocks of 16 bits find every pair within 3).",
-                     false, 0.0, 3.0},
+                     "MinHash: rows per band (permutations = bands x rows); more rows make candidates stricter.", false,
+                     1.0, 32.0},
+          OptionSpec{
+              "simhash_max_distance", OptionType::Int, std::int64_t{3},
+              "SimHash: the most differing bits of a near duplicate (4 blocks of 16 bits find every pair within 3).",
+              false, 0.0, 3.0},
           OptionSpec{"near_max_candidates", OptionType::Int, std::int64_t{64},
                      "Candidates verified per document, those sharing most bands first: bounds the cost per document.",
                      false, 1.0, 10000.0},

@@ -17,8 +17,8 @@ enum class Decision { Unique, Duplicate, NearDuplicate, Update, Replay };
 
 struct Outcome {
   Decision decision = Decision::Unique;
-  std::string of;          // for Duplicate and NearDuplicate: the id it copies
-  double similarity = 0;   // for NearDuplicate: containment of shingles, 0..1
+  std::string of;         // for Duplicate and NearDuplicate: the id it copies
+  double similarity = 0;  // for NearDuplicate: containment of shingles, 0..1
 };
 
 // What the near-duplicate check needs besides the exact fingerprints; absent, only exact checks run.

@@ -83,7 +83,8 @@ TEST(DedupeNearSignature, ContainmentAndNumbers) {
 class DedupeNearMethods : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(DedupeNearMethods, AReEditIsANearDuplicateAndTheSameOfficialsAtAnotherMeetingAreNot) {
-  StageFixture fixture(dedupe_descriptor(), std::string("{action: tag, near_action: tag, near_method: ") + GetParam() + "}");
+  StageFixture fixture(dedupe_descriptor(),
+                       std::string("{action: tag, near_action: tag, near_method: ") + GetParam() + "}");
   auto& stage = fixture.start();
   EXPECT_EQ(tag_after(stage, "march", data("meeting_march.txt"))["status"], "unique");
   EXPECT_EQ(tag_after(stage, "november", data("meeting_november.txt"))["status"], "unique");
@@ -111,7 +112,8 @@ TEST(DedupeNear, BulletinsFromOneTemplateWithOtherFiguresAreNotMerged) {
            " dongs le kilo et le poivre noir à " + std::to_string(pepper) +
            " dongs le kilo, selon le service provincial de l'agriculture. Le taux de change de référence de la "
            "Banque d'État est fixé à " +
-           std::to_string(rate) + " dongs pour un dollar. Les négociants s'attendent à des prix stables la semaine "
+           std::to_string(rate) +
+           " dongs pour un dollar. Les négociants s'attendent à des prix stables la semaine "
            "prochaine, la demande à l'exportation restant soutenue. -VNA";
   };
   StageFixture fixture(dedupe_descriptor(), "{action: tag, near_action: tag}");
@@ -164,8 +166,7 @@ TEST(DedupeNear, EntriesOlderThanTheWindowAreNeitherCandidatesNorKept) {
   const std::filesystem::path dir = ::mkdtemp(pattern);
   NearOptions options;
   const auto original = near_signature(near_duplicate_words(data("meeting_march.txt"), false), options);
-  const auto copy =
-      near_signature(near_duplicate_words(data("meeting_march_reedited.html"), true), options);
+  const auto copy = near_signature(near_duplicate_words(data("meeting_march_reedited.html"), true), options);
   const std::int64_t day = 86400, window = 90 * day, t0 = 1'700'000'000;
   {
     FingerprintStore store;

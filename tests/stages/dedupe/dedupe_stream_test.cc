@@ -48,8 +48,8 @@ TEST(DedupeStream, AGeneratedStreamGivesTheExpectedDecisions) {
     if (item.expected == "near_duplicate") original_of[item.id] = item.of;
     if (decided.status != item.expected || root(decided.of) != item.of) {
       if (++wrong[item.expected + " decided " + decided.status] <= 3) {
-        ADD_FAILURE() << item.id << ": expected " << item.expected << " of '" << item.of << "', got "
-                      << decided.status << " of '" << decided.of << "'";
+        ADD_FAILURE() << item.id << ": expected " << item.expected << " of '" << item.of << "', got " << decided.status
+                      << " of '" << decided.of << "'";
       }
     }
     if (i % 5000 == 4999) {
