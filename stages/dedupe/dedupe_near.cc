@@ -72,8 +72,15 @@ NearSignature near_signature(const std::vector<std::string>& words, const NearOp
     signature.shingles.push_back(hash_words(words, i, std::min(words.size(), i + k), buffer));
   }
   sort_unique(signature.shingles);
-  for (const auto& word : words) {
-    if (is_key_number(word)) signature.key_numbers.push_back(XXH3_64bits(word.data(), word.size()));
+  const auto word_hash = [&](std::size_t i) -> std::uint64_t {
+    return i < words.size() ? XXH3_64bits(words[i].data(), words[i].size()) | 1 : 0;  // 0: no word there
+  };
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    const std::string& word = words[i];
+    if (is_key_number(word)) {
+      signature.key_numbers.insert(signature.key_numbers.end(),
+                                   {word_hash(i), i > 0 ? word_hash(i - 1) : 0, word_hash(i + 1)});
+    }
     // "09" and "9" are one number: one outlet writes "le 09 septembre", another "le 9". Numbers of one
     // digit are left out: list items and small counts agree by chance between unrelated texts.
     std::string_view number = word;
@@ -84,7 +91,6 @@ NearSignature near_signature(const std::vector<std::string>& words, const NearOp
     }
   }
   sort_unique(signature.numbers);
-  sort_unique(signature.key_numbers);
 
   if (options.method == NearMethod::MinHash) {
     const int permutations = options.bands * options.rows;
@@ -139,9 +145,25 @@ double jaccard(const std::vector<std::uint64_t>& a, const std::vector<std::uint6
 
 int hamming(std::uint64_t a, std::uint64_t b) { return std::popcount(a ^ b); }
 
-bool numbers_contradict(const std::vector<std::uint64_t>& a, const std::vector<std::uint64_t>& b) {
-  const std::size_t n = common(a, b);
-  return n < a.size() && n < b.size();
+bool numbers_contradict(const NearSignature& a, const NearSignature& b) {
+  const auto& x = a.key_numbers;
+  const auto& y = b.key_numbers;
+  const auto names = [](const std::vector<std::uint64_t>& triples, std::uint64_t number) {
+    for (std::size_t i = 0; i + 2 < triples.size(); i += 3) {
+      if (triples[i] == number) return true;
+    }
+    return false;
+  };
+  for (std::size_t i = 0; i + 2 < x.size(); i += 3) {
+    if (names(y, x[i])) continue;
+    for (std::size_t j = 0; j + 2 < y.size(); j += 3) {
+      if (names(x, y[j])) continue;
+      const bool same_before = x[i + 1] != 0 && x[i + 1] == y[j + 1];
+      const bool same_after = x[i + 2] != 0 && x[i + 2] == y[j + 2];
+      if (same_before || same_after) return true;
+    }
+  }
+  return false;
 }
 
 bool numbers_differ(const NearSignature& a, const NearSignature& b) {
@@ -159,7 +181,7 @@ double near_similarity(const NearSignature& document, const NearSignature& candi
       hamming(document.simhash, candidate.simhash) > options.simhash_max_distance) {
     return 0.0;
   }
-  if (numbers_contradict(document.key_numbers, candidate.key_numbers)) return 0.0;
+  if (numbers_contradict(document, candidate)) return 0.0;
   const double similarity = containment(document.shingles, candidate.shingles);
   if (similarity < options.threshold || numbers_differ(document, candidate)) return 0.0;
   return similarity;

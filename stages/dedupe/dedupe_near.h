@@ -27,10 +27,12 @@ struct NearOptions {
 
 // What the index keeps per document, and all the decision needs.
 struct NearSignature {
-  std::vector<std::uint64_t> shingles;     // hashes of word shingles, sorted, unique
-  std::vector<std::uint64_t> numbers;      // hashes of numbers of 2 digits or more (no leading 0), sorted, unique
-  std::vector<std::uint64_t> key_numbers;  // hashes of years and ordinals ("2024", "30e"), sorted, unique
-  std::vector<std::uint64_t> band_keys;    // index buckets: MinHash bands or SimHash blocks
+  std::vector<std::uint64_t> shingles;  // hashes of word shingles, sorted, unique
+  std::vector<std::uint64_t> numbers;   // hashes of numbers of 2 digits or more (no leading 0), sorted, unique
+  // Years and ordinals ("2024", "30e") in their place: per occurrence, the hashes of the number, of the
+  // word before and of the word after (0 at either end of the text), three values in a row.
+  std::vector<std::uint64_t> key_numbers;
+  std::vector<std::uint64_t> band_keys;  // index buckets: MinHash bands or SimHash blocks
   std::uint64_t simhash = 0;
 };
 
@@ -41,9 +43,10 @@ double containment(const std::vector<std::uint64_t>& a, const std::vector<std::u
 double jaccard(const std::vector<std::uint64_t>& a, const std::vector<std::uint64_t>& b);
 int hamming(std::uint64_t a, std::uint64_t b);
 
-// Each side names a year or an ordinal the other does not ("29e réunion ... 2018" against "30e
-// réunion ... 2019"): the yearly meeting of the same people, not a copy.
-bool numbers_contradict(const std::vector<std::uint64_t>& a, const std::vector<std::uint64_t>& b);
+// In the same place, each side names a year or an ordinal the other never does ("la 29e réunion"
+// against "la 30e réunion"): the yearly meeting of the same people, not a copy. The place matters: two
+// copies cut at different lengths each keep years the other lost, but not in the same phrase.
+bool numbers_contradict(const NearSignature& a, const NearSignature& b);
 
 // Bulletins written from one template (prices, weather, the n-th meeting of a series) share their words
 // and differ in their numbers: with enough numbers on both sides, most of them must be shared.
