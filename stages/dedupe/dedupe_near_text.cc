@@ -93,6 +93,36 @@ bool contains(std::string_view haystack, std::string_view needle) {
   return haystack.find(needle) != std::string_view::npos;
 }
 
+// Headings of the other articles a page lists ("Voir plus", "Lire aussi", "Tin liên quan").
+std::string_view related_heading(std::string_view folded) {
+  if (folded.size() > 200) return {};
+  for (std::string_view heading :
+       {"voir plus", "lire aussi", "lire plus", "a lire aussi", "articles similaires", "sur le meme sujet", "read more",
+        "read also", "related", "see more", "xem them", "tin lien quan", "bai lien quan", "ver mas", "leer mas",
+        "\xD1\x87\xD0\xB8\xD1\x82\xD0\xB0\xD1\x82\xD1\x8C \xD0\xB4\xD0\xB0\xD0\xBB\xD0\xB5\xD0\xB5",  // читать далее
+        "查看更多", "相关新闻", "相关文章"}) {
+    if (folded.starts_with(heading)) return heading;
+  }
+  return {};
+}
+
+// The heading alone on its line ("Voir plus", "Lire aussi :"): what follows is the list, not the
+// dispatch. A sentence that merely starts with the same words ("Related talks will...") is not one.
+bool starts_related_block(std::string_view folded) {
+  const std::string_view heading = related_heading(folded);
+  if (heading.empty()) return false;
+  const std::string_view rest = folded.substr(heading.size());
+  return rest.find_first_not_of(" :.>»-|") == std::string_view::npos;
+}
+
+// One related article named inside the text ("Lire aussi : Le Vietnam et ..."): that line only.
+bool is_related_line(std::string_view folded) {
+  const std::string_view heading = related_heading(folded);
+  if (heading.empty()) return false;
+  const std::size_t next = folded.find_first_not_of(' ', heading.size());
+  return next != std::string_view::npos && folded[next] == ':';
+}
+
 // Lines that belong to the page, not to the dispatch: photo captions and credits, picture markers,
 // image file names, share buttons. Outlets differ in these, so keeping them would hide a copy.
 bool is_boilerplate_line(std::string_view folded) {
@@ -112,20 +142,6 @@ bool is_boilerplate_line(std::string_view folded) {
       "partager", "share",   "facebook",    "twitter",   "tweet",          "zalo",   "email",        "imprimer",
       "print",    "chia se", "in bai viet", "copy link", "copier le lien", "retour", "haut de page", "top"};
   return kButtons.contains(folded);
-}
-
-// Headings after which a page lists other articles ("Voir plus", "Lire aussi", "Tin liên quan"): the
-// rest of the page is not the dispatch.
-bool starts_related_block(std::string_view folded) {
-  if (folded.size() > 40) return false;
-  for (std::string_view heading :
-       {"voir plus", "lire aussi", "lire plus", "a lire aussi", "articles similaires", "sur le meme sujet", "read more",
-        "read also", "related", "see more", "xem them", "tin lien quan", "bai lien quan", "ver mas", "leer mas",
-        "\xD1\x87\xD0\xB8\xD1\x82\xD0\xB0\xD1\x82\xD1\x8C \xD0\xB4\xD0\xB0\xD0\xBB\xD0\xB5\xD0\xB5",  // читать далее
-        "查看更多", "相关新闻", "相关文章"}) {
-    if (folded.starts_with(heading)) return true;
-  }
-  return false;
 }
 
 // "Hanoï (VNA) -", "Moscou (VNA) –": the dateline one outlet keeps and another drops.
@@ -211,7 +227,7 @@ std::vector<std::string> near_duplicate_words(std::string_view body, bool is_htm
     line = line.substr(first, line.find_last_not_of(" \t\r") - first + 1);
     first_line = false;
     if (starts_related_block(line)) break;
-    if (is_boilerplate_line(line)) continue;
+    if (is_boilerplate_line(line) || is_related_line(line)) continue;
     // A caption or a lede shown twice counts once.
     if (!seen_lines.emplace(line).second) continue;
     append_words(line, words);

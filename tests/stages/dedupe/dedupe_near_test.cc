@@ -54,6 +54,9 @@ TEST(DedupeNearWords, DropCaptionsCreditsDatelinesSignaturesAndRelatedBlocks) {
       "Un autre article sans rapport";
   EXPECT_EQ(joined(near_duplicate_words(page, false)), "titre de la depeche le president a recu l ambassadeur");
   EXPECT_EQ(joined(near_duplicate_words(" date 2024-06-19 Đà Nẵng accueille", false)), "da nang accueille");
+  EXPECT_EQ(joined(near_duplicate_words("Un.\nLire aussi : Autre titre\nDeux.\nRelated talks follow.\nXem thêm:\nTrois",
+                                        false)),
+            "un deux related talks follow");
   EXPECT_EQ(joined(near_duplicate_words("<p>L&eacute;gende&nbsp;du</p><p>texte&#233;</p>", true)), "legende du textee");
   EXPECT_EQ(joined(near_duplicate_words("越俄关系", false)), "越 俄 关 系");
   // A long paragraph that mentions a photo is prose, not a caption.
