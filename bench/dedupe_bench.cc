@@ -81,6 +81,7 @@ BENCHMARK(BM_DedupeLookupInsert)
     ->Args({10000, 1})
     ->Args({10000, 2})
     ->Args({100000, 0})
+    ->Args({1000000, 0})  // about 5 minutes to fill: --benchmark_filter=/10000/ for the quick ones
     ->Unit(benchmark::kMicrosecond)
     ->Iterations(5000);
 
