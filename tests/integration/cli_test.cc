@@ -91,6 +91,9 @@ TEST(Cli, DedupeFilterTagsAndNeverDrops) {
                             R"({"id":"b","content_type":"text/plain","body":"le meme   TEXTE ici"})"
                             "\n"
                             R"({"id":"c","content_type":"text/plain","body":"Un autre texte."})"
+                            "\n"
+                            // A re-edit of a: near duplicates are tagged and passed too, never dropped.
+                            R"({"id":"d","content_type":"text/plain","body":"Photo : VNA\nLe même texte, ici !"})"
                             "\n";
   Process filter({kBinary, "dedupe"}, dir.path(), input);
   ASSERT_EQ(filter.wait(seconds(20)), 0) << filter.errors();
@@ -101,11 +104,29 @@ TEST(Cli, DedupeFilterTagsAndNeverDrops) {
     records.push_back(nlohmann::json::parse(out.substr(start, end - start)));
     start = end + 1;
   }
-  ASSERT_EQ(records.size(), 3u);
+  ASSERT_EQ(records.size(), 4u);
   EXPECT_EQ(records[0]["dedupe"]["status"], "unique");
   EXPECT_EQ(records[1]["dedupe"]["status"], "duplicate");
   EXPECT_EQ(records[1]["dedupe"]["of"], "a");
   EXPECT_EQ(records[2]["dedupe"]["status"], "unique");
+  EXPECT_EQ(records[3]["dedupe"]["status"], "near_duplicate");
+  EXPECT_EQ(records[3]["dedupe"]["of"], "a");
+  EXPECT_EQ(records[3]["dedupe"]["similarity"], 1.0);
+}
+
+TEST(Cli, FiltersTakeOptionsAsYamlAndRejectUnknownOnes) {
+  TempDir dir;
+  const std::string input = R"({"id":"a","content_type":"text/plain","body":"Le même texte, ici."})"
+                            "\n"
+                            R"({"id":"d","content_type":"text/plain","body":"Photo : VNA\nLe même texte, ici !"})"
+                            "\n";
+  Process exact_only({kBinary, "dedupe", "--options", "{near_method: off}"}, dir.path(), input);
+  ASSERT_EQ(exact_only.wait(seconds(20)), 0) << exact_only.errors();
+  const std::string out = exact_only.output();
+  EXPECT_EQ(nlohmann::json::parse(out.substr(out.find('\n') + 1))["dedupe"]["status"], "unique") << out;
+  Process wrong({kBinary, "dedupe", "--options", "{near_methd: off}"}, dir.path(), input);
+  EXPECT_EQ(wrong.wait(seconds(20)), 2);
+  EXPECT_NE(wrong.errors().find("near_methd"), std::string::npos) << wrong.errors();
 }
 
 TEST(Cli, LangidFilterIdentifiesLanguages) {
