@@ -181,6 +181,10 @@ double near_similarity(const NearSignature& document, const NearSignature& candi
       hamming(document.simhash, candidate.simhash) > options.simhash_max_distance) {
     return 0.0;
   }
+  // A few words found in a longer text say nothing: a headline alone, a caption left over once the
+  // boilerplate is gone. Such texts are matched exactly or not at all.
+  constexpr std::size_t kFewestShingles = 10;
+  if (std::min(document.shingles.size(), candidate.shingles.size()) < kFewestShingles) return 0.0;
   if (numbers_contradict(document, candidate)) return 0.0;
   const double similarity = containment(document.shingles, candidate.shingles);
   if (similarity < options.threshold || numbers_differ(document, candidate)) return 0.0;

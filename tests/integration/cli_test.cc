@@ -86,14 +86,14 @@ TEST(Cli, ExtractFilterAddsTheArticleAndReportsBadLines) {
 
 TEST(Cli, DedupeFilterTagsAndNeverDrops) {
   TempDir dir;
-  const std::string input = R"({"id":"a","content_type":"text/plain","body":"Le Même texte, ici."})"
+  const std::string input = R"({"id":"a","content_type":"text/plain","body":"Le Même texte, ici. Et la suite de la dépêche, assez longue pour compter."})"
                             "\n"
-                            R"({"id":"b","content_type":"text/plain","body":"le meme   TEXTE ici"})"
+                            R"({"id":"b","content_type":"text/plain","body":"le meme   TEXTE ici et la suite de la depeche assez longue pour compter"})"
                             "\n"
                             R"({"id":"c","content_type":"text/plain","body":"Un autre texte."})"
                             "\n"
                             // A re-edit of a: near duplicates are tagged and passed too, never dropped.
-                            R"({"id":"d","content_type":"text/plain","body":"Photo : VNA\nLe même texte, ici !"})"
+                            R"({"id":"d","content_type":"text/plain","body":"Photo : VNA\nLe même texte, ici ! Et la suite de la dépêche, assez longue pour compter."})"
                             "\n";
   Process filter({kBinary, "dedupe"}, dir.path(), input);
   ASSERT_EQ(filter.wait(seconds(20)), 0) << filter.errors();
@@ -116,9 +116,9 @@ TEST(Cli, DedupeFilterTagsAndNeverDrops) {
 
 TEST(Cli, FiltersTakeOptionsAsYamlAndRejectUnknownOnes) {
   TempDir dir;
-  const std::string input = R"({"id":"a","content_type":"text/plain","body":"Le même texte, ici."})"
+  const std::string input = R"({"id":"a","content_type":"text/plain","body":"Le même texte, ici. Et la suite de la dépêche, assez longue pour compter."})"
                             "\n"
-                            R"({"id":"d","content_type":"text/plain","body":"Photo : VNA\nLe même texte, ici !"})"
+                            R"({"id":"d","content_type":"text/plain","body":"Photo : VNA\nLe même texte, ici ! Et la suite de la dépêche, assez longue pour compter."})"
                             "\n";
   Process exact_only({kBinary, "dedupe", "--options", "{near_method: off}"}, dir.path(), input);
   ASSERT_EQ(exact_only.wait(seconds(20)), 0) << exact_only.errors();

@@ -90,6 +90,15 @@ TEST(DedupeNearSignature, ContainmentAndNumbers) {
   EXPECT_EQ(hamming(0b1011, 0b0001), 2);
 }
 
+TEST(DedupeNearSignature, AFewWordsFoundInALongerTextAreNotANearDuplicate) {
+  NearOptions options;
+  const auto headline =
+      near_signature(near_duplicate_words("Le Premier ministre reçoit l'ambassadeur", false), options);
+  const auto dispatch = near_signature(near_duplicate_words(data("meeting_march.txt"), false), options);
+  EXPECT_DOUBLE_EQ(near_similarity(headline, headline, options), 0.0);
+  EXPECT_GT(near_similarity(dispatch, dispatch, options), 0.99);
+}
+
 class DedupeNearMethods : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(DedupeNearMethods, AReEditIsANearDuplicateAndTheSameOfficialsAtAnotherMeetingAreNot) {
