@@ -70,9 +70,8 @@ class DedupeStage final : public runtime::Stage {
   runtime::Status flush() override {
     // Expiry a bounded batch at a time, so that a flush never stalls the stream behind a long clean-up.
     if (settings_.near.method != NearMethod::Off) {
-      std::string error;
-      const auto removed = store_.expire(now_seconds(), settings_.window_seconds, settings_.expire_per_flush, error);
-      if (!removed) return runtime::Status::error(error);
+      auto removed = store_.expire(now_seconds(), settings_.window_seconds, settings_.expire_per_flush);
+      if (!removed) return runtime::Status::error(removed.error());
       if (*removed > 0) context_.counters->add("near_expired", static_cast<std::uint64_t>(*removed));
     }
     return store_.sync();

@@ -181,8 +181,7 @@ Checked FingerprintStore::check_and_record(const std::string& id, const std::str
   return Checked{outcome, "", false};
 }
 
-std::optional<int> FingerprintStore::expire(std::int64_t now, std::int64_t window_seconds, int limit,
-                                            std::string& error) {
+runtime::Result<int> FingerprintStore::expire(std::int64_t now, std::int64_t window_seconds, int limit) {
   if (env_ == nullptr) return 0;
   MDB_txn* txn = nullptr;
   int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
@@ -193,10 +192,7 @@ std::optional<int> FingerprintStore::expire(std::int64_t now, std::int64_t windo
   } else if (txn != nullptr) {
     mdb_txn_abort(txn);
   }
-  if (rc != 0) {
-    error = std::string("expiring near-duplicate entries: ") + mdb_strerror(rc);
-    return std::nullopt;
-  }
+  if (rc != 0) return lmdb_error("expiring near-duplicate entries", rc);
   return removed;
 }
 

@@ -51,7 +51,7 @@ class FingerprintStore {
   Checked check_and_record(const std::string& id, const std::string& fingerprint, const std::string& url = "",
                            const NearRequest* near = nullptr);
   // Removes up to `limit` near-duplicate entries older than the window; returns how many it removed.
-  std::optional<int> expire(std::int64_t now, std::int64_t window_seconds, int limit, std::string& error);
+  runtime::Result<int> expire(std::int64_t now, std::int64_t window_seconds, int limit);
   // Writes what was recorded to disk (the environment runs without a sync per transaction).
   runtime::Status sync();
 

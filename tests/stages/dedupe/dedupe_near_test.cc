@@ -198,11 +198,10 @@ TEST(DedupeNear, EntriesOlderThanTheWindowAreNeitherCandidatesNorKept) {
     const auto late = store.check_and_record("copy2", "f3", "", &after);
     EXPECT_EQ(late.outcome->decision, Decision::NearDuplicate) << "copy1 is still within the window";
     EXPECT_EQ(late.outcome->of, "copy1");
-    std::string error;
     // Bounded batches: one entry at a time, then nothing more is old enough.
-    EXPECT_EQ(store.expire(t0 + 91 * day, window, 1, error), 1);
-    EXPECT_EQ(store.expire(t0 + 91 * day, window, 10, error), 0);
-    EXPECT_EQ(store.expire(t0 + 300 * day, window, 10, error), 2);
+    EXPECT_EQ(*store.expire(t0 + 91 * day, window, 1), 1);
+    EXPECT_EQ(*store.expire(t0 + 91 * day, window, 10), 0);
+    EXPECT_EQ(*store.expire(t0 + 300 * day, window, 10), 2);
   }
   FingerprintStore reopened;
   ASSERT_TRUE(reopened.open(dir, 64 << 20).ok());
