@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <iostream>
 
+#include <yaml-cpp/yaml.h>
+
 #include "daemon/supervisor.h"
 #include "stages/registry.h"
 #include "stages/runtime/stage_runner.h"
@@ -174,12 +176,29 @@ int cmd_stage(const Args& args) {
 
 int cmd_filter(const std::string& stage_type, const Args& args) {
   ParsedArgs parsed;
-  if (!parse_args(args, {"--state-dir"}, {}, parsed, stage_type)) return 2;
+  if (!parse_args(args, {"--state-dir", "--options"}, {}, parsed, stage_type)) return 2;
   const runtime::StageDescriptor* descriptor = stages::find_stage(stage_type);
   if (descriptor == nullptr) return 2;
   runtime::Options options = runtime::default_options(descriptor->options);
+  // Options as in a config file's stage entry, e.g. to compare dedupe's near_method on a scored set.
+  if (const std::string* given = parsed.get("--options")) {
+    std::vector<runtime::ConfigError> errors;
+    YAML::Node node;
+    try {
+      node = YAML::Load(*given);
+    } catch (const YAML::Exception& e) {
+      std::cerr << "vnawire " << stage_type << ": --options is not YAML: " << e.what() << "\n";
+      return 2;
+    }
+    options = runtime::bind_options(node, descriptor->options, "--options", "", errors);
+    for (const auto& error : errors) std::cerr << "vnawire " << stage_type << ": " << error.to_string() << "\n";
+    if (!errors.empty()) return 2;
+  }
   // As a filter, dedupe must tag and pass every record so that its decisions can be read.
-  if (stage_type == "dedupe") options.set("action", std::string("tag"));
+  if (stage_type == "dedupe") {
+    options.set("action", std::string("tag"));
+    options.set("near_action", std::string("tag"));
+  }
   std::string state_dir;
   std::filesystem::path scratch;
   if (const std::string* dir = parsed.get("--state-dir")) {

@@ -23,7 +23,8 @@ Sources:
 Filters (JSON Lines records on stdin, processed records on stdout):
   extract                     add the article (title, lead, dates, dateline, body, captions, related)
   langid                      add lang.code and lang.confidence
-  dedupe [--state-dir DIR]    add dedupe.status and dedupe.of (tags, never drops)
+  dedupe [--state-dir DIR] [--options YAML]
+                              add dedupe.status, dedupe.of and dedupe.similarity (tags, never drops)
 
 Testing:
   replay --dir DIR [--listen HOST:PORT] [--every S] [--fault SPEC]... [--disallow PREFIX]... [--crawl-delay S]

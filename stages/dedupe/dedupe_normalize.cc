@@ -1,6 +1,7 @@
 // Normalisation with ICU: NFKD, strip combining marks, case fold, keep only letters and digits.
 #include "stages/dedupe/dedupe_normalize.h"
 
+#include <cctype>
 #include <cstdio>
 
 #include <unicode/normalizer2.h>
@@ -11,8 +12,23 @@
 namespace vnawire::dedupe {
 namespace {
 
-// Drops tags, comments, scripts and styles; the text between stays. A scanner, not a parser: enough to
-// compare two renderings of the same page, and it never fails on broken markup.
+bool starts_block(std::string_view tag) {
+  static constexpr std::string_view kBlocks[] = {"p",  "br", "div", "li", "h1",         "h2",     "h3",      "h4",
+                                                 "h5", "h6", "tr",  "td", "figcaption", "figure", "section", "article"};
+  std::size_t i = 1;
+  if (i < tag.size() && tag[i] == '/') ++i;
+  std::size_t end = i;
+  while (end < tag.size() && std::isalnum(static_cast<unsigned char>(tag[end]))) ++end;
+  std::string name(tag.substr(i, end - i));
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (std::string_view block : kBlocks) {
+    if (name == block) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 std::string strip_markup(std::string_view html) {
   std::string out;
   out.reserve(html.size() / 2);
@@ -28,6 +44,7 @@ std::string strip_markup(std::string_view html) {
       ++i;
       continue;
     }
+    const bool block = starts_block(html.substr(i));
     if (html.compare(i, 4, "<!--") == 0) {
       skip_until("-->");
     } else if (html.size() - i > 7 && (html.compare(i, 7, "<script") == 0 || html.compare(i, 7, "<SCRIPT") == 0)) {
@@ -37,12 +54,11 @@ std::string strip_markup(std::string_view html) {
     } else {
       skip_until(">");
     }
-    out.push_back(' ');
+    // Block tags end a line: boilerplate (captions, related blocks) is recognised line by line.
+    out.push_back(block ? '\n' : ' ');
   }
   return out;
 }
-
-}  // namespace
 
 std::string normalize_for_dedupe(std::string_view body, bool is_html) {
   std::string text = is_html ? strip_markup(body) : std::string(body);

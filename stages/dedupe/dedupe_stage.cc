@@ -1,8 +1,13 @@
-// The dedupe stage: decides unique / duplicate / update / replay, and drops or tags duplicates.
+// The dedupe stage: decides unique / duplicate / near_duplicate / update / replay, and drops or tags copies.
 #include "stages/dedupe/dedupe_stage.h"
+
+#include <chrono>
+#include <cmath>
 
 #include <spdlog/spdlog.h>
 
+#include "stages/dedupe/dedupe_config.h"
+#include "stages/dedupe/dedupe_near.h"
 #include "stages/dedupe/dedupe_normalize.h"
 #include "stages/dedupe/dedupe_store.h"
 #include "stages/runtime/record.h"
@@ -10,19 +15,15 @@
 namespace vnawire::dedupe {
 namespace {
 
-using runtime::OptionSpec;
-using runtime::OptionType;
-
 class DedupeStage final : public runtime::Stage {
  public:
   explicit DedupeStage(const runtime::StageContext& context) : context_(context) {}
 
   runtime::Status start() override {
-    const auto& options = *context_.options;
-    const std::string& db = options.get_string("db_path");
+    settings_ = dedupe_settings_from(*context_.options);
+    const std::string& db = settings_.db_path;
     const auto path = db.empty() ? context_.stage_dir / "fingerprints.lmdb" : context_.resolve(db);
-    tag_only_ = options.get_string("action") == "tag";
-    return store_.open(path, static_cast<std::size_t>(options.get_int("map_size_mb")) << 20);
+    return store_.open(path, settings_.map_size_bytes);
   }
 
   runtime::Verdict on_message(runtime::Document& document) override {
@@ -35,7 +36,16 @@ class DedupeStage final : public runtime::Stage {
       document.record["dedupe"] = {{"status", "unique"}, {"of", nullptr}};
       return runtime::Verdict::forward();
     }
-    const Checked checked = store_.check_and_record(document.header.id, fingerprint(normalized));
+    const std::string url = document.record.contains("url") && document.record["url"].is_string()
+                                ? document.record["url"].get<std::string>()
+                                : std::string();
+    NearSignature signature;
+    NearRequest near{&signature, &settings_.near, now_seconds(), settings_.window_seconds};
+    if (settings_.near.method != NearMethod::Off) {
+      signature = near_signature(near_duplicate_words(*body, type == "text/html"), settings_.near);
+    }
+    const Checked checked = store_.check_and_record(document.header.id, fingerprint(normalized), url,
+                                                    settings_.near.method == NearMethod::Off ? nullptr : &near);
     if (!checked.outcome) {
       // Retrying what can never pass (a full map, a damaged file) only holds the pipeline up for ~25 s.
       if (checked.transient) return runtime::Verdict::retry(checked.error);
@@ -47,18 +57,35 @@ class DedupeStage final : public runtime::Stage {
     if (outcome.decision == Decision::Duplicate) {
       tag["of"] = outcome.of;
       tag["similarity"] = 1.0;
-      if (!tag_only_) return runtime::Verdict::drop("duplicate of " + outcome.of);
+      if (!settings_.tag_only) return runtime::Verdict::drop("duplicate of " + outcome.of);
+    } else if (outcome.decision == Decision::NearDuplicate) {
+      tag["of"] = outcome.of;
+      tag["similarity"] = std::round(outcome.similarity * 1000) / 1000;
+      if (!settings_.near_tag_only) return runtime::Verdict::drop("near duplicate of " + outcome.of);
     }
     document.record["dedupe"] = std::move(tag);
     return runtime::Verdict::forward();
   }
 
-  runtime::Status flush() override { return store_.sync(); }
+  runtime::Status flush() override {
+    // Expiry a bounded batch at a time, so that a flush never stalls the stream behind a long clean-up.
+    if (settings_.near.method != NearMethod::Off) {
+      auto removed = store_.expire(now_seconds(), settings_.window_seconds, settings_.expire_per_flush);
+      if (!removed) return runtime::Status::error(removed.error());
+      if (*removed > 0) context_.counters->add("near_expired", static_cast<std::uint64_t>(*removed));
+    }
+    return store_.sync();
+  }
 
  private:
   const runtime::StageContext& context_;
   FingerprintStore store_;
-  bool tag_only_ = false;
+  DedupeSettings settings_;
+
+  static std::int64_t now_seconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
 };
 
 }  // namespace
@@ -66,19 +93,10 @@ class DedupeStage final : public runtime::Stage {
 const runtime::StageDescriptor& dedupe_descriptor() {
   static const runtime::StageDescriptor descriptor{
       "dedupe",
-      "Drops (or tags) exact duplicates: same normalised text under another id; remembers across restarts.",
+      "Drops (or tags) duplicates (same URL or normalised text) and near duplicates; remembers across restarts.",
       runtime::StageRole::Processor,
       16,
-      {
-          OptionSpec{"action", OptionType::String, std::string("drop"),
-                     "What to do with a duplicate: drop it (acknowledged as dropped) or tag it and pass it on.",
-                     false, std::nullopt, std::nullopt, {"drop", "tag"}},
-          OptionSpec{"db_path", OptionType::String, std::string(""),
-                     "LMDB folder of fingerprints; empty means <state_dir>/<stage>/fingerprints.lmdb."},
-          OptionSpec{"map_size_mb", OptionType::Int, std::int64_t{1024},
-                     "Largest size of the fingerprint database, in MiB (about 150 bytes per document).", false, 1.0,
-                     1048576.0},
-      },
+      dedupe_option_specs(),
       [](const runtime::StageContext& context) { return std::make_unique<DedupeStage>(context); },
   };
   return descriptor;

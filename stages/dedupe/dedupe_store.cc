@@ -48,6 +48,8 @@ const char* decision_name(Decision decision) {
       return "unique";
     case Decision::Duplicate:
       return "duplicate";
+    case Decision::NearDuplicate:
+      return "near_duplicate";
     case Decision::Update:
       return "update";
     case Decision::Replay:
@@ -68,15 +70,17 @@ runtime::Status FingerprintStore::open(const std::filesystem::path& directory, s
   std::filesystem::create_directories(directory, ec);
   if (ec) return runtime::Status::error("cannot create " + directory.string() + ": " + ec.message());
   if (int rc = mdb_env_create(&env_); rc != 0) return lmdb_error("mdb_env_create", rc);
-  mdb_env_set_maxdbs(env_, 4);
+  mdb_env_set_maxdbs(env_, 8);
   mdb_env_set_mapsize(env_, map_size_bytes);
-  if (int rc = mdb_env_open(env_, directory.c_str(), MDB_NOSYNC, 0644); rc != 0) {
+  if (int rc = mdb_env_open(env_, directory.c_str(), MDB_NOSYNC | MDB_WRITEMAP, 0644); rc != 0) {
     return lmdb_error(("cannot open LMDB at " + directory.string()).c_str(), rc);
   }
   MDB_txn* txn = nullptr;
   if (int rc = mdb_txn_begin(env_, nullptr, 0, &txn); rc != 0) return lmdb_error("mdb_txn_begin", rc);
   int rc = mdb_dbi_open(txn, "texts", MDB_CREATE, &texts_);
   if (rc == 0) rc = mdb_dbi_open(txn, "id_hashes", MDB_CREATE, &ids_);
+  if (rc == 0) rc = mdb_dbi_open(txn, "urls", MDB_CREATE, &urls_);
+  if (rc == 0) rc = open_near_tables(txn, near_);
   if (rc != 0) {
     mdb_txn_abort(txn);
     return lmdb_error("mdb_dbi_open", rc);
@@ -85,7 +89,8 @@ runtime::Status FingerprintStore::open(const std::filesystem::path& directory, s
   return {};
 }
 
-Checked FingerprintStore::check_and_record(const std::string& id, const std::string& text_fingerprint) {
+Checked FingerprintStore::check_and_record(const std::string& id, const std::string& text_fingerprint,
+                                           const std::string& url, const NearRequest* near) {
   if (env_ == nullptr) return Checked{std::nullopt, "the fingerprint store is not open", false};
   MDB_txn* txn = nullptr;
   int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
@@ -94,8 +99,13 @@ Checked FingerprintStore::check_and_record(const std::string& id, const std::str
     if (rc == 0) rc = mdb_txn_begin(env_, nullptr, 0, &txn);
   }
   if (rc != 0) return failure("mdb_txn_begin", rc);
+  const auto abort_with = [&](const char* what, int code) {
+    mdb_txn_abort(txn);
+    return failure(what, code);
+  };
   const std::string id_key_text = fingerprint(id);
-  MDB_val id_key = as_val(id_key_text), fp_key = as_val(text_fingerprint), found{};
+  const std::string url_key_text = url.empty() ? std::string() : fingerprint(url);
+  MDB_val id_key = as_val(id_key_text), fp_key = as_val(text_fingerprint), url_key = as_val(url_key_text), found{};
   Outcome outcome;
   bool id_known = false;
   rc = mdb_get(txn, ids_, &id_key, &found);
@@ -109,7 +119,20 @@ Checked FingerprintStore::check_and_record(const std::string& id, const std::str
     }
     id_known = true;
     outcome.decision = entry.substr(0, newline) == text_fingerprint ? Decision::Replay : Decision::Update;
-  } else if (rc == MDB_NOTFOUND) {
+  } else if (rc != MDB_NOTFOUND) {
+    return abort_with("mdb_get", rc);
+  }
+  // The same page met through another feed or crawl is a duplicate, whatever its text became.
+  if (!id_known && !url.empty()) {
+    rc = mdb_get(txn, urls_, &url_key, &found);
+    if (rc == 0 && as_view(found) != id) {
+      outcome.of.assign(as_view(found));
+      outcome.decision = Decision::Duplicate;
+    } else if (rc != 0 && rc != MDB_NOTFOUND) {
+      return abort_with("mdb_get", rc);
+    }
+  }
+  if (!id_known && outcome.decision == Decision::Unique) {
     rc = mdb_get(txn, texts_, &fp_key, &found);
     if (rc == 0) {
       outcome.of.assign(as_view(found));
@@ -120,31 +143,57 @@ Checked FingerprintStore::check_and_record(const std::string& id, const std::str
         outcome.of.clear();
       }
     } else if (rc != MDB_NOTFOUND) {
-      mdb_txn_abort(txn);
-      return failure("mdb_get", rc);
+      return abort_with("mdb_get", rc);
     }
-  } else {
-    mdb_txn_abort(txn);
-    return failure("mdb_get", rc);
+  }
+  const std::int64_t oldest = near == nullptr ? 0 : near->now - near->window_seconds;
+  if (near != nullptr && outcome.decision == Decision::Unique) {
+    std::optional<NearMatch> match;
+    if (rc = find_near_duplicate(txn, near_, id, *near->signature, *near->options, oldest, match); rc != 0) {
+      return abort_with("near-duplicate lookup", rc);
+    }
+    if (match) outcome = Outcome{Decision::NearDuplicate, match->of, match->similarity};
   }
   rc = 0;
-  // The id's entry: a new id (unique, or a replay known by its text only) gets one; an update changes it.
-  if (outcome.decision == Decision::Update || (!id_known && outcome.decision != Decision::Duplicate)) {
+  // Like an exact duplicate, a near duplicate leaves no trace under its id or text: a replay of it is
+  // decided again (and dropped again), not taken for a replay of a unique document.
+  const bool first_of_its_text = outcome.decision == Decision::Unique || outcome.decision == Decision::Update;
+  if (outcome.decision == Decision::Update || (!id_known && first_of_its_text) ||
+      (!id_known && outcome.decision == Decision::Replay)) {
     const std::string entry = text_fingerprint + '\n' + id;
     MDB_val entry_val = as_val(entry);
     rc = mdb_put(txn, ids_, &id_key, &entry_val, 0);
   }
-  if (rc == 0 && (outcome.decision == Decision::Unique || outcome.decision == Decision::Update)) {
+  if (rc == 0 && first_of_its_text) {
     MDB_val id_val = as_val(id);
     rc = mdb_put(txn, texts_, &fp_key, &id_val, MDB_NOOVERWRITE);
     if (rc == MDB_KEYEXIST) rc = 0;  // an update whose new text another id already had
+    if (rc == 0 && !url.empty()) rc = mdb_put(txn, urls_, &url_key, &id_val, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST) rc = 0;
   }
-  if (rc != 0) {
-    mdb_txn_abort(txn);
-    return failure("mdb_put", rc);
+  // Near duplicates are indexed too: the next re-edit may be closer to the copy than to the original.
+  if (rc == 0 && near != nullptr && (first_of_its_text || outcome.decision == Decision::NearDuplicate) &&
+      !near->signature->shingles.empty()) {
+    rc = index_near_document(txn, near_, id, *near->signature, near->now);
   }
+  if (rc != 0) return abort_with("mdb_put", rc);
   if (rc = mdb_txn_commit(txn); rc != 0) return failure("mdb_txn_commit", rc);
   return Checked{outcome, "", false};
+}
+
+runtime::Result<int> FingerprintStore::expire(std::int64_t now, std::int64_t window_seconds, int limit) {
+  if (env_ == nullptr) return 0;
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+  int removed = 0;
+  if (rc == 0) rc = expire_near_documents(txn, near_, now - window_seconds, limit, removed);
+  if (rc == 0) {
+    rc = mdb_txn_commit(txn);
+  } else if (txn != nullptr) {
+    mdb_txn_abort(txn);
+  }
+  if (rc != 0) return lmdb_error("expiring near-duplicate entries", rc);
+  return removed;
 }
 
 runtime::Status FingerprintStore::sync() {

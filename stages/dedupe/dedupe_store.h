@@ -1,21 +1,32 @@
-// The dedupe memory: fingerprint -> first id, and id -> fingerprint, in LMDB (shared by replicas).
+// The dedupe memory: fingerprint -> first id, id -> fingerprint, URL -> id and the near-duplicate index, in LMDB.
 #pragma once
 
 #include <filesystem>
 #include <optional>
 #include <string>
 
+#include "stages/dedupe/dedupe_near.h"
+#include "stages/dedupe/dedupe_near_index.h"
 #include "stages/runtime/status.h"
 
 struct MDB_env;
 
 namespace vnawire::dedupe {
 
-enum class Decision { Unique, Duplicate, Update, Replay };
+enum class Decision { Unique, Duplicate, NearDuplicate, Update, Replay };
 
 struct Outcome {
   Decision decision = Decision::Unique;
-  std::string of;  // for Duplicate: the id seen first with this text
+  std::string of;         // for Duplicate and NearDuplicate: the id it copies
+  double similarity = 0;  // for NearDuplicate: containment of shingles, 0..1
+};
+
+// What the near-duplicate check needs besides the exact fingerprints; absent, only exact checks run.
+struct NearRequest {
+  const NearSignature* signature = nullptr;
+  const NearOptions* options = nullptr;
+  std::int64_t now = 0;             // seconds since the epoch: the document's time in the index
+  std::int64_t window_seconds = 0;  // older documents are neither candidates nor kept
 };
 
 // A decision, or why the store could not make one.
@@ -35,18 +46,22 @@ class FingerprintStore {
   FingerprintStore& operator=(const FingerprintStore&) = delete;
 
   runtime::Status open(const std::filesystem::path& directory, std::size_t map_size_bytes);
-  // Decides and records in one write transaction, so replicas sharing the store agree.
-  Checked check_and_record(const std::string& id, const std::string& fingerprint);
+  // Decides and records in one write transaction, so replicas sharing the store agree. `url` may be
+  // empty; `near` may be null (exact checks only).
+  Checked check_and_record(const std::string& id, const std::string& fingerprint, const std::string& url = "",
+                           const NearRequest* near = nullptr);
+  // Removes up to `limit` near-duplicate entries older than the window; returns how many it removed.
+  runtime::Result<int> expire(std::int64_t now, std::int64_t window_seconds, int limit);
   // Writes what was recorded to disk (the environment runs without a sync per transaction).
   runtime::Status sync();
 
  private:
-  Checked decide(const std::string& id, const std::string& fingerprint);
-
   MDB_env* env_ = nullptr;
   unsigned int texts_ = 0;  // fingerprint -> id
   // fingerprint(id) -> fingerprint '\n' id. Keyed by a hash: LMDB keys stop at 511 bytes, ids at 1024.
   unsigned int ids_ = 0;
+  unsigned int urls_ = 0;  // fingerprint(url) -> the first id seen with it
+  NearTables near_;
 };
 
 const char* decision_name(Decision decision);

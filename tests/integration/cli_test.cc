@@ -86,11 +86,14 @@ TEST(Cli, ExtractFilterAddsTheArticleAndReportsBadLines) {
 
 TEST(Cli, DedupeFilterTagsAndNeverDrops) {
   TempDir dir;
-  const std::string input = R"({"id":"a","content_type":"text/plain","body":"Le Même texte, ici."})"
+  const std::string input = R"({"id":"a","content_type":"text/plain","body":"Le Même texte, ici. Et la suite de la dépêche, assez longue pour compter."})"
                             "\n"
-                            R"({"id":"b","content_type":"text/plain","body":"le meme   TEXTE ici"})"
+                            R"({"id":"b","content_type":"text/plain","body":"le meme   TEXTE ici et la suite de la depeche assez longue pour compter"})"
                             "\n"
                             R"({"id":"c","content_type":"text/plain","body":"Un autre texte."})"
+                            "\n"
+                            // A re-edit of a: near duplicates are tagged and passed too, never dropped.
+                            R"({"id":"d","content_type":"text/plain","body":"Photo : VNA\nLe même texte, ici ! Et la suite de la dépêche, assez longue pour compter."})"
                             "\n";
   Process filter({kBinary, "dedupe"}, dir.path(), input);
   ASSERT_EQ(filter.wait(seconds(20)), 0) << filter.errors();
@@ -101,11 +104,29 @@ TEST(Cli, DedupeFilterTagsAndNeverDrops) {
     records.push_back(nlohmann::json::parse(out.substr(start, end - start)));
     start = end + 1;
   }
-  ASSERT_EQ(records.size(), 3u);
+  ASSERT_EQ(records.size(), 4u);
   EXPECT_EQ(records[0]["dedupe"]["status"], "unique");
   EXPECT_EQ(records[1]["dedupe"]["status"], "duplicate");
   EXPECT_EQ(records[1]["dedupe"]["of"], "a");
   EXPECT_EQ(records[2]["dedupe"]["status"], "unique");
+  EXPECT_EQ(records[3]["dedupe"]["status"], "near_duplicate");
+  EXPECT_EQ(records[3]["dedupe"]["of"], "a");
+  EXPECT_EQ(records[3]["dedupe"]["similarity"], 1.0);
+}
+
+TEST(Cli, FiltersTakeOptionsAsYamlAndRejectUnknownOnes) {
+  TempDir dir;
+  const std::string input = R"({"id":"a","content_type":"text/plain","body":"Le même texte, ici. Et la suite de la dépêche, assez longue pour compter."})"
+                            "\n"
+                            R"({"id":"d","content_type":"text/plain","body":"Photo : VNA\nLe même texte, ici ! Et la suite de la dépêche, assez longue pour compter."})"
+                            "\n";
+  Process exact_only({kBinary, "dedupe", "--options", "{near_method: off}"}, dir.path(), input);
+  ASSERT_EQ(exact_only.wait(seconds(20)), 0) << exact_only.errors();
+  const std::string out = exact_only.output();
+  EXPECT_EQ(nlohmann::json::parse(out.substr(out.find('\n') + 1))["dedupe"]["status"], "unique") << out;
+  Process wrong({kBinary, "dedupe", "--options", "{near_methd: off}"}, dir.path(), input);
+  EXPECT_EQ(wrong.wait(seconds(20)), 2);
+  EXPECT_NE(wrong.errors().find("near_methd"), std::string::npos) << wrong.errors();
 }
 
 TEST(Cli, LangidFilterIdentifiesLanguages) {
@@ -132,14 +153,17 @@ TEST(Cli, DemoRunsTheWholePipelineOnTheEmbeddedSamples) {
   ASSERT_EQ(demo.wait(seconds(120)), 0) << demo.output() << demo.errors();
   const std::string out = demo.output();
   EXPECT_NE(out.find("state directory " + state.string()), std::string::npos) << out;
-  EXPECT_NE(out.find("duplicates dropped: 3"), std::string::npos) << out;
+  // 3 exact copies and 4 re-edited ones.
+  EXPECT_NE(out.find("duplicates dropped: 7"), std::string::npos) << out;
   EXPECT_NE(out.find("fr="), std::string::npos) << out;
   EXPECT_NE(out.find("vi="), std::string::npos) << out;
   EXPECT_NE(out.find("zh="), std::string::npos) << out;
 
   const auto manifest = nlohmann::json::parse(read_file(std::string(VNAWIRE_SOURCE_DIR) + "/examples/samples/MANIFEST.json"));
   std::size_t distinct = 0;
-  for (const auto& entry : manifest) distinct += entry["duplicate_of"].is_null() ? 1 : 0;
+  for (const auto& entry : manifest) {
+    distinct += entry["duplicate_of"].is_null() && entry["near_duplicate_of"].is_null() ? 1 : 0;
+  }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open_v2((state / "demo.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
   sqlite3_stmt* count = nullptr;

@@ -1,0 +1,194 @@
+// MinHash with LSH banding and SimHash over word shingles; candidates are verified on the shingles.
+#include "stages/dedupe/dedupe_near.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <bit>
+#include <cctype>
+#include <limits>
+
+namespace vnawire::dedupe {
+namespace {
+
+// splitmix64: a cheap, well-mixed permutation of 64-bit values, one per seed.
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+std::uint64_t hash_words(const std::vector<std::string>& words, std::size_t begin, std::size_t end,
+                         std::string& buffer) {
+  buffer.clear();
+  for (std::size_t i = begin; i < end; ++i) buffer.append(words[i]).push_back(' ');
+  return XXH3_64bits(buffer.data(), buffer.size());
+}
+
+bool is_key_number(const std::string& word) {
+  std::size_t digits = 0;
+  while (digits < word.size() && std::isdigit(static_cast<unsigned char>(word[digits]))) ++digits;
+  if (digits == 0) return false;
+  if (digits == word.size()) {  // a year
+    if (digits != 4) return false;
+    return word.starts_with("19") || word.starts_with("20");
+  }
+  const std::string suffix = word.substr(digits);  // an ordinal: 30e, 4eme, 1er, 21st
+  return suffix == "e" || suffix == "er" || suffix == "re" || suffix == "eme" || suffix == "th" || suffix == "st" ||
+         suffix == "nd" || suffix == "rd";
+}
+
+void sort_unique(std::vector<std::uint64_t>& values) {
+  std::sort(values.begin(), values.end());
+  values.erase(std::unique(values.begin(), values.end()), values.end());
+}
+
+std::size_t common(const std::vector<std::uint64_t>& a, const std::vector<std::uint64_t>& b) {
+  std::size_t n = 0;
+  for (auto i = a.begin(), j = b.begin(); i != a.end() && j != b.end();) {
+    if (*i < *j) {
+      ++i;
+    } else if (*j < *i) {
+      ++j;
+    } else {
+      ++n, ++i, ++j;
+    }
+  }
+  return n;
+}
+
+}  // namespace
+
+NearSignature near_signature(const std::vector<std::string>& words, const NearOptions& options) {
+  NearSignature signature;
+  const std::size_t k = static_cast<std::size_t>(std::max(1, options.shingle_words));
+  if (words.empty()) return signature;
+  // A text shorter than one shingle is one shingle of all it has.
+  const std::size_t count = words.size() >= k ? words.size() - k + 1 : 1;
+  signature.shingles.reserve(count);
+  std::string buffer;
+  for (std::size_t i = 0; i < count; ++i) {
+    signature.shingles.push_back(hash_words(words, i, std::min(words.size(), i + k), buffer));
+  }
+  sort_unique(signature.shingles);
+  const auto word_hash = [&](std::size_t i) -> std::uint64_t {
+    return i < words.size() ? XXH3_64bits(words[i].data(), words[i].size()) | 1 : 0;  // 0: no word there
+  };
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    const std::string& word = words[i];
+    if (is_key_number(word)) {
+      signature.key_numbers.insert(signature.key_numbers.end(),
+                                   {word_hash(i), i > 0 ? word_hash(i - 1) : 0, word_hash(i + 1)});
+    }
+    // "09" and "9" are one number: one outlet writes "le 09 septembre", another "le 9". Numbers of one
+    // digit are left out: list items and small counts agree by chance between unrelated texts.
+    std::string_view number = word;
+    while (number.size() > 1 && number[0] == '0') number.remove_prefix(1);
+    if (number.size() >= 2 && std::isdigit(static_cast<unsigned char>(number[0])) &&
+        std::isdigit(static_cast<unsigned char>(number[1]))) {
+      signature.numbers.push_back(XXH3_64bits(number.data(), number.size()));
+    }
+  }
+  sort_unique(signature.numbers);
+
+  if (options.method == NearMethod::MinHash) {
+    const int permutations = options.bands * options.rows;
+    std::vector<std::uint64_t> minima(static_cast<std::size_t>(permutations),
+                                      std::numeric_limits<std::uint64_t>::max());
+    // Permutations as multiply-add on the already well-mixed shingle hash: a cycle each instead of a
+    // full mix, and the minima stay independent enough for banding (fixed seeds: stable across runs).
+    std::vector<std::uint64_t> multipliers(minima.size()), offsets(minima.size());
+    for (std::size_t p = 0; p < minima.size(); ++p) {
+      multipliers[p] = mix(2 * p + 1) | 1;
+      offsets[p] = mix(2 * p + 2);
+    }
+    for (std::uint64_t shingle : signature.shingles) {
+      for (std::size_t p = 0; p < minima.size(); ++p) {
+        minima[p] = std::min(minima[p], multipliers[p] * shingle + offsets[p]);
+      }
+    }
+    for (int band = 0; band < options.bands; ++band) {
+      std::uint64_t key = mix(static_cast<std::uint64_t>(band) + 0x51ed270b27a3c0deULL);
+      for (int row = 0; row < options.rows; ++row)
+        key = mix(key ^ minima[static_cast<std::size_t>(band * options.rows + row)]);
+      signature.band_keys.push_back(key);
+    }
+  } else if (options.method == NearMethod::SimHash) {
+    int weights[64] = {};
+    for (std::uint64_t shingle : signature.shingles) {
+      const std::uint64_t bits = mix(shingle);
+      for (int b = 0; b < 64; ++b) weights[b] += (bits >> b) & 1 ? 1 : -1;
+    }
+    for (int b = 0; b < 64; ++b) {
+      if (weights[b] > 0) signature.simhash |= std::uint64_t{1} << b;
+    }
+    // Four 16-bit blocks: two hashes within 3 bits agree on at least one (pigeonhole).
+    for (std::uint64_t block = 0; block < 4; ++block) {
+      const std::uint64_t value = (signature.simhash >> (16 * block)) & 0xffff;
+      signature.band_keys.push_back(mix((block << 16 | value) + 0x51a5b10c4ULL));
+    }
+  }
+  return signature;
+}
+
+double containment(const std::vector<std::uint64_t>& a, const std::vector<std::uint64_t>& b) {
+  if (a.empty() || b.empty()) return 0.0;
+  return static_cast<double>(common(a, b)) / static_cast<double>(std::min(a.size(), b.size()));
+}
+
+double jaccard(const std::vector<std::uint64_t>& a, const std::vector<std::uint64_t>& b) {
+  if (a.empty() && b.empty()) return 1.0;
+  const std::size_t n = common(a, b);
+  return static_cast<double>(n) / static_cast<double>(a.size() + b.size() - n);
+}
+
+int hamming(std::uint64_t a, std::uint64_t b) { return std::popcount(a ^ b); }
+
+bool numbers_contradict(const NearSignature& a, const NearSignature& b) {
+  const auto& x = a.key_numbers;
+  const auto& y = b.key_numbers;
+  const auto names = [](const std::vector<std::uint64_t>& triples, std::uint64_t number) {
+    for (std::size_t i = 0; i + 2 < triples.size(); i += 3) {
+      if (triples[i] == number) return true;
+    }
+    return false;
+  };
+  for (std::size_t i = 0; i + 2 < x.size(); i += 3) {
+    if (names(y, x[i])) continue;
+    for (std::size_t j = 0; j + 2 < y.size(); j += 3) {
+      if (names(x, y[j])) continue;
+      const bool same_before = x[i + 1] != 0 && x[i + 1] == y[j + 1];
+      const bool same_after = x[i + 2] != 0 && x[i + 2] == y[j + 2];
+      if (same_before || same_after) return true;
+    }
+  }
+  return false;
+}
+
+bool numbers_differ(const NearSignature& a, const NearSignature& b) {
+  // Fewer numbers than this say too little: a text with few figures is judged on its words alone.
+  constexpr std::size_t kEnough = 3;
+  // Copies measured share 3 numbers in 4 or more (an edit changes one figure, a cut drops a paragraph);
+  // template bulletins, whose small counts and the year agree by chance, up to two in three.
+  constexpr double kShared = 0.75;
+  if (a.numbers.size() < kEnough || b.numbers.size() < kEnough) return false;
+  return containment(a.numbers, b.numbers) < kShared;
+}
+
+double near_similarity(const NearSignature& document, const NearSignature& candidate, const NearOptions& options) {
+  if (options.method == NearMethod::SimHash &&
+      hamming(document.simhash, candidate.simhash) > options.simhash_max_distance) {
+    return 0.0;
+  }
+  // A few words found in a longer text say nothing: a headline alone, a caption left over once the
+  // boilerplate is gone. Such texts are matched exactly or not at all.
+  constexpr std::size_t kFewestShingles = 10;
+  if (std::min(document.shingles.size(), candidate.shingles.size()) < kFewestShingles) return 0.0;
+  if (numbers_contradict(document, candidate)) return 0.0;
+  const double similarity = containment(document.shingles, candidate.shingles);
+  if (similarity < options.threshold || numbers_differ(document, candidate)) return 0.0;
+  return similarity;
+}
+
+}  // namespace vnawire::dedupe

@@ -1,0 +1,241 @@
+// Near-duplicate text: boilerplate lines dropped, then words (and CJK characters) folded for shingling.
+#include <unicode/normalizer2.h>
+#include <unicode/uchar.h>
+#include <unicode/unistr.h>
+#include <unicode/uscript.h>
+#include <unicode/utf8.h>
+
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <string>
+#include <unordered_set>
+
+#include "stages/dedupe/dedupe_normalize.h"
+
+namespace vnawire::dedupe {
+namespace {
+
+// Folds one line: NFKD, combining marks removed, đ to d, case folded. Punctuation stays, so that the
+// boilerplate rules can see "photo:" apart from a sentence about photos. ASCII, most of a French
+// dispatch, takes a fast path; other characters are decomposed one by one.
+std::string fold(std::string_view line) {
+  UErrorCode status = U_ZERO_ERROR;
+  const icu::Normalizer2* nfkd = icu::Normalizer2::getNFKDInstance(status);
+  std::string out;
+  out.reserve(line.size());
+  icu::UnicodeString decomposed;
+  for (int32_t i = 0, length = static_cast<int32_t>(line.size()); i < length;) {
+    const auto byte = static_cast<unsigned char>(line[static_cast<std::size_t>(i)]);
+    if (byte < 0x80) {
+      out.push_back(static_cast<char>(std::tolower(byte)));
+      ++i;
+      continue;
+    }
+    UChar32 c = 0;
+    U8_NEXT(line.data(), i, length, c);
+    if (c < 0) continue;  // invalid UTF-8: dropped
+    if (U_SUCCESS(status)) {
+      decomposed = nfkd->normalize(icu::UnicodeString(c), status);
+    } else {
+      decomposed = icu::UnicodeString(c);
+    }
+    for (int32_t j = 0; j < decomposed.length();) {
+      UChar32 d = decomposed.char32At(j);
+      j += U16_LENGTH(d);
+      if (u_getCombiningClass(d) != 0 || u_charType(d) == U_NON_SPACING_MARK) continue;
+      if (d == 0x0111 || d == 0x0110) d = 'd';  // Vietnamese đ does not decompose
+      d = u_foldCase(d, U_FOLD_CASE_DEFAULT);
+      char bytes[U8_MAX_LENGTH];
+      int32_t n = 0;
+      UBool error = false;
+      U8_APPEND(bytes, n, U8_MAX_LENGTH, d, error);
+      if (!error) out.append(bytes, static_cast<std::size_t>(n));
+    }
+  }
+  return out;
+}
+
+// HTML entities, so that a page and its plain-text copy fold alike: accented letters keep their letter
+// (accents are dropped anyway), numeric ones are decoded, the rest become a space.
+std::string decode_entities(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const std::size_t semicolon = text[i] == '&' ? text.find(';', i) : std::string_view::npos;
+    if (semicolon == std::string_view::npos || semicolon - i > 10 || semicolon - i < 3) {
+      out.push_back(text[i]);
+      continue;
+    }
+    const std::string_view name = text.substr(i + 1, semicolon - i - 1);
+    if (name[0] == '#') {
+      unsigned code = 0;
+      const bool hex = name.size() > 1 && (name[1] == 'x' || name[1] == 'X');
+      const auto digits = name.substr(hex ? 2 : 1);
+      if (std::from_chars(digits.data(), digits.data() + digits.size(), code, hex ? 16 : 10).ec != std::errc()) {
+        out.push_back(text[i]);
+        continue;
+      }
+      icu::UnicodeString one(static_cast<UChar32>(code));
+      one.toUTF8String(out);
+    } else if (name.size() > 1 && (name.substr(1) == "acute" || name.substr(1) == "grave" || name.substr(1) == "circ" ||
+                                   name.substr(1) == "uml" || name.substr(1) == "cedil" || name.substr(1) == "tilde")) {
+      out.push_back(name[0]);
+    } else {
+      out.push_back(' ');
+    }
+    i = semicolon;
+  }
+  return out;
+}
+
+bool contains(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
+
+// Headings of the other articles a page lists ("Voir plus", "Lire aussi", "Tin liên quan").
+std::string_view related_heading(std::string_view folded) {
+  if (folded.size() > 200) return {};
+  for (std::string_view heading :
+       {"voir plus", "lire aussi", "lire plus", "a lire aussi", "articles similaires", "sur le meme sujet", "read more",
+        "read also", "related", "see more", "xem them", "tin lien quan", "bai lien quan", "ver mas", "leer mas",
+        "\xD1\x87\xD0\xB8\xD1\x82\xD0\xB0\xD1\x82\xD1\x8C \xD0\xB4\xD0\xB0\xD0\xBB\xD0\xB5\xD0\xB5",  // читать далее
+        "查看更多", "相关新闻", "相关文章"}) {
+    if (folded.starts_with(heading)) return heading;
+  }
+  return {};
+}
+
+// The heading alone on its line ("Voir plus", "Lire aussi :"): what follows is the list, not the
+// dispatch. A sentence that merely starts with the same words ("Related talks will...") is not one.
+bool starts_related_block(std::string_view folded) {
+  const std::string_view heading = related_heading(folded);
+  if (heading.empty()) return false;
+  const std::string_view rest = folded.substr(heading.size());
+  return rest.find_first_not_of(" :.>»-|") == std::string_view::npos;
+}
+
+// One related article named inside the text ("Lire aussi : Le Vietnam et ..."): that line only.
+bool is_related_line(std::string_view folded) {
+  const std::string_view heading = related_heading(folded);
+  if (heading.empty()) return false;
+  const std::size_t next = folded.find_first_not_of(' ', heading.size());
+  return next != std::string_view::npos && folded[next] == ':';
+}
+
+// Lines that belong to the page, not to the dispatch: photo captions and credits, picture markers,
+// image file names, share buttons. Outlets differ in these, so keeping them would hide a copy.
+bool is_boilerplate_line(std::string_view folded) {
+  // A long line is prose, even if it mentions a photo: only caption-sized lines are candidates.
+  if (folded.size() < 400) {
+    for (std::string_view credit : {"photo:", "photo :", "(photo", "anh:", "anh :", "nguon:", "source :", "source:",
+                                    "foto:", "foto :", "\xD1\x84\xD0\xBE\xD1\x82\xD0\xBE:",  // фото:
+                                    "hinh anh 1", " anh 1", "图自", "图片来源"}) {
+      if (contains(folded, credit)) return true;
+    }
+  }
+  for (std::string_view image : {".png", ".jpg", ".jpeg", ".gif", ".webp"}) {
+    if (folded.size() < 120 && contains(folded, image)) return true;
+  }
+  if (folded.starts_with("![") || folded.starts_with("|")) return true;
+  static const std::unordered_set<std::string_view> kButtons = {
+      "partager", "share",   "facebook",    "twitter",   "tweet",          "zalo",   "email",        "imprimer",
+      "print",    "chia se", "in bai viet", "copy link", "copier le lien", "retour", "haut de page", "top"};
+  return kButtons.contains(folded);
+}
+
+// "Hanoï (VNA) -", "Moscou (VNA) –": the dateline one outlet keeps and another drops.
+std::string_view without_dateline(std::string_view folded) {
+  std::size_t agency = std::string_view::npos, after = 0;
+  for (std::string_view mark : {"(vna)", "(ttxvn)", "(\xD0\xB2\xD0\xB8\xD0\xB0)" /* (виа) */}) {
+    const std::size_t at = folded.find(mark);
+    if (at != std::string_view::npos && at < agency) agency = at, after = at + mark.size();
+  }
+  if (agency == std::string_view::npos || agency > 60) return folded;
+  std::string_view rest = folded.substr(after);
+  for (bool skipped = true; skipped;) {
+    skipped = false;
+    for (std::string_view dash : {" ", "-", "\xE2\x80\x93", "\xE2\x80\x94"}) {  // en and em dashes too
+      if (rest.starts_with(dash)) {
+        rest.remove_prefix(dash.size());
+        skipped = true;
+      }
+    }
+  }
+  return rest;
+}
+
+// A leading "date 2024-06-19" stamp some copies carry ahead of the text.
+std::string_view without_date_stamp(std::string_view folded) {
+  std::size_t i = folded.find_first_not_of(' ');
+  if (i == std::string_view::npos || folded.compare(i, 5, "date ") != 0) return folded;
+  i += 5;
+  const std::size_t end = folded.find_first_not_of("0123456789-", i);
+  if (end == i) return folded;
+  return folded.substr(end == std::string_view::npos ? folded.size() : end);
+}
+
+// Ideographs and kana are words of their own: Chinese and Japanese put no spaces between words.
+bool is_own_word(UChar32 c) {
+  UErrorCode status = U_ZERO_ERROR;
+  const UScriptCode script = uscript_getScript(c, &status);
+  return script == USCRIPT_HAN || script == USCRIPT_HIRAGANA || script == USCRIPT_KATAKANA;
+}
+
+void append_words(std::string_view folded, std::vector<std::string>& words) {
+  std::string word;
+  auto finish = [&] {
+    if (!word.empty()) words.push_back(std::move(word));
+    word.clear();
+  };
+  for (int32_t i = 0, length = static_cast<int32_t>(folded.size()); i < length;) {
+    const int32_t start = i;
+    UChar32 c = 0;
+    U8_NEXT(folded.data(), i, length, c);
+    const std::string_view bytes = folded.substr(static_cast<std::size_t>(start), static_cast<std::size_t>(i - start));
+    if (c < 0x80 ? std::isalnum(c) != 0 : (c > 0 && u_isalnum(c) && !is_own_word(c))) {
+      word.append(bytes);
+    } else if (c >= 0x80 && is_own_word(c)) {
+      finish();
+      word.append(bytes);
+      finish();
+    } else {
+      finish();
+    }
+  }
+  finish();
+}
+
+}  // namespace
+
+std::vector<std::string> near_duplicate_words(std::string_view body, bool is_html) {
+  const std::string text = decode_entities(is_html ? strip_markup(body) : std::string(body));
+  std::vector<std::string> words;
+  std::unordered_set<std::string> seen_lines;
+  bool first_line = true;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string folded = fold(std::string_view(text).substr(start, end - start));
+    start = end + 1;
+    std::string_view line = folded;
+    if (first_line) line = without_date_stamp(line);
+    line = without_dateline(line);
+    const std::size_t first = line.find_first_not_of(" \t\r");
+    if (first == std::string_view::npos) continue;
+    line = line.substr(first, line.find_last_not_of(" \t\r") - first + 1);
+    first_line = false;
+    if (starts_related_block(line)) break;
+    if (is_boilerplate_line(line) || is_related_line(line)) continue;
+    // A caption or a lede shown twice counts once.
+    if (!seen_lines.emplace(line).second) continue;
+    append_words(line, words);
+  }
+  // Signatures at the end ("-VNA", "./.-VNA/VI", "（完）"): the agency's, not the text's.
+  static const std::unordered_set<std::string_view> kSignature = {"vna", "vi", "vnp", "ttxvn", "vns", "vov", "完"};
+  while (!words.empty() && kSignature.contains(words.back())) words.pop_back();
+  return words;
+}
+
+}  // namespace vnawire::dedupe
