@@ -29,10 +29,10 @@ Decided decide(runtime::Stage& stage, const StreamItem& item) {
   return {tag["status"].get<std::string>(), tag["of"].is_string() ? tag["of"].get<std::string>() : ""};
 }
 
-// 2x10^4 documents keep the test near 10 s in Release on a shared machine; bench/dedupe_bench.cc runs
-// the same stream at 10^5 and more.
+// The issue's 10^5-document stream: about 35 s in Release on the 2-core machine (the cost per document is
+// issue 4's open speed target); bench/dedupe_bench.cc runs the same stream at 10^6.
 TEST(DedupeStream, AGeneratedStreamGivesTheExpectedDecisions) {
-  constexpr int kDocuments = 20000;
+  constexpr int kDocuments = 100000;
   StageFixture fixture(dedupe_descriptor(), "{action: tag, near_action: tag, map_size_mb: 4096}");
   auto& stage = fixture.start();
   DispatchStream stream;
