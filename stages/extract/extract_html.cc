@@ -25,46 +25,17 @@
 #include "stages/extract/extract_article.h"
 #include "stages/extract/extract_common.h"
 #include "stages/extract/extract_dateline.h"
+#include "stages/extract/extract_dom.h"
+#include "stages/extract/extract_generic.h"
 #include "stages/extract/extract_text_util.h"
 
 namespace vnawire::extract {
 namespace {
 
-std::string_view name_of(const xmlNode* n) {
-  return n->name != nullptr ? std::string_view(reinterpret_cast<const char*>(n->name)) : std::string_view();
-}
-
-bool is_element(const xmlNode* n, std::string_view name) { return n->type == XML_ELEMENT_NODE && name_of(n) == name; }
-
-std::string attr(const xmlNode* n, const char* name) {
-  xmlChar* v = xmlGetProp(n, reinterpret_cast<const xmlChar*>(name));
-  if (v == nullptr) return {};
-  std::string out(reinterpret_cast<const char*>(v));
-  xmlFree(v);
-  return out;
-}
-
-// Visits the subtree of `root` in document order without recursion. `enter` returns whether to go
-// into the node's children; `leave` runs after the children of every node that was entered so.
-template <class Enter, class Leave>
-void traverse(xmlNode* root, Enter&& enter, Leave&& leave) {
-  xmlNode* node = root;
-  while (node != nullptr) {
-    const bool descend = enter(node);
-    if (descend && node->children != nullptr) {
-      node = node->children;
-      continue;
-    }
-    if (descend) leave(node);
-    while (node != root && node->next == nullptr) {
-      node = node->parent;
-      if (node == nullptr) return;
-      leave(node);
-    }
-    if (node == root) return;
-    node = node->next;
-  }
-}
+using dom::attr;
+using dom::is_element;
+using dom::name_of;
+using dom::traverse;
 
 bool is_block(std::string_view n) {
   static const std::unordered_set<std::string_view> kBlock = {
@@ -185,39 +156,9 @@ void read_json_ld(const std::string& text, std::optional<std::string>& headline,
   }
 }
 
-struct DocDeleter {
-  void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
-};
-
-void silent(void*, const char*, ...) {}
-
-// HTML_PARSE_NOERROR does not cover encoding errors, which libxml2 prints through its generic
-// handler: mute it for the parse (the handler is per thread) and put the caller's back afterwards.
-class QuietLibxml {
- public:
-  QuietLibxml() : old_(xmlGenericError), old_ctx_(xmlGenericErrorContext) { xmlSetGenericErrorFunc(nullptr, silent); }
-  ~QuietLibxml() { xmlSetGenericErrorFunc(old_ctx_, old_); }
-  QuietLibxml(const QuietLibxml&) = delete;
-  QuietLibxml& operator=(const QuietLibxml&) = delete;
-
- private:
-  xmlGenericErrorFunc old_;
-  void* old_ctx_;
-};
-
 Article extract_html_impl(std::string_view html, std::string_view url) {
-  if (html.empty() || html.size() > util::kMaxInputBytes || html.size() > static_cast<std::size_t>(INT_MAX)) return {};
-  if (util::looks_binary(html)) return {};
-  static std::once_flag init;
-  std::call_once(init, [] { xmlInitParser(); });
   const std::string base(url);
-  // libxml2 reads an undeclared HTML page as Latin-1: say UTF-8 when the bytes are UTF-8.
-  const char* encoding = util::is_valid_utf8(html) ? "UTF-8" : nullptr;
-  const int options =
-      HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET | HTML_PARSE_COMPACT;
-  const QuietLibxml quiet;
-  const std::unique_ptr<xmlDoc, DocDeleter> doc(htmlReadMemory(
-      html.data(), static_cast<int>(html.size()), base.empty() ? nullptr : base.c_str(), encoding, options));
+  const dom::DocPtr doc = dom::parse_html(html, url);
   if (!doc) return {};
   xmlNode* root = xmlDocGetRootElement(doc.get());
   if (root == nullptr) return {};
@@ -344,6 +285,14 @@ Article extract_html_impl(std::string_view html, std::string_view url) {
         [&](xmlNode* n) {
           if (is_element(n, "figure")) --figures;
         });
+  }
+
+  // VNA's layout shows itself by its sapo, its "(VNA)" dateline or its "-VNA" signature; any other
+  // page gets the generic extractor's text, which knows no site but reads far more layouts. Its
+  // result is kept only when it found something, so a short page still keeps its one paragraph.
+  const bool vna_layout = lead_node != nullptr || a.dateline.has_value() || closed;
+  if (!vna_layout) {
+    if (std::vector<std::string> generic = extract_generic_text(root); !generic.empty()) a.body = std::move(generic);
   }
 
   // Related boxes: their links, resolved against the page's address.

@@ -1,0 +1,94 @@
+// libxml2 DOM helpers shared by the HTML extractors: a quiet forgiving parse and an iterative walk.
+#pragma once
+
+#include <libxml/HTMLparser.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+
+#include <climits>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "stages/extract/extract_text_util.h"
+
+namespace vnawire::extract::dom {
+
+inline std::string_view name_of(const xmlNode* n) {
+  return n->name != nullptr ? std::string_view(reinterpret_cast<const char*>(n->name)) : std::string_view();
+}
+
+inline bool is_element(const xmlNode* n, std::string_view name) {
+  return n->type == XML_ELEMENT_NODE && name_of(n) == name;
+}
+
+inline std::string attr(const xmlNode* n, const char* name) {
+  xmlChar* v = xmlGetProp(n, reinterpret_cast<const xmlChar*>(name));
+  if (v == nullptr) return {};
+  std::string out(reinterpret_cast<const char*>(v));
+  xmlFree(v);
+  return out;
+}
+
+// Visits the subtree of `root` in document order without recursion. `enter` returns whether to go
+// into the node's children; `leave` runs after the children of every node that was entered so.
+template <class Enter, class Leave>
+void traverse(xmlNode* root, Enter&& enter, Leave&& leave) {
+  xmlNode* node = root;
+  while (node != nullptr) {
+    const bool descend = enter(node);
+    if (descend && node->children != nullptr) {
+      node = node->children;
+      continue;
+    }
+    if (descend) leave(node);
+    while (node != root && node->next == nullptr) {
+      node = node->parent;
+      if (node == nullptr) return;
+      leave(node);
+    }
+    if (node == root) return;
+    node = node->next;
+  }
+}
+
+struct DocDeleter {
+  void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
+};
+using DocPtr = std::unique_ptr<xmlDoc, DocDeleter>;
+
+inline void silent(void*, const char*, ...) {}
+
+// HTML_PARSE_NOERROR does not cover encoding errors, which libxml2 prints through its generic
+// handler: mute it for the parse (the handler is per thread) and put the caller's back afterwards.
+class QuietLibxml {
+ public:
+  QuietLibxml() : old_(xmlGenericError), old_ctx_(xmlGenericErrorContext) { xmlSetGenericErrorFunc(nullptr, silent); }
+  ~QuietLibxml() { xmlSetGenericErrorFunc(old_ctx_, old_); }
+  QuietLibxml(const QuietLibxml&) = delete;
+  QuietLibxml& operator=(const QuietLibxml&) = delete;
+
+ private:
+  xmlGenericErrorFunc old_;
+  void* old_ctx_;
+};
+
+// Parses a page with libxml2's forgiving HTML parser; null for empty, binary or oversized input.
+inline DocPtr parse_html(std::string_view html, std::string_view url) {
+  if (html.empty() || html.size() > util::kMaxInputBytes || html.size() > static_cast<std::size_t>(INT_MAX)) return {};
+  if (util::looks_binary(html)) return {};
+  static std::once_flag init;
+  std::call_once(init, [] { xmlInitParser(); });
+  const std::string base(url);
+  // libxml2 reads an undeclared HTML page as Latin-1: say UTF-8 when the bytes are UTF-8.
+  const char* encoding = util::is_valid_utf8(html) ? "UTF-8" : nullptr;
+  const int options =
+      HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET | HTML_PARSE_COMPACT;
+  const QuietLibxml quiet;
+  return DocPtr(htmlReadMemory(html.data(), static_cast<int>(html.size()), base.empty() ? nullptr : base.c_str(),
+                               encoding, options));
+}
+
+}  // namespace vnawire::extract::dom
