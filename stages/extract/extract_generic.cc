@@ -227,7 +227,7 @@ void collect_blocks(xmlNode* root, const StatsMap& stats, bool strip_unlikely, s
             const NodeStats& s = it->second;
             const bool list = nm == "ul" || nm == "ol" || nm == "table" || nm == "dl";
             const double limit = class_weight(n) >= 25 ? 0.5 : list ? 0.3 : 0.33;
-            if (s.text > 0 && link_density(s) > limit) return false;
+            if (s.text > 0 && s.commas < 10 && link_density(s) > limit) return false;
           }
           flush();
         }
@@ -296,10 +296,11 @@ std::vector<std::string> extract_with(xmlNode* root, bool strip_unlikely) {
     }
     last = score;
   }
-  const double best = final_score(top);
+  const double best = std::max(final_score(top), ranked.front().first);
 
-  // Siblings that look like more of the same article (text split across wrappers, ads between).
-  const double threshold = std::max(10.0, best * 0.2);
+  // Siblings that look like more of the same article (text split across wrappers, ads between);
+  // 0.3 of the best rather than readability's 0.2: on the benchmark it drops more boxes than text.
+  const double threshold = std::max(10.0, best * 0.3);
   const std::string top_class = attr(top, "class");
   std::vector<xmlNode*> parts;
   if (top->parent == nullptr) return out;
@@ -333,7 +334,7 @@ std::vector<std::string> extract_generic_text(xmlNode* root) {
   std::vector<std::string> strict = extract_with(root, true);
   std::size_t chars = 0;
   for (const std::string& b : strict) chars += b.size();
-  if (chars >= 500) return strict;
+  if (chars >= 250) return strict;
   std::vector<std::string> relaxed = extract_with(root, false);
   std::size_t relaxed_chars = 0;
   for (const std::string& b : relaxed) relaxed_chars += b.size();
