@@ -82,12 +82,12 @@ bool boilerplate(const xmlNode* n) {
   if (nm == "body" || nm == "html" || nm == "article" || nm == "main" || nm == "a") return false;
   const std::string cls = class_and_id(n);
   if (cls.size() <= 1) return false;
-  if (!contains_any(cls, {"-ad-",     "banner",   "breadcrumb", "combx",      "comment", "community", "disqus",
-                          "footer",   "gdpr",     "header",     "menu",       "related", "remark",    "replies",
-                          "rss",      "shoutbox", "sidebar",    "skyscraper", "social",  "sponsor",   "supplemental",
-                          "ad-break", "agegate",  "pagination", "popup",      "share",   "sharing",   "newsletter",
-                          "subscri",  "cookie",   "promo",      "outbrain",   "taboola", "byline",    "caption",
-                          "modal",    "signup",   "recommend",  "toolbar",    "tags"})) {
+  if (!contains_any(cls, {"-ad-",      "credit",       "copyright", "banner",   "breadcrumb", "combx",      "comment",
+                          "community", "disqus",       "footer",    "gdpr",     "header",     "menu",       "related",
+                          "remark",    "replies",      "rss",       "shoutbox", "sidebar",    "skyscraper", "social",
+                          "sponsor",   "supplemental", "ad-break",  "agegate",  "pagination", "popup",      "share",
+                          "sharing",   "newsletter",   "subscri",   "cookie",   "promo",      "outbrain",   "taboola",
+                          "byline",    "caption",      "modal",     "signup",   "recommend",  "toolbar",    "tags"})) {
     return false;
   }
   return !contains_any(cls, {"article", "body", "column", "content", "main", "shadow", "story", "entry"});
