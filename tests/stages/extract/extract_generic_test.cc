@@ -69,18 +69,25 @@ TEST(ExtractGeneric, HtmlPathUsesItForPagesThatAreNotVnaLayout) {
   EXPECT_FALSE(has_block_containing(a.body, "Another comment"));
 }
 
-TEST(ExtractGeneric, DeeplyNestedPageDoesNotCrash) {
-  const int depth = 100000;
+std::string nested_page(int depth) {
   std::string page = "<html><body>";
   for (int i = 0; i < depth; ++i) page += "<div>";
-  page +=
-      "<p>A paragraph at the very bottom of a page nested one hundred thousand levels deep, with commas, "
-      "so that it scores.</p>";
+  page += "<p>A paragraph at the very bottom of a deeply nested page, with commas, so that it scores.</p>";
   for (int i = 0; i < depth; ++i) page += "</div>";
-  page += "</body></html>";
-  const std::vector<std::string> blocks = extract_generic_text(page);
-  // libxml2 may cap the depth it builds; what matters is no crash and no furniture invented.
+  return page + "</body></html>";
+}
+
+TEST(ExtractGeneric, DeeplyNestedPageDoesNotCrash) {
+  // libxml2 2.9.14 stops building the tree at 256 levels (the rest is lost, not a crash); the
+  // walks are iterative, so what matters here is that the call returns and invents nothing.
+  const std::vector<std::string> blocks = extract_generic_text(nested_page(100000));
   for (const std::string& b : blocks) EXPECT_NE(b.find("paragraph"), std::string::npos) << b;
+}
+
+TEST(ExtractGeneric, NestedBelowTheParserCapIsRead) {
+  const std::vector<std::string> blocks = extract_generic_text(nested_page(200));
+  ASSERT_EQ(blocks.size(), 1u);
+  EXPECT_EQ(blocks[0], "A paragraph at the very bottom of a deeply nested page, with commas, so that it scores.");
 }
 
 TEST(ExtractGeneric, EmptyAndGarbageInputGiveNothing) {
