@@ -31,6 +31,7 @@ nlohmann::json article_to_json(const Article& article) {
       related.push_back({{"title", item.title}, {"url", optional_string(item.url)}});
     }
     out["related"] = std::move(related);
+    if (article.meta) out["meta"] = metadata_to_json(*article.meta);
     return out;
   } catch (...) {
     // Only allocation can fail here; an empty article keeps the record well-formed.

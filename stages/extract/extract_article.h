@@ -8,6 +8,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "stages/extract/extract_metadata.h"
+
 namespace vnawire::extract {
 
 struct Dateline {
@@ -28,6 +30,7 @@ struct Article {
   std::vector<std::string> body;
   std::vector<std::string> captions;
   std::vector<RelatedItem> related;
+  std::optional<PageMetadata> meta;  // HTML pages only, and only when the page says something
 };
 
 // Extracts a text dispatch as scraped from VNA's sites (title line, lead, captions, dateline, "-VNA"

@@ -32,6 +32,17 @@ inline std::string attr(const xmlNode* n, const char* name) {
   return out;
 }
 
+// The raw content of an element whose text is not markup (<script type="application/ld+json">).
+inline std::string raw_text(const xmlNode* n) {
+  std::string out;
+  for (const xmlNode* c = n->children; c != nullptr; c = c->next) {
+    if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && c->content != nullptr) {
+      out += reinterpret_cast<const char*>(c->content);
+    }
+  }
+  return out;
+}
+
 // Visits the subtree of `root` in document order without recursion. `enter` returns whether to go
 // into the node's children; `leave` runs after the children of every node that was entered so.
 template <class Enter, class Leave>

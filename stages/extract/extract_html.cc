@@ -27,6 +27,7 @@
 #include "stages/extract/extract_dateline.h"
 #include "stages/extract/extract_dom.h"
 #include "stages/extract/extract_generic.h"
+#include "stages/extract/extract_metadata.h"
 #include "stages/extract/extract_text_util.h"
 
 namespace vnawire::extract {
@@ -43,17 +44,6 @@ bool is_block(std::string_view n) {
       "h1",      "h2",         "h3",     "h4",     "h5",    "h6", "figcaption", "figure", "section",
       "article", "blockquote", "header", "footer", "table", "dd", "dt"};
   return kBlock.count(n) != 0;
-}
-
-// The raw content of an element whose text is not markup (<script type="application/ld+json">).
-std::string raw_text(const xmlNode* n) {
-  std::string out;
-  for (const xmlNode* c = n->children; c != nullptr; c = c->next) {
-    if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && c->content != nullptr) {
-      out += reinterpret_cast<const char*>(c->content);
-    }
-  }
-  return out;
 }
 
 // The text of a subtree, blocks separated by spaces, white space folded.
@@ -193,7 +183,7 @@ Article extract_html_impl(std::string_view html, std::string_view url) {
         }
         if (nm == "script") {
           if (util::to_lower(attr(n, "type")) == "application/ld+json")
-            read_json_ld(raw_text(n), ld_headline, published);
+            read_json_ld(dom::raw_text(n), ld_headline, published);
           return false;
         }
         if (nm == "title" && !title_tag) {
@@ -317,6 +307,8 @@ Article extract_html_impl(std::string_view html, std::string_view url) {
         },
         [](xmlNode*) {});
   }
+
+  if (PageMetadata meta = read_page_metadata(root); !meta.empty()) a.meta = std::move(meta);
 
   if (a.dateline && a.dateline->date) *a.dateline->date = infer_year(*a.dateline->date, a.published);
   finalize_article(a);

@@ -40,4 +40,17 @@ with tempfile.TemporaryDirectory() as tmp:
                              text=True, timeout=120).stdout
         for line in out.splitlines():
             check(json.loads(line), f"{command} output")
+# An HTML page that says something about itself, so that article.meta is checked too.
+page = ('<html><head><meta property="og:title" content="T"><meta property="article:tag" content="A">'
+        '<meta property="article:published_time" content="2023-09-13T10:00:00+07:00">'
+        '<script type="application/ld+json">{"@type": "NewsArticle", "author": [{"name": "N"}]}</script>'
+        '</head><body><p>Texte.</p></body></html>')
+html_record = {"id": "schema-html", "url": "https://example.vn/a", "content_type": "text/html", "body": page}
+out = subprocess.run([binary, "extract"], input=json.dumps(html_record) + "\n", check=True, capture_output=True,
+                     text=True, timeout=120).stdout
+for line in out.splitlines():
+    record = json.loads(line)
+    if "meta" not in record.get("article", {}):
+        sys.exit("extract gave no article.meta for an HTML page with metadata")
+    check(record, "extract output (html)")
 print(f"{checked} records valid against {schema_path}")
