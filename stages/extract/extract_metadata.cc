@@ -50,7 +50,8 @@ bool looks_iso_date(std::string_view s) {
   for (const std::size_t i : {0, 1, 2, 3, 5, 6}) {
     if (s[i] < '0' || s[i] > '9') return false;
   }
-  return true;
+  // CMS defaults such as "0001-01-01T00:00:00Z" stand for "no date"; no news page predates 1900.
+  return s.substr(0, 4) >= "1900";
 }
 
 void set_date_once(std::optional<std::string>& field, std::string_view value) {
@@ -270,6 +271,8 @@ PageMetadata read_page_metadata(xmlNode* root) {
           return false;
         }
         if (nm == "style" || nm == "noscript" || nm == "template") return false;
+        // Readers' comments carry their own bylines ("Ben commented on") and dates.
+        if (util::to_lower(attr(n, "class") + " " + attr(n, "id")).find("comment") != std::string::npos) return false;
         if (nm == "link") {
           const std::string rel = util::to_lower(attr(n, "rel"));
           if (has_word(rel, "canonical")) set_once(s.plain.canonical_url, attr(n, "href"));

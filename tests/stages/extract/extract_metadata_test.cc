@@ -129,5 +129,12 @@ TEST(ExtractMetadata, AmbiguousDatesAndLongAuthorBoxesAreLeftOut) {
   EXPECT_TRUE(m.authors.empty());
 }
 
+TEST(ExtractMetadata, PlaceholderDatesAndCommentBylinesAreLeftOut) {
+  const PageMetadata m = meta_of(page("<meta property=\"article:published_time\" content=\"0001-01-01T00:00:00Z\">",
+                                      "<p>Texte.</p><ol class=\"comment-list\"><li><span class=\"author\">Ben</span>"
+                                      "<time datetime=\"2023-09-14T08:00:00Z\">hier</time></li></ol>"));
+  EXPECT_TRUE(m.empty());
+}
+
 }  // namespace
 }  // namespace vnawire::extract
