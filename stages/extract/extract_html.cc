@@ -101,9 +101,11 @@ bool lead_class(const xmlNode* n) {
   return false;
 }
 
-// "2023-09-13T10:00:00+07:00" -> "2023-09-13"; "2023-09" stays; anything else is dropped.
+// "2023-09-13T10:00:00+07:00" -> "2023-09-13"; "2023-09" stays; anything else is dropped, and so are
+// placeholder years before 1900 ("0001-01-01T00:00:00Z", which some CMSs write for "no date").
 std::optional<std::string> edtf_from_timestamp(std::string_view s) {
   s = util::trim(s);
+  if (s.size() >= 4 && s.substr(0, 4) < std::string_view("1900")) return std::nullopt;
   for (const std::size_t len : {std::size_t{10}, std::size_t{7}}) {
     if (s.size() >= len && is_edtf_date(s.substr(0, len)) && s.find('X') == std::string_view::npos) {
       return std::string(s.substr(0, len));

@@ -136,5 +136,14 @@ TEST(ExtractMetadata, PlaceholderDatesAndCommentBylinesAreLeftOut) {
   EXPECT_TRUE(m.empty());
 }
 
+TEST(ExtractMetadata, APlaceholderDateIsNoPublicationDate) {
+  const Article a = extract_html_page(
+      page("<meta property=\"article:published_time\" content=\"0001-01-01T00:00:00Z\">", "<p>Texte.</p>"), kUrl);
+  EXPECT_FALSE(a.published.has_value()) << *a.published;
+  const Article dated = extract_html_page(
+      page("<meta property=\"article:published_time\" content=\"2023-09-13T10:00:00+07:00\">", "<p>Texte.</p>"), kUrl);
+  EXPECT_EQ(dated.published.value_or(""), "2023-09-13");
+}
+
 }  // namespace
 }  // namespace vnawire::extract
