@@ -31,6 +31,9 @@ nlohmann::json article_to_json(const Article& article) {
       related.push_back({{"title", item.title}, {"url", optional_string(item.url)}});
     }
     out["related"] = std::move(related);
+    nlohmann::json dates = nlohmann::json::array();
+    for (const DateMention& d : article.dates) dates.push_back({{"text", d.text}, {"edtf", d.edtf}});
+    out["dates"] = std::move(dates);
     if (article.meta) out["meta"] = metadata_to_json(*article.meta);
     return out;
   } catch (...) {
@@ -41,7 +44,8 @@ nlohmann::json article_to_json(const Article& article) {
             {"dateline", nullptr},
             {"body", nlohmann::json::array()},
             {"captions", nlohmann::json::array()},
-            {"related", nlohmann::json::array()}};
+            {"related", nlohmann::json::array()},
+            {"dates", nlohmann::json::array()}};
   }
 }
 

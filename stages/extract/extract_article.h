@@ -8,6 +8,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "stages/extract/extract_dates.h"
 #include "stages/extract/extract_metadata.h"
 
 namespace vnawire::extract {
@@ -30,6 +31,7 @@ struct Article {
   std::vector<std::string> body;
   std::vector<std::string> captions;
   std::vector<RelatedItem> related;
+  std::vector<DateMention> dates;    // dates written in the text, EDTF (docs/extract.md)
   std::optional<PageMetadata> meta;  // HTML pages only, and only when the page says something
 };
 

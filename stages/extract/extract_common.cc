@@ -6,6 +6,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "stages/extract/extract_dates.h"
 #include "stages/extract/extract_text_util.h"
 #include "stages/extract/extract_wordsplit.h"
 
@@ -236,6 +237,8 @@ void finalize_article(Article& article) {
     valid_opt(article.dateline->date);
     if (!article.dateline->place && !article.dateline->date) article.dateline.reset();
   }
+  // Last, so the dates are read from the repaired text and the settled publication date.
+  article.dates = collect_article_dates(article);
 }
 
 }  // namespace vnawire::extract

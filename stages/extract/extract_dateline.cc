@@ -253,6 +253,10 @@ std::string infer_year(const std::string& date, const std::optional<std::string>
   return std::to_string(year) + date.substr(4);
 }
 
+int month_from_word(std::string_view folded_word) { return month_of(std::string(folded_word)); }
+
+int day_from_word(std::string_view folded_word) { return day_of(folded_word); }
+
 bool is_edtf_date(std::string_view s) {
   if (s.size() != 4 && s.size() != 7 && s.size() != 10) return false;
   for (std::size_t i = 0; i < s.size(); ++i) {

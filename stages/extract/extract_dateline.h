@@ -29,6 +29,12 @@ std::optional<std::pair<std::string, std::size_t>> match_date_header(std::string
 // published in January belongs to the year before); anything else is returned unchanged.
 std::string infer_year(const std::string& date, const std::optional<std::string>& published);
 
+// "juillet", "july", "sept." (accent-folded, lower case) -> 7, 9; 0 for anything else.
+int month_from_word(std::string_view folded_word);
+
+// "6", "06", "1er", "1st" -> day of month; 0 for anything else.
+int day_from_word(std::string_view folded_word);
+
 // True for "YYYY", "YYYY-MM", "YYYY-MM-DD" (and X for unknown digits) with sane month and day.
 bool is_edtf_date(std::string_view s);
 
