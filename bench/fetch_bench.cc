@@ -133,7 +133,7 @@ int memory(std::size_t seen) {
       item.id = fetch::document_id_for(url);
       item.url = url;
       item.source = "bench";
-      (void)state.put(item);
+      (void)state.put(item, false);
       (void)state.mark_emitted(item.id, 1, "0123456789abcdef", "\"etag\"", "Mon, 30 Nov 2026 10:00:00 GMT");
       if (i % 50000 == 0) (void)state.commit();
     }

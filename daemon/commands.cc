@@ -88,6 +88,15 @@ std::string self_executable() {
   return ec ? std::string("vnawire") : path.string();
 }
 
+std::string make_scratch_dir(const std::string& command) {
+  std::string pattern = "/tmp/vnawire-" + command + "-XXXXXX";
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    std::cerr << "vnawire " << command << ": cannot create a scratch folder under /tmp\n";
+    return "";
+  }
+  return pattern;
+}
+
 int cmd_check_config(const Args& args) {
   ParsedArgs parsed;
   if (!parse_args(args, {}, {}, parsed, "check-config")) return 2;
@@ -204,13 +213,9 @@ int cmd_filter(const std::string& stage_type, const Args& args) {
   if (const std::string* dir = parsed.get("--state-dir")) {
     state_dir = *dir;
   } else {
-    char pattern[] = "/tmp/vnawire-filter-XXXXXX";
-    if (::mkdtemp(pattern) == nullptr) {
-      std::cerr << "vnawire " << stage_type << ": cannot create a scratch folder\n";
-      return 2;
-    }
-    scratch = pattern;
-    state_dir = pattern;
+    state_dir = make_scratch_dir(stage_type);
+    if (state_dir.empty()) return 2;
+    scratch = state_dir;
   }
   std::ios::sync_with_stdio(false);
   const int code = runtime::run_filter(*descriptor, options, state_dir, std::cin, std::cout, std::cerr);

@@ -20,6 +20,9 @@ int cmd_replay(const Args& args);  // replay_command.cc
 // The path of the running vnawire binary, for spawning stage processes.
 std::string self_executable();
 
+// A new empty folder under /tmp for a command that keeps no state ("" after printing why, on failure).
+std::string make_scratch_dir(const std::string& command);
+
 // Reads `--name value` / `--name=value` options and bare flags. Returns false and prints a message on an
 // unknown option. `positional` receives the remaining arguments.
 struct ParsedArgs {

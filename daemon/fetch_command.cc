@@ -77,12 +77,8 @@ int cmd_fetch(const Args& args) {
   if (const std::string* dir = parsed.get("--state-dir")) {
     state_dir = *dir;
   } else {
-    char pattern[] = "/tmp/vnawire-fetch-XXXXXX";
-    if (::mkdtemp(pattern) == nullptr) {
-      std::cerr << "vnawire fetch: cannot create a scratch folder\n";
-      return 2;
-    }
-    scratch = state_dir = pattern;
+    scratch = state_dir = make_scratch_dir("fetch");
+    if (state_dir.empty()) return 2;
   }
 
   std::map<std::string, std::uint64_t> counters;

@@ -6,8 +6,6 @@
 #include <fstream>
 #include <sstream>
 
-#include <xxhash.h>
-
 #include "stages/fetch/fetch_charset.h"
 #include "stages/fetch/fetch_stage.h"
 #include "stages/fetch/fetch_url.h"
@@ -18,12 +16,6 @@ namespace {
 
 using std::chrono::milliseconds;
 using Steady = std::chrono::steady_clock;
-
-std::string hash_hex(const std::string& text) {
-  char hex[20];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH3_64bits(text.data(), text.size())));
-  return hex;
-}
 
 std::string lower(std::string text) {
   for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -110,7 +102,7 @@ bool FetchEngine::make_document(const std::string& id, const std::string& url, c
     hooks_.dead_letter("cannot decode " + url + ": " + decoded.error(), id, "");
     return false;
   }
-  const std::string content_hash = hash_hex(decoded->utf8);
+  const std::string content_hash = xxh3_hex(decoded->utf8);
   if (known.status == ItemStatus::Emitted && known.content_hash == content_hash) {
     count(source + ".unchanged");
     return false;
@@ -168,7 +160,7 @@ void FetchEngine::page_to_document(FetchedPage page) {
   }
 }
 
-bool FetchEngine::produce_directory(std::size_t index, runtime::Emitter& /*out*/) {
+bool FetchEngine::produce_directory(std::size_t index) {
   DirectoryTail& tail = *tails_[index];
   const auto& source = settings_.directories[index];
   const auto now = Steady::now();
@@ -251,7 +243,7 @@ bool FetchEngine::produce_warc(WarcCursor& cursor) {
     Item known = state_.find(id).value_or(Item{});
     if (known.id.empty()) {
       known = Item{id, canonical, cursor.source.name};
-      (void)state_.put(known);
+      (void)state_.put(known, false);
     }
     if (in_flight_.count(id)) continue;
     Emission emission;
@@ -273,7 +265,7 @@ std::chrono::milliseconds FetchEngine::produce(runtime::Emitter& out, int budget
     for (auto& page : crawler_->take_pages()) page_to_document(std::move(page));
   }
   for (std::size_t i = 0; i < tails_.size(); ++i) {
-    while (ready_.size() < static_cast<std::size_t>(budget) && produce_directory(i, out)) {
+    while (ready_.size() < static_cast<std::size_t>(budget) && produce_directory(i)) {
     }
     wait = std::min(wait, tails_[i]->has_next() ? milliseconds(0)
                                                 : std::chrono::duration_cast<milliseconds>(

@@ -65,7 +65,7 @@ class FetchEngine {
   bool make_document(const std::string& id, const std::string& url, const std::string& source,
                      const std::string& content_type, const std::string& body, const Item& known,
                      nlohmann::json fetch_info, Emission emission);
-  bool produce_directory(std::size_t index, runtime::Emitter& out);
+  bool produce_directory(std::size_t index);
   bool produce_warc(WarcCursor& cursor);
   void count(const std::string& counter, std::uint64_t n = 1) { hooks_.count(counter, n); }
 

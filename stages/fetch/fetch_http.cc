@@ -146,7 +146,6 @@ HttpFailure classify(CURLcode code) {
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM: return HttpFailure::Tls;
-    case CURLE_BAD_CONTENT_ENCODING: return HttpFailure::Other;
     default: return HttpFailure::Other;
   }
 }

@@ -52,12 +52,13 @@ class FetchStage final : public runtime::Stage {
 
 }  // namespace
 
-std::string document_id_for(const std::string& location) {
+std::string xxh3_hex(std::string_view text) {
   char hex[20];
-  std::snprintf(hex, sizeof hex, "%016llx",
-                static_cast<unsigned long long>(XXH3_64bits(location.data(), location.size())));
-  return std::string("f-") + hex;
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH3_64bits(text.data(), text.size())));
+  return hex;
 }
+
+std::string document_id_for(const std::string& location) { return "f-" + xxh3_hex(location); }
 
 const runtime::StageDescriptor& fetch_descriptor() {
   static const runtime::StageDescriptor descriptor{

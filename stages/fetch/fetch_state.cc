@@ -163,9 +163,9 @@ std::optional<Item> FetchState::find(const std::string& id) {
   return item;
 }
 
-runtime::Status FetchState::put(const Item& item) {
+runtime::Status FetchState::put(const Item& item, bool known) {
   if (auto status = begin_if_needed(); !status) return status;
-  if (find(item.id)) {
+  if (known) {
     bind_text(update_listing_, 1, item.id);
     bind_text(update_listing_, 2, item.title);
     bind_text(update_listing_, 3, item.published);

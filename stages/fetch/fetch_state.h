@@ -53,8 +53,9 @@ class FetchState {
   runtime::Status open(const std::filesystem::path& file);
 
   std::optional<Item> find(const std::string& id);
-  // Inserts a new pending item, or updates listing fields of a known one. Part of the open transaction.
-  runtime::Status put(const Item& item);
+  // Inserts a new pending item, or updates listing fields of a known one (`known`: the caller's find()
+  // already said which). Part of the open transaction.
+  runtime::Status put(const Item& item, bool known);
   runtime::Status mark_emitted(const std::string& id, std::int64_t version, const std::string& content_hash,
                                const std::string& etag, const std::string& last_modified);
   runtime::Status mark_failed(const std::string& id, const std::string& error);

@@ -167,17 +167,7 @@ void WebCrawler::start_due(Clock::time_point now) {
       host.queue.pop_front();
       if (crawl_.respect_robots && host.robots && !host.robots->allowed(path_and_query_of(task.url))) {
         hooks_.count("robots_disallowed", 1);
-        if (task.kind == TaskKind::Article) {
-          unqueue_article(task.item_id);
-          (void)state_.mark_failed(task.item_id, "disallowed by robots.txt");
-          hooks_.dead_letter("disallowed by robots.txt: " + task.url, task.item_id, "");
-        } else {
-          hooks_.warn(task.source >= 0 ? sources_[static_cast<std::size_t>(task.source)].config.name : origin,
-                      task.url + " is disallowed by robots.txt");
-          if (task.source >= 0 && --sources_[static_cast<std::size_t>(task.source)].polls_in_flight == 0) {
-            round_finished(task.source);
-          }
-        }
+        give_up(task, "disallowed by robots.txt");
         continue;
       }
       HttpRequest request{next_tag_++, task.url, "", "", host.allow_private};
@@ -268,16 +258,13 @@ void WebCrawler::handle(const Task& task, HttpResponse response) {
       auto resource = state_.resource(task.url).value_or(Resource{task.url});
       resource.last_poll.clear();
       (void)state_.put_resource(resource);
+      resource_done(task.source);
     } else {
       unqueue_article(task.item_id);
     }
-    if (task.kind != TaskKind::Article && task.source >= 0 &&
-        --sources_[static_cast<std::size_t>(task.source)].polls_in_flight == 0) {
-      round_finished(task.source);
-    }
     return;
   }
-  if (response.status >= 400 || response.status < 200 || response.status >= 300) {
+  if (response.status < 200 || response.status >= 300) {
     hooks_.count(source_name + ".errors.http_" + std::to_string(response.status), 1);
     Task final_task = task;
     final_task.attempt = crawl_.max_attempts;  // other 4xx: retrying will not help
@@ -328,12 +315,15 @@ void WebCrawler::handle_listing(const Task& task, const HttpResponse& response) 
   SourceRuntime& source = sources_[static_cast<std::size_t>(task.source)];
   const std::string& name = source.config.name;
   TaskKind kind = task.kind;
+  std::optional<runtime::Result<Feed>> feed;  // parsed once, by the probe or as a feed
   if (kind == TaskKind::Probe) {
     // `auto`: a feed, a sitemap, or an HTML page (then a site root whose feeds are announced in it).
-    if (looks_like_xml(response.body) && parse_feed(response.body, response.final_url)) {
+    const bool xml = looks_like_xml(response.body);
+    if (xml) feed = parse_feed(response.body, response.final_url);
+    if (xml && feed->ok()) {
       source.config.kind = "feed";
       kind = TaskKind::Feed;
-    } else if (looks_like_xml(response.body)) {
+    } else if (xml) {
       source.config.kind = "sitemap";
       kind = TaskKind::Sitemap;
     } else {
@@ -348,12 +338,13 @@ void WebCrawler::handle_listing(const Task& task, const HttpResponse& response) 
     hooks_.warn(name, what + " " + task.url + ": " + error);
   };
   if (kind == TaskKind::Feed) {
-    auto feed = parse_feed(response.body, response.final_url);
-    if (!feed) {
-      unreadable("malformed feed", feed.error());
+    if (!feed) feed = parse_feed(response.body, response.final_url);
+    if (!feed->ok()) {
+      unreadable("malformed feed", feed->error());
     } else {
-      for (const auto& entry : feed->entries) {
-        listed(task.source, entry.url, entry.title, entry.published, entry.updated, entry.guid, feed->language);
+      for (const auto& entry : feed->value().entries) {
+        listed(task.source, entry.url, entry.title, entry.published, entry.updated, entry.guid,
+               feed->value().language);
       }
     }
   } else if (kind == TaskKind::Sitemap) {
@@ -406,7 +397,7 @@ void WebCrawler::handle_listing(const Task& task, const HttpResponse& response) 
   if (ok && kind != TaskKind::Home) {
     (void)state_.put_resource(Resource{task.url, response.etag, response.last_modified, ""});
   }
-  if (--source.polls_in_flight == 0) round_finished(task.source);
+  resource_done(task.source);
 }
 
 void WebCrawler::listed(int index, const std::string& url, const std::string& title, const std::string& published,
@@ -432,7 +423,7 @@ void WebCrawler::listed(int index, const std::string& url, const std::string& ti
   item.guid = guid;
   item.listed_date = listed_date;
   auto known = state_.find(id);
-  if (auto status = state_.put(item); !status) {
+  if (auto status = state_.put(item, known.has_value()); !status) {
     hooks_.warn(source.config.name, status.message());
     return;
   }
@@ -502,9 +493,11 @@ void WebCrawler::give_up(const Task& task, const std::string& reason) {
     return;
   }
   hooks_.warn(source_name, "cannot poll " + task.url + ": " + reason + "; trying again next interval");
-  if (task.source >= 0 && --sources_[static_cast<std::size_t>(task.source)].polls_in_flight == 0) {
-    round_finished(task.source);
-  }
+  resource_done(task.source);
+}
+
+void WebCrawler::resource_done(int source) {
+  if (source >= 0 && --sources_[static_cast<std::size_t>(source)].polls_in_flight == 0) round_finished(source);
 }
 
 void WebCrawler::note_success(Host& host) {

@@ -141,6 +141,8 @@ class WebCrawler {
   void listed(int source, const std::string& url, const std::string& title, const std::string& published,
               const std::string& updated, const std::string& guid, const std::string& feed_language = "");
   void round_finished(int source);
+  // A listing resource of `source` was handled or given up: the poll round ends with the last one.
+  void resource_done(int source);
   void unqueue_article(const std::string& id);
   bool before_since(const SourceRuntime& source, const std::string& date) const;
   Host& host_for(const std::string& url, bool allow_private);

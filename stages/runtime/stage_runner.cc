@@ -558,7 +558,7 @@ int Runner::run() {
     if (!pending_.empty()) {
       const Outgoing& head = pending_.front();
       if (head.next_output < outputs_of(head)) {
-        items.push_back({static_cast<void*>(output_socket(const_cast<Outgoing&>(head))), 0, ZMQ_POLLOUT, 0});
+        items.push_back({static_cast<void*>(output_socket(head)), 0, ZMQ_POLLOUT, 0});
       }
     }
     try {
