@@ -21,8 +21,8 @@ struct Prepared {
 };
 
 Prepared prepare(const vnawire::testing::StreamItem& item, const NearOptions& options) {
-  return {item.id, fingerprint(normalize_for_dedupe(item.body, false)),
-          near_signature(near_duplicate_words(item.body, false), options)};
+  const DedupeText text = prepare_text(item.body, false, true);
+  return {item.id, fingerprint(text.normalized), near_signature(text.words, options)};
 }
 
 // Fills a store with state.range(0) documents, then times the stage's whole per-document work

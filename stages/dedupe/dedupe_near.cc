@@ -19,6 +19,22 @@ std::uint64_t mix(std::uint64_t x) {
   return x ^ (x >> 31);
 }
 
+// MinHash permutations as multiply-add on the already well-mixed shingle hash: a cycle each instead of a
+// full mix, and the minima stay independent enough for banding. Fixed seeds, so signatures are stable
+// across runs; computed once for the most permutations the options allow (512 bands x 32 rows).
+struct Permutation {
+  std::uint64_t multiplier, offset;
+};
+
+const std::vector<Permutation>& minhash_permutations() {
+  static const std::vector<Permutation> table = [] {
+    std::vector<Permutation> out(512 * 32);
+    for (std::size_t p = 0; p < out.size(); ++p) out[p] = {mix(2 * p + 1) | 1, mix(2 * p + 2)};
+    return out;
+  }();
+  return table;
+}
+
 std::uint64_t hash_words(const std::vector<std::string>& words, std::size_t begin, std::size_t end,
                          std::string& buffer) {
   buffer.clear();
@@ -93,19 +109,13 @@ NearSignature near_signature(const std::vector<std::string>& words, const NearOp
   sort_unique(signature.numbers);
 
   if (options.method == NearMethod::MinHash) {
-    const int permutations = options.bands * options.rows;
+    const int permutations = std::min(options.bands * options.rows, 512 * 32);
     std::vector<std::uint64_t> minima(static_cast<std::size_t>(permutations),
                                       std::numeric_limits<std::uint64_t>::max());
-    // Permutations as multiply-add on the already well-mixed shingle hash: a cycle each instead of a
-    // full mix, and the minima stay independent enough for banding (fixed seeds: stable across runs).
-    std::vector<std::uint64_t> multipliers(minima.size()), offsets(minima.size());
-    for (std::size_t p = 0; p < minima.size(); ++p) {
-      multipliers[p] = mix(2 * p + 1) | 1;
-      offsets[p] = mix(2 * p + 2);
-    }
+    const std::vector<Permutation>& permutations_table = minhash_permutations();
     for (std::uint64_t shingle : signature.shingles) {
       for (std::size_t p = 0; p < minima.size(); ++p) {
-        minima[p] = std::min(minima[p], multipliers[p] * shingle + offsets[p]);
+        minima[p] = std::min(minima[p], permutations_table[p].multiplier * shingle + permutations_table[p].offset);
       }
     }
     for (int band = 0; band < options.bands; ++band) {

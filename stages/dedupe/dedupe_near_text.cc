@@ -1,5 +1,4 @@
 // Near-duplicate text: boilerplate lines dropped, then words (and CJK characters) folded for shingling.
-#include <unicode/normalizer2.h>
 #include <unicode/uchar.h>
 #include <unicode/unistr.h>
 #include <unicode/uscript.h>
@@ -7,7 +6,6 @@
 
 #include <array>
 #include <cctype>
-#include <charconv>
 #include <string>
 #include <unordered_set>
 
@@ -15,79 +13,6 @@
 
 namespace vnawire::dedupe {
 namespace {
-
-// Folds one line: NFKD, combining marks removed, đ to d, case folded. Punctuation stays, so that the
-// boilerplate rules can see "photo:" apart from a sentence about photos. ASCII, most of a French
-// dispatch, takes a fast path; other characters are decomposed one by one.
-std::string fold(std::string_view line) {
-  UErrorCode status = U_ZERO_ERROR;
-  const icu::Normalizer2* nfkd = icu::Normalizer2::getNFKDInstance(status);
-  std::string out;
-  out.reserve(line.size());
-  icu::UnicodeString decomposed;
-  for (int32_t i = 0, length = static_cast<int32_t>(line.size()); i < length;) {
-    const auto byte = static_cast<unsigned char>(line[static_cast<std::size_t>(i)]);
-    if (byte < 0x80) {
-      out.push_back(static_cast<char>(std::tolower(byte)));
-      ++i;
-      continue;
-    }
-    UChar32 c = 0;
-    U8_NEXT(line.data(), i, length, c);
-    if (c < 0) continue;  // invalid UTF-8: dropped
-    if (U_SUCCESS(status)) {
-      decomposed = nfkd->normalize(icu::UnicodeString(c), status);
-    } else {
-      decomposed = icu::UnicodeString(c);
-    }
-    for (int32_t j = 0; j < decomposed.length();) {
-      UChar32 d = decomposed.char32At(j);
-      j += U16_LENGTH(d);
-      if (u_getCombiningClass(d) != 0 || u_charType(d) == U_NON_SPACING_MARK) continue;
-      if (d == 0x0111 || d == 0x0110) d = 'd';  // Vietnamese đ does not decompose
-      d = u_foldCase(d, U_FOLD_CASE_DEFAULT);
-      char bytes[U8_MAX_LENGTH];
-      int32_t n = 0;
-      UBool error = false;
-      U8_APPEND(bytes, n, U8_MAX_LENGTH, d, error);
-      if (!error) out.append(bytes, static_cast<std::size_t>(n));
-    }
-  }
-  return out;
-}
-
-// HTML entities, so that a page and its plain-text copy fold alike: accented letters keep their letter
-// (accents are dropped anyway), numeric ones are decoded, the rest become a space.
-std::string decode_entities(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const std::size_t semicolon = text[i] == '&' ? text.find(';', i) : std::string_view::npos;
-    if (semicolon == std::string_view::npos || semicolon - i > 10 || semicolon - i < 3) {
-      out.push_back(text[i]);
-      continue;
-    }
-    const std::string_view name = text.substr(i + 1, semicolon - i - 1);
-    if (name[0] == '#') {
-      unsigned code = 0;
-      const bool hex = name.size() > 1 && (name[1] == 'x' || name[1] == 'X');
-      const auto digits = name.substr(hex ? 2 : 1);
-      if (std::from_chars(digits.data(), digits.data() + digits.size(), code, hex ? 16 : 10).ec != std::errc()) {
-        out.push_back(text[i]);
-        continue;
-      }
-      icu::UnicodeString one(static_cast<UChar32>(code));
-      one.toUTF8String(out);
-    } else if (name.size() > 1 && (name.substr(1) == "acute" || name.substr(1) == "grave" || name.substr(1) == "circ" ||
-                                   name.substr(1) == "uml" || name.substr(1) == "cedil" || name.substr(1) == "tilde")) {
-      out.push_back(name[0]);
-    } else {
-      out.push_back(' ');
-    }
-    i = semicolon;
-  }
-  return out;
-}
 
 bool contains(std::string_view haystack, std::string_view needle) {
   return haystack.find(needle) != std::string_view::npos;
@@ -209,17 +134,21 @@ void append_words(std::string_view folded, std::vector<std::string>& words) {
 }  // namespace
 
 std::vector<std::string> near_duplicate_words(std::string_view body, bool is_html) {
-  const std::string text = decode_entities(is_html ? strip_markup(body) : std::string(body));
+  return words_of_text(is_html ? readable_text(body) : std::string(body));
+}
+
+std::vector<std::string> words_of_text(std::string_view text) { return words_of_folded(fold(text)); }
+
+std::vector<std::string> words_of_folded(std::string_view folded_text) {
   std::vector<std::string> words;
   std::unordered_set<std::string> seen_lines;
   bool first_line = true;
   std::size_t start = 0;
-  while (start <= text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    const std::string folded = fold(std::string_view(text).substr(start, end - start));
+  while (start <= folded_text.size()) {
+    std::size_t end = folded_text.find('\n', start);
+    if (end == std::string_view::npos) end = folded_text.size();
+    std::string_view line = folded_text.substr(start, end - start);
     start = end + 1;
-    std::string_view line = folded;
     if (first_line) line = without_date_stamp(line);
     line = without_dateline(line);
     const std::size_t first = line.find_first_not_of(" \t\r");

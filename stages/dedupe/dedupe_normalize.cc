@@ -1,86 +1,121 @@
 // Normalisation with ICU: NFKD, strip combining marks, case fold, keep only letters and digits.
 #include "stages/dedupe/dedupe_normalize.h"
 
-#include <cctype>
-#include <cstdio>
-
 #include <unicode/normalizer2.h>
 #include <unicode/uchar.h>
 #include <unicode/unistr.h>
+#include <unicode/utf8.h>
 #include <xxhash.h>
+
+#include <cctype>
+#include <charconv>
+#include <cstdio>
+
+#include "stages/runtime/markup.h"
 
 namespace vnawire::dedupe {
 namespace {
 
-bool starts_block(std::string_view tag) {
-  static constexpr std::string_view kBlocks[] = {"p",  "br", "div", "li", "h1",         "h2",     "h3",      "h4",
-                                                 "h5", "h6", "tr",  "td", "figcaption", "figure", "section", "article"};
-  std::size_t i = 1;
-  if (i < tag.size() && tag[i] == '/') ++i;
-  std::size_t end = i;
-  while (end < tag.size() && std::isalnum(static_cast<unsigned char>(tag[end]))) ++end;
-  std::string name(tag.substr(i, end - i));
-  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (std::string_view block : kBlocks) {
-    if (name == block) return true;
+// HTML entities, so that a page and its plain-text copy fold alike: accented letters keep their letter
+// (accents are dropped anyway), numeric ones are decoded, the rest become a space.
+std::string decode_entities(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const std::size_t semicolon = text[i] == '&' ? text.find(';', i) : std::string_view::npos;
+    if (semicolon == std::string_view::npos || semicolon - i > 10 || semicolon - i < 3) {
+      out.push_back(text[i]);
+      continue;
+    }
+    const std::string_view name = text.substr(i + 1, semicolon - i - 1);
+    if (name[0] == '#') {
+      unsigned code = 0;
+      const bool hex = name.size() > 1 && (name[1] == 'x' || name[1] == 'X');
+      const auto digits = name.substr(hex ? 2 : 1);
+      if (std::from_chars(digits.data(), digits.data() + digits.size(), code, hex ? 16 : 10).ec != std::errc()) {
+        out.push_back(text[i]);
+        continue;
+      }
+      icu::UnicodeString one(static_cast<UChar32>(code));
+      one.toUTF8String(out);
+    } else if (name.size() > 1 && (name.substr(1) == "acute" || name.substr(1) == "grave" || name.substr(1) == "circ" ||
+                                   name.substr(1) == "uml" || name.substr(1) == "cedil" || name.substr(1) == "tilde")) {
+      out.push_back(name[0]);
+    } else {
+      out.push_back(' ');
+    }
+    i = semicolon;
   }
-  return false;
+  return out;
 }
 
 }  // namespace
 
-std::string strip_markup(std::string_view html) {
+// Punctuation stays, so that the boilerplate rules can see "photo:" apart from a sentence about photos.
+std::string fold(std::string_view line) {
+  UErrorCode status = U_ZERO_ERROR;
+  const icu::Normalizer2* nfkd = icu::Normalizer2::getNFKDInstance(status);
   std::string out;
-  out.reserve(html.size() / 2);
-  std::size_t i = 0;
-  auto skip_until = [&](std::string_view end) {
-    auto found = html.find(end, i);
-    i = found == std::string_view::npos ? html.size() : found + end.size();
-  };
-  while (i < html.size()) {
-    char c = html[i];
-    if (c != '<') {
-      out.push_back(c);
+  out.reserve(line.size());
+  icu::UnicodeString decomposed;
+  for (int32_t i = 0, length = static_cast<int32_t>(line.size()); i < length;) {
+    const auto byte = static_cast<unsigned char>(line[static_cast<std::size_t>(i)]);
+    if (byte < 0x80) {
+      out.push_back(static_cast<char>(std::tolower(byte)));
       ++i;
       continue;
     }
-    const bool block = starts_block(html.substr(i));
-    if (html.compare(i, 4, "<!--") == 0) {
-      skip_until("-->");
-    } else if (html.size() - i > 7 && (html.compare(i, 7, "<script") == 0 || html.compare(i, 7, "<SCRIPT") == 0)) {
-      skip_until("</script>");
-    } else if (html.size() - i > 6 && (html.compare(i, 6, "<style") == 0 || html.compare(i, 6, "<STYLE") == 0)) {
-      skip_until("</style>");
+    UChar32 c = 0;
+    U8_NEXT(line.data(), i, length, c);
+    if (c < 0) continue;  // invalid UTF-8: dropped
+    if (U_SUCCESS(status)) {
+      decomposed = nfkd->normalize(icu::UnicodeString(c), status);
     } else {
-      skip_until(">");
+      decomposed = icu::UnicodeString(c);
     }
-    // Block tags end a line: boilerplate (captions, related blocks) is recognised line by line.
-    out.push_back(block ? '\n' : ' ');
+    for (int32_t j = 0; j < decomposed.length();) {
+      UChar32 d = decomposed.char32At(j);
+      j += U16_LENGTH(d);
+      if (u_getCombiningClass(d) != 0 || u_charType(d) == U_NON_SPACING_MARK) continue;
+      if (d == 0x0111 || d == 0x0110) d = 'd';  // Vietnamese đ does not decompose
+      d = u_foldCase(d, U_FOLD_CASE_DEFAULT);
+      char bytes[U8_MAX_LENGTH];
+      int32_t n = 0;
+      UBool error = false;
+      U8_APPEND(bytes, n, U8_MAX_LENGTH, d, error);
+      if (!error) out.append(bytes, static_cast<std::size_t>(n));
+    }
+  }
+  return out;
+}
+
+
+std::string readable_text(std::string_view html) { return decode_entities(runtime::visible_text(html)); }
+
+std::string normalize_folded(std::string_view folded) {
+  std::string out;
+  out.reserve(folded.size());
+  for (int32_t i = 0, length = static_cast<int32_t>(folded.size()); i < length;) {
+    const int32_t start = i;
+    UChar32 c = 0;
+    U8_NEXT(folded.data(), i, length, c);
+    if (c < 0x80 ? std::isalnum(c) != 0 : (c > 0 && u_isalnum(c)))
+      out.append(folded.data() + start, static_cast<std::size_t>(i - start));
   }
   return out;
 }
 
 std::string normalize_for_dedupe(std::string_view body, bool is_html) {
-  std::string text = is_html ? strip_markup(body) : std::string(body);
-  UErrorCode status = U_ZERO_ERROR;
-  const icu::Normalizer2* nfkd = icu::Normalizer2::getNFKDInstance(status);
-  icu::UnicodeString source = icu::UnicodeString::fromUTF8(text);
-  icu::UnicodeString decomposed;
-  if (U_SUCCESS(status)) {
-    decomposed = nfkd->normalize(source, status);
-  }
-  if (U_FAILURE(status)) decomposed = source;
-  icu::UnicodeString kept;
-  for (int32_t i = 0; i < decomposed.length();) {
-    UChar32 c = decomposed.char32At(i);
-    i += U16_LENGTH(c);
-    if (u_getCombiningClass(c) != 0 || u_charType(c) == U_NON_SPACING_MARK) continue;
-    if (c == 0x0111 || c == 0x0110) c = 'd';  // Vietnamese đ does not decompose
-    if (u_isalnum(c)) kept.append(c);
-  }
-  kept.foldCase();
-  std::string out;
-  kept.toUTF8String(out);
+  return normalize_folded(fold(is_html ? readable_text(body) : std::string(body)));
+}
+
+DedupeText prepare_text(std::string_view body, bool is_html, bool with_words) {
+  const std::string html_text = is_html ? readable_text(body) : std::string();
+  const std::string_view text = is_html ? std::string_view(html_text) : body;
+  DedupeText out;
+  const std::string folded = fold(text);
+  out.normalized = normalize_folded(folded);
+  if (with_words) out.words = words_of_folded(folded);
   return out;
 }
 

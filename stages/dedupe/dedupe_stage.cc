@@ -30,7 +30,9 @@ class DedupeStage final : public runtime::Stage {
     const std::string* body = runtime::body_of(document.record);
     if (body == nullptr) return runtime::Verdict::dead_letter(runtime::kNoBody);
     const auto type = document.record.value("content_type", std::string());
-    const std::string normalized = normalize_for_dedupe(*body, type == "text/html");
+    const bool near_on = settings_.near.method != NearMethod::Off;
+    DedupeText text = prepare_text(*body, type == "text/html", near_on);
+    const std::string& normalized = text.normalized;
     if (normalized.empty()) {
       context_.counters->add("empty_text");
       document.record["dedupe"] = {{"status", "unique"}, {"of", nullptr}};
@@ -41,11 +43,9 @@ class DedupeStage final : public runtime::Stage {
                                 : std::string();
     NearSignature signature;
     NearRequest near{&signature, &settings_.near, now_seconds(), settings_.window_seconds};
-    if (settings_.near.method != NearMethod::Off) {
-      signature = near_signature(near_duplicate_words(*body, type == "text/html"), settings_.near);
-    }
+    if (near_on) signature = near_signature(text.words, settings_.near);
     const Checked checked = store_.check_and_record(document.header.id, fingerprint(normalized), url,
-                                                    settings_.near.method == NearMethod::Off ? nullptr : &near);
+                                                    near_on ? &near : nullptr);
     if (!checked.outcome) {
       // Retrying what can never pass (a full map, a damaged file) only holds the pipeline up for ~25 s.
       if (checked.transient) return runtime::Verdict::retry(checked.error);

@@ -6,6 +6,7 @@
 
 #include "stages/langid/langid_ngram.h"
 #include "stages/langid/langid_script.h"
+#include "stages/runtime/markup.h"
 
 namespace vnawire::langid {
 namespace {
@@ -37,7 +38,7 @@ bool answers_a_neighbour(const Detection& detection) {
 
 Detection identify(std::string_view text, bool is_html, const std::vector<LanguageHint>& hints) {
   // Markup, scripts and styles must not vote, neither in CLD2 nor in the script count.
-  const std::string html_text = is_html ? visible_text(text) : std::string();
+  const std::string html_text = is_html ? runtime::visible_text(text) : std::string();
   const std::string_view visible = is_html ? std::string_view(html_text) : text;
   const ScriptCounts scripts = count_scripts(visible);
   const std::string plain = scrubbed_utf8(visible);

@@ -72,27 +72,6 @@ bool letter_script(char32_t c, Script& script) {
   return true;
 }
 
-bool starts_with_tag(std::string_view html, std::size_t i, std::string_view name) {
-  if (i + 1 + name.size() > html.size()) return false;
-  for (std::size_t k = 0; k < name.size(); ++k) {
-    if (std::tolower(static_cast<unsigned char>(html[i + 1 + k])) != name[k]) return false;
-  }
-  const std::size_t after = i + 1 + name.size();
-  return after == html.size() || html[after] == '>' || html[after] == ' ' || html[after] == '\t' ||
-         html[after] == '\n' || html[after] == '\r' || html[after] == '/';
-}
-
-// Position just after the closing tag `</name`, or the end when it is missing.
-std::size_t after_closing(std::string_view html, std::size_t from, std::string_view name) {
-  for (std::size_t i = html.find("</", from); i != std::string_view::npos; i = html.find("</", i + 2)) {
-    if (starts_with_tag(html, i + 1, name)) {
-      const std::size_t close = html.find('>', i);
-      return close == std::string_view::npos ? html.size() : close + 1;
-    }
-  }
-  return html.size();
-}
-
 }  // namespace
 
 Script ScriptCounts::dominant() const {
@@ -137,30 +116,6 @@ std::string scrubbed_utf8(std::string_view text) {
       continue;
     }
     out.append(text.substr(start, i - start));
-  }
-  return out;
-}
-
-std::string visible_text(std::string_view html) {
-  std::string out;
-  out.reserve(html.size() / 2);
-  for (std::size_t i = 0; i < html.size();) {
-    if (html[i] != '<') {
-      const std::size_t next = std::min(html.find('<', i), html.size());
-      out.append(html.substr(i, next - i));
-      i = next;
-      continue;
-    }
-    if (html.compare(i, 4, "<!--") == 0) {
-      const std::size_t end = html.find("-->", i + 4);
-      i = end == std::string_view::npos ? html.size() : end + 3;
-    } else if (starts_with_tag(html, i, "script") || starts_with_tag(html, i, "style")) {
-      i = after_closing(html, i + 1, starts_with_tag(html, i, "script") ? "script" : "style");
-    } else {
-      const std::size_t end = html.find('>', i);
-      i = end == std::string_view::npos ? html.size() : end + 1;
-    }
-    out.push_back(' ');  // a tag separates words
   }
   return out;
 }

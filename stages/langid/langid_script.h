@@ -29,9 +29,6 @@ ScriptCounts count_scripts(std::string_view text);
 // UTF-8 check otherwise stops at the first such character and scores nothing after it.
 std::string scrubbed_utf8(std::string_view text);
 
-// The text a reader sees in an HTML page: tags, comments, scripts and styles removed, so they do not vote.
-std::string visible_text(std::string_view html);
-
 // The language a text's letters name by themselves ("ko" for Hangul, "ja" when kana are present, "vi" for
 // Vietnamese letters, "lo", "km", "th"...), or "" when the script is shared by many languages (Latin).
 std::string language_of_script(const ScriptCounts& counts);

@@ -31,6 +31,18 @@ TEST(DedupeNormalize, FoldsCaseAccentsPunctuationAndMarkup) {
             "letexte");
   EXPECT_EQ(normalize_for_dedupe("", false), "");
   EXPECT_EQ(normalize_for_dedupe("<p unclosed", true), "");
+}
+
+TEST(DedupeNormalize, ScriptsInAnyCaseAndEntitiesDoNotChangeTheFingerprint) {
+  // A page whose tracking script changes on every load, tags in capitals, is the same text as its plain copy.
+  const std::string page =
+      "<P>R&eacute;union &#224; Hu&#x1EBF;</P><Script>track(1)</sCRIPT><STYLE>p{}</Style><!-- x -->";
+  EXPECT_EQ(normalize_for_dedupe(page, true), normalize_for_dedupe("Réunion à Huế", false));
+  EXPECT_EQ(normalize_for_dedupe(page, true), "reunionahue");
+  const DedupeText both = prepare_text(page, true, true);
+  EXPECT_EQ(both.normalized, "reunionahue");
+  EXPECT_EQ(both.words, (std::vector<std::string>{"reunion", "a", "hue"}));
+  EXPECT_TRUE(prepare_text(page, true, false).words.empty());
   EXPECT_EQ(fingerprint("abc").size(), 32u);
   EXPECT_NE(fingerprint("abc"), fingerprint("abd"));
 }
