@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "stages/fetch/fetch_text.h"
+
 namespace vnawire::fetch {
 namespace {
 
@@ -25,28 +27,12 @@ constexpr std::size_t kPrescanBytes = 4096;
 using Converter = std::unique_ptr<UConverter, decltype(&ucnv_close)>;
 using Detector = std::unique_ptr<UCharsetDetector, decltype(&ucsdet_close)>;
 
-std::string ascii_lowered(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
-
-std::string_view trimmed(std::string_view text) {
-  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-  return text;
-}
-
 std::string_view unquoted(std::string_view text) {
-  text = trimmed(text);
+  text = trim(text, kHtmlSpace);
   if (text.size() >= 2 && (text.front() == '"' || text.front() == '\'') && text.back() == text.front()) {
     text = text.substr(1, text.size() - 2);
   }
-  return trimmed(text);
+  return trim(text, kHtmlSpace);
 }
 
 // Labels that WHATWG's Encoding Standard maps to a superset: pages labelled Latin-1 or ASCII are written in
@@ -182,12 +168,12 @@ std::vector<std::pair<std::string, std::string>> attributes_of(std::string_view 
   std::vector<std::pair<std::string, std::string>> out;
   std::size_t i = 0;
   auto skip_spaces = [&] {
-    while (i < tag.size() && is_space(tag[i])) ++i;
+    while (i < tag.size() && is_space(tag[i], kHtmlSpace)) ++i;
   };
   while (i < tag.size()) {
-    while (i < tag.size() && (is_space(tag[i]) || tag[i] == '/')) ++i;
+    while (i < tag.size() && (is_space(tag[i], kHtmlSpace) || tag[i] == '/')) ++i;
     const std::size_t name_start = i;
-    while (i < tag.size() && !is_space(tag[i]) && tag[i] != '=' && tag[i] != '/') ++i;
+    while (i < tag.size() && !is_space(tag[i], kHtmlSpace) && tag[i] != '=' && tag[i] != '/') ++i;
     std::string name = ascii_lowered(tag.substr(name_start, i - name_start));
     skip_spaces();
     std::string value;
@@ -201,7 +187,7 @@ std::vector<std::pair<std::string, std::string>> attributes_of(std::string_view 
         i = end + 1;
       } else {
         const std::size_t value_start = i;
-        while (i < tag.size() && !is_space(tag[i])) ++i;
+        while (i < tag.size() && !is_space(tag[i], kHtmlSpace)) ++i;
         value = std::string(tag.substr(value_start, i - value_start));
       }
     } else if (name.empty()) {
@@ -220,13 +206,13 @@ std::string attribute(const std::vector<std::pair<std::string, std::string>>& at
 }
 
 std::optional<Declaration> xml_declaration(std::string_view head) {
-  head = trimmed(head);
+  head = trim(head, kHtmlSpace);
   if (!head.starts_with("<?xml")) return std::nullopt;
   const std::size_t end = head.find("?>");
   const std::string encoding =
       attribute(attributes_of(head.substr(5, end == std::string_view::npos ? end : end - 5)), "encoding");
   if (encoding.empty()) return std::nullopt;
-  return Declaration{ascii_lowered(trimmed(encoding)), "xml"};
+  return Declaration{ascii_lowered(trim(encoding, kHtmlSpace)), "xml"};
 }
 
 std::optional<Declaration> meta_declaration(std::string_view head) {
@@ -240,15 +226,15 @@ std::optional<Declaration> meta_declaration(std::string_view head) {
       continue;
     }
     if (lowered.compare(i, 5, "<meta") == 0 && i + 5 < lowered.size() &&
-        (is_space(lowered[i + 5]) || lowered[i + 5] == '/')) {
+        (is_space(lowered[i + 5], kHtmlSpace) || lowered[i + 5] == '/')) {
       const std::size_t close = lowered.find('>', i);
       const std::string_view tag = head.substr(i + 5, close == std::string::npos ? std::string::npos : close - i - 5);
       const auto attributes = attributes_of(tag);
       std::string label = attribute(attributes, "charset");
-      if (label.empty() && ascii_lowered(trimmed(attribute(attributes, "http-equiv"))) == "content-type") {
+      if (label.empty() && ascii_lowered(trim(attribute(attributes, "http-equiv"), kHtmlSpace)) == "content-type") {
         label = charset_of_content_type(attribute(attributes, "content"));
       }
-      label = ascii_lowered(trimmed(label));
+      label = ascii_lowered(trim(label, kHtmlSpace));
       // A <meta> readable as ASCII rules out UTF-16, so WHATWG reads that label as UTF-8.
       if (label.starts_with("utf-16")) label = "utf-8";
       if (!label.empty()) return Declaration{label, "meta"};
@@ -383,7 +369,7 @@ std::string charset_of_content_type(std::string_view content_type) {
     const std::string_view parameter = content_type.substr(
         semicolon + 1, next == std::string_view::npos ? std::string_view::npos : next - semicolon - 1);
     const std::size_t equals = parameter.find('=');
-    if (equals != std::string_view::npos && ascii_lowered(trimmed(parameter.substr(0, equals))) == "charset") {
+    if (equals != std::string_view::npos && ascii_lowered(trim(parameter.substr(0, equals), kHtmlSpace)) == "charset") {
       return ascii_lowered(unquoted(parameter.substr(equals + 1)));
     }
     semicolon = next;

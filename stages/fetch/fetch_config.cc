@@ -2,7 +2,6 @@
 #include "stages/fetch/fetch_config.h"
 
 #include <optional>
-#include <regex>
 
 #include "stages/fetch/fetch_feed.h"
 #include "stages/fetch/fetch_url.h"
@@ -216,12 +215,8 @@ std::optional<FetchSettings> build_settings(const runtime::Options& options, con
     if (kind == "listing" && web.link_regex.empty() && web.link_xpath.empty()) {
       return fail("link_regex", "kind listing needs link_regex or link_xpath");
     }
-    if (!web.link_regex.empty()) {
-      try {
-        std::regex check(web.link_regex, std::regex::ECMAScript);
-      } catch (const std::regex_error& e) {
-        return fail("link_regex", std::string("not a valid regex: ") + e.what());
-      }
+    if (const LinkPattern pattern = compile_link_pattern(web.link_regex); !pattern.error.empty()) {
+      return fail("link_regex", "not a valid regex: " + pattern.error);
     }
     settings.web.push_back(std::move(web));
   }

@@ -6,21 +6,11 @@
 #include <string>
 #include <string_view>
 
-#include <strings.h>
-
 #include "stages/fetch/fetch_feed.h"
+#include "stages/fetch/fetch_text.h"
 
 namespace vnawire::fetch {
 namespace {
-
-// ASCII white space only: std::isspace depends on the locale.
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 struct DateTime {
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
@@ -76,20 +66,18 @@ bool parse_zone(std::string_view zone, long& offset_seconds, bool unknown_names_
     offset_seconds = sign * (hours * 3600L + minutes * 60L);
     return hours < 24 && minutes < 60;
   }
-  std::string name;
-  for (char c : zone.substr(0, zone.find_first_of(" (")))
-    name += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  const std::string_view name = zone.substr(0, zone.find_first_of(" ("));
   static const std::pair<const char*, int> kZones[] = {{"GMT", 0},  {"UT", 0},   {"UTC", 0},  {"Z", 0},    {"EST", -5},
                                                        {"EDT", -4}, {"CST", -6}, {"CDT", -5}, {"MST", -7}, {"MDT", -6},
                                                        {"PST", -8}, {"PDT", -7}, {"ICT", 7}};
   for (const auto& [zone_name, hours] : kZones) {
-    if (name == zone_name) {
+    if (iequals(name, zone_name)) {
       offset_seconds = hours * 3600L;
       return true;
     }
   }
   return unknown_names_are_utc && name.size() <= 5 &&
-         name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") == std::string::npos;
+         name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") == std::string_view::npos;
 }
 
 std::string parse_iso8601(std::string_view s) {
@@ -116,7 +104,7 @@ int month_number(std::string_view name) {
   static const char* kMonths[] = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"};
   if (name.size() < 3) return 0;
   for (int i = 0; i < 12; ++i) {
-    if (strncasecmp(name.data(), kMonths[i], 3) == 0) return i + 1;
+    if (istarts_with(name, kMonths[i])) return i + 1;
   }
   return 0;
 }

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <fstream>
 
+#include "stages/fetch/fetch_text.h"
+
 namespace vnawire::fetch {
 namespace {
 
@@ -25,15 +27,10 @@ bool hidden_or_partial(const std::string& name) {
   return false;
 }
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 }  // namespace
 
 std::string content_type_for(const std::filesystem::path& path) {
-  const std::string ext = lower(path.extension().string());
+  const std::string ext = ascii_lowered(path.extension().string());
   if (ext == ".txt" || ext == ".text") return "text/plain";
   if (ext == ".html" || ext == ".htm" || ext == ".xhtml") return "text/html";
   return "";
@@ -74,7 +71,7 @@ std::size_t DirectoryTail::scan() {
   auto consider = [&](const std::filesystem::directory_entry& entry) {
     std::error_code ec;
     if (!entry.is_regular_file(ec) || hidden_or_partial(entry.path().filename().string())) return;
-    const std::string ext = lower(entry.path().extension().string());
+    const std::string ext = ascii_lowered(entry.path().extension().string());
     if (std::find(settings_.extensions.begin(), settings_.extensions.end(), ext) == settings_.extensions.end()) return;
     auto mtime = entry.last_write_time(ec);
     if (ec || now - mtime < settle) return;

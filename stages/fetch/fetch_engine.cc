@@ -8,6 +8,7 @@
 
 #include "stages/fetch/fetch_charset.h"
 #include "stages/fetch/fetch_stage.h"
+#include "stages/fetch/fetch_text.h"
 #include "stages/fetch/fetch_url.h"
 #include "stages/runtime/record.h"
 
@@ -17,20 +18,14 @@ namespace {
 using std::chrono::milliseconds;
 using Steady = std::chrono::steady_clock;
 
-std::string lower(std::string text) {
-  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
 // The media type vnawire records: text/html or text/plain; "" for bodies that are not articles.
 std::string media_type(const std::string& content_type, const std::string& body) {
-  std::string type = lower(content_type.substr(0, content_type.find(';')));
+  std::string type = ascii_lowered(content_type.substr(0, content_type.find(';')));
   while (!type.empty() && type.back() == ' ') type.pop_back();
   if (type == "text/html" || type == "application/xhtml+xml") return "text/html";
   if (type == "text/plain") return "text/plain";
   if (!type.empty() && type != "application/octet-stream") return "";
-  std::string_view start(body);
-  while (!start.empty() && std::isspace(static_cast<unsigned char>(start.front()))) start.remove_prefix(1);
+  const std::string_view start = trim(body);
   return !start.empty() && start.front() == '<' ? "text/html" : "text/plain";
 }
 

@@ -1,4 +1,4 @@
-// Feeds, sitemaps, feed discovery and listing pages with libxml2; bounded gunzip (dates: fetch_dates.cc).
+// Feeds, sitemaps, feed discovery and listing pages with libxml2 (dates: fetch_dates.cc).
 #include "stages/fetch/fetch_feed.h"
 
 #include <libxml/HTMLparser.h>
@@ -9,15 +9,12 @@
 #include <libxml/uri.h>
 #include <libxml/xmlerror.h>
 #include <libxml/xpath.h>
-#include <strings.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <climits>
 #include <cstdio>
-#include <cstring>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -26,6 +23,10 @@
 #include <unordered_set>
 #include <utility>
 #include <vector>
+
+#include "stages/fetch/fetch_inflate.h"
+#include "stages/fetch/fetch_text.h"
+#include "stages/fetch/fetch_url.h"
 
 namespace vnawire::fetch {
 namespace {
@@ -103,14 +104,6 @@ void refuse_entity(void* ctx, const xmlChar*, int, const xmlChar*, const xmlChar
   auto* capture = static_cast<ErrorCapture*>(parser->_private);
   if (capture->entity_line == 0) capture->entity_line = std::max(1, xmlSAX2GetLineNumber(ctx));
   xmlStopParser(parser);
-}
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
 }
 
 void append_utf8(std::string& out, std::uint32_t code_point) {
@@ -199,44 +192,6 @@ std::string clean_text(std::string_view raw) {
   return out;
 }
 
-std::string percent_escape_unsafe(std::string_view link) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (std::size_t i = 0; i < link.size(); ++i) {
-    const auto c = static_cast<unsigned char>(link[i]);
-    const bool bad_percent =
-        c == '%' && (i + 2 >= link.size() || !std::isxdigit(static_cast<unsigned char>(link[i + 1])) ||
-                     !std::isxdigit(static_cast<unsigned char>(link[i + 2])));
-    if (c <= 0x20 || c >= 0x7F || std::strchr("\"<>\\^`{|}", c) != nullptr || bad_percent) {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
-
-// libxml2's xmlBuildURI, after escaping what real pages put in links unescaped (spaces, accented letters).
-// Only absolute http(s) results count: mailto:, javascript: and garbage give "".
-std::string resolve(std::string_view base, std::string_view link) {
-  std::string cleaned;
-  for (char c : trim(link)) {
-    if (c != '\n' && c != '\r' && c != '\t') cleaned += c;  // as browsers do with links wrapped in the source
-  }
-  if (cleaned.empty()) return "";
-  const std::string base_text(base);
-  const xmlChar* base_arg = base_text.empty() ? nullptr : xml(base_text.c_str());
-  xmlChar* built = xmlBuildURI(xml(cleaned.c_str()), base_arg);
-  if (built == nullptr) built = xmlBuildURI(xml(percent_escape_unsafe(cleaned).c_str()), base_arg);
-  if (built == nullptr) return "";
-  std::string out(view(built));
-  xmlFree(built);
-  const bool http = strncasecmp(out.c_str(), "http://", 7) == 0 || strncasecmp(out.c_str(), "https://", 8) == 0;
-  return http && out.size() > out.find("://") + 3 ? out : "";
-}
-
 // --- XML access by namespace URI and local name, never by prefix ---
 
 bool named(const xmlNode* node, const char* ns, std::string_view local) {
@@ -271,10 +226,16 @@ std::string attribute(const xmlNode* node, const char* name, const char* ns = nu
   return out;
 }
 
+// An empty link is no link here: RFC 3986 (and resolve_url) would read it as the base, i.e. the feed or the page
+// itself, which is never the article.
+std::string resolve_link(std::string_view base, std::string_view link) {
+  return trim(link).empty() ? "" : resolve_url(base, link);
+}
+
 // Resolves against the feed URL and any xml:base in scope (Atom uses it).
 std::string resolve_at(xmlDoc* doc, const xmlNode* node, std::string_view link) {
   xmlChar* base = xmlNodeGetBase(doc, node);
-  std::string out = resolve(view(base), link);
+  std::string out = resolve_link(view(base), link);
   xmlFree(base);
   return out;
 }
@@ -355,7 +316,7 @@ std::string html_base(xmlDoc* doc, std::string_view page_url) {
   each_element(xmlDocGetRootElement(doc), [&](xmlNode* n) {
     if (base != page_url || view(n->name) != "base") return;
     const std::string href = attribute(n, "href");
-    const std::string resolved = href.empty() ? "" : resolve(page_url, href);
+    const std::string resolved = href.empty() ? "" : resolve_link(page_url, href);
     if (!resolved.empty()) base = resolved;
   });
   return base;
@@ -367,7 +328,7 @@ bool has_token(std::string_view list, std::string_view token) {
     while (i < list.size() && is_space(list[i])) ++i;
     std::size_t end = i;
     while (end < list.size() && !is_space(list[end])) ++end;
-    if (end - i == token.size() && strncasecmp(list.data() + i, token.data(), token.size()) == 0) return true;
+    if (iequals(list.substr(i, end - i), token)) return true;
     i = end;
   }
   return false;
@@ -526,23 +487,31 @@ std::vector<std::string> discover_feeds(std::string_view html, std::string_view 
     if (view(n->name) != "link" || !has_token(attribute(n, "rel"), "alternate")) return;
     std::string type = attribute(n, "type");
     type = std::string(trim(type.substr(0, type.find(';'))));
-    if (strcasecmp(type.c_str(), "application/rss+xml") != 0 && strcasecmp(type.c_str(), "application/atom+xml") != 0) {
+    if (!iequals(type, "application/rss+xml") && !iequals(type, "application/atom+xml")) {
       return;
     }
-    std::string url = resolve(base, attribute(n, "href"));
+    std::string url = resolve_link(base, attribute(n, "href"));
     if (!url.empty() && std::find(feeds.begin(), feeds.end(), url) == feeds.end()) feeds.push_back(std::move(url));
   });
   return feeds;
 }
 
-runtime::Result<std::vector<std::string>> listing_links(std::string_view html, std::string_view page_url,
-                                                        const std::string& link_regex, const std::string& xpath) {
-  std::optional<std::regex> pattern;
+LinkPattern compile_link_pattern(std::string text) {
+  LinkPattern pattern{std::move(text), std::nullopt, ""};
   try {
-    if (!link_regex.empty()) pattern.emplace(link_regex, std::regex::ECMAScript);
+    if (!pattern.text.empty()) pattern.regex.emplace(pattern.text, std::regex::ECMAScript);
   } catch (const std::regex_error& e) {
-    return runtime::Status::error("bad link regex '" + link_regex + "': " + e.what());
+    pattern.error = e.what();
   }
+  return pattern;
+}
+
+runtime::Result<std::vector<std::string>> listing_links(std::string_view html, std::string_view page_url,
+                                                        const LinkPattern& link_pattern, const std::string& xpath) {
+  if (!link_pattern.error.empty()) {
+    return runtime::Status::error("bad link regex '" + link_pattern.text + "': " + link_pattern.error);
+  }
+  const std::optional<std::regex>& pattern = link_pattern.regex;
   ErrorCapture capture;
   const DocPtr doc = parse_html(html, page_url);
   std::vector<std::string> links;
@@ -551,7 +520,7 @@ runtime::Result<std::vector<std::string>> listing_links(std::string_view html, s
   std::unordered_set<std::string> seen;
   std::string failure;
   auto take_link = [&](std::string_view href) {
-    std::string url = resolve(base, href);
+    std::string url = resolve_link(base, href);
     url = url.substr(0, url.find('#'));
     if (url.empty() || seen.count(url) > 0) return;
     try {
@@ -593,43 +562,8 @@ runtime::Result<std::vector<std::string>> listing_links(std::string_view html, s
       }
     }
   }
-  if (!failure.empty()) return runtime::Status::error("link regex '" + link_regex + "' failed: " + failure);
+  if (!failure.empty()) return runtime::Status::error("link regex '" + link_pattern.text + "' failed: " + failure);
   return links;
-}
-
-runtime::Result<std::string> gunzip(std::string_view data, std::size_t max_bytes) {
-  if (data.empty()) return runtime::Status::error("no gzip data");
-  if (data.size() > UINT_MAX) return runtime::Status::error("gzip data too large");
-  z_stream stream{};
-  if (inflateInit2(&stream, 15 + 32) != Z_OK) return runtime::Status::error("zlib init failed");
-  std::unique_ptr<z_stream, int (*)(z_stream*)> guard(&stream, inflateEnd);
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  stream.avail_in = static_cast<uInt>(data.size());
-  std::string out;
-  // A fixed window: a gzip bomb costs this plus at most `max_bytes`, never what it claims to inflate to.
-  char window[64 * 1024];
-  for (;;) {
-    stream.next_out = reinterpret_cast<Bytef*>(window);
-    stream.avail_out = sizeof window;
-    const int rc = inflate(&stream, Z_NO_FLUSH);
-    const std::size_t produced = sizeof window - stream.avail_out;
-    if (out.size() + produced > max_bytes) {
-      return runtime::Status::error("gzip data inflates beyond " + std::to_string(max_bytes) + " bytes");
-    }
-    if (out.size() + produced > out.capacity()) {  // grow as append would, but never past the bound
-      out.reserve(std::min(max_bytes, std::max(out.capacity() * 2, out.size() + produced)));
-    }
-    out.append(window, produced);
-    if (rc == Z_STREAM_END) {
-      // Another member follows (concatenated gzip); anything else after the end is padding and ignored.
-      if (stream.avail_in < 2 || stream.next_in[0] != 0x1f || stream.next_in[1] != 0x8b) return out;
-      inflateReset(&stream);
-    } else if (rc == Z_BUF_ERROR || (rc == Z_OK && stream.avail_in == 0 && produced == 0)) {
-      return runtime::Status::error("truncated gzip data");
-    } else if (rc != Z_OK) {
-      return runtime::Status::error(std::string("corrupt gzip data: ") + (stream.msg ? stream.msg : "inflate failed"));
-    }
-  }
 }
 
 }  // namespace vnawire::fetch

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
+#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,19 +52,24 @@ runtime::Result<Sitemap> parse_sitemap(std::string_view data, std::string_view s
 // resolved against `page_url`, in page order, without repeats.
 std::vector<std::string> discover_feeds(std::string_view html, std::string_view page_url);
 
-// Article links of a listing page: the href of every <a> whose resolved URL matches the ECMAScript regex
-// `link_regex` (when not empty) and lies under the nodes `xpath` selects (when not empty: elements, or
-// attributes whose values are taken as links). Resolved, without fragments, in page order, without repeats.
-// Errors for a bad regex or XPath.
+// The link filter of a listing source, compiled once when the source is set up: building a std::regex costs far
+// more than matching one, and a source's pages are polled for as long as the fetcher runs.
+struct LinkPattern {
+  std::string text;                 // as configured; "" takes every link
+  std::optional<std::regex> regex;  // `text` compiled as ECMAScript; unset when `text` is "" or invalid
+  std::string error;                // why `text` does not compile, "" when it does
+};
+LinkPattern compile_link_pattern(std::string text);
+
+// Article links of a listing page: the href of every <a> whose resolved URL matches `link_pattern` (when not
+// empty) and lies under the nodes `xpath` selects (when not empty: elements, or attributes whose values are
+// taken as links). Resolved, without fragments, in page order, without repeats. Errors for a bad pattern or XPath.
 runtime::Result<std::vector<std::string>> listing_links(std::string_view html, std::string_view page_url,
-                                                        const std::string& link_regex, const std::string& xpath);
+                                                        const LinkPattern& link_pattern, const std::string& xpath);
 
 // RFC 822 / RFC 1123 dates (with or without weekday, named or numeric zones) and ISO 8601 / W3C datetime
 // (date only, with or without seconds or fraction, Z or ±hh:mm) as ISO 8601 UTC "YYYY-MM-DDTHH:MM:SSZ";
 // "" when unparsable.
 std::string normalise_date(std::string_view text);
-
-// Inflates gzip data (several members allowed) up to `max_bytes`; an error beyond that or on corrupt data.
-runtime::Result<std::string> gunzip(std::string_view data, std::size_t max_bytes);
 
 }  // namespace vnawire::fetch

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "stages/fetch/fetch_text.h"
 #include "stages/fetch/fetch_url.h"
 
 namespace vnawire::fetch {
@@ -18,18 +19,6 @@ namespace {
 void ensure_curl_initialised() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-std::string trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-  return std::string(text);
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 }  // namespace
@@ -56,7 +45,7 @@ bool is_retryable(HttpFailure failure) {
 }
 
 std::optional<std::chrono::seconds> parse_retry_after(const std::string& value) {
-  const std::string text = trim(value);
+  const std::string text(trim(value));
   if (text.empty()) return std::nullopt;
   if (std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
     if (text.size() > 9) return std::chrono::seconds(999999999);
@@ -109,7 +98,7 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
   const auto colon = line.find(':');
   if (colon == std::string_view::npos) return n;
   const std::string_view name = line.substr(0, colon);
-  const std::string value = trim(line.substr(colon + 1));
+  const std::string value(trim(line.substr(colon + 1)));
   if (iequals(name, "content-type")) response.content_type = value;
   else if (iequals(name, "content-encoding")) response.content_encoding = value;
   else if (iequals(name, "content-language")) response.content_language = value;

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "stages/fetch/fetch_text.h"
 #include "stages/fetch/fetch_url.h"
 
 namespace vnawire::fetch {
@@ -16,25 +17,10 @@ constexpr std::size_t kMaxRobotsBytes = 500 * 1024;
 
 enum class Directive { kUserAgent, kAllow, kDisallow, kCrawlDelay, kSitemap, kOther };
 
-std::string ascii_lowered(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-std::string_view trimmed(std::string_view text) {
-  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\v' || c == '\f'; };
-  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-  return text;
-}
-
 // Directive names are case-insensitive; a few misspellings are common enough in the wild that Google's
 // parser accepts them, and honouring a Disallow the author plainly meant is the polite reading.
 Directive directive_of(std::string_view key) {
-  const std::string name = ascii_lowered(trimmed(key));
+  const std::string name = ascii_lowered(trim(key));
   if (name == "user-agent" || name == "useragent" || name == "user agent") return Directive::kUserAgent;
   if (name == "allow") return Directive::kAllow;
   static constexpr std::array<std::string_view, 5> kDisallow = {"disallow", "dissallow", "dissalow", "disalow",
@@ -47,13 +33,13 @@ Directive directive_of(std::string_view key) {
 
 // The product token of a User-agent value or of our own name: "Googlebot/2.1 (+http://…)" → "googlebot".
 std::string product_token(std::string_view value) {
-  value = trimmed(value);
+  value = trim(value);
   const std::size_t end = value.find_first_of(" \t/");
   return ascii_lowered(value.substr(0, end));
 }
 
 std::optional<double> parse_delay(std::string_view value) {
-  value = trimmed(value);
+  value = trim(value);
   double seconds = 0;
   const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), seconds);
   if (error != std::errc() || end != value.data() + value.size()) return std::nullopt;
@@ -151,7 +137,7 @@ RobotsRules RobotsRules::parse(std::string_view text, std::string_view agent_tok
     const std::size_t colon = line.find(':');
     if (colon == std::string_view::npos) continue;
     const Directive directive = directive_of(line.substr(0, colon));
-    const std::string_view value = trimmed(line.substr(colon + 1));
+    const std::string_view value = trim(line.substr(colon + 1));
 
     switch (directive) {
       case Directive::kUserAgent: {

@@ -15,6 +15,8 @@
 #include <optional>
 #include <vector>
 
+#include "stages/fetch/fetch_text.h"
+
 namespace vnawire::fetch {
 namespace {
 
@@ -33,14 +35,6 @@ struct UrlParts {
 
 constexpr std::array<std::string_view, 10> kTrackingParameters = {"fbclid", "gclid", "dclid",  "msclkid", "mc_cid",
                                                                   "mc_eid", "_ga",   "igshid", "yclid",   "ref_src"};
-
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string ascii_lowered(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), ascii_lower);
-  return out;
-}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';

@@ -2,7 +2,6 @@
 // HTTP payload of response records.
 #include "stages/fetch/fetch_warc.h"
 
-#include <strings.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -16,7 +15,8 @@
 #include <utility>
 #include <vector>
 
-#include "stages/fetch/fetch_feed.h"
+#include "stages/fetch/fetch_inflate.h"
+#include "stages/fetch/fetch_text.h"
 
 namespace vnawire::fetch {
 namespace {
@@ -26,19 +26,12 @@ constexpr std::size_t kChunk = 64 * 1024;
 constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
 constexpr std::size_t kMaxLine = 8 * 1024;
 
-std::string_view trim(std::string_view s) {
-  const std::size_t first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return {};
-  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
+// What is trimmed around WARC and HTTP header lines and fields: blanks and line ends, not \v or \f.
+constexpr std::string_view kHeaderSpace = " \t\r\n";
 
 // "WARC/1.0", "WARC/1.1" (and the 0.x drafts): the only way a record starts.
 bool is_version_line(std::string_view line) {
-  line = trim(line);
+  line = trim(line, kHeaderSpace);
   return line.size() > 5 && line.size() < 16 && line.starts_with("WARC/") &&
          line.find_first_not_of("0123456789.", 5) == std::string_view::npos;
 }
@@ -56,12 +49,12 @@ std::string header(const Headers& headers, std::string_view name) {
 bool add_header_line(Headers& headers, std::string_view line) {
   if ((line.front() == ' ' || line.front() == '\t') && !headers.empty()) {
     headers.back().second += " ";
-    headers.back().second += trim(line);
+    headers.back().second += trim(line, kHeaderSpace);
     return true;
   }
   const std::size_t colon = line.find(':');
-  if (colon == std::string_view::npos || trim(line.substr(0, colon)).empty()) return false;
-  headers.emplace_back(trim(line.substr(0, colon)), trim(line.substr(colon + 1)));
+  if (colon == std::string_view::npos || trim(line.substr(0, colon), kHeaderSpace).empty()) return false;
+  headers.emplace_back(trim(line.substr(0, colon), kHeaderSpace), trim(line.substr(colon + 1), kHeaderSpace));
   return true;
 }
 
@@ -149,23 +142,6 @@ class Inflater {
   std::string error_;
 };
 
-// Servers that say "deflate" mostly mean zlib (RFC 9110) but some send raw deflate: both are accepted.
-runtime::Result<std::string> inflate_deflate(std::string_view data, std::size_t max_bytes) {
-  const bool zlib_header = data.size() >= 2 && (data[0] & 0x0F) == 8 &&
-                           ((static_cast<unsigned char>(data[0]) << 8) | static_cast<unsigned char>(data[1])) % 31 == 0;
-  if (zlib_header) return gunzip(data, max_bytes);  // windowBits 15+32 reads zlib as well as gzip
-  Inflater raw(-15);
-  raw.feed(data.data(), data.size());
-  std::string out;
-  for (;;) {
-    const long produced = raw.step(out);
-    if (produced < 0) return runtime::Status::error("corrupt deflate data: " + raw.error());
-    if (out.size() > max_bytes) return runtime::Status::error("deflate data inflates beyond the record limit");
-    if (raw.between_members()) return out;
-    if (produced == 0 && raw.needs_input()) return runtime::Status::error("truncated deflate data");
-  }
-}
-
 // Undoes chunked transfer coding. Archivers disagree on whether they store the body as sent: a body that does
 // not start with a chunk size is taken as already dechunked, and a cut-off body keeps what was complete.
 std::optional<std::string> dechunk(std::string_view body) {
@@ -174,8 +150,8 @@ std::optional<std::string> dechunk(std::string_view body) {
   for (bool first = true;; first = false) {
     const std::size_t eol = body.find('\n', at);
     if (eol == std::string_view::npos) return first ? std::nullopt : std::optional(out);
-    std::string_view size_text = trim(body.substr(at, eol - at));
-    size_text = trim(size_text.substr(0, size_text.find(';')));  // chunk extensions
+    std::string_view size_text = trim(body.substr(at, eol - at), kHeaderSpace);
+    size_text = trim(size_text.substr(0, size_text.find(';')), kHeaderSpace);  // chunk extensions
     std::uint64_t size = 0;
     if (size_text.empty() || size_text.size() > 15 ||
         size_text.find_first_not_of("0123456789abcdefABCDEF") != std::string_view::npos) {
@@ -199,7 +175,8 @@ runtime::Status decode_content(std::string& body, std::string_view encodings, st
   std::vector<std::string_view> applied;
   for (std::size_t at = 0; at <= encodings.size();) {
     const std::size_t comma = std::min(encodings.find(',', at), encodings.size());
-    if (!trim(encodings.substr(at, comma - at)).empty()) applied.push_back(trim(encodings.substr(at, comma - at)));
+    const std::string_view coding = trim(encodings.substr(at, comma - at), kHeaderSpace);
+    if (!coding.empty()) applied.push_back(coding);
     at = comma + 1;
   }
   for (auto it = applied.rbegin(); it != applied.rend(); ++it) {  // the last applied is undone first
@@ -229,7 +206,7 @@ runtime::Status parse_http_response(std::string_view block, std::size_t max_byte
   if (header_end > kMaxHeaderBytes) return runtime::Status::error("HTTP header too long");
   std::string_view head = block.substr(0, header_end);
   const std::size_t first_eol = std::min(head.find('\n'), head.size());
-  const std::string_view status_line = trim(head.substr(0, first_eol));
+  const std::string_view status_line = trim(head.substr(0, first_eol), kHeaderSpace);
   const std::size_t space = status_line.find(' ');
   const std::string_view code = space == std::string_view::npos ? "" : status_line.substr(space + 1, 3);
   if (!status_line.starts_with("HTTP/") || code.size() != 3 ||
@@ -241,7 +218,8 @@ runtime::Status parse_http_response(std::string_view block, std::size_t max_byte
   for (std::size_t at = first_eol + 1; at < head.size();) {
     const std::size_t eol = std::min(head.find('\n', at), head.size());
     const std::string_view line = head.substr(at, eol - at);
-    if (!trim(line).empty()) add_header_line(headers, line);  // a broken header line is dropped, as browsers do
+    if (!trim(line, kHeaderSpace).empty())
+      add_header_line(headers, line);  // a broken header line is dropped, as browsers do
     at = eol + 1;
   }
   out.content_type = header(headers, "Content-Type");
@@ -394,7 +372,7 @@ runtime::Result<bool> WarcReader::next(WarcResponse& out) {
         found = true;
         break;
       }
-      if (!r.resync && !trim(line).empty()) return r.malformed(record_offset, "no WARC version line");
+      if (!r.resync && !trim(line, kHeaderSpace).empty()) return r.malformed(record_offset, "no WARC version line");
       record_offset = r.offset;
     }
     if (!found && r.reached_break()) return r.malformed(record_offset, "");  // a truncated gzip file

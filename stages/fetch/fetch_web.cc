@@ -7,6 +7,7 @@
 
 #include "stages/fetch/fetch_feed.h"
 #include "stages/fetch/fetch_stage.h"
+#include "stages/fetch/fetch_text.h"
 #include "stages/fetch/fetch_url.h"
 
 namespace vnawire::fetch {
@@ -17,7 +18,7 @@ using std::chrono::milliseconds;
 
 bool looks_like_xml(std::string_view body) {
   if (body.substr(0, 3) == "\xEF\xBB\xBF") body.remove_prefix(3);
-  while (!body.empty() && std::isspace(static_cast<unsigned char>(body.front()))) body.remove_prefix(1);
+  body = trim(body);
   if (body.size() >= 2 && static_cast<unsigned char>(body[0]) == 0x1f && static_cast<unsigned char>(body[1]) == 0x8b) {
     return true;  // gzip: a compressed sitemap
   }
@@ -35,7 +36,11 @@ WebCrawler::WebCrawler(std::vector<WebSource> sources, CrawlSettings crawl, Http
                        FetchHooks hooks)
     : crawl_(std::move(crawl)), client_(std::move(http)), state_(state), hooks_(std::move(hooks)),
       random_(std::random_device{}()) {
-  for (auto& source : sources) sources_.push_back(SourceRuntime{std::move(source)});
+  for (auto& source : sources) {
+    LinkPattern link_pattern = compile_link_pattern(source.link_regex);
+    sources_.push_back(SourceRuntime{std::move(source)});
+    sources_.back().link_pattern = std::move(link_pattern);
+  }
 }
 
 WebCrawler::~WebCrawler() = default;
@@ -365,7 +370,7 @@ void WebCrawler::handle_listing(const Task& task, const HttpResponse& response) 
       }
     }
   } else if (kind == TaskKind::Listing) {
-    auto links = listing_links(response.body, response.final_url, source.config.link_regex, source.config.link_xpath);
+    auto links = listing_links(response.body, response.final_url, source.link_pattern, source.config.link_xpath);
     if (!links) {
       unreadable("listing page", links.error());
     } else {

@@ -16,6 +16,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "stages/fetch/fetch_feed.h"
 #include "stages/fetch/fetch_http.h"
 #include "stages/fetch/fetch_robots.h"
 #include "stages/fetch/fetch_state.h"
@@ -124,6 +125,7 @@ class WebCrawler {
     std::vector<std::string> feeds;
     std::vector<std::string> sitemaps;
     std::unordered_set<std::string> sitemaps_this_round;
+    LinkPattern link_pattern;  // config.link_regex, compiled once rather than for every listing page
   };
 
   void schedule_polls(Clock::time_point now);

@@ -1,5 +1,6 @@
 // Fetch: RSS/Atom/RDF feeds, sitemaps, feed discovery, listing links, dates and bounded gunzip.
 #include "stages/fetch/fetch_feed.h"
+#include "stages/fetch/fetch_inflate.h"
 
 #include <gtest/gtest.h>
 #include <zlib.h>
@@ -370,10 +371,11 @@ const std::string kListing =
 const std::string kListingUrl = "https://www.example.vn/vi/thoi-su/";
 
 TEST(FetchListing, RegexFiltersResolvedLinks) {
-  auto all = listing_links(kListing, kListingUrl, "", "");
+  auto all = listing_links(kListing, kListingUrl, compile_link_pattern(""), "");
   ASSERT_TRUE(all.ok()) << all.error();
   EXPECT_EQ(all->size(), 6u);
-  auto articles = listing_links(kListing, kListingUrl, R"(^https://www\.example\.vn/vi/[a-z-]+/bai-\d+\.html$)", "");
+  auto articles = listing_links(kListing, kListingUrl,
+                                compile_link_pattern(R"(^https://www\.example\.vn/vi/[a-z-]+/bai-\d+\.html$)"), "");
   ASSERT_TRUE(articles.ok()) << articles.error();
   const std::vector<std::string> want = {"https://www.example.vn/vi/thoi-su/bai-1.html",
                                          "https://www.example.vn/vi/thoi-su/bai-2.html",
@@ -382,18 +384,18 @@ TEST(FetchListing, RegexFiltersResolvedLinks) {
 }
 
 TEST(FetchListing, XPathSelectsElementsOrAttributes) {
-  auto under_news = listing_links(kListing, kListingUrl, "", "//div[@class='news']");
+  auto under_news = listing_links(kListing, kListingUrl, compile_link_pattern(""), "//div[@class='news']");
   ASSERT_TRUE(under_news.ok()) << under_news.error();
   const std::vector<std::string> want = {"https://www.example.vn/vi/thoi-su/bai-1.html",
                                          "https://www.example.vn/vi/thoi-su/bai-2.html"};
   EXPECT_EQ(*under_news, want);
-  auto attributes = listing_links(kListing, kListingUrl, "", "//article/@data-url");
+  auto attributes = listing_links(kListing, kListingUrl, compile_link_pattern(""), "//article/@data-url");
   ASSERT_TRUE(attributes.ok()) << attributes.error();
   EXPECT_EQ(*attributes, want);
-  auto anchors = listing_links(kListing, kListingUrl, "", "//aside/a");
+  auto anchors = listing_links(kListing, kListingUrl, compile_link_pattern(""), "//aside/a");
   ASSERT_TRUE(anchors.ok()) << anchors.error();
   EXPECT_EQ(anchors->size(), 2u);
-  auto both = listing_links(kListing, kListingUrl, "bai-[13]", "//article | //aside");
+  auto both = listing_links(kListing, kListingUrl, compile_link_pattern("bai-[13]"), "//article | //aside");
   ASSERT_TRUE(both.ok()) << both.error();
   const std::vector<std::string> want_both = {"https://www.example.vn/vi/thoi-su/bai-1.html",
                                               "https://www.example.vn/vi/the-thao/bai-3.html"};
@@ -401,13 +403,13 @@ TEST(FetchListing, XPathSelectsElementsOrAttributes) {
 }
 
 TEST(FetchListing, BadRegexOrXPathIsAnError) {
-  auto regex = listing_links(kListing, kListingUrl, "bai-(\\d+", "");
+  auto regex = listing_links(kListing, kListingUrl, compile_link_pattern("bai-(\\d+"), "");
   ASSERT_FALSE(regex.ok());
   EXPECT_NE(regex.error().find("bad link regex 'bai-(\\d+'"), std::string::npos) << regex.error();
-  auto xpath = listing_links(kListing, kListingUrl, "", "//div[@class=");
+  auto xpath = listing_links(kListing, kListingUrl, compile_link_pattern(""), "//div[@class=");
   ASSERT_FALSE(xpath.ok());
   EXPECT_NE(xpath.error().find("bad XPath '//div[@class='"), std::string::npos) << xpath.error();
-  auto value = listing_links(kListing, kListingUrl, "", "count(//a)");
+  auto value = listing_links(kListing, kListingUrl, compile_link_pattern(""), "count(//a)");
   ASSERT_FALSE(value.ok());
   EXPECT_EQ(value.error(), "XPath 'count(//a)' selects a value, not nodes");
 }

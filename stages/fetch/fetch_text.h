@@ -1,0 +1,28 @@
+// ASCII text helpers shared by the fetcher's parsers (HTTP, robots.txt, WARC, feeds, charsets, dates).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace vnawire::fetch {
+
+// The protocols and formats the fetcher reads are ASCII at the syntax level, so these helpers never consult the
+// C locale (std::isspace and std::tolower would follow whatever locale the process runs under).
+
+// White space as std::isspace reads it in the "C" locale.
+inline constexpr std::string_view kAsciiSpace = " \t\n\v\f\r";
+// WHATWG's "ASCII whitespace" (no vertical tab), which HTML and the Encoding Standard use.
+inline constexpr std::string_view kHtmlSpace = " \t\n\f\r";
+
+bool is_space(char c, std::string_view spaces = kAsciiSpace);
+// `text` without the leading and trailing characters of `spaces`.
+std::string_view trim(std::string_view text, std::string_view spaces = kAsciiSpace);
+
+char ascii_lower(char c);
+std::string ascii_lowered(std::string_view text);
+
+// Case-insensitive (ASCII) equality and prefix test, as header names, directives and tokens compare.
+bool iequals(std::string_view a, std::string_view b);
+bool istarts_with(std::string_view text, std::string_view prefix);
+
+}  // namespace vnawire::fetch
