@@ -25,11 +25,18 @@ const std::unordered_map<std::string, int> kMonths = {
     {"octubre", 10},  {"novembre", 11},  {"nov", 11},       {"november", 11}, {"noviembre", 11}, {"decembre", 12},
     {"dec", 12},      {"december", 12},  {"diciembre", 12}, {"dic", 12}};
 
-// Words that may stand around a date without changing it: articles, "ngày" (day), weekdays.
-const std::unordered_set<std::string> kDateFiller = {
-    "le",       "the",    "el",       "de",     "del",       "on",     "ngay",    "nam",       "lundi",    "mardi",
-    "mercredi", "jeudi",  "vendredi", "samedi", "dimanche",  "monday", "tuesday", "wednesday", "thursday", "friday",
-    "saturday", "sunday", "lunes",    "martes", "miercoles", "jueves", "viernes", "sabado",    "domingo"};
+// Weekday names, accent-folded: a dateline and a date in the text may both open with one.
+const std::unordered_set<std::string> kWeekdays = {"lundi",    "mardi",  "mercredi", "jeudi",     "vendredi",  "samedi",
+                                                   "dimanche", "monday", "tuesday",  "wednesday", "thursday",  "friday",
+                                                   "saturday", "sunday", "lunes",    "martes",    "miercoles", "jueves",
+                                                   "viernes",  "sabado", "domingo"};
+
+// Words that may stand around a date without changing it: articles, "ngày" (day) and weekdays.
+const std::unordered_set<std::string> kDateFiller = {"le", "the", "el", "de", "del", "on", "ngay", "nam"};
+
+bool is_date_filler(const std::string& folded_word) {
+  return kDateFiller.count(folded_word) != 0 || kWeekdays.count(folded_word) != 0;
+}
 
 bool all_digits(std::string_view s) {
   if (s.empty()) return false;
@@ -130,7 +137,7 @@ std::optional<std::string> parse_loose_date(std::string_view text) {
     if (c == ' ' || c == ',') {
       if (cur == "thang") {
         vietnamese_month = true;
-      } else if (!cur.empty() && kDateFiller.count(cur) == 0) {
+      } else if (!cur.empty() && !is_date_filler(cur)) {
         toks.push_back(cur);
       }
       cur.clear();
@@ -252,6 +259,8 @@ std::string infer_year(const std::string& date, const std::optional<std::string>
   }
   return std::to_string(year) + date.substr(4);
 }
+
+bool is_weekday(std::string_view folded_word) { return kWeekdays.count(std::string(folded_word)) != 0; }
 
 int month_from_word(std::string_view folded_word) { return month_of(std::string(folded_word)); }
 

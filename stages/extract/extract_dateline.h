@@ -25,12 +25,17 @@ std::optional<std::string> parse_loose_date(std::string_view text);
 // " date 2024-01 rest…" (any case, optional colon) -> {"2024-01", offset of rest}.
 std::optional<std::pair<std::string, std::size_t>> match_date_header(std::string_view line);
 
-// Gives a year-less "XXXX-MM-DD" the year of `published` (a dispatch dated in December but
-// published in January belongs to the year before); anything else is returned unchanged.
+// Gives a year-less "XXXX-MM-DD" the year of `published` that puts it within six months of it (a
+// dispatch dated in December but published in January belongs to the year before, an event announced
+// in January for March to the same year); anything else is returned unchanged. The one rule for every
+// year-less date extract reads: datelines and dates in the text alike.
 std::string infer_year(const std::string& date, const std::optional<std::string>& published);
 
 // "juillet", "july", "sept." (accent-folded, lower case) -> 7, 9; 0 for anything else.
 int month_from_word(std::string_view folded_word);
+
+// "mardi", "monday", "miercoles" (accent-folded, lower case): a weekday in a language VNA publishes in.
+bool is_weekday(std::string_view folded_word);
 
 // "6", "06", "1er", "1st" -> day of month; 0 for anything else.
 int day_from_word(std::string_view folded_word);

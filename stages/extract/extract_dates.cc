@@ -61,38 +61,21 @@ std::optional<std::pair<int, int>> day_range(std::string_view key) {
   return std::nullopt;
 }
 
-const std::unordered_set<std::string> kWeekdays = {"lundi",    "mardi",    "mercredi", "jeudi",   "vendredi",
-                                                   "samedi",   "dimanche", "monday",   "tuesday", "wednesday",
-                                                   "thursday", "friday",   "saturday", "sunday"};
-
 struct Ymd {
   int year = 0;  // 0: not written
   int month = 0;
   int day = 0;
 };
 
-struct Published {
-  int year = 0;
-  int month = 0;  // 0: unknown
-  int day = 0;
-};
-
-std::optional<Published> parse_published(const std::optional<std::string>& published) {
-  if (!published || published->size() < 4 || !all_digits(published->substr(0, 4))) return std::nullopt;
-  Published p;
-  p.year = std::stoi(published->substr(0, 4));
-  if (published->size() >= 7 && all_digits(published->substr(5, 2))) p.month = std::stoi(published->substr(5, 2));
-  if (published->size() >= 10 && all_digits(published->substr(8, 2))) p.day = std::stoi(published->substr(8, 2));
-  return p;
-}
-
-// The year for a year-less month/day: the publication year, or the one before when the day would
-// otherwise lie after publication.
-int inferred_year(int month, int day, const std::optional<Published>& pub) {
-  if (!pub) return 0;
-  if (pub->month == 0) return pub->year;
-  const bool after = month > pub->month || (month == pub->month && pub->day != 0 && day > pub->day);
-  return after ? pub->year - 1 : pub->year;
+// The publication day when `published` gives a full one: relative words ("hier") need no less.
+std::optional<Ymd> publication_day(const std::optional<std::string>& published) {
+  if (!published || published->size() < 10) return std::nullopt;
+  const std::string_view p(*published);
+  if (!all_digits(p.substr(0, 4)) || !all_digits(p.substr(5, 2)) || !all_digits(p.substr(8, 2))) return std::nullopt;
+  const Ymd day{std::stoi(published->substr(0, 4)), std::stoi(published->substr(5, 2)),
+                std::stoi(published->substr(8, 2))};
+  if (day.month == 0 || day.day == 0) return std::nullopt;
+  return day;
 }
 
 std::string format(const Ymd& d) {
@@ -105,16 +88,23 @@ std::string format(const Ymd& d) {
   return buf;
 }
 
+// The year of a year-less month and day, by the dateline's rule (infer_year), so that a date reads the
+// same in a dateline and in the text; 0 when the publication date gives none.
+int inferred_year(int month, int day, const std::optional<std::string>& published) {
+  const std::string dated = infer_year(format({0, month, day}), published);
+  return dated.front() == 'X' ? 0 : std::stoi(dated.substr(0, 4));
+}
+
 bool valid(const Ymd& d) { return d.month >= 1 && d.month <= 12 && d.day >= 1 && d.day <= 31; }
 
 // A single day or an interval; the year written after the last day applies to both ends.
-std::optional<std::string> to_edtf(Ymd start, std::optional<Ymd> end, const std::optional<Published>& pub) {
+std::optional<std::string> to_edtf(Ymd start, std::optional<Ymd> end, const std::optional<std::string>& published) {
   if (!valid(start) || (end && !valid(*end))) return std::nullopt;
   if (!end) {
-    if (start.year == 0) start.year = inferred_year(start.month, start.day, pub);
+    if (start.year == 0) start.year = inferred_year(start.month, start.day, published);
     return format(start);
   }
-  if (end->year == 0) end->year = inferred_year(end->month, end->day, pub);
+  if (end->year == 0) end->year = inferred_year(end->month, end->day, published);
   if (start.year == 0 && end->year != 0) {
     // "du 29 décembre au 2 janvier" crosses the new year.
     const bool wraps = start.month > end->month || (start.month == end->month && start.day > end->day);
@@ -123,7 +113,7 @@ std::optional<std::string> to_edtf(Ymd start, std::optional<Ymd> end, const std:
   return format(start) + "/" + format(*end);
 }
 
-std::string shift_days(const Published& p, int days) {
+std::string shift_days(const Ymd& p, int days) {
   using namespace std::chrono;
   const sys_days when =
       sys_days(year_month_day(year(p.year), month(static_cast<unsigned>(p.month)), day(static_cast<unsigned>(p.day)))) +
@@ -139,7 +129,8 @@ struct Match {
 };
 
 // Tries every form at token i; the longest forms are tried first so "6 July 2022" is not "6 July".
-std::optional<Match> match_at(const std::vector<Token>& t, std::size_t i, const std::optional<Published>& pub) {
+std::optional<Match> match_at(const std::vector<Token>& t, std::size_t i, const std::optional<std::string>& published,
+                              const std::optional<Ymd>& pub_day) {
   auto key = [&](std::size_t k) -> std::string_view { return k < t.size() ? std::string_view(t[k].key) : ""; };
   auto year_at = [&](std::size_t k) { return year_of(key(k)); };
   auto done = [&](std::size_t n, std::optional<std::string> edtf) -> std::optional<Match> {
@@ -154,12 +145,13 @@ std::optional<Match> match_at(const std::vector<Token>& t, std::size_t i, const 
     if (key(i + 2) == "au" && day_from_word(key(i + 3)) != 0 && month_from_word(key(i + 4)) != 0) {
       const int m = month_from_word(key(i + 4));
       const int y = year_at(i + 5);
-      return done(y ? 6 : 5, to_edtf({y, m, d1}, Ymd{y, m, day_from_word(key(i + 3))}, pub));
+      return done(y ? 6 : 5, to_edtf({y, m, d1}, Ymd{y, m, day_from_word(key(i + 3))}, published));
     }
     const int m1 = month_from_word(key(i + 2));
     if (m1 != 0 && key(i + 3) == "au" && day_from_word(key(i + 4)) != 0 && month_from_word(key(i + 5)) != 0) {
       const int y = year_at(i + 6);
-      return done(y ? 7 : 6, to_edtf({y, m1, d1}, Ymd{y, month_from_word(key(i + 5)), day_from_word(key(i + 4))}, pub));
+      return done(y ? 7 : 6,
+                  to_edtf({y, m1, d1}, Ymd{y, month_from_word(key(i + 5)), day_from_word(key(i + 4))}, published));
     }
   }
   // "ngày 6 tháng 7 [năm 2022]", "ngày 6/7[/2022]".
@@ -168,28 +160,28 @@ std::optional<Match> match_at(const std::vector<Token>& t, std::size_t i, const 
       const bool has_year = key(i + 4) == "nam" && year_at(i + 5) != 0;
       const Ymd d{has_year ? year_at(i + 5) : 0, std::stoi(std::string(key(i + 3)).substr(0, 2)),
                   day_from_word(key(i + 1))};
-      return done(has_year ? 6 : 4, to_edtf(d, std::nullopt, pub));
+      return done(has_year ? 6 : 4, to_edtf(d, std::nullopt, published));
     }
     if (auto d = parse_loose_date(key(i + 1)); d && d->size() == 10) {
       const Ymd ymd{d->front() == 'X' ? 0 : std::stoi(d->substr(0, 4)), std::stoi(d->substr(5, 2)),
                     std::stoi(d->substr(8, 2))};
-      return done(2, to_edtf(ymd, std::nullopt, pub));
+      return done(2, to_edtf(ymd, std::nullopt, published));
     }
   }
   // "mardi 3 décembre": the weekday belongs to the expression.
-  const std::size_t lead = kWeekdays.count(std::string(k0)) != 0 ? 1 : 0;
+  const std::size_t lead = is_weekday(k0) ? 1 : 0;
   const std::size_t s = i + lead;
   // "20-23 janvier [2022]".
   if (auto r = day_range(key(s)); r && month_from_word(key(s + 1)) != 0) {
     const int m = month_from_word(key(s + 1));
     const int y = year_at(s + 2);
-    return done(lead + (y ? 3 : 2), to_edtf({y, m, r->first}, Ymd{y, m, r->second}, pub));
+    return done(lead + (y ? 3 : 2), to_edtf({y, m, r->first}, Ymd{y, m, r->second}, published));
   }
   // "6 juillet [2022]", "6 July 2022".
   if (day_from_word(key(s)) != 0 && month_from_word(key(s + 1)) != 0) {
     const int y = year_at(s + 2);
     return done(lead + (y ? 3 : 2),
-                to_edtf({y, month_from_word(key(s + 1)), day_from_word(key(s))}, std::nullopt, pub));
+                to_edtf({y, month_from_word(key(s + 1)), day_from_word(key(s))}, std::nullopt, published));
   }
   // "September 10-13 [2022]", "July 6[, 2022]". "mai" (a Vietnamese name) and "sept" (French
   // seven) lead numbers too often to be taken for months there.
@@ -197,11 +189,11 @@ std::optional<Match> match_at(const std::vector<Token>& t, std::size_t i, const 
     const int m = month_from_word(k0);
     if (auto r = day_range(key(i + 1))) {
       const int y = year_at(i + 2);
-      return done(y ? 3 : 2, to_edtf({y, m, r->first}, Ymd{y, m, r->second}, pub));
+      return done(y ? 3 : 2, to_edtf({y, m, r->first}, Ymd{y, m, r->second}, published));
     }
     if (day_from_word(key(i + 1)) != 0 && all_digits(key(i + 1).substr(0, 1))) {
       const int y = year_at(i + 2);
-      return done(y ? 3 : 2, to_edtf({y, m, day_from_word(key(i + 1))}, std::nullopt, pub));
+      return done(y ? 3 : 2, to_edtf({y, m, day_from_word(key(i + 1))}, std::nullopt, published));
     }
   }
   // "6/7/2022", "06.07.2022", "2022-07-06": only with a four-digit year, so scores ("3-1"), halves
@@ -210,11 +202,11 @@ std::optional<Match> match_at(const std::vector<Token>& t, std::size_t i, const 
     if (auto d = parse_loose_date(k0); d && d->size() == 10 && d->front() != 'X') return done(1, *d);
   }
   // Relative days, only against a full publication date.
-  if (lead == 0 && pub && pub->month != 0 && pub->day != 0) {
-    if (k0 == "hier" || k0 == "yesterday") return done(1, shift_days(*pub, -1));
-    if (k0 == "hom" && key(i + 1) == "qua") return done(2, shift_days(*pub, -1));
-    if (k0 == "aujourd'hui" || k0 == "aujourd\u2019hui" || k0 == "today") return done(1, shift_days(*pub, 0));
-    if (k0 == "hom" && key(i + 1) == "nay") return done(2, shift_days(*pub, 0));
+  if (lead == 0 && pub_day) {
+    if (k0 == "hier" || k0 == "yesterday") return done(1, shift_days(*pub_day, -1));
+    if (k0 == "hom" && key(i + 1) == "qua") return done(2, shift_days(*pub_day, -1));
+    if (k0 == "aujourd'hui" || k0 == "aujourd\u2019hui" || k0 == "today") return done(1, shift_days(*pub_day, 0));
+    if (k0 == "hom" && key(i + 1) == "nay") return done(2, shift_days(*pub_day, 0));
   }
   return std::nullopt;
 }
@@ -222,11 +214,11 @@ std::optional<Match> match_at(const std::vector<Token>& t, std::size_t i, const 
 }  // namespace
 
 std::vector<DateMention> find_dates(std::string_view text, const std::optional<std::string>& published) {
-  const std::optional<Published> pub = parse_published(published);
+  const std::optional<Ymd> pub_day = publication_day(published);
   const std::vector<Token> tokens = tokenize(text);
   std::vector<DateMention> out;
   for (std::size_t i = 0; i < tokens.size();) {
-    if (auto m = match_at(tokens, i, pub)) {
+    if (auto m = match_at(tokens, i, published, pub_day)) {
       const std::size_t last = i + m->tokens - 1;
       out.push_back({std::string(text.substr(tokens[i].begin, tokens[last].end - tokens[i].begin)), m->edtf});
       i += m->tokens;

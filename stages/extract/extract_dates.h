@@ -16,9 +16,9 @@ struct DateMention {
 };
 
 // The dates written in `text`, in text order. `published` (EDTF, possibly only YYYY or YYYY-MM)
-// supplies the year when the text gives none; a year-less date is never put after publication,
-// since dispatches report what happened. Relative words ("hier", "yesterday", "hôm qua") are
-// resolved only against a full publication day.
+// supplies the year when the text gives none, as for a dateline (infer_year: within six months of
+// publication). Relative words ("hier", "yesterday", "hôm qua") are resolved only against a full
+// publication day.
 std::vector<DateMention> find_dates(std::string_view text, const std::optional<std::string>& published);
 
 // The dates of title, lead, body and captions, in that order, each EDTF value once.

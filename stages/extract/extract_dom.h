@@ -32,6 +32,10 @@ inline std::string attr(const xmlNode* n, const char* name) {
   return out;
 }
 
+// The class and id attributes in lower case, one string: page furniture is named in either ("comments",
+// id="sidebar"), and every extractor that skips it by name reads both.
+inline std::string class_and_id(const xmlNode* n) { return util::to_lower(attr(n, "class") + " " + attr(n, "id")); }
+
 // The raw content of an element whose text is not markup (<script type="application/ld+json">).
 inline std::string raw_text(const xmlNode* n) {
   std::string out;

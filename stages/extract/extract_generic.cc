@@ -18,6 +18,7 @@ namespace vnawire::extract {
 namespace {
 
 using dom::attr;
+using dom::class_and_id;
 using dom::name_of;
 using dom::traverse;
 
@@ -72,8 +73,6 @@ bool contains_any(std::string_view s, std::initializer_list<std::string_view> wo
   return std::any_of(words.begin(), words.end(),
                      [&](std::string_view w) { return s.find(w) != std::string_view::npos; });
 }
-
-std::string class_and_id(const xmlNode* n) { return util::to_lower(attr(n, "class") + " " + attr(n, "id")); }
 
 // Class and id words of page furniture, unless the same words also say "article" or "content"
 // (readability's unlikely/maybe candidates, plus the share and newsletter boxes of today's CMSs).

@@ -272,7 +272,7 @@ PageMetadata read_page_metadata(xmlNode* root) {
         }
         if (nm == "style" || nm == "noscript" || nm == "template") return false;
         // Readers' comments carry their own bylines ("Ben commented on") and dates.
-        if (util::to_lower(attr(n, "class") + " " + attr(n, "id")).find("comment") != std::string::npos) return false;
+        if (dom::class_and_id(n).find("comment") != std::string::npos) return false;
         if (nm == "link") {
           const std::string rel = util::to_lower(attr(n, "rel"));
           if (has_word(rel, "canonical")) set_once(s.plain.canonical_url, attr(n, "href"));

@@ -1,12 +1,16 @@
 // Character n-gram naive Bayes: small (a few thousand n-grams per language) and fast (one hash lookup per n-gram).
 #include "stages/langid/langid_ngram.h"
 
+#include <unicode/uchar.h>
+
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
 #include <unordered_map>
 
 #include "stages/langid/langid_corpus.h"
+#include "stages/langid/langid_script.h"
 
 namespace vnawire::langid {
 namespace {
@@ -21,12 +25,6 @@ struct Model {
   std::vector<std::array<double, kMaxOrder + 1>> unseen;  // by language and order: an n-gram never seen
 };
 
-char32_t lowered(char32_t c) {
-  if (c >= 'A' && c <= 'Z') return c + 32;
-  if (c >= 0xC0 && c <= 0xDE && c != 0xD7) return c + 32;  // Latin-1 capitals
-  return c;
-}
-
 bool is_latin_letter(char32_t c) { return (c >= 'a' && c <= 'z') || (c >= 0xDF && c <= 0x24F && c != 0xF7); }
 
 // The text's Latin words as lower-case code points, each padded with a space on both sides so that
@@ -34,17 +32,8 @@ bool is_latin_letter(char32_t c) { return (c >= 'a' && c <= 'z') || (c >= 0xDF &
 std::u32string padded_words(std::string_view text) {
   std::u32string out = U" ";
   for (std::size_t i = 0; i < text.size();) {
-    const auto lead = static_cast<unsigned char>(text[i]);
-    std::size_t length = lead < 0x80           ? 1
-                         : (lead >> 5) == 0x6  ? 2
-                         : (lead >> 4) == 0xE  ? 3
-                         : (lead >> 3) == 0x1E ? 4
-                                               : 1;
-    if (i + length > text.size()) length = 1;
-    char32_t c = length == 1 ? lead : lead & (0x7F >> length);
-    for (std::size_t k = 1; k < length; ++k) c = (c << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
-    i += length;
-    c = lowered(c);
+    char32_t c = U' ';  // a byte that is not UTF-8 separates words
+    if (next_code_point(text, i, c)) c = static_cast<char32_t>(u_tolower(static_cast<UChar32>(c)));
     if (is_latin_letter(c)) {
       out.push_back(c);
     } else if (out.back() != U' ') {
@@ -120,22 +109,14 @@ NgramGuess ngram_language(std::string_view text) {
   const Model& trained = model();
   const std::size_t languages = trained.codes.size();
   std::vector<double> scores(languages, 0.0);
-  int grams = 0;
   for_each_ngram(words, [&](std::uint64_t key, int n) {
-    ++grams;
     const auto row = trained.rows.find(key);
     for (std::size_t l = 0; l < languages; ++l) {
       scores[l] += row == trained.rows.end() ? trained.unseen[l][n] : trained.scores[row->second + l];
     }
   });
-  std::size_t best = 0, second = languages > 1 ? 1 : 0;
-  for (std::size_t l = 0; l < languages; ++l) {
-    if (scores[l] > scores[best]) best = l;
-  }
-  for (std::size_t l = 0; l < languages; ++l) {
-    if (l != best && (second == best || scores[l] > scores[second])) second = l;
-  }
-  return {trained.codes[best], grams == 0 ? 0.0 : (scores[best] - scores[second]) / grams};
+  const auto best = std::max_element(scores.begin(), scores.end());
+  return {trained.codes[static_cast<std::size_t>(best - scores.begin())]};
 }
 
 std::vector<std::string> ngram_languages() { return model().codes; }

@@ -9,8 +9,7 @@
 namespace vnawire::langid {
 
 struct NgramGuess {
-  std::string code;     // "" when the text has no Latin letters
-  double margin = 0.0;  // log-probability per n-gram of the best over the runner-up: how sure it is
+  std::string code;  // "" when the text has no Latin letters
 };
 
 // The most likely of the corpus languages (en fr es de pt it id) for `text`. Trained once, on first use.

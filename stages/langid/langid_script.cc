@@ -8,28 +8,6 @@
 namespace vnawire::langid {
 namespace {
 
-// Decodes one UTF-8 sequence at `i`; returns false (and advances one byte) on an invalid one.
-bool next_code_point(std::string_view text, std::size_t& i, char32_t& out) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char lead = byte(i);
-  std::size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : (lead >> 3) == 0x1E ? 4 : 0;
-  if (length == 0 || i + length > text.size()) {
-    ++i;
-    return false;
-  }
-  char32_t value = length == 1 ? lead : lead & (0x7F >> length);
-  for (std::size_t k = 1; k < length; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) {
-      ++i;
-      return false;
-    }
-    value = (value << 6) | (byte(i + k) & 0x3F);
-  }
-  i += length;
-  out = value;
-  return true;
-}
-
 bool is_vietnamese_letter(char32_t c) {
   // Latin Extended Additional holds the stacked tone marks (ạ ấ ộ ữ...); the rest no other VNA language uses.
   return (c >= 0x1EA0 && c <= 0x1EF9) || std::u32string_view(U"ăĂơƠưƯđĐĩĨũŨ").find(c) != std::u32string_view::npos;
@@ -73,6 +51,27 @@ bool letter_script(char32_t c, Script& script) {
 }
 
 }  // namespace
+
+bool next_code_point(std::string_view text, std::size_t& i, char32_t& out) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char lead = byte(i);
+  std::size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : (lead >> 3) == 0x1E ? 4 : 0;
+  if (length == 0 || i + length > text.size()) {
+    ++i;
+    return false;
+  }
+  char32_t value = length == 1 ? lead : lead & (0x7F >> length);
+  for (std::size_t k = 1; k < length; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) {
+      ++i;
+      return false;
+    }
+    value = (value << 6) | (byte(i + k) & 0x3F);
+  }
+  i += length;
+  out = value;
+  return true;
+}
 
 Script ScriptCounts::dominant() const {
   const auto best = std::max_element(letters.begin(), letters.end());

@@ -21,6 +21,11 @@ struct ScriptCounts {
   Script dominant() const;  // Other when there are no letters
 };
 
+// Decodes the UTF-8 sequence at `i` into `out` and moves `i` past it. On a byte that starts no valid
+// sequence (a bad lead, a missing continuation, a truncated end) it returns false and moves one byte only, so
+// the bytes after it are read again and never swallowed.
+bool next_code_point(std::string_view text, std::size_t& i, char32_t& out);
+
 // Counts letters by script. Invalid UTF-8 bytes and control characters are counted and skipped, never trusted.
 ScriptCounts count_scripts(std::string_view text);
 

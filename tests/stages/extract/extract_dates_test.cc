@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "stages/extract/extract_article.h"
+#include "stages/extract/extract_dateline.h"
 #include "stages/extract/extract_dates.h"
 
 namespace vnawire::extract {
@@ -31,6 +32,13 @@ TEST(ExtractDates, FrenchForms) {
   EXPECT_EQ(only_date("Signé le 6/7/2022 à Paris.", std::nullopt), Found("6/7/2022", "2022-07-06"));
 }
 
+TEST(ExtractDates, WeekdaysTheDatelineKnows) {
+  // The weekday belongs to the expression in every language the dateline reads, Spanish included.
+  const std::optional<std::string> pub = "2022-12-20";
+  EXPECT_EQ(only_date("Se reunieron el miércoles 3 diciembre.", pub), Found("miércoles 3 diciembre", "2022-12-03"));
+  EXPECT_EQ(only_date("They met on Wednesday 3 December.", pub), Found("Wednesday 3 December", "2022-12-03"));
+}
+
 TEST(ExtractDates, EnglishForms) {
   const std::optional<std::string> pub = "2022-12-20";
   EXPECT_EQ(only_date("The talks opened on July 6.", pub), Found("July 6", "2022-07-06"));
@@ -53,8 +61,22 @@ TEST(ExtractDates, YearInferredAcrossNewYear) {
   EXPECT_EQ(only_date("Il est rentré le 2 janvier.", pub), Found("2 janvier", "2024-01-02"));
   EXPECT_EQ(only_date("La trêve, du 29 décembre au 2 janvier, a tenu.", pub),
             Found("du 29 décembre au 2 janvier", "2023-12-29/2024-01-02"));
-  // Only the month is known: a later month is last year's.
-  EXPECT_EQ(only_date("le 6 juillet", std::optional<std::string>("2024-03")), Found("6 juillet", "2023-07-06"));
+  // Only the month is known: a month more than six months later is last year's.
+  EXPECT_EQ(only_date("le 6 octobre", std::optional<std::string>("2024-03")), Found("6 octobre", "2023-10-06"));
+}
+
+TEST(ExtractDates, YearInferredAsForTheDateline) {
+  // One rule for a year-less date wherever it is written: the year that puts it within six months of
+  // publication, so an announced event keeps the publication year.
+  const std::optional<std::string> pub = "2024-01-15";
+  EXPECT_EQ(only_date("Le sommet aura lieu le 10 mars.", pub), Found("10 mars", "2024-03-10"));
+  for (int month = 1; month <= 12; ++month) {
+    const std::string written = "XXXX-" + std::string(month < 10 ? "0" : "") + std::to_string(month) + "-20";
+    const std::string text = "ngày 20/" + std::to_string(month);
+    EXPECT_EQ(only_date(text, std::optional<std::string>("2024-05-10")).second,
+              infer_year(written, std::optional<std::string>("2024-05-10")))
+        << text;
+  }
 }
 
 TEST(ExtractDates, NoYearAnywhere) {
