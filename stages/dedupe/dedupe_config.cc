@@ -44,7 +44,7 @@ const runtime::OptionSpecs& dedupe_option_specs() {
                  "duplicate (candidates naming different years or ordinals never are).",
                  false, 0.0, 1.0},
       OptionSpec{"shingle_words", OptionType::Int, std::int64_t{3}, "Words per shingle.", false, 1.0, 16.0},
-      OptionSpec{"minhash_bands", OptionType::Int, std::int64_t{64},
+      OptionSpec{"minhash_bands", OptionType::Int, std::int64_t{32},
                  "MinHash: LSH bands; more bands find less similar candidates at more index entries per document.",
                  false, 1.0, 512.0},
       OptionSpec{"minhash_rows", OptionType::Int, std::int64_t{1},

@@ -55,12 +55,14 @@ bool is_key_number(const std::string& word) {
          suffix == "nd" || suffix == "rd";
 }
 
-void sort_unique(std::vector<std::uint64_t>& values) {
+template <typename T>
+void sort_unique(std::vector<T>& values) {
   std::sort(values.begin(), values.end());
   values.erase(std::unique(values.begin(), values.end()), values.end());
 }
 
-std::size_t common(const std::vector<std::uint64_t>& a, const std::vector<std::uint64_t>& b) {
+template <typename T>
+std::size_t common(const std::vector<T>& a, const std::vector<T>& b) {
   std::size_t n = 0;
   for (auto i = a.begin(), j = b.begin(); i != a.end() && j != b.end();) {
     if (*i < *j) {
@@ -82,11 +84,14 @@ NearSignature near_signature(const std::vector<std::string>& words, const NearOp
   if (words.empty()) return signature;
   // A text shorter than one shingle is one shingle of all it has.
   const std::size_t count = words.size() >= k ? words.size() - k + 1 : 1;
-  signature.shingles.reserve(count);
+  // Full 64-bit hashes feed MinHash and SimHash; the index keeps their low 32 bits.
+  std::vector<std::uint64_t> hashes;
+  hashes.reserve(count);
   std::string buffer;
-  for (std::size_t i = 0; i < count; ++i) {
-    signature.shingles.push_back(hash_words(words, i, std::min(words.size(), i + k), buffer));
-  }
+  for (std::size_t i = 0; i < count; ++i) hashes.push_back(hash_words(words, i, std::min(words.size(), i + k), buffer));
+  sort_unique(hashes);
+  signature.shingles.reserve(hashes.size());
+  for (std::uint64_t hash : hashes) signature.shingles.push_back(static_cast<std::uint32_t>(hash));
   sort_unique(signature.shingles);
   const auto word_hash = [&](std::size_t i) -> std::uint64_t {
     return i < words.size() ? XXH3_64bits(words[i].data(), words[i].size()) | 1 : 0;  // 0: no word there
@@ -113,7 +118,7 @@ NearSignature near_signature(const std::vector<std::string>& words, const NearOp
     std::vector<std::uint64_t> minima(static_cast<std::size_t>(permutations),
                                       std::numeric_limits<std::uint64_t>::max());
     const std::vector<Permutation>& permutations_table = minhash_permutations();
-    for (std::uint64_t shingle : signature.shingles) {
+    for (std::uint64_t shingle : hashes) {
       for (std::size_t p = 0; p < minima.size(); ++p) {
         minima[p] = std::min(minima[p], permutations_table[p].multiplier * shingle + permutations_table[p].offset);
       }
@@ -126,7 +131,7 @@ NearSignature near_signature(const std::vector<std::string>& words, const NearOp
     }
   } else if (options.method == NearMethod::SimHash) {
     int weights[64] = {};
-    for (std::uint64_t shingle : signature.shingles) {
+    for (std::uint64_t shingle : hashes) {
       const std::uint64_t bits = mix(shingle);
       for (int b = 0; b < 64; ++b) weights[b] += (bits >> b) & 1 ? 1 : -1;
     }
@@ -142,12 +147,25 @@ NearSignature near_signature(const std::vector<std::string>& words, const NearOp
   return signature;
 }
 
-double containment(const std::vector<std::uint64_t>& a, const std::vector<std::uint64_t>& b) {
+namespace {
+
+template <typename T>
+double containment_of(const std::vector<T>& a, const std::vector<T>& b) {
   if (a.empty() || b.empty()) return 0.0;
   return static_cast<double>(common(a, b)) / static_cast<double>(std::min(a.size(), b.size()));
 }
 
-double jaccard(const std::vector<std::uint64_t>& a, const std::vector<std::uint64_t>& b) {
+}  // namespace
+
+double containment(const std::vector<std::uint32_t>& a, const std::vector<std::uint32_t>& b) {
+  return containment_of(a, b);
+}
+
+double containment(const std::vector<std::uint64_t>& a, const std::vector<std::uint64_t>& b) {
+  return containment_of(a, b);
+}
+
+double jaccard(const std::vector<std::uint32_t>& a, const std::vector<std::uint32_t>& b) {
   if (a.empty() && b.empty()) return 1.0;
   const std::size_t n = common(a, b);
   return static_cast<double>(n) / static_cast<double>(a.size() + b.size() - n);

@@ -13,7 +13,7 @@ struct NearOptions {
   NearMethod method = NearMethod::MinHash;
   int shingle_words = 3;
   // MinHash: bands x rows permutations; a pair is a candidate when all rows of one band agree.
-  int bands = 64;
+  int bands = 32;
   int rows = 1;
   // SimHash: candidates share one of 4 16-bit blocks, so every pair within 3 bits is found; pairs
   // further apart than this are not near duplicates.
@@ -27,7 +27,9 @@ struct NearOptions {
 
 // What the index keeps per document, and all the decision needs.
 struct NearSignature {
-  std::vector<std::uint64_t> shingles;  // hashes of word shingles, sorted, unique
+  // Hashes of word shingles, sorted, unique; 32 bits are enough to compare two texts of a few thousand
+  // shingles (a chance match in 10^4 pairs) and halve what the index keeps per document.
+  std::vector<std::uint32_t> shingles;
   std::vector<std::uint64_t> numbers;   // hashes of numbers of 2 digits or more (no leading 0), sorted, unique
   // Years and ordinals ("2024", "30e") in their place: per occurrence, the hashes of the number, of the
   // word before and of the word after (0 at either end of the text), three values in a row.
@@ -39,8 +41,9 @@ struct NearSignature {
 NearSignature near_signature(const std::vector<std::string>& words, const NearOptions& options);
 
 // |a ∩ b| / min(|a|, |b|): a re-edit that adds or cuts paragraphs, or a copy cut shorter, still scores high.
+double containment(const std::vector<std::uint32_t>& a, const std::vector<std::uint32_t>& b);
 double containment(const std::vector<std::uint64_t>& a, const std::vector<std::uint64_t>& b);
-double jaccard(const std::vector<std::uint64_t>& a, const std::vector<std::uint64_t>& b);
+double jaccard(const std::vector<std::uint32_t>& a, const std::vector<std::uint32_t>& b);
 int hamming(std::uint64_t a, std::uint64_t b);
 
 // In the same place, each side names a year or an ordinal the other never does ("la 29e réunion"

@@ -1,4 +1,4 @@
-// The near-duplicate index: bounded bucket reads, verification on stored shingles, expiry oldest first.
+// The near-duplicate index: bounded band reads, verification on stored shingles, expiry oldest first.
 #include "stages/dedupe/dedupe_near_index.h"
 
 #include <algorithm>
@@ -51,7 +51,8 @@ std::string encode(const NearSignature& signature, const std::string& id, std::i
                       static_cast<std::uint32_t>(signature.band_keys.size())};
   std::string out(sizeof header, '\0');
   std::memcpy(out.data(), &header, sizeof header);
-  for (const auto* values : {&signature.shingles, &signature.numbers, &signature.key_numbers, &signature.band_keys}) {
+  out.append(reinterpret_cast<const char*>(signature.shingles.data()), signature.shingles.size() * sizeof(std::uint32_t));
+  for (const auto* values : {&signature.numbers, &signature.key_numbers, &signature.band_keys}) {
     out.append(reinterpret_cast<const char*>(values->data()), values->size() * sizeof(std::uint64_t));
   }
   return out + id;
@@ -62,14 +63,17 @@ std::optional<StoredDocument> decode(const MDB_val& value) {
   Header header;
   if (value.mv_size < sizeof header) return std::nullopt;
   std::memcpy(&header, bytes, sizeof header);
-  const std::size_t words = std::size_t{header.shingles} + header.numbers + header.key_numbers + header.band_keys;
-  if (value.mv_size < sizeof header + words * sizeof(std::uint64_t)) return std::nullopt;
+  const std::size_t words = std::size_t{header.numbers} + header.key_numbers + header.band_keys;
+  if (value.mv_size < sizeof header + header.shingles * sizeof(std::uint32_t) + words * sizeof(std::uint64_t))
+    return std::nullopt;
   StoredDocument document;
   document.time = header.time;
   document.signature.simhash = header.simhash;
   const char* at = bytes + sizeof header;
-  for (auto [values, n] : {std::pair{&document.signature.shingles, header.shingles},
-                           std::pair{&document.signature.numbers, header.numbers},
+  document.signature.shingles.resize(header.shingles);
+  std::memcpy(document.signature.shingles.data(), at, header.shingles * sizeof(std::uint32_t));
+  at += header.shingles * sizeof(std::uint32_t);
+  for (auto [values, n] : {std::pair{&document.signature.numbers, header.numbers},
                            std::pair{&document.signature.key_numbers, header.key_numbers},
                            std::pair{&document.signature.band_keys, header.band_keys}}) {
     values->resize(n);
@@ -89,15 +93,12 @@ int read_document(MDB_txn* txn, const NearTables& tables, std::uint64_t number, 
   return rc;
 }
 
-int remove_document(MDB_txn* txn, const NearTables& tables, std::uint64_t number) {
+// Removes a document; its band slots too when it is not the oldest (expiry moves first_live past it).
+int remove_document(MDB_txn* txn, const NearTables& tables, std::uint64_t number, bool remove_bands) {
   std::optional<StoredDocument> document;
   if (int rc = read_document(txn, tables, number, document); rc != 0 || !document) return rc;
+  if (remove_bands) tables.bands->remove(document->signature.band_keys, static_cast<std::uint32_t>(number));
   Key number_key = big_endian(number);
-  for (std::uint64_t band : document->signature.band_keys) {
-    Key band_key = big_endian(band);
-    MDB_val key = as_val(band_key), value = as_val(number_key);
-    if (int rc = mdb_del(txn, tables.buckets, &key, &value); rc != 0 && rc != MDB_NOTFOUND) return rc;
-  }
   MDB_val key = as_val(number_key);
   if (int rc = mdb_del(txn, tables.docs, &key, nullptr); rc != 0) return rc;
   const std::string id_key_text = fingerprint(document->id);
@@ -107,11 +108,53 @@ int remove_document(MDB_txn* txn, const NearTables& tables, std::uint64_t number
   return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+MDB_val meta_next_key() {
+  static const std::string kNext = "next";
+  return MDB_val{kNext.size(), const_cast<char*>(kNext.data())};
+}
+
 }  // namespace
+
+int next_near_number(MDB_txn* txn, const NearTables& tables, std::uint64_t& next) {
+  MDB_val key = meta_next_key(), found{};
+  next = 0;
+  const int rc = mdb_get(txn, tables.meta, &key, &found);
+  if (rc == 0) next = from_big_endian(found);
+  if (next >= std::uint64_t{0xffffffff}) return MDB_MAP_FULL;  // the band table numbers in 32 bits
+  return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int reindex_near_documents(MDB_txn* txn, const NearTables& tables, std::uint64_t from, int per_key,
+                           std::uint64_t& indexed) {
+  indexed = 0;
+  MDB_cursor* cursor = nullptr;
+  if (int rc = mdb_cursor_open(txn, tables.docs, &cursor); rc != 0) return rc;
+  Key start = big_endian(from);
+  MDB_val key = as_val(start), value{};
+  int rc = mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE);
+  for (; rc == 0; rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT)) {
+    const std::optional<StoredDocument> document = decode(value);
+    if (!document) continue;
+    tables.bands->insert(document->signature.band_keys, static_cast<std::uint32_t>(from_big_endian(key)), per_key);
+    ++indexed;
+  }
+  mdb_cursor_close(cursor);
+  return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int first_near_number(MDB_txn* txn, const NearTables& tables, std::uint64_t& first) {
+  MDB_cursor* cursor = nullptr;
+  if (int rc = mdb_cursor_open(txn, tables.docs, &cursor); rc != 0) return rc;
+  MDB_val key{}, value{};
+  int rc = mdb_cursor_get(cursor, &key, &value, MDB_FIRST);
+  mdb_cursor_close(cursor);
+  if (rc == MDB_NOTFOUND) return next_near_number(txn, tables, first);
+  if (rc == 0) first = from_big_endian(key);
+  return rc;
+}
 
 int open_near_tables(MDB_txn* txn, NearTables& tables) {
   int rc = mdb_dbi_open(txn, "near_docs", MDB_CREATE, &tables.docs);
-  if (rc == 0) rc = mdb_dbi_open(txn, "near_buckets", MDB_CREATE | MDB_DUPSORT | MDB_DUPFIXED, &tables.buckets);
   if (rc == 0) rc = mdb_dbi_open(txn, "near_ids", MDB_CREATE, &tables.ids);
   if (rc == 0) rc = mdb_dbi_open(txn, "near_meta", MDB_CREATE, &tables.meta);
   return rc;
@@ -119,28 +162,18 @@ int open_near_tables(MDB_txn* txn, NearTables& tables) {
 
 int find_near_duplicate(MDB_txn* txn, const NearTables& tables, const std::string& id, const NearSignature& signature,
                         const NearOptions& options, std::int64_t oldest_time, std::optional<NearMatch>& match) {
-  MDB_cursor* cursor = nullptr;
-  if (int rc = mdb_cursor_open(txn, tables.buckets, &cursor); rc != 0) return rc;
-  std::unordered_map<std::uint64_t, int> shared_bands;  // number -> bands it shares with the document
-  int rc = 0;
-  for (std::uint64_t band : signature.band_keys) {
-    Key band_key = big_endian(band);
-    MDB_val key = as_val(band_key), value{};
-    rc = mdb_cursor_get(cursor, &key, &value, MDB_SET_KEY);
-    if (rc == 0) rc = mdb_cursor_get(cursor, &key, &value, MDB_LAST_DUP);
-    // Newest first: in a bucket crowded by a common phrase, the recent copies are the ones that matter.
-    for (int read = 0; rc == 0 && read < options.bucket_scan; ++read) {
-      ++shared_bands[from_big_endian(value)];
-      rc = mdb_cursor_get(cursor, &key, &value, MDB_PREV_DUP);
-    }
-    if (rc != 0 && rc != MDB_NOTFOUND) break;
-    rc = 0;
+  std::vector<std::uint32_t> numbers;
+  numbers.reserve(signature.band_keys.size() * 2);
+  tables.bands->lookup(signature.band_keys, options.bucket_scan, numbers);
+  std::sort(numbers.begin(), numbers.end());
+  std::vector<std::pair<int, std::uint64_t>> ranked;  // bands shared, number
+  for (std::size_t i = 0; i < numbers.size();) {
+    std::size_t j = i;
+    while (j < numbers.size() && numbers[j] == numbers[i]) ++j;
+    ranked.emplace_back(static_cast<int>(j - i), numbers[i]);
+    i = j;
   }
-  mdb_cursor_close(cursor);
-  if (rc != 0) return rc;
-  std::vector<std::pair<int, std::uint64_t>> ranked;
-  ranked.reserve(shared_bands.size());
-  for (auto [number, bands] : shared_bands) ranked.emplace_back(bands, number);
+  int rc = 0;
   // Most shared bands first (the best estimate of similarity), then the oldest: copies point to the original.
   std::sort(ranked.begin(), ranked.end(),
             [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
@@ -157,7 +190,7 @@ int find_near_duplicate(MDB_txn* txn, const NearTables& tables, const std::strin
 }
 
 int index_near_document(MDB_txn* txn, const NearTables& tables, const std::string& id, const NearSignature& signature,
-                        std::int64_t time) {
+                        const NearOptions& options, std::int64_t time) {
   const std::string id_key_text = fingerprint(id);
   MDB_val id_key{id_key_text.size(), const_cast<char*>(id_key_text.data())}, found{};
   int rc = mdb_get(txn, tables.ids, &id_key, &found);
@@ -166,33 +199,25 @@ int index_near_document(MDB_txn* txn, const NearTables& tables, const std::strin
     std::optional<StoredDocument> stored;
     if (rc = read_document(txn, tables, earlier, stored); rc != 0) return rc;
     if (stored && stored->signature.shingles == signature.shingles) return 0;  // a replay
-    if (rc = remove_document(txn, tables, earlier); rc != 0) return rc;
+    if (rc = remove_document(txn, tables, earlier, true); rc != 0) return rc;
   } else if (rc != MDB_NOTFOUND) {
     return rc;
   }
-  static const std::string kNext = "next";
-  MDB_val next_key{kNext.size(), const_cast<char*>(kNext.data())};
   std::uint64_t number = 0;
-  rc = mdb_get(txn, tables.meta, &next_key, &found);
-  if (rc == 0) {
-    number = from_big_endian(found);
-  } else if (rc != MDB_NOTFOUND) {
-    return rc;
-  }
+  if (rc = next_near_number(txn, tables, number); rc != 0) return rc;
+  MDB_val next_key = meta_next_key();
   Key number_key = big_endian(number), next = big_endian(number + 1);
   MDB_val next_val = as_val(next);
   if (rc = mdb_put(txn, tables.meta, &next_key, &next_val, 0); rc != 0) return rc;
   const std::string record = encode(signature, id, time);
   MDB_val key = as_val(number_key), value{record.size(), const_cast<char*>(record.data())};
   if (rc = mdb_put(txn, tables.docs, &key, &value, MDB_APPEND); rc != 0) return rc;
-  for (std::uint64_t band : signature.band_keys) {
-    Key band_key = big_endian(band);
-    MDB_val bucket = as_val(band_key), member = as_val(number_key);
-    rc = mdb_put(txn, tables.buckets, &bucket, &member, MDB_NODUPDATA);
-    if (rc != 0 && rc != MDB_KEYEXIST) return rc;
-  }
   value = as_val(number_key);
-  return mdb_put(txn, tables.ids, &id_key, &value, 0);
+  if (rc = mdb_put(txn, tables.ids, &id_key, &value, 0); rc != 0) return rc;
+  // Last: a failure above leaves no slot pointing at a number the aborted transaction gives out again.
+  tables.bands->insert(signature.band_keys, static_cast<std::uint32_t>(number), options.bucket_scan);
+  tables.bands->set_indexed_next(static_cast<std::uint32_t>(number + 1));
+  return 0;
 }
 
 int expire_near_documents(MDB_txn* txn, const NearTables& tables, std::int64_t oldest_time, int limit, int& removed) {
@@ -213,7 +238,8 @@ int expire_near_documents(MDB_txn* txn, const NearTables& tables, std::int64_t o
     mdb_cursor_close(cursor);
     if (rc == MDB_NOTFOUND || (rc == 0 && !expired)) return 0;
     if (rc != 0) return rc;
-    if (rc = remove_document(txn, tables, number); rc != 0) return rc;
+    if (rc = remove_document(txn, tables, number, false); rc != 0) return rc;
+    tables.bands->set_first_live(static_cast<std::uint32_t>(number + 1));
     ++removed;
   }
   return 0;

@@ -3,6 +3,7 @@
 
 #include <lmdb.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "stages/dedupe/dedupe_normalize.h"
@@ -61,6 +62,7 @@ const char* decision_name(Decision decision) {
 FingerprintStore::~FingerprintStore() {
   if (env_ != nullptr) {
     mdb_env_sync(env_, 1);
+    (void)save_bands();  // a failed snapshot costs the next start a longer catch-up, nothing more
     mdb_env_close(env_);
   }
 }
@@ -86,7 +88,35 @@ runtime::Status FingerprintStore::open(const std::filesystem::path& directory, s
     return lmdb_error("mdb_dbi_open", rc);
   }
   if (rc = mdb_txn_commit(txn); rc != 0) return lmdb_error("mdb_txn_commit", rc);
+  // The band table: its snapshot, then what the store holds beyond it.
+  near_.bands = &bands_;
+  snapshot_ = directory / "near_bands.snapshot";
+  bands_.load(snapshot_);
+  saved_ = std::chrono::steady_clock::now();
+  if (rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn); rc != 0) return lmdb_error("mdb_txn_begin", rc);
+  rc = catch_up(txn);
+  mdb_txn_abort(txn);
+  if (rc != 0) return lmdb_error("indexing the stored near-duplicate signatures", rc);
   return {};
+}
+
+int FingerprintStore::catch_up(MDB_txn* txn) {
+  std::uint64_t next = 0, first = 0, indexed = 0;
+  int rc = next_near_number(txn, near_, next);
+  if (rc != 0 || next == bands_.indexed_next()) return rc;
+  if (rc = first_near_number(txn, near_, first); rc != 0) return rc;
+  // A snapshot ahead of the store belongs to another store (or a restored older copy): start afresh.
+  if (next < bands_.indexed_next()) bands_.clear();
+  bands_.set_first_live(static_cast<std::uint32_t>(first));
+  const std::uint64_t from = std::max<std::uint64_t>(bands_.indexed_next(), first);
+  if (rc = reindex_near_documents(txn, near_, from, NearOptions{}.bucket_scan, indexed); rc != 0) return rc;
+  bands_.set_indexed_next(static_cast<std::uint32_t>(next));
+  return 0;
+}
+
+runtime::Status FingerprintStore::save_bands() {
+  saved_ = std::chrono::steady_clock::now();
+  return bands_.save(snapshot_);
 }
 
 Checked FingerprintStore::check_and_record(const std::string& id, const std::string& text_fingerprint,
@@ -103,6 +133,8 @@ Checked FingerprintStore::check_and_record(const std::string& id, const std::str
     mdb_txn_abort(txn);
     return failure(what, code);
   };
+  // Another replica sharing the store may have indexed documents since this one last wrote.
+  if (rc = catch_up(txn); rc != 0) return abort_with("indexing another replica's documents", rc);
   const std::string id_key_text = fingerprint(id);
   const std::string url_key_text = url.empty() ? std::string() : fingerprint(url);
   MDB_val id_key = as_val(id_key_text), fp_key = as_val(text_fingerprint), url_key = as_val(url_key_text), found{};
@@ -174,7 +206,7 @@ Checked FingerprintStore::check_and_record(const std::string& id, const std::str
   // Near duplicates are indexed too: the next re-edit may be closer to the copy than to the original.
   if (rc == 0 && near != nullptr && (first_of_its_text || outcome.decision == Decision::NearDuplicate) &&
       !near->signature->shingles.empty()) {
-    rc = index_near_document(txn, near_, id, *near->signature, near->now);
+    rc = index_near_document(txn, near_, id, *near->signature, *near->options, near->now);
   }
   if (rc != 0) return abort_with("mdb_put", rc);
   if (rc = mdb_txn_commit(txn); rc != 0) return failure("mdb_txn_commit", rc);
@@ -199,6 +231,7 @@ runtime::Result<int> FingerprintStore::expire(std::int64_t now, std::int64_t win
 runtime::Status FingerprintStore::sync() {
   if (env_ == nullptr) return {};
   if (int rc = mdb_env_sync(env_, 1); rc != 0) return lmdb_error("mdb_env_sync", rc);
+  if (std::chrono::steady_clock::now() - saved_ >= std::chrono::hours(1)) return save_bands();
   return {};
 }
 

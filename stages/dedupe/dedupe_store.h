@@ -1,6 +1,7 @@
 // The dedupe memory: fingerprint -> first id, id -> fingerprint, URL -> id and the near-duplicate index, in LMDB.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -52,8 +53,11 @@ class FingerprintStore {
                            const NearRequest* near = nullptr);
   // Removes up to `limit` near-duplicate entries older than the window; returns how many it removed.
   runtime::Result<int> expire(std::int64_t now, std::int64_t window_seconds, int limit);
-  // Writes what was recorded to disk (the environment runs without a sync per transaction).
+  // Writes what was recorded to disk (the environment runs without a sync per transaction), and a
+  // snapshot of the band table once an hour (and at close), so that a restart reads less of the store.
   runtime::Status sync();
+
+  const BandTable& bands() const { return bands_; }
 
  private:
   MDB_env* env_ = nullptr;
@@ -62,6 +66,13 @@ class FingerprintStore {
   unsigned int ids_ = 0;
   unsigned int urls_ = 0;  // fingerprint(url) -> the first id seen with it
   NearTables near_;
+  BandTable bands_;
+  std::filesystem::path snapshot_;
+  std::chrono::steady_clock::time_point saved_{};
+
+  // Indexes what the band table lacks of the store: run at open and at the start of each write.
+  int catch_up(MDB_txn* txn);
+  runtime::Status save_bands();
 };
 
 const char* decision_name(Decision decision);

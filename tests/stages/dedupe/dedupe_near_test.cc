@@ -68,7 +68,7 @@ TEST(DedupeNearSignature, ContainmentAndNumbers) {
   NearOptions options;
   const auto words = near_duplicate_words(data("meeting_march.txt"), false);
   const auto a = near_signature(words, options);
-  EXPECT_EQ(a.band_keys.size(), 64u);
+  EXPECT_EQ(a.band_keys.size(), 32u);
   EXPECT_DOUBLE_EQ(containment(a.shingles, a.shingles), 1.0);
   auto half = words;
   half.resize(words.size() / 2);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <random>
 #include <string>
 #include <vector>
@@ -52,11 +53,12 @@ class DispatchStream {
     for (int p = 0; p < 7; ++p) paragraphs.push_back(sentence(20));
     StreamItem item{"d" + std::to_string(next_id_++), join(paragraphs) + "\n-VNA", "unique", ""};
     originals_.push_back({item.id, std::move(paragraphs)});
+    if (originals_.size() > kRecent) originals_.pop_front();  // a stream of 10^7 stays a few MB
     return item;
   }
 
   const std::pair<std::string, std::vector<std::string>>& recent() {
-    const std::size_t back = std::min<std::size_t>(originals_.size(), 1000);
+    const std::size_t back = std::min<std::size_t>(originals_.size(), kRecent);
     return originals_[originals_.size() - 1 - random_() % back];
   }
 
@@ -86,9 +88,10 @@ class DispatchStream {
     return out;
   }
 
+  static constexpr std::size_t kRecent = 1000;  // copies are made of the last thousand originals
   std::mt19937_64 random_;
   std::vector<std::string> vocabulary_;
-  std::vector<std::pair<std::string, std::vector<std::string>>> originals_;
+  std::deque<std::pair<std::string, std::vector<std::string>>> originals_;
   std::uint64_t next_id_ = 0;
 };
 

@@ -1,0 +1,232 @@
+// The band table: 2^k slots of {key, number + 1}, linear probing, in anonymous memory.
+#include "stages/dedupe/dedupe_band_table.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <new>
+
+namespace vnawire::dedupe {
+namespace {
+
+constexpr char kMagic[8] = {'V', 'N', 'W', 'B', 'A', 'N', 'D', '3'};
+constexpr std::uint64_t kFirstCapacity = std::uint64_t{1} << 16;
+// Linear probing stays short (8.5 slots per miss on average, two cache lines) up to 3/4 full.
+constexpr double kMaxLoad = 0.75;
+// Slots moved per inserted key while growing. Reads probe both tables until the old one is empty, so
+// it should empty fast: at 16 it takes 1/16 of the inserts that fill the new table from 3/8 to 3/4 of
+// its size, and its share of the cost per document is a sequential read and write of 16 slots per key.
+constexpr std::uint64_t kDrainPerKey = 16;
+
+struct SnapshotHeader {
+  char magic[8];
+  std::uint64_t capacity;
+  std::uint64_t used;
+  std::uint32_t first_live;
+  std::uint32_t indexed_next;
+};
+
+// Band keys are well-mixed hashes already; 0 marks an empty slot.
+std::uint64_t stored_key(std::uint64_t key) { return key == 0 ? 1 : key; }
+
+// The low bits of the key at every size: a table twice as large puts a slot at its old home or that
+// plus the old capacity, so that moving slots in order writes the new table almost sequentially.
+std::uint64_t home_of(std::uint64_t key, std::uint64_t mask) { return key & mask; }
+
+// Reads or writes all `size` bytes, in pieces of at most 1 GiB (what one call moves at most).
+template <typename Byte, typename Call>
+bool transfer_all(Call call, int fd, Byte* data, std::uint64_t size) {
+  while (size > 0) {
+    const ssize_t n = call(fd, data, std::min<std::uint64_t>(size, std::uint64_t{1} << 30));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    size -= static_cast<std::uint64_t>(n);
+  }
+  return true;
+}
+
+bool write_all(int fd, const void* data, std::uint64_t size) {
+  return transfer_all(::write, fd, static_cast<const char*>(data), size);
+}
+
+bool read_all(int fd, void* data, std::uint64_t size) { return transfer_all(::read, fd, static_cast<char*>(data), size); }
+
+}  // namespace
+
+BandTable::~BandTable() { clear(); }
+
+// Anonymous pages come zeroed (empty slots) and only when first touched; huge pages, where the kernel
+// grants them, spare a TLB miss on most probes of a large table.
+BandTable::Table BandTable::allocate(std::uint64_t capacity) {
+  const std::uint64_t bytes = capacity * sizeof(Slot);
+  void* memory = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED) throw std::bad_alloc();
+  ::madvise(memory, bytes, MADV_HUGEPAGE);
+  return Table{static_cast<Slot*>(memory), capacity - 1, 0};
+}
+
+void BandTable::release(Table& table) {
+  if (table.slots != nullptr) ::munmap(table.slots, table.capacity() * sizeof(Slot));
+  table = Table{};
+}
+
+void BandTable::clear() {
+  release(table_);
+  release(draining_);
+  drained_ = 0;
+  first_live_ = indexed_next_ = 0;
+}
+
+bool BandTable::load(const std::filesystem::path& file) {
+  clear();
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  SnapshotHeader header{};
+  bool ok = read_all(fd, &header, sizeof header) && std::memcmp(header.magic, kMagic, sizeof kMagic) == 0 &&
+            header.capacity >= 2 && (header.capacity & (header.capacity - 1)) == 0 && header.capacity < (1ULL << 40);
+  if (ok) {
+    table_ = allocate(header.capacity);
+    ok = read_all(fd, table_.slots, header.capacity * sizeof(Slot));
+    char extra = 0;
+    ok = ok && ::read(fd, &extra, 1) == 0;  // a file longer than its header says is not ours
+  }
+  ::close(fd);
+  if (!ok) {
+    clear();
+    return false;
+  }
+  table_.used = header.used;
+  first_live_ = header.first_live;
+  indexed_next_ = header.indexed_next;
+  return true;
+}
+
+runtime::Status BandTable::save(const std::filesystem::path& file) {
+  drain(draining_.capacity());  // one table in the file
+  std::filesystem::path temporary = file;
+  temporary += ".new";
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return runtime::Status::error("cannot write " + temporary.string() + ": " + std::strerror(errno));
+  SnapshotHeader header{};
+  std::memcpy(header.magic, kMagic, sizeof kMagic);
+  header.capacity = table_.capacity();
+  header.used = table_.used;
+  header.first_live = first_live_;
+  header.indexed_next = indexed_next_;
+  const bool ok = write_all(fd, &header, sizeof header) &&
+                  write_all(fd, table_.slots, table_.capacity() * sizeof(Slot)) && ::fsync(fd) == 0;
+  const int error = errno;
+  ::close(fd);
+  if (!ok) {
+    std::filesystem::remove(temporary);
+    return runtime::Status::error("cannot write " + temporary.string() + ": " + std::strerror(error));
+  }
+  std::error_code ec;
+  std::filesystem::rename(temporary, file, ec);
+  if (ec) return runtime::Status::error("cannot replace " + file.string() + ": " + ec.message());
+  return {};
+}
+
+void BandTable::find(const Table& table, std::uint64_t key, std::vector<std::uint32_t>& found) const {
+  if (table.slots == nullptr) return;
+  for (std::uint64_t i = home_of(key, table.mask);; i = (i + 1) & table.mask) {
+    const Slot& slot = table.slots[i];
+    if (slot.key == 0) break;
+    if (slot.key == key && slot.value > first_live_) found.push_back(slot.value - 1);
+  }
+}
+
+void BandTable::lookup(std::span<const std::uint64_t> keys, int per_key, std::vector<std::uint32_t>& numbers) const {
+  if (table_.slots == nullptr) return;
+  // Every home slot is asked for before the first is read: the cache misses (one per key in a large
+  // table) then overlap instead of following one another.
+  for (std::uint64_t key : keys) {
+    __builtin_prefetch(&table_.slots[home_of(stored_key(key), table_.mask)]);
+    if (draining_.slots != nullptr) __builtin_prefetch(&draining_.slots[home_of(stored_key(key), draining_.mask)]);
+  }
+  std::vector<std::uint32_t> found;
+  for (std::uint64_t key : keys) {
+    found.clear();
+    find(table_, stored_key(key), found);
+    find(draining_, stored_key(key), found);
+    if (found.size() > static_cast<std::size_t>(per_key)) {
+      // Newest first: in a bucket crowded by a common phrase, the recent copies are the ones that matter.
+      std::nth_element(found.begin(), found.begin() + per_key, found.end(), std::greater<>());
+      found.resize(static_cast<std::size_t>(per_key));
+    }
+    numbers.insert(numbers.end(), found.begin(), found.end());
+  }
+}
+
+void BandTable::place(Table& table, std::uint64_t key, std::uint32_t value, int per_key) {
+  std::uint64_t reusable = ~std::uint64_t{0}, oldest = 0, i = home_of(key, table.mask);
+  int matches = 0;
+  for (;; i = (i + 1) & table.mask) {
+    const Slot& slot = table.slots[i];
+    if (slot.key == 0) break;
+    if (slot.value == 0 || slot.value <= first_live_) {
+      if (reusable == ~std::uint64_t{0}) reusable = i;
+    } else if (slot.key == key) {
+      if (slot.value == value) return;  // indexed already
+      if (matches++ == 0 || slot.value < table.slots[oldest].value) oldest = i;
+    }
+  }
+  if (matches >= per_key) {
+    table.slots[oldest].value = value;
+  } else if (reusable != ~std::uint64_t{0}) {
+    table.slots[reusable] = Slot{key, value, 0};
+  } else {
+    table.slots[i] = Slot{key, value, 0};
+    ++table.used;
+  }
+}
+
+// Moves the next `slots` slots of the draining table (live ones only: expired and removed ones are left
+// behind) into the current one, and frees the draining table once it is empty.
+void BandTable::drain(std::uint64_t slots) {
+  if (draining_.slots == nullptr) return;
+  const std::uint64_t end = std::min(draining_.capacity(), drained_ + slots);
+  for (; drained_ < end; ++drained_) {
+    Slot& slot = draining_.slots[drained_];
+    if (slot.value <= first_live_) continue;
+    place(table_, slot.key, slot.value, std::numeric_limits<int>::max());
+    slot.value = 0;  // removed, not empty: probes from earlier homes still walk past it
+  }
+  if (drained_ == draining_.capacity()) {
+    release(draining_);
+    drained_ = 0;
+  }
+}
+
+void BandTable::insert(std::span<const std::uint64_t> keys, std::uint32_t number, int per_key) {
+  if (table_.slots == nullptr) table_ = allocate(kFirstCapacity);
+  if (draining_.slots == nullptr &&
+      static_cast<double>(table_.used + keys.size()) > kMaxLoad * static_cast<double>(table_.capacity())) {
+    draining_ = table_;
+    table_ = allocate(draining_.capacity() * 2);
+  }
+  drain(kDrainPerKey * keys.size());
+  for (std::uint64_t key : keys) place(table_, stored_key(key), number + 1, std::max(1, per_key));
+}
+
+void BandTable::remove(std::span<const std::uint64_t> keys, std::uint32_t number) {
+  for (Table* table : {&table_, &draining_}) {
+    if (table->slots == nullptr) continue;
+    for (std::uint64_t key : keys) {
+      key = stored_key(key);
+      for (std::uint64_t i = home_of(key, table->mask); table->slots[i].key != 0; i = (i + 1) & table->mask) {
+        if (table->slots[i].key == key && table->slots[i].value == number + 1) table->slots[i].value = 0;
+      }
+    }
+  }
+}
+
+void BandTable::set_first_live(std::uint32_t number) { first_live_ = std::max(first_live_, number); }
+
+}  // namespace vnawire::dedupe

@@ -1,0 +1,88 @@
+// The near-duplicate band index: band key -> document numbers, an open-addressing hash table in the
+// process's memory, so that a lookup or an insert costs a few cache lines whatever the index size.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <vector>
+
+#include "stages/runtime/status.h"
+
+namespace vnawire::dedupe {
+
+// Why not LMDB, which keeps the rest of the store: 64 band entries per document made 64 B-tree inserts
+// into sorted duplicates, ~240 µs per document at 10^4 stored and growing with the tree. Why not a
+// shared file mapping: the kernel's dirty-page tracking faults on the first write to each page after
+// every write-back, and 64 random pages per document made that the main cost (docs/dedupe.md).
+//
+// So a band is one 16-byte slot (the key, the document number) in anonymous memory, found by linear
+// probing. The whole key, not a part: with 10^7 documents of 32 bands, a 32-bit tag would match another
+// key's on 7 % of lookups, each a false candidate to read and verify. The table is a cache of the store: every stored signature carries its band keys, so
+// whatever the table lacks (after a crash, or what another replica added) is indexed again from the
+// store; a snapshot written at close and from time to time keeps a restart from reading them all.
+class BandTable {
+ public:
+  BandTable() = default;
+  ~BandTable();
+  BandTable(const BandTable&) = delete;
+  BandTable& operator=(const BandTable&) = delete;
+
+  // Empties the table, as if new.
+  void clear();
+
+  // Reads a snapshot; false (and an empty table) when it is missing, damaged or from another version.
+  bool load(const std::filesystem::path& file);
+  // Writes a snapshot: a temporary file, synced, renamed over the old one.
+  runtime::Status save(const std::filesystem::path& file);
+
+  // Document numbers sharing each key, at most `per_key` (the newest) per key, expired ones left out;
+  // one entry per shared key, so that a number's count is the bands it shares.
+  void lookup(std::span<const std::uint64_t> keys, int per_key, std::vector<std::uint32_t>& numbers) const;
+
+  // Indexes `number` under each key. A key already holding `per_key` numbers gives up its oldest, so that
+  // a phrase common to thousands of texts never makes a long chain. Grows the table when it fills.
+  void insert(std::span<const std::uint64_t> keys, std::uint32_t number, int per_key);
+  void remove(std::span<const std::uint64_t> keys, std::uint32_t number);
+
+  // Numbers below this are expired: their slots are free for reuse and skipped by lookups.
+  void set_first_live(std::uint32_t number);
+  std::uint32_t first_live() const { return first_live_; }
+
+  // Every document numbered below this is indexed (the caller's bookkeeping, kept in snapshots).
+  void set_indexed_next(std::uint32_t next) { indexed_next_ = next; }
+  std::uint32_t indexed_next() const { return indexed_next_; }
+
+  std::uint64_t capacity() const { return table_.capacity(); }
+  std::uint64_t used_slots() const { return table_.used; }  // live, expired and removed: what probing walks
+  std::uint64_t memory_bytes() const { return (table_.capacity() + draining_.capacity()) * sizeof(Slot); }
+
+ private:
+  struct Slot {
+    std::uint64_t key;    // 0: empty (a key of 0 is stored as 1)
+    std::uint32_t value;  // document number + 1; 0: removed (probing goes on past it)
+    std::uint32_t unused;
+  };
+  struct Table {
+    Slot* slots = nullptr;
+    std::uint64_t mask = 0;
+    std::uint64_t used = 0;
+    std::uint64_t capacity() const { return slots == nullptr ? 0 : mask + 1; }
+  };
+
+  static Table allocate(std::uint64_t capacity);
+  static void release(Table& table);
+  void find(const Table& table, std::uint64_t key, std::vector<std::uint32_t>& found) const;
+  void place(Table& table, std::uint64_t key, std::uint32_t value, int per_key);
+  void drain(std::uint64_t slots);
+
+  // Growing moves the slots into a table twice as large a few hundred at a time, on each insert, so that
+  // no document waits for a whole rebuild (seconds at 10^7 stored); until then both are read.
+  Table table_;
+  Table draining_;
+  std::uint64_t drained_ = 0;  // slots of draining_ moved so far
+  std::uint32_t first_live_ = 0;
+  std::uint32_t indexed_next_ = 0;
+};
+
+}  // namespace vnawire::dedupe
