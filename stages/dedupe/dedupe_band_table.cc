@@ -61,13 +61,12 @@ bool read_all(int fd, void* data, std::uint64_t size) { return transfer_all(::re
 
 BandTable::~BandTable() { clear(); }
 
-// Anonymous pages come zeroed (empty slots) and only when first touched; huge pages, where the kernel
-// grants them, spare a TLB miss on most probes of a large table.
+// Anonymous pages come zeroed (empty slots) and only when first touched. Not MADV_HUGEPAGE: it spares
+// TLB misses, but a huge-page fault may compact memory first, and stalls of 10-100 ms were measured.
 BandTable::Table BandTable::allocate(std::uint64_t capacity) {
   const std::uint64_t bytes = capacity * sizeof(Slot);
   void* memory = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (memory == MAP_FAILED) throw std::bad_alloc();
-  ::madvise(memory, bytes, MADV_HUGEPAGE);
   return Table{static_cast<Slot*>(memory), capacity - 1, 0};
 }
 
@@ -88,14 +87,15 @@ bool BandTable::load(const std::filesystem::path& file) {
   const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   SnapshotHeader header{};
+  // Capacity 0 is a table that never had an entry.
   bool ok = read_all(fd, &header, sizeof header) && std::memcmp(header.magic, kMagic, sizeof kMagic) == 0 &&
-            header.capacity >= 2 && (header.capacity & (header.capacity - 1)) == 0 && header.capacity < (1ULL << 40);
-  if (ok) {
+            (header.capacity & (header.capacity - 1)) == 0 && header.capacity != 1 && header.capacity < (1ULL << 40);
+  if (ok && header.capacity > 0) {
     table_ = allocate(header.capacity);
     ok = read_all(fd, table_.slots, header.capacity * sizeof(Slot));
-    char extra = 0;
-    ok = ok && ::read(fd, &extra, 1) == 0;  // a file longer than its header says is not ours
   }
+  char extra = 0;
+  ok = ok && ::read(fd, &extra, 1) == 0;  // a file longer than its header says is not ours
   ::close(fd);
   if (!ok) {
     clear();
@@ -120,7 +120,8 @@ runtime::Status BandTable::save(const std::filesystem::path& file) {
   header.first_live = first_live_;
   header.indexed_next = indexed_next_;
   const bool ok = write_all(fd, &header, sizeof header) &&
-                  write_all(fd, table_.slots, table_.capacity() * sizeof(Slot)) && ::fsync(fd) == 0;
+                  (table_.slots == nullptr || write_all(fd, table_.slots, table_.capacity() * sizeof(Slot))) &&
+                  ::fsync(fd) == 0;
   const int error = errno;
   ::close(fd);
   if (!ok) {

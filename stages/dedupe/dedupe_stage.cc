@@ -45,7 +45,7 @@ class DedupeStage final : public runtime::Stage {
     NearRequest near{&signature, &settings_.near, now_seconds(), settings_.window_seconds};
     if (near_on) signature = near_signature(text.words, settings_.near);
     const Checked checked = store_.check_and_record(document.header.id, fingerprint(normalized), url,
-                                                    near_on ? &near : nullptr);
+                                                    near_on ? &near : nullptr, near.now);
     if (!checked.outcome) {
       // Retrying what can never pass (a full map, a damaged file) only holds the pipeline up for ~25 s.
       if (checked.transient) return runtime::Verdict::retry(checked.error);
@@ -69,11 +69,9 @@ class DedupeStage final : public runtime::Stage {
 
   runtime::Status flush() override {
     // Expiry a bounded batch at a time, so that a flush never stalls the stream behind a long clean-up.
-    if (settings_.near.method != NearMethod::Off) {
-      auto removed = store_.expire(now_seconds(), settings_.window_seconds, settings_.expire_per_flush);
-      if (!removed) return runtime::Status::error(removed.error());
-      if (*removed > 0) context_.counters->add("near_expired", static_cast<std::uint64_t>(*removed));
-    }
+    auto removed = store_.expire(now_seconds(), settings_.window_seconds, settings_.expire_per_flush);
+    if (!removed) return runtime::Status::error(removed.error());
+    if (*removed > 0) context_.counters->add("expired", static_cast<std::uint64_t>(*removed));
     return store_.sync();
   }
 

@@ -1,4 +1,5 @@
-// LMDB-backed fingerprint store; MDB_NOSYNC plus an explicit sync at each flush keeps writes cheap.
+// The fingerprint store: decisions from the in-memory indexes, one appended log record per recorded
+// document; MDB_NOSYNC plus an explicit sync at each flush keeps writes cheap.
 #include "stages/dedupe/dedupe_store.h"
 
 #include <lmdb.h>
@@ -15,8 +16,6 @@ runtime::Status lmdb_error(const char* what, int rc) {
   return runtime::Status::error(std::string(what) + ": " + mdb_strerror(rc));
 }
 
-MDB_val as_val(const std::string& s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
-std::string_view as_view(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
 
 // Failures that come from the machine, not from this document or the file, may pass on a retry.
 bool transient(int rc) {
@@ -62,7 +61,7 @@ const char* decision_name(Decision decision) {
 FingerprintStore::~FingerprintStore() {
   if (env_ != nullptr) {
     mdb_env_sync(env_, 1);
-    (void)save_bands();  // a failed snapshot costs the next start a longer catch-up, nothing more
+    (void)save_index();  // a failed snapshot costs the next start a longer catch-up, nothing more
     mdb_env_close(env_);
   }
 }
@@ -79,48 +78,107 @@ runtime::Status FingerprintStore::open(const std::filesystem::path& directory, s
   }
   MDB_txn* txn = nullptr;
   if (int rc = mdb_txn_begin(env_, nullptr, 0, &txn); rc != 0) return lmdb_error("mdb_txn_begin", rc);
-  int rc = mdb_dbi_open(txn, "texts", MDB_CREATE, &texts_);
-  if (rc == 0) rc = mdb_dbi_open(txn, "id_hashes", MDB_CREATE, &ids_);
-  if (rc == 0) rc = mdb_dbi_open(txn, "urls", MDB_CREATE, &urls_);
-  if (rc == 0) rc = open_near_tables(txn, near_);
-  if (rc != 0) {
+  // A store of the first format (tables "texts", "id_hashes", "near_docs") cannot be read by this one.
+  MDB_dbi old = 0;
+  if (mdb_dbi_open(txn, "texts", 0, &old) == 0) {
     mdb_txn_abort(txn);
-    return lmdb_error("mdb_dbi_open", rc);
+    return runtime::Status::error("the fingerprint store " + directory.string() +
+                                  " was written by an earlier vnawire in a format this one does not read: move it "
+                                  "away (dedupe then starts with an empty memory)");
   }
-  if (rc = mdb_txn_commit(txn); rc != 0) return lmdb_error("mdb_txn_commit", rc);
-  // The band table: its snapshot, then what the store holds beyond it.
-  near_.bands = &bands_;
-  snapshot_ = directory / "near_bands.snapshot";
-  bands_.load(snapshot_);
+  int rc = open_log(txn, log_);
+  if (rc == 0) rc = mdb_txn_commit(txn);
+  else mdb_txn_abort(txn);
+  if (rc != 0) return lmdb_error("opening the dedupe log", rc);
+  snapshot_ = directory / "index.snapshot";
+  index_.load(snapshot_);
   saved_ = std::chrono::steady_clock::now();
   if (rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn); rc != 0) return lmdb_error("mdb_txn_begin", rc);
   rc = catch_up(txn);
   mdb_txn_abort(txn);
-  if (rc != 0) return lmdb_error("indexing the stored near-duplicate signatures", rc);
+  if (rc != 0) return lmdb_error("indexing the dedupe log", rc);
   return {};
 }
 
 int FingerprintStore::catch_up(MDB_txn* txn) {
-  std::uint64_t next = 0, first = 0, indexed = 0;
-  int rc = next_near_number(txn, near_, next);
-  if (rc != 0 || next == bands_.indexed_next()) return rc;
-  if (rc = first_near_number(txn, near_, first); rc != 0) return rc;
-  // A snapshot ahead of the store belongs to another store (or a restored older copy): start afresh.
-  if (next < bands_.indexed_next()) bands_.clear();
-  bands_.set_first_live(static_cast<std::uint32_t>(first));
-  const std::uint64_t from = std::max<std::uint64_t>(bands_.indexed_next(), first);
-  if (rc = reindex_near_documents(txn, near_, from, NearOptions{}.bucket_scan, indexed); rc != 0) return rc;
-  bands_.set_indexed_next(static_cast<std::uint32_t>(next));
+  std::uint64_t next = 0, first = 0;
+  int rc = next_number(txn, log_, next);
+  if (rc != 0 || next == index_.indexed_next()) return rc;
+  // An index ahead of the log belongs to another log (or to a restored older copy of this one).
+  if (next < index_.indexed_next()) index_.clear();
+  if (rc = first_number(txn, log_, first); rc != 0) return rc;
+  index_.expire_below(first);
+  const DedupeIndex::ReadRecord read = [&](std::uint64_t number, Record& record) {
+    return read_record(txn, log_, number, record);
+  };
+  rc = for_each_record(txn, log_, std::max<std::uint64_t>(index_.indexed_next(), first),
+                       [&](std::uint64_t number, const Record& record) {
+                         return index_.apply(number, record, read, NearOptions{}.bucket_scan);
+                       });
+  if (rc == 0) index_.set_indexed_next(next);
+  return rc;
+}
+
+template <typename Check>
+int FingerprintStore::first_record(MDB_txn* txn, const std::vector<std::uint32_t>& numbers, Check check,
+                                   Record& record, std::uint32_t* number) {
+  for (std::uint32_t candidate : numbers) {
+    const int rc = read_record(txn, log_, candidate, record);
+    if (rc == MDB_NOTFOUND || rc == EINVAL) continue;  // expired, never committed, or unreadable
+    if (rc != 0) return rc;
+    if (check(record)) {
+      if (number != nullptr) *number = candidate;
+      return 0;
+    }
+  }
+  return MDB_NOTFOUND;
+}
+
+namespace {
+
+// The most similar recorded document of another id within the window, if one passes the check. Reads at
+// most bucket_scan numbers per band and verifies at most max_candidates, whatever the index size.
+int find_near_duplicate(MDB_txn* txn, const LogTables& log, const BandTable& bands, const std::string& id,
+                        const NearSignature& signature, const NearOptions& options, std::int64_t oldest_time,
+                        std::optional<Outcome>& match) {
+  std::vector<std::uint32_t> numbers;
+  numbers.reserve(signature.band_keys.size() * 2);
+  bands.lookup(signature.band_keys, options.bucket_scan, numbers);
+  std::sort(numbers.begin(), numbers.end());
+  std::vector<std::pair<int, std::uint32_t>> ranked;  // bands shared, number
+  for (std::size_t i = 0; i < numbers.size();) {
+    std::size_t j = i;
+    while (j < numbers.size() && numbers[j] == numbers[i]) ++j;
+    ranked.emplace_back(static_cast<int>(j - i), numbers[i]);
+    i = j;
+  }
+  // Most shared bands first (the best estimate of similarity), then the oldest: copies point to the original.
+  std::sort(ranked.begin(), ranked.end(),
+            [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
+  if (ranked.size() > static_cast<std::size_t>(options.max_candidates))
+    ranked.resize(static_cast<std::size_t>(options.max_candidates));
+  Record candidate;
+  for (const auto& [shared, number] : ranked) {
+    const int rc = read_record(txn, log, number, candidate);
+    if (rc == MDB_NOTFOUND || rc == EINVAL) continue;
+    if (rc != 0) return rc;
+    if (!candidate.signature || candidate.id == id || candidate.time < oldest_time) continue;
+    const double similarity = near_similarity(signature, *candidate.signature, options);
+    if (similarity > 0 && (!match || similarity > match->similarity)) {
+      match = Outcome{Decision::NearDuplicate, candidate.id, similarity};
+    }
+  }
   return 0;
 }
 
-runtime::Status FingerprintStore::save_bands() {
-  saved_ = std::chrono::steady_clock::now();
-  return bands_.save(snapshot_);
+std::int64_t clock_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+}  // namespace
+
 Checked FingerprintStore::check_and_record(const std::string& id, const std::string& text_fingerprint,
-                                           const std::string& url, const NearRequest* near) {
+                                           const std::string& url, const NearRequest* near, std::int64_t now) {
   if (env_ == nullptr) return Checked{std::nullopt, "the fingerprint store is not open", false};
   MDB_txn* txn = nullptr;
   int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
@@ -133,83 +191,84 @@ Checked FingerprintStore::check_and_record(const std::string& id, const std::str
     mdb_txn_abort(txn);
     return failure(what, code);
   };
-  // Another replica sharing the store may have indexed documents since this one last wrote.
-  if (rc = catch_up(txn); rc != 0) return abort_with("indexing another replica's documents", rc);
-  const std::string id_key_text = fingerprint(id);
-  const std::string url_key_text = url.empty() ? std::string() : fingerprint(url);
-  MDB_val id_key = as_val(id_key_text), fp_key = as_val(text_fingerprint), url_key = as_val(url_key_text), found{};
+  if (rc = catch_up(txn); rc != 0) return abort_with("indexing what another replica recorded", rc);
   Outcome outcome;
-  bool id_known = false;
-  rc = mdb_get(txn, ids_, &id_key, &found);
-  if (rc == 0) {
-    // Read before the transaction ends: LMDB's data is only valid inside it.
-    const std::string_view entry = as_view(found);
-    const std::size_t newline = entry.find('\n');
-    if (newline == std::string_view::npos || entry.substr(newline + 1) != id) {
-      mdb_txn_abort(txn);
-      return Checked{std::nullopt, "the id's hash " + id_key_text + " is recorded for another id", false};
-    }
-    id_known = true;
-    outcome.decision = entry.substr(0, newline) == text_fingerprint ? Decision::Replay : Decision::Update;
-  } else if (rc != MDB_NOTFOUND) {
-    return abort_with("mdb_get", rc);
-  }
+  Record found;
+  // The id's current version: the same text again is a replay, another text an update.
+  rc = first_record(
+      txn, index_.version_of(id),
+      [&](const Record& r) { return r.id == id && r.kind == RecordKind::Version; }, found);
+  const bool id_known = rc == 0;
+  if (rc != 0 && rc != MDB_NOTFOUND) return abort_with("reading the log", rc);
+  if (id_known) outcome.decision = found.text_fingerprint == text_fingerprint ? Decision::Replay : Decision::Update;
   // The same page met through another feed or crawl is a duplicate, whatever its text became.
+  const std::string url_fingerprint = url.empty() ? std::string() : fingerprint(url);
   if (!id_known && !url.empty()) {
-    rc = mdb_get(txn, urls_, &url_key, &found);
-    if (rc == 0 && as_view(found) != id) {
-      outcome.of.assign(as_view(found));
-      outcome.decision = Decision::Duplicate;
-    } else if (rc != 0 && rc != MDB_NOTFOUND) {
-      return abort_with("mdb_get", rc);
-    }
+    rc = first_record(
+        txn, index_.first_with_url(url_fingerprint),
+        [&](const Record& r) { return r.url_fingerprint == url_fingerprint && r.kind == RecordKind::Version; }, found);
+    if (rc == 0 && found.id != id) outcome = Outcome{Decision::Duplicate, found.id, 1.0};
+    if (rc != 0 && rc != MDB_NOTFOUND) return abort_with("reading the log", rc);
   }
   if (!id_known && outcome.decision == Decision::Unique) {
-    rc = mdb_get(txn, texts_, &fp_key, &found);
-    if (rc == 0) {
-      outcome.of.assign(as_view(found));
-      outcome.decision = Decision::Duplicate;
-      // This very id first had this text: a store written before ids were keyed by hash knows the text only.
-      if (outcome.of == id) {
-        outcome.decision = Decision::Replay;
-        outcome.of.clear();
-      }
-    } else if (rc != MDB_NOTFOUND) {
-      return abort_with("mdb_get", rc);
-    }
+    rc = first_record(
+        txn, index_.first_with_text(text_fingerprint),
+        [&](const Record& r) { return r.text_fingerprint == text_fingerprint && r.kind == RecordKind::Version; },
+        found);
+    if (rc == 0) outcome = found.id == id ? Outcome{Decision::Replay, "", 0} : Outcome{Decision::Duplicate, found.id, 1};
+    if (rc != 0 && rc != MDB_NOTFOUND) return abort_with("reading the log", rc);
   }
-  const std::int64_t oldest = near == nullptr ? 0 : near->now - near->window_seconds;
-  if (near != nullptr && outcome.decision == Decision::Unique) {
-    std::optional<NearMatch> match;
-    if (rc = find_near_duplicate(txn, near_, id, *near->signature, *near->options, oldest, match); rc != 0) {
-      return abort_with("near-duplicate lookup", rc);
-    }
-    if (match) outcome = Outcome{Decision::NearDuplicate, match->of, match->similarity};
+  const bool near_on = near != nullptr && !near->signature->shingles.empty();
+  if (near_on && outcome.decision == Decision::Unique) {
+    std::optional<Outcome> match;
+    rc = find_near_duplicate(txn, log_, index_.bands(), id, *near->signature, *near->options,
+                             near->now - near->window_seconds, match);
+    if (rc != 0) return abort_with("near-duplicate lookup", rc);
+    if (match) outcome = *match;
   }
-  rc = 0;
-  // Like an exact duplicate, a near duplicate leaves no trace under its id or text: a replay of it is
-  // decided again (and dropped again), not taken for a replay of a unique document.
-  const bool first_of_its_text = outcome.decision == Decision::Unique || outcome.decision == Decision::Update;
-  if (outcome.decision == Decision::Update || (!id_known && first_of_its_text) ||
-      (!id_known && outcome.decision == Decision::Replay)) {
-    const std::string entry = text_fingerprint + '\n' + id;
-    MDB_val entry_val = as_val(entry);
-    rc = mdb_put(txn, ids_, &id_key, &entry_val, 0);
+  // What is recorded: a unique document or an update as the id's version (the first of its text and
+  // URL); a near duplicate for its bands only, so that a replay of it is decided (and dropped) again,
+  // and a re-edit of it is still found. Duplicates and replays leave no trace.
+  Record record;
+  const bool version = outcome.decision == Decision::Unique || outcome.decision == Decision::Update;
+  bool write = version;
+  if (outcome.decision == Decision::NearDuplicate) {
+    // A replay of the same near copy: its record is there already.
+    rc = first_record(
+        txn, index_.near_record_of(id),
+        [&](const Record& r) { return r.id == id && r.signature && r.signature->shingles == near->signature->shingles; },
+        found);
+    if (rc != 0 && rc != MDB_NOTFOUND) return abort_with("reading the log", rc);
+    write = rc == MDB_NOTFOUND;
   }
-  if (rc == 0 && first_of_its_text) {
-    MDB_val id_val = as_val(id);
-    rc = mdb_put(txn, texts_, &fp_key, &id_val, MDB_NOOVERWRITE);
-    if (rc == MDB_KEYEXIST) rc = 0;  // an update whose new text another id already had
-    if (rc == 0 && !url.empty()) rc = mdb_put(txn, urls_, &url_key, &id_val, MDB_NOOVERWRITE);
-    if (rc == MDB_KEYEXIST) rc = 0;
+  std::uint64_t number = 0;
+  if (write) {
+    record.time = near != nullptr ? near->now : (now != 0 ? now : clock_seconds());
+    record.kind = version ? RecordKind::Version : RecordKind::NearCopy;
+    record.text_fingerprint = text_fingerprint;
+    record.url_fingerprint = url_fingerprint;
+    record.id = id;
+    if (near_on) record.signature = *near->signature;
+    if (rc = append_record(txn, log_, record, number); rc != 0) return abort_with("mdb_put", rc);
   }
-  // Near duplicates are indexed too: the next re-edit may be closer to the copy than to the original.
-  if (rc == 0 && near != nullptr && (first_of_its_text || outcome.decision == Decision::NearDuplicate) &&
-      !near->signature->shingles.empty()) {
-    rc = index_near_document(txn, near_, id, *near->signature, *near->options, near->now);
-  }
-  if (rc != 0) return abort_with("mdb_put", rc);
   if (rc = mdb_txn_commit(txn); rc != 0) return failure("mdb_txn_commit", rc);
+  // Indexed once committed: a failed commit leaves the indexes as the log is.
+  if (write) {
+    const DedupeIndex::ReadRecord read = [&](std::uint64_t earlier, Record& previous) {
+      MDB_txn* reader = nullptr;
+      int code = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &reader);
+      if (code == 0) code = read_record(reader, log_, earlier, previous);
+      if (reader != nullptr) mdb_txn_abort(reader);
+      return code;
+    };
+    const int per_band = near != nullptr ? near->options->bucket_scan : NearOptions{}.bucket_scan;
+    if (index_.indexed_next() == number) {
+      rc = index_.apply(number, record, read, per_band);
+    } else {
+      rc = EAGAIN;  // another replica wrote in between: the next transaction catches up
+    }
+    (void)rc;  // an index left behind is caught up from the log at the next transaction
+  }
   return Checked{outcome, "", false};
 }
 
@@ -218,20 +277,28 @@ runtime::Result<int> FingerprintStore::expire(std::int64_t now, std::int64_t win
   MDB_txn* txn = nullptr;
   int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
   int removed = 0;
-  if (rc == 0) rc = expire_near_documents(txn, near_, now - window_seconds, limit, removed);
+  std::uint64_t first = 0;
+  if (rc == 0) rc = expire_records(txn, log_, now - window_seconds, limit, removed);
+  if (rc == 0) rc = first_number(txn, log_, first);
   if (rc == 0) {
     rc = mdb_txn_commit(txn);
   } else if (txn != nullptr) {
     mdb_txn_abort(txn);
   }
-  if (rc != 0) return lmdb_error("expiring near-duplicate entries", rc);
+  if (rc != 0) return lmdb_error("expiring recorded documents", rc);
+  index_.expire_below(first);
   return removed;
+}
+
+runtime::Status FingerprintStore::save_index() {
+  saved_ = std::chrono::steady_clock::now();
+  return index_.save(snapshot_);
 }
 
 runtime::Status FingerprintStore::sync() {
   if (env_ == nullptr) return {};
   if (int rc = mdb_env_sync(env_, 1); rc != 0) return lmdb_error("mdb_env_sync", rc);
-  if (std::chrono::steady_clock::now() - saved_ >= std::chrono::hours(1)) return save_bands();
+  if (std::chrono::steady_clock::now() - saved_ >= std::chrono::hours(1)) return save_index();
   return {};
 }
 

@@ -1,4 +1,5 @@
-// The dedupe memory: fingerprint -> first id, id -> fingerprint, URL -> id and the near-duplicate index, in LMDB.
+// The dedupe memory: a log of recorded documents in LMDB (durable), and the indexes that decide, built
+// from it in memory (id -> version, text -> first id, URL -> first id, near-duplicate bands).
 #pragma once
 
 #include <chrono>
@@ -6,8 +7,9 @@
 #include <optional>
 #include <string>
 
+#include "stages/dedupe/dedupe_index.h"
+#include "stages/dedupe/dedupe_log.h"
 #include "stages/dedupe/dedupe_near.h"
-#include "stages/dedupe/dedupe_near_index.h"
 #include "stages/runtime/status.h"
 
 struct MDB_env;
@@ -26,7 +28,7 @@ struct Outcome {
 struct NearRequest {
   const NearSignature* signature = nullptr;
   const NearOptions* options = nullptr;
-  std::int64_t now = 0;             // seconds since the epoch: the document's time in the index
+  std::int64_t now = 0;             // seconds since the epoch: the document's time in the log
   std::int64_t window_seconds = 0;  // older documents are neither candidates nor kept
 };
 
@@ -48,31 +50,32 @@ class FingerprintStore {
 
   runtime::Status open(const std::filesystem::path& directory, std::size_t map_size_bytes);
   // Decides and records in one write transaction, so replicas sharing the store agree. `url` may be
-  // empty; `near` may be null (exact checks only).
+  // empty; `near` may be null (exact checks only). `now` dates the record when `near` is null (0: the clock).
   Checked check_and_record(const std::string& id, const std::string& fingerprint, const std::string& url = "",
-                           const NearRequest* near = nullptr);
-  // Removes up to `limit` near-duplicate entries older than the window; returns how many it removed.
+                           const NearRequest* near = nullptr, std::int64_t now = 0);
+  // Forgets up to `limit` recorded documents older than the window, oldest first; returns how many.
   runtime::Result<int> expire(std::int64_t now, std::int64_t window_seconds, int limit);
   // Writes what was recorded to disk (the environment runs without a sync per transaction), and a
-  // snapshot of the band table once an hour (and at close), so that a restart reads less of the store.
+  // snapshot of the indexes once an hour (and at close), so that a restart reads less of the log.
   runtime::Status sync();
 
-  const BandTable& bands() const { return bands_; }
+  const DedupeIndex& index() const { return index_; }
 
  private:
   MDB_env* env_ = nullptr;
-  unsigned int texts_ = 0;  // fingerprint -> id
-  // fingerprint(id) -> fingerprint '\n' id. Keyed by a hash: LMDB keys stop at 511 bytes, ids at 1024.
-  unsigned int ids_ = 0;
-  unsigned int urls_ = 0;  // fingerprint(url) -> the first id seen with it
-  NearTables near_;
-  BandTable bands_;
+  LogTables log_;
+  DedupeIndex index_;
   std::filesystem::path snapshot_;
   std::chrono::steady_clock::time_point saved_{};
 
-  // Indexes what the band table lacks of the store: run at open and at the start of each write.
+  // Indexes what the in-memory indexes lack of the log: at open, and at the start of each write (another
+  // replica sharing the store may have written since).
   int catch_up(MDB_txn* txn);
-  runtime::Status save_bands();
+  runtime::Status save_index();
+  // The first of `numbers` whose record passes `check`, read into `record`; MDB_NOTFOUND when none does.
+  template <typename Check>
+  int first_record(MDB_txn* txn, const std::vector<std::uint32_t>& numbers, Check check, Record& record,
+                   std::uint32_t* number = nullptr);
 };
 
 const char* decision_name(Decision decision);

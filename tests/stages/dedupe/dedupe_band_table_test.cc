@@ -150,7 +150,10 @@ TEST(DedupeBandTable, ARestartWithoutItsSnapshotIndexesTheStoreAgain) {
     ASSERT_TRUE(store.open(dir, 64 << 20).ok());
     for (const Pair& pair : pairs) EXPECT_EQ(record(store, pair.id, pair.original), Decision::Unique);
   }
-  ASSERT_TRUE(std::filesystem::remove(dir / "near_bands.snapshot")) << "a snapshot is written at close";
+  EXPECT_TRUE(std::filesystem::exists(dir / "index.snapshot.bands")) << "a snapshot is written at close";
+  for (const char* table : {"ids", "near_ids", "texts", "urls", "bands"}) {
+    std::filesystem::remove(dir / (std::string("index.snapshot.") + table));
+  }
   FingerprintStore reopened;
   ASSERT_TRUE(reopened.open(dir, 64 << 20).ok());
   expect_reedits_found(reopened, pairs);
@@ -166,14 +169,21 @@ TEST(DedupeBandTable, AStaleSnapshotIsCaughtUpFromTheStore) {
     ASSERT_TRUE(store.open(dir, 64 << 20).ok());
     for (std::size_t i = 0; i < 20; ++i) record(store, pairs[i].id, pairs[i].original);
   }
-  std::filesystem::copy_file(dir / "near_bands.snapshot", dir / "stale");
+  std::filesystem::create_directory(dir / "stale");
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().filename().string().starts_with("index.snapshot.")) {
+      std::filesystem::copy_file(entry.path(), dir / "stale" / entry.path().filename());
+    }
+  }
   {
     FingerprintStore store;
     ASSERT_TRUE(store.open(dir, 64 << 20).ok());
     for (std::size_t i = 20; i < pairs.size(); ++i) record(store, pairs[i].id, pairs[i].original);
   }
   // A crash after the last 20 were committed but before the next snapshot.
-  std::filesystem::rename(dir / "stale", dir / "near_bands.snapshot");
+  for (const auto& entry : std::filesystem::directory_iterator(dir / "stale")) {
+    std::filesystem::rename(entry.path(), dir / entry.path().filename());
+  }
   FingerprintStore reopened;
   ASSERT_TRUE(reopened.open(dir, 64 << 20).ok());
   expect_reedits_found(reopened, pairs);

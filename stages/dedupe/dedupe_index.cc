@@ -1,0 +1,113 @@
+// The in-memory indexes: one BandTable each, numbers checked against the log by the caller.
+#include "stages/dedupe/dedupe_index.h"
+
+#include <xxhash.h>
+
+#include <charconv>
+
+namespace vnawire::dedupe {
+namespace {
+
+// The first 16 hex digits of a fingerprint() are 64 bits of XXH3-128: enough to find the record.
+std::uint64_t fingerprint_key(const std::string& fingerprint) {
+  std::uint64_t key = 0;
+  const char* end = fingerprint.data() + std::min<std::size_t>(16, fingerprint.size());
+  std::from_chars(fingerprint.data(), end, key, 16);
+  return key;
+}
+
+}  // namespace
+
+std::uint64_t DedupeIndex::id_key(const std::string& id) { return XXH3_64bits(id.data(), id.size()); }
+
+std::vector<std::uint32_t> DedupeIndex::find(const BandTable& table, std::uint64_t key) {
+  std::vector<std::uint32_t> numbers;
+  table.lookup({&key, 1}, 4, numbers);
+  return numbers;
+}
+
+std::vector<std::uint32_t> DedupeIndex::first_with_text(const std::string& fingerprint) const {
+  return find(texts_, fingerprint_key(fingerprint));
+}
+
+std::vector<std::uint32_t> DedupeIndex::first_with_url(const std::string& fingerprint) const {
+  return find(urls_, fingerprint_key(fingerprint));
+}
+
+int DedupeIndex::apply(std::uint64_t number, const Record& record, const ReadRecord& read, int per_band) {
+  const auto n = static_cast<std::uint32_t>(number);
+  const std::uint64_t id = id_key(record.id);
+  if (record.kind == RecordKind::Version) {
+    ids_.insert({&id, 1}, n, 1);  // one number per id: the newest version replaces the older
+    // The first record of a text or URL stays its original: later ones are only added if it expired.
+    const std::uint64_t text = fingerprint_key(record.text_fingerprint);
+    if (find(texts_, text).empty()) texts_.insert({&text, 1}, n, 1);
+    if (!record.url_fingerprint.empty()) {
+      const std::uint64_t url = fingerprint_key(record.url_fingerprint);
+      if (find(urls_, url).empty()) urls_.insert({&url, 1}, n, 1);
+    }
+  }
+  if (record.signature && !record.signature->band_keys.empty()) {
+    // The id's earlier near-indexed version stops being a candidate: only its current text is.
+    for (std::uint32_t earlier : find(near_ids_, id)) {
+      Record previous;
+      const int rc = read(earlier, previous);
+      if (rc == MDB_NOTFOUND || rc == EINVAL) continue;
+      if (rc != 0) return rc;
+      if (previous.id == record.id && previous.signature) bands_.remove(previous.signature->band_keys, earlier);
+    }
+    near_ids_.insert({&id, 1}, n, 1);
+    bands_.insert(record.signature->band_keys, n, per_band);
+  }
+  set_indexed_next(number + 1);
+  return 0;
+}
+
+std::vector<BandTable*> DedupeIndex::tables() { return {&ids_, &near_ids_, &texts_, &urls_, &bands_}; }
+
+void DedupeIndex::expire_below(std::uint64_t first) {
+  for (BandTable* table : tables()) table->set_first_live(static_cast<std::uint32_t>(first));
+}
+
+void DedupeIndex::set_indexed_next(std::uint64_t next) {
+  for (BandTable* table : tables()) table->set_indexed_next(static_cast<std::uint32_t>(next));
+}
+
+void DedupeIndex::clear() {
+  for (BandTable* table : tables()) table->clear();
+}
+
+namespace {
+const char* const kNames[] = {".ids", ".near_ids", ".texts", ".urls", ".bands"};
+}
+
+runtime::Status DedupeIndex::save(const std::filesystem::path& base) {
+  const auto all = tables();
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    std::filesystem::path file = base;
+    file += kNames[i];
+    if (auto status = all[i]->save(file); !status.ok()) return status;
+  }
+  return {};
+}
+
+bool DedupeIndex::load(const std::filesystem::path& base) {
+  const auto all = tables();
+  bool ok = true;
+  for (std::size_t i = 0; i < all.size() && ok; ++i) {
+    std::filesystem::path file = base;
+    file += kNames[i];
+    ok = all[i]->load(file) && all[i]->indexed_next() == all[0]->indexed_next() &&
+         all[i]->first_live() == all[0]->first_live();
+  }
+  if (!ok) clear();
+  return ok;
+}
+
+std::uint64_t DedupeIndex::memory_bytes() const {
+  std::uint64_t bytes = 0;
+  for (const BandTable* table : {&ids_, &near_ids_, &texts_, &urls_, &bands_}) bytes += table->memory_bytes();
+  return bytes;
+}
+
+}  // namespace vnawire::dedupe

@@ -1,0 +1,182 @@
+// The dedupe log in LMDB: fixed header, fingerprints, id, then the signature's arrays.
+#include "stages/dedupe/dedupe_log.h"
+
+#include <array>
+#include <cstring>
+
+namespace vnawire::dedupe {
+namespace {
+
+using Key = std::array<unsigned char, 8>;
+
+Key big_endian(std::uint64_t value) {
+  Key key;
+  for (int i = 7; i >= 0; --i, value >>= 8) key[static_cast<std::size_t>(i)] = static_cast<unsigned char>(value);
+  return key;
+}
+
+std::uint64_t from_big_endian(const MDB_val& value) {
+  std::uint64_t out = 0;
+  const auto* bytes = static_cast<const unsigned char*>(value.mv_data);
+  for (std::size_t i = 0; i < 8 && i < value.mv_size; ++i) out = out << 8 | bytes[i];
+  return out;
+}
+
+MDB_val as_val(Key& key) { return MDB_val{key.size(), key.data()}; }
+
+MDB_val next_key() {
+  static const std::string kNext = "next";
+  return MDB_val{kNext.size(), const_cast<char*>(kNext.data())};
+}
+
+struct Header {
+  std::int64_t time;
+  std::uint64_t simhash;
+  std::uint8_t kind, has_signature, text_bytes, url_bytes;
+  std::uint32_t id_bytes;
+  std::uint32_t shingles, numbers, key_numbers, band_keys;
+};
+
+}  // namespace
+
+std::string encode_record(const Record& record) {
+  const NearSignature empty;
+  const NearSignature& signature = record.signature ? *record.signature : empty;
+  const Header header{record.time,
+                      signature.simhash,
+                      static_cast<std::uint8_t>(record.kind),
+                      static_cast<std::uint8_t>(record.signature ? 1 : 0),
+                      static_cast<std::uint8_t>(record.text_fingerprint.size()),
+                      static_cast<std::uint8_t>(record.url_fingerprint.size()),
+                      static_cast<std::uint32_t>(record.id.size()),
+                      static_cast<std::uint32_t>(signature.shingles.size()),
+                      static_cast<std::uint32_t>(signature.numbers.size()),
+                      static_cast<std::uint32_t>(signature.key_numbers.size()),
+                      static_cast<std::uint32_t>(signature.band_keys.size())};
+  std::string out(sizeof header, '\0');
+  std::memcpy(out.data(), &header, sizeof header);
+  out += record.text_fingerprint;
+  out += record.url_fingerprint;
+  out += record.id;
+  out.append(reinterpret_cast<const char*>(signature.shingles.data()), signature.shingles.size() * sizeof(std::uint32_t));
+  for (const auto* values : {&signature.numbers, &signature.key_numbers, &signature.band_keys}) {
+    out.append(reinterpret_cast<const char*>(values->data()), values->size() * sizeof(std::uint64_t));
+  }
+  return out;
+}
+
+std::optional<Record> decode_record(std::string_view bytes) {
+  Header header;
+  if (bytes.size() < sizeof header) return std::nullopt;
+  std::memcpy(&header, bytes.data(), sizeof header);
+  const std::size_t strings = std::size_t{header.text_bytes} + header.url_bytes + header.id_bytes;
+  const std::size_t arrays = header.shingles * sizeof(std::uint32_t) +
+                             (std::size_t{header.numbers} + header.key_numbers + header.band_keys) * sizeof(std::uint64_t);
+  if (header.kind > 1 || bytes.size() != sizeof header + strings + arrays) return std::nullopt;
+  Record record;
+  record.time = header.time;
+  record.kind = static_cast<RecordKind>(header.kind);
+  std::size_t at = sizeof header;
+  const auto take = [&](std::size_t n) {
+    const std::string_view part = bytes.substr(at, n);
+    at += n;
+    return std::string(part);
+  };
+  record.text_fingerprint = take(header.text_bytes);
+  record.url_fingerprint = take(header.url_bytes);
+  record.id = take(header.id_bytes);
+  if (header.has_signature != 0) {
+    NearSignature& signature = record.signature.emplace();
+    signature.simhash = header.simhash;
+    signature.shingles.resize(header.shingles);
+    std::memcpy(signature.shingles.data(), bytes.data() + at, header.shingles * sizeof(std::uint32_t));
+    at += header.shingles * sizeof(std::uint32_t);
+    for (auto [values, n] : {std::pair{&signature.numbers, header.numbers},
+                             std::pair{&signature.key_numbers, header.key_numbers},
+                             std::pair{&signature.band_keys, header.band_keys}}) {
+      values->resize(n);
+      std::memcpy(values->data(), bytes.data() + at, n * sizeof(std::uint64_t));
+      at += n * sizeof(std::uint64_t);
+    }
+  }
+  return record;
+}
+
+int open_log(MDB_txn* txn, LogTables& tables) {
+  int rc = mdb_dbi_open(txn, "log", MDB_CREATE, &tables.records);
+  if (rc == 0) rc = mdb_dbi_open(txn, "log_meta", MDB_CREATE, &tables.meta);
+  return rc;
+}
+
+int next_number(MDB_txn* txn, const LogTables& tables, std::uint64_t& next) {
+  MDB_val key = next_key(), found{};
+  next = 0;
+  const int rc = mdb_get(txn, tables.meta, &key, &found);
+  if (rc == 0) next = from_big_endian(found);
+  return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int first_number(MDB_txn* txn, const LogTables& tables, std::uint64_t& first) {
+  MDB_cursor* cursor = nullptr;
+  if (int rc = mdb_cursor_open(txn, tables.records, &cursor); rc != 0) return rc;
+  MDB_val key{}, value{};
+  const int rc = mdb_cursor_get(cursor, &key, &value, MDB_FIRST);
+  mdb_cursor_close(cursor);
+  if (rc == MDB_NOTFOUND) return next_number(txn, tables, first);
+  if (rc == 0) first = from_big_endian(key);
+  return rc;
+}
+
+int append_record(MDB_txn* txn, const LogTables& tables, const Record& record, std::uint64_t& number) {
+  if (int rc = next_number(txn, tables, number); rc != 0) return rc;
+  // The in-memory indexes number documents in 32 bits: 4 billion records, a century of a busy feed.
+  if (number >= 0xffffffffULL) return MDB_MAP_FULL;
+  Key number_key = big_endian(number), following = big_endian(number + 1);
+  MDB_val meta_key = next_key(), meta_value = as_val(following);
+  if (int rc = mdb_put(txn, tables.meta, &meta_key, &meta_value, 0); rc != 0) return rc;
+  const std::string bytes = encode_record(record);
+  MDB_val key = as_val(number_key), value{bytes.size(), const_cast<char*>(bytes.data())};
+  return mdb_put(txn, tables.records, &key, &value, MDB_APPEND);
+}
+
+int read_record(MDB_txn* txn, const LogTables& tables, std::uint64_t number, Record& record) {
+  Key number_key = big_endian(number);
+  MDB_val key = as_val(number_key), found{};
+  if (int rc = mdb_get(txn, tables.records, &key, &found); rc != 0) return rc;
+  std::optional<Record> decoded = decode_record(std::string_view(static_cast<const char*>(found.mv_data), found.mv_size));
+  if (!decoded) return EINVAL;
+  record = std::move(*decoded);
+  return 0;
+}
+
+int first_record_from(MDB_cursor* cursor, std::uint64_t from, std::uint64_t& number, MDB_val& value, bool next) {
+  MDB_val key{};
+  Key start = big_endian(from);
+  if (!next) key = as_val(start);
+  const int rc = mdb_cursor_get(cursor, &key, &value, next ? MDB_NEXT : MDB_SET_RANGE);
+  if (rc == 0) number = from_big_endian(key);
+  return rc;
+}
+
+int expire_records(MDB_txn* txn, const LogTables& tables, std::int64_t oldest_time, int limit, int& removed) {
+  removed = 0;
+  MDB_cursor* cursor = nullptr;
+  if (int rc = mdb_cursor_open(txn, tables.records, &cursor); rc != 0) return rc;
+  MDB_val key{}, value{};
+  int rc = mdb_cursor_get(cursor, &key, &value, MDB_FIRST);
+  while (rc == 0 && removed < limit) {
+    Header header;
+    if (value.mv_size >= sizeof header) {
+      std::memcpy(&header, value.mv_data, sizeof header);
+      if (header.time >= oldest_time) break;
+    }
+    // Unreadable records go too: they decide nothing and would hold expiry up forever.
+    if (rc = mdb_cursor_del(cursor, 0); rc != 0) break;
+    ++removed;
+    rc = mdb_cursor_get(cursor, &key, &value, MDB_FIRST);
+  }
+  mdb_cursor_close(cursor);
+  return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+}  // namespace vnawire::dedupe
