@@ -16,7 +16,8 @@ namespace {
 struct Token {
   std::size_t begin = 0;  // byte offsets in the text, surrounding punctuation excluded
   std::size_t end = 0;
-  std::string key;  // accent-folded, lower case
+  std::string key;  // accent-folded, lower case, typographic apostrophe as '
+  bool ends_sentence = false;  // followed by . ! ? or ;
 };
 
 bool is_edge_punct(char c) {
@@ -33,7 +34,15 @@ std::vector<Token> tokenize(std::string_view text) {
     std::size_t b = i, e = j;
     while (b < e && is_edge_punct(text[b])) ++b;
     while (e > b && is_edge_punct(text[e - 1])) --e;
-    if (e > b) out.push_back({b, e, util::fold_key(text.substr(b, e - b))});
+    const std::string_view after = text.substr(e, j - e);
+    const bool ends = after.find_first_of(".!?;") != std::string_view::npos;
+    if (e > b) {
+      std::string key = util::fold_key(text.substr(b, e - b));
+      for (std::size_t q = key.find("\u2019"); q != std::string::npos; q = key.find("\u2019")) key.replace(q, 3, "'");
+      out.push_back({b, e, std::move(key), ends});
+    } else if (ends && !out.empty()) {
+      out.back().ends_sentence = true;
+    }
     i = j;
   }
   return out;
@@ -88,23 +97,64 @@ std::string format(const Ymd& d) {
   return buf;
 }
 
-// The year of a year-less month and day, by the dateline's rule (infer_year), so that a date reads the
-// same in a dateline and in the text; 0 when the publication date gives none.
-int inferred_year(int month, int day, const std::optional<std::string>& published) {
-  const std::string dated = infer_year(format({0, month, day}), published);
-  return dated.front() == 'X' ? 0 : std::stoi(dated.substr(0, 4));
+// What a sentence says of the time of its event, from its verbs and time words.
+enum class Tense {
+  Past,      // the default: news reports what happened
+  Future,    // a future verb form ("se rendra", "participeront"): this year's date may lie ahead
+  Announced  // an explicit word ("prochain", "aura lieu", "will", "next", "sắp"): may be next year's
+};
+
+int day_number(const Ymd& d) {
+  using namespace std::chrono;
+  return static_cast<int>(
+      sys_days(year_month_day(year(d.year), month(static_cast<unsigned>(d.month)), day(static_cast<unsigned>(d.day))))
+          .time_since_epoch()
+          .count());
+}
+
+// The year of a year-less month and day. A past event is never put after publication; an event the
+// sentence puts ahead keeps the publication year, or takes the next one when announced and a date of
+// this year would be long past ("prévue le 10 janvier" in December). Unlike a dateline, which dates the
+// dispatch itself (infer_year: within six months of publication), a date in the text can be any time
+// before publication. 0 when the publication date gives no year.
+int inferred_year(int month, int day, const std::optional<std::string>& published, Tense tense) {
+  if (!published || published->size() < 4 || !all_digits(std::string_view(*published).substr(0, 4))) return 0;
+  const int year = std::stoi(published->substr(0, 4));
+  const std::string_view p(*published);
+  if (p.size() >= 10 && all_digits(p.substr(5, 2)) && all_digits(p.substr(8, 2))) {
+    const Ymd pub{year, std::stoi(published->substr(5, 2)), std::stoi(published->substr(8, 2))};
+    const int candidate = day_number({year, month, std::min(day, 28)}) + std::max(0, day - 28);
+    const int published_on = day_number(pub);
+    if (tense == Tense::Past) return candidate > published_on ? year - 1 : year;
+    if (tense == Tense::Announced && candidate < published_on - 31) return year + 1;
+    return year;
+  }
+  if (p.size() >= 7 && all_digits(p.substr(5, 2))) {
+    const int pub_month = std::stoi(published->substr(5, 2));
+    if (tense == Tense::Past) return month > pub_month ? year - 1 : year;
+    if (tense == Tense::Announced && month + 1 < pub_month) return year + 1;
+  }
+  return year;
 }
 
 bool valid(const Ymd& d) { return d.month >= 1 && d.month <= 12 && d.day >= 1 && d.day <= 31; }
 
 // A single day or an interval; the year written after the last day applies to both ends.
-std::optional<std::string> to_edtf(Ymd start, std::optional<Ymd> end, const std::optional<std::string>& published) {
+std::optional<std::string> to_edtf(Ymd start, std::optional<Ymd> end, const std::optional<std::string>& published,
+                                   Tense tense) {
   if (!valid(start) || (end && !valid(*end))) return std::nullopt;
   if (!end) {
-    if (start.year == 0) start.year = inferred_year(start.month, start.day, published);
+    if (start.year == 0) start.year = inferred_year(start.month, start.day, published, tense);
     return format(start);
   }
-  if (end->year == 0) end->year = inferred_year(end->month, end->day, published);
+  // An interval is dated by its start: "du 29 décembre au 2 janvier" reported on 1 January is under way.
+  if (end->year == 0 && start.year == 0) {
+    start.year = inferred_year(start.month, start.day, published, tense);
+    const bool wraps = start.month > end->month || (start.month == end->month && start.day > end->day);
+    if (start.year != 0) end->year = wraps ? start.year + 1 : start.year;
+    return format(start) + "/" + format(*end);
+  }
+  if (end->year == 0) end->year = inferred_year(end->month, end->day, published, tense);
   if (start.year == 0 && end->year != 0) {
     // "du 29 décembre au 2 janvier" crosses the new year.
     const bool wraps = start.month > end->month || (start.month == end->month && start.day > end->day);
@@ -128,9 +178,118 @@ struct Match {
   std::string edtf;
 };
 
+bool one_of(std::string_view key, std::initializer_list<std::string_view> words) {
+  return std::find(words.begin(), words.end(), key) != words.end();
+}
+
+// The tense of the sentence of tokens [from, to): an explicit word of time to come first, then a
+// French future verb form (third person: "-era", "-ira", "-dra", "-ront"), long enough not to be a noun
+// such as "ère" or "opéra" (listed apart).
+Tense tense_of(const std::vector<Token>& t, std::size_t from, std::size_t to) {
+  Tense tense = Tense::Past;
+  for (std::size_t k = from; k < to; ++k) {
+    std::string_view w = t[k].key;
+    if (const std::size_t apostrophe = w.find('\''); apostrophe != std::string_view::npos && apostrophe <= 2) {
+      w.remove_prefix(apostrophe + 1);  // "l'opéra", "qu'il", "s'étendra"
+    }
+    if (one_of(w, {"prochain", "prochaine", "prochains", "prochaines", "prevu", "prevue", "prevus", "prevues",
+                   "aura", "auront", "tiendra", "tiendront", "will", "next", "upcoming", "scheduled", "sap", "toi"})) {
+      return Tense::Announced;
+    }
+    const bool future_form = w.size() >= 6 && (w.ends_with("era") || w.ends_with("ira") || w.ends_with("dra") ||
+                                                w.ends_with("eront") || w.ends_with("iront") || w.ends_with("dront"));
+    if ((future_form && !one_of(w, {"camera", "opera", "chimera", "sahara", "riviera", "cholera", "tiara", "angora"})) ||
+        one_of(w, {"sera", "seront", "fera", "feront", "ira", "iront", "viendra", "devrait", "devraient"})) {
+      tense = Tense::Future;
+    }
+  }
+  return tense;
+}
+
+// "cette semaine", "la semaine dernière", "last month", "năm ngoái", "demain": a period counted from the
+// publication day. Not "năm qua" / "tuần qua": they say "over the past year(s)", not "last year".
+enum class Unit { Day, Week, Month, Year };
+struct Period {
+  Unit unit;
+  int offset;
+  std::size_t tokens;
+};
+
+std::optional<Period> relative_period(const std::vector<Token>& t, std::size_t i) {
+  struct Form {
+    std::initializer_list<std::string_view> words;
+    Unit unit;
+    int offset;
+  };
+  static const Form kForms[] = {
+      {{"cette", "semaine"}, Unit::Week, 0},       {{"this", "week"}, Unit::Week, 0},
+      {{"tuan", "nay"}, Unit::Week, 0},            {{"la", "semaine", "derniere"}, Unit::Week, -1},
+      {{"la", "semaine", "passee"}, Unit::Week, -1}, {{"last", "week"}, Unit::Week, -1},
+      {{"tuan", "truoc"}, Unit::Week, -1},         {{"la", "semaine", "prochaine"}, Unit::Week, 1},
+      {{"next", "week"}, Unit::Week, 1},           {{"tuan", "toi"}, Unit::Week, 1},
+      {{"tuan", "sau"}, Unit::Week, 1},            {{"semaine", "derniere"}, Unit::Week, -1},
+      {{"semaine", "passee"}, Unit::Week, -1},     {{"semaine", "prochaine"}, Unit::Week, 1},
+      {{"mois", "dernier"}, Unit::Month, -1},      {{"mois", "passe"}, Unit::Month, -1},
+      {{"mois", "prochain"}, Unit::Month, 1},      {{"ce", "mois-ci"}, Unit::Month, 0},
+      {{"ce", "mois"}, Unit::Month, 0},            {{"this", "month"}, Unit::Month, 0},
+      {{"thang", "nay"}, Unit::Month, 0},          {{"le", "mois", "dernier"}, Unit::Month, -1},
+      {{"le", "mois", "passe"}, Unit::Month, -1},  {{"last", "month"}, Unit::Month, -1},
+      {{"thang", "truoc"}, Unit::Month, -1},       {{"le", "mois", "prochain"}, Unit::Month, 1},
+      {{"next", "month"}, Unit::Month, 1},         {{"thang", "toi"}, Unit::Month, 1},
+      {{"thang", "sau"}, Unit::Month, 1},          {{"cette", "annee"}, Unit::Year, 0},
+      {{"this", "year"}, Unit::Year, 0},           {{"nam", "nay"}, Unit::Year, 0},
+      {{"l'annee", "derniere"}, Unit::Year, -1},   {{"l'an", "dernier"}, Unit::Year, -1},
+      {{"l'an", "passe"}, Unit::Year, -1},         {{"last", "year"}, Unit::Year, -1},
+      {{"nam", "ngoai"}, Unit::Year, -1},          {{"nam", "truoc"}, Unit::Year, -1},
+      {{"l'an", "prochain"}, Unit::Year, 1},       {{"l'annee", "prochaine"}, Unit::Year, 1},
+      {{"next", "year"}, Unit::Year, 1},           {{"nam", "toi"}, Unit::Year, 1},
+      {{"nam", "sau"}, Unit::Year, 1},             {{"demain"}, Unit::Day, 1},
+      {{"tomorrow"}, Unit::Day, 1},                {{"ngay", "mai"}, Unit::Day, 1},
+      {{"avant-hier"}, Unit::Day, -2},             {{"apres-demain"}, Unit::Day, 2},
+  };
+  for (const Form& form : kForms) {
+    std::size_t k = i;
+    bool matches = true;
+    for (std::string_view word : form.words) {
+      if (k >= t.size() || t[k].key != word) {
+        matches = false;
+        break;
+      }
+      ++k;
+    }
+    if (matches) return Period{form.unit, form.offset, form.words.size()};
+  }
+  return std::nullopt;
+}
+
+std::string resolve(const Period& period, const Ymd& pub) {
+  using namespace std::chrono;
+  char buf[32];
+  switch (period.unit) {
+    case Unit::Day:
+      return shift_days(pub, period.offset);
+    case Unit::Week: {
+      // Monday to Sunday (ISO 8601), as an EDTF interval.
+      const sys_days day(year_month_day(year(pub.year), month(static_cast<unsigned>(pub.month)),
+                                        std::chrono::day(static_cast<unsigned>(pub.day))));
+      const int from_monday = static_cast<int>((weekday(day).iso_encoding() - 1));
+      return shift_days(pub, 7 * period.offset - from_monday) + "/" + shift_days(pub, 7 * period.offset - from_monday + 6);
+    }
+    case Unit::Month: {
+      const int index = pub.year * 12 + (pub.month - 1) + period.offset;
+      std::snprintf(buf, sizeof buf, "%04d-%02d", index / 12, index % 12 + 1);
+      return buf;
+    }
+    case Unit::Year:
+      std::snprintf(buf, sizeof buf, "%04d", pub.year + period.offset);
+      return buf;
+  }
+  return "";
+}
+
 // Tries every form at token i; the longest forms are tried first so "6 July 2022" is not "6 July".
 std::optional<Match> match_at(const std::vector<Token>& t, std::size_t i, const std::optional<std::string>& published,
-                              const std::optional<Ymd>& pub_day) {
+                              const std::optional<Ymd>& pub_day, Tense tense) {
   auto key = [&](std::size_t k) -> std::string_view { return k < t.size() ? std::string_view(t[k].key) : ""; };
   auto year_at = [&](std::size_t k) { return year_of(key(k)); };
   auto done = [&](std::size_t n, std::optional<std::string> edtf) -> std::optional<Match> {
@@ -145,13 +304,13 @@ std::optional<Match> match_at(const std::vector<Token>& t, std::size_t i, const 
     if (key(i + 2) == "au" && day_from_word(key(i + 3)) != 0 && month_from_word(key(i + 4)) != 0) {
       const int m = month_from_word(key(i + 4));
       const int y = year_at(i + 5);
-      return done(y ? 6 : 5, to_edtf({y, m, d1}, Ymd{y, m, day_from_word(key(i + 3))}, published));
+      return done(y ? 6 : 5, to_edtf({y, m, d1}, Ymd{y, m, day_from_word(key(i + 3))}, published, tense));
     }
     const int m1 = month_from_word(key(i + 2));
     if (m1 != 0 && key(i + 3) == "au" && day_from_word(key(i + 4)) != 0 && month_from_word(key(i + 5)) != 0) {
       const int y = year_at(i + 6);
       return done(y ? 7 : 6,
-                  to_edtf({y, m1, d1}, Ymd{y, month_from_word(key(i + 5)), day_from_word(key(i + 4))}, published));
+                  to_edtf({y, m1, d1}, Ymd{y, month_from_word(key(i + 5)), day_from_word(key(i + 4))}, published, tense));
     }
   }
   // "ngày 6 tháng 7 [năm 2022]", "ngày 6/7[/2022]".
@@ -160,12 +319,12 @@ std::optional<Match> match_at(const std::vector<Token>& t, std::size_t i, const 
       const bool has_year = key(i + 4) == "nam" && year_at(i + 5) != 0;
       const Ymd d{has_year ? year_at(i + 5) : 0, std::stoi(std::string(key(i + 3)).substr(0, 2)),
                   day_from_word(key(i + 1))};
-      return done(has_year ? 6 : 4, to_edtf(d, std::nullopt, published));
+      return done(has_year ? 6 : 4, to_edtf(d, std::nullopt, published, tense));
     }
     if (auto d = parse_loose_date(key(i + 1)); d && d->size() == 10) {
       const Ymd ymd{d->front() == 'X' ? 0 : std::stoi(d->substr(0, 4)), std::stoi(d->substr(5, 2)),
                     std::stoi(d->substr(8, 2))};
-      return done(2, to_edtf(ymd, std::nullopt, published));
+      return done(2, to_edtf(ymd, std::nullopt, published, tense));
     }
   }
   // "mardi 3 décembre": the weekday belongs to the expression.
@@ -175,13 +334,13 @@ std::optional<Match> match_at(const std::vector<Token>& t, std::size_t i, const 
   if (auto r = day_range(key(s)); r && month_from_word(key(s + 1)) != 0) {
     const int m = month_from_word(key(s + 1));
     const int y = year_at(s + 2);
-    return done(lead + (y ? 3 : 2), to_edtf({y, m, r->first}, Ymd{y, m, r->second}, published));
+    return done(lead + (y ? 3 : 2), to_edtf({y, m, r->first}, Ymd{y, m, r->second}, published, tense));
   }
   // "6 juillet [2022]", "6 July 2022".
   if (day_from_word(key(s)) != 0 && month_from_word(key(s + 1)) != 0) {
     const int y = year_at(s + 2);
     return done(lead + (y ? 3 : 2),
-                to_edtf({y, month_from_word(key(s + 1)), day_from_word(key(s))}, std::nullopt, published));
+                to_edtf({y, month_from_word(key(s + 1)), day_from_word(key(s))}, std::nullopt, published, tense));
   }
   // "September 10-13 [2022]", "July 6[, 2022]". "mai" (a Vietnamese name) and "sept" (French
   // seven) lead numbers too often to be taken for months there.
@@ -189,11 +348,11 @@ std::optional<Match> match_at(const std::vector<Token>& t, std::size_t i, const 
     const int m = month_from_word(k0);
     if (auto r = day_range(key(i + 1))) {
       const int y = year_at(i + 2);
-      return done(y ? 3 : 2, to_edtf({y, m, r->first}, Ymd{y, m, r->second}, published));
+      return done(y ? 3 : 2, to_edtf({y, m, r->first}, Ymd{y, m, r->second}, published, tense));
     }
     if (day_from_word(key(i + 1)) != 0 && all_digits(key(i + 1).substr(0, 1))) {
       const int y = year_at(i + 2);
-      return done(y ? 3 : 2, to_edtf({y, m, day_from_word(key(i + 1))}, std::nullopt, published));
+      return done(y ? 3 : 2, to_edtf({y, m, day_from_word(key(i + 1))}, std::nullopt, published, tense));
     }
   }
   // "6/7/2022", "06.07.2022", "2022-07-06": only with a four-digit year, so scores ("3-1"), halves
@@ -201,8 +360,9 @@ std::optional<Match> match_at(const std::vector<Token>& t, std::size_t i, const 
   if (lead == 0 && k0.size() >= 8 && k0.find_first_of("/.-") != std::string_view::npos) {
     if (auto d = parse_loose_date(k0); d && d->size() == 10 && d->front() != 'X') return done(1, *d);
   }
-  // Relative days, only against a full publication date.
+  // Relative days, weeks, months and years, only against a full publication date.
   if (lead == 0 && pub_day) {
+    if (auto period = relative_period(t, i)) return done(period->tokens, resolve(*period, *pub_day));
     if (k0 == "hier" || k0 == "yesterday") return done(1, shift_days(*pub_day, -1));
     if (k0 == "hom" && key(i + 1) == "qua") return done(2, shift_days(*pub_day, -1));
     if (k0 == "aujourd'hui" || k0 == "aujourd\u2019hui" || k0 == "today") return done(1, shift_days(*pub_day, 0));
@@ -217,8 +377,16 @@ std::vector<DateMention> find_dates(std::string_view text, const std::optional<s
   const std::optional<Ymd> pub_day = publication_day(published);
   const std::vector<Token> tokens = tokenize(text);
   std::vector<DateMention> out;
+  std::size_t sentence_end = 0;
+  Tense tense = Tense::Past;
   for (std::size_t i = 0; i < tokens.size();) {
-    if (auto m = match_at(tokens, i, published, pub_day)) {
+    if (i >= sentence_end) {  // a new sentence: its tense dates the year-less dates in it
+      sentence_end = i;
+      while (sentence_end < tokens.size() && !tokens[sentence_end].ends_sentence) ++sentence_end;
+      sentence_end = std::min(tokens.size(), sentence_end + 1);
+      tense = tense_of(tokens, i, sentence_end);
+    }
+    if (auto m = match_at(tokens, i, published, pub_day, tense)) {
       const std::size_t last = i + m->tokens - 1;
       out.push_back({std::string(text.substr(tokens[i].begin, tokens[last].end - tokens[i].begin)), m->edtf});
       i += m->tokens;
