@@ -11,6 +11,7 @@ python3 "$here/dedupe_variants.py" "$eval_dir/docs.jsonl" "$eval_dir/pairs.jsonl
 summary='import json,sys; r=json.load(sys.stdin); print("P %.3f R %.3f false %d hard-neg %d/%d" % (r["precision"], r["recall"], r["false_merges"], r["hard_negatives_merged"], r["hard_negatives"]))'
 for options in "{near_method: off}" \
                "{near_method: minhash}" \
+               "{near_method: minhash, minhash_bands: 64}" \
                "{near_method: minhash, minhash_rows: 2}" \
                "{near_method: minhash, minhash_bands: 32, minhash_rows: 4}" \
                "{near_method: minhash, shingle_words: 5}" \

@@ -55,7 +55,9 @@ bool write_all(int fd, const void* data, std::uint64_t size) {
   return transfer_all(::write, fd, static_cast<const char*>(data), size);
 }
 
-bool read_all(int fd, void* data, std::uint64_t size) { return transfer_all(::read, fd, static_cast<char*>(data), size); }
+bool read_all(int fd, void* data, std::uint64_t size) {
+  return transfer_all(::read, fd, static_cast<char*>(data), size);
+}
 
 }  // namespace
 

@@ -18,9 +18,10 @@ namespace vnawire::dedupe {
 //
 // So a band is one 16-byte slot (the key, the document number) in anonymous memory, found by linear
 // probing. The whole key, not a part: with 10^7 documents of 32 bands, a 32-bit tag would match another
-// key's on 7 % of lookups, each a false candidate to read and verify. The table is a cache of the store: every stored signature carries its band keys, so
-// whatever the table lacks (after a crash, or what another replica added) is indexed again from the
-// store; a snapshot written at close and from time to time keeps a restart from reading them all.
+// key's on 7 % of lookups, each a false candidate to read and verify. The table is a cache of the store: every stored
+// signature carries its band keys, so whatever the table lacks (after a crash, or what another replica added) is
+// indexed again from the store; a snapshot written at close and from time to time keeps a restart from reading them
+// all.
 class BandTable {
  public:
   BandTable() = default;

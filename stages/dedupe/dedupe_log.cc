@@ -58,7 +58,8 @@ std::string encode_record(const Record& record) {
   out += record.text_fingerprint;
   out += record.url_fingerprint;
   out += record.id;
-  out.append(reinterpret_cast<const char*>(signature.shingles.data()), signature.shingles.size() * sizeof(std::uint32_t));
+  out.append(reinterpret_cast<const char*>(signature.shingles.data()),
+             signature.shingles.size() * sizeof(std::uint32_t));
   for (const auto* values : {&signature.numbers, &signature.key_numbers, &signature.band_keys}) {
     out.append(reinterpret_cast<const char*>(values->data()), values->size() * sizeof(std::uint64_t));
   }
@@ -70,8 +71,9 @@ std::optional<Record> decode_record(std::string_view bytes) {
   if (bytes.size() < sizeof header) return std::nullopt;
   std::memcpy(&header, bytes.data(), sizeof header);
   const std::size_t strings = std::size_t{header.text_bytes} + header.url_bytes + header.id_bytes;
-  const std::size_t arrays = header.shingles * sizeof(std::uint32_t) +
-                             (std::size_t{header.numbers} + header.key_numbers + header.band_keys) * sizeof(std::uint64_t);
+  const std::size_t arrays =
+      header.shingles * sizeof(std::uint32_t) +
+      (std::size_t{header.numbers} + header.key_numbers + header.band_keys) * sizeof(std::uint64_t);
   if (header.kind > 1 || bytes.size() != sizeof header + strings + arrays) return std::nullopt;
   Record record;
   record.time = header.time;
@@ -91,9 +93,9 @@ std::optional<Record> decode_record(std::string_view bytes) {
     signature.shingles.resize(header.shingles);
     std::memcpy(signature.shingles.data(), bytes.data() + at, header.shingles * sizeof(std::uint32_t));
     at += header.shingles * sizeof(std::uint32_t);
-    for (auto [values, n] : {std::pair{&signature.numbers, header.numbers},
-                             std::pair{&signature.key_numbers, header.key_numbers},
-                             std::pair{&signature.band_keys, header.band_keys}}) {
+    for (auto [values, n] :
+         {std::pair{&signature.numbers, header.numbers}, std::pair{&signature.key_numbers, header.key_numbers},
+          std::pair{&signature.band_keys, header.band_keys}}) {
       values->resize(n);
       std::memcpy(values->data(), bytes.data() + at, n * sizeof(std::uint64_t));
       at += n * sizeof(std::uint64_t);
@@ -143,7 +145,8 @@ int read_record(MDB_txn* txn, const LogTables& tables, std::uint64_t number, Rec
   Key number_key = big_endian(number);
   MDB_val key = as_val(number_key), found{};
   if (int rc = mdb_get(txn, tables.records, &key, &found); rc != 0) return rc;
-  std::optional<Record> decoded = decode_record(std::string_view(static_cast<const char*>(found.mv_data), found.mv_size));
+  std::optional<Record> decoded =
+      decode_record(std::string_view(static_cast<const char*>(found.mv_data), found.mv_size));
   if (!decoded) return EINVAL;
   record = std::move(*decoded);
   return 0;

@@ -13,7 +13,7 @@
 namespace vnawire::dedupe {
 
 enum class RecordKind : std::uint8_t {
-  Version = 0,  // unique or update: the id's current text, the first of its text and URL
+  Version = 0,   // unique or update: the id's current text, the first of its text and URL
   NearCopy = 1,  // a near duplicate: kept for its bands only, so that a re-edit of the copy is found
 };
 

@@ -30,7 +30,7 @@ struct NearSignature {
   // Hashes of word shingles, sorted, unique; 32 bits are enough to compare two texts of a few thousand
   // shingles (a chance match in 10^4 pairs) and halve what the index keeps per document.
   std::vector<std::uint32_t> shingles;
-  std::vector<std::uint64_t> numbers;   // hashes of numbers of 2 digits or more (no leading 0), sorted, unique
+  std::vector<std::uint64_t> numbers;  // hashes of numbers of 2 digits or more (no leading 0), sorted, unique
   // Years and ordinals ("2024", "30e") in their place: per occurrence, the hashes of the number, of the
   // word before and of the word after (0 at either end of the text), three values in a row.
   std::vector<std::uint64_t> key_numbers;

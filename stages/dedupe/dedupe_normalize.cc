@@ -89,7 +89,6 @@ std::string fold(std::string_view line) {
   return out;
 }
 
-
 std::string readable_text(std::string_view html) { return decode_entities(runtime::visible_text(html)); }
 
 std::string normalize_folded(std::string_view folded) {

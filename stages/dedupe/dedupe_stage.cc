@@ -44,8 +44,8 @@ class DedupeStage final : public runtime::Stage {
     NearSignature signature;
     NearRequest near{&signature, &settings_.near, now_seconds(), settings_.window_seconds};
     if (near_on) signature = near_signature(text.words, settings_.near);
-    const Checked checked = store_.check_and_record(document.header.id, fingerprint(normalized), url,
-                                                    near_on ? &near : nullptr, near.now);
+    const Checked checked =
+        store_.check_and_record(document.header.id, fingerprint(normalized), url, near_on ? &near : nullptr, near.now);
     if (!checked.outcome) {
       // Retrying what can never pass (a full map, a damaged file) only holds the pipeline up for ~25 s.
       if (checked.transient) return runtime::Verdict::retry(checked.error);

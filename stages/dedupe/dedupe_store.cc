@@ -16,7 +16,6 @@ runtime::Status lmdb_error(const char* what, int rc) {
   return runtime::Status::error(std::string(what) + ": " + mdb_strerror(rc));
 }
 
-
 // Failures that come from the machine, not from this document or the file, may pass on a retry.
 bool transient(int rc) {
   switch (rc) {
@@ -87,8 +86,10 @@ runtime::Status FingerprintStore::open(const std::filesystem::path& directory, s
                                   "away (dedupe then starts with an empty memory)");
   }
   int rc = open_log(txn, log_);
-  if (rc == 0) rc = mdb_txn_commit(txn);
-  else mdb_txn_abort(txn);
+  if (rc == 0)
+    rc = mdb_txn_commit(txn);
+  else
+    mdb_txn_abort(txn);
   if (rc != 0) return lmdb_error("opening the dedupe log", rc);
   snapshot_ = directory / "index.snapshot";
   index_.load(snapshot_);
@@ -120,8 +121,8 @@ int FingerprintStore::catch_up(MDB_txn* txn) {
 }
 
 template <typename Check>
-int FingerprintStore::first_record(MDB_txn* txn, const std::vector<std::uint32_t>& numbers, Check check,
-                                   Record& record, std::uint32_t* number) {
+int FingerprintStore::first_record(MDB_txn* txn, const std::vector<std::uint32_t>& numbers, Check check, Record& record,
+                                   std::uint32_t* number) {
   for (std::uint32_t candidate : numbers) {
     const int rc = read_record(txn, log_, candidate, record);
     if (rc == MDB_NOTFOUND || rc == EINVAL) continue;  // expired, never committed, or unreadable
@@ -196,8 +197,7 @@ Checked FingerprintStore::check_and_record(const std::string& id, const std::str
   Record found;
   // The id's current version: the same text again is a replay, another text an update.
   rc = first_record(
-      txn, index_.version_of(id),
-      [&](const Record& r) { return r.id == id && r.kind == RecordKind::Version; }, found);
+      txn, index_.version_of(id), [&](const Record& r) { return r.id == id && r.kind == RecordKind::Version; }, found);
   const bool id_known = rc == 0;
   if (rc != 0 && rc != MDB_NOTFOUND) return abort_with("reading the log", rc);
   if (id_known) outcome.decision = found.text_fingerprint == text_fingerprint ? Decision::Replay : Decision::Update;
@@ -215,7 +215,8 @@ Checked FingerprintStore::check_and_record(const std::string& id, const std::str
         txn, index_.first_with_text(text_fingerprint),
         [&](const Record& r) { return r.text_fingerprint == text_fingerprint && r.kind == RecordKind::Version; },
         found);
-    if (rc == 0) outcome = found.id == id ? Outcome{Decision::Replay, "", 0} : Outcome{Decision::Duplicate, found.id, 1};
+    if (rc == 0)
+      outcome = found.id == id ? Outcome{Decision::Replay, "", 0} : Outcome{Decision::Duplicate, found.id, 1};
     if (rc != 0 && rc != MDB_NOTFOUND) return abort_with("reading the log", rc);
   }
   const bool near_on = near != nullptr && !near->signature->shingles.empty();
@@ -236,7 +237,9 @@ Checked FingerprintStore::check_and_record(const std::string& id, const std::str
     // A replay of the same near copy: its record is there already.
     rc = first_record(
         txn, index_.near_record_of(id),
-        [&](const Record& r) { return r.id == id && r.signature && r.signature->shingles == near->signature->shingles; },
+        [&](const Record& r) {
+          return r.id == id && r.signature && r.signature->shingles == near->signature->shingles;
+        },
         found);
     if (rc != 0 && rc != MDB_NOTFOUND) return abort_with("reading the log", rc);
     write = rc == MDB_NOTFOUND;

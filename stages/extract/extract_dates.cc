@@ -16,7 +16,7 @@ namespace {
 struct Token {
   std::size_t begin = 0;  // byte offsets in the text, surrounding punctuation excluded
   std::size_t end = 0;
-  std::string key;  // accent-folded, lower case, typographic apostrophe as '
+  std::string key;             // accent-folded, lower case, typographic apostrophe as '
   bool ends_sentence = false;  // followed by . ! ? or ;
 };
 
@@ -192,13 +192,14 @@ Tense tense_of(const std::vector<Token>& t, std::size_t from, std::size_t to) {
     if (const std::size_t apostrophe = w.find('\''); apostrophe != std::string_view::npos && apostrophe <= 2) {
       w.remove_prefix(apostrophe + 1);  // "l'opéra", "qu'il", "s'étendra"
     }
-    if (one_of(w, {"prochain", "prochaine", "prochains", "prochaines", "prevu", "prevue", "prevus", "prevues",
-                   "aura", "auront", "tiendra", "tiendront", "will", "next", "upcoming", "scheduled", "sap", "toi"})) {
+    if (one_of(w, {"prochain", "prochaine", "prochains", "prochaines", "prevu", "prevue", "prevus", "prevues", "aura",
+                   "auront", "tiendra", "tiendront", "will", "next", "upcoming", "scheduled", "sap", "toi"})) {
       return Tense::Announced;
     }
     const bool future_form = w.size() >= 6 && (w.ends_with("era") || w.ends_with("ira") || w.ends_with("dra") ||
-                                                w.ends_with("eront") || w.ends_with("iront") || w.ends_with("dront"));
-    if ((future_form && !one_of(w, {"camera", "opera", "chimera", "sahara", "riviera", "cholera", "tiara", "angora"})) ||
+                                               w.ends_with("eront") || w.ends_with("iront") || w.ends_with("dront"));
+    if ((future_form &&
+         !one_of(w, {"camera", "opera", "chimera", "sahara", "riviera", "cholera", "tiara", "angora"})) ||
         one_of(w, {"sera", "seront", "fera", "feront", "ira", "iront", "viendra", "devrait", "devraient"})) {
       tense = Tense::Future;
     }
@@ -222,30 +223,54 @@ std::optional<Period> relative_period(const std::vector<Token>& t, std::size_t i
     int offset;
   };
   static const Form kForms[] = {
-      {{"cette", "semaine"}, Unit::Week, 0},       {{"this", "week"}, Unit::Week, 0},
-      {{"tuan", "nay"}, Unit::Week, 0},            {{"la", "semaine", "derniere"}, Unit::Week, -1},
-      {{"la", "semaine", "passee"}, Unit::Week, -1}, {{"last", "week"}, Unit::Week, -1},
-      {{"tuan", "truoc"}, Unit::Week, -1},         {{"la", "semaine", "prochaine"}, Unit::Week, 1},
-      {{"next", "week"}, Unit::Week, 1},           {{"tuan", "toi"}, Unit::Week, 1},
-      {{"tuan", "sau"}, Unit::Week, 1},            {{"semaine", "derniere"}, Unit::Week, -1},
-      {{"semaine", "passee"}, Unit::Week, -1},     {{"semaine", "prochaine"}, Unit::Week, 1},
-      {{"mois", "dernier"}, Unit::Month, -1},      {{"mois", "passe"}, Unit::Month, -1},
-      {{"mois", "prochain"}, Unit::Month, 1},      {{"ce", "mois-ci"}, Unit::Month, 0},
-      {{"ce", "mois"}, Unit::Month, 0},            {{"this", "month"}, Unit::Month, 0},
-      {{"thang", "nay"}, Unit::Month, 0},          {{"le", "mois", "dernier"}, Unit::Month, -1},
-      {{"le", "mois", "passe"}, Unit::Month, -1},  {{"last", "month"}, Unit::Month, -1},
-      {{"thang", "truoc"}, Unit::Month, -1},       {{"le", "mois", "prochain"}, Unit::Month, 1},
-      {{"next", "month"}, Unit::Month, 1},         {{"thang", "toi"}, Unit::Month, 1},
-      {{"thang", "sau"}, Unit::Month, 1},          {{"cette", "annee"}, Unit::Year, 0},
-      {{"this", "year"}, Unit::Year, 0},           {{"nam", "nay"}, Unit::Year, 0},
-      {{"l'annee", "derniere"}, Unit::Year, -1},   {{"l'an", "dernier"}, Unit::Year, -1},
-      {{"l'an", "passe"}, Unit::Year, -1},         {{"last", "year"}, Unit::Year, -1},
-      {{"nam", "ngoai"}, Unit::Year, -1},          {{"nam", "truoc"}, Unit::Year, -1},
-      {{"l'an", "prochain"}, Unit::Year, 1},       {{"l'annee", "prochaine"}, Unit::Year, 1},
-      {{"next", "year"}, Unit::Year, 1},           {{"nam", "toi"}, Unit::Year, 1},
-      {{"nam", "sau"}, Unit::Year, 1},             {{"demain"}, Unit::Day, 1},
-      {{"tomorrow"}, Unit::Day, 1},                {{"ngay", "mai"}, Unit::Day, 1},
-      {{"avant-hier"}, Unit::Day, -2},             {{"apres-demain"}, Unit::Day, 2},
+      {{"cette", "semaine"}, Unit::Week, 0},
+      {{"this", "week"}, Unit::Week, 0},
+      {{"tuan", "nay"}, Unit::Week, 0},
+      {{"la", "semaine", "derniere"}, Unit::Week, -1},
+      {{"la", "semaine", "passee"}, Unit::Week, -1},
+      {{"last", "week"}, Unit::Week, -1},
+      {{"tuan", "truoc"}, Unit::Week, -1},
+      {{"la", "semaine", "prochaine"}, Unit::Week, 1},
+      {{"next", "week"}, Unit::Week, 1},
+      {{"tuan", "toi"}, Unit::Week, 1},
+      {{"tuan", "sau"}, Unit::Week, 1},
+      {{"semaine", "derniere"}, Unit::Week, -1},
+      {{"semaine", "passee"}, Unit::Week, -1},
+      {{"semaine", "prochaine"}, Unit::Week, 1},
+      {{"mois", "dernier"}, Unit::Month, -1},
+      {{"mois", "passe"}, Unit::Month, -1},
+      {{"mois", "prochain"}, Unit::Month, 1},
+      {{"ce", "mois-ci"}, Unit::Month, 0},
+      {{"ce", "mois"}, Unit::Month, 0},
+      {{"this", "month"}, Unit::Month, 0},
+      {{"thang", "nay"}, Unit::Month, 0},
+      {{"le", "mois", "dernier"}, Unit::Month, -1},
+      {{"le", "mois", "passe"}, Unit::Month, -1},
+      {{"last", "month"}, Unit::Month, -1},
+      {{"thang", "truoc"}, Unit::Month, -1},
+      {{"le", "mois", "prochain"}, Unit::Month, 1},
+      {{"next", "month"}, Unit::Month, 1},
+      {{"thang", "toi"}, Unit::Month, 1},
+      {{"thang", "sau"}, Unit::Month, 1},
+      {{"cette", "annee"}, Unit::Year, 0},
+      {{"this", "year"}, Unit::Year, 0},
+      {{"nam", "nay"}, Unit::Year, 0},
+      {{"l'annee", "derniere"}, Unit::Year, -1},
+      {{"l'an", "dernier"}, Unit::Year, -1},
+      {{"l'an", "passe"}, Unit::Year, -1},
+      {{"last", "year"}, Unit::Year, -1},
+      {{"nam", "ngoai"}, Unit::Year, -1},
+      {{"nam", "truoc"}, Unit::Year, -1},
+      {{"l'an", "prochain"}, Unit::Year, 1},
+      {{"l'annee", "prochaine"}, Unit::Year, 1},
+      {{"next", "year"}, Unit::Year, 1},
+      {{"nam", "toi"}, Unit::Year, 1},
+      {{"nam", "sau"}, Unit::Year, 1},
+      {{"demain"}, Unit::Day, 1},
+      {{"tomorrow"}, Unit::Day, 1},
+      {{"ngay", "mai"}, Unit::Day, 1},
+      {{"avant-hier"}, Unit::Day, -2},
+      {{"apres-demain"}, Unit::Day, 2},
   };
   for (const Form& form : kForms) {
     std::size_t k = i;
@@ -273,7 +298,8 @@ std::string resolve(const Period& period, const Ymd& pub) {
       const sys_days day(year_month_day(year(pub.year), month(static_cast<unsigned>(pub.month)),
                                         std::chrono::day(static_cast<unsigned>(pub.day))));
       const int from_monday = static_cast<int>((weekday(day).iso_encoding() - 1));
-      return shift_days(pub, 7 * period.offset - from_monday) + "/" + shift_days(pub, 7 * period.offset - from_monday + 6);
+      return shift_days(pub, 7 * period.offset - from_monday) + "/" +
+             shift_days(pub, 7 * period.offset - from_monday + 6);
     }
     case Unit::Month: {
       const int index = pub.year * 12 + (pub.month - 1) + period.offset;
@@ -309,8 +335,8 @@ std::optional<Match> match_at(const std::vector<Token>& t, std::size_t i, const 
     const int m1 = month_from_word(key(i + 2));
     if (m1 != 0 && key(i + 3) == "au" && day_from_word(key(i + 4)) != 0 && month_from_word(key(i + 5)) != 0) {
       const int y = year_at(i + 6);
-      return done(y ? 7 : 6,
-                  to_edtf({y, m1, d1}, Ymd{y, month_from_word(key(i + 5)), day_from_word(key(i + 4))}, published, tense));
+      return done(y ? 7 : 6, to_edtf({y, m1, d1}, Ymd{y, month_from_word(key(i + 5)), day_from_word(key(i + 4))},
+                                     published, tense));
     }
   }
   // "ngày 6 tháng 7 [năm 2022]", "ngày 6/7[/2022]".

@@ -121,7 +121,8 @@ std::vector<Pair> reedited_pairs(int count) {
   return pairs;
 }
 
-Decision record(FingerprintStore& store, const std::string& id, const NearSignature& signature, std::string* of = nullptr) {
+Decision record(FingerprintStore& store, const std::string& id, const NearSignature& signature,
+                std::string* of = nullptr) {
   const NearOptions options;
   const NearRequest near{&signature, &options, 1'700'000'000, 90 * 86400};
   const Checked checked = store.check_and_record(id, fingerprint(id), "", &near);

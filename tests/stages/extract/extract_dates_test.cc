@@ -91,7 +91,8 @@ TEST(ExtractDates, APastEventIsNeverAfterPublicationAndAnAnnouncedOneMayBe) {
 
 TEST(ExtractDates, WeeksMonthsAndYearsCountedFromPublication) {
   const std::optional<std::string> wednesday = "2024-06-19";
-  EXPECT_EQ(only_date("Le texte a été signé cette semaine.", wednesday), Found("cette semaine", "2024-06-17/2024-06-23"));
+  EXPECT_EQ(only_date("Le texte a été signé cette semaine.", wednesday),
+            Found("cette semaine", "2024-06-17/2024-06-23"));
   EXPECT_EQ(only_date("Ils se sont vus la semaine dernière.", wednesday),
             Found("la semaine dernière", "2024-06-10/2024-06-16"));
   EXPECT_EQ(only_date("Talks resume next week.", wednesday), Found("next week", "2024-06-24/2024-06-30"));
