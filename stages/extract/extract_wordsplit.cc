@@ -5,6 +5,8 @@
 //  * A lower-to-upper step inside it ("leVietnam", "SergueïLavrov") is a cut when the left part is a
 //    known word and the right part is a known capitalised form (a dictionary proper noun, or a word
 //    the same dispatch also writes on its own). Brand names ("VinFast", "PetroVietnam") fail that.
+//    A function word before an acronym is cut too ("deASEAN"). Two capitalised parts are cut only
+//    when the dispatch writes both alone and the glued form just once ("MacBook" twice is a brand).
 //  * Otherwise every cut point is tried and each half is scored: 3 for a function word ("de",
 //    "les", "à"), 2 for a dictionary word, 1 for a word the document also uses on its own. A cut
 //    counts only if both halves score and, when neither half is a function word, both have four
@@ -18,6 +20,10 @@
 //    its own in the dispatch; never when the token itself recurs in the dispatch.
 //  * If no single cut works, a cut into three parts is tried under the same scores, two of the parts
 //    being articles or prepositions ("chefsdela"); only for lower-case runs of 6 to 24 letters.
+//  * A function word glued to a lower-case word of five letters or more with two neighbouring
+//    letters swapped is cut ("les|déptués"); the slip itself is not corrected.
+//  * English and Spanish close their compounds ("teardown") and end names with short function words
+//    ("Britton"): there only cuts after a function word of 2+ letters or before one of 3+ count.
 //  * Bound prefixes ("multi", "inter", "socio") never stand alone before a content word: a word the
 //    dictionary lacks that starts with one is a coinage ("multilatéralisation"), not a glue.
 #include "stages/extract/extract_wordsplit.h"
@@ -52,6 +58,13 @@ const std::unordered_set<std::string> kFutureEndings = {"a", "as", "ai", "ont", 
 // function words make too many false three-way cuts ("sa|il|lissant").
 const std::unordered_set<std::string> kLinking = {"de", "la", "le",  "les", "du", "des", "à",  "au",  "aux", "en",
                                                   "et", "un", "une", "the", "of", "and", "el", "los", "y"};
+
+bool all_upper(std::u32string_view s) {
+  for (const char32_t c : s) {
+    if (!is_upper(c)) return false;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -110,8 +123,10 @@ std::string fix_punctuation_spacing(std::string_view text) {
     if ((u[i] == U',' || u[i] == U';') && is_letter(prev) && is_letter(next)) {
       out += U' ';
     } else if (u[i] == U'.' && i >= 3 && i + 2 < u.size() && is_lower(u[i - 1]) && is_lower(u[i - 2]) &&
-               is_lower(u[i - 3]) && is_upper(next) && is_lower(u[i + 2])) {
-      // "pays.Le": but not inside a domain name, whose next part is lower case ("vietnamplus.vn").
+               is_lower(u[i - 3]) && is_upper(next) && is_lower(u[i + 2]) &&
+               !(u.compare(i - 3, 3, U"www") == 0 && (i == 3 || !is_letter(u[i - 4])))) {
+      // "pays.Le": but not inside a domain name, whose next part is lower case ("vietnamplus.vn") or
+      // follows "www" ("www.DearAbby.com").
       out += U' ';
     }
   }
@@ -136,6 +151,10 @@ class Splitter {
     }
     if (!has_lower) return word;  // acronyms
     if (lex_ != nullptr && lex_->contains_any_case(word)) return word;
+    // A capitalised camel-case token the dispatch writes twice is a brand ("MacBook"), not glue.
+    if (camel != 0 && is_upper(w[0]) && vocab_.counts().count(word) != 0 && vocab_.counts().at(word) >= 2) {
+      return word;
+    }
     if (camel != 0) return split_camel(w, camel);
     if (lex_ == nullptr) return word;
     const bool capitalized = is_upper(w[0]);
@@ -177,8 +196,20 @@ class Splitter {
   int pair_score(std::u32string_view left, std::u32string_view right, bool capitalized, bool apostrophe) const {
     const int sl = score(left, capitalized, false);
     if (sl == 0) return 0;
-    const int sr = score(right, false, apostrophe);
+    int sr = score(right, false, apostrophe);
+    // "le|minsitre": a function word glued to a word with two letters swapped, the commonest slip
+    // of a typist; only in lower case and for words of five letters or more, where a swap that
+    // lands on another word is rare.
+    if (sr == 0 && sl == kFunction && !capitalized && right.size() >= 5 && swapped_word(right)) sr = kDocument;
     if (sr == 0) return 0;
+    // English and Spanish write compounds closed ("roofline", "teardown") and end many names and
+    // rare words with a short function word ("Britton", "pestis", "Ariana"): there only a cut next
+    // to a function word of three letters or more, or after one, is trusted.
+    if (lex_->language() != "fr" &&
+        ((sl != kFunction && (sr != kFunction || right.size() < 3)) ||
+         (sl == kFunction && (left.size() < 2 || (sr == kFunction && left.size() + right.size() < 5))))) {
+      return 0;  // and "a|cima", "to|to": one-letter or very short function-word pairs are word parts
+    }
     if (sl != kFunction && sr != kFunction && (left.size() < 4 || right.size() < 4 || sl + sr < 2 * kDictionary)) {
       return 0;
     }
@@ -195,12 +226,27 @@ class Splitter {
     if (lex_->language() == "fr" && left.back() == U'r' && kFutureEndings.count(util::to_utf8(right)) != 0) return 0;
     if (capitalized) {
       const std::string l8 = util::to_utf8(left);
-      const bool proper = left.size() >= 4 && (vocab_.has(l8) || lex_->contains(l8));
+      // Outside French, names ending in "and" or "on" abound ("Marchand"): the left part must also
+      // stand alone in the dispatch.
+      const bool proper = left.size() >= 4 && (vocab_.has(l8) || (lex_->language() == "fr" && lex_->contains(l8)));
       const bool ok = (sl == kFunction && sr == kFunction) || (sr == kFunction && proper) ||
                       (sl != kFunction && vocab_.has(l8) && left.size() >= 3);
       if (!ok) return 0;
     }
     return sl + sr;
+  }
+
+  // True when swapping two neighbouring letters of `piece` gives a dictionary word.
+  bool swapped_word(std::u32string_view piece) const {
+    std::u32string t(piece);
+    for (std::size_t i = 0; i + 1 < t.size(); ++i) {
+      if (t[i] == t[i + 1]) continue;
+      std::swap(t[i], t[i + 1]);
+      const bool known = lex_->contains(util::to_utf8(t));
+      std::swap(t[i], t[i + 1]);
+      if (known) return true;
+    }
+    return false;
   }
 
   bool best_cuts(const std::u32string& w, bool capitalized, bool apostrophe, std::vector<std::size_t>& cuts) const {
@@ -257,6 +303,12 @@ class Splitter {
     const std::string l8 = util::to_utf8(left);
     const std::string r8 = util::to_utf8(right);
     bool left_ok = left.size() >= 3 && vocab_.has(l8);
+    // Two capitalised parts ("SergueïLavrov") are two names only when the dispatch writes both on
+    // their own; a dictionary word before a capital is a brand ("RemoteTalk", "ParkMobile").
+    if (is_upper(left[0])) {
+      const bool both_alone = left_ok && right.size() >= 3 && is_lower(right[1]) && vocab_.has(r8);
+      return both_alone ? l8 + " " + r8 : util::to_utf8(w);
+    }
     if (lex_ != nullptr) {
       left_ok =
           left_ok || lex_->is_function_word(util::to_lower(l8)) || (left.size() >= 2 && lex_->contains_any_case(l8));
@@ -265,6 +317,12 @@ class Splitter {
     // form this dispatch writes on its own; it may itself hold another step ("deSergueïLavrov").
     bool right_ok =
         right.size() >= 2 && is_lower(right[1]) && (vocab_.has(r8) || (lex_ != nullptr && lex_->contains(r8)));
+    // "deASEAN", "andAPEC": a lower-case function word before an acronym. Only a function word, so
+    // "mRNA", "eKYC" and "kWh" stay whole.
+    if (!right_ok && lex_ != nullptr && left.size() >= 2 && right.size() >= 2 && all_upper(right) &&
+        lex_->is_function_word(l8)) {
+      return l8 + " " + r8;
+    }
     std::string right_out = r8;
     if (!right_ok && right.size() >= 4) {
       for (std::size_t i = 1; i < right.size(); ++i) {

@@ -128,6 +128,47 @@ TEST(ExtractWordSplit, RealDictionarySplitsGlue) {
   EXPECT_EQ(repair("Le ministre ThanhLavrov", fr, "Thanh et Lavrov"), "Le ministre Thanh Lavrov");
 }
 
+TEST(ExtractWordSplit, FunctionWordBeforeSlipOrAcronym) {
+  const Lexicon* fr = system_lexicon("fr");
+  if (fr == nullptr) GTEST_SKIP() << "no French Hunspell dictionary installed";
+  // Two swapped letters after a glued article: the article comes off, the slip stays as written.
+  EXPECT_EQ(repair("lesdéptués ont voté", fr), "les déptués ont voté");
+  EXPECT_EQ(repair("unprojte de loi", fr), "un projte de loi");
+  // Not for short words, capitalised tokens or a slip that is no mere swap.
+  EXPECT_EQ(repair("lapotr", fr), "lapotr");
+  EXPECT_EQ(repair("Desmeerbs", fr), "Desmeerbs");
+  EXPECT_EQ(repair("desmemebres", fr), "desmemebres");
+  // A function word glued to an acronym; other lower-to-capital steps in acronyms stay.
+  EXPECT_EQ(repair("le sommet deASEAN", fr), "le sommet de ASEAN");
+  EXPECT_EQ(repair("vaccins à mRNA et eKYC", fr), "vaccins à mRNA et eKYC");
+}
+
+TEST(ExtractWordSplit, CapitalisedCamelCaseNeedsBothNamesAlone) {
+  const Lexicon* fr = system_lexicon("fr");
+  if (fr == nullptr) GTEST_SKIP() << "no French Hunspell dictionary installed";
+  EXPECT_EQ(repair("le président KarlHeinz", fr, "Karl et Heinz"), "le président Karl Heinz");
+  // A brand: one of its parts never stands alone, or the dispatch writes the whole form twice.
+  EXPECT_EQ(repair("la société MaisonVerte", fr, "Verte"), "la société MaisonVerte");
+  EXPECT_EQ(repair("OceanBank et OceanBank", fr, "Ocean Bank"), "OceanBank et OceanBank");
+  EXPECT_EQ(fix_punctuation_spacing("voir www.PortDuSud.fr"), "voir www.PortDuSud.fr");
+}
+
+TEST(ExtractWordSplit, EnglishAndSpanishAreStricter) {
+  const Lexicon* en = system_lexicon("en");
+  if (en == nullptr) GTEST_SKIP() << "no English Hunspell dictionary installed";
+  EXPECT_EQ(repair("theminister met the delegation", en), "the minister met the delegation");
+  EXPECT_EQ(repair("signed inHanoi andAPEC", en, "Hanoi"), "signed in Hanoi and APEC");
+  EXPECT_EQ(repair("talks ofthe two sides", en), "talks of the two sides");
+  // Closed compounds and names that end like a function word are kept.
+  for (const char* word : {"skyline", "sunbelt", "Britton", "Ariana", "bento", "Marchand"}) {
+    EXPECT_EQ(repair(word, en), word);
+  }
+  if (const Lexicon* es = system_lexicon("es")) {
+    EXPECT_EQ(repair("el ministro delgobierno", es), "el ministro del gobierno");
+    EXPECT_EQ(repair("la acima", es), "la acima");
+  }
+}
+
 TEST(ExtractWordSplit, RealDictionaryKeepsCorrectWords) {
   const Lexicon* fr = system_lexicon("fr");
   if (fr == nullptr) GTEST_SKIP() << "no French Hunspell dictionary installed";
