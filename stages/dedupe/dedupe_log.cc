@@ -1,6 +1,7 @@
 // The dedupe log in LMDB: fixed header, fingerprints, id, then the signature's arrays.
 #include "stages/dedupe/dedupe_log.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -39,7 +40,18 @@ struct Header {
 
 }  // namespace
 
-std::string encode_record(const Record& record) {
+std::size_t encoded_size(const Record& record) {
+  std::size_t size = sizeof(Header) + record.text_fingerprint.size() + record.url_fingerprint.size() + record.id.size();
+  if (record.signature) {
+    const NearSignature& signature = *record.signature;
+    size +=
+        signature.shingles.size() * sizeof(std::uint32_t) +
+        (signature.numbers.size() + signature.key_numbers.size() + signature.band_keys.size()) * sizeof(std::uint64_t);
+  }
+  return size;
+}
+
+void encode_into(const Record& record, char* out) {
   const NearSignature empty;
   const NearSignature& signature = record.signature ? *record.signature : empty;
   const Header header{record.time,
@@ -53,16 +65,23 @@ std::string encode_record(const Record& record) {
                       static_cast<std::uint32_t>(signature.numbers.size()),
                       static_cast<std::uint32_t>(signature.key_numbers.size()),
                       static_cast<std::uint32_t>(signature.band_keys.size())};
-  std::string out(sizeof header, '\0');
-  std::memcpy(out.data(), &header, sizeof header);
-  out += record.text_fingerprint;
-  out += record.url_fingerprint;
-  out += record.id;
-  out.append(reinterpret_cast<const char*>(signature.shingles.data()),
-             signature.shingles.size() * sizeof(std::uint32_t));
+  const auto put = [&out](const void* data, std::size_t bytes) {
+    if (bytes > 0) std::memcpy(out, data, bytes);
+    out += bytes;
+  };
+  put(&header, sizeof header);
+  put(record.text_fingerprint.data(), record.text_fingerprint.size());
+  put(record.url_fingerprint.data(), record.url_fingerprint.size());
+  put(record.id.data(), record.id.size());
+  put(signature.shingles.data(), signature.shingles.size() * sizeof(std::uint32_t));
   for (const auto* values : {&signature.numbers, &signature.key_numbers, &signature.band_keys}) {
-    out.append(reinterpret_cast<const char*>(values->data()), values->size() * sizeof(std::uint64_t));
+    put(values->data(), values->size() * sizeof(std::uint64_t));
   }
+}
+
+std::string encode_record(const Record& record) {
+  std::string out(encoded_size(record), '\0');
+  encode_into(record, out.data());
   return out;
 }
 
@@ -110,11 +129,19 @@ int open_log(MDB_txn* txn, LogTables& tables) {
   return rc;
 }
 
+// The last record's number + 1; "next" in the meta table only keeps the count when expiry has emptied
+// the log (it is written at each expiry), so that an append writes nothing but its record.
 int next_number(MDB_txn* txn, const LogTables& tables, std::uint64_t& next) {
-  MDB_val key = next_key(), found{};
-  next = 0;
-  const int rc = mdb_get(txn, tables.meta, &key, &found);
-  if (rc == 0) next = from_big_endian(found);
+  MDB_cursor* cursor = nullptr;
+  if (int rc = mdb_cursor_open(txn, tables.records, &cursor); rc != 0) return rc;
+  MDB_val key{}, value{};
+  int rc = mdb_cursor_get(cursor, &key, &value, MDB_LAST);
+  mdb_cursor_close(cursor);
+  next = rc == 0 ? from_big_endian(key) + 1 : 0;
+  if (rc != 0 && rc != MDB_NOTFOUND) return rc;
+  MDB_val meta_key = next_key(), found{};
+  rc = mdb_get(txn, tables.meta, &meta_key, &found);
+  if (rc == 0) next = std::max(next, from_big_endian(found));
   return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
@@ -133,12 +160,12 @@ int append_record(MDB_txn* txn, const LogTables& tables, const Record& record, s
   if (int rc = next_number(txn, tables, number); rc != 0) return rc;
   // The in-memory indexes number documents in 32 bits: 4 billion records, a century of a busy feed.
   if (number >= 0xffffffffULL) return MDB_MAP_FULL;
-  Key number_key = big_endian(number), following = big_endian(number + 1);
-  MDB_val meta_key = next_key(), meta_value = as_val(following);
-  if (int rc = mdb_put(txn, tables.meta, &meta_key, &meta_value, 0); rc != 0) return rc;
-  const std::string bytes = encode_record(record);
-  MDB_val key = as_val(number_key), value{bytes.size(), const_cast<char*>(bytes.data())};
-  return mdb_put(txn, tables.records, &key, &value, MDB_APPEND);
+  Key number_key = big_endian(number);
+  // Encoded straight into the page LMDB reserves: no copy of the record on the way.
+  MDB_val key = as_val(number_key), value{encoded_size(record), nullptr};
+  if (int rc = mdb_put(txn, tables.records, &key, &value, MDB_APPEND | MDB_RESERVE); rc != 0) return rc;
+  encode_into(record, static_cast<char*>(value.mv_data));
+  return 0;
 }
 
 int read_record(MDB_txn* txn, const LogTables& tables, std::uint64_t number, Record& record) {
@@ -163,6 +190,11 @@ int first_record_from(MDB_cursor* cursor, std::uint64_t from, std::uint64_t& num
 
 int expire_records(MDB_txn* txn, const LogTables& tables, std::int64_t oldest_time, int limit, int& removed) {
   removed = 0;
+  std::uint64_t next = 0;
+  if (int rc = next_number(txn, tables, next); rc != 0) return rc;
+  Key following = big_endian(next);
+  MDB_val meta_key = next_key(), meta_value = as_val(following);
+  if (int rc = mdb_put(txn, tables.meta, &meta_key, &meta_value, 0); rc != 0) return rc;
   MDB_cursor* cursor = nullptr;
   if (int rc = mdb_cursor_open(txn, tables.records, &cursor); rc != 0) return rc;
   MDB_val key{}, value{};

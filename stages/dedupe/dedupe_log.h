@@ -26,10 +26,13 @@ struct Record {
   std::optional<NearSignature> signature;  // absent when near-duplicate detection is off
 };
 
+std::size_t encoded_size(const Record& record);
+void encode_into(const Record& record, char* out);  // writes encoded_size(record) bytes
 std::string encode_record(const Record& record);
 std::optional<Record> decode_record(std::string_view bytes);
 
-// The log's tables: number (8 bytes big-endian, so LMDB keeps them in order) -> record; "next" -> number.
+// The log's tables: number (8 bytes big-endian, so LMDB keeps them in order) -> record; "next" -> the
+// number after the last record, written when expiry may empty the log.
 struct LogTables {
   MDB_dbi records = 0;
   MDB_dbi meta = 0;

@@ -210,5 +210,21 @@ TEST(DedupeBandTable, TwoReplicasOnOneStoreSeeEachOthersDocuments) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(DedupeBandTable, NumbersGoOnAfterExpiryEmptiedTheLog) {
+  char pattern[] = "/tmp/vnawire-unit-XXXXXX";
+  const std::filesystem::path dir = ::mkdtemp(pattern);
+  const std::vector<Pair> pairs = reedited_pairs(4);
+  FingerprintStore store;
+  ASSERT_TRUE(store.open(dir, 64 << 20).ok());
+  for (std::size_t i = 0; i < 3; ++i) record(store, pairs[i].id, pairs[i].original);
+  ASSERT_EQ(*store.expire(1'700'000'000 + 200 * 86400, 90 * 86400, 100), 3);
+  // Were numbers to start again at 0, the new record would sit below the expired ones and be ignored.
+  EXPECT_EQ(record(store, pairs[3].id, pairs[3].original), Decision::Unique);
+  std::string of;
+  EXPECT_EQ(record(store, pairs[3].id + "-reedit", pairs[3].reedit, &of), Decision::NearDuplicate);
+  EXPECT_EQ(of, pairs[3].id);
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace vnawire::dedupe
