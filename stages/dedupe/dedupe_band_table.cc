@@ -167,6 +167,10 @@ void BandTable::lookup(std::span<const std::uint64_t> keys, int per_key, std::ve
   }
 }
 
+void BandTable::prefetch(std::uint64_t key) const {
+  if (table_.slots != nullptr) __builtin_prefetch(&table_.slots[home_of(stored_key(key), table_.mask)]);
+}
+
 void BandTable::place(Table& table, std::uint64_t key, std::uint32_t value, int per_key) {
   std::uint64_t reusable = ~std::uint64_t{0}, oldest = 0, i = home_of(key, table.mask);
   int matches = 0;

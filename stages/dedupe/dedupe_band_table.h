@@ -41,6 +41,9 @@ class BandTable {
   // one entry per shared key, so that a number's count is the bands it shares.
   void lookup(std::span<const std::uint64_t> keys, int per_key, std::vector<std::uint32_t>& numbers) const;
 
+  // Asks the memory for the key's home slot, so that a lookup soon after finds it in the cache.
+  void prefetch(std::uint64_t key) const;
+
   // Indexes `number` under each key. A key already holding `per_key` numbers gives up its oldest, so that
   // a phrase common to thousands of texts never makes a long chain. Grows the table when it fills.
   void insert(std::span<const std::uint64_t> keys, std::uint32_t number, int per_key);

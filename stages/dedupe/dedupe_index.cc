@@ -34,6 +34,18 @@ std::vector<std::uint32_t> DedupeIndex::first_with_url(const std::string& finger
   return find(urls_, fingerprint_key(fingerprint));
 }
 
+void DedupeIndex::prefetch(const std::string& id, const std::string& text_fingerprint,
+                           const std::string& url_fingerprint, const std::vector<std::uint64_t>* band_keys) const {
+  const std::uint64_t key = id_key(id);
+  ids_.prefetch(key);
+  near_ids_.prefetch(key);
+  texts_.prefetch(fingerprint_key(text_fingerprint));
+  if (!url_fingerprint.empty()) urls_.prefetch(fingerprint_key(url_fingerprint));
+  if (band_keys != nullptr) {
+    for (std::uint64_t band : *band_keys) bands_.prefetch(band);
+  }
+}
+
 int DedupeIndex::apply(std::uint64_t number, const Record& record, const ReadRecord& read, int per_band) {
   const auto n = static_cast<std::uint32_t>(number);
   const std::uint64_t id = id_key(record.id);

@@ -27,6 +27,11 @@ class DedupeIndex {
   std::vector<std::uint32_t> first_with_url(const std::string& fingerprint) const;
   const BandTable& bands() const { return bands_; }
 
+  // Starts the memory reads of one document's lookups (id, text, URL, bands) at once, so that their
+  // cache misses overlap each other and the transaction's start instead of following one another.
+  void prefetch(const std::string& id, const std::string& text_fingerprint, const std::string& url_fingerprint,
+                const std::vector<std::uint64_t>* band_keys) const;
+
   // Indexes a committed record, as the decision that wrote it did.
   int apply(std::uint64_t number, const Record& record, const ReadRecord& read, int per_band);
 

@@ -181,6 +181,8 @@ std::int64_t clock_seconds() {
 Checked FingerprintStore::check_and_record(const std::string& id, const std::string& text_fingerprint,
                                            const std::string& url, const NearRequest* near, std::int64_t now) {
   if (env_ == nullptr) return Checked{std::nullopt, "the fingerprint store is not open", false};
+  const std::string url_fingerprint = url.empty() ? std::string() : fingerprint(url);
+  index_.prefetch(id, text_fingerprint, url_fingerprint, near != nullptr ? &near->signature->band_keys : nullptr);
   MDB_txn* txn = nullptr;
   int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
   if (rc == MDB_MAP_RESIZED) {  // another replica grew the map: take its size and go on
@@ -202,7 +204,6 @@ Checked FingerprintStore::check_and_record(const std::string& id, const std::str
   if (rc != 0 && rc != MDB_NOTFOUND) return abort_with("reading the log", rc);
   if (id_known) outcome.decision = found.text_fingerprint == text_fingerprint ? Decision::Replay : Decision::Update;
   // The same page met through another feed or crawl is a duplicate, whatever its text became.
-  const std::string url_fingerprint = url.empty() ? std::string() : fingerprint(url);
   if (!id_known && !url.empty()) {
     rc = first_record(
         txn, index_.first_with_url(url_fingerprint),
