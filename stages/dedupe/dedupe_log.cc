@@ -156,8 +156,7 @@ int first_number(MDB_txn* txn, const LogTables& tables, std::uint64_t& first) {
   return rc;
 }
 
-int append_record(MDB_txn* txn, const LogTables& tables, const Record& record, std::uint64_t& number) {
-  if (int rc = next_number(txn, tables, number); rc != 0) return rc;
+int append_record(MDB_txn* txn, const LogTables& tables, const Record& record, std::uint64_t number) {
   // The in-memory indexes number documents in 32 bits: 4 billion records, a century of a busy feed.
   if (number >= 0xffffffffULL) return MDB_MAP_FULL;
   Key number_key = big_endian(number);

@@ -39,7 +39,8 @@ struct LogTables {
 };
 
 int open_log(MDB_txn* txn, LogTables& tables);
-int append_record(MDB_txn* txn, const LogTables& tables, const Record& record, std::uint64_t& number);
+// Appends `record` as `number`, which must be next_number()'s answer in this transaction.
+int append_record(MDB_txn* txn, const LogTables& tables, const Record& record, std::uint64_t number);
 // MDB_NOTFOUND when the number is not in the log (expired, or never committed); EINVAL when unreadable.
 int read_record(MDB_txn* txn, const LogTables& tables, std::uint64_t number, Record& record);
 // The number the next record gets, and the oldest one kept (`next` when the log is empty).

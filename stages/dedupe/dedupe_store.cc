@@ -95,14 +95,15 @@ runtime::Status FingerprintStore::open(const std::filesystem::path& directory, s
   index_.load(snapshot_);
   saved_ = std::chrono::steady_clock::now();
   if (rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn); rc != 0) return lmdb_error("mdb_txn_begin", rc);
-  rc = catch_up(txn);
+  std::uint64_t next = 0;
+  rc = catch_up(txn, next);
   mdb_txn_abort(txn);
   if (rc != 0) return lmdb_error("indexing the dedupe log", rc);
   return {};
 }
 
-int FingerprintStore::catch_up(MDB_txn* txn) {
-  std::uint64_t next = 0, first = 0;
+int FingerprintStore::catch_up(MDB_txn* txn, std::uint64_t& next) {
+  std::uint64_t first = 0;
   int rc = next_number(txn, log_, next);
   if (rc != 0 || next == index_.indexed_next()) return rc;
   // An index ahead of the log belongs to another log (or to a restored older copy of this one).
@@ -194,7 +195,8 @@ Checked FingerprintStore::check_and_record(const std::string& id, const std::str
     mdb_txn_abort(txn);
     return failure(what, code);
   };
-  if (rc = catch_up(txn); rc != 0) return abort_with("indexing what another replica recorded", rc);
+  std::uint64_t number = 0;  // the log's next: this document's, if it is recorded
+  if (rc = catch_up(txn, number); rc != 0) return abort_with("indexing what another replica recorded", rc);
   Outcome outcome;
   Record found;
   // The id's current version: the same text again is a replay, another text an update.
@@ -245,7 +247,6 @@ Checked FingerprintStore::check_and_record(const std::string& id, const std::str
     if (rc != 0 && rc != MDB_NOTFOUND) return abort_with("reading the log", rc);
     write = rc == MDB_NOTFOUND;
   }
-  std::uint64_t number = 0;
   if (write) {
     record.time = near != nullptr ? near->now : (now != 0 ? now : clock_seconds());
     record.kind = version ? RecordKind::Version : RecordKind::NearCopy;

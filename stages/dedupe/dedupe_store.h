@@ -70,7 +70,8 @@ class FingerprintStore {
 
   // Indexes what the in-memory indexes lack of the log: at open, and at the start of each write (another
   // replica sharing the store may have written since).
-  int catch_up(MDB_txn* txn);
+  // `next` is the log's next number, read on the way.
+  int catch_up(MDB_txn* txn, std::uint64_t& next);
   runtime::Status save_index();
   // The first of `numbers` whose record passes `check`, read into `record`; MDB_NOTFOUND when none does.
   template <typename Check>
