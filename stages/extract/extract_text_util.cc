@@ -143,15 +143,34 @@ bool is_letter(char32_t c) {
   return u_isalpha(static_cast<UChar32>(c)) || type == U_NON_SPACING_MARK || type == U_COMBINING_SPACING_MARK;
 }
 
-bool is_upper(char32_t c) { return u_isupper(static_cast<UChar32>(c)) || u_istitle(static_cast<UChar32>(c)); }
-bool is_lower(char32_t c) { return u_islower(static_cast<UChar32>(c)); }
+// ASCII answers without ICU: most characters of a page are ASCII, and ICU's property look-ups
+// cost far more than a comparison (they were a large share of the extraction's time).
+bool is_upper(char32_t c) {
+  if (c < 0x80) return c >= 'A' && c <= 'Z';
+  return u_isupper(static_cast<UChar32>(c)) || u_istitle(static_cast<UChar32>(c));
+}
+bool is_lower(char32_t c) {
+  if (c < 0x80) return c >= 'a' && c <= 'z';
+  return u_islower(static_cast<UChar32>(c));
+}
 bool is_digit(char32_t c) { return c >= '0' && c <= '9'; }
-char32_t lower(char32_t c) { return static_cast<char32_t>(u_tolower(static_cast<UChar32>(c))); }
+char32_t lower(char32_t c) {
+  if (c < 0x80) return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+  return static_cast<char32_t>(u_tolower(static_cast<UChar32>(c)));
+}
 
 std::string to_lower(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size();) append_utf8(out, lower(next_code_point(s, i)));
+  for (std::size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (b < 0x80) {
+      out += static_cast<char>(b >= 'A' && b <= 'Z' ? b + ('a' - 'A') : b);
+      ++i;
+      continue;
+    }
+    append_utf8(out, lower(next_code_point(s, i)));
+  }
   return out;
 }
 
@@ -160,6 +179,14 @@ std::string fold_spaces(std::string_view s) {
   out.reserve(s.size());
   bool pending = false;
   for (std::size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (b < 0x80 && b != ' ' && (b < '\t' || b > '\r')) {  // ASCII and not a space: copied as is
+      if (pending) out += ' ';
+      pending = false;
+      out += static_cast<char>(b);
+      ++i;
+      continue;
+    }
     const std::size_t start = i;
     const char32_t c = next_code_point(s, i);
     if (is_space(c)) {
