@@ -286,8 +286,8 @@ class Splitter {
 
 // A chunk (between spaces) that is a URL, a domain or an e-mail address is never touched.
 bool url_like(std::u32string_view chunk) {
-  const std::string s = util::to_utf8(chunk);
-  if (s.find("://") != std::string::npos || s.find("www.") != std::string::npos || s.find('@') != std::string::npos) {
+  if (chunk.find(U"://") != std::u32string_view::npos || chunk.find(U"www.") != std::u32string_view::npos ||
+      chunk.find(U'@') != std::u32string_view::npos) {
     return true;
   }
   for (std::size_t i = 1; i + 1 < chunk.size(); ++i) {
