@@ -137,11 +137,15 @@ std::string to_utf8(std::u32string_view s) {
 
 bool is_space(char32_t c) {
   if (c < 0x80) return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  // Below U+1680 only U+0085 and NBSP have Unicode's White_Space property: accented letters, the
+  // bulk of non-ASCII text here, are answered without asking ICU.
+  if (c < 0x1680) return c == 0x85 || c == 0xA0;
   return u_hasBinaryProperty(static_cast<UChar32>(c), UCHAR_WHITE_SPACE) || c == 0x200B || c == 0xFEFF;
 }
 
 bool is_letter(char32_t c) {
   if (c < 0x80) return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  if (c >= 0xC0 && c <= 0x17F) return c != 0xD7 && c != 0xF7;  // Latin-1 letters and Latin Extended-A
   const int8_t type = u_charType(static_cast<UChar32>(c));
   return u_isalpha(static_cast<UChar32>(c)) || type == U_NON_SPACING_MARK || type == U_COMBINING_SPACING_MARK;
 }
