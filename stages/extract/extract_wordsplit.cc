@@ -56,16 +56,22 @@ const std::unordered_set<std::string> kLinking = {"de", "la", "le",  "les", "du"
 }  // namespace
 
 void Vocabulary::add_text(std::string_view text) {
-  std::string run;
+  constexpr std::size_t kNone = std::string_view::npos;
+  std::size_t run_start = kNone;  // a run of letters is contiguous bytes of `text`
   for (std::size_t i = 0; i <= text.size();) {
     const std::size_t start = i;
     const char32_t c = i < text.size() ? util::next_code_point(text, i) : U' ';
     if (i == start) ++i;
     if (is_letter(c)) {
-      run.append(text.substr(start, i - start));
-    } else if (!run.empty()) {
-      ++counts_[run];
-      run.clear();
+      if (run_start == kNone) run_start = start;
+    } else if (run_start != kNone) {
+      const std::string_view run = text.substr(run_start, start - run_start);
+      if (const auto it = counts_.find(run); it != counts_.end()) {
+        ++it->second;
+      } else {
+        counts_.emplace(std::string(run), 1);
+      }
+      run_start = kNone;
     }
   }
 }
