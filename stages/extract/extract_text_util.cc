@@ -41,6 +41,10 @@ std::pair<char32_t, std::size_t> decode(std::string_view s, std::size_t i) {
 
 bool is_valid_utf8(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {  // ASCII, most of any page: no decoding
+      ++i;
+      continue;
+    }
     const auto [cp, len] = decode(s, i);
     if (len == 0) return false;
     i += len;
@@ -64,6 +68,13 @@ std::string sanitize_utf8(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size();) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {  // a run of ASCII is copied whole
+      std::size_t j = i + 1;
+      while (j < s.size() && static_cast<unsigned char>(s[j]) < 0x80) ++j;
+      out.append(s.data() + i, j - i);
+      i = j;
+      continue;
+    }
     const auto [cp, len] = decode(s, i);
     if (len == 0) {
       out += "\xEF\xBF\xBD";
