@@ -101,6 +101,7 @@ int month_of(std::string tok) {
 }
 
 int day_of(std::string_view tok) {
+  if (tok.empty() || tok[0] < '0' || tok[0] > '9') return 0;  // every day form starts with a digit
   if (tok == "1er" || tok == "1st" || tok == "1o") return 1;
   for (const std::string_view suffix : {"st", "nd", "rd", "th", "er", "e"}) {
     if (tok.size() > suffix.size() && util::ends_with(tok, suffix) &&

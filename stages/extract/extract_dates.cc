@@ -18,6 +18,7 @@ struct Token {
   std::size_t end = 0;
   std::string key;             // accent-folded, lower case, typographic apostrophe as '
   bool ends_sentence = false;  // followed by . ! ? or ;
+  bool digit = false;          // holds a digit: every written date has one in its first two tokens
 };
 
 bool is_edge_punct(char c) {
@@ -39,7 +40,8 @@ std::vector<Token> tokenize(std::string_view text) {
     if (e > b) {
       std::string key = util::fold_key(text.substr(b, e - b));
       for (std::size_t q = key.find("\u2019"); q != std::string::npos; q = key.find("\u2019")) key.replace(q, 3, "'");
-      out.push_back({b, e, std::move(key), ends});
+      const bool digit = key.find_first_of("0123456789") != std::string::npos;
+      out.push_back({b, e, std::move(key), ends, digit});
     } else if (ends && !out.empty()) {
       out.back().ends_sentence = true;
     }
@@ -272,6 +274,13 @@ std::optional<Period> relative_period(const std::vector<Token>& t, std::size_t i
       {{"avant-hier"}, Unit::Day, -2},
       {{"apres-demain"}, Unit::Day, 2},
   };
+  // Most tokens start no form: one set look-up instead of fifty comparisons per token.
+  static const std::unordered_set<std::string_view> kFirstWords = [] {
+    std::unordered_set<std::string_view> first;
+    for (const Form& form : kForms) first.insert(*form.words.begin());
+    return first;
+  }();
+  if (i >= t.size() || kFirstWords.count(t[i].key) == 0) return std::nullopt;
   for (const Form& form : kForms) {
     std::size_t k = i;
     bool matches = true;
@@ -285,6 +294,13 @@ std::optional<Period> relative_period(const std::vector<Token>& t, std::size_t i
     if (matches) return Period{form.unit, form.offset, form.words.size()};
   }
   return std::nullopt;
+}
+
+// Whether token i may open one of the relative expressions match_at reads.
+bool may_start_relative(const std::vector<Token>& t, std::size_t i) {
+  const std::string_view k = t[i].key;
+  return relative_period(t, i).has_value() || k == "hier" || k == "yesterday" || k == "hom" || k == "aujourd'hui" ||
+         k == "aujourd\u2019hui" || k == "today";
 }
 
 std::string resolve(const Period& period, const Ymd& pub) {
@@ -404,15 +420,23 @@ std::vector<DateMention> find_dates(std::string_view text, const std::optional<s
   const std::vector<Token> tokens = tokenize(text);
   std::vector<DateMention> out;
   std::size_t sentence_end = 0;
-  Tense tense = Tense::Past;
+  std::size_t sentence_start = 0;
+  std::optional<Tense> tense;  // read when the sentence holds a date, for most hold none
   for (std::size_t i = 0; i < tokens.size();) {
     if (i >= sentence_end) {  // a new sentence: its tense dates the year-less dates in it
-      sentence_end = i;
+      sentence_start = sentence_end = i;
       while (sentence_end < tokens.size() && !tokens[sentence_end].ends_sentence) ++sentence_end;
       sentence_end = std::min(tokens.size(), sentence_end + 1);
-      tense = tense_of(tokens, i, sentence_end);
+      tense.reset();
     }
-    if (auto m = match_at(tokens, i, published, pub_day, tense)) {
+    // Only a relative word ("hier", "cette semaine") makes a date without a digit in its first two
+    // tokens: the others are skipped without the dozen look-ups match_at makes.
+    const bool may_start = tokens[i].digit || (i + 1 < tokens.size() && tokens[i + 1].digit) ||
+                           (pub_day && may_start_relative(tokens, i));
+    if (may_start && !tense) tense = tense_of(tokens, sentence_start, sentence_end);
+    if (!may_start) {
+      ++i;
+    } else if (auto m = match_at(tokens, i, published, pub_day, *tense)) {
       const std::size_t last = i + m->tokens - 1;
       out.push_back({std::string(text.substr(tokens[i].begin, tokens[last].end - tokens[i].begin)), m->edtf});
       i += m->tokens;

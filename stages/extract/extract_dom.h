@@ -7,6 +7,7 @@
 #include <libxml/xmlerror.h>
 
 #include <climits>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -24,7 +25,24 @@ inline bool is_element(const xmlNode* n, std::string_view name) {
   return n->type == XML_ELEMENT_NODE && name_of(n) == name;
 }
 
+// What xmlGetProp answers, without its copy and free for the usual attribute (one text node) and
+// without a call for a missing one: the extractors ask several attributes of every element.
 inline std::string attr(const xmlNode* n, const char* name) {
+  if (n->type != XML_ELEMENT_NODE) return {};
+  const xmlAttr* a = n->properties;
+  while (a != nullptr && (a->name == nullptr || std::strcmp(reinterpret_cast<const char*>(a->name), name) != 0)) {
+    a = a->next;
+  }
+  const xmlNode* value = a != nullptr ? a->children : nullptr;
+  if (a != nullptr && value == nullptr) return {};
+  if (value != nullptr && value->next == nullptr &&
+      (value->type == XML_TEXT_NODE || value->type == XML_CDATA_SECTION_NODE)) {
+    return value->content != nullptr ? std::string(reinterpret_cast<const char*>(value->content)) : std::string();
+  }
+  // Absent, and no DTD declares a default for it (the HTML parser never reads attribute declarations).
+  if (a == nullptr && (n->doc == nullptr || n->doc->intSubset == nullptr || n->doc->intSubset->attributes == nullptr)) {
+    return {};
+  }
   xmlChar* v = xmlGetProp(n, reinterpret_cast<const xmlChar*>(name));
   if (v == nullptr) return {};
   std::string out(reinterpret_cast<const char*>(v));

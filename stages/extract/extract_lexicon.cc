@@ -1,6 +1,7 @@
 // A Hunspell word list (stems and suffix rules) answering "is this a word form?", loaded once.
 #include "stages/extract/extract_lexicon.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -65,6 +66,8 @@ std::unique_ptr<Lexicon> Lexicon::load_files(const std::string& dic_path, const 
 std::unique_ptr<Lexicon> Lexicon::from_strings(std::string_view dic, std::string_view aff, std::string_view language) {
   try {
     auto lex = std::unique_ptr<Lexicon>(new Lexicon());
+    static std::atomic<std::uint64_t> next_id{1};
+    lex->id_ = next_id++;
     lex->language_ = std::string(language);
     if (language == "fr") lex->function_words_ = &kFrenchFunctionWords;
     if (language == "en") lex->function_words_ = &kEnglishFunctionWords;
@@ -219,7 +222,7 @@ bool Lexicon::condition_matches(const std::vector<CondElem>& cond, std::string_v
   return true;
 }
 
-bool Lexicon::stem_has(const std::string& stem, char32_t flag, char32_t also) const {
+bool Lexicon::stem_has(std::string_view stem, char32_t flag, char32_t also) const {
   const auto it = stems_.find(stem);
   if (it == stems_.end()) return false;
   const std::u32string& flags = it->second;
@@ -230,7 +233,7 @@ bool Lexicon::stem_has(const std::string& stem, char32_t flag, char32_t also) co
 
 // Undoes one suffix rule: for each ending `w` has, every rule adding that ending gives a root that
 // must be a stem carrying the rule's flag (and `prefix_flag` too when a prefix was undone first).
-bool Lexicon::suffixed(const std::string& w, char32_t prefix_flag) const {
+bool Lexicon::suffixed(std::string_view w, char32_t prefix_flag) const {
   std::string root;
   const std::size_t max_len = std::min(max_suffix_bytes_, w.size());
   for (std::size_t len = 0; len <= max_len; ++len) {
@@ -239,8 +242,8 @@ bool Lexicon::suffixed(const std::string& w, char32_t prefix_flag) const {
     const auto rules = suffixes_.find(w.substr(cut));
     if (rules == suffixes_.end()) continue;
     // Rules that strip nothing all give the same root: ask for it once.
-    const std::string bare = w.substr(0, cut);
-    const bool bare_is_stem = cut > 0 && stems_.count(bare) != 0;
+    const std::string_view bare = w.substr(0, cut);
+    const bool bare_is_stem = cut > 0 && stems_.find(bare) != stems_.end();
     for (const AffixRule& rule : rules->second) {
       if ((cut == 0 && rule.strip.empty()) || (prefix_flag != 0 && !rule.cross)) continue;
       if (rule.strip.empty() && !bare_is_stem) continue;
@@ -254,7 +257,31 @@ bool Lexicon::suffixed(const std::string& w, char32_t prefix_flag) const {
 
 bool Lexicon::contains(std::string_view word) const {
   if (word.empty()) return false;
-  const std::string w(word);
+  // The same words come back in every dispatch ("de", "gouvernement") and the glued-word search
+  // asks for the same pieces many times: answers are remembered per thread, so no lock is taken.
+  // The memo is dropped whole when it grows past a bound, which keeps a stream of names in check.
+  struct Memo {
+    std::uint64_t lexicon = 0;
+    ViewMap<bool> known;
+  };
+  constexpr std::size_t kMaxMemo = 1u << 17;
+  thread_local std::vector<Memo> memos;
+  Memo* memo = nullptr;
+  for (Memo& m : memos) {
+    if (m.lexicon == id_) memo = &m;
+  }
+  if (memo == nullptr) {
+    if (memos.size() >= 8) memos.clear();  // lexicons made and dropped (tests): forget the old ones
+    memo = &memos.emplace_back(Memo{id_, {}});
+  }
+  if (const auto it = memo->known.find(word); it != memo->known.end()) return it->second;
+  const bool answer = contains_uncached(word);
+  if (memo->known.size() >= kMaxMemo) memo->known.clear();
+  memo->known.emplace(std::string(word), answer);
+  return answer;
+}
+
+bool Lexicon::contains_uncached(std::string_view w) const {
   if (const auto it = stems_.find(w); it != stems_.end()) {
     const std::u32string& flags = it->second;
     const bool needs_affix = need_affix_ != 0 && flags.find(need_affix_) != std::u32string::npos;
@@ -274,7 +301,7 @@ bool Lexicon::contains(std::string_view word) const {
     for (const AffixRule& rule : rules->second) {
       if (len == w.size() && rule.strip.empty()) continue;
       root = rule.strip;
-      root.append(w, len);
+      root.append(w.substr(len));
       if (!condition_matches(rule.condition, root, false)) continue;
       if (stem_has(root, rule.flag, 0) || (rule.cross && suffixed(root, rule.flag))) return true;
     }
@@ -293,7 +320,7 @@ bool Lexicon::contains_any_case(std::string_view word) const {
   return contains(util::to_utf8(low));
 }
 
-bool Lexicon::is_ending(std::string_view piece) const { return suffixes_.count(std::string(piece)) != 0; }
+bool Lexicon::is_ending(std::string_view piece) const { return suffixes_.find(piece) != suffixes_.end(); }
 
 bool Lexicon::is_function_word(std::string_view lower_word) const {
   return function_words_ != nullptr && function_words_->count(std::string(lower_word)) != 0;

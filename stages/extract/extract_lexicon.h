@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -45,14 +47,23 @@ class Lexicon {
     std::string strip;
     std::vector<CondElem> condition;
   };
-  using RuleIndex = std::unordered_map<std::string, std::vector<AffixRule>>;  // keyed by the added text
+  // Looked up by string_view: the affix walk probes every ending of a word, and an allocation per
+  // probe was most of a look-up's cost.
+  struct ViewHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  template <class V>
+  using ViewMap = std::unordered_map<std::string, V, ViewHash, std::equal_to<>>;
+  using RuleIndex = ViewMap<std::vector<AffixRule>>;  // keyed by the added text
 
   char32_t parse_one_flag(std::string_view s, std::size_t& i) const;
   std::u32string parse_flags(std::string_view s) const;
   void parse_aff(std::string_view aff);
   void parse_dic(std::string_view dic);
-  bool stem_has(const std::string& stem, char32_t flag, char32_t also) const;
-  bool suffixed(const std::string& w, char32_t prefix_flag) const;
+  bool contains_uncached(std::string_view word) const;
+  bool stem_has(std::string_view stem, char32_t flag, char32_t also) const;
+  bool suffixed(std::string_view w, char32_t prefix_flag) const;
   static bool condition_matches(const std::vector<CondElem>& cond, std::string_view root, bool at_end);
 
   enum class FlagMode { kChar, kLong, kNum, kUtf8 };
@@ -60,13 +71,14 @@ class Lexicon {
   char32_t need_affix_ = 0;
   char32_t forbidden_ = 0;
   std::vector<std::u32string> aliases_;
-  std::unordered_map<std::string, std::u32string> stems_;
+  ViewMap<std::u32string> stems_;
   RuleIndex suffixes_;
   RuleIndex prefixes_;
   std::size_t max_suffix_bytes_ = 0;
   std::size_t max_prefix_bytes_ = 0;
   std::string language_;
   const std::unordered_set<std::string>* function_words_ = nullptr;
+  std::uint64_t id_ = 0;  // names this lexicon in the per-thread memo of answers (addresses get reused)
 };
 
 // The system's dictionary for `language` ("fr", "en", "es"), loaded once on first use from the

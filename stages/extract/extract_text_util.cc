@@ -6,6 +6,8 @@
 #include <unicode/unistr.h>
 #include <unicode/utypes.h>
 
+#include <cstring>
+
 namespace vnawire::extract::util {
 namespace {
 
@@ -39,6 +41,10 @@ std::pair<char32_t, std::size_t> decode(std::string_view s, std::size_t i) {
 
 bool is_valid_utf8(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {  // ASCII, most of any page: no decoding
+      ++i;
+      continue;
+    }
     const auto [cp, len] = decode(s, i);
     if (len == 0) return false;
     i += len;
@@ -47,11 +53,12 @@ bool is_valid_utf8(std::string_view s) {
 }
 
 bool looks_binary(std::string_view s) {
+  if (std::memchr(s.data(), 0, s.size()) != nullptr) return true;
+  // Branch-free count (the compiler vectorises it): this runs over every byte of every page.
   std::size_t controls = 0;
   for (const char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
-    if (c == 0) return true;
-    if (c < 0x20 && c != '\n' && c != '\r' && c != '\t' && c != '\f') ++controls;
+    controls += static_cast<std::size_t>((c < 0x20) & (c != '\n') & (c != '\r') & (c != '\t') & (c != '\f'));
   }
   // A scraped page may carry a stray control byte or two; a third of them is not text.
   return controls > 8 && controls * 50 > s.size();
@@ -61,6 +68,13 @@ std::string sanitize_utf8(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size();) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {  // a run of ASCII is copied whole
+      std::size_t j = i + 1;
+      while (j < s.size() && static_cast<unsigned char>(s[j]) < 0x80) ++j;
+      out.append(s.data() + i, j - i);
+      i = j;
+      continue;
+    }
     const auto [cp, len] = decode(s, i);
     if (len == 0) {
       out += "\xEF\xBF\xBD";
@@ -134,24 +148,47 @@ std::string to_utf8(std::u32string_view s) {
 
 bool is_space(char32_t c) {
   if (c < 0x80) return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  // Below U+1680 only U+0085 and NBSP have Unicode's White_Space property: accented letters, the
+  // bulk of non-ASCII text here, are answered without asking ICU.
+  if (c < 0x1680) return c == 0x85 || c == 0xA0;
   return u_hasBinaryProperty(static_cast<UChar32>(c), UCHAR_WHITE_SPACE) || c == 0x200B || c == 0xFEFF;
 }
 
 bool is_letter(char32_t c) {
   if (c < 0x80) return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  if (c >= 0xC0 && c <= 0x17F) return c != 0xD7 && c != 0xF7;  // Latin-1 letters and Latin Extended-A
   const int8_t type = u_charType(static_cast<UChar32>(c));
   return u_isalpha(static_cast<UChar32>(c)) || type == U_NON_SPACING_MARK || type == U_COMBINING_SPACING_MARK;
 }
 
-bool is_upper(char32_t c) { return u_isupper(static_cast<UChar32>(c)) || u_istitle(static_cast<UChar32>(c)); }
-bool is_lower(char32_t c) { return u_islower(static_cast<UChar32>(c)); }
+// ASCII answers without ICU: most characters of a page are ASCII, and ICU's property look-ups
+// cost far more than a comparison (they were a large share of the extraction's time).
+bool is_upper(char32_t c) {
+  if (c < 0x80) return c >= 'A' && c <= 'Z';
+  return u_isupper(static_cast<UChar32>(c)) || u_istitle(static_cast<UChar32>(c));
+}
+bool is_lower(char32_t c) {
+  if (c < 0x80) return c >= 'a' && c <= 'z';
+  return u_islower(static_cast<UChar32>(c));
+}
 bool is_digit(char32_t c) { return c >= '0' && c <= '9'; }
-char32_t lower(char32_t c) { return static_cast<char32_t>(u_tolower(static_cast<UChar32>(c))); }
+char32_t lower(char32_t c) {
+  if (c < 0x80) return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+  return static_cast<char32_t>(u_tolower(static_cast<UChar32>(c)));
+}
 
 std::string to_lower(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size();) append_utf8(out, lower(next_code_point(s, i)));
+  for (std::size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (b < 0x80) {
+      out += static_cast<char>(b >= 'A' && b <= 'Z' ? b + ('a' - 'A') : b);
+      ++i;
+      continue;
+    }
+    append_utf8(out, lower(next_code_point(s, i)));
+  }
   return out;
 }
 
@@ -160,6 +197,16 @@ std::string fold_spaces(std::string_view s) {
   out.reserve(s.size());
   bool pending = false;
   for (std::size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (b < 0x80 && b != ' ' && (b < '\t' || b > '\r')) {  // a run of ASCII non-spaces: copied whole
+      std::size_t j = i + 1;
+      while (j < s.size() && static_cast<unsigned char>(s[j]) < 0x80 && s[j] != ' ' && (s[j] < '\t' || s[j] > '\r')) ++j;
+      if (pending) out += ' ';
+      pending = false;
+      out.append(s.data() + i, j - i);
+      i = j;
+      continue;
+    }
     const std::size_t start = i;
     const char32_t c = next_code_point(s, i);
     if (is_space(c)) {

@@ -69,16 +69,22 @@ bool all_upper(std::u32string_view s) {
 }  // namespace
 
 void Vocabulary::add_text(std::string_view text) {
-  std::string run;
+  constexpr std::size_t kNone = std::string_view::npos;
+  std::size_t run_start = kNone;  // a run of letters is contiguous bytes of `text`
   for (std::size_t i = 0; i <= text.size();) {
     const std::size_t start = i;
     const char32_t c = i < text.size() ? util::next_code_point(text, i) : U' ';
     if (i == start) ++i;
     if (is_letter(c)) {
-      run.append(text.substr(start, i - start));
-    } else if (!run.empty()) {
-      ++counts_[run];
-      run.clear();
+      if (run_start == kNone) run_start = start;
+    } else if (run_start != kNone) {
+      const std::string_view run = text.substr(run_start, start - run_start);
+      if (const auto it = counts_.find(run); it != counts_.end()) {
+        ++it->second;
+      } else {
+        counts_.emplace(std::string(run), 1);
+      }
+      run_start = kNone;
     }
   }
 }
@@ -112,6 +118,16 @@ const Lexicon* pick_lexicon(const Vocabulary& vocabulary) {
 }
 
 std::string fix_punctuation_spacing(std::string_view text) {
+  // A space is only ever added after ',', ';' or '.' directly followed by a letter: text without
+  // such a pair (most paragraphs) is returned as it is, once it is known to be valid UTF-8 (the
+  // decoding below would replace invalid bytes).
+  bool candidate = false;
+  for (std::size_t k = text.find_first_of(",;."); k != std::string_view::npos && !candidate;
+       k = text.find_first_of(",;.", k + 1)) {
+    const auto next = k + 1 < text.size() ? static_cast<unsigned char>(text[k + 1]) : 0;
+    candidate = next >= 0x80 || (next >= 'a' && next <= 'z') || (next >= 'A' && next <= 'Z');
+  }
+  if (!candidate && util::is_valid_utf8(text)) return std::string(text);
   const std::u32string u = util::to_u32(text);
   std::u32string out;
   out.reserve(u.size() + 8);
@@ -140,7 +156,7 @@ class Splitter {
   Splitter(const Lexicon* lexicon, const Vocabulary& vocabulary) : lex_(lexicon), vocab_(vocabulary) {}
 
   // The replacement for one letter run (itself when nothing is cut).
-  std::string split(const std::u32string& w, bool before_apostrophe) const {
+  std::string split(std::u32string_view w, bool before_apostrophe) const {
     const std::string word = util::to_utf8(w);
     if (w.size() < (before_apostrophe ? 2u : 3u) || w.size() > 48) return word;  // "àl'" is the shortest glue
     bool has_lower = false;
@@ -249,7 +265,7 @@ class Splitter {
     return false;
   }
 
-  bool best_cuts(const std::u32string& w, bool capitalized, bool apostrophe, std::vector<std::size_t>& cuts) const {
+  bool best_cuts(std::u32string_view w, bool capitalized, bool apostrophe, std::vector<std::size_t>& cuts) const {
     const std::u32string_view v(w);
     int best = 0;
     bool tie = false;
@@ -297,9 +313,9 @@ class Splitter {
     return true;
   }
 
-  std::string split_camel(const std::u32string& w, std::size_t at) const {
-    const std::u32string left = w.substr(0, at);
-    const std::u32string right = w.substr(at);
+  std::string split_camel(std::u32string_view w, std::size_t at) const {
+    const std::u32string left(w.substr(0, at));
+    const std::u32string right(w.substr(at));
     const std::string l8 = util::to_utf8(left);
     const std::string r8 = util::to_utf8(right);
     bool left_ok = left.size() >= 3 && vocab_.has(l8);
@@ -344,8 +360,8 @@ class Splitter {
 
 // A chunk (between spaces) that is a URL, a domain or an e-mail address is never touched.
 bool url_like(std::u32string_view chunk) {
-  const std::string s = util::to_utf8(chunk);
-  if (s.find("://") != std::string::npos || s.find("www.") != std::string::npos || s.find('@') != std::string::npos) {
+  if (chunk.find(U"://") != std::u32string_view::npos || chunk.find(U"www.") != std::u32string_view::npos ||
+      chunk.find(U'@') != std::u32string_view::npos) {
     return true;
   }
   for (std::size_t i = 1; i + 1 < chunk.size(); ++i) {
@@ -425,7 +441,7 @@ std::string split_glued_words(std::string_view text, const Lexicon* lexicon, con
       const auto [b, e] = runs[r];
       out += util::to_utf8(chunk.substr(copied, b - copied));
       copied = e;
-      const std::u32string run(chunk.substr(b, e - b));
+      const std::u32string_view run = chunk.substr(b, e - b);
       const bool digit_near = (b > 0 && util::is_digit(chunk[b - 1])) || (e < chunk.size() && util::is_digit(chunk[e]));
       if (digit_near || in_known_compound(chunk, runs, r, lexicon)) {
         out += util::to_utf8(run);

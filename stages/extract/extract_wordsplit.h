@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -16,11 +17,18 @@ namespace vnawire::extract {
 class Vocabulary {
  public:
   void add_text(std::string_view text);
-  bool has(std::string_view word) const { return counts_.count(std::string(word)) != 0; }
-  const std::unordered_map<std::string, std::size_t>& counts() const { return counts_; }
+  // Looked up by string_view, so counting and asking copy no word.
+  struct ViewHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using Counts = std::unordered_map<std::string, std::size_t, ViewHash, std::equal_to<>>;
+
+  bool has(std::string_view word) const { return counts_.find(word) != counts_.end(); }
+  const Counts& counts() const { return counts_; }
 
  private:
-  std::unordered_map<std::string, std::size_t> counts_;
+  Counts counts_;
 };
 
 // Share of the document's lower-case words (two letters or more) that the lexicon knows.
