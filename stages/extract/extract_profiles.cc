@@ -135,9 +135,12 @@ class ProfileReader {
     const std::string source = scalar(node, key);
     if (source.empty()) return {};
     std::string message;
+    // The handler is per thread; the caller's is put back, as fetch_feed.cc's ErrorCapture does.
+    void* const old_context = xmlStructuredErrorContext;
+    const xmlStructuredErrorFunc old_handler = xmlStructuredError;
     xmlSetStructuredErrorFunc(&message, keep_message);
     xmlXPathCompExpr* compiled = xmlXPathCompile(reinterpret_cast<const xmlChar*>(source.c_str()));
-    xmlSetStructuredErrorFunc(nullptr, nullptr);
+    xmlSetStructuredErrorFunc(old_context, old_handler);
     if (compiled == nullptr) {
       error(node, key, "XPath does not compile" + (message.empty() ? std::string() : ": " + message));
       return {};
@@ -166,7 +169,7 @@ class ProfileReader {
   void read_select(const YAML::Node& selectors, SiteProfile& profile) {
     if (!selectors.IsMap()) return error(selectors, "select", "expected a map of field: XPath");
     check_keys(selectors, "select.", field_keys());
-    XPath* targets[] = {&profile.title,   &profile.lead,    &profile.body,
+    XPath* targets[] = {&profile.title,    &profile.lead,    &profile.body,
                         &profile.captions, &profile.related, &profile.published};
     bool any = false;
     for (std::size_t i = 0; i < field_keys().size(); ++i) {
@@ -260,9 +263,8 @@ SiteProfiles SiteProfiles::load_dir(const std::filesystem::path& dir, std::vecto
 const SiteProfile* SiteProfiles::match(xmlDoc* doc, std::string_view url) const {
   const std::string host = host_of(url);
   for (const SiteProfile& profile : profiles_) {
-    if (!profile.hosts.empty() &&
-        std::none_of(profile.hosts.begin(), profile.hosts.end(),
-                     [&](const std::string& rule) { return host_matches(host, rule); })) {
+    if (!profile.hosts.empty() && std::none_of(profile.hosts.begin(), profile.hosts.end(),
+                                               [&](const std::string& rule) { return host_matches(host, rule); })) {
       continue;
     }
     if (!profile.match_xpath.empty() && !profile.match_xpath.matches(doc)) continue;

@@ -24,7 +24,8 @@ class ExtractStage final : public runtime::Stage {
   runtime::Status start() override {
     if (!context_.options->get_bool("site_profiles")) return {};
     const std::string& given = context_.options->get_string("sites_dir");
-    const std::filesystem::path dir = given.empty() ? std::filesystem::path(VNAWIRE_SITES_DIR) : context_.resolve(given);
+    const std::filesystem::path dir =
+        given.empty() ? std::filesystem::path(VNAWIRE_SITES_DIR) : context_.resolve(given);
     std::error_code ec;
     if (given.empty() && !std::filesystem::is_directory(dir, ec)) {
       // The built-in folder is absent from this installation: run on the built-in reading alone.

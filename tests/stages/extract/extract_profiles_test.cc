@@ -1,10 +1,10 @@
 // Tests of site profiles: loading and checking the YAML, matching pages, and reading pages by them.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
