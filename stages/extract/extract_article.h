@@ -39,8 +39,11 @@ struct Article {
 // signature, "Voir plus" block, optional " date YYYY-MM " header).
 Article extract_text_dispatch(std::string_view text);
 
-// Extracts an HTML page: at least title and paragraphs.
-Article extract_html_page(std::string_view html, std::string_view url);
+class SiteProfiles;
+
+// Extracts an HTML page: at least title and paragraphs. When a site profile matches the page, its
+// selectors give the fields they find and the built-in reading the rest (docs/extract.md).
+Article extract_html_page(std::string_view html, std::string_view url, const SiteProfiles* profiles = nullptr);
 
 // The "article" object of the output contract.
 nlohmann::json article_to_json(const Article& article);

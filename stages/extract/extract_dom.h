@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 
 #include "stages/extract/extract_text_util.h"
 
@@ -85,6 +86,36 @@ void traverse(xmlNode* root, Enter&& enter, Leave&& leave) {
     if (node == root) return;
     node = node->next;
   }
+}
+
+inline bool is_block(std::string_view n) {
+  static const std::unordered_set<std::string_view> kBlock = {
+      "p",       "div",        "br",     "li",     "ul",    "ol", "td",         "th",     "tr",
+      "h1",      "h2",         "h3",     "h4",     "h5",    "h6", "figcaption", "figure", "section",
+      "article", "blockquote", "header", "footer", "table", "dd", "dt"};
+  return kBlock.count(n) != 0;
+}
+
+// The text of a subtree, blocks separated by spaces, white space folded.
+inline std::string text_of(xmlNode* root) {
+  std::string out;
+  traverse(
+      root,
+      [&](xmlNode* n) {
+        if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
+          if (n->content != nullptr) out += reinterpret_cast<const char*>(n->content);
+          return false;
+        }
+        if (n->type != XML_ELEMENT_NODE) return false;
+        const std::string_view nm = name_of(n);
+        if (nm == "script" || nm == "style" || nm == "noscript" || nm == "template") return false;
+        if (is_block(nm)) out += ' ';
+        return true;
+      },
+      [&](xmlNode* n) {
+        if (n->type == XML_ELEMENT_NODE && is_block(name_of(n))) out += ' ';
+      });
+  return util::fold_spaces(out);
 }
 
 struct DocDeleter {

@@ -5,6 +5,8 @@
 // and scores every <article> and every parent of <p> by the text of its paragraphs; the second
 // reads the paragraphs and figure captions of the best-scoring element. Navigation, asides,
 // footers, scripts, forms and "related" boxes never give paragraphs; figures give captions only.
+// A site profile that matches the page first drops its `remove` nodes, then lays the fields its
+// selectors find over that reading.
 #include <libxml/HTMLparser.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -28,6 +30,7 @@
 #include "stages/extract/extract_dom.h"
 #include "stages/extract/extract_generic.h"
 #include "stages/extract/extract_metadata.h"
+#include "stages/extract/extract_profiles.h"
 #include "stages/extract/extract_text_util.h"
 
 namespace vnawire::extract {
@@ -36,37 +39,8 @@ namespace {
 using dom::attr;
 using dom::is_element;
 using dom::name_of;
+using dom::text_of;
 using dom::traverse;
-
-bool is_block(std::string_view n) {
-  static const std::unordered_set<std::string_view> kBlock = {
-      "p",       "div",        "br",     "li",     "ul",    "ol", "td",         "th",     "tr",
-      "h1",      "h2",         "h3",     "h4",     "h5",    "h6", "figcaption", "figure", "section",
-      "article", "blockquote", "header", "footer", "table", "dd", "dt"};
-  return kBlock.count(n) != 0;
-}
-
-// The text of a subtree, blocks separated by spaces, white space folded.
-std::string text_of(xmlNode* root) {
-  std::string out;
-  traverse(
-      root,
-      [&](xmlNode* n) {
-        if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
-          if (n->content != nullptr) out += reinterpret_cast<const char*>(n->content);
-          return false;
-        }
-        if (n->type != XML_ELEMENT_NODE) return false;
-        const std::string_view nm = name_of(n);
-        if (nm == "script" || nm == "style" || nm == "noscript" || nm == "template") return false;
-        if (is_block(nm)) out += ' ';
-        return true;
-      },
-      [&](xmlNode* n) {
-        if (n->type == XML_ELEMENT_NODE && is_block(name_of(n))) out += ' ';
-      });
-  return util::fold_spaces(out);
-}
 
 // Elements whose paragraphs are never the article's.
 bool excluded_element(const xmlNode* n) {
@@ -148,13 +122,35 @@ void read_json_ld(const std::string& text, std::optional<std::string>& headline,
   }
 }
 
-Article extract_html_impl(std::string_view html, std::string_view url) {
-  const std::string base(url);
-  const dom::DocPtr doc = dom::parse_html(html, url);
-  if (!doc) return {};
-  xmlNode* root = xmlDocGetRootElement(doc.get());
-  if (root == nullptr) return {};
+// An href made absolute against the page's address.
+std::string absolute_url(const std::string& href, const std::string& base) {
+  xmlChar* abs = xmlBuildURI(reinterpret_cast<const xmlChar*>(href.c_str()),
+                             base.empty() ? nullptr : reinterpret_cast<const xmlChar*>(base.c_str()));
+  if (abs == nullptr) return href;
+  std::string out(reinterpret_cast<const char*>(abs));
+  xmlFree(abs);
+  return out;
+}
 
+// One paragraph of the dispatch: a glued photo credit gives a caption, the first paragraph may open
+// with the dateline, and the "-VNA" signature ends the text (`closed`).
+void read_paragraph(std::string t, Article& a, bool& closed) {
+  if (const auto credit = find_credit(t)) {
+    if (!credit->caption.empty()) a.captions.push_back(credit->caption);
+    t = credit->rest;
+  }
+  if (a.body.empty() && !a.dateline) {
+    if (const auto d = match_dateline(t)) {
+      if (d->place || d->date) a.dateline = Dateline{d->place, d->date};
+      t = t.substr(d->text_start);
+    }
+  }
+  if (auto sig = strip_signature(t)) t = std::move(*sig), closed = true;
+  if (!t.empty() && !is_debris_line(t)) a.body.push_back(std::move(t));
+}
+
+// The built-in reading: VNA's layout when the page shows it, else the generic extractor's body.
+Article read_builtin(xmlNode* root, const std::string& base) {
   Article a;
   std::optional<std::string> og_title, site_name, h1, title_tag, ld_headline, published, description, lead;
   xmlNode* lead_node = nullptr;
@@ -259,19 +255,7 @@ Article extract_html_impl(std::string_view html, std::string_view url) {
           if (nm == "figure") ++figures;
           if (nm != "p") return true;
           if (figures > 0 || closed) return false;
-          std::string t = text_of(n);
-          if (const auto credit = find_credit(t)) {
-            if (!credit->caption.empty()) a.captions.push_back(credit->caption);
-            t = credit->rest;
-          }
-          if (a.body.empty() && !a.dateline) {
-            if (const auto d = match_dateline(t)) {
-              if (d->place || d->date) a.dateline = Dateline{d->place, d->date};
-              t = t.substr(d->text_start);
-            }
-          }
-          if (auto sig = strip_signature(t)) t = std::move(*sig), closed = true;
-          if (!t.empty() && !is_debris_line(t)) a.body.push_back(std::move(t));
+          read_paragraph(text_of(n), a, closed);
           return false;
         },
         [&](xmlNode* n) {
@@ -297,19 +281,99 @@ Article extract_html_impl(std::string_view html, std::string_view url) {
           std::string t = text_of(n);
           if (util::length_chars(t) < 15 || t.find(' ') == std::string::npos || !seen.insert(t).second) return false;
           RelatedItem item{std::move(t), std::nullopt};
-          const std::string href = attr(n, "href");
-          if (!href.empty()) {
-            xmlChar* abs = xmlBuildURI(reinterpret_cast<const xmlChar*>(href.c_str()),
-                                       base.empty() ? nullptr : reinterpret_cast<const xmlChar*>(base.c_str()));
-            item.url = abs != nullptr ? std::string(reinterpret_cast<const char*>(abs)) : href;
-            if (abs != nullptr) xmlFree(abs);
-          }
+          if (const std::string href = attr(n, "href"); !href.empty()) item.url = absolute_url(href, base);
           a.related.push_back(std::move(item));
           return false;
         },
         [](xmlNode*) {});
   }
 
+  return a;
+}
+
+// Drops what the profile's `remove` selectors name. Every node is unlinked before any is freed, so a
+// node inside another removed one, or named twice, is freed once.
+void drop_nodes(const SiteProfile& profile, xmlDoc* doc) {
+  std::vector<xmlNode*> doomed;
+  std::unordered_set<xmlNode*> seen;
+  for (const XPath& selector : profile.remove) {
+    for (xmlNode* n : selector.nodes(doc)) {
+      const bool droppable = n->type == XML_ELEMENT_NODE || n->type == XML_TEXT_NODE || n->type == XML_COMMENT_NODE;
+      if (droppable && n != xmlDocGetRootElement(doc) && seen.insert(n).second) doomed.push_back(n);
+    }
+  }
+  for (xmlNode* n : doomed) xmlUnlinkNode(n);
+  for (xmlNode* n : doomed) xmlFreeNode(n);
+}
+
+// The items a related selector names: a link gives its text and href; any other node gives its text
+// and the href of the first link inside it.
+std::vector<RelatedItem> read_related(const XPath& selector, xmlDoc* doc, const std::string& base) {
+  std::vector<RelatedItem> out;
+  std::unordered_set<std::string> seen;
+  for (xmlNode* n : selector.nodes(doc)) {
+    if (n->type != XML_ELEMENT_NODE) continue;
+    std::string title = text_of(n);
+    if (title.empty() || !seen.insert(title).second) continue;
+    std::string href = attr(n, "href");
+    if (href.empty()) {
+      traverse(
+          n,
+          [&](xmlNode* c) {
+            if (!href.empty() || c->type != XML_ELEMENT_NODE) return false;
+            if (is_element(c, "a")) href = attr(c, "href");
+            return href.empty();
+          },
+          [](xmlNode*) {});
+    }
+    out.push_back(RelatedItem{std::move(title), href.empty() ? std::nullopt : std::optional(absolute_url(href, base))});
+  }
+  return out;
+}
+
+// Lays the profile's fields over the built-in reading: a selector that finds something wins, one that
+// is missing or finds nothing leaves the built-in value.
+void apply_profile(const SiteProfile& profile, xmlDoc* doc, const std::string& base, Article& a) {
+  if (auto titles = profile.title.strings(doc); !titles.empty()) a.title = std::move(titles.front());
+  if (auto leads = profile.lead.strings(doc); !leads.empty()) a.lead = std::move(leads.front());
+  for (const std::string& s : profile.published.strings(doc)) {
+    if (auto date = edtf_from_timestamp(s)) {
+      a.published = std::move(date);
+      break;
+    }
+  }
+  std::vector<std::string> captions;
+  for (std::string t : profile.captions.strings(doc)) {
+    if (const auto credit = find_credit(t)) t = credit->caption;
+    if (!t.empty()) captions.push_back(std::move(t));
+  }
+  if (const auto paragraphs = profile.body.strings(doc); !paragraphs.empty()) {
+    Article read;  // the profile's own paragraphs, with their dateline, credits and signature
+    bool closed = false;
+    for (const std::string& t : paragraphs) {
+      if (closed) break;
+      read_paragraph(t, read, closed);
+    }
+    a.body = std::move(read.body);
+    a.dateline = std::move(read.dateline);
+    // Captions glued to the profile's paragraphs stay, after the profile's own captions.
+    if (!captions.empty()) captions.insert(captions.end(), read.captions.begin(), read.captions.end());
+  }
+  if (!captions.empty()) a.captions = std::move(captions);
+  if (auto related = read_related(profile.related, doc, base); !related.empty()) a.related = std::move(related);
+}
+
+Article extract_html_impl(std::string_view html, std::string_view url, const SiteProfiles* profiles) {
+  const std::string base(url);
+  const dom::DocPtr doc = dom::parse_html(html, url);
+  if (!doc) return {};
+  const SiteProfile* profile = profiles != nullptr ? profiles->match(doc.get(), url) : nullptr;
+  if (profile != nullptr) drop_nodes(*profile, doc.get());
+  xmlNode* root = xmlDocGetRootElement(doc.get());
+  if (root == nullptr) return {};
+
+  Article a = read_builtin(root, base);
+  if (profile != nullptr) apply_profile(*profile, doc.get(), base, a);
   if (PageMetadata meta = read_page_metadata(root); !meta.empty()) a.meta = std::move(meta);
 
   if (a.dateline && a.dateline->date) *a.dateline->date = infer_year(*a.dateline->date, a.published);
@@ -319,9 +383,9 @@ Article extract_html_impl(std::string_view html, std::string_view url) {
 
 }  // namespace
 
-Article extract_html_page(std::string_view html, std::string_view url) {
+Article extract_html_page(std::string_view html, std::string_view url, const SiteProfiles* profiles) {
   try {
-    return extract_html_impl(html, url);
+    return extract_html_impl(html, url, profiles);
   } catch (...) {
     return Article{};  // a bad page must never take the pipeline down
   }

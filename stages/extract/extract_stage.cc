@@ -1,9 +1,12 @@
 // The extract stage: adds the article record (and the entity, event and quote lists) to each document.
 #include "stages/extract/extract_stage.h"
 
+#include <spdlog/spdlog.h>
+
 #include <nlohmann/json.hpp>
 
 #include "stages/extract/extract_article.h"
+#include "stages/extract/extract_profiles.h"
 #include "stages/runtime/record.h"
 
 namespace vnawire::extract {
@@ -17,6 +20,29 @@ class ExtractStage final : public runtime::Stage {
   explicit ExtractStage(const runtime::StageContext& context)
       : context_(context), max_bytes_(static_cast<std::size_t>(context.options->get_int("max_bytes"))) {}
 
+  // Profiles are read once here, so a bad one stops the stage before READY with file, line and key.
+  runtime::Status start() override {
+    if (!context_.options->get_bool("site_profiles")) return {};
+    const std::string& given = context_.options->get_string("sites_dir");
+    const std::filesystem::path dir =
+        given.empty() ? std::filesystem::path(VNAWIRE_SITES_DIR) : context_.resolve(given);
+    std::error_code ec;
+    if (given.empty() && !std::filesystem::is_directory(dir, ec)) {
+      // The built-in folder is absent from this installation: run on the built-in reading alone.
+      if (context_.log) context_.log->warn("no site profiles: {} is not a directory", dir.string());
+      return {};
+    }
+    std::vector<ProfileError> errors;
+    profiles_ = SiteProfiles::load_dir(dir, errors);
+    if (!errors.empty()) {
+      std::string message = "bad site profiles:";
+      for (const ProfileError& e : errors) message += "\n  " + e.to_string();
+      return runtime::Status::error(message);
+    }
+    if (context_.log) context_.log->info("{} site profile(s) from {}", profiles_.size(), dir.string());
+    return {};
+  }
+
   runtime::Verdict on_message(runtime::Document& document) override {
     auto& record = document.record;
     const std::string* body = runtime::body_of(record);
@@ -27,7 +53,8 @@ class ExtractStage final : public runtime::Stage {
     Article article;
     if (type == "text/html" || type == "application/xhtml+xml") {
       const auto url = record.find("url");
-      article = extract_html_page(text, url != record.end() && url->is_string() ? url->get<std::string>() : "");
+      article = extract_html_page(text, url != record.end() && url->is_string() ? url->get<std::string>() : "",
+                                  profiles_.empty() ? nullptr : &profiles_);
       context_.counters->add("html");
     } else {
       article = extract_text_dispatch(text);
@@ -50,6 +77,7 @@ class ExtractStage final : public runtime::Stage {
  private:
   const runtime::StageContext& context_;
   std::size_t max_bytes_;
+  SiteProfiles profiles_;
 };
 
 }  // namespace
@@ -63,6 +91,12 @@ const runtime::StageDescriptor& extract_descriptor() {
       {
           OptionSpec{"max_bytes", OptionType::Int, std::int64_t{8 << 20},
                      "Larger bodies are dead-lettered instead of parsed.", false, 1.0, 1073741824.0},
+          OptionSpec{"site_profiles", OptionType::Bool, true,
+                     "Reads HTML pages by the site profile that matches them (docs/extract.md); false uses the "
+                     "built-in reading only."},
+          OptionSpec{"sites_dir", OptionType::String, std::string(),
+                     "Folder of site profiles (*.yaml); empty means the config/sites folder vnawire was built "
+                     "with, relative paths are taken under state_dir."},
       },
       [](const runtime::StageContext& context) { return std::make_unique<ExtractStage>(context); },
   };

@@ -132,14 +132,6 @@ std::variant<OptionValue, std::string> convert(const YAML::Node& node, const Opt
 
 }  // namespace
 
-std::string ConfigError::to_string() const {
-  std::ostringstream out;
-  out << file;
-  if (line > 0) out << ":" << line << ":" << column;
-  out << ": " << (key.empty() ? "(document)" : key) << ": " << reason;
-  return out.str();
-}
-
 const char* type_name(OptionType type) {
   switch (type) {
     case OptionType::Bool:

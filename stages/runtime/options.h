@@ -9,6 +9,8 @@
 #include <variant>
 #include <vector>
 
+#include "stages/runtime/config_error.h"
+
 namespace YAML {
 class Node;
 }
@@ -34,16 +36,6 @@ struct OptionSpec {
 };
 
 using OptionSpecs = std::vector<OptionSpec>;
-
-// Where a problem in a configuration file is, and what it is: printed as file:line:col: key: reason.
-struct ConfigError {
-  std::string file;
-  int line = 0;  // 1-based; 0 when unknown
-  int column = 0;
-  std::string key;
-  std::string reason;
-  std::string to_string() const;
-};
 
 class Options {
  public:
