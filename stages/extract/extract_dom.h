@@ -148,8 +148,10 @@ inline DocPtr parse_html(std::string_view html, std::string_view url) {
   const std::string base(url);
   // libxml2 reads an undeclared HTML page as Latin-1: say UTF-8 when the bytes are UTF-8.
   const char* encoding = util::is_valid_utf8(html) ? "UTF-8" : nullptr;
-  const int options =
-      HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET | HTML_PARSE_COMPACT;
+  // XML_PARSE_HUGE lifts libxml2's depth cap of 256 elements, past which the HTML parser drops the rest
+  // of the page: the walks here are iterative, and the input is bounded by kMaxInputBytes anyway.
+  const int options = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
+                      HTML_PARSE_COMPACT | XML_PARSE_HUGE;
   const QuietLibxml quiet;
   return DocPtr(htmlReadMemory(html.data(), static_cast<int>(html.size()), base.empty() ? nullptr : base.c_str(),
                                encoding, options));
