@@ -132,8 +132,15 @@ class PersonFinder {
   void add_run(std::size_t u, std::size_t b, std::size_t e, const std::string& honorific) {
     auto& toks = units_[u].tokens;
     if (honorific.empty()) {
-      // Sentence-initial words ("Lors", "Elle") are not names, unless a Vietnamese name opens with "Le".
-      while (b < e && common_word(toks[b]) && !(e - b >= 3 && e - b <= 4 && all_vietnamese(toks, b, e))) ++b;
+      // Sentence-initial words ("Lors", "Elle") are not names, unless a Vietnamese name opens with "Le" or
+      // "To"; a dictionary word opens a name mid-sentence ("Ramon"), but not at the start of a sentence.
+      const bool sentence_start = b == 0 || std::string_view(".!?:;«\"“").find(toks[b - 1].text) != std::string_view::npos ||
+                                  is_connector(toks[b - 1]) || is_determiner(toks[b - 1]) || toks[b - 1].elided;
+      while (b < e && !(e - b >= 2 && e - b <= 4 && all_vietnamese(toks, b, e)) &&
+             (is_function_word(toks[b].fold) || (sentence_start && common_word(toks[b])) ||
+              (e - b == 1 && common_word(toks[b])))) {
+        ++b;
+      }
     }
     if (b >= e || e - b > 4) return;
     Mention m;

@@ -1,0 +1,185 @@
+// Tests of the entity rules (persons, roles, countries, aliases, organisations, places) on sentences written
+// for these tests: none of the names below is in a gazetteer.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "stages/extract/extract_article.h"
+#include "stages/extract/extract_entities.h"
+#include "stages/extract/extract_gazetteer.h"
+
+namespace vnawire::extract {
+namespace {
+
+Article article_of(std::vector<std::string> body, std::optional<std::string> title = std::nullopt) {
+  Article a;
+  a.title = std::move(title);
+  a.body = std::move(body);
+  return a;
+}
+
+const Person* person(const Entities& e, const std::string& name) {
+  for (const Person& p : e.persons) {
+    if (entity_fold(p.name) == entity_fold(name)) return &p;
+  }
+  return nullptr;
+}
+
+bool has(const std::vector<std::string>& list, const std::string& value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+TEST(ExtractEntities, UnknownPersonWithTitleBeforeAndNationality) {
+  const Entities e = extract_entities(
+      article_of({"Le ministre japonais de l'Économie, Kenji Watanabe, a visité une usine de semi-conducteurs."}));
+  const Person* p = person(e, "Kenji Watanabe");
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->country, "JP");
+  EXPECT_TRUE(has(p->roles, "ministre de l'Économie")) << p->roles.size();
+}
+
+TEST(ExtractEntities, AppositionsAfterTheName) {
+  const Entities e = extract_entities(article_of(
+      {"Nguyen Van Hung, vice-président de l'Assemblée nationale et chef de la délégation, a rencontré à Moscou "
+       "Olga Petrova, présidente de la commission des affaires internationales."},
+      "Les parlements du Vietnam et de la Russie renforcent leurs liens"));
+  const Person* hung = person(e, "Nguyen Van Hung");
+  ASSERT_NE(hung, nullptr);
+  EXPECT_EQ(hung->country, "VN");
+  EXPECT_TRUE(has(hung->roles, "vice-président de l'Assemblée nationale"));
+  EXPECT_TRUE(has(hung->roles, "chef de la délégation"));
+  const Person* olga = person(e, "Olga Petrova");
+  ASSERT_NE(olga, nullptr);
+  EXPECT_EQ(olga->country, "RU");  // no adjective: the partner country the dispatch speaks of
+  EXPECT_TRUE(has(olga->roles, "présidente de la commission des affaires internationales"));
+}
+
+TEST(ExtractEntities, AmbassadorOfCountryInCountry) {
+  const Entities e = extract_entities(
+      article_of({"L'ambassadeur du Laos au Vietnam, Khamphone Vongsa, a remis un don à une école de Hanoï."}));
+  const Person* p = person(e, "Khamphone Vongsa");
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->country, "LA");
+  EXPECT_TRUE(has(p->roles, "ambassadeur du Laos au Vietnam"));
+}
+
+TEST(ExtractEntities, CounterpartTakesTheRoleOfThePersonMet) {
+  const Entities e = extract_entities(article_of(
+      {"Le ministre vietnamien de la Santé Dao Hong Lan s'est entretenu avec son homologue cubain Ramon Portela."}));
+  const Person* lan = person(e, "Dao Hong Lan");
+  const Person* ramon = person(e, "Ramon Portela");
+  ASSERT_NE(lan, nullptr);
+  ASSERT_NE(ramon, nullptr);
+  EXPECT_EQ(lan->country, "VN");
+  EXPECT_EQ(ramon->country, "CU");
+  EXPECT_TRUE(has(ramon->roles, "ministre de la Santé"));
+  EXPECT_TRUE(has(lan->roles, "ministre de la Santé"));
+}
+
+TEST(ExtractEntities, ShortFormsAndSecondTransliterationAreAliases) {
+  const Entities e = extract_entities(article_of(
+      {"Mme Ha Thi Nguyet, membre du Comité central, a reçu Dmitri Volkonski, gouverneur de la région.",
+       "Mme Nguyet a salué les progrès. Volkonski a répondu que Dmitry Volkonsky reviendrait en mai."}));
+  ASSERT_EQ(e.persons.size(), 2u);
+  const Person* nguyet = person(e, "Ha Thi Nguyet");
+  ASSERT_NE(nguyet, nullptr);
+  EXPECT_TRUE(has(nguyet->aliases, "Mme Nguyet"));
+  const Person* dmitri = person(e, "Dmitri Volkonski");
+  ASSERT_NE(dmitri, nullptr);
+  EXPECT_TRUE(has(dmitri->aliases, "Volkonski"));
+  EXPECT_TRUE(has(dmitri->aliases, "Dmitry Volkonsky"));
+}
+
+TEST(ExtractEntities, NameSharedByTwoPeopleIsNotMerged) {
+  const Entities e = extract_entities(article_of(
+      {"Le vice-ministre Le Van Nam et la directrice Pham Thi Nam ont ouvert le forum.", "Nam a présenté le bilan."}));
+  ASSERT_EQ(e.persons.size(), 2u);
+  for (const Person& p : e.persons) EXPECT_FALSE(has(p.aliases, "Nam")) << p.name;
+}
+
+TEST(ExtractEntities, VietnameseNamesWithAndWithoutDiacritics) {
+  const Entities e = extract_entities(article_of(
+      {"Le secrétaire général Tô Lâm a reçu le Premier ministre Phạm Minh Khiêm.", "To Lam a salué la coopération."}));
+  const Person* lam = person(e, "Tô Lâm");
+  ASSERT_NE(lam, nullptr);
+  EXPECT_EQ(lam->country, "VN");
+  EXPECT_TRUE(has(lam->roles, "secrétaire général"));
+  const Person* khiem = person(e, "Pham Minh Khiem");
+  ASSERT_NE(khiem, nullptr);
+  EXPECT_TRUE(has(khiem->roles, "Premier ministre"));
+  EXPECT_EQ(e.persons.size(), 2u);
+}
+
+TEST(ExtractEntities, HonorificIsNotPartOfTheName) {
+  const Entities e = extract_entities(article_of({"M. Jean Dufresnel, conseiller du maire, est arrivé."}));
+  ASSERT_NE(person(e, "Jean Dufresnel"), nullptr);
+  EXPECT_EQ(person(e, "Jean Dufresnel")->name, "Jean Dufresnel");
+}
+
+TEST(ExtractEntities, KeyIsStableAcrossTransliterations) {
+  EXPECT_EQ(person_key("Alexandre Kozyrine"), person_key("Alexander Kozyrin"));
+  EXPECT_EQ(person_key("Sergueï Ivanenko"), person_key("Sergey Ivanenko"));
+  EXPECT_EQ(person_key("Tô Lâm"), person_key("To Lam"));
+  EXPECT_NE(person_key("Nguyen Van Anh"), person_key("Nguyen Van An"));
+}
+
+TEST(ExtractEntities, OrganisationsWithAcronymsAndCountry) {
+  const Entities e = extract_entities(article_of(
+      {"Le Parti populaire révolutionnaire lao (PPRL) et le ministère japonais des Affaires étrangères ont "
+       "signé un accord avec l'ASEAN."}));
+  auto org = [&](const std::string& name) -> const Organization* {
+    for (const Organization& o : e.organizations) {
+      if (entity_fold(o.name) == entity_fold(name)) return &o;
+    }
+    return nullptr;
+  };
+  const Organization* party = org("Parti populaire révolutionnaire lao");
+  ASSERT_NE(party, nullptr);
+  EXPECT_EQ(party->acronym, "PPRL");
+  EXPECT_EQ(party->country, "LA");
+  const Organization* ministry = org("ministère des Affaires étrangères");
+  ASSERT_NE(ministry, nullptr);
+  EXPECT_EQ(ministry->country, "JP");
+  const Organization* asean = org("Association des nations de l'Asie du Sud-Est");
+  ASSERT_NE(asean, nullptr);
+  EXPECT_EQ(asean->acronym, "ASEAN");
+}
+
+TEST(ExtractEntities, PlacesWithCountries) {
+  Article a = article_of({"Des experts de Hô Chi Minh-Ville et de Vientiane se sont réunis à Da Nang."});
+  a.dateline = Dateline{"Hanoï", std::nullopt};
+  const Entities e = extract_entities(a);
+  auto country_of = [&](const std::string& name) -> std::optional<std::string> {
+    for (const Place& p : e.places) {
+      if (entity_fold(p.name) == entity_fold(name)) return p.country;
+    }
+    return std::string("missing");
+  };
+  EXPECT_EQ(country_of("Hô Chi Minh-Ville"), "VN");
+  EXPECT_EQ(country_of("Vientiane"), "LA");
+  EXPECT_EQ(country_of("Da Nang"), "VN");
+  EXPECT_EQ(country_of("Hanoï"), "VN");
+}
+
+TEST(ExtractEntities, RelatedItemsDoNotLeak) {
+  const Article a = extract_text_dispatch(
+      "Le port fluvial de Can Tho s'agrandit\n"
+      "Le nouveau quai du port de Can Tho a été inauguré jeudi par le vice-ministre Hoang Duc Thinh.\n"
+      "Can Tho (VNA) – Le nouveau quai du port de Can Tho a été inauguré jeudi par le vice-ministre Hoang Duc "
+      "Thinh, en présence d'élus locaux.\n"
+      "Les travaux ont duré deux ans. -VNA\n"
+      "Voir plus\n"
+      "Le président cubain Ernesto Valdivia en visite au Cambodge\n"
+      "Le Premier ministre Vu Quang Loc inaugure une autoroute\n");
+  ASSERT_FALSE(a.related.empty());
+  const Entities e = extract_entities(a);
+  EXPECT_NE(person(e, "Hoang Duc Thinh"), nullptr);
+  EXPECT_EQ(person(e, "Ernesto Valdivia"), nullptr);
+  EXPECT_EQ(person(e, "Vu Quang Loc"), nullptr);
+  for (const Place& p : e.places) EXPECT_NE(p.name, "Cambodge");
+}
+
+}  // namespace
+}  // namespace vnawire::extract
