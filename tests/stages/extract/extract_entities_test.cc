@@ -31,13 +31,18 @@ bool has(const std::vector<std::string>& list, const std::string& value) {
   return std::find(list.begin(), list.end(), value) != list.end();
 }
 
+// The person is found, serves `country` and has `role` among its roles.
+void expect_person(const Entities& e, const std::string& name, const std::string& country, const std::string& role) {
+  const Person* p = person(e, name);
+  ASSERT_NE(p, nullptr) << name;
+  EXPECT_EQ(p->country, country) << name;
+  EXPECT_TRUE(has(p->roles, role)) << name << " lacks " << role;
+}
+
 TEST(ExtractEntities, UnknownPersonWithTitleBeforeAndNationality) {
   const Entities e = extract_entities(
       article_of({"Le ministre japonais de l'Économie, Kenji Watanabe, a visité une usine de semi-conducteurs."}));
-  const Person* p = person(e, "Kenji Watanabe");
-  ASSERT_NE(p, nullptr);
-  EXPECT_EQ(p->country, "JP");
-  EXPECT_TRUE(has(p->roles, "ministre de l'Économie")) << p->roles.size();
+  expect_person(e, "Kenji Watanabe", "JP", "ministre de l'Économie");
 }
 
 TEST(ExtractEntities, AppositionsAfterTheName) {
@@ -45,37 +50,23 @@ TEST(ExtractEntities, AppositionsAfterTheName) {
       {"Nguyen Van Hung, vice-président de l'Assemblée nationale et chef de la délégation, a rencontré à Moscou "
        "Olga Petrova, présidente de la commission des affaires internationales."},
       "Les parlements du Vietnam et de la Russie renforcent leurs liens"));
-  const Person* hung = person(e, "Nguyen Van Hung");
-  ASSERT_NE(hung, nullptr);
-  EXPECT_EQ(hung->country, "VN");
-  EXPECT_TRUE(has(hung->roles, "vice-président de l'Assemblée nationale"));
-  EXPECT_TRUE(has(hung->roles, "chef de la délégation"));
-  const Person* olga = person(e, "Olga Petrova");
-  ASSERT_NE(olga, nullptr);
-  EXPECT_EQ(olga->country, "RU");  // no adjective: the partner country the dispatch speaks of
-  EXPECT_TRUE(has(olga->roles, "présidente de la commission des affaires internationales"));
+  expect_person(e, "Nguyen Van Hung", "VN", "vice-président de l'Assemblée nationale");
+  expect_person(e, "Nguyen Van Hung", "VN", "chef de la délégation");
+  // No adjective: the partner country the dispatch speaks of.
+  expect_person(e, "Olga Petrova", "RU", "présidente de la commission des affaires internationales");
 }
 
 TEST(ExtractEntities, AmbassadorOfCountryInCountry) {
   const Entities e = extract_entities(
       article_of({"L'ambassadeur du Laos au Vietnam, Khamphone Vongsa, a remis un don à une école de Hanoï."}));
-  const Person* p = person(e, "Khamphone Vongsa");
-  ASSERT_NE(p, nullptr);
-  EXPECT_EQ(p->country, "LA");
-  EXPECT_TRUE(has(p->roles, "ambassadeur du Laos au Vietnam"));
+  expect_person(e, "Khamphone Vongsa", "LA", "ambassadeur du Laos au Vietnam");
 }
 
 TEST(ExtractEntities, CounterpartTakesTheRoleOfThePersonMet) {
   const Entities e = extract_entities(article_of(
       {"Le ministre vietnamien de la Santé Dao Hong Lan s'est entretenu avec son homologue cubain Ramon Portela."}));
-  const Person* lan = person(e, "Dao Hong Lan");
-  const Person* ramon = person(e, "Ramon Portela");
-  ASSERT_NE(lan, nullptr);
-  ASSERT_NE(ramon, nullptr);
-  EXPECT_EQ(lan->country, "VN");
-  EXPECT_EQ(ramon->country, "CU");
-  EXPECT_TRUE(has(ramon->roles, "ministre de la Santé"));
-  EXPECT_TRUE(has(lan->roles, "ministre de la Santé"));
+  expect_person(e, "Dao Hong Lan", "VN", "ministre de la Santé");
+  expect_person(e, "Ramon Portela", "CU", "ministre de la Santé");
 }
 
 TEST(ExtractEntities, ShortFormsAndSecondTransliterationAreAliases) {
