@@ -23,8 +23,12 @@ bool is_function_word(const std::string& f) { return default_gazetteer().stop_wo
 
 bool common_word(const Token& t) {
   if (is_function_word(t.fold)) return true;
-  const Lexicon* fr = system_lexicon("fr");
-  return fr != nullptr && fr->contains(util::to_lower(t.text));
+  const std::string lower = util::to_lower(t.text);
+  for (const char* language : {"fr", "en"}) {
+    const Lexicon* lexicon = system_lexicon(language);
+    if (lexicon != nullptr && lexicon->contains(lower)) return true;
+  }
+  return false;
 }
 
 namespace {
@@ -40,6 +44,20 @@ bool is_stop(const Token& t) {
   if (is_function_word(t.fold)) return true;
   const std::size_t n = t.fold.size();
   return n >= 5 && t.fold.compare(n - 3, 3, "ant") == 0;  // "ayant", "visant": a participle ends the name
+}
+
+// Verb forms that end a name: "considéraient"; a participle after a capitalised word or before "par"
+// ("des Sports conduite par"), where "forces armées" keeps its adjective.
+bool verb_like(const std::vector<Token>& toks, std::size_t j) {
+  const std::string_view w = toks[j].text;
+  auto ends = [&w](std::string_view ending) {
+    return w.size() > ending.size() + 2 && w.substr(w.size() - ending.size()) == ending;
+  };
+  if (ends("aient") || ends("ait")) return true;
+  const bool participle = ends("é") || ends("ée") || ends("és") || ends("ées") || ends("uite");
+  const bool after_name = j > 0 && toks[j - 1].capital;
+  const bool before_agent = j + 1 < toks.size() && (toks[j + 1].fold == "par" || toks[j + 1].fold == "by");
+  return participle && (after_name || before_agent);
 }
 
 bool is_determiner(const Token& t) {
@@ -97,6 +115,14 @@ std::size_t org_extent(const std::vector<Token>& toks, std::size_t i, bool embas
     return t != nullptr && t->word && !t->capital && !is_stop(*t) && !is_connector(*t) &&
            g.role(t->fold) == RoleKind::kNone;
   };
+  // "et des Sports": connectors, then a capitalised word that does not open another body.
+  auto capital_after_connector = [&](std::size_t k) {
+    const std::size_t from = k;
+    if (k >= toks.size() || !is_connector(toks[k])) return false;
+    while (k < toks.size() && (is_connector(toks[k]) || is_determiner(toks[k]) || toks[k].elided)) ++k;
+    return k > from && k < toks.size() && toks[k].word && toks[k].capital && !toks[k].acronym &&
+           g.org_head(toks[k].text) == OrgHeadKind::kNone && toks[k].mark == Mark::kNone;
+  };
   while (j < toks.size() && j - i < 24) {
     const Token& t = toks[j];
     const Token* next = j + 1 < toks.size() ? &toks[j + 1] : nullptr;
@@ -108,7 +134,7 @@ std::size_t org_extent(const std::vector<Token>& toks, std::size_t i, bool embas
     // "coopération économique, commerciale, scientifique et technique"
     if (last + 1 == j && ((t.text == "," && continues(next) && j + 2 < toks.size() &&
                            (toks[j + 2].text == "," || toks[j + 2].fold == "et")) ||
-                          (t.fold == "et" && continues(next)))) {
+                          (t.fold == "et" && (continues(next) || capital_after_connector(j + 1))))) {
       loose_words = 0;
       ++j;
       continue;
@@ -133,7 +159,7 @@ std::size_t org_extent(const std::vector<Token>& toks, std::size_t i, bool embas
         !common_word(t)) {
       break;
     }
-    if (!t.capital && !after_connector && ++loose_words > 3) break;
+    if (!t.capital && !after_connector && (++loose_words > 3 || verb_like(toks, j))) break;
     if (t.capital || after_connector) loose_words = 0;
     after_connector = t.capital && is_function_word(t.fold);
     last = j;
@@ -323,7 +349,8 @@ Entities extract_entities(const Article& article) {
   }
 
   Entities out;
-  out.persons = find_persons(units, g, foreign);
+  std::vector<std::string> unknown_places;
+  out.persons = find_persons(units, g, foreign, unknown_places);
   out.organizations = merge_organizations(found, g);
 
   // Places: the gazetteer's, outside organisation names; the dateline's place too.
@@ -335,6 +362,7 @@ Entities extract_entities(const Article& article) {
   for (const PlaceHit& hit : place_hits) {
     if (units[hit.unit].tokens[hit.token].mark == Mark::kPlace) seen.emplace_back(hit.name, hit.id);
   }
+  for (const std::string& name : unknown_places) seen.emplace_back(name, static_cast<std::size_t>(-1));
   for (const auto& [name, id] : seen) {
     auto same = std::find_if(out.places.begin(), out.places.end(), [&](const Place& p) {
       const std::string f = entity_fold(p.name);

@@ -45,7 +45,9 @@ bool is_function_word(const std::string& folded);
 bool common_word(const Token& t);
 
 // Persons of the dispatch (extract_persons.cc): marks their tokens kPerson. `foreign` is the country other
-// than Vietnam the dispatch speaks most of, the default for a foreign name with no other clue.
-std::vector<Person> find_persons(std::vector<Unit>& units, const Gazetteer& gazetteer, const std::string& foreign);
+// than Vietnam the dispatch speaks most of, the default for a foreign name with no other clue. `places`
+// receives the names the rules took for places instead ("à Luang Prabang").
+std::vector<Person> find_persons(std::vector<Unit>& units, const Gazetteer& gazetteer, const std::string& foreign,
+                                 std::vector<std::string>& places);
 
 }  // namespace vnawire::extract::entities

@@ -58,7 +58,8 @@ bool vietnamese_syllable(const std::string& w) {
 }
 
 bool is_honorific(const std::string& f) {
-  return f == "m" || f == "mme" || f == "mr" || f == "mrs" || f == "ms" || f == "mlle" || f == "dr";
+  return f == "m" || f == "mme" || f == "mr" || f == "mrs" || f == "ms" || f == "mlle" || f == "dr" || f == "ong" ||
+         f == "ba";
 }
 
 bool is_determiner(const Token& t) {
@@ -83,7 +84,7 @@ class PersonFinder {
     for (Mention& m : mentions_) {
       roles_before(m);
       roles_after(m);
-      if (!m.roles.empty()) m.context = true;
+      if (!m.roles.empty() && m.words.size() > 1) m.context = true;
     }
     return std::move(mentions_);
   }
@@ -97,8 +98,12 @@ class PersonFinder {
 
   void find_in(std::size_t u) {
     auto& toks = units_[u].tokens;
-    std::string pending_honorific;
     for (std::size_t i = 0; i < toks.size();) {
+      // A capitalised title ("Tổng Bí thư", "Chủ tịch") is not the start of a name.
+      if (const std::size_t role_words = role_entry_at(toks, i); role_words > 0) {
+        i += role_words;
+        continue;
+      }
       if (!name_word(toks[i])) {
         ++i;
         continue;
@@ -107,6 +112,7 @@ class PersonFinder {
       while (j < toks.size() && name_word(toks[j])) ++j;
       std::size_t b = i;
       std::string honorific;
+      if (j - b >= 2 && is_function_word(toks[b].fold) && is_honorific(toks[b + 1].fold)) ++b;  // "Selon M. Phuc"
       if (is_honorific(toks[b].fold)) {
         honorific = std::string(toks[b].text);
         ++b;
@@ -138,11 +144,20 @@ class PersonFinder {
                                   is_connector(toks[b - 1]) || is_determiner(toks[b - 1]) || toks[b - 1].elided;
       while (b < e && !(e - b >= 2 && e - b <= 4 && all_vietnamese(toks, b, e)) &&
              (is_function_word(toks[b].fold) || (sentence_start && common_word(toks[b])) ||
-              (e - b == 1 && common_word(toks[b])))) {
+              (e - b == 1 && common_word(toks[b])) ||
+              (common_word(toks[b]) && e - b >= 3 && all_vietnamese(toks, b + 1, e)))) {
         ++b;
       }
     }
     if (b >= e || e - b > 4) return;
+    // "à Luang Prabang": a foreign name after a preposition of place is a place the gazetteer lacks.
+    if (honorific.empty() && b > 0 && e - b >= 2 && !all_vietnamese(toks, b, e) &&
+        (toks[b - 1].fold == "a" || toks[b - 1].fold == "in" || toks[b - 1].fold == "at") &&
+        !toks[b - 1].capital) {
+      places_.push_back(span_text(units_[u].text, toks, b, e));
+      for (std::size_t k = b; k < e; ++k) toks[k].mark = Mark::kPlace;
+      return;
+    }
     Mention m;
     m.unit = u;
     m.begin = b;
@@ -203,7 +218,7 @@ class PersonFinder {
     return kNone;
   }
 
-  RoleFound make_role(std::size_t u, std::size_t h, std::size_t end) const {
+  RoleFound make_role(std::size_t u, std::size_t h, std::size_t end, std::size_t start = kNone) const {
     const auto& toks = units_[u].tokens;
     RoleKind kind = RoleKind::kRole;
     const std::size_t len = role_entry_at(toks, h, &kind);
@@ -218,9 +233,14 @@ class PersonFinder {
       r.adjective_country = g_.country_of_adjective(toks[h + len].fold);
       if (!r.adjective_country.empty()) skip = h + len;
     }
+    // "ambassadeur du Vietnam en Russie", "Đại sứ Liên bang Nga tại Việt Nam": the country served.
     std::size_t k = h + len;
     while (k < end && (is_connector(toks[k]) || is_determiner(toks[k]) || toks[k].elided)) ++k;
-    if (k > h + len && k < end) r.owner_country = g_.country_of_name(toks[k].fold);
+    std::string words;
+    for (std::size_t n = 0; k + n < end && n < 4 && toks[k + n].word && r.owner_country.empty(); ++n) {
+      words += (n > 0 ? " " : "") + toks[k + n].fold;
+      r.owner_country = g_.country_of_name(words);
+    }
     for (std::size_t q = h + len; q < end && r.named_country.empty(); ++q) {
       std::string c = g_.country_of_name(toks[q].fold);
       if (c.empty() && toks[q].text.find('-') != std::string_view::npos) {
@@ -235,7 +255,15 @@ class PersonFinder {
       if (c.empty() && q != skip) c = g_.country_of_adjective(toks[q].fold);
       if (c != "VN") r.named_country = c;
     }
-    r.text = span_text(units_[u].text, toks, h, end, skip);
+    if (start == kNone) start = h;
+    for (std::size_t q = start; q < h; ++q) {
+      const std::string c = g_.country_of_adjective(toks[q].fold);
+      if (!c.empty() && skip == kNone) {
+        r.adjective_country = c;
+        skip = q;
+      }
+    }
+    r.text = span_text(units_[u].text, toks, start, end, skip);
     return r;
   }
 
@@ -247,8 +275,15 @@ class PersonFinder {
     while (true) {
       const std::size_t h = head_before(toks, limit);
       if (h == kNone) break;
-      found.push_back(make_role(m.unit, h, limit));
-      std::size_t k = h;
+      // "Russian Foreign Minister": capitalised words right before an English title belong to it.
+      std::size_t start = h;
+      while (start > 0 && h - start < 3 && toks[start - 1].word && toks[start - 1].capital && !toks[start - 1].acronym &&
+             toks[start - 1].mark == Mark::kNone && !is_function_word(toks[start - 1].fold) &&
+             g_.org_head(toks[start - 1].text) == OrgHeadKind::kNone) {
+        --start;
+      }
+      found.push_back(make_role(m.unit, h, limit, start));
+      std::size_t k = start;
       if (k > 0 && is_determiner(toks[k - 1])) --k;
       if (k == 0 || !(toks[k - 1].text == "," || toks[k - 1].fold == "et")) break;
       limit = k - 1;
@@ -294,6 +329,9 @@ class PersonFinder {
   std::vector<Unit>& units_;
   const Gazetteer& g_;
   std::vector<Mention> mentions_;
+
+ public:
+  std::vector<std::string> places_;
 };
 
 // One consonant skeleton per word: vowels, h and doubled letters dropped, ch/sh/tch/zh/j as one sound,
@@ -361,8 +399,11 @@ void add_unique(std::vector<std::string>& list, const std::string& value, const 
 
 }  // namespace
 
-std::vector<Person> find_persons(std::vector<Unit>& units, const Gazetteer& g, const std::string& foreign) {
-  std::vector<Mention> mentions = PersonFinder(units, g).find();
+std::vector<Person> find_persons(std::vector<Unit>& units, const Gazetteer& g, const std::string& foreign,
+                                 std::vector<std::string>& places) {
+  PersonFinder finder(units, g);
+  std::vector<Mention> mentions = finder.find();
+  places = std::move(finder.places_);
   std::vector<Group> groups;
   auto key_of = [](const Mention& m) { return person_key(m.surface); };
   // Full names first: one group per key; same first and last word skeleton joins a longer spelling.

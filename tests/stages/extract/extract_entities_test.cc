@@ -172,5 +172,29 @@ TEST(ExtractEntities, RelatedItemsDoNotLeak) {
   for (const Place& p : e.places) EXPECT_NE(p.name, "Cambodge");
 }
 
+TEST(ExtractEntities, EnglishTitlesBeforeTheName) {
+  const Entities e = extract_entities(article_of(
+      {"Russian Deputy Prime Minister Alexander Novikov held talks with Vietnamese Minister of Industry and Trade "
+       "Nguyen Hong Dien in Moscow."}));
+  expect_person(e, "Alexander Novikov", "RU", "Deputy Prime Minister");
+  expect_person(e, "Nguyen Hong Dien", "VN", "Minister of Industry and Trade");
+  EXPECT_EQ(e.persons.size(), 2u);
+}
+
+TEST(ExtractEntities, VietnameseTitlesAndCountry) {
+  const Entities e = extract_entities(
+      article_of({"Tổng Bí thư Tô Lâm đã tiếp Đại sứ Liên bang Nga tại Việt Nam Gennady Bezdetko tại Hà Nội."}));
+  expect_person(e, "Tô Lâm", "VN", "Tổng Bí thư");
+  expect_person(e, "Gennady Bezdetko", "RU", "Đại sứ Liên bang Nga tại Việt Nam");
+  EXPECT_EQ(e.persons.size(), 2u);
+}
+
+TEST(ExtractEntities, UnknownForeignPlaceAfterPreposition) {
+  const Entities e = extract_entities(article_of({"Le forum s'est tenu à Luang Prabang en présence de Nguyen Van Tam."}));
+  EXPECT_TRUE(std::any_of(e.places.begin(), e.places.end(), [](const Place& p) { return p.name == "Luang Prabang"; }));
+  EXPECT_EQ(person(e, "Luang Prabang"), nullptr);
+  EXPECT_NE(person(e, "Nguyen Van Tam"), nullptr);
+}
+
 }  // namespace
 }  // namespace vnawire::extract
