@@ -22,12 +22,15 @@ bool is_connector(const Token& t) {
 bool is_function_word(const std::string& f) { return default_gazetteer().stop_word(f); }
 
 bool common_word(const Token& t) {
+  if (t.common >= 0) return t.common != 0;
+  t.common = 1;
   if (is_function_word(t.fold)) return true;
   const std::string lower = util::to_lower(t.text);
   for (const char* language : {"fr", "en"}) {
     const Lexicon* lexicon = system_lexicon(language);
     if (lexicon != nullptr && lexicon->contains(lower)) return true;
   }
+  t.common = 0;
   return false;
 }
 
@@ -81,6 +84,7 @@ void mark_places(Unit& unit, std::size_t u, const Gazetteer& g, std::vector<Plac
     for (std::size_t n = 1; n <= g.max_place_words() && i + n <= toks.size(); ++n) {
       if (!toks[i + n - 1].word) break;
       key += (n > 1 ? " " : "") + toks[i + n - 1].fold;
+      if (!g.place_prefix(key)) break;
       if (g.place(key) != nullptr) best = n, best_key = key;
     }
     if (best > 0) {
@@ -106,14 +110,14 @@ void mark_places(Unit& unit, std::size_t u, const Gazetteer& g, std::vector<Plac
 
 // An organisation name opening at `i` (a head noun): extends over connectors, nouns and adjectives up to a
 // stop word or punctuation. Returns the end (exclusive), or i when nothing follows the head.
-std::size_t org_extent(const std::vector<Token>& toks, std::size_t i, bool embassy, const Gazetteer& g) {
+std::size_t org_extent(const std::vector<Token>& toks, std::size_t i, bool embassy) {
   std::size_t j = i + 1, last = i;
   bool after_connector = false;
   int loose_words = 0;
   // A lower-case word that may carry on a name after "et" or a comma: not a function word, not a role.
   auto continues = [&](const Token* t) {
     return t != nullptr && t->word && !t->capital && !is_stop(*t) && !is_connector(*t) &&
-           g.role(t->fold) == RoleKind::kNone;
+           !t->role_word;
   };
   // "et des Sports": connectors, then a capitalised word that does not open another body.
   auto capital_after_connector = [&](std::size_t k) {
@@ -121,7 +125,7 @@ std::size_t org_extent(const std::vector<Token>& toks, std::size_t i, bool embas
     if (k >= toks.size() || !is_connector(toks[k])) return false;
     while (k < toks.size() && (is_connector(toks[k]) || is_determiner(toks[k]) || toks[k].elided)) ++k;
     return k > from && k < toks.size() && toks[k].word && toks[k].capital && !toks[k].acronym &&
-           g.org_head(toks[k].text) == OrgHeadKind::kNone && toks[k].mark == Mark::kNone;
+           toks[k].org_head == OrgHeadKind::kNone && toks[k].mark == Mark::kNone;
   };
   while (j < toks.size() && j - i < 24) {
     const Token& t = toks[j];
@@ -181,11 +185,11 @@ void find_organizations(std::vector<Unit>& units, const Gazetteer& g, std::vecto
     auto& toks = units[u].tokens;
     std::size_t covered = 0;
     for (std::size_t i = 0; i < toks.size(); ++i) {
-      const OrgHeadKind head = toks[i].word ? g.org_head(toks[i].text) : OrgHeadKind::kNone;
+      const OrgHeadKind head = toks[i].org_head;
       if (head == OrgHeadKind::kNone || toks[i].mark == Mark::kPlace) continue;
       if (i < covered && !(i > 0 && (is_connector(toks[i - 1]) || toks[i - 1].elided))) continue;
       const bool embassy = toks[i].fold == "ambassade" || toks[i].fold == "consulat" || toks[i].fold == "embassy";
-      const std::size_t end = head == OrgHeadKind::kAlone ? i + 1 : org_extent(toks, i, embassy, g);
+      const std::size_t end = head == OrgHeadKind::kAlone ? i + 1 : org_extent(toks, i, embassy);
       if (end <= i + 1 && head != OrgHeadKind::kAlone) continue;
       OrgFound f;
       f.unit = u;
@@ -195,7 +199,7 @@ void find_organizations(std::vector<Unit>& units, const Gazetteer& g, std::vecto
       // "parti Russie unie": the party's own name follows the word "parti".
       if ((toks[i].fold == "parti" || toks[i].fold == "party") && end > i + 1 && toks[i + 1].capital) from = i + 1;
       for (std::size_t k = i + 1; k < end; ++k) {
-        const std::string c = g.country_of_adjective(toks[k].fold);
+        const std::string& c = toks[k].adjective;
         if (c.empty()) continue;
         if (!f.org.country) f.org.country = c;
         if (k == i + 1) skip = k;
@@ -317,7 +321,10 @@ Entities extract_entities(const Article& article) {
   using namespace entities;
   const Gazetteer& g = default_gazetteer();
   std::vector<Unit> units;
-  auto add = [&units](const std::string& text) { units.push_back({text, tokenize(text)}); };
+  auto add = [&units, &g](const std::string& text) {
+    units.push_back({text, tokenize(text)});
+    annotate(units.back().tokens, g);
+  };
   if (article.title) add(*article.title);
   // The lead is most often the first paragraph again; read once.
   if (article.lead && (article.body.empty() || article.body.front() != *article.lead)) add(*article.lead);
@@ -334,7 +341,7 @@ Entities extract_entities(const Article& article) {
   std::map<std::string, int> mentions;
   for (const Unit& unit : units) {
     for (const Token& t : unit.tokens) {
-      std::string c = g.country_of_adjective(t.fold);
+      std::string c = t.adjective;
       if (c.empty() && t.capital) {
         const PlaceEntry* p = g.place(t.fold);
         if (p != nullptr) c = p->country;

@@ -97,6 +97,26 @@ std::vector<Token> tokenize(std::string_view s) {
   return tokens;
 }
 
+void annotate(std::vector<Token>& tokens, const Gazetteer& g) {
+  for (std::size_t k = 0; k < tokens.size(); ++k) {
+    Token& t = tokens[k];
+    if (!t.word) continue;
+    t.adjective = g.country_of_adjective(t.fold);
+    t.org_head = g.org_head(t.text);
+    std::string key;
+    for (std::size_t n = 1; n <= g.max_role_words() && k + n <= tokens.size(); ++n) {
+      if (!tokens[k + n - 1].word) break;
+      key += (n > 1 ? " " : "") + tokens[k + n - 1].fold;
+      if (!g.role_prefix(key)) break;
+      const RoleKind r = g.role(key);
+      if (r == RoleKind::kNone) continue;
+      t.role_words = n;
+      t.role_kind = r;
+      if (n == 1) t.role_word = true;
+    }
+  }
+}
+
 std::string span_text(std::string_view paragraph, const std::vector<Token>& tokens, std::size_t from, std::size_t to,
                       std::size_t skip) {
   std::string out;

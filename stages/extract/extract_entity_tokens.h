@@ -23,9 +23,18 @@ struct Token {
   bool acronym = false;   // two or more letters, all upper case ("PCV", "ASEAN")
   bool elided = false;    // "l'", "d’", "qu'"
   Mark mark = Mark::kNone;
+  // Look-ups made once per token (annotate): the rules ask them many times.
+  std::string adjective;                     // ISO2 when a nationality adjective ("russe")
+  OrgHeadKind org_head = OrgHeadKind::kNone;  // by the exact spelling
+  bool role_word = false;                    // a one-word role ("ministre")
+  std::size_t role_words = 0;                // words of the longest role starting here ("vice-Premier ministre")
+  RoleKind role_kind = RoleKind::kNone;
+  mutable signed char common = -1;           // common_word(), computed on first use
 };
 
 std::vector<Token> tokenize(std::string_view paragraph);
+// Fills the look-up fields of every token from the gazetteer.
+void annotate(std::vector<Token>& tokens, const Gazetteer& gazetteer);
 
 // Text of tokens [from, to) as written, parenthesised groups left out, white space folded.
 std::string span_text(std::string_view paragraph, const std::vector<Token>& tokens, std::size_t from, std::size_t to,

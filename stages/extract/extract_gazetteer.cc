@@ -34,6 +34,13 @@ std::vector<std::vector<std::string_view>> rows_of(std::string_view text) {
   return rows;
 }
 
+// "vice premier ministre" -> "vice", "vice premier", "vice premier ministre".
+void add_prefixes(const std::string& folded, std::unordered_set<std::string>& prefixes) {
+  for (std::size_t i = 0; i <= folded.size(); ++i) {
+    if (i == folded.size() || folded[i] == ' ') prefixes.insert(folded.substr(0, i));
+  }
+}
+
 std::size_t word_count(const std::string& folded) {
   return folded.empty() ? 0 : static_cast<std::size_t>(std::count(folded.begin(), folded.end(), ' ')) + 1;
 }
@@ -41,6 +48,22 @@ std::size_t word_count(const std::string& folded) {
 }  // namespace
 
 std::string entity_fold(std::string_view s) {
+  // Most words are plain ASCII: fold them without decoding.
+  if (std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+    std::string out;
+    out.reserve(s.size());
+    bool pending = false;
+    for (const char c : s) {
+      if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '-' || c == '\'' || c == '.' || c == '`') {
+        pending = !out.empty();
+        continue;
+      }
+      if (pending) out += ' ';
+      pending = false;
+      out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    }
+    return out;
+  }
   std::string spaced;
   spaced.reserve(s.size());
   for (std::size_t i = 0; i < s.size();) {
@@ -63,6 +86,7 @@ Gazetteer Gazetteer::from_files(const std::vector<std::pair<std::string_view, st
     const std::string key = entity_fold(name);
     if (key.empty()) return;
     g.places_.emplace(key, index);
+    add_prefixes(key, g.place_prefixes_);
     g.max_place_words_ = std::max(g.max_place_words_, word_count(key));
   };
   for (const auto& [file, text] : files) {
@@ -81,6 +105,7 @@ Gazetteer Gazetteer::from_files(const std::vector<std::pair<std::string_view, st
       } else if (file == "roles.tsv" && row.size() >= 2) {
         const std::string key = entity_fold(row[1]);
         g.roles_[key] = row[0] == "counterpart" ? RoleKind::kCounterpart : RoleKind::kRole;
+        add_prefixes(key, g.role_prefixes_);
         g.max_role_words_ = std::max(g.max_role_words_, word_count(key));
       } else if (file == "org_heads.tsv" && row.size() >= 2) {
         g.org_heads_[std::string(row[1])] = row[0] == "lower"   ? OrgHeadKind::kLower

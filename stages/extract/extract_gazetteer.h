@@ -43,6 +43,11 @@ class Gazetteer {
   const KnownOrganization* known_organization(const std::string& folded_name_or_acronym) const;
   bool stop_word(const std::string& folded) const { return stop_words_.count(folded) != 0; }
 
+  // True when `folded` is a place or role name or the first words of one: look-ups of longer word
+  // sequences can stop as soon as this is false.
+  bool place_prefix(const std::string& folded) const { return place_prefixes_.count(folded) != 0; }
+  bool role_prefix(const std::string& folded) const { return role_prefixes_.count(folded) != 0; }
+
   std::size_t max_place_words() const { return max_place_words_; }
   std::size_t max_role_words() const { return max_role_words_; }
 
@@ -55,6 +60,8 @@ class Gazetteer {
   std::unordered_map<std::string, std::size_t> organization_index_;
   std::vector<KnownOrganization> organizations_;
   std::unordered_set<std::string> stop_words_;
+  std::unordered_set<std::string> place_prefixes_;
+  std::unordered_set<std::string> role_prefixes_;
   std::size_t max_place_words_ = 1;
   std::size_t max_role_words_ = 1;
 };

@@ -92,8 +92,7 @@ class PersonFinder {
  private:
   bool name_word(const Token& t) const {
     return t.word && t.capital && !t.acronym && !t.elided && t.mark == Mark::kNone && !has_digit(t.text) &&
-           g_.org_head(t.text) == OrgHeadKind::kNone && g_.country_of_adjective(t.fold).empty() &&
-           g_.role(t.fold) == RoleKind::kNone;
+           t.org_head == OrgHeadKind::kNone && t.adjective.empty() && !t.role_word;
   }
 
   void find_in(std::size_t u) {
@@ -175,20 +174,10 @@ class PersonFinder {
   }
 
   // Length of the longest role word sequence starting at k (0 when none).
-  std::size_t role_entry_at(const std::vector<Token>& toks, std::size_t k, RoleKind* kind = nullptr) const {
+  static std::size_t role_entry_at(const std::vector<Token>& toks, std::size_t k, RoleKind* kind = nullptr) {
     if (!toks[k].word || toks[k].mark != Mark::kNone) return 0;
-    std::string key;
-    std::size_t best = 0;
-    for (std::size_t n = 1; n <= g_.max_role_words() && k + n <= toks.size(); ++n) {
-      if (!toks[k + n - 1].word) break;
-      key += (n > 1 ? " " : "") + toks[k + n - 1].fold;
-      const RoleKind r = g_.role(key);
-      if (r != RoleKind::kNone) {
-        best = n;
-        if (kind != nullptr) *kind = r;
-      }
-    }
-    return best;
+    if (kind != nullptr && toks[k].role_words > 0) *kind = toks[k].role_kind;
+    return toks[k].role_words;
   }
 
   static bool stops_role(const Token& t) {
@@ -230,7 +219,7 @@ class PersonFinder {
     r.counterpart = kind == RoleKind::kCounterpart;
     std::size_t skip = kNone;
     if (h + len < end) {
-      r.adjective_country = g_.country_of_adjective(toks[h + len].fold);
+      r.adjective_country = toks[h + len].adjective;
       if (!r.adjective_country.empty()) skip = h + len;
     }
     // "ambassadeur du Vietnam en Russie", "Đại sứ Liên bang Nga tại Việt Nam": the country served.
@@ -252,12 +241,12 @@ class PersonFinder {
           s = d + 1;
         }
       }
-      if (c.empty() && q != skip) c = g_.country_of_adjective(toks[q].fold);
+      if (c.empty() && q != skip) c = toks[q].adjective;
       if (c != "VN") r.named_country = c;
     }
     if (start == kNone) start = h;
     for (std::size_t q = start; q < h; ++q) {
-      const std::string c = g_.country_of_adjective(toks[q].fold);
+      const std::string& c = toks[q].adjective;
       if (!c.empty() && skip == kNone) {
         r.adjective_country = c;
         skip = q;
@@ -279,7 +268,7 @@ class PersonFinder {
       std::size_t start = h;
       while (start > 0 && h - start < 3 && toks[start - 1].word && toks[start - 1].capital && !toks[start - 1].acronym &&
              toks[start - 1].mark == Mark::kNone && !is_function_word(toks[start - 1].fold) &&
-             g_.org_head(toks[start - 1].text) == OrgHeadKind::kNone) {
+             toks[start - 1].org_head == OrgHeadKind::kNone) {
         --start;
       }
       found.push_back(make_role(m.unit, h, limit, start));
