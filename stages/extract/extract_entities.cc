@@ -370,21 +370,24 @@ Entities extract_entities(const Article& article) {
     if (units[hit.unit].tokens[hit.token].mark == Mark::kPlace) seen.emplace_back(hit.name, hit.id);
   }
   for (const std::string& name : unknown_places) seen.emplace_back(name, static_cast<std::size_t>(-1));
+  std::vector<std::pair<std::size_t, std::string>> kept;  // gazetteer id and folded name of each place
   for (const auto& [name, id] : seen) {
-    auto same = std::find_if(out.places.begin(), out.places.end(), [&](const Place& p) {
-      const std::string f = entity_fold(p.name);
-      return (id != static_cast<std::size_t>(-1) && g.place(f) != nullptr && g.place_id(f) == id) ||
-             f == entity_fold(name);
+    const std::string folded = entity_fold(name);
+    auto same = std::find_if(kept.begin(), kept.end(), [&](const auto& k) {
+      return (id != static_cast<std::size_t>(-1) && k.first == id) || k.second == folded;
     });
-    if (same == out.places.end()) {
+    if (same == kept.end()) {
       Place p;
       p.name = name;
-      const PlaceEntry* e = g.place(entity_fold(name));
+      const PlaceEntry* e = g.place(folded);
       if (e != nullptr && !e->country.empty()) p.country = e->country;
       out.places.push_back(std::move(p));
-    } else if (entity_fold(same->name) != entity_fold(name) &&
-               std::none_of(same->aliases.begin(), same->aliases.end(), [&](const std::string& a) { return a == name; })) {
-      same->aliases.push_back(name);
+      kept.emplace_back(id, folded);
+      continue;
+    }
+    Place& place = out.places[static_cast<std::size_t>(same - kept.begin())];
+    if (same->second != folded && std::find(place.aliases.begin(), place.aliases.end(), name) == place.aliases.end()) {
+      place.aliases.push_back(name);
     }
   }
   return out;

@@ -487,20 +487,19 @@ std::vector<Person> find_persons(std::vector<Unit>& units, const Gazetteer& g, c
     }
     if (!country && !foreign.empty()) country = foreign;
     p.country = country;
-    for (const RoleFound& r : roles) {
-      if (r.counterpart || r.text.empty()) continue;
-      const std::string f = entity_fold(r.text);
-      const bool covered = std::any_of(roles.begin(), roles.end(), [&](const RoleFound& o) {
-        return !o.counterpart && entity_fold(o.text) != f && contains_all_words(f, entity_fold(o.text));
+    // A role whose words all appear in a longer one ("ministre" beside "ministre de la Justice") is dropped.
+    std::vector<std::string> folded_roles;
+    for (const RoleFound& r : roles) folded_roles.push_back(r.counterpart ? std::string() : entity_fold(r.text));
+    std::vector<std::string> unique_roles, unique_folded;
+    for (std::size_t a = 0; a < roles.size(); ++a) {
+      const std::string& f = folded_roles[a];
+      if (f.empty() || std::find(unique_folded.begin(), unique_folded.end(), f) != unique_folded.end()) continue;
+      const bool covered = std::any_of(folded_roles.begin(), folded_roles.end(), [&](const std::string& o) {
+        return !o.empty() && o != f && contains_all_words(f, o);
       });
-      if (!covered) add_unique(p.roles, r.text, "");
-    }
-    std::vector<std::string> unique_roles;
-    for (const std::string& r : p.roles) {
-      if (std::none_of(unique_roles.begin(), unique_roles.end(),
-                       [&](const std::string& x) { return entity_fold(x) == entity_fold(r); })) {
-        unique_roles.push_back(r);
-      }
+      if (covered) continue;
+      unique_roles.push_back(roles[a].text);
+      unique_folded.push_back(f);
     }
     p.roles = std::move(unique_roles);
     persons.push_back(std::move(p));
