@@ -87,6 +87,14 @@ void mark_places(Unit& unit, std::size_t u, const Gazetteer& g, std::vector<Plac
       if (!g.place_prefix(key)) break;
       if (g.place(key) != nullptr) best = n, best_key = key;
     }
+    // "Truong Hoa Binh": a Vietnamese place name right after a capitalised syllable is a given name.
+    const Token* prev = i > 0 ? &toks[i - 1] : nullptr;
+    if (best > 0 && prev != nullptr && prev->word && prev->capital && prev->mark == Mark::kNone &&
+        vietnamese_syllable(prev->fold) && !is_function_word(prev->fold) && prev->role_words == 0 &&
+        prev->org_head == OrgHeadKind::kNone && vietnamese_syllable(toks[i].fold)) {
+      i += best - 1;
+      continue;
+    }
     if (best > 0) {
       hits.push_back({u, i, span_text(unit.text, toks, i, i + best), g.place_id(best_key)});
       for (std::size_t n = 0; n < best; ++n) toks[i + n].mark = Mark::kPlace;
@@ -159,8 +167,19 @@ std::size_t org_extent(const std::vector<Token>& toks, std::size_t i, bool embas
     if (!t.word || t.acronym || number || (!t.capital && is_stop(t))) break;
     // A capitalised word joins only after a connector, right after the head, as a place or as an ordinary
     // word ("Juste"): otherwise it opens something else, such as the name of the person who heads it.
+    // Vietnamese names of bodies capitalise each word ("Ban Chấp hành Trung ương"): after a Vietnamese head,
+    // Vietnamese syllables go on.
+    const bool vietnamese_run = vietnamese_syllable(toks[i].fold) && vietnamese_syllable(t.fold) &&
+                                vietnamese_syllable(toks[j - 1].fold) && toks[j - 1].mark != Mark::kPlace;
+    // A Vietnamese name of a body is short, ends with its place, and has lower-case words only inside
+    // compounds ("Ngoại giao").
+    if (vietnamese_syllable(toks[i].fold) &&
+        (j - i > 4 || (toks[j - 1].mark == Mark::kPlace && t.mark != Mark::kPlace) ||
+         (!t.capital && !toks[j - 1].capital))) {
+      break;
+    }
     if (t.capital && !after_connector && j != i + 1 && t.mark != Mark::kPlace && !is_function_word(t.fold) &&
-        !common_word(t)) {
+        !common_word(t) && !vietnamese_run) {
       break;
     }
     if (!t.capital && !after_connector && (++loose_words > 3 || verb_like(toks, j))) break;
@@ -186,7 +205,7 @@ void find_organizations(std::vector<Unit>& units, const Gazetteer& g, std::vecto
     std::size_t covered = 0;
     for (std::size_t i = 0; i < toks.size(); ++i) {
       const OrgHeadKind head = toks[i].org_head;
-      if (head == OrgHeadKind::kNone || toks[i].mark == Mark::kPlace) continue;
+      if (head == OrgHeadKind::kNone || toks[i].mark == Mark::kPlace || toks[i].role_words > 0) continue;
       if (i < covered && !(i > 0 && (is_connector(toks[i - 1]) || toks[i - 1].elided))) continue;
       const bool embassy = toks[i].fold == "ambassade" || toks[i].fold == "consulat" || toks[i].fold == "embassy";
       const std::size_t end = head == OrgHeadKind::kAlone ? i + 1 : org_extent(toks, i, embassy);
@@ -356,7 +375,7 @@ Entities extract_entities(const Article& article) {
   }
 
   Entities out;
-  std::vector<std::string> unknown_places;
+  std::vector<std::pair<std::string, std::string>> unknown_places;
   out.persons = find_persons(units, g, foreign, unknown_places);
   out.organizations = merge_organizations(found, g);
 
@@ -369,7 +388,11 @@ Entities extract_entities(const Article& article) {
   for (const PlaceHit& hit : place_hits) {
     if (units[hit.unit].tokens[hit.token].mark == Mark::kPlace) seen.emplace_back(hit.name, hit.id);
   }
-  for (const std::string& name : unknown_places) seen.emplace_back(name, static_cast<std::size_t>(-1));
+  std::map<std::string, std::string> unknown_country;
+  for (const auto& [name, country] : unknown_places) {
+    seen.emplace_back(name, static_cast<std::size_t>(-1));
+    if (!country.empty()) unknown_country[name] = country;
+  }
   std::vector<std::pair<std::size_t, std::string>> kept;  // gazetteer id and folded name of each place
   for (const auto& [name, id] : seen) {
     const std::string folded = entity_fold(name);
@@ -381,6 +404,7 @@ Entities extract_entities(const Article& article) {
       p.name = name;
       const PlaceEntry* e = g.place(folded);
       if (e != nullptr && !e->country.empty()) p.country = e->country;
+      if (const auto it = unknown_country.find(name); it != unknown_country.end()) p.country = it->second;
       out.places.push_back(std::move(p));
       kept.emplace_back(id, folded);
       continue;

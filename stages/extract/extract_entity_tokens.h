@@ -50,13 +50,15 @@ struct Unit {
 bool is_connector(const Token& t);
 // Closed-class French and English words (articles, prepositions, pronouns, auxiliaries) in folded form.
 bool is_function_word(const std::string& folded);
+// Initial consonant, vowel group and final of a Vietnamese syllable, on a folded word ("nguyen", "trung").
+bool vietnamese_syllable(const std::string& folded);
 // A function word or a lower-case dictionary word ("Lors", "Mai"): not a name on its own.
 bool common_word(const Token& t);
 
 // Persons of the dispatch (extract_persons.cc): marks their tokens kPerson. `foreign` is the country other
 // than Vietnam the dispatch speaks most of, the default for a foreign name with no other clue. `places`
-// receives the names the rules took for places instead ("à Luang Prabang").
+// receives the names the rules took for places instead ("à Luang Prabang"), with their country if known.
 std::vector<Person> find_persons(std::vector<Unit>& units, const Gazetteer& gazetteer, const std::string& foreign,
-                                 std::vector<std::string>& places);
+                                 std::vector<std::pair<std::string, std::string>>& places);
 
 }  // namespace vnawire::extract::entities

@@ -13,6 +13,27 @@
 
 namespace vnawire::extract {
 namespace entities {
+
+bool vietnamese_syllable(const std::string& w) {
+  if (w.empty() || w.size() > 7) return false;
+  static const char* const kInitials[] = {"ngh", "ng", "nh", "ch", "gh", "gi", "kh", "ph", "qu", "th", "tr", "b", "c",
+                                          "d",   "g",  "h",  "k",  "l",  "m",  "n",  "p",  "r",  "s",  "t",  "v",  "x"};
+  std::size_t i = 0;
+  for (const char* initial : kInitials) {
+    const std::string_view in(initial);
+    if (w.compare(0, in.size(), in) == 0) {
+      i = in.size();
+      break;
+    }
+  }
+  const std::size_t vowels_from = i;
+  while (i < w.size() && std::string_view("aeiouy").find(w[i]) != std::string_view::npos) ++i;
+  if (i == vowels_from || i - vowels_from > 3) return false;
+  const std::string_view final_part = std::string_view(w).substr(i);
+  return final_part.empty() || final_part == "c" || final_part == "ch" || final_part == "m" || final_part == "n" ||
+         final_part == "ng" || final_part == "nh" || final_part == "p" || final_part == "t";
+}
+
 namespace {
 
 constexpr std::size_t kNone = static_cast<std::size_t>(-1);
@@ -36,27 +57,6 @@ struct Mention {
   std::vector<RoleFound> roles;
 };
 
-// Initial consonants, vowel groups and finals of a Vietnamese syllable written without diacritics.
-bool vietnamese_syllable(const std::string& w) {
-  if (w.empty() || w.size() > 7) return false;
-  static const char* const kInitials[] = {"ngh", "ng", "nh", "ch", "gh", "gi", "kh", "ph", "qu", "th", "tr", "b", "c",
-                                          "d",   "g",  "h",  "k",  "l",  "m",  "n",  "p",  "r",  "s",  "t",  "v",  "x"};
-  std::size_t i = 0;
-  for (const char* initial : kInitials) {
-    const std::string_view in(initial);
-    if (w.compare(0, in.size(), in) == 0) {
-      i = in.size();
-      break;
-    }
-  }
-  const std::size_t vowels_from = i;
-  while (i < w.size() && std::string_view("aeiouy").find(w[i]) != std::string_view::npos) ++i;
-  if (i == vowels_from || i - vowels_from > 3) return false;
-  const std::string_view final_part = std::string_view(w).substr(i);
-  return final_part.empty() || final_part == "c" || final_part == "ch" || final_part == "m" || final_part == "n" ||
-         final_part == "ng" || final_part == "nh" || final_part == "p" || final_part == "t";
-}
-
 bool is_honorific(const std::string& f) {
   return f == "m" || f == "mme" || f == "mr" || f == "mrs" || f == "ms" || f == "mlle" || f == "dr" || f == "ong" ||
          f == "ba";
@@ -77,7 +77,10 @@ class PersonFinder {
 
   std::vector<Mention> find() {
     for (std::size_t u = 0; u < units_.size(); ++u) find_in(u);
+    // A lone capitalised word with no title or honorific ("Văn" of "Văn hóa") may be anything: it does not
+    // end a role.
     for (Mention& m : mentions_) {
+      if (m.words.size() == 1 && !m.context) continue;
       auto& toks = units_[m.unit].tokens;
       for (std::size_t k = m.begin; k < m.end; ++k) toks[k].mark = Mark::kPerson;
     }
@@ -95,6 +98,14 @@ class PersonFinder {
            t.org_head == OrgHeadKind::kNone && t.adjective.empty() && !t.role_word;
   }
 
+  // "Dang Thai Binh": inside a Vietnamese name, a syllable that is also an English adjective ("Thai") or
+  // a place ("Thai Binh", left unmarked by mark_places) is still a name.
+  static bool inside_vietnamese_name(const std::vector<Token>& toks, std::size_t j, std::size_t run_start) {
+    const Token& t = toks[j];
+    return j > run_start && t.word && t.capital && t.mark == Mark::kNone && !t.acronym && !t.elided &&
+           vietnamese_syllable(t.fold) && vietnamese_syllable(toks[j - 1].fold);
+  }
+
   void find_in(std::size_t u) {
     auto& toks = units_[u].tokens;
     for (std::size_t i = 0; i < toks.size();) {
@@ -108,7 +119,7 @@ class PersonFinder {
         continue;
       }
       std::size_t j = i;
-      while (j < toks.size() && name_word(toks[j])) ++j;
+      while (j < toks.size() && (name_word(toks[j]) || inside_vietnamese_name(toks, j, i))) ++j;
       std::size_t b = i;
       std::string honorific;
       if (j - b >= 2 && is_function_word(toks[b].fold) && is_honorific(toks[b + 1].fold)) ++b;  // "Selon M. Phuc"
@@ -140,22 +151,32 @@ class PersonFinder {
       // Sentence-initial words ("Lors", "Elle") are not names, unless a Vietnamese name opens with "Le" or
       // "To"; a dictionary word opens a name mid-sentence ("Ramon"), but not at the start of a sentence.
       const bool sentence_start = b == 0 || std::string_view(".!?:;«\"“").find(toks[b - 1].text) != std::string_view::npos ||
-                                  is_connector(toks[b - 1]) || is_determiner(toks[b - 1]) || toks[b - 1].elided;
-      while (b < e && !(e - b >= 2 && e - b <= 4 && all_vietnamese(toks, b, e)) &&
-             (is_function_word(toks[b].fold) || (sentence_start && common_word(toks[b])) ||
-              (e - b == 1 && common_word(toks[b])) ||
-              (common_word(toks[b]) && e - b >= 3 && all_vietnamese(toks, b + 1, e)))) {
+                                  is_connector(toks[b - 1]) || is_determiner(toks[b - 1]) || toks[b - 1].elided ||
+                                  toks[b - 1].fold == "for" || toks[b - 1].fold == "to";
+      bool dictionary_word_dropped = false;  // one at most: "for Agriculture Joseph Kariuki" keeps Joseph
+      while (b < e && !(e - b >= 2 && e - b <= 4 && all_vietnamese(toks, b, e))) {
+        const bool common = !dictionary_word_dropped && common_word(toks[b]);
+        if (!is_function_word(toks[b].fold) &&
+            !(common && (sentence_start || e - b == 1 || (e - b >= 3 && all_vietnamese(toks, b + 1, e))))) {
+          break;
+        }
+        dictionary_word_dropped = dictionary_word_dropped || !is_function_word(toks[b].fold);
         ++b;
       }
     }
     if (b >= e || e - b > 4) return;
-    // "à Luang Prabang": a foreign name after a preposition of place is a place the gazetteer lacks.
-    if (honorific.empty() && b > 0 && e - b >= 2 && !all_vietnamese(toks, b, e) &&
-        (toks[b - 1].fold == "a" || toks[b - 1].fold == "in" || toks[b - 1].fold == "at") &&
-        !toks[b - 1].capital) {
-      places_.push_back(span_text(units_[u].text, toks, b, e));
-      for (std::size_t k = b; k < e; ++k) toks[k].mark = Mark::kPlace;
-      return;
+    if (honorific.empty() && b > 0 && e - b >= 2 && !toks[b - 1].capital) {
+      const std::string& before = toks[b - 1].fold;
+      const bool vietnamese = all_vietnamese(toks, b, e);
+      // "à Luang Prabang": a foreign name after a preposition of place is a place the gazetteer lacks.
+      // "le port de Cai Mep": two Vietnamese syllables after a preposition, with no title, name a place
+      // too; people are named in full or with their title.
+      if ((!vietnamese && (before == "a" || before == "in" || before == "at")) ||
+          (vietnamese && e - b == 2 && (before == "de" || before == "a" || before == "en"))) {
+        places_.push_back({span_text(units_[u].text, toks, b, e), vietnamese ? "VN" : ""});
+        for (std::size_t k = b; k < e; ++k) toks[k].mark = Mark::kPlace;
+        return;
+      }
     }
     Mention m;
     m.unit = u;
@@ -320,7 +341,7 @@ class PersonFinder {
   std::vector<Mention> mentions_;
 
  public:
-  std::vector<std::string> places_;
+  std::vector<std::pair<std::string, std::string>> places_;  // name, ISO2 or empty
 };
 
 // One consonant skeleton per word: vowels, h and doubled letters dropped, ch/sh/tch/zh/j as one sound,
@@ -389,7 +410,7 @@ void add_unique(std::vector<std::string>& list, const std::string& value, const 
 }  // namespace
 
 std::vector<Person> find_persons(std::vector<Unit>& units, const Gazetteer& g, const std::string& foreign,
-                                 std::vector<std::string>& places) {
+                                 std::vector<std::pair<std::string, std::string>>& places) {
   PersonFinder finder(units, g);
   std::vector<Mention> mentions = finder.find();
   places = std::move(finder.places_);

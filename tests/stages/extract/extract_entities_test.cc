@@ -196,5 +196,29 @@ TEST(ExtractEntities, UnknownForeignPlaceAfterPreposition) {
   EXPECT_NE(person(e, "Nguyen Van Tam"), nullptr);
 }
 
+TEST(ExtractEntities, GivenNameThatIsAProvinceStaysInTheName) {
+  const Entities e = extract_entities(
+      article_of({"Le vice-ministre de la Construction Dang Thai Binh a visité la province de Thai Binh."}));
+  expect_person(e, "Dang Thai Binh", "VN", "vice-ministre de la Construction");
+  EXPECT_TRUE(std::any_of(e.places.begin(), e.places.end(), [](const Place& p) { return p.name == "Thai Binh"; }));
+  EXPECT_EQ(e.persons.size(), 1u);
+}
+
+TEST(ExtractEntities, VietnamesePlaceOfTwoSyllablesAfterPreposition) {
+  const Entities e = extract_entities(article_of({"Le terminal de Vinh Tan accueillera des méthaniers dès mai."}));
+  EXPECT_TRUE(e.persons.empty());
+  ASSERT_FALSE(e.places.empty());
+  EXPECT_EQ(e.places.front().name, "Vinh Tan");
+  EXPECT_EQ(e.places.front().country, "VN");
+}
+
+TEST(ExtractEntities, VietnameseBodyAndTitleBeforeTheName) {
+  const Entities e = extract_entities(article_of(
+      {"Phó Giám đốc Sở Xây dựng Đà Nẵng Hồ Văn Kỳ cho biết dự án sẽ hoàn thành trong năm nay."}));
+  expect_person(e, "Hồ Văn Kỳ", "VN", "Phó Giám đốc Sở Xây dựng Đà Nẵng");
+  ASSERT_EQ(e.organizations.size(), 1u);
+  EXPECT_EQ(e.organizations.front().name, "Sở Xây dựng Đà Nẵng");
+}
+
 }  // namespace
 }  // namespace vnawire::extract
