@@ -113,6 +113,8 @@ Gazetteer Gazetteer::from_files(const std::vector<std::pair<std::string_view, st
                                                                 : OrgHeadKind::kHead;
       } else if (file == "stop_words.tsv") {
         for (std::string_view w : row) g.stop_words_.emplace(w);
+      } else if (file == "vietnamese_surnames.tsv") {
+        for (std::string_view w : row) g.surnames_.emplace(w);
       } else if (file == "organizations.tsv" && row.size() >= 3) {
         const std::vector<std::string_view> names = split(row[2], '|');
         const std::size_t index = g.organizations_.size();

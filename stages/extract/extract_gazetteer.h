@@ -42,6 +42,7 @@ class Gazetteer {
   OrgHeadKind org_head(std::string_view exact_word) const;
   const KnownOrganization* known_organization(const std::string& folded_name_or_acronym) const;
   bool stop_word(const std::string& folded) const { return stop_words_.count(folded) != 0; }
+  bool vietnamese_surname(const std::string& folded) const { return surnames_.count(folded) != 0; }
 
   // True when `folded` is a place or role name or the first words of one: look-ups of longer word
   // sequences can stop as soon as this is false.
@@ -60,6 +61,7 @@ class Gazetteer {
   std::unordered_map<std::string, std::size_t> organization_index_;
   std::vector<KnownOrganization> organizations_;
   std::unordered_set<std::string> stop_words_;
+  std::unordered_set<std::string> surnames_;
   std::unordered_set<std::string> place_prefixes_;
   std::unordered_set<std::string> role_prefixes_;
   std::size_t max_place_words_ = 1;

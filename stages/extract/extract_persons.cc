@@ -43,6 +43,7 @@ struct RoleFound {
   std::string text;
   std::string adjective_country;  // "ministre russe" -> RU
   std::string owner_country;      // "ambassadeur du Vietnam en Russie" -> VN
+  std::string any_adjective;      // "président du Sénat cambodgien" -> KH
   std::string named_country;      // first country other than Vietnam named in the role
   bool counterpart = false;       // "son homologue russe"
 };
@@ -89,6 +90,11 @@ class PersonFinder {
       roles_after(m);
       if (!m.roles.empty() && m.words.size() > 1) m.context = true;
     }
+    // Vietnamese syllables with no title or honorific name a person only when they open with a family
+    // name: "Tan Son Nhat", "Ao Dai" are not people.
+    std::erase_if(mentions_, [this](const Mention& m) {
+      return m.vietnamese && m.words.size() >= 2 && !m.context && !g_.vietnamese_surname(m.words.front());
+    });
     return std::move(mentions_);
   }
 
@@ -106,6 +112,15 @@ class PersonFinder {
            vietnamese_syllable(t.fold) && vietnamese_syllable(toks[j - 1].fold);
   }
 
+  // Lower-case particles inside a foreign name, when a name word follows them.
+  std::size_t particles_at(const std::vector<Token>& toks, std::size_t j) const {
+    // Not the Romance "de", "del", "da": they join place names ("Pinar del Río") as often as names.
+    static const std::unordered_set<std::string> particles = {"von", "van", "der", "den", "ter", "bin", "ibn"};
+    std::size_t k = j;
+    while (k < toks.size() && toks[k].word && !toks[k].capital && particles.count(toks[k].fold) != 0) ++k;
+    return k > j && k < toks.size() && name_word(toks[k]) ? k - j : 0;
+  }
+
   void find_in(std::size_t u) {
     auto& toks = units_[u].tokens;
     for (std::size_t i = 0; i < toks.size();) {
@@ -119,7 +134,15 @@ class PersonFinder {
         continue;
       }
       std::size_t j = i;
-      while (j < toks.size() && (name_word(toks[j]) || inside_vietnamese_name(toks, j, i))) ++j;
+      while (j < toks.size()) {
+        if (name_word(toks[j]) || inside_vietnamese_name(toks, j, i)) {
+          ++j;
+        } else if (const std::size_t n = particles_at(toks, j); n > 0) {
+          j += n;  // "Ursula von der Leyen"
+        } else {
+          break;
+        }
+      }
       std::size_t b = i;
       std::string honorific;
       if (j - b >= 2 && is_function_word(toks[b].fold) && is_honorific(toks[b + 1].fold)) ++b;  // "Selon M. Phuc"
@@ -263,6 +286,10 @@ class PersonFinder {
         }
       }
       if (c.empty() && q != skip) c = toks[q].adjective;
+      if (r.any_adjective.empty() && q != skip && !toks[q].adjective.empty()) {
+        r.any_adjective = toks[q].adjective;
+        if (skip == kNone) skip = q;  // "président du Sénat cambodgien" is the role "président du Sénat"
+      }
       if (c != "VN") r.named_country = c;
     }
     if (start == kNone) start = h;
@@ -501,6 +528,9 @@ std::vector<Person> find_persons(std::vector<Unit>& units, const Gazetteer& g, c
     }
     for (const RoleFound& r : roles) {
       if (!country && !r.owner_country.empty()) country = r.owner_country;
+    }
+    for (const RoleFound& r : roles) {
+      if (!country && !r.any_adjective.empty()) country = r.any_adjective;
     }
     if (!country && best.vietnamese) country = "VN";
     for (const RoleFound& r : roles) {

@@ -220,5 +220,26 @@ TEST(ExtractEntities, VietnameseBodyAndTitleBeforeTheName) {
   EXPECT_EQ(e.organizations.front().name, "Sở Xây dựng Đà Nẵng");
 }
 
+TEST(ExtractEntities, ParticlesInForeignNames) {
+  const Entities e = extract_entities(
+      article_of({"La commissaire européenne Margarethe van der Stolk a rencontré des entrepreneurs à Hanoï."}));
+  const Person* p = person(e, "Margarethe van der Stolk");
+  ASSERT_NE(p, nullptr);
+  EXPECT_TRUE(has(p->roles, "commissaire européenne"));
+}
+
+TEST(ExtractEntities, VietnameseSyllablesWithoutFamilyNameOrTitleAreNoPerson) {
+  const Entities e = extract_entities(
+      article_of({"Les vols vers Tan Son Nhat ont repris. Le festival Ao Dai a attiré Nguyen Thanh Tung, peintre."}));
+  ASSERT_EQ(e.persons.size(), 1u);
+  EXPECT_EQ(e.persons.front().name, "Nguyen Thanh Tung");
+}
+
+TEST(ExtractEntities, NationalityAdjectiveInsideTheRole) {
+  const Entities e = extract_entities(
+      article_of({"Le président du Sénat cambodgien Hun Sen a reçu une délégation vietnamienne."}));
+  expect_person(e, "Hun Sen", "KH", "président du Sénat");
+}
+
 }  // namespace
 }  // namespace vnawire::extract
