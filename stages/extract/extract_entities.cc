@@ -50,13 +50,16 @@ bool is_stop(const Token& t) {
 }
 
 // Verb forms that end a name: "considéraient"; a participle after a capitalised word or before "par"
-// ("des Sports conduite par"), where "forces armées" keeps its adjective.
-bool verb_like(const std::vector<Token>& toks, std::size_t j) {
+// ("des Sports conduite par"), where "forces armées" keeps its adjective. `loose_words` counts the
+// lower-case words in a row that follow no connector, this one included.
+bool verb_like(const std::vector<Token>& toks, std::size_t j, int loose_words) {
   const std::string_view w = toks[j].text;
   auto ends = [&w](std::string_view ending) {
     return w.size() > ending.size() + 2 && w.substr(w.size() - ending.size()) == ending;
   };
   if (ends("aient") || ends("ait")) return true;
+  // "Union européenne atteignent": a second adjective in -ent is a verb ("Comité permanent" keeps its first).
+  if (loose_words >= 2 && ends("ent") && !ends("ment")) return true;
   const bool participle = ends("é") || ends("ée") || ends("és") || ends("ées") || ends("uite");
   const bool after_name = j > 0 && toks[j - 1].capital;
   const bool before_agent = j + 1 < toks.size() && (toks[j + 1].fold == "par" || toks[j + 1].fold == "by");
@@ -182,7 +185,7 @@ std::size_t org_extent(const std::vector<Token>& toks, std::size_t i, bool embas
         !common_word(t) && !vietnamese_run) {
       break;
     }
-    if (!t.capital && !after_connector && (++loose_words > 3 || verb_like(toks, j))) break;
+    if (!t.capital && !after_connector && (++loose_words > 3 || verb_like(toks, j, loose_words))) break;
     if (t.capital || after_connector) loose_words = 0;
     after_connector = t.capital && is_function_word(t.fold);
     last = j;
@@ -256,7 +259,7 @@ void add_acronym_organizations(std::vector<Unit>& units, const Gazetteer& g, std
       }
       const bool digits = std::any_of(t.text.begin(), t.text.end(), [](char c) { return c >= '0' && c <= '9'; });
       const KnownOrganization* known = g.known_organization(t.fold);
-      if (digits || (t.fold.size() < 3 && known == nullptr)) continue;
+      if (digits || (t.fold.size() < 3 && known == nullptr) || is_function_word(t.fold)) continue;
       OrgFound f;
       f.unit = u;
       f.begin = i;
