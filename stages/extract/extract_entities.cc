@@ -339,11 +339,20 @@ std::vector<Organization> merge_organizations(std::vector<OrgFound>& found, cons
 }  // namespace
 }  // namespace entities
 
-Entities extract_entities(const Article& article) {
+namespace {
+
+// A dispatch is a few kilobytes; merging mentions is quadratic in their number, so a runaway page is read
+// only this far.
+constexpr std::size_t kMaxEntityTextBytes = 256u << 10;
+
+Entities extract_entities_unguarded(const Article& article) {
   using namespace entities;
   const Gazetteer& g = default_gazetteer();
   std::vector<Unit> units;
-  auto add = [&units, &g](const std::string& text) {
+  std::size_t bytes = 0;
+  auto add = [&units, &g, &bytes](const std::string& text) {
+    bytes += text.size();
+    if (bytes > kMaxEntityTextBytes) return;
     units.push_back({text, tokenize(text)});
     annotate(units.back().tokens, g);
   };
@@ -418,6 +427,17 @@ Entities extract_entities(const Article& article) {
     }
   }
   return out;
+}
+
+}  // namespace
+
+Entities extract_entities(const Article& article) {
+  try {
+    return extract_entities_unguarded(article);
+  } catch (...) {
+    // Only allocation can fail here: no entities rather than an exception out of the stage.
+    return {};
+  }
 }
 
 nlohmann::json entities_to_json(const Entities& entities) {

@@ -241,5 +241,13 @@ TEST(ExtractEntities, NationalityAdjectiveInsideTheRole) {
   expect_person(e, "Hun Sen", "KH", "président du Sénat");
 }
 
+TEST(ExtractEntities, RunawayPageIsReadOnlyToABound) {
+  std::vector<std::string> body(20000, "Le ministre du Commerce Nguyen Van Lam a rencontré Ivan Petrov, directeur "
+                                       "de la Banque centrale, à Hanoï (BCR).");
+  const Entities e = extract_entities(article_of(std::move(body)));
+  EXPECT_EQ(e.persons.size(), 2u);
+  EXPECT_EQ(e.organizations.size(), 2u);  // "Banque centrale", and "BCR" that does not follow it
+}
+
 }  // namespace
 }  // namespace vnawire::extract
