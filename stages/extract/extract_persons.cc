@@ -379,13 +379,13 @@ std::string skeleton(const std::string& word) {
     const char c = word[i];
     const std::string_view rest = std::string_view(word).substr(i);
     if (rest.starts_with("tch") || rest.starts_with("sch")) {
-      s += 'S';
+      s += "sh";
       i += 2;
     } else if (rest.starts_with("ch") || rest.starts_with("sh") || rest.starts_with("zh")) {
-      s += 'S';
+      s += "sh";
       ++i;
     } else if (c == 'j') {
-      s += 'S';
+      s += "sh";
     } else if (c == 'x') {
       s += "ks";
     } else if (c == 'c' || c == 'q') {
