@@ -127,8 +127,7 @@ std::size_t org_extent(const std::vector<Token>& toks, std::size_t i, bool embas
   int loose_words = 0;
   // A lower-case word that may carry on a name after "et" or a comma: not a function word, not a role.
   auto continues = [&](const Token* t) {
-    return t != nullptr && t->word && !t->capital && !is_stop(*t) && !is_connector(*t) &&
-           !t->role_word;
+    return t != nullptr && t->word && !t->capital && !is_stop(*t) && !is_connector(*t) && !t->role_word;
   };
   // "et des Sports": connectors, then a capitalised word that does not open another body.
   auto capital_after_connector = [&](std::size_t k) {

@@ -17,19 +17,19 @@ struct Token {
   std::string_view text;
   std::size_t begin = 0;  // byte offsets in the paragraph
   std::size_t end = 0;
-  std::string fold;       // entity_fold(text)
-  bool word = false;      // letters or digits (with inner hyphens); else one punctuation mark
-  bool capital = false;   // starts with an upper-case letter
-  bool acronym = false;   // two or more letters, all upper case ("PCV", "ASEAN")
-  bool elided = false;    // "l'", "d’", "qu'"
+  std::string fold;      // entity_fold(text)
+  bool word = false;     // letters or digits (with inner hyphens); else one punctuation mark
+  bool capital = false;  // starts with an upper-case letter
+  bool acronym = false;  // two or more letters, all upper case ("PCV", "ASEAN")
+  bool elided = false;   // "l'", "d’", "qu'"
   Mark mark = Mark::kNone;
   // Look-ups made once per token (annotate): the rules ask them many times.
-  std::string adjective;                     // ISO2 when a nationality adjective ("russe")
+  std::string adjective;                      // ISO2 when a nationality adjective ("russe")
   OrgHeadKind org_head = OrgHeadKind::kNone;  // by the exact spelling
-  bool role_word = false;                    // a one-word role ("ministre")
-  std::size_t role_words = 0;                // words of the longest role starting here ("vice-Premier ministre")
+  bool role_word = false;                     // a one-word role ("ministre")
+  std::size_t role_words = 0;                 // words of the longest role starting here ("vice-Premier ministre")
   RoleKind role_kind = RoleKind::kNone;
-  mutable signed char common = -1;           // common_word(), computed on first use
+  mutable signed char common = -1;  // common_word(), computed on first use
 };
 
 std::vector<Token> tokenize(std::string_view paragraph);

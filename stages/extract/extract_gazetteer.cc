@@ -69,8 +69,8 @@ std::string entity_fold(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
     const std::size_t at = i;
     const char32_t c = util::next_code_point(s, i);
-    const bool separator = c == U'-' || c == U'\'' || c == U'’' || c == U'‐' || c == U'‑' || c == U'–' ||
-                           c == U'—' || c == U'.' || c == U'`' || c == U'´';
+    const bool separator = c == U'-' || c == U'\'' || c == U'’' || c == U'‐' || c == U'‑' || c == U'–' || c == U'—' ||
+                           c == U'.' || c == U'`' || c == U'´';
     if (separator) {
       spaced += ' ';
     } else {

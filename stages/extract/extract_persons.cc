@@ -17,7 +17,7 @@ namespace entities {
 bool vietnamese_syllable(const std::string& w) {
   if (w.empty() || w.size() > 7) return false;
   static const char* const kInitials[] = {"ngh", "ng", "nh", "ch", "gh", "gi", "kh", "ph", "qu", "th", "tr", "b", "c",
-                                          "d",   "g",  "h",  "k",  "l",  "m",  "n",  "p",  "r",  "s",  "t",  "v",  "x"};
+                                          "d",   "g",  "h",  "k",  "l",  "m",  "n",  "p",  "r",  "s",  "t",  "v", "x"};
   std::size_t i = 0;
   for (const char* initial : kInitials) {
     const std::string_view in(initial);
@@ -50,8 +50,8 @@ struct RoleFound {
 
 struct Mention {
   std::size_t unit = 0, begin = 0, end = 0;
-  std::string surface;    // as written, without honorific
-  std::string honorific;  // "Mme", "M." or empty
+  std::string surface;             // as written, without honorific
+  std::string honorific;           // "Mme", "M." or empty
   std::vector<std::string> words;  // folded words
   bool vietnamese = false;
   bool context = false;  // an honorific or a role right before it
@@ -173,7 +173,8 @@ class PersonFinder {
     if (honorific.empty()) {
       // Sentence-initial words ("Lors", "Elle") are not names, unless a Vietnamese name opens with "Le" or
       // "To"; a dictionary word opens a name mid-sentence ("Ramon"), but not at the start of a sentence.
-      const bool sentence_start = b == 0 || std::string_view(".!?:;«\"“").find(toks[b - 1].text) != std::string_view::npos ||
+      const bool sentence_start = b == 0 ||
+                                  std::string_view(".!?:;«\"“").find(toks[b - 1].text) != std::string_view::npos ||
                                   is_connector(toks[b - 1]) || is_determiner(toks[b - 1]) || toks[b - 1].elided ||
                                   toks[b - 1].fold == "for" || toks[b - 1].fold == "to";
       bool dictionary_word_dropped = false;  // one at most: "for Agriculture Joseph Kariuki" keeps Joseph
@@ -227,9 +228,9 @@ class PersonFinder {
   static bool stops_role(const Token& t) {
     if (t.mark == Mark::kPerson) return true;
     if (!t.word) return std::string_view(".;:!?«»\"“”").find(t.text) != std::string_view::npos;
-    static const std::unordered_set<std::string> verbs = {"a",     "ont",   "est",   "sont",  "avec", "lors",
-                                                          "que",   "qui",   "selon", "dans",  "etait", "sera",
-                                                          "avait", "has",   "have",  "said",  "with", "met"};
+    static const std::unordered_set<std::string> verbs = {"a",     "ont", "est",   "sont", "avec",  "lors",
+                                                          "que",   "qui", "selon", "dans", "etait", "sera",
+                                                          "avait", "has", "have",  "said", "with",  "met"};
     return verbs.count(t.fold) != 0;
   }
 
@@ -314,9 +315,9 @@ class PersonFinder {
       if (h == kNone) break;
       // "Russian Foreign Minister": capitalised words right before an English title belong to it.
       std::size_t start = h;
-      while (start > 0 && h - start < 3 && toks[start - 1].word && toks[start - 1].capital && !toks[start - 1].acronym &&
-             toks[start - 1].mark == Mark::kNone && !is_function_word(toks[start - 1].fold) &&
-             toks[start - 1].org_head == OrgHeadKind::kNone) {
+      while (start > 0 && h - start < 3 && toks[start - 1].word && toks[start - 1].capital &&
+             !toks[start - 1].acronym && toks[start - 1].mark == Mark::kNone &&
+             !is_function_word(toks[start - 1].fold) && toks[start - 1].org_head == OrgHeadKind::kNone) {
         --start;
       }
       found.push_back(make_role(m.unit, h, limit, start));
@@ -451,9 +452,8 @@ std::vector<Person> find_persons(std::vector<Unit>& units, const Gazetteer& g, c
     std::vector<std::size_t> hits;
     for (std::size_t gi = 0; gi < groups.size(); ++gi) {
       const Mention& b = mentions[groups[gi].best];
-      const bool same = key_of(b) == key ||
-                        (!m.vietnamese && skeleton(b.words.front()) == skeleton(m.words.front()) &&
-                         skeleton(b.words.back()) == skeleton(m.words.back()));
+      const bool same = key_of(b) == key || (!m.vietnamese && skeleton(b.words.front()) == skeleton(m.words.front()) &&
+                                             skeleton(b.words.back()) == skeleton(m.words.back()));
       if (same) hits.push_back(gi);
     }
     if (hits.size() == 1) {

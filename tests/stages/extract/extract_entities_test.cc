@@ -70,9 +70,9 @@ TEST(ExtractEntities, CounterpartTakesTheRoleOfThePersonMet) {
 }
 
 TEST(ExtractEntities, ShortFormsAndSecondTransliterationAreAliases) {
-  const Entities e = extract_entities(article_of(
-      {"Mme Ha Thi Nguyet, membre du Comité central, a reçu Dmitri Volkonski, gouverneur de la région.",
-       "Mme Nguyet a salué les progrès. Volkonski a répondu que Dmitry Volkonsky reviendrait en mai."}));
+  const Entities e = extract_entities(
+      article_of({"Mme Ha Thi Nguyet, membre du Comité central, a reçu Dmitri Volkonski, gouverneur de la région.",
+                  "Mme Nguyet a salué les progrès. Volkonski a répondu que Dmitry Volkonsky reviendrait en mai."}));
   ASSERT_EQ(e.persons.size(), 2u);
   const Person* nguyet = person(e, "Ha Thi Nguyet");
   ASSERT_NE(nguyet, nullptr);
@@ -117,9 +117,9 @@ TEST(ExtractEntities, KeyIsStableAcrossTransliterations) {
 }
 
 TEST(ExtractEntities, OrganisationsWithAcronymsAndCountry) {
-  const Entities e = extract_entities(article_of(
-      {"Le Parti populaire révolutionnaire lao (PPRL) et le ministère japonais des Affaires étrangères ont "
-       "signé un accord avec l'ASEAN."}));
+  const Entities e = extract_entities(
+      article_of({"Le Parti populaire révolutionnaire lao (PPRL) et le ministère japonais des Affaires étrangères ont "
+                  "signé un accord avec l'ASEAN."}));
   auto org = [&](const std::string& name) -> const Organization* {
     for (const Organization& o : e.organizations) {
       if (entity_fold(o.name) == entity_fold(name)) return &o;
@@ -190,7 +190,8 @@ TEST(ExtractEntities, VietnameseTitlesAndCountry) {
 }
 
 TEST(ExtractEntities, UnknownForeignPlaceAfterPreposition) {
-  const Entities e = extract_entities(article_of({"Le forum s'est tenu à Luang Prabang en présence de Nguyen Van Tam."}));
+  const Entities e =
+      extract_entities(article_of({"Le forum s'est tenu à Luang Prabang en présence de Nguyen Van Tam."}));
   EXPECT_TRUE(std::any_of(e.places.begin(), e.places.end(), [](const Place& p) { return p.name == "Luang Prabang"; }));
   EXPECT_EQ(person(e, "Luang Prabang"), nullptr);
   EXPECT_NE(person(e, "Nguyen Van Tam"), nullptr);
@@ -213,8 +214,8 @@ TEST(ExtractEntities, VietnamesePlaceOfTwoSyllablesAfterPreposition) {
 }
 
 TEST(ExtractEntities, VietnameseBodyAndTitleBeforeTheName) {
-  const Entities e = extract_entities(article_of(
-      {"Phó Giám đốc Sở Xây dựng Đà Nẵng Hồ Văn Kỳ cho biết dự án sẽ hoàn thành trong năm nay."}));
+  const Entities e = extract_entities(
+      article_of({"Phó Giám đốc Sở Xây dựng Đà Nẵng Hồ Văn Kỳ cho biết dự án sẽ hoàn thành trong năm nay."}));
   expect_person(e, "Hồ Văn Kỳ", "VN", "Phó Giám đốc Sở Xây dựng Đà Nẵng");
   ASSERT_EQ(e.organizations.size(), 1u);
   EXPECT_EQ(e.organizations.front().name, "Sở Xây dựng Đà Nẵng");
@@ -236,14 +237,15 @@ TEST(ExtractEntities, VietnameseSyllablesWithoutFamilyNameOrTitleAreNoPerson) {
 }
 
 TEST(ExtractEntities, NationalityAdjectiveInsideTheRole) {
-  const Entities e = extract_entities(
-      article_of({"Le président du Sénat cambodgien Hun Sen a reçu une délégation vietnamienne."}));
+  const Entities e =
+      extract_entities(article_of({"Le président du Sénat cambodgien Hun Sen a reçu une délégation vietnamienne."}));
   expect_person(e, "Hun Sen", "KH", "président du Sénat");
 }
 
 TEST(ExtractEntities, RunawayPageIsReadOnlyToABound) {
-  std::vector<std::string> body(20000, "Le ministre du Commerce Nguyen Van Lam a rencontré Ivan Petrov, directeur "
-                                       "de la Banque centrale, à Hanoï (BCR).");
+  std::vector<std::string> body(20000,
+                                "Le ministre du Commerce Nguyen Van Lam a rencontré Ivan Petrov, directeur "
+                                "de la Banque centrale, à Hanoï (BCR).");
   const Entities e = extract_entities(article_of(std::move(body)));
   EXPECT_EQ(e.persons.size(), 2u);
   EXPECT_EQ(e.organizations.size(), 2u);  // "Banque centrale", and "BCR" that does not follow it
