@@ -258,7 +258,9 @@ void add_acronym_organizations(std::vector<Unit>& units, const Gazetteer& g, std
       }
       const bool digits = std::any_of(t.text.begin(), t.text.end(), [](char c) { return c >= '0' && c <= '9'; });
       const KnownOrganization* known = g.known_organization(t.fold);
-      if (digits || (t.fold.size() < 3 && known == nullptr) || is_function_word(t.fold)) continue;
+      // "SEA Games", "APEC Business": an acronym opening a longer name is not the organisation itself.
+      const bool opens_name = i + 1 < toks.size() && toks[i + 1].word && toks[i + 1].capital && !toks[i + 1].acronym;
+      if (digits || (t.fold.size() < 3 && known == nullptr) || is_function_word(t.fold) || opens_name) continue;
       OrgFound f;
       f.unit = u;
       f.begin = i;

@@ -63,6 +63,11 @@ bool is_honorific(const std::string& f) {
          f == "ba";
 }
 
+// "ancien", "former": kept in the role ("ancien Premier ministre").
+bool is_former(const Token& t) {
+  return t.fold == "ancien" || t.fold == "ancienne" || t.fold == "former" || t.fold == "ex";
+}
+
 bool is_determiner(const Token& t) {
   return t.fold == "le" || t.fold == "la" || t.fold == "l" || t.fold == "les" || t.fold == "son" || t.fold == "sa" ||
          t.fold == "ses" || t.fold == "the" || t.fold == "his" || t.fold == "her";
@@ -177,11 +182,15 @@ class PersonFinder {
                                   std::string_view(".!?:;«\"“").find(toks[b - 1].text) != std::string_view::npos ||
                                   is_connector(toks[b - 1]) || is_determiner(toks[b - 1]) || toks[b - 1].elided ||
                                   toks[b - 1].fold == "for" || toks[b - 1].fold == "to";
-      bool dictionary_word_dropped = false;  // one at most: "for Agriculture Joseph Kariuki" keeps Joseph
+      // One dictionary word at most ("for Agriculture Joseph Kariuki" keeps Joseph), and only as the run's
+      // first word ("Selon Pierre Vasseur" keeps Pierre).
+      bool dictionary_word_dropped = false;
+      const std::size_t first = b;
       while (b < e && !(e - b >= 2 && e - b <= 4 && all_vietnamese(toks, b, e))) {
         const bool common = !dictionary_word_dropped && common_word(toks[b]);
+        const bool opening = b == first && sentence_start;
         if (!is_function_word(toks[b].fold) &&
-            !(common && (sentence_start || e - b == 1 || (e - b >= 3 && all_vietnamese(toks, b + 1, e))))) {
+            !(common && (opening || e - b == 1 || (e - b >= 3 && all_vietnamese(toks, b + 1, e))))) {
           break;
         }
         dictionary_word_dropped = dictionary_word_dropped || !is_function_word(toks[b].fold);
@@ -189,6 +198,8 @@ class PersonFinder {
       }
     }
     if (b >= e || e - b > 4) return;
+    // "ASEAN Para Games": words right after an acronym continue its name.
+    if (honorific.empty() && b > 0 && toks[b - 1].acronym) return;
     if (honorific.empty() && b > 0 && e - b >= 2 && !toks[b - 1].capital) {
       const std::string& before = toks[b - 1].fold;
       const bool vietnamese = all_vietnamese(toks, b, e);
@@ -320,6 +331,7 @@ class PersonFinder {
              !is_function_word(toks[start - 1].fold) && toks[start - 1].org_head == OrgHeadKind::kNone) {
         --start;
       }
+      if (start > 0 && is_former(toks[start - 1])) --start;
       found.push_back(make_role(m.unit, h, limit, start));
       std::size_t k = start;
       if (k > 0 && is_determiner(toks[k - 1])) --k;
@@ -341,6 +353,7 @@ class PersonFinder {
     ++k;
     while (k < toks.size()) {
       if (is_determiner(toks[k])) ++k;
+      const std::size_t former = k < toks.size() && is_former(toks[k]) ? k++ : kNone;  // "ancien Premier ministre"
       if (k >= toks.size() || role_entry_at(toks, k) == 0) return;
       const std::size_t h = k;
       std::size_t e = h + role_entry_at(toks, h);
@@ -358,7 +371,7 @@ class PersonFinder {
           if (t.text == "," || next != kNone) break;
         }
       }
-      m.roles.push_back(make_role(m.unit, h, e));
+      m.roles.push_back(make_role(m.unit, h, e, former));
       if (next == kNone) return;
       k = next;
     }

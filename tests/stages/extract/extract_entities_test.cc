@@ -242,6 +242,17 @@ TEST(ExtractEntities, NationalityAdjectiveInsideTheRole) {
   expect_person(e, "Hun Sen", "KH", "président du Sénat");
 }
 
+TEST(ExtractEntities, FormerTitlesProfessionsAndNamesThatOpenWithAnAcronym) {
+  const Entities e = extract_entities(
+      article_of({"Selon Pierre Vasseur, ancien ministre français de la Culture, le roman de l'écrivain Tran Thu Ha a "
+                  "été salué aux Nations unies. Les ASEAN Para Games auront lieu à Phnom Penh."}));
+  expect_person(e, "Pierre Vasseur", "FR", "ancien ministre de la Culture");
+  expect_person(e, "Tran Thu Ha", "VN", "écrivain");
+  ASSERT_EQ(e.organizations.size(), 1u);
+  EXPECT_EQ(e.organizations.front().name, "Nations unies");
+  EXPECT_EQ(e.organizations.front().acronym, "ONU");
+}
+
 TEST(ExtractEntities, RunawayPageIsReadOnlyToABound) {
   std::vector<std::string> body(20000,
                                 "Le ministre du Commerce Nguyen Van Lam a rencontré Ivan Petrov, directeur "
