@@ -148,7 +148,10 @@ std::size_t org_extent(const std::vector<Token>& toks, std::size_t i, bool embas
     // "coopération économique, commerciale, scientifique et technique"
     if (last + 1 == j && ((t.text == "," && continues(next) && j + 2 < toks.size() &&
                            (toks[j + 2].text == "," || toks[j + 2].fold == "et")) ||
-                          (t.fold == "et" && (continues(next) || capital_after_connector(j + 1))))) {
+                          ((t.fold == "et" || t.fold == "and") &&
+                           (continues(next) || capital_after_connector(j + 1) ||
+                            (next != nullptr && next->capital && next->word && !next->acronym &&
+                             next->org_head == OrgHeadKind::kNone && next->mark == Mark::kNone))))) {
       loose_words = 0;
       ++j;
       continue;
@@ -197,7 +200,10 @@ std::string acronym_after(const std::vector<Token>& toks, std::size_t end) {
   if (end + 2 >= toks.size() || toks[end].text != "(" || !toks[end + 1].acronym) return {};
   std::string acronym(toks[end + 1].text);
   std::size_t k = end + 2;
-  for (; k < toks.size() && k < end + 4 && toks[k].text != ")"; ++k) acronym += " " + std::string(toks[k].text);
+  for (; k < toks.size() && k < end + 4 && toks[k].text != ")"; ++k) {
+    if (toks[k].word && !toks[k].acronym) return {};  // "(HTML entities decoded)" is an aside, "(ADMM +)" a name
+    acronym += " " + std::string(toks[k].text);
+  }
   return k < toks.size() && toks[k].text == ")" ? acronym : std::string();
 }
 
@@ -217,13 +223,30 @@ void find_organizations(std::vector<Unit>& units, const Gazetteer& g, std::vecto
       f.begin = i;
       f.end = end;
       std::size_t from = i, skip = static_cast<std::size_t>(-1);
+      // English names put their words before the head: "Communist Party", "Lao Ministry of Finance".
+      while (from > 0 && i - from < 3) {
+        const Token& p = toks[from - 1];
+        if (!p.word || !p.capital || p.acronym || p.elided || is_function_word(p.fold) || p.role_words > 0 ||
+            p.org_head != OrgHeadKind::kNone || (p.mark != Mark::kNone && p.mark != Mark::kPlace)) {
+          break;
+        }
+        --from;
+      }
+      f.begin = from;
+      if (from < i && !toks[from].adjective.empty()) {
+        f.org.country = toks[from].adjective;
+        skip = from;
+      }
       // "parti Russie unie": the party's own name follows the word "parti".
-      if ((toks[i].fold == "parti" || toks[i].fold == "party") && end > i + 1 && toks[i + 1].capital) from = i + 1;
+      if (from == i && (toks[i].fold == "parti" || toks[i].fold == "party") && end > i + 1 && toks[i + 1].capital &&
+          toks[i + 1].org_head == OrgHeadKind::kNone) {
+        from = i + 1;
+      }
       for (std::size_t k = i + 1; k < end; ++k) {
         const std::string& c = toks[k].adjective;
         if (c.empty()) continue;
         if (!f.org.country) f.org.country = c;
-        if (k == i + 1) skip = k;
+        if (k == i + 1 && skip == static_cast<std::size_t>(-1)) skip = k;
       }
       f.org.name = span_text(units[u].text, toks, from, end, skip);
       if (skip != static_cast<std::size_t>(-1)) f.org.aliases.push_back(span_text(units[u].text, toks, from, end));

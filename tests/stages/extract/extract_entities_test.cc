@@ -253,6 +253,21 @@ TEST(ExtractEntities, FormerTitlesProfessionsAndNamesThatOpenWithAnAcronym) {
   EXPECT_EQ(e.organizations.front().acronym, "ONU");
 }
 
+TEST(ExtractEntities, EnglishNamesOfBodies) {
+  const Entities e = extract_entities(article_of(
+      {"He thanked the Communist Party of Vietnam (CPV), the Ministry of Planning and Investment and the Lao "
+       "Ministry of Finance."}));
+  auto org = [&](const std::string& name) {
+    return std::find_if(e.organizations.begin(), e.organizations.end(),
+                        [&](const Organization& o) { return o.name == name; });
+  };
+  ASSERT_NE(org("Communist Party of Vietnam"), e.organizations.end());
+  EXPECT_EQ(org("Communist Party of Vietnam")->acronym, "CPV");
+  EXPECT_NE(org("Ministry of Planning and Investment"), e.organizations.end());
+  ASSERT_NE(org("Ministry of Finance"), e.organizations.end());
+  EXPECT_EQ(org("Ministry of Finance")->country, "LA");
+}
+
 TEST(ExtractEntities, RunawayPageIsReadOnlyToABound) {
   std::vector<std::string> body(20000,
                                 "Le ministre du Commerce Nguyen Van Lam a rencontré Ivan Petrov, directeur "
