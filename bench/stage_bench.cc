@@ -7,6 +7,7 @@
 
 #include "stages/dedupe/dedupe_normalize.h"
 #include "stages/extract/extract_article.h"
+#include "stages/extract/extract_entities.h"
 #include "stages/fetch/fetch_charset.h"
 #include "stages/fetch/fetch_feed.h"
 #include "stages/fetch/fetch_url.h"
@@ -119,6 +120,25 @@ void BM_ExtractText(benchmark::State& state) {
   });
 }
 
+// Entities alone, on the articles the text samples give (bytes are the dispatches' sizes): what issue 7's
+// entity rules add to each dispatch.
+void BM_ExtractEntities(benchmark::State& state) {
+  std::vector<std::pair<vnawire::extract::Article, std::size_t>> articles;
+  for (const auto& sample : samples()) {
+    if (!sample.html) articles.emplace_back(vnawire::extract::extract_text_dispatch(sample.body), sample.body.size());
+  }
+  std::size_t bytes = 0;
+  for (auto _ : state) {
+    for (const auto& [article, size] : articles) {
+      auto e = vnawire::extract::extract_entities(article);
+      benchmark::DoNotOptimize(e);
+      bytes += size;
+    }
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(bytes));
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * articles.size()));
+}
+
 void BM_ExtractHtml(benchmark::State& state) {
   over_samples(state, true, false, [](const Sample& sample) {
     auto a = vnawire::extract::extract_html_page(sample.body, "");
@@ -156,6 +176,7 @@ BENCHMARK(BM_LangidIdentify);
 BENCHMARK(BM_LangidIdentifyTitles);
 BENCHMARK(BM_LangidNgram);
 BENCHMARK(BM_ExtractText);
+BENCHMARK(BM_ExtractEntities);
 BENCHMARK(BM_ExtractHtml);
 BENCHMARK(BM_FetchDecodeBody);
 BENCHMARK(BM_FetchParseFeed100);

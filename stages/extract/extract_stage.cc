@@ -7,6 +7,7 @@
 
 #include "stages/extract/extract_article.h"
 #include "stages/extract/extract_profiles.h"
+#include "stages/extract/extract_entities.h"
 #include "stages/runtime/record.h"
 
 namespace vnawire::extract {
@@ -62,13 +63,9 @@ class ExtractStage final : public runtime::Stage {
     }
     if (!article.title && article.body.empty()) context_.counters->add("empty_article");
     record["article"] = article_to_json(article);
-    // Entities, events and quotes are filled by the entity extractor (docs/protocol.md); the lists are
-    // always present so consumers need no special case.
-    if (!record.contains("entities")) {
-      record["entities"] = {{"persons", nlohmann::json::array()},
-                            {"organizations", nlohmann::json::array()},
-                            {"places", nlohmann::json::array()}};
-    }
+    record["entities"] = entities_to_json(extract_entities(article));
+    // Events and quotes are filled by their own extractor (docs/protocol.md); the lists are always present
+    // so consumers need no special case.
     if (!record.contains("events")) record["events"] = nlohmann::json::array();
     if (!record.contains("quotes")) record["quotes"] = nlohmann::json::array();
     return runtime::Verdict::forward();

@@ -1,0 +1,141 @@
+// Splits a paragraph into words and punctuation for the entity rules: hyphenated words stay whole
+// ("vice-Premier", "Asie-Pacifique"), French elisions are cut off ("l'", "d’").
+#include <algorithm>
+
+#include "stages/extract/extract_entity_tokens.h"
+#include "stages/extract/extract_gazetteer.h"
+#include "stages/extract/extract_text_util.h"
+
+namespace vnawire::extract::entities {
+namespace {
+
+bool is_hyphen(char32_t c) { return c == U'-' || c == U'‐' || c == U'‑'; }
+bool is_apostrophe(char32_t c) { return c == U'\'' || c == U'’'; }
+bool word_char(char32_t c) { return util::is_letter(c) || util::is_digit(c); }
+
+bool elision(std::string_view word) {
+  const std::string low = util::to_lower(word);
+  return low == "l" || low == "d" || low == "qu" || low == "n" || low == "s" || low == "j" || low == "c" ||
+         low == "m" || low == "t" || low == "jusqu" || low == "lorsqu" || low == "puisqu";
+}
+
+char32_t code_point_at(std::string_view s, std::size_t i) {
+  if (i >= s.size()) return 0;
+  return util::next_code_point(s, i);
+}
+
+Token make_token(std::string_view text, std::size_t begin, std::size_t end, bool word) {
+  Token t;
+  t.text = text.substr(begin, end - begin);
+  t.begin = begin;
+  t.end = end;
+  t.word = word;
+  t.fold = entity_fold(t.text);
+  if (word) {
+    std::size_t i = 0;
+    t.capital = util::is_upper(util::next_code_point(t.text, i));
+    std::size_t letters = 0;
+    bool all_upper = true;
+    for (std::size_t k = 0; k < t.text.size();) {
+      const char32_t c = util::next_code_point(t.text, k);
+      if (util::is_letter(c)) {
+        ++letters;
+        if (!util::is_upper(c)) all_upper = false;
+      }
+    }
+    t.acronym = letters >= 2 && all_upper;
+  }
+  return t;
+}
+
+}  // namespace
+
+std::vector<Token> tokenize(std::string_view s) {
+  std::vector<Token> tokens;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const std::size_t start = i;
+    char32_t c = util::next_code_point(s, i);
+    if (util::is_space(c)) continue;
+    if (!word_char(c)) {
+      tokens.push_back(make_token(s, start, i, false));
+      continue;
+    }
+    std::size_t end = i;
+    while (end < s.size()) {
+      std::size_t next = end;
+      c = util::next_code_point(s, next);
+      if (word_char(c)) {
+        end = next;
+        continue;
+      }
+      if (is_hyphen(c) && word_char(code_point_at(s, next))) {
+        end = next;
+        continue;
+      }
+      if (is_apostrophe(c) && util::is_letter(code_point_at(s, next))) {
+        if (elision(s.substr(start, end - start))) {
+          Token t = make_token(s, start, next, true);
+          t.elided = true;
+          t.capital = false;
+          tokens.push_back(std::move(t));
+          end = next;
+          break;
+        }
+        end = next;
+        continue;
+      }
+      break;
+    }
+    if (!tokens.empty() && tokens.back().elided && tokens.back().end == end) {
+      i = end;
+      continue;
+    }
+    tokens.push_back(make_token(s, start, end, true));
+    i = end;
+  }
+  return tokens;
+}
+
+void annotate(std::vector<Token>& tokens, const Gazetteer& g) {
+  for (std::size_t k = 0; k < tokens.size(); ++k) {
+    Token& t = tokens[k];
+    if (!t.word) continue;
+    t.adjective = g.country_of_adjective(t.fold);
+    t.org_head = g.org_head(t.text);
+    std::string key;
+    for (std::size_t n = 1; n <= g.max_role_words() && k + n <= tokens.size(); ++n) {
+      if (!tokens[k + n - 1].word) break;
+      key += (n > 1 ? " " : "") + tokens[k + n - 1].fold;
+      if (!g.role_prefix(key)) break;
+      const RoleKind r = g.role(key);
+      if (r == RoleKind::kNone) continue;
+      t.role_words = n;
+      t.role_kind = r;
+      if (n == 1) t.role_word = true;
+    }
+  }
+}
+
+std::string span_text(std::string_view paragraph, const std::vector<Token>& tokens, std::size_t from, std::size_t to,
+                      std::size_t skip) {
+  std::string out;
+  int depth = 0;
+  std::size_t prev_end = std::string_view::npos;
+  to = std::min(to, tokens.size());
+  for (std::size_t k = from; k < to; ++k) {
+    const Token& t = tokens[k];
+    if (t.text == "(") ++depth;
+    if (depth > 0 || k == skip) {
+      if (t.text == ")") --depth;
+      if (!out.empty()) prev_end = std::string_view::npos;
+      continue;
+    }
+    if (!out.empty() && (prev_end == std::string_view::npos || prev_end < t.begin)) out += ' ';
+    out.append(paragraph.substr(t.begin, t.end - t.begin));
+    prev_end = t.end;
+  }
+  return util::fold_spaces(out);
+}
+
+}  // namespace vnawire::extract::entities

@@ -1,0 +1,78 @@
+// The entity resources (countries, places, role words, organisation heads, known organisations), read once
+// from the TSV files under config/lexicons/ that the build embeds (docs/extract.md, "Entities").
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace vnawire::extract {
+
+struct PlaceEntry {
+  std::string country;  // ISO2, empty for seas and regions
+  bool is_country = false;
+};
+
+struct KnownOrganization {
+  std::string name;  // the first (French) name of the row
+  std::string acronym;
+  std::string country;
+};
+
+enum class RoleKind { kNone, kRole, kCounterpart };
+enum class OrgHeadKind { kNone, kHead, kLower, kAlone };
+
+class Gazetteer {
+ public:
+  // Parses the files' text; `files` are (file name, content) pairs such as embedded_lexicons() gives.
+  static Gazetteer from_files(const std::vector<std::pair<std::string_view, std::string_view>>& files);
+
+  // Keys are folded word sequences joined by one space (entity_fold in extract_entities.cc).
+  const PlaceEntry* place(const std::string& folded) const;
+  std::size_t place_id(const std::string& folded) const;  // same id for every name of one place
+  // ISO2 of a nationality adjective ("russe", "vietnamiennes", "Russian"), empty if none.
+  std::string country_of_adjective(const std::string& folded) const;
+  // ISO2 of a country name ("russie", "viet nam"), empty if none.
+  std::string country_of_name(const std::string& folded) const;
+  RoleKind role(const std::string& folded) const;
+  OrgHeadKind org_head(std::string_view exact_word) const;
+  const KnownOrganization* known_organization(const std::string& folded_name_or_acronym) const;
+  bool stop_word(const std::string& folded) const { return stop_words_.count(folded) != 0; }
+  bool vietnamese_surname(const std::string& folded) const { return surnames_.count(folded) != 0; }
+
+  // True when `folded` is a place or role name or the first words of one: look-ups of longer word
+  // sequences can stop as soon as this is false.
+  bool place_prefix(const std::string& folded) const { return place_prefixes_.count(folded) != 0; }
+  bool role_prefix(const std::string& folded) const { return role_prefixes_.count(folded) != 0; }
+
+  std::size_t max_place_words() const { return max_place_words_; }
+  std::size_t max_role_words() const { return max_role_words_; }
+
+ private:
+  std::unordered_map<std::string, std::size_t> places_;  // folded name -> index in place_entries_
+  std::vector<PlaceEntry> place_entries_;
+  std::unordered_map<std::string, std::string> adjectives_;
+  std::unordered_map<std::string, RoleKind> roles_;
+  std::unordered_map<std::string, OrgHeadKind> org_heads_;
+  std::unordered_map<std::string, std::size_t> organization_index_;
+  std::vector<KnownOrganization> organizations_;
+  std::unordered_set<std::string> stop_words_;
+  std::unordered_set<std::string> surnames_;
+  std::unordered_set<std::string> place_prefixes_;
+  std::unordered_set<std::string> role_prefixes_;
+  std::size_t max_place_words_ = 1;
+  std::size_t max_role_words_ = 1;
+};
+
+// The resources built into the binary from config/lexicons/*.tsv, parsed on first use.
+const Gazetteer& default_gazetteer();
+
+// Lower case, accents removed (đ -> d), hyphens, apostrophes and dots as spaces, white space collapsed:
+// the scorer's folding (../shared/eval/README.md), used for every look-up and comparison of names.
+std::string entity_fold(std::string_view s);
+
+}  // namespace vnawire::extract
