@@ -282,6 +282,9 @@ TEST(Pipeline, ARouteTargetThatDoesNotReadFromTheStageStopsTheStartWithAClearMes
       "    options: {accept: [fr], route_rejected_to: nowhere}\n"
       "  - name: out\n    type: sink_jsonl\n    inputs: [langid]\n";
   write_file(dir / "pipeline.yaml", yaml);
+  // The inbox exists, so that the route target is the only thing wrong: a fetch stage failing on a
+  // missing folder could stop the pipeline before langid reports it.
+  std::filesystem::create_directories(dir / "inbox");
   Process daemon({kBinary, "run", "-c", (dir / "pipeline.yaml").string()}, dir.path());
   EXPECT_NE(daemon.wait(seconds(30)), 0);
   EXPECT_NE(daemon.errors().find("route target 'nowhere' is not a stage reading from langid"), std::string::npos)
