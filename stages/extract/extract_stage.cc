@@ -6,8 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include "stages/extract/extract_article.h"
-#include "stages/extract/extract_profiles.h"
 #include "stages/extract/extract_entities.h"
+#include "stages/extract/extract_profiles.h"
+#include "stages/extract/extract_quotes.h"
 #include "stages/runtime/record.h"
 
 namespace vnawire::extract {
@@ -63,11 +64,13 @@ class ExtractStage final : public runtime::Stage {
     }
     if (!article.title && article.body.empty()) context_.counters->add("empty_article");
     record["article"] = article_to_json(article);
-    record["entities"] = entities_to_json(extract_entities(article));
-    // Events and quotes are filled by their own extractor (docs/protocol.md); the lists are always present
-    // so consumers need no special case.
+    const Entities entities = extract_entities(article);
+    record["entities"] = entities_to_json(entities);
+    // Speakers are named as the entities name them, so quotes are read after the entities.
+    record["quotes"] = quotes_to_json(extract_quotes(article, entities));
+    // Events are filled by their own extractor (docs/protocol.md); the list is always present so consumers
+    // need no special case.
     if (!record.contains("events")) record["events"] = nlohmann::json::array();
-    if (!record.contains("quotes")) record["quotes"] = nlohmann::json::array();
     return runtime::Verdict::forward();
   }
 
