@@ -19,6 +19,8 @@ using entities::Token;
 constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 // Fewer words than this inside the marks is a quoted term, a name or a title, never speech.
 constexpr std::size_t kMinQuoteWords = 4;
+// Content words allowed between the attribution verb and the quotation marks (close_enough).
+constexpr std::size_t kMaxGapWords = 2;
 
 // Folded forms: the past participle and the present of French verbs fold alike ("souligné", "souligne").
 bool attribution_word(const std::string& f) {
@@ -230,31 +232,76 @@ class QuoteFinder {
     if (after.to < unit.tokens.size() && !unit.quoted[after.to]) {
       while (next.to < unit.tokens.size() && !unit.quoted[next.to] && !sentence_end(unit.tokens, next.to)) ++next.to;
     }
-    for (const Window& w : {after, before, next}) {
-      const std::size_t cue = find_cue(w);
+    // A paragraph that opens with the quotation: the previous one may end "X a déclaré :".
+    Window previous{kNone, 0, 0};
+    if (span.open == 0 && u > 0 && !units_[u - 1].tokens.empty() && is_mark(units_[u - 1].tokens.back(), ":")) {
+      const UnitView& p = units_[u - 1];
+      previous = {u - 1, p.tokens.size(), p.tokens.size()};
+      while (previous.from > 0 && !p.quoted[previous.from - 1] && !sentence_end(p.tokens, previous.from - 1))
+        --previous.from;
+    }
+    const std::pair<Window, bool> windows[] = {{after, true}, {before, false}, {previous, false}, {next, true}};
+    for (const auto& [w, forward] : windows) {
+      if (w.unit == kNone) continue;
+      const std::size_t cue = forward ? cue_after(w) : cue_before(w);
       if (cue == kNone) continue;
       Quote q;
       q.text = text;
-      q.speaker = speaker(w, cue, span);
+      q.speaker = speaker(w, cue, u, span);
       return q;
     }
     return std::nullopt;
   }
 
-  std::size_t find_cue(const Window& w) const {
+  bool cue_at(const UnitView& unit, std::size_t i) const {
+    const Token& t = unit.tokens[i];
+    if (!t.word) return false;
+    if (attribution_word(t.fold)) return true;
+    // "souligne-t-il", "d'après"
+    if (t.fold.find(' ') != std::string::npos && attribution_word(t.fold.substr(0, t.fold.find(' ')))) return true;
+    return t.fold == "apres" && i > 0 && unit.tokens[i - 1].elided && unit.tokens[i - 1].fold == "d";
+  }
+
+  // Lower-case words that are neither function words nor part of a role: more than kMaxGapWords between
+  // the verb and the marks means the verb speaks of something else ("a déclaré que le pays poursuivra le
+  // programme « … »").
+  bool close_enough(const UnitView& unit, std::size_t from, std::size_t to) const {
+    std::size_t content = 0, role_until = 0;
+    for (std::size_t i = from; i < to; ++i) {
+      const Token& t = unit.tokens[i];
+      if (t.role_words > 0) role_until = std::max(role_until, i + t.role_words);
+      if (!t.word || t.capital || i < role_until || t.role_word || entities::is_function_word(t.fold)) continue;
+      if (++content > kMaxGapWords) return false;
+    }
+    return true;
+  }
+
+  bool names_someone(const Window& w) const {
+    return std::any_of(mentions_.begin(), mentions_.end(),
+                       [&](const Mention& m) { return m.unit == w.unit && m.token >= w.from && m.token < w.to; });
+  }
+
+  // The attribution verb nearest after a closing mark, or kNone.
+  std::size_t cue_after(const Window& w) const {
     const UnitView& unit = units_[w.unit];
     for (std::size_t i = w.from; i < w.to && i < unit.tokens.size(); ++i) {
-      const Token& t = unit.tokens[i];
-      if (!t.word) continue;
-      if (attribution_word(t.fold)) return i;
-      // "souligne-t-il", "d'après"
-      if (t.fold.find(' ') != std::string::npos && attribution_word(t.fold.substr(0, t.fold.find(' ')))) return i;
-      if (t.fold == "apres" && i > 0 && unit.tokens[i - 1].elided && unit.tokens[i - 1].fold == "d") return i;
+      if (cue_at(unit, i)) return close_enough(unit, w.from, i) ? i : kNone;
     }
     return kNone;
   }
 
-  std::optional<std::string> speaker(const Window& w, std::size_t cue, const Span& span) const {
+  // The attribution verb nearest before an opening mark; "X : «" with X a person counts as one.
+  std::size_t cue_before(const Window& w) const {
+    const UnitView& unit = units_[w.unit];
+    if (w.to == w.from) return kNone;
+    for (std::size_t i = w.to; i-- > w.from;) {
+      if (cue_at(unit, i)) return close_enough(unit, i + 1, w.to) ? i : kNone;
+    }
+    if (is_mark(unit.tokens[w.to - 1], ":") && names_someone(w)) return w.to - 1;
+    return kNone;
+  }
+
+  std::optional<std::string> speaker(const Window& w, std::size_t cue, std::size_t quote_unit, const Span& span) const {
     // A person named in the window, the nearest to the verb.
     const Mention* best = nullptr;
     std::size_t best_distance = kNone;
@@ -276,7 +323,7 @@ class QuoteFinder {
           g = pronoun_gender(t.fold.substr(last + 1));
       }
       if (g != Gender::kUnknown)
-        return nearest_before(w.unit, span.open, [&](std::size_t p) {
+        return nearest_before(quote_unit, span.open, [&](std::size_t p) {
           return gender_[p] != (g == Gender::kMale ? Gender::kFemale : Gender::kMale);
         });
       // "a souligné le ministre": the one person with that role, else the nearest who has it.
@@ -299,7 +346,7 @@ class QuoteFinder {
         if (has_role(p)) ++holders, holder = p;
       }
       if (holders == 1) return entities_.persons[holder].name;
-      if (holders > 1) return nearest_before(w.unit, span.open, has_role);
+      if (holders > 1) return nearest_before(quote_unit, span.open, has_role);
     }
     return std::nullopt;
   }

@@ -123,5 +123,37 @@ TEST(ExtractQuotes, CaptionsAreRead) {
   EXPECT_EQ(q[0].speaker, "Ha Van Son");
 }
 
+TEST(ExtractQuotes, NameAndColonBeforeTheQuote) {
+  const auto q = quotes_of({"Bui Thanh Tam : « La réforme administrative sera achevée avant la fin de l'année »"},
+                           {person("Bui Thanh Tam")});
+  ASSERT_EQ(q.size(), 1u);
+  EXPECT_EQ(q[0].speaker, "Bui Thanh Tam");
+}
+
+TEST(ExtractQuotes, VerbAndColonEndingThePreviousParagraph) {
+  const auto q = quotes_of({"Lors de la séance de clôture, Phan Duy Khanh a déclaré :",
+                            "« Chaque province devra présenter son plan de transition énergétique. »"},
+                           {person("Phan Duy Khanh")});
+  ASSERT_EQ(q.size(), 1u);
+  EXPECT_EQ(q[0].speaker, "Phan Duy Khanh");
+}
+
+// A verb whose object is something else than the quotation does not make a programme's name speech.
+TEST(ExtractQuotes, AVerbFarFromTheMarksIsNotAnAttribution) {
+  const auto q = quotes_of({"Dinh Cong Tuan a indiqué que la province poursuivra le programme « Un village, un "
+                            "produit, une fierté »."},
+                           {person("Dinh Cong Tuan")});
+  EXPECT_TRUE(q.empty());
+}
+
+TEST(ExtractQuotes, EnglishPronounAndNamesInsideTheQuoteIgnored) {
+  const auto q =
+      quotes_of({"Deputy Minister Luong Van Kiet met Ambassador Sarah Whitfield in Hanoi.",
+                 "\"We thank Sarah Whitfield for her constant support to our projects,\" he said."},
+                {person("Luong Van Kiet", {}, {"Deputy Minister"}), person("Sarah Whitfield", {"Mrs Whitfield"})});
+  ASSERT_EQ(q.size(), 1u);
+  EXPECT_EQ(q[0].speaker, "Luong Van Kiet");
+}
+
 }  // namespace
 }  // namespace vnawire::extract
