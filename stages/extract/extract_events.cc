@@ -199,9 +199,10 @@ std::vector<Trigger> find_triggers(const Sentence& s) {
   for (std::size_t w = s.from; w < s.to; ++w) {
     // A capitalised trigger word names something ("Forum économique", "Conférence consultative").
     const bool lower = !s.tokens[s.words[w].token].capital || w == s.from;
-    if (phone && any_phrase_at(s, w, phone_phrases()))
-      add("phone_call", w);
-    else if (!phone && any_phrase_at(s, w, meeting_phrases()))
+    if (phone && any_phrase_at(s, w, phone_phrases())) add("phone_call", w);
+    // Vietnamese "tiếp" receives, "tiếp tục" continues.
+    else if (!phone && any_phrase_at(s, w, meeting_phrases()) &&
+             !(s.words[w].fold == "tiep" && w + 1 < s.to && s.words[w + 1].fold == "tuc"))
       add("meeting", w);
     else if (any_phrase_at(s, w, visit_phrases()))
       add("visit", w);

@@ -92,6 +92,10 @@ TEST(ExtractEvents, EnglishAndVietnameseTriggers) {
                  {person("Vo Duc Tam"), person("Anna Keller")});
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(ev[0].type, "phone_call");
+  // "tiếp tục" (continue) is no reception.
+  ev = events_of({"Vo Duc Tam và Anna Keller tiếp tục thúc đẩy hợp tác."},
+                 {person("Vo Duc Tam"), person("Anna Keller")});
+  EXPECT_TRUE(ev.empty());
 }
 
 TEST(ExtractEvents, AgreementAndAttendedConference) {
