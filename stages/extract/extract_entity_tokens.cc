@@ -138,4 +138,15 @@ std::string span_text(std::string_view paragraph, const std::vector<Token>& toke
   return util::fold_spaces(out);
 }
 
+std::vector<std::string> split_words(const std::string& folded) {
+  std::vector<std::string> words;
+  std::size_t from = 0;
+  while (from <= folded.size()) {
+    const std::size_t space = std::min(folded.find(' ', from), folded.size());
+    if (space > from) words.push_back(folded.substr(from, space - from));
+    from = space + 1;
+  }
+  return words;
+}
+
 }  // namespace vnawire::extract::entities

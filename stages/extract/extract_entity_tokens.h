@@ -40,6 +40,9 @@ void annotate(std::vector<Token>& tokens, const Gazetteer& gazetteer);
 std::string span_text(std::string_view paragraph, const std::vector<Token>& tokens, std::size_t from, std::size_t to,
                       std::size_t skip = static_cast<std::size_t>(-1));
 
+// The words of a folded string (folding turns "a-t-il" into "a t il").
+std::vector<std::string> split_words(const std::string& folded);
+
 // One paragraph with its tokens.
 struct Unit {
   std::string_view text;

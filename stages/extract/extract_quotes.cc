@@ -14,6 +14,7 @@
 namespace vnawire::extract {
 namespace {
 
+using entities::split_words;
 using entities::Token;
 
 constexpr std::size_t kNone = static_cast<std::size_t>(-1);
@@ -43,18 +44,6 @@ bool feminine_honorific(const std::string& f) {
 }
 bool masculine_honorific(const std::string& f) { return f == "m" || f == "mr" || f == "ong"; }
 bool honorific(const std::string& f) { return feminine_honorific(f) || masculine_honorific(f) || f == "dr"; }
-
-// The words of a folded string (folding turns "a-t-il" into "a t il").
-std::vector<std::string> split_words(const std::string& folded) {
-  std::vector<std::string> words;
-  std::size_t from = 0;
-  while (from <= folded.size()) {
-    const std::size_t space = std::min(folded.find(' ', from), folded.size());
-    if (space > from) words.push_back(folded.substr(from, space - from));
-    from = space + 1;
-  }
-  return words;
-}
 
 enum class Gender { kUnknown, kMale, kFemale };
 

@@ -7,6 +7,7 @@
 
 #include "stages/extract/extract_article.h"
 #include "stages/extract/extract_entities.h"
+#include "stages/extract/extract_events.h"
 #include "stages/extract/extract_profiles.h"
 #include "stages/extract/extract_quotes.h"
 #include "stages/runtime/record.h"
@@ -68,9 +69,8 @@ class ExtractStage final : public runtime::Stage {
     record["entities"] = entities_to_json(entities);
     // Speakers are named as the entities name them, so quotes are read after the entities.
     record["quotes"] = quotes_to_json(extract_quotes(article, entities));
-    // Events are filled by their own extractor (docs/protocol.md); the list is always present so consumers
-    // need no special case.
-    if (!record.contains("events")) record["events"] = nlohmann::json::array();
+    // Participants too, so events are read after the entities; the list is always present (possibly empty).
+    record["events"] = events_to_json(extract_events(article, entities));
     return runtime::Verdict::forward();
   }
 

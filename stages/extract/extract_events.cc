@@ -1,0 +1,399 @@
+// Events: per sentence, a trigger phrase gives the type ("a effectué une visite", "s'est entretenu avec",
+// "entretien téléphonique", "ont signé", "a participé au forum"); the persons named around it give the
+// participants, a place named after it the place, and a date written in the sentence (else the dateline's)
+// the start and end. The same event told in lead and body is kept once.
+#include "stages/extract/extract_events.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "stages/extract/extract_entity_tokens.h"
+#include "stages/extract/extract_gazetteer.h"
+
+namespace vnawire::extract {
+namespace {
+
+using entities::split_words;
+using entities::Token;
+using Phrase = std::vector<std::string>;
+
+constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+
+// Trigger phrases in folded words, French, English and Vietnamese.
+const std::vector<Phrase>& visit_phrases() {
+  static const std::vector<Phrase> k = {{"visite"},
+                                        {"visites"},
+                                        {"visit"},
+                                        {"visits"},
+                                        {"visited"},
+                                        {"visiting"},
+                                        {"est", "rendu"},
+                                        {"est", "rendue"},
+                                        {"se", "rend"},
+                                        {"se", "rendra"},
+                                        {"se", "rendre"},
+                                        {"chuyen", "tham"},
+                                        {"tham", "chinh", "thuc"},
+                                        {"tham", "lam", "viec"},
+                                        {"tham", "cap", "nha", "nuoc"}};
+  return k;
+}
+const std::vector<Phrase>& meeting_phrases() {
+  static const std::vector<Phrase> k = {{"recu"},
+                                        {"recoit"},
+                                        {"recevant"},
+                                        {"reception"},
+                                        {"entretien"},
+                                        {"entretiens"},
+                                        {"entretient"},
+                                        {"entretenu"},
+                                        {"entretenus"},
+                                        {"entretenue"},
+                                        {"rencontre"},
+                                        {"rencontrent"},
+                                        {"audience"},
+                                        {"lettres", "de", "creance"},
+                                        {"seance", "de", "travail"},
+                                        {"seances", "de", "travail"},
+                                        {"session", "de", "travail"},
+                                        {"talks"},
+                                        {"met"},
+                                        {"meets"},
+                                        {"received"},
+                                        {"receives"},
+                                        {"receiving"},
+                                        {"credentials"},
+                                        {"working", "session"},
+                                        {"hoi", "dam"},
+                                        {"hoi", "kien"},
+                                        {"tiep"},
+                                        {"gap"},
+                                        {"gap", "go"}};
+  return k;
+}
+const std::vector<Phrase>& phone_phrases() {
+  static const std::vector<Phrase> k = {{"telephonique"}, {"telephoniques"}, {"au", "telephone"},
+                                        {"phone"},        {"telephone"},     {"dien", "dam"}};
+  return k;
+}
+const std::vector<Phrase>& agreement_phrases() {
+  static const std::vector<Phrase> k = {{"signe"}, {"signent"}, {"signeront"}, {"signature"}, {"signed"},
+                                        {"signs"}, {"signing"}, {"ky", "ket"}, {"da", "ky"}};
+  return k;
+}
+const std::vector<Phrase>& conference_phrases() {
+  static const std::vector<Phrase> k = {{"forum"},      {"conference"},  {"sommet"},         {"summit"},
+                                        {"congres"},    {"congress"},    {"colloque"},       {"seminaire"},
+                                        {"seminar"},    {"symposium"},   {"table", "ronde"}, {"round", "table"},
+                                        {"roundtable"}, {"hoi", "nghi"}, {"dien", "dan"},    {"hoi", "thao"}};
+  return k;
+}
+// A conference is an event of the dispatch only when someone takes part in it.
+const std::vector<Phrase>& attendance_phrases() {
+  static const std::vector<Phrase> k = {
+      {"participe"}, {"participera"}, {"participant"}, {"assiste"},           {"assistera"},   {"pris", "part"},
+      {"preside"},   {"copreside"},   {"attended"},    {"attends"},           {"attending"},   {"took", "part"},
+      {"chaired"},   {"addressed"},   {"tham", "du"},  {"du", "hoi", "nghi"}, {"phat", "bieu"}};
+  return k;
+}
+
+struct Word {
+  std::string fold;
+  std::size_t token = 0;
+};
+
+struct Sentence {
+  std::string_view text;  // of the whole unit
+  std::vector<Token> tokens;
+  std::vector<Word> words;
+  std::size_t from = 0, to = 0;  // words [from, to)
+};
+
+struct Trigger {
+  std::string type;
+  std::size_t word = 0;  // first word of the phrase
+};
+
+bool honorific(const std::string& f) {
+  return f == "m" || f == "mme" || f == "mr" || f == "mrs" || f == "ms" || f == "mlle" || f == "dr" || f == "ong" ||
+         f == "ba";
+}
+
+bool sentence_end(const std::vector<Token>& tokens, std::size_t i) {
+  const Token& t = tokens[i];
+  if (t.word || (t.text != "." && t.text != "!" && t.text != "?")) return false;
+  return !(t.text == "." && i > 0 && tokens[i - 1].word && honorific(tokens[i - 1].fold));
+}
+
+// Named forms (folded words) to find in the text, longest first, each with its index.
+using Forms = std::vector<std::pair<std::vector<std::string>, std::size_t>>;
+
+template <class Named>
+Forms forms_of(const std::vector<Named>& named) {
+  Forms forms;
+  for (std::size_t i = 0; i < named.size(); ++i) {
+    std::vector<std::string> all = named[i].aliases;
+    all.push_back(named[i].name);
+    for (const std::string& form : all) {
+      std::vector<std::string> words = split_words(entity_fold(form));
+      if (!words.empty() && honorific(words.front())) words.erase(words.begin());
+      if (!words.empty()) forms.emplace_back(std::move(words), i);
+    }
+  }
+  std::stable_sort(forms.begin(), forms.end(),
+                   [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+  return forms;
+}
+
+struct Mention {
+  std::size_t word = 0, index = 0;
+};
+
+std::vector<Mention> find_mentions(const Sentence& s, const Forms& forms) {
+  std::vector<Mention> found;
+  for (std::size_t w = s.from; w < s.to;) {
+    std::size_t matched = 0;
+    for (const auto& [words, index] : forms) {
+      if (w + words.size() > s.to) continue;
+      bool same = s.tokens[s.words[w].token].capital;
+      for (std::size_t k = 0; k < words.size() && same; ++k) same = s.words[w + k].fold == words[k];
+      if (!same) continue;
+      found.push_back({w, index});
+      matched = words.size();
+      break;
+    }
+    w += matched > 0 ? matched : 1;
+  }
+  return found;
+}
+
+bool phrase_at(const Sentence& s, std::size_t w, const Phrase& p) {
+  if (w + p.size() > s.to) return false;
+  for (std::size_t k = 0; k < p.size(); ++k) {
+    if (s.words[w + k].fold != p[k]) return false;
+  }
+  return true;
+}
+
+bool any_phrase_at(const Sentence& s, std::size_t w, const std::vector<Phrase>& phrases) {
+  return std::any_of(phrases.begin(), phrases.end(), [&](const Phrase& p) { return phrase_at(s, w, p); });
+}
+
+bool sentence_has(const Sentence& s, const std::vector<Phrase>& phrases) {
+  for (std::size_t w = s.from; w < s.to; ++w) {
+    if (any_phrase_at(s, w, phrases)) return true;
+  }
+  return false;
+}
+
+// The triggers of a sentence in text order, one per type (its first): a phone call's "entretien" is not
+// also a meeting, a conference nobody attends is no event.
+std::vector<Trigger> find_triggers(const Sentence& s) {
+  const bool phone = sentence_has(s, phone_phrases());
+  const bool attended = sentence_has(s, attendance_phrases());
+  std::vector<Trigger> triggers;
+  auto add = [&](const char* type, std::size_t w) {
+    if (std::none_of(triggers.begin(), triggers.end(), [&](const Trigger& t) { return t.type == type; }))
+      triggers.push_back({type, w});
+  };
+  for (std::size_t w = s.from; w < s.to; ++w) {
+    // A capitalised trigger word names something ("Forum économique", "Conférence consultative").
+    const bool lower = !s.tokens[s.words[w].token].capital || w == s.from;
+    if (phone && any_phrase_at(s, w, phone_phrases())) add("phone_call", w);
+    // Vietnamese "tiếp" receives, "tiếp tục" continues.
+    else if (!phone && any_phrase_at(s, w, meeting_phrases()) &&
+             !(s.words[w].fold == "tiep" && w + 1 < s.to && s.words[w + 1].fold == "tuc"))
+      add("meeting", w);
+    else if (any_phrase_at(s, w, visit_phrases()))
+      add("visit", w);
+    else if (any_phrase_at(s, w, agreement_phrases()))
+      add("agreement", w);
+    else if (attended && lower && any_phrase_at(s, w, conference_phrases()))
+      add("conference", w);
+  }
+  return triggers;
+}
+
+std::string cameo_of(const std::string& type) {
+  if (type == "visit") return "042";       // Make a visit
+  if (type == "meeting") return "040";     // Consult
+  if (type == "phone_call") return "041";  // Discuss by telephone
+  if (type == "agreement") return "057";   // Sign formal agreement
+  return "044";                            // Meet at a "third" location: a conference
+}
+
+bool overlaps(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  return std::any_of(a.begin(), a.end(),
+                     [&](const std::string& x) { return std::find(b.begin(), b.end(), x) != b.end(); });
+}
+
+bool same_event(const Event& a, const Event& b) {
+  if (a.type != b.type) return false;
+  if (a.type == "meeting" || a.type == "phone_call") {
+    std::vector<std::string> x = a.participants, y = b.participants;
+    std::sort(x.begin(), x.end());
+    std::sort(y.begin(), y.end());
+    return x == y;
+  }
+  return overlaps(a.participants, b.participants);
+}
+
+class EventFinder {
+ public:
+  EventFinder(const Article& article, const Entities& entities)
+      : article_(article),
+        entities_(entities),
+        persons_(forms_of(entities.persons)),
+        places_(forms_of(entities.places)) {}
+
+  std::vector<Event> run() {
+    std::vector<const std::string*> units;
+    if (article_.title) units.push_back(&*article_.title);
+    if (article_.lead) units.push_back(&*article_.lead);
+    for (const std::string& p : article_.body) units.push_back(&p);
+    for (const std::string* text : units) {
+      Sentence s;
+      s.text = *text;
+      s.tokens = entities::tokenize(*text);
+      entities::annotate(s.tokens, default_gazetteer());
+      std::vector<std::size_t> ends;  // word index where each sentence ends
+      for (std::size_t i = 0; i < s.tokens.size(); ++i) {
+        if (s.tokens[i].word) {
+          for (std::string& w : split_words(s.tokens[i].fold)) s.words.push_back({std::move(w), i});
+        } else if (sentence_end(s.tokens, i)) {
+          ends.push_back(s.words.size());
+        }
+      }
+      ends.push_back(s.words.size());
+      std::size_t from = 0;
+      for (std::size_t end : ends) {
+        if (end > from) {
+          s.from = from;
+          s.to = end;
+          read(s);
+        }
+        from = end;
+      }
+    }
+    return std::move(events_);
+  }
+
+ private:
+  void read(const Sentence& s) {
+    const std::vector<Mention> people = find_mentions(s, persons_);
+    const std::vector<Trigger> triggers = find_triggers(s);
+    if (protagonist_ == kNone && !people.empty()) protagonist_ = people.front().index;
+    for (std::size_t t = 0; t < triggers.size(); ++t) {
+      const Trigger& trigger = triggers[t];
+      const std::size_t next = t + 1 < triggers.size() ? triggers[t + 1].word : s.to;
+      std::vector<std::size_t> before, after;
+      for (const Mention& m : people) {
+        if (m.word < trigger.word)
+          before.push_back(m.index);
+        else if (m.word < next)
+          after.push_back(m.index);
+      }
+      if (trigger.type == "meeting" || trigger.type == "phone_call") {
+        // The subject and each person met: "X a reçu Y", "sa séance de travail avec Y", "X et Y ont eu un entretien".
+        std::size_t subject = !before.empty() ? before.front() : protagonist_;
+        std::vector<std::size_t> others = after;
+        if (others.empty() && before.size() > 1) others.assign(before.begin() + 1, before.end());
+        if (subject == kNone) continue;
+        for (std::size_t other : others) {
+          if (other != subject) add(s, trigger, {subject, other});
+        }
+        protagonist_ = subject;
+      } else if (trigger.type == "visit") {
+        // The visitor is named before the word ("X, en visite officielle"); a visit of no one named is the
+        // dispatch's background ("un navire pour une visite").
+        if (before.empty()) continue;
+        add(s, trigger, {before.back()});
+        protagonist_ = before.back();
+      } else {
+        std::vector<std::size_t> who = before;
+        who.insert(who.end(), after.begin(), after.end());
+        if (who.empty() && trigger.type == "conference" && protagonist_ != kNone) who.push_back(protagonist_);
+        if (who.empty()) continue;
+        add(s, trigger, who);
+      }
+    }
+  }
+
+  void add(const Sentence& s, const Trigger& trigger, const std::vector<std::size_t>& who) {
+    Event e;
+    e.type = trigger.type;
+    for (std::size_t p : who) {
+      const std::string& name = entities_.persons[p].name;
+      if (std::find(e.participants.begin(), e.participants.end(), name) == e.participants.end())
+        e.participants.push_back(name);
+    }
+    e.cameo = cameo_of(e.type);
+    // The place: one named after the trigger, else the dateline's.
+    for (const Mention& m : find_mentions(s, places_)) {
+      if (m.word > trigger.word) {
+        e.place = entities_.places[m.index].name;
+        break;
+      }
+    }
+    if (!e.place && article_.dateline) e.place = article_.dateline->place;
+    // The date: the first written after the trigger, else the nearest before, else the dateline's.
+    const std::size_t begin = s.tokens[s.words[s.from].token].begin;
+    const std::size_t end = s.tokens[s.words[s.to - 1].token].end;
+    const std::string_view text = s.text.substr(begin, end - begin);
+    const std::size_t at = s.tokens[s.words[trigger.word].token].begin - begin;
+    std::optional<std::string> date;
+    std::size_t searched = 0;
+    for (const DateMention& d : find_dates(text, article_.published)) {
+      const std::size_t pos = text.find(d.text, searched);
+      if (pos == std::string_view::npos) continue;
+      searched = pos + d.text.size();
+      date = d.edtf;
+      if (pos >= at) break;
+    }
+    if (!date && article_.dateline) date = article_.dateline->date;
+    if (date) {
+      const std::size_t slash = date->find('/');
+      e.start = date->substr(0, slash);
+      if (slash != std::string::npos) e.end = date->substr(slash + 1);
+    }
+    for (Event& known : events_) {
+      if (!same_event(known, e)) continue;
+      for (const std::string& p : e.participants) {
+        if (std::find(known.participants.begin(), known.participants.end(), p) == known.participants.end())
+          known.participants.push_back(p);
+      }
+      if (!known.place) known.place = e.place;
+      if (!known.start) known.start = e.start, known.end = e.end;
+      return;
+    }
+    events_.push_back(std::move(e));
+  }
+
+  const Article& article_;
+  const Entities& entities_;
+  Forms persons_, places_;
+  std::size_t protagonist_ = kNone;  // who a sentence without a named subject speaks of ("Elle a rencontré")
+  std::vector<Event> events_;
+};
+
+}  // namespace
+
+std::vector<Event> extract_events(const Article& article, const Entities& entities) {
+  return EventFinder(article, entities).run();
+}
+
+nlohmann::json events_to_json(const std::vector<Event>& events) {
+  auto nullable = [](const std::optional<std::string>& s) { return s ? nlohmann::json(*s) : nlohmann::json(nullptr); };
+  nlohmann::json out = nlohmann::json::array();
+  for (const Event& e : events) {
+    out.push_back({{"type", e.type},
+                   {"participants", e.participants},
+                   {"place", nullable(e.place)},
+                   {"start", nullable(e.start)},
+                   {"end", nullable(e.end)},
+                   {"cameo", e.cameo}});
+  }
+  return out;
+}
+
+}  // namespace vnawire::extract
