@@ -10,6 +10,7 @@
 #include "stages/extract/extract_events.h"
 #include "stages/extract/extract_profiles.h"
 #include "stages/extract/extract_quotes.h"
+#include "stages/extract/extract_topics.h"
 #include "stages/runtime/record.h"
 
 namespace vnawire::extract {
@@ -71,6 +72,9 @@ class ExtractStage final : public runtime::Stage {
     record["quotes"] = quotes_to_json(extract_quotes(article, entities));
     // Participants too, so events are read after the entities; the list is always present (possibly empty).
     record["events"] = events_to_json(extract_events(article, entities));
+    // For filtering ("Vietnam–Russia relations"): both lists are always present (possibly empty).
+    record["countries"] = extract_countries(article, entities);
+    record["topics"] = extract_topics(article);
     return runtime::Verdict::forward();
   }
 
