@@ -75,7 +75,8 @@ int DedupeIndex::apply(std::uint64_t number, const Record& record, const ReadRec
   return 0;
 }
 
-std::vector<BandTable*> DedupeIndex::tables() { return {&ids_, &near_ids_, &texts_, &urls_, &bands_}; }
+// An array, not a vector: apply() goes through it for every recorded document.
+std::array<BandTable*, 5> DedupeIndex::tables() { return {&ids_, &near_ids_, &texts_, &urls_, &bands_}; }
 
 void DedupeIndex::expire_below(std::uint64_t first) {
   for (BandTable* table : tables()) table->set_first_live(static_cast<std::uint32_t>(first));

@@ -2,6 +2,7 @@
 // id -> its near-indexed record, and the near-duplicate bands; built from the log and snapshotted.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -50,7 +51,7 @@ class DedupeIndex {
  private:
   static std::uint64_t id_key(const std::string& id);
   static std::vector<std::uint32_t> find(const BandTable& table, std::uint64_t key);
-  std::vector<BandTable*> tables();
+  std::array<BandTable*, 5> tables();
 
   BandTable ids_, near_ids_, texts_, urls_, bands_;
 };

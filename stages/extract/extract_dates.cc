@@ -228,11 +228,8 @@ std::optional<Period> relative_period(const std::vector<Token>& t, std::size_t i
       {{"cette", "semaine"}, Unit::Week, 0},
       {{"this", "week"}, Unit::Week, 0},
       {{"tuan", "nay"}, Unit::Week, 0},
-      {{"la", "semaine", "derniere"}, Unit::Week, -1},
-      {{"la", "semaine", "passee"}, Unit::Week, -1},
       {{"last", "week"}, Unit::Week, -1},
       {{"tuan", "truoc"}, Unit::Week, -1},
-      {{"la", "semaine", "prochaine"}, Unit::Week, 1},
       {{"next", "week"}, Unit::Week, 1},
       {{"tuan", "toi"}, Unit::Week, 1},
       {{"tuan", "sau"}, Unit::Week, 1},
@@ -246,11 +243,8 @@ std::optional<Period> relative_period(const std::vector<Token>& t, std::size_t i
       {{"ce", "mois"}, Unit::Month, 0},
       {{"this", "month"}, Unit::Month, 0},
       {{"thang", "nay"}, Unit::Month, 0},
-      {{"le", "mois", "dernier"}, Unit::Month, -1},
-      {{"le", "mois", "passe"}, Unit::Month, -1},
       {{"last", "month"}, Unit::Month, -1},
       {{"thang", "truoc"}, Unit::Month, -1},
-      {{"le", "mois", "prochain"}, Unit::Month, 1},
       {{"next", "month"}, Unit::Month, 1},
       {{"thang", "toi"}, Unit::Month, 1},
       {{"thang", "sau"}, Unit::Month, 1},
@@ -280,9 +274,12 @@ std::optional<Period> relative_period(const std::vector<Token>& t, std::size_t i
     for (const Form& form : kForms) first.insert(*form.words.begin());
     return first;
   }();
-  if (i >= t.size() || kFirstWords.count(t[i].key) == 0) return std::nullopt;
+  // "la semaine dernière", "le mois prochain": the article belongs to the expression.
+  const std::size_t article = i + 1 < t.size() && (t[i].key == "la" || t[i].key == "le") ? 1 : 0;
+  const std::size_t start = i + article;
+  if (start >= t.size() || kFirstWords.count(t[start].key) == 0) return std::nullopt;
   for (const Form& form : kForms) {
-    std::size_t k = i;
+    std::size_t k = start;
     bool matches = true;
     for (std::string_view word : form.words) {
       if (k >= t.size() || t[k].key != word) {
@@ -291,7 +288,7 @@ std::optional<Period> relative_period(const std::vector<Token>& t, std::size_t i
       }
       ++k;
     }
-    if (matches) return Period{form.unit, form.offset, form.words.size()};
+    if (matches) return Period{form.unit, form.offset, article + form.words.size()};
   }
   return std::nullopt;
 }
@@ -431,8 +428,8 @@ std::vector<DateMention> find_dates(std::string_view text, const std::optional<s
     }
     // Only a relative word ("hier", "cette semaine") makes a date without a digit in its first two
     // tokens: the others are skipped without the dozen look-ups match_at makes.
-    const bool may_start = tokens[i].digit || (i + 1 < tokens.size() && tokens[i + 1].digit) ||
-                           (pub_day && may_start_relative(tokens, i));
+    const bool may_start =
+        tokens[i].digit || (i + 1 < tokens.size() && tokens[i + 1].digit) || (pub_day && may_start_relative(tokens, i));
     if (may_start && !tense) tense = tense_of(tokens, sentence_start, sentence_end);
     if (!may_start) {
       ++i;
