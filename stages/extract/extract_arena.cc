@@ -25,6 +25,8 @@ constexpr std::size_t kRegionBytes = std::size_t{16} << 30;
 constexpr std::size_t kChunkBytes = std::size_t{4} << 20;
 // What an arena keeps in memory between parses; past it (a huge page once), the pages go back to the system.
 constexpr std::size_t kKeptBytes = std::size_t{64} << 20;
+// What one arena may hold: documents kept alive across parses must not grow it without end.
+constexpr std::size_t kArenaBytes = std::size_t{1} << 30;
 constexpr std::size_t kAlign = 16;  // malloc's alignment
 constexpr std::size_t kHeader = 8;  // each block starts with its size, for realloc
 
@@ -87,7 +89,7 @@ class Arena {
   // A block of `n` bytes, or null when no chunk is left (the caller then uses malloc).
   void* allocate(std::size_t n) {
     const std::size_t need = rounded(n);
-    if (static_cast<std::size_t>(limit_ - next_) < need && !next_chunk(need)) {
+    if (n > kArenaBytes || (static_cast<std::size_t>(limit_ - next_) < need && !next_chunk(need))) {
       fell_back_ = true;
       return nullptr;
     }
@@ -100,7 +102,7 @@ class Arena {
 
   // Resizes the block handed out last in place (libxml2 grows its buffers right after allocating them).
   void* resize_last(void* p, std::size_t n) {
-    if (p != last_) return nullptr;
+    if (p != last_ || n > kArenaBytes) return nullptr;
     char* block = last_ - kHeader;
     if (static_cast<std::size_t>(limit_ - block) < rounded(n)) return nullptr;
     next_ = block + rounded(n);
@@ -139,6 +141,7 @@ class Arena {
       p.chunks.push_back(c);
     }
     chunks_.clear();
+    bytes_ = 0;
   }
 
   bool fell_back() const { return fell_back_; }
@@ -174,8 +177,11 @@ class Arena {
         return true;
       }
     }
-    const Chunk c = take_chunk(std::max(kChunkBytes, (need + kAlign + kChunkBytes - 1) / kChunkBytes * kChunkBytes));
+    const std::size_t size = std::max(kChunkBytes, (need + kAlign + kChunkBytes - 1) / kChunkBytes * kChunkBytes);
+    if (bytes_ + size > kArenaBytes) return false;
+    const Chunk c = take_chunk(size);
     if (c.begin == nullptr) return false;
+    bytes_ += c.size;
     chunks_.push_back(c);
     current_ = chunks_.size() - 1;
     used_ = current_;
@@ -184,6 +190,7 @@ class Arena {
   }
 
   std::vector<Chunk> chunks_;
+  std::size_t bytes_ = 0;    // of all chunks
   std::size_t current_ = 0;  // the chunk being filled
   std::size_t used_ = 0;     // the last chunk filled since the reset
   char* next_ = nullptr;

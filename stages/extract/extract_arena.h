@@ -13,7 +13,8 @@ void install();
 
 // While one lives, libxml2's allocations on this thread come from the thread's arena: a bump pointer in
 // chunks the thread keeps (and hands back to the process's pool when it ends). Frees of arena memory are
-// no-ops; the memory is reused once no document parsed into the arena is alive. Put it around the parse
+// no-ops; the memory is reused once no document parsed into the arena is alive (an arena that reaches
+// 1 GiB with documents still alive takes no more: the next parses use malloc). Put it around the parse
 // call only (htmlReadMemory, which also frees its parser context and closes its encoding handlers).
 class Parse {
  public:
@@ -27,7 +28,8 @@ class Parse {
 };
 
 // Ends the life of a document adopted by an arena, on any thread, and returns true; false for any other
-// document, which the caller frees with xmlFreeDoc.
+// document, which the caller frees with xmlFreeDoc. The tree is not walked: read it, unlink or free its
+// nodes, but add nothing to it (new nodes or contents would come from malloc and never be freed).
 bool release(xmlDoc* doc);
 
 }  // namespace vnawire::extract::arena
