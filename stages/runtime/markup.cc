@@ -221,8 +221,9 @@ std::optional<std::string> without_code(std::string_view html) {
   };
   // Before the content (htmlParseDocument's prolog) only blanks, comments, processing instructions and
   // one DOCTYPE come; a DOCTYPE after them is parsed inside the content, which changes what follows it.
+  // The parser skips a byte order mark before it looks at the prolog.
   bool in_content = false, doctype_seen = false;
-  std::size_t i = 0;
+  std::size_t i = html.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;
   while (i < n) {
     const void* found = std::memchr(html.data() + i, '<', n - i);
     if (found == nullptr) break;

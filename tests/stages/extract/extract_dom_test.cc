@@ -82,6 +82,8 @@ TEST(ParseHtml, SameTreeFromTrickyMarkup) {
       "<!doctype html SYSTEM 'a>b'><style>x</style>",
       "text<!DOCTYPE html></p><script>a</script>",
       "<!DOCTYPE html><!DOCTYPE html></div><script>a</script>",
+      "\xEF\xBB\xBF<!DOCTYPE html></p <script>x</script><p>a</p>",
+      "x<!DOCTYPE html></p <script>x</script><p>a</p>",
       "<?xml version=\"1.0\"?><?php echo 1; ?><script>a</script>",
       "<? not a pi ><script>a</script>",
       "<!-- a --><!--><!---><!-- b --!><script>a</script><!---->",
@@ -181,7 +183,8 @@ TEST(ParseHtml, SameTreeFromRandomMarkup) {
                                            "<script\f>",
                                            "<script.x>",
                                            "</scri",
-                                           "pt>"};
+                                           "pt>",
+                                           "\xEF\xBB\xBF"};
   std::mt19937 random(6);
   for (int round = 0; round < 4000; ++round) {
     std::string page;
