@@ -6,10 +6,8 @@
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
-#include <climits>
 #include <cstring>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -118,8 +116,9 @@ inline std::string text_of(xmlNode* root) {
   return util::fold_spaces(out);
 }
 
+// Frees a document; one parsed into a thread's arena (parse_html) is handed back to it instead.
 struct DocDeleter {
-  void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
+  void operator()(xmlDoc* d) const;
 };
 using DocPtr = std::unique_ptr<xmlDoc, DocDeleter>;
 
@@ -139,22 +138,10 @@ class QuietLibxml {
   void* old_ctx_;
 };
 
-// Parses a page with libxml2's forgiving HTML parser; null for empty, binary or oversized input.
-inline DocPtr parse_html(std::string_view html, std::string_view url) {
-  if (html.empty() || html.size() > util::kMaxInputBytes || html.size() > static_cast<std::size_t>(INT_MAX)) return {};
-  if (util::looks_binary(html)) return {};
-  static std::once_flag init;
-  std::call_once(init, [] { xmlInitParser(); });
-  const std::string base(url);
-  // libxml2 reads an undeclared HTML page as Latin-1: say UTF-8 when the bytes are UTF-8.
-  const char* encoding = util::is_valid_utf8(html) ? "UTF-8" : nullptr;
-  // XML_PARSE_HUGE lifts libxml2's depth cap of 256 elements, past which the HTML parser drops the rest
-  // of the page: the walks here are iterative, and the input is bounded by kMaxInputBytes anyway.
-  const int options = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
-                      HTML_PARSE_COMPACT | XML_PARSE_HUGE;
-  const QuietLibxml quiet;
-  return DocPtr(htmlReadMemory(html.data(), static_cast<int>(html.size()), base.empty() ? nullptr : base.c_str(),
-                               encoding, options));
-}
+// Parses a page with libxml2's forgiving HTML parser; null for empty, binary or oversized input. The
+// text of scripts (but JSON-LD), styles and comments is left out before the parse (runtime::without_code):
+// those elements are in the tree, empty. The tree lives in the thread's arena (extract_arena.h): destroy
+// the DocPtr on the thread that parsed, and keep no libxml2 object made by the parse past it.
+DocPtr parse_html(std::string_view html, std::string_view url);
 
 }  // namespace vnawire::extract::dom
