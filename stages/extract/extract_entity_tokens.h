@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,7 +62,7 @@ bool common_word(const Token& t);
 // Persons of the dispatch (extract_persons.cc): marks their tokens kPerson. `foreign` is the country other
 // than Vietnam the dispatch speaks most of, the default for a foreign name with no other clue. `places`
 // receives the names the rules took for places instead ("à Luang Prabang"), with their country if known.
-std::vector<Person> find_persons(std::vector<Unit>& units, const Gazetteer& gazetteer, const std::string& foreign,
+std::vector<Person> find_persons(std::span<Unit> units, const Gazetteer& gazetteer, const std::string& foreign,
                                  std::vector<std::pair<std::string, std::string>>& places);
 
 }  // namespace vnawire::extract::entities

@@ -79,7 +79,7 @@ bool has_digit(std::string_view s) {
 
 class PersonFinder {
  public:
-  PersonFinder(std::vector<Unit>& units, const Gazetteer& g) : units_(units), g_(g) {}
+  PersonFinder(std::span<Unit> units, const Gazetteer& g) : units_(units), g_(g) {}
 
   std::vector<Mention> find() {
     for (std::size_t u = 0; u < units_.size(); ++u) find_in(u);
@@ -377,7 +377,7 @@ class PersonFinder {
     }
   }
 
-  std::vector<Unit>& units_;
+  std::span<Unit> units_;
   const Gazetteer& g_;
   std::vector<Mention> mentions_;
 
@@ -450,7 +450,7 @@ void add_unique(std::vector<std::string>& list, const std::string& value, const 
 
 }  // namespace
 
-std::vector<Person> find_persons(std::vector<Unit>& units, const Gazetteer& g, const std::string& foreign,
+std::vector<Person> find_persons(std::span<Unit> units, const Gazetteer& g, const std::string& foreign,
                                  std::vector<std::pair<std::string, std::string>>& places) {
   PersonFinder finder(units, g);
   std::vector<Mention> mentions = finder.find();
