@@ -52,6 +52,8 @@ Token make_token(std::string_view text, std::size_t begin, std::size_t end, bool
 
 std::vector<Token> tokenize(std::string_view s) {
   std::vector<Token> tokens;
+  // About one token per five bytes of text: growing a vector of tokens moves each one again.
+  tokens.reserve(s.size() / 5 + 1);
   std::size_t i = 0;
   while (i < s.size()) {
     const std::size_t start = i;
@@ -138,15 +140,28 @@ std::string span_text(std::string_view paragraph, const std::vector<Token>& toke
   return util::fold_spaces(out);
 }
 
-std::vector<std::string> split_words(const std::string& folded) {
-  std::vector<std::string> words;
+namespace {
+
+template <class Visit>
+void for_each_word(std::string_view folded, Visit visit) {
   std::size_t from = 0;
   while (from <= folded.size()) {
     const std::size_t space = std::min(folded.find(' ', from), folded.size());
-    if (space > from) words.push_back(folded.substr(from, space - from));
+    if (space > from) visit(folded.substr(from, space - from));
     from = space + 1;
   }
+}
+
+}  // namespace
+
+std::vector<std::string> split_words(const std::string& folded) {
+  std::vector<std::string> words;
+  for_each_word(folded, [&words](std::string_view w) { words.emplace_back(w); });
   return words;
+}
+
+void append_words(const Token& token, std::size_t index, std::vector<Word>& words) {
+  for_each_word(token.fold, [&](std::string_view w) { words.push_back({w, index}); });
 }
 
 }  // namespace vnawire::extract::entities

@@ -18,6 +18,7 @@ namespace {
 
 using entities::split_words;
 using entities::Token;
+using entities::Word;
 using Phrase = std::vector<std::string>;
 
 constexpr std::size_t kNone = static_cast<std::size_t>(-1);
@@ -100,11 +101,6 @@ const std::vector<Phrase>& attendance_phrases() {
   return k;
 }
 
-struct Word {
-  std::string fold;
-  std::size_t token = 0;
-};
-
 struct Sentence {
   std::string_view text;          // of the whole unit
   std::span<const Token> tokens;  // of the whole unit, shared (ArticleTokens)
@@ -183,9 +179,9 @@ enum PhraseKind : unsigned { kVisit = 1, kMeeting = 2, kPhone = 4, kAgreement = 
 using PhraseKinds = unsigned;
 
 // Every trigger phrase by its first word: one look-up per word instead of a comparison with each phrase.
-const std::unordered_map<std::string, std::vector<std::pair<PhraseKind, const Phrase*>>>& phrases_by_first_word() {
+const std::unordered_map<std::string_view, std::vector<std::pair<PhraseKind, const Phrase*>>>& phrases_by_first_word() {
   static const auto k = [] {
-    std::unordered_map<std::string, std::vector<std::pair<PhraseKind, const Phrase*>>> index;
+    std::unordered_map<std::string_view, std::vector<std::pair<PhraseKind, const Phrase*>>> index;
     const std::pair<PhraseKind, const std::vector<Phrase>*> lists[] = {
         {kVisit, &visit_phrases()},         {kMeeting, &meeting_phrases()},       {kPhone, &phone_phrases()},
         {kAgreement, &agreement_phrases()}, {kConference, &conference_phrases()}, {kAttendance, &attendance_phrases()}};
@@ -291,7 +287,7 @@ class EventFinder {
       std::vector<std::size_t> ends;  // word index where each sentence ends
       for (std::size_t i = 0; i < s.tokens.size(); ++i) {
         if (s.tokens[i].word) {
-          for (std::string& w : split_words(s.tokens[i].fold)) s.words.push_back({std::move(w), i});
+          entities::append_words(s.tokens[i], i, s.words);
         } else if (sentence_end(s.tokens, i)) {
           ends.push_back(s.words.size());
         }

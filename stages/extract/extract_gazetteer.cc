@@ -50,34 +50,33 @@ std::size_t word_count(const std::string& folded) {
 std::string entity_fold(std::string_view s) {
   // Most words are plain ASCII: fold them without decoding.
   if (std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
-    std::string out;
-    out.reserve(s.size());
+    // Written through a pointer: appending char by char checked the capacity each time.
+    std::string out(s.size(), ' ');
+    char* o = out.data();
     bool pending = false;
     for (const char c : s) {
       if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '-' || c == '\'' || c == '.' || c == '`') {
-        pending = !out.empty();
+        pending = o != out.data();
         continue;
       }
-      if (pending) out += ' ';
+      if (pending) *o++ = ' ';
       pending = false;
-      out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+      *o++ = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
     }
+    out.resize(static_cast<std::size_t>(o - out.data()));
     return out;
   }
-  std::string spaced;
-  spaced.reserve(s.size());
+  // fold_key, with the separators as white space, in one pass.
+  std::string out;
+  out.reserve(s.size());
+  bool pending = false;
   for (std::size_t i = 0; i < s.size();) {
-    const std::size_t at = i;
     const char32_t c = util::next_code_point(s, i);
     const bool separator = c == U'-' || c == U'\'' || c == U'’' || c == U'‐' || c == U'‑' || c == U'–' || c == U'—' ||
                            c == U'.' || c == U'`' || c == U'´';
-    if (separator) {
-      spaced += ' ';
-    } else {
-      spaced.append(s.substr(at, i - at));
-    }
+    util::append_folded(out, separator ? U' ' : c, pending);
   }
-  return util::fold_key(spaced);
+  return out;
 }
 
 Gazetteer Gazetteer::from_files(const std::vector<std::pair<std::string_view, std::string_view>>& files) {

@@ -18,6 +18,7 @@ namespace {
 
 using entities::split_words;
 using entities::Token;
+using entities::Word;
 
 constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 // Fewer words than this inside the marks is a quoted term, a name or a title, never speech.
@@ -54,12 +55,6 @@ Gender pronoun_gender(const std::string& f) {
   if (f == "elle" || f == "she") return Gender::kFemale;
   return Gender::kUnknown;
 }
-
-// One folded word of a unit; hyphenated tokens ("a-t-il") give several.
-struct Word {
-  std::string fold;
-  std::size_t token = 0;
-};
 
 struct Span {
   std::size_t open = 0, close = 0;  // token indices of the marks
@@ -123,7 +118,7 @@ class QuoteFinder {
       unit.tokens = shared.tokens;
       for (std::size_t i = 0; i < unit.tokens.size(); ++i) {
         if (!unit.tokens[i].word) continue;
-        for (std::string& w : split_words(unit.tokens[i].fold)) unit.words.push_back({std::move(w), i});
+        entities::append_words(unit.tokens[i], i, unit.words);
       }
       unit.quotes = find_quotes(unit.tokens);
       unit.quoted.assign(unit.tokens.size(), false);
