@@ -10,8 +10,9 @@ ArticleTokens tokenize_article(const Article& article) {
   ArticleTokens out;
   out.units.reserve(2 + article.body.size() + article.captions.size());
   auto add = [&out, &g](const std::string& text) {
-    out.units.push_back({text, entities::tokenize(text)});
-    entities::annotate(out.units.back().tokens, g);
+    entities::Unit& unit = out.units.emplace_back(entities::Unit{text, entities::tokenize(text), {}});
+    entities::annotate(unit.tokens, g);
+    unit.words = entities::words_of_tokens(unit.tokens);
     return out.units.size() - 1;
   };
   if (article.title) out.title = add(*article.title);

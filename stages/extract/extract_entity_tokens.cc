@@ -24,23 +24,25 @@ char32_t code_point_at(std::string_view s, std::size_t i) {
   return util::next_code_point(s, i);
 }
 
-Token make_token(std::string_view text, std::size_t begin, std::size_t end, bool word) {
-  Token t;
+// Appends the token text[begin, end) to `tokens`, built in place (a token is large to move).
+Token& add_token(std::vector<Token>& tokens, std::string_view text, std::size_t begin, std::size_t end, bool word) {
+  Token& t = tokens.emplace_back();
   t.text = text.substr(begin, end - begin);
   t.begin = begin;
   t.end = end;
   t.word = word;
   t.fold = entity_fold(t.text);
   if (word) {
-    std::size_t i = 0;
-    t.capital = util::is_upper(util::next_code_point(t.text, i));
     std::size_t letters = 0;
     bool all_upper = true;
     for (std::size_t k = 0; k < t.text.size();) {
+      const bool first = k == 0;
       const char32_t c = util::next_code_point(t.text, k);
+      const bool upper = util::is_upper(c);
+      if (first) t.capital = upper;
       if (util::is_letter(c)) {
         ++letters;
-        if (!util::is_upper(c)) all_upper = false;
+        if (!upper) all_upper = false;
       }
     }
     t.acronym = letters >= 2 && all_upper;
@@ -60,7 +62,7 @@ std::vector<Token> tokenize(std::string_view s) {
     char32_t c = util::next_code_point(s, i);
     if (util::is_space(c)) continue;
     if (!word_char(c)) {
-      tokens.push_back(make_token(s, start, i, false));
+      add_token(tokens, s, start, i, false);
       continue;
     }
     std::size_t end = i;
@@ -77,10 +79,9 @@ std::vector<Token> tokenize(std::string_view s) {
       }
       if (is_apostrophe(c) && util::is_letter(code_point_at(s, next))) {
         if (elision(s.substr(start, end - start))) {
-          Token t = make_token(s, start, next, true);
+          Token& t = add_token(tokens, s, start, next, true);
           t.elided = true;
           t.capital = false;
-          tokens.push_back(std::move(t));
           end = next;
           break;
         }
@@ -93,7 +94,7 @@ std::vector<Token> tokenize(std::string_view s) {
       i = end;
       continue;
     }
-    tokens.push_back(make_token(s, start, end, true));
+    add_token(tokens, s, start, end, true);
     i = end;
   }
   return tokens;
@@ -108,7 +109,8 @@ void annotate(std::vector<Token>& tokens, const Gazetteer& g) {
     std::string key;
     for (std::size_t n = 1; n <= g.max_role_words() && k + n <= tokens.size(); ++n) {
       if (!tokens[k + n - 1].word) break;
-      key += (n > 1 ? " " : "") + tokens[k + n - 1].fold;
+      if (n > 1) key += ' ';
+      key += tokens[k + n - 1].fold;
       if (!g.role_prefix(key)) break;
       const RoleKind r = g.role(key);
       if (r == RoleKind::kNone) continue;
@@ -160,8 +162,13 @@ std::vector<std::string> split_words(const std::string& folded) {
   return words;
 }
 
-void append_words(const Token& token, std::size_t index, std::vector<Word>& words) {
-  for_each_word(token.fold, [&](std::string_view w) { words.push_back({w, index}); });
+std::vector<Word> words_of_tokens(const std::vector<Token>& tokens) {
+  std::vector<Word> words;
+  words.reserve(tokens.size());
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    if (tokens[i].word) for_each_word(tokens[i].fold, [&](std::string_view w) { words.push_back({w, i}); });
+  }
+  return words;
 }
 
 }  // namespace vnawire::extract::entities

@@ -44,18 +44,19 @@ std::string span_text(std::string_view paragraph, const std::vector<Token>& toke
 // The words of a folded string (folding turns "a-t-il" into "a t il").
 std::vector<std::string> split_words(const std::string& folded);
 
-// One folded word of a unit and the index of its token: a hyphenated token gives several ("a-t-il").
+// One folded word of a paragraph and the index of its token: a hyphenated token gives several ("a-t-il").
 struct Word {
   std::string_view fold;  // into the token's fold, which must outlive it
   std::size_t token = 0;
 };
-// Appends the words of `token`'s fold (split_words), `index` being its place in the unit.
-void append_words(const Token& token, std::size_t index, std::vector<Word>& words);
+// The words of the word tokens' folds (split_words), in order.
+std::vector<Word> words_of_tokens(const std::vector<Token>& tokens);
 
 // One paragraph with its tokens.
 struct Unit {
   std::string_view text;
   std::vector<Token> tokens;
+  std::vector<Word> words;  // words_of_tokens(tokens), for the quote and event rules
 };
 
 // "de", "du", "des", "d'", "of": words that join the parts of a name ("ministère des Affaires étrangères").

@@ -104,8 +104,8 @@ const std::vector<Phrase>& attendance_phrases() {
 struct Sentence {
   std::string_view text;          // of the whole unit
   std::span<const Token> tokens;  // of the whole unit, shared (ArticleTokens)
-  std::vector<Word> words;
-  std::size_t from = 0, to = 0;  // words [from, to)
+  std::span<const Word> words;    // of the whole unit, shared
+  std::size_t from = 0, to = 0;   // words [from, to)
 };
 
 struct Trigger {
@@ -284,13 +284,11 @@ class EventFinder {
       Sentence s;
       s.text = unit->text;
       s.tokens = unit->tokens;
+      s.words = unit->words;
       std::vector<std::size_t> ends;  // word index where each sentence ends
-      for (std::size_t i = 0; i < s.tokens.size(); ++i) {
-        if (s.tokens[i].word) {
-          entities::append_words(s.tokens[i], i, s.words);
-        } else if (sentence_end(s.tokens, i)) {
-          ends.push_back(s.words.size());
-        }
+      for (std::size_t i = 0, w = 0; i < s.tokens.size(); ++i) {
+        while (w < s.words.size() && s.words[w].token < i) ++w;
+        if (!s.tokens[i].word && sentence_end(s.tokens, i)) ends.push_back(w);
       }
       ends.push_back(s.words.size());
       std::size_t from = 0;

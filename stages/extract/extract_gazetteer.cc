@@ -48,32 +48,38 @@ std::size_t word_count(const std::string& folded) {
 }  // namespace
 
 std::string entity_fold(std::string_view s) {
-  // Most words are plain ASCII: fold them without decoding.
-  if (std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
-    // Written through a pointer: appending char by char checked the capacity each time.
-    std::string out(s.size(), ' ');
-    char* o = out.data();
-    bool pending = false;
-    for (const char c : s) {
-      if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '-' || c == '\'' || c == '.' || c == '`') {
-        pending = o != out.data();
-        continue;
-      }
-      if (pending) *o++ = ' ';
-      pending = false;
-      *o++ = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    }
-    out.resize(static_cast<std::size_t>(o - out.data()));
-    return out;
-  }
-  // fold_key, with the separators as white space, in one pass.
   std::string out;
   out.reserve(s.size());
   bool pending = false;
+  // Most words are plain ASCII: fold them without decoding.
+  if (std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+    for (const char c : s) {
+      if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '-' || c == '\'' || c == '.' || c == '`') {
+        pending = !out.empty();
+        continue;
+      }
+      if (pending) out += ' ';
+      pending = false;
+      out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    }
+    return out;
+  }
+  // fold_key with the separators as white space, in one pass; its ASCII characters inline.
   for (std::size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (b < 0x80) {
+      ++i;
+      if (b == ' ' || (b >= '\t' && b <= '\r') || b == '-' || b == '\'' || b == '.' || b == '`') {
+        pending = !out.empty();
+        continue;
+      }
+      if (pending) out += ' ';
+      pending = false;
+      out += static_cast<char>(b >= 'A' && b <= 'Z' ? b + ('a' - 'A') : b);
+      continue;
+    }
     const char32_t c = util::next_code_point(s, i);
-    const bool separator = c == U'-' || c == U'\'' || c == U'’' || c == U'‐' || c == U'‑' || c == U'–' || c == U'—' ||
-                           c == U'.' || c == U'`' || c == U'´';
+    const bool separator = c == U'’' || c == U'‐' || c == U'‑' || c == U'–' || c == U'—' || c == U'´';
     util::append_folded(out, separator ? U' ' : c, pending);
   }
   return out;
@@ -152,7 +158,7 @@ RoleKind Gazetteer::role(const std::string& folded) const {
 }
 
 OrgHeadKind Gazetteer::org_head(std::string_view exact_word) const {
-  const auto it = org_heads_.find(std::string(exact_word));
+  const auto it = org_heads_.find(exact_word);
   return it == org_heads_.end() ? OrgHeadKind::kNone : it->second;
 }
 

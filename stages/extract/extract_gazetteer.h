@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -57,7 +58,12 @@ class Gazetteer {
   std::vector<PlaceEntry> place_entries_;
   std::unordered_map<std::string, std::string> adjectives_;
   std::unordered_map<std::string, RoleKind> roles_;
-  std::unordered_map<std::string, OrgHeadKind> org_heads_;
+  // Looked up by the token's text as a string_view, without making a string of it.
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, OrgHeadKind, StringHash, std::equal_to<>> org_heads_;
   std::unordered_map<std::string, std::size_t> organization_index_;
   std::vector<KnownOrganization> organizations_;
   std::unordered_set<std::string> stop_words_;

@@ -456,17 +456,22 @@ std::vector<Person> find_persons(std::span<Unit> units, const Gazetteer& g, cons
   std::vector<Mention> mentions = finder.find();
   places = std::move(finder.places_);
   std::vector<Group> groups;
-  auto key_of = [](const Mention& m) { return person_key(m.surface); };
+  // Each mention's key and first and last word skeletons, made once: the grouping compares them pairwise.
+  std::vector<std::string> keys, first_sounds, last_sounds;
+  for (const Mention& m : mentions) {
+    keys.push_back(person_key(m.surface));
+    first_sounds.push_back(m.words.empty() ? std::string() : skeleton(m.words.front()));
+    last_sounds.push_back(m.words.empty() ? std::string() : skeleton(m.words.back()));
+  }
   // Full names first: one group per key; same first and last word skeleton joins a longer spelling.
   for (std::size_t i = 0; i < mentions.size(); ++i) {
     const Mention& m = mentions[i];
     if (m.words.size() < 2) continue;
-    const std::string key = key_of(m);
     std::vector<std::size_t> hits;
     for (std::size_t gi = 0; gi < groups.size(); ++gi) {
-      const Mention& b = mentions[groups[gi].best];
-      const bool same = key_of(b) == key || (!m.vietnamese && skeleton(b.words.front()) == skeleton(m.words.front()) &&
-                                             skeleton(b.words.back()) == skeleton(m.words.back()));
+      const std::size_t b = groups[gi].best;
+      const bool same = keys[b] == keys[i] ||
+                        (!m.vietnamese && first_sounds[b] == first_sounds[i] && last_sounds[b] == last_sounds[i]);
       if (same) hits.push_back(gi);
     }
     if (hits.size() == 1) {
@@ -485,8 +490,8 @@ std::vector<Person> find_persons(std::span<Unit> units, const Gazetteer& g, cons
     for (std::size_t gi = 0; gi < groups.size(); ++gi) {
       for (std::size_t mi : groups[gi].mentions) {
         const Mention& f = mentions[mi];
-        if (f.words.size() >= 2 && (f.vietnamese ? f.words.back() == m.words.front()
-                                                 : skeleton(f.words.back()) == skeleton(m.words.front()))) {
+        if (f.words.size() >= 2 &&
+            (f.vietnamese ? f.words.back() == m.words.front() : last_sounds[mi] == first_sounds[i])) {
           hits.push_back(gi);
           break;
         }
@@ -511,7 +516,7 @@ std::vector<Person> find_persons(std::span<Unit> units, const Gazetteer& g, cons
     const Mention& best = mentions[grp.best];
     Person p;
     p.name = best.surface;
-    p.key = person_key(best.surface);
+    p.key = keys[grp.best];
     std::vector<RoleFound> roles;
     for (std::size_t mi : grp.mentions) {
       const Mention& m = mentions[mi];

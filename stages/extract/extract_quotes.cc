@@ -67,7 +67,7 @@ struct Mention {
 struct UnitView {
   std::string_view text;
   std::span<const Token> tokens;  // the shared tokens (ArticleTokens)
-  std::vector<Word> words;
+  std::span<const Word> words;
   std::vector<Span> quotes;
   std::vector<bool> quoted;  // per token: inside a quote (marks included)
 };
@@ -116,10 +116,7 @@ class QuoteFinder {
       UnitView unit;
       unit.text = shared.text;
       unit.tokens = shared.tokens;
-      for (std::size_t i = 0; i < unit.tokens.size(); ++i) {
-        if (!unit.tokens[i].word) continue;
-        entities::append_words(unit.tokens[i], i, unit.words);
-      }
+      unit.words = shared.words;
       unit.quotes = find_quotes(unit.tokens);
       unit.quoted.assign(unit.tokens.size(), false);
       for (const Span& s : unit.quotes)

@@ -146,8 +146,7 @@ std::string to_utf8(std::u32string_view s) {
   return out;
 }
 
-bool is_space(char32_t c) {
-  if (c < 0x80) return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+bool is_non_ascii_space(char32_t c) {
   // Below U+1680 only U+0085 and NBSP have Unicode's White_Space property: accented letters, the
   // bulk of non-ASCII text here, are answered without asking ICU.
   if (c < 0x1680) return c == 0x85 || c == 0xA0;

@@ -41,7 +41,11 @@ void append_utf8(std::string& out, char32_t c);
 std::u32string to_u32(std::string_view s);
 std::string to_utf8(std::u32string_view s);
 
-bool is_space(char32_t c);  // any Unicode white space, NBSP included
+bool is_non_ascii_space(char32_t c);
+// Any Unicode white space, NBSP included.
+inline bool is_space(char32_t c) {
+  return c < 0x80 ? c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' : is_non_ascii_space(c);
+}
 bool is_non_ascii_letter(char32_t c);
 bool is_non_ascii_upper(char32_t c);
 // Letters and combining marks (a word never breaks on an accent).
