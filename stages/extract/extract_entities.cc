@@ -18,7 +18,8 @@ namespace vnawire::extract {
 namespace entities {
 
 bool is_connector(const Token& t) {
-  return t.fold == "de" || t.fold == "du" || t.fold == "des" || t.fold == "d" || t.fold == "of";
+  const std::string_view f = t.fold;  // compared inline with each literal, without strlen
+  return f == "de" || f == "du" || f == "des" || f == "d" || f == "of";
 }
 
 bool is_function_word(const std::string& f) { return default_gazetteer().stop_word(f); }
@@ -69,7 +70,8 @@ bool verb_like(const std::vector<Token>& toks, std::size_t j, int loose_words) {
 }
 
 bool is_determiner(const Token& t) {
-  return t.fold == "la" || t.fold == "le" || t.fold == "l" || t.fold == "les" || t.fold == "the";
+  const std::string_view f = t.fold;
+  return f == "la" || f == "le" || f == "l" || f == "les" || f == "the";
 }
 
 struct PlaceHit {

@@ -113,7 +113,7 @@ struct Trigger {
   std::size_t word = 0;  // first word of the phrase
 };
 
-bool honorific(const std::string& f) {
+bool honorific(std::string_view f) {
   return f == "m" || f == "mme" || f == "mr" || f == "mrs" || f == "ms" || f == "mlle" || f == "dr" || f == "ong" ||
          f == "ba";
 }

@@ -16,18 +16,27 @@ namespace entities {
 
 bool vietnamese_syllable(const std::string& w) {
   if (w.empty() || w.size() > 7) return false;
-  static const char* const kInitials[] = {"ngh", "ng", "nh", "ch", "gh", "gi", "kh", "ph", "qu", "th", "tr", "b", "c",
-                                          "d",   "g",  "h",  "k",  "l",  "m",  "n",  "p",  "r",  "s",  "t",  "v", "x"};
+  // string_view constants and a switch: this runs on most capitalised words, several times each.
+  static constexpr std::string_view kInitials[] = {"ngh", "ng", "nh", "ch", "gh", "gi", "kh", "ph", "qu",
+                                                   "th",  "tr", "b",  "c",  "d",  "g",  "h",  "k",  "l",
+                                                   "m",   "n",  "p",  "r",  "s",  "t",  "v",  "x"};
   std::size_t i = 0;
-  for (const char* initial : kInitials) {
-    const std::string_view in(initial);
-    if (w.compare(0, in.size(), in) == 0) {
-      i = in.size();
+  const auto opens_with = [&w](std::string_view initial) {
+    if (w.size() < initial.size()) return false;
+    for (std::size_t k = 0; k < initial.size(); ++k) {
+      if (w[k] != initial[k]) return false;
+    }
+    return true;
+  };
+  for (const std::string_view initial : kInitials) {
+    if (opens_with(initial)) {
+      i = initial.size();
       break;
     }
   }
+  const auto vowel = [](char c) { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y'; };
   const std::size_t vowels_from = i;
-  while (i < w.size() && std::string_view("aeiouy").find(w[i]) != std::string_view::npos) ++i;
+  while (i < w.size() && vowel(w[i])) ++i;
   if (i == vowels_from || i - vowels_from > 3) return false;
   const std::string_view final_part = std::string_view(w).substr(i);
   return final_part.empty() || final_part == "c" || final_part == "ch" || final_part == "m" || final_part == "n" ||
@@ -58,7 +67,7 @@ struct Mention {
   std::vector<RoleFound> roles;
 };
 
-bool is_honorific(const std::string& f) {
+bool is_honorific(std::string_view f) {
   return f == "m" || f == "mme" || f == "mr" || f == "mrs" || f == "ms" || f == "mlle" || f == "dr" || f == "ong" ||
          f == "ba";
 }
@@ -406,7 +415,7 @@ std::string skeleton(const std::string& word) {
       s += 'k';
     } else if (c == 'w') {
       s += 'v';
-    } else if (std::string_view("aeiouyh").find(c) == std::string_view::npos || i == 0) {
+    } else if (!(c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y' || c == 'h') || i == 0) {
       s += c;
     }
     if (s.size() >= 2 && s[s.size() - 1] == s[s.size() - 2]) s.pop_back();

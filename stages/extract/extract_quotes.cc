@@ -42,11 +42,11 @@ bool attribution_word(const std::string& f) {
   return kWords.contains(f);
 }
 
-bool feminine_honorific(const std::string& f) {
+bool feminine_honorific(std::string_view f) {
   return f == "mme" || f == "mrs" || f == "ms" || f == "mlle" || f == "ba";
 }
-bool masculine_honorific(const std::string& f) { return f == "m" || f == "mr" || f == "ong"; }
-bool honorific(const std::string& f) { return feminine_honorific(f) || masculine_honorific(f) || f == "dr"; }
+bool masculine_honorific(std::string_view f) { return f == "m" || f == "mr" || f == "ong"; }
+bool honorific(std::string_view f) { return feminine_honorific(f) || masculine_honorific(f) || f == "dr"; }
 
 enum class Gender { kUnknown, kMale, kFemale };
 

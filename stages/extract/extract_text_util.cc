@@ -166,7 +166,6 @@ bool is_lower(char32_t c) {
   if (c < 0x80) return c >= 'a' && c <= 'z';
   return u_islower(static_cast<UChar32>(c));
 }
-bool is_digit(char32_t c) { return c >= '0' && c <= '9'; }
 char32_t lower(char32_t c) {
   if (c < 0x80) return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
   return static_cast<char32_t>(u_tolower(static_cast<UChar32>(c)));

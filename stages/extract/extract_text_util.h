@@ -54,7 +54,7 @@ inline bool is_letter(char32_t c) {
 }
 inline bool is_upper(char32_t c) { return c < 0x80 ? c >= 'A' && c <= 'Z' : is_non_ascii_upper(c); }
 bool is_lower(char32_t c);
-bool is_digit(char32_t c);
+inline bool is_digit(char32_t c) { return c >= '0' && c <= '9'; }
 char32_t lower(char32_t c);
 std::string to_lower(std::string_view s);
 
