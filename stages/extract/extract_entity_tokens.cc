@@ -31,22 +31,25 @@ Token& add_token(std::vector<Token>& tokens, std::string_view text, std::size_t 
   t.begin = begin;
   t.end = end;
   t.word = word;
-  t.fold = entity_fold(t.text);
-  if (word) {
-    std::size_t letters = 0;
-    bool all_upper = true;
-    for (std::size_t k = 0; k < t.text.size();) {
-      const bool first = k == 0;
-      const char32_t c = util::next_code_point(t.text, k);
-      const bool upper = util::is_upper(c);
-      if (first) t.capital = upper;
-      if (util::is_letter(c)) {
-        ++letters;
-        if (!upper) all_upper = false;
-      }
+  // One pass gives the fold (entity_fold: a token holds no white space, so its all-ASCII reading
+  // agrees), the case of the first letter and whether all letters are capitals.
+  t.fold.reserve(t.text.size());
+  bool pending = false;
+  std::size_t letters = 0;
+  bool all_upper = true;
+  for (std::size_t k = 0; k < t.text.size();) {
+    const bool first = k == 0;
+    const char32_t c = util::next_code_point(t.text, k);
+    append_entity_folded(t.fold, c, pending);
+    if (!word) continue;
+    const bool upper = util::is_upper(c);
+    if (first) t.capital = upper;
+    if (util::is_letter(c)) {
+      ++letters;
+      if (!upper) all_upper = false;
     }
-    t.acronym = letters >= 2 && all_upper;
   }
+  t.acronym = word && letters >= 2 && all_upper;
   return t;
 }
 
@@ -104,15 +107,24 @@ void annotate(std::vector<Token>& tokens, const Gazetteer& g) {
   for (std::size_t k = 0; k < tokens.size(); ++k) {
     Token& t = tokens[k];
     if (!t.word) continue;
-    t.adjective = g.country_of_adjective(t.fold);
+    // The token's own word: one look-up for its adjective and the roles it opens.
+    const WordFacts* facts = g.word_facts(t.fold);
+    if (facts != nullptr) t.adjective = facts->adjective;
     t.org_head = g.org_head(t.text);
     std::string key;
     for (std::size_t n = 1; n <= g.max_role_words() && k + n <= tokens.size(); ++n) {
       if (!tokens[k + n - 1].word) break;
-      if (n > 1) key += ' ';
-      key += tokens[k + n - 1].fold;
-      if (!g.role_prefix(key)) break;
-      const RoleKind r = g.role(key);
+      RoleKind r = RoleKind::kNone;
+      if (n == 1) {
+        if (facts == nullptr || !facts->role_prefix) break;
+        r = facts->role;
+        key = t.fold;
+      } else {
+        key += ' ';
+        key += tokens[k + n - 1].fold;
+        if (!g.role_prefix(key)) break;
+        r = g.role(key);
+      }
       if (r == RoleKind::kNone) continue;
       t.role_words = n;
       t.role_kind = r;

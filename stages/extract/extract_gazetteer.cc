@@ -64,25 +64,14 @@ std::string entity_fold(std::string_view s) {
     }
     return out;
   }
-  // fold_key with the separators as white space, in one pass; its ASCII characters inline.
-  for (std::size_t i = 0; i < s.size();) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    if (b < 0x80) {
-      ++i;
-      if (b == ' ' || (b >= '\t' && b <= '\r') || b == '-' || b == '\'' || b == '.' || b == '`') {
-        pending = !out.empty();
-        continue;
-      }
-      if (pending) out += ' ';
-      pending = false;
-      out += static_cast<char>(b >= 'A' && b <= 'Z' ? b + ('a' - 'A') : b);
-      continue;
-    }
-    const char32_t c = util::next_code_point(s, i);
-    const bool separator = c == U'’' || c == U'‐' || c == U'‑' || c == U'–' || c == U'—' || c == U'´';
-    util::append_folded(out, separator ? U' ' : c, pending);
-  }
+  // fold_key with the separators as white space, in one pass.
+  for (std::size_t i = 0; i < s.size();) append_entity_folded(out, util::next_code_point(s, i), pending);
   return out;
+}
+
+void append_entity_folded_non_ascii(std::string& out, char32_t c, bool& pending) {
+  const bool separator = c == U'’' || c == U'‐' || c == U'‑' || c == U'–' || c == U'—' || c == U'´';
+  util::append_folded(out, separator ? U' ' : c, pending);
 }
 
 Gazetteer Gazetteer::from_files(const std::vector<std::pair<std::string_view, std::string_view>>& files) {
@@ -129,7 +118,15 @@ Gazetteer Gazetteer::from_files(const std::vector<std::pair<std::string_view, st
       }
     }
   }
+  for (const auto& [word, country] : g.adjectives_) g.word_facts_[word].adjective = country;
+  for (const std::string& prefix : g.role_prefixes_) g.word_facts_[prefix].role_prefix = true;
+  for (const auto& [name, kind] : g.roles_) g.word_facts_[name].role = kind;
   return g;
+}
+
+const WordFacts* Gazetteer::word_facts(const std::string& folded) const {
+  const auto it = word_facts_.find(folded);
+  return it == word_facts_.end() ? nullptr : &it->second;
 }
 
 const PlaceEntry* Gazetteer::place(const std::string& folded) const {

@@ -18,14 +18,22 @@ struct PlaceEntry {
   bool is_country = false;
 };
 
+enum class RoleKind { kNone, kRole, kCounterpart };
+enum class OrgHeadKind { kNone, kHead, kLower, kAlone };
+
+// What the tables say of one folded word (or hyphenated word, "vice premier"): the adjective, role and
+// role-prefix tables in one look-up, since every token of every paragraph asks all three.
+struct WordFacts {
+  std::string adjective;  // country_of_adjective
+  bool role_prefix = false;
+  RoleKind role = RoleKind::kNone;
+};
+
 struct KnownOrganization {
   std::string name;  // the first (French) name of the row
   std::string acronym;
   std::string country;
 };
-
-enum class RoleKind { kNone, kRole, kCounterpart };
-enum class OrgHeadKind { kNone, kHead, kLower, kAlone };
 
 class Gazetteer {
  public:
@@ -49,6 +57,8 @@ class Gazetteer {
   // sequences can stop as soon as this is false.
   bool place_prefix(const std::string& folded) const { return place_prefixes_.count(folded) != 0; }
   bool role_prefix(const std::string& folded) const { return role_prefixes_.count(folded) != 0; }
+  // Null when none of country_of_adjective, role_prefix and role knows `folded`.
+  const WordFacts* word_facts(const std::string& folded) const;
 
   std::size_t max_place_words() const { return max_place_words_; }
   std::size_t max_role_words() const { return max_role_words_; }
@@ -70,6 +80,7 @@ class Gazetteer {
   std::unordered_set<std::string> surnames_;
   std::unordered_set<std::string> place_prefixes_;
   std::unordered_set<std::string> role_prefixes_;
+  std::unordered_map<std::string, WordFacts> word_facts_;
   std::size_t max_place_words_ = 1;
   std::size_t max_role_words_ = 1;
 };
@@ -80,5 +91,19 @@ const Gazetteer& default_gazetteer();
 // Lower case, accents removed (đ -> d), hyphens, apostrophes and dots as spaces, white space collapsed:
 // the scorer's folding (../shared/eval/README.md), used for every look-up and comparison of names.
 std::string entity_fold(std::string_view s);
+
+// One code point of entity_fold in a text with more than ASCII, for a caller that scans the text anyway
+// (the tokenizer): appends c folded to `out`, or only sets `pending` for a separator or white space.
+void append_entity_folded_non_ascii(std::string& out, char32_t c, bool& pending);
+inline void append_entity_folded(std::string& out, char32_t c, bool& pending) {
+  if (c >= 0x80) return append_entity_folded_non_ascii(out, c, pending);
+  if (c == ' ' || (c >= '\t' && c <= '\r') || c == '-' || c == '\'' || c == '.' || c == '`') {
+    pending = !out.empty();
+    return;
+  }
+  if (pending) out += ' ';
+  pending = false;
+  out += static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+}
 
 }  // namespace vnawire::extract
