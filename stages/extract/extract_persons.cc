@@ -398,13 +398,14 @@ class PersonFinder {
 // x as ks, c/q as k, w as v; the first letter kept. "Alexandre"/"Alexander" -> "alksndr".
 std::string skeleton(const std::string& word) {
   std::string s;
+  // The letter k places on (none past the end): the tests below compare letters, not substrings.
+  const auto at = [&word](std::size_t k) { return k < word.size() ? word[k] : '\0'; };
   for (std::size_t i = 0; i < word.size(); ++i) {
     const char c = word[i];
-    const std::string_view rest = std::string_view(word).substr(i);
-    if (rest.starts_with("tch") || rest.starts_with("sch")) {
+    if ((c == 't' || c == 's') && at(i + 1) == 'c' && at(i + 2) == 'h') {  // "tch", "sch"
       s += "sh";
       i += 2;
-    } else if (rest.starts_with("ch") || rest.starts_with("sh") || rest.starts_with("zh")) {
+    } else if ((c == 'c' || c == 's' || c == 'z') && at(i + 1) == 'h') {  // "ch", "sh", "zh"
       s += "sh";
       ++i;
     } else if (c == 'j') {
