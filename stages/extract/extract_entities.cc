@@ -90,7 +90,8 @@ void mark_places(Unit& unit, std::size_t u, const Gazetteer& g, std::vector<Plac
     std::size_t best = 0;
     for (std::size_t n = 1; n <= g.max_place_words() && i + n <= toks.size(); ++n) {
       if (!toks[i + n - 1].word) break;
-      key += (n > 1 ? " " : "") + toks[i + n - 1].fold;
+      if (n > 1) key += ' ';
+      key += toks[i + n - 1].fold;
       if (!g.place_prefix(key)) break;
       if (g.place(key) != nullptr) best = n, best_key = key;
     }

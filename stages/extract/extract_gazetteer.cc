@@ -121,10 +121,13 @@ Gazetteer Gazetteer::from_files(const std::vector<std::pair<std::string_view, st
   for (const auto& [word, country] : g.adjectives_) g.word_facts_[word].adjective = country;
   for (const std::string& prefix : g.role_prefixes_) g.word_facts_[prefix].role_prefix = true;
   for (const auto& [name, kind] : g.roles_) g.word_facts_[name].role = kind;
+  for (const auto& [word, facts] : g.word_facts_) g.word_fact_shapes_.add(word);
+  for (const auto& [word, kind] : g.org_heads_) g.org_head_shapes_.add(word);
   return g;
 }
 
 const WordFacts* Gazetteer::word_facts(const std::string& folded) const {
+  if (!word_fact_shapes_.may_hold(folded)) return nullptr;
   const auto it = word_facts_.find(folded);
   return it == word_facts_.end() ? nullptr : &it->second;
 }
@@ -155,6 +158,7 @@ RoleKind Gazetteer::role(const std::string& folded) const {
 }
 
 OrgHeadKind Gazetteer::org_head(std::string_view exact_word) const {
+  if (!org_head_shapes_.may_hold(exact_word)) return OrgHeadKind::kNone;
   const auto it = org_heads_.find(exact_word);
   return it == org_heads_.end() ? OrgHeadKind::kNone : it->second;
 }

@@ -2,6 +2,8 @@
 // from the TSV files under config/lexicons/ that the build embeds (docs/extract.md, "Entities").
 #pragma once
 
+#include <algorithm>
+#include <bitset>
 #include <cstddef>
 #include <functional>
 #include <optional>
@@ -33,6 +35,22 @@ struct KnownOrganization {
   std::string name;  // the first (French) name of the row
   std::string acronym;
   std::string country;
+};
+
+// The first byte and length of every key of a table: most words are turned away by one bit test instead
+// of being hashed and looked up (the tokens of every paragraph ask the organisation heads and WordFacts).
+class KeyShapes {
+ public:
+  void add(std::string_view key) { seen_.set(slot(key)); }
+  bool may_hold(std::string_view key) const { return seen_.test(slot(key)); }
+
+ private:
+  static constexpr std::size_t kLengths = 32;  // the last slot stands for this length and more
+  static std::size_t slot(std::string_view key) {
+    const std::size_t first = key.empty() ? 0 : static_cast<unsigned char>(key.front());
+    return first * kLengths + std::min(key.size(), kLengths - 1);
+  }
+  std::bitset<256 * kLengths> seen_;
 };
 
 class Gazetteer {
@@ -74,6 +92,7 @@ class Gazetteer {
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   std::unordered_map<std::string, OrgHeadKind, StringHash, std::equal_to<>> org_heads_;
+  KeyShapes org_head_shapes_;
   std::unordered_map<std::string, std::size_t> organization_index_;
   std::vector<KnownOrganization> organizations_;
   std::unordered_set<std::string> stop_words_;
@@ -81,6 +100,7 @@ class Gazetteer {
   std::unordered_set<std::string> place_prefixes_;
   std::unordered_set<std::string> role_prefixes_;
   std::unordered_map<std::string, WordFacts> word_facts_;
+  KeyShapes word_fact_shapes_;
   std::size_t max_place_words_ = 1;
   std::size_t max_role_words_ = 1;
 };
