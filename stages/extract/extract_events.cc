@@ -179,14 +179,22 @@ enum PhraseKind : unsigned { kVisit = 1, kMeeting = 2, kPhone = 4, kAgreement = 
 using PhraseKinds = unsigned;
 
 // Every trigger phrase by its first word: one look-up per word instead of a comparison with each phrase.
-const std::unordered_map<std::string_view, std::vector<std::pair<PhraseKind, const Phrase*>>>& phrases_by_first_word() {
+struct PhraseIndex {
+  std::unordered_map<std::string_view, std::vector<std::pair<PhraseKind, const Phrase*>>> by_first_word;
+  KeyShapes first_word_shapes;  // most words are turned away without a look-up
+};
+
+const PhraseIndex& phrases_by_first_word() {
   static const auto k = [] {
-    std::unordered_map<std::string_view, std::vector<std::pair<PhraseKind, const Phrase*>>> index;
+    PhraseIndex index;
     const std::pair<PhraseKind, const std::vector<Phrase>*> lists[] = {
         {kVisit, &visit_phrases()},         {kMeeting, &meeting_phrases()},       {kPhone, &phone_phrases()},
         {kAgreement, &agreement_phrases()}, {kConference, &conference_phrases()}, {kAttendance, &attendance_phrases()}};
     for (const auto& [kind, phrases] : lists) {
-      for (const Phrase& p : *phrases) index[p.front()].emplace_back(kind, &p);
+      for (const Phrase& p : *phrases) {
+        index.by_first_word[p.front()].emplace_back(kind, &p);
+        index.first_word_shapes.add(p.front());
+      }
     }
     return index;
   }();
@@ -198,8 +206,9 @@ std::vector<PhraseKinds> phrase_kinds(const Sentence& s) {
   const auto& index = phrases_by_first_word();
   std::vector<PhraseKinds> kinds(s.to - s.from, 0);
   for (std::size_t w = s.from; w < s.to; ++w) {
-    const auto it = index.find(s.words[w].fold);
-    if (it == index.end()) continue;
+    if (!index.first_word_shapes.may_hold(s.words[w].fold)) continue;
+    const auto it = index.by_first_word.find(s.words[w].fold);
+    if (it == index.by_first_word.end()) continue;
     for (const auto& [kind, phrase] : it->second) {
       if (phrase_at(s, w, *phrase)) kinds[w - s.from] |= kind;
     }
