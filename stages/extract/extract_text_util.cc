@@ -153,8 +153,7 @@ bool is_non_ascii_space(char32_t c) {
   return u_hasBinaryProperty(static_cast<UChar32>(c), UCHAR_WHITE_SPACE) || c == 0x200B || c == 0xFEFF;
 }
 
-bool is_non_ascii_letter(char32_t c) {
-  if (c >= 0xC0 && c <= 0x17F) return c != 0xD7 && c != 0xF7;  // Latin-1 letters and Latin Extended-A
+bool is_non_ascii_letter(char32_t c) {  // is_letter answers Latin-1 and Latin Extended-A inline
   const int8_t type = u_charType(static_cast<UChar32>(c));
   return u_isalpha(static_cast<UChar32>(c)) || type == U_NON_SPACING_MARK || type == U_COMBINING_SPACING_MARK;
 }

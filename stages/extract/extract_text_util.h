@@ -35,6 +35,15 @@ inline char32_t next_code_point(std::string_view s, std::size_t& i) {
     ++i;
     return b;
   }
+  // Two bytes (accented Latin letters): a lead byte from C2 (C0 and C1 would be overlong) and one
+  // continuation byte; anything else, errors included, goes the long way.
+  if (b >= 0xC2 && b <= 0xDF && i + 1 < s.size()) {
+    const auto b1 = static_cast<unsigned char>(s[i + 1]);
+    if ((b1 & 0xC0) == 0x80) {
+      i += 2;
+      return (static_cast<char32_t>(b & 0x1F) << 6) | (b1 & 0x3F);
+    }
+  }
   return next_multibyte_code_point(s, i);
 }
 void append_utf8(std::string& out, char32_t c);
@@ -50,7 +59,9 @@ bool is_non_ascii_letter(char32_t c);
 bool is_non_ascii_upper(char32_t c);
 // Letters and combining marks (a word never breaks on an accent).
 inline bool is_letter(char32_t c) {
-  return c < 0x80 ? (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') : is_non_ascii_letter(c);
+  if (c < 0x80) return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  if (c >= 0xC0 && c <= 0x17F) return c != 0xD7 && c != 0xF7;  // Latin-1 letters and Latin Extended-A
+  return is_non_ascii_letter(c);
 }
 inline bool is_upper(char32_t c) { return c < 0x80 ? c >= 'A' && c <= 'Z' : is_non_ascii_upper(c); }
 bool is_lower(char32_t c);
