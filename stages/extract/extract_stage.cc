@@ -76,8 +76,8 @@ class ExtractStage final : public runtime::Stage {
     // Participants too, so events are read after the entities; the list is always present (possibly empty).
     record["events"] = events_to_json(extract_events(article, tokens, entities));
     // For filtering ("Vietnam–Russia relations"): both lists are always present (possibly empty).
-    record["countries"] = extract_countries(article, entities);
-    record["topics"] = extract_topics(article);
+    record["countries"] = extract_countries(tokens, entities);
+    record["topics"] = extract_topics(tokens);
     return runtime::Verdict::forward();
   }
 
