@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <map>
+#include <span>
 
 #include <nlohmann/json.hpp>
 
+#include "stages/extract/extract_article_tokens.h"
 #include "stages/extract/extract_entity_tokens.h"
 #include "stages/extract/extract_gazetteer.h"
 #include "stages/extract/extract_lexicon.h"
@@ -16,7 +18,8 @@ namespace vnawire::extract {
 namespace entities {
 
 bool is_connector(const Token& t) {
-  return t.fold == "de" || t.fold == "du" || t.fold == "des" || t.fold == "d" || t.fold == "of";
+  const std::string_view f = t.fold;  // compared inline with each literal, without strlen
+  return f == "de" || f == "du" || f == "des" || f == "d" || f == "of";
 }
 
 bool is_function_word(const std::string& f) { return default_gazetteer().stop_word(f); }
@@ -67,7 +70,8 @@ bool verb_like(const std::vector<Token>& toks, std::size_t j, int loose_words) {
 }
 
 bool is_determiner(const Token& t) {
-  return t.fold == "la" || t.fold == "le" || t.fold == "l" || t.fold == "les" || t.fold == "the";
+  const std::string_view f = t.fold;
+  return f == "la" || f == "le" || f == "l" || f == "les" || f == "the";
 }
 
 struct PlaceHit {
@@ -86,7 +90,8 @@ void mark_places(Unit& unit, std::size_t u, const Gazetteer& g, std::vector<Plac
     std::size_t best = 0;
     for (std::size_t n = 1; n <= g.max_place_words() && i + n <= toks.size(); ++n) {
       if (!toks[i + n - 1].word) break;
-      key += (n > 1 ? " " : "") + toks[i + n - 1].fold;
+      if (n > 1) key += ' ';
+      key += toks[i + n - 1].fold;
       if (!g.place_prefix(key)) break;
       if (g.place(key) != nullptr) best = n, best_key = key;
     }
@@ -207,7 +212,7 @@ std::string acronym_after(const std::vector<Token>& toks, std::size_t end) {
   return k < toks.size() && toks[k].text == ")" ? acronym : std::string();
 }
 
-void find_organizations(std::vector<Unit>& units, const Gazetteer& g, std::vector<OrgFound>& found) {
+void find_organizations(std::span<Unit> units, const Gazetteer& g, std::vector<OrgFound>& found) {
   for (std::size_t u = 0; u < units.size(); ++u) {
     auto& toks = units[u].tokens;
     std::size_t covered = 0;
@@ -265,7 +270,7 @@ void find_organizations(std::vector<Unit>& units, const Gazetteer& g, std::vecto
   }
 }
 
-void add_acronym_organizations(std::vector<Unit>& units, const Gazetteer& g, std::vector<OrgFound>& found) {
+void add_acronym_organizations(std::span<Unit> units, const Gazetteer& g, std::vector<OrgFound>& found) {
   for (std::size_t u = 0; u < units.size(); ++u) {
     auto& toks = units[u].tokens;
     for (std::size_t i = 0; i < toks.size(); ++i) {
@@ -369,22 +374,12 @@ namespace {
 // only this far.
 constexpr std::size_t kMaxEntityTextBytes = 256u << 10;
 
-Entities extract_entities_unguarded(const Article& article) {
+Entities extract_entities_unguarded(const Article& article, ArticleTokens& tokens) {
   using namespace entities;
   const Gazetteer& g = default_gazetteer();
-  std::vector<Unit> units;
-  std::size_t bytes = 0;
-  auto add = [&units, &g, &bytes](const std::string& text) {
-    bytes += text.size();
-    if (bytes > kMaxEntityTextBytes) return;
-    units.push_back({text, tokenize(text)});
-    annotate(units.back().tokens, g);
-  };
-  if (article.title) add(*article.title);
-  // The lead is most often the first paragraph again; read once.
-  if (article.lead && (article.body.empty() || article.body.front() != *article.lead)) add(*article.lead);
-  for (const std::string& p : article.body) add(p);
-  for (const std::string& c : article.captions) add(c);
+  std::size_t read = 0, bytes = 0;
+  while (read < tokens.units.size() && (bytes += tokens.units[read].text.size()) <= kMaxEntityTextBytes) ++read;
+  const std::span<Unit> units(tokens.units.data(), read);
 
   std::vector<PlaceHit> place_hits;
   for (std::size_t u = 0; u < units.size(); ++u) mark_places(units[u], u, g, place_hits);
@@ -455,11 +450,20 @@ Entities extract_entities_unguarded(const Article& article) {
 
 }  // namespace
 
-Entities extract_entities(const Article& article) {
+Entities extract_entities(const Article& article, ArticleTokens& tokens) {
   try {
-    return extract_entities_unguarded(article);
+    return extract_entities_unguarded(article, tokens);
   } catch (...) {
     // Only allocation can fail here: no entities rather than an exception out of the stage.
+    return {};
+  }
+}
+
+Entities extract_entities(const Article& article) {
+  try {
+    ArticleTokens tokens = tokenize_article(article);
+    return extract_entities_unguarded(article, tokens);
+  } catch (...) {
     return {};
   }
 }

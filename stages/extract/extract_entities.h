@@ -39,6 +39,12 @@ struct Entities {
   std::vector<Place> places;
 };
 
+struct ArticleTokens;
+
+// Reads the units of `tokens` (tokenize_article(article)) and marks the tokens it takes for names; the
+// quote and event rules then read the same tokens.
+Entities extract_entities(const Article& article, ArticleTokens& tokens);
+// Tokenizes the article itself, for a caller that reads nothing else from it.
 Entities extract_entities(const Article& article);
 
 // The "entities" object of the output contract.

@@ -24,27 +24,32 @@ char32_t code_point_at(std::string_view s, std::size_t i) {
   return util::next_code_point(s, i);
 }
 
-Token make_token(std::string_view text, std::size_t begin, std::size_t end, bool word) {
-  Token t;
+// Appends the token text[begin, end) to `tokens`, built in place (a token is large to move).
+Token& add_token(std::vector<Token>& tokens, std::string_view text, std::size_t begin, std::size_t end, bool word) {
+  Token& t = tokens.emplace_back();
   t.text = text.substr(begin, end - begin);
   t.begin = begin;
   t.end = end;
   t.word = word;
-  t.fold = entity_fold(t.text);
-  if (word) {
-    std::size_t i = 0;
-    t.capital = util::is_upper(util::next_code_point(t.text, i));
-    std::size_t letters = 0;
-    bool all_upper = true;
-    for (std::size_t k = 0; k < t.text.size();) {
-      const char32_t c = util::next_code_point(t.text, k);
-      if (util::is_letter(c)) {
-        ++letters;
-        if (!util::is_upper(c)) all_upper = false;
-      }
+  // One pass gives the fold (entity_fold: a token holds no white space, so its all-ASCII reading
+  // agrees), the case of the first letter and whether all letters are capitals.
+  t.fold.reserve(t.text.size());
+  bool pending = false;
+  std::size_t letters = 0;
+  bool all_upper = true;
+  for (std::size_t k = 0; k < t.text.size();) {
+    const bool first = k == 0;
+    const char32_t c = util::next_code_point(t.text, k);
+    append_entity_folded(t.fold, c, pending);
+    if (!word) continue;
+    const bool upper = util::is_upper(c);
+    if (first) t.capital = upper;
+    if (util::is_letter(c)) {
+      ++letters;
+      if (!upper) all_upper = false;
     }
-    t.acronym = letters >= 2 && all_upper;
   }
+  t.acronym = word && letters >= 2 && all_upper;
   return t;
 }
 
@@ -52,13 +57,15 @@ Token make_token(std::string_view text, std::size_t begin, std::size_t end, bool
 
 std::vector<Token> tokenize(std::string_view s) {
   std::vector<Token> tokens;
+  // About one token per five bytes of text: growing a vector of tokens moves each one again.
+  tokens.reserve(s.size() / 5 + 1);
   std::size_t i = 0;
   while (i < s.size()) {
     const std::size_t start = i;
     char32_t c = util::next_code_point(s, i);
     if (util::is_space(c)) continue;
     if (!word_char(c)) {
-      tokens.push_back(make_token(s, start, i, false));
+      add_token(tokens, s, start, i, false);
       continue;
     }
     std::size_t end = i;
@@ -75,10 +82,9 @@ std::vector<Token> tokenize(std::string_view s) {
       }
       if (is_apostrophe(c) && util::is_letter(code_point_at(s, next))) {
         if (elision(s.substr(start, end - start))) {
-          Token t = make_token(s, start, next, true);
+          Token& t = add_token(tokens, s, start, next, true);
           t.elided = true;
           t.capital = false;
-          tokens.push_back(std::move(t));
           end = next;
           break;
         }
@@ -91,7 +97,7 @@ std::vector<Token> tokenize(std::string_view s) {
       i = end;
       continue;
     }
-    tokens.push_back(make_token(s, start, end, true));
+    add_token(tokens, s, start, end, true);
     i = end;
   }
   return tokens;
@@ -101,14 +107,24 @@ void annotate(std::vector<Token>& tokens, const Gazetteer& g) {
   for (std::size_t k = 0; k < tokens.size(); ++k) {
     Token& t = tokens[k];
     if (!t.word) continue;
-    t.adjective = g.country_of_adjective(t.fold);
+    // The token's own word: one look-up for its adjective and the roles it opens.
+    const WordFacts* facts = g.word_facts(t.fold);
+    if (facts != nullptr) t.adjective = facts->adjective;
     t.org_head = g.org_head(t.text);
     std::string key;
     for (std::size_t n = 1; n <= g.max_role_words() && k + n <= tokens.size(); ++n) {
       if (!tokens[k + n - 1].word) break;
-      key += (n > 1 ? " " : "") + tokens[k + n - 1].fold;
-      if (!g.role_prefix(key)) break;
-      const RoleKind r = g.role(key);
+      RoleKind r = RoleKind::kNone;
+      if (n == 1) {
+        if (facts == nullptr || !facts->role_prefix) break;
+        r = facts->role;
+        key = t.fold;
+      } else {
+        key += ' ';
+        key += tokens[k + n - 1].fold;
+        if (!g.role_prefix(key)) break;
+        r = g.role(key);
+      }
       if (r == RoleKind::kNone) continue;
       t.role_words = n;
       t.role_kind = r;
@@ -138,13 +154,31 @@ std::string span_text(std::string_view paragraph, const std::vector<Token>& toke
   return util::fold_spaces(out);
 }
 
-std::vector<std::string> split_words(const std::string& folded) {
-  std::vector<std::string> words;
+namespace {
+
+template <class Visit>
+void for_each_word(std::string_view folded, Visit visit) {
   std::size_t from = 0;
   while (from <= folded.size()) {
     const std::size_t space = std::min(folded.find(' ', from), folded.size());
-    if (space > from) words.push_back(folded.substr(from, space - from));
+    if (space > from) visit(folded.substr(from, space - from));
     from = space + 1;
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> split_words(const std::string& folded) {
+  std::vector<std::string> words;
+  for_each_word(folded, [&words](std::string_view w) { words.emplace_back(w); });
+  return words;
+}
+
+std::vector<Word> words_of_tokens(const std::vector<Token>& tokens) {
+  std::vector<Word> words;
+  words.reserve(tokens.size());
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    if (tokens[i].word) for_each_word(tokens[i].fold, [&](std::string_view w) { words.push_back({w, i}); });
   }
   return words;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,10 +44,19 @@ std::string span_text(std::string_view paragraph, const std::vector<Token>& toke
 // The words of a folded string (folding turns "a-t-il" into "a t il").
 std::vector<std::string> split_words(const std::string& folded);
 
+// One folded word of a paragraph and the index of its token: a hyphenated token gives several ("a-t-il").
+struct Word {
+  std::string_view fold;  // into the token's fold, which must outlive it
+  std::size_t token = 0;
+};
+// The words of the word tokens' folds (split_words), in order.
+std::vector<Word> words_of_tokens(const std::vector<Token>& tokens);
+
 // One paragraph with its tokens.
 struct Unit {
   std::string_view text;
   std::vector<Token> tokens;
+  std::vector<Word> words;  // words_of_tokens(tokens), for the quote and event rules
 };
 
 // "de", "du", "des", "d'", "of": words that join the parts of a name ("ministère des Affaires étrangères").
@@ -61,7 +71,7 @@ bool common_word(const Token& t);
 // Persons of the dispatch (extract_persons.cc): marks their tokens kPerson. `foreign` is the country other
 // than Vietnam the dispatch speaks most of, the default for a foreign name with no other clue. `places`
 // receives the names the rules took for places instead ("à Luang Prabang"), with their country if known.
-std::vector<Person> find_persons(std::vector<Unit>& units, const Gazetteer& gazetteer, const std::string& foreign,
+std::vector<Person> find_persons(std::span<Unit> units, const Gazetteer& gazetteer, const std::string& foreign,
                                  std::vector<std::pair<std::string, std::string>>& places);
 
 }  // namespace vnawire::extract::entities

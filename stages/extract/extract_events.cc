@@ -6,7 +6,10 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <span>
+#include <unordered_map>
 
+#include "stages/extract/extract_article_tokens.h"
 #include "stages/extract/extract_entity_tokens.h"
 #include "stages/extract/extract_gazetteer.h"
 
@@ -15,6 +18,7 @@ namespace {
 
 using entities::split_words;
 using entities::Token;
+using entities::Word;
 using Phrase = std::vector<std::string>;
 
 constexpr std::size_t kNone = static_cast<std::size_t>(-1);
@@ -97,16 +101,11 @@ const std::vector<Phrase>& attendance_phrases() {
   return k;
 }
 
-struct Word {
-  std::string fold;
-  std::size_t token = 0;
-};
-
 struct Sentence {
-  std::string_view text;  // of the whole unit
-  std::vector<Token> tokens;
-  std::vector<Word> words;
-  std::size_t from = 0, to = 0;  // words [from, to)
+  std::string_view text;          // of the whole unit
+  std::span<const Token> tokens;  // of the whole unit, shared (ArticleTokens)
+  std::span<const Word> words;    // of the whole unit, shared
+  std::size_t from = 0, to = 0;   // words [from, to)
 };
 
 struct Trigger {
@@ -114,12 +113,12 @@ struct Trigger {
   std::size_t word = 0;  // first word of the phrase
 };
 
-bool honorific(const std::string& f) {
+bool honorific(std::string_view f) {
   return f == "m" || f == "mme" || f == "mr" || f == "mrs" || f == "ms" || f == "mlle" || f == "dr" || f == "ong" ||
          f == "ba";
 }
 
-bool sentence_end(const std::vector<Token>& tokens, std::size_t i) {
+bool sentence_end(std::span<const Token> tokens, std::size_t i) {
   const Token& t = tokens[i];
   if (t.word || (t.text != "." && t.text != "!" && t.text != "?")) return false;
   return !(t.text == "." && i > 0 && tokens[i - 1].word && honorific(tokens[i - 1].fold));
@@ -175,40 +174,77 @@ bool phrase_at(const Sentence& s, std::size_t w, const Phrase& p) {
   return true;
 }
 
-bool any_phrase_at(const Sentence& s, std::size_t w, const std::vector<Phrase>& phrases) {
-  return std::any_of(phrases.begin(), phrases.end(), [&](const Phrase& p) { return phrase_at(s, w, p); });
+// The trigger lists, one bit each in a word's PhraseKinds.
+enum PhraseKind : unsigned { kVisit = 1, kMeeting = 2, kPhone = 4, kAgreement = 8, kConference = 16, kAttendance = 32 };
+using PhraseKinds = unsigned;
+
+// Every trigger phrase by its first word: one look-up per word instead of a comparison with each phrase.
+struct PhraseIndex {
+  std::unordered_map<std::string_view, std::vector<std::pair<PhraseKind, const Phrase*>>> by_first_word;
+  KeyShapes first_word_shapes;  // most words are turned away without a look-up
+};
+
+const PhraseIndex& phrases_by_first_word() {
+  static const auto k = [] {
+    PhraseIndex index;
+    const std::pair<PhraseKind, const std::vector<Phrase>*> lists[] = {
+        {kVisit, &visit_phrases()},         {kMeeting, &meeting_phrases()},       {kPhone, &phone_phrases()},
+        {kAgreement, &agreement_phrases()}, {kConference, &conference_phrases()}, {kAttendance, &attendance_phrases()}};
+    for (const auto& [kind, phrases] : lists) {
+      for (const Phrase& p : *phrases) {
+        index.by_first_word[p.front()].emplace_back(kind, &p);
+        index.first_word_shapes.add(p.front());
+      }
+    }
+    return index;
+  }();
+  return k;
 }
 
-bool sentence_has(const Sentence& s, const std::vector<Phrase>& phrases) {
+// Per word of the sentence (from s.from): the kinds of the trigger phrases that start there.
+std::vector<PhraseKinds> phrase_kinds(const Sentence& s) {
+  const auto& index = phrases_by_first_word();
+  std::vector<PhraseKinds> kinds(s.to - s.from, 0);
   for (std::size_t w = s.from; w < s.to; ++w) {
-    if (any_phrase_at(s, w, phrases)) return true;
+    if (!index.first_word_shapes.may_hold(s.words[w].fold)) continue;
+    const auto it = index.by_first_word.find(s.words[w].fold);
+    if (it == index.by_first_word.end()) continue;
+    for (const auto& [kind, phrase] : it->second) {
+      if (phrase_at(s, w, *phrase)) kinds[w - s.from] |= kind;
+    }
   }
-  return false;
+  return kinds;
 }
 
 // The triggers of a sentence in text order, one per type (its first): a phone call's "entretien" is not
 // also a meeting, a conference nobody attends is no event.
 std::vector<Trigger> find_triggers(const Sentence& s) {
-  const bool phone = sentence_has(s, phone_phrases());
-  const bool attended = sentence_has(s, attendance_phrases());
+  const std::vector<PhraseKinds> kinds = phrase_kinds(s);
+  const auto sentence_has = [&kinds](PhraseKind kind) {
+    return std::any_of(kinds.begin(), kinds.end(), [kind](PhraseKinds k) { return (k & kind) != 0; });
+  };
+  const bool phone = sentence_has(kPhone);
+  const bool attended = sentence_has(kAttendance);
   std::vector<Trigger> triggers;
   auto add = [&](const char* type, std::size_t w) {
     if (std::none_of(triggers.begin(), triggers.end(), [&](const Trigger& t) { return t.type == type; }))
       triggers.push_back({type, w});
   };
   for (std::size_t w = s.from; w < s.to; ++w) {
+    const PhraseKinds here = kinds[w - s.from];
+    if (here == 0) continue;
     // A capitalised trigger word names something ("Forum économique", "Conférence consultative").
     const bool lower = !s.tokens[s.words[w].token].capital || w == s.from;
-    if (phone && any_phrase_at(s, w, phone_phrases())) add("phone_call", w);
+    if (phone && (here & kPhone) != 0) add("phone_call", w);
     // Vietnamese "tiếp" receives, "tiếp tục" continues.
-    else if (!phone && any_phrase_at(s, w, meeting_phrases()) &&
+    else if (!phone && (here & kMeeting) != 0 &&
              !(s.words[w].fold == "tiep" && w + 1 < s.to && s.words[w + 1].fold == "tuc"))
       add("meeting", w);
-    else if (any_phrase_at(s, w, visit_phrases()))
+    else if ((here & kVisit) != 0)
       add("visit", w);
-    else if (any_phrase_at(s, w, agreement_phrases()))
+    else if ((here & kAgreement) != 0)
       add("agreement", w);
-    else if (attended && lower && any_phrase_at(s, w, conference_phrases()))
+    else if (attended && lower && (here & kConference) != 0)
       add("conference", w);
   }
   return triggers;
@@ -240,29 +276,28 @@ bool same_event(const Event& a, const Event& b) {
 
 class EventFinder {
  public:
-  EventFinder(const Article& article, const Entities& entities)
+  EventFinder(const Article& article, const ArticleTokens& tokens, const Entities& entities)
       : article_(article),
+        tokens_(tokens),
         entities_(entities),
         persons_(forms_of(entities.persons)),
         places_(forms_of(entities.places)) {}
 
   std::vector<Event> run() {
-    std::vector<const std::string*> units;
-    if (article_.title) units.push_back(&*article_.title);
-    if (article_.lead) units.push_back(&*article_.lead);
-    for (const std::string& p : article_.body) units.push_back(&p);
-    for (const std::string* text : units) {
+    // Title, lead (even when it repeats the first paragraph) and body; not the captions.
+    std::vector<const entities::Unit*> units;
+    if (tokens_.title != ArticleTokens::kAbsent) units.push_back(&tokens_.units[tokens_.title]);
+    if (tokens_.lead != ArticleTokens::kAbsent) units.push_back(&tokens_.units[tokens_.lead]);
+    for (std::size_t u = tokens_.body; u < tokens_.captions; ++u) units.push_back(&tokens_.units[u]);
+    for (const entities::Unit* unit : units) {
       Sentence s;
-      s.text = *text;
-      s.tokens = entities::tokenize(*text);
-      entities::annotate(s.tokens, default_gazetteer());
+      s.text = unit->text;
+      s.tokens = unit->tokens;
+      s.words = unit->words;
       std::vector<std::size_t> ends;  // word index where each sentence ends
-      for (std::size_t i = 0; i < s.tokens.size(); ++i) {
-        if (s.tokens[i].word) {
-          for (std::string& w : split_words(s.tokens[i].fold)) s.words.push_back({std::move(w), i});
-        } else if (sentence_end(s.tokens, i)) {
-          ends.push_back(s.words.size());
-        }
+      for (std::size_t i = 0, w = 0; i < s.tokens.size(); ++i) {
+        while (w < s.words.size() && s.words[w].token < i) ++w;
+        if (!s.tokens[i].word && sentence_end(s.tokens, i)) ends.push_back(w);
       }
       ends.push_back(s.words.size());
       std::size_t from = 0;
@@ -370,6 +405,7 @@ class EventFinder {
   }
 
   const Article& article_;
+  const ArticleTokens& tokens_;
   const Entities& entities_;
   Forms persons_, places_;
   std::size_t protagonist_ = kNone;  // who a sentence without a named subject speaks of ("Elle a rencontré")
@@ -378,8 +414,12 @@ class EventFinder {
 
 }  // namespace
 
+std::vector<Event> extract_events(const Article& article, const ArticleTokens& tokens, const Entities& entities) {
+  return EventFinder(article, tokens, entities).run();
+}
+
 std::vector<Event> extract_events(const Article& article, const Entities& entities) {
-  return EventFinder(article, entities).run();
+  return extract_events(article, tokenize_article(article), entities);
 }
 
 nlohmann::json events_to_json(const std::vector<Event>& events) {

@@ -22,7 +22,12 @@ struct Event {
   std::string cameo;                 // CAMEO event code of the type (docs/extract.md, "Events")
 };
 
-// `entities` are the dispatch's own (extract_entities): participants are given by their canonical names.
+struct ArticleTokens;
+
+// `entities` are the dispatch's own, read from the same `tokens` (extract_entities): participants are given
+// by their canonical names.
+std::vector<Event> extract_events(const Article& article, const ArticleTokens& tokens, const Entities& entities);
+// Tokenizes the article again, for a caller that has no ArticleTokens.
 std::vector<Event> extract_events(const Article& article, const Entities& entities);
 
 // The "events" list of the output contract.

@@ -48,11 +48,11 @@ std::size_t word_count(const std::string& folded) {
 }  // namespace
 
 std::string entity_fold(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  bool pending = false;
   // Most words are plain ASCII: fold them without decoding.
   if (std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
-    std::string out;
-    out.reserve(s.size());
-    bool pending = false;
     for (const char c : s) {
       if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '-' || c == '\'' || c == '.' || c == '`') {
         pending = !out.empty();
@@ -64,20 +64,14 @@ std::string entity_fold(std::string_view s) {
     }
     return out;
   }
-  std::string spaced;
-  spaced.reserve(s.size());
-  for (std::size_t i = 0; i < s.size();) {
-    const std::size_t at = i;
-    const char32_t c = util::next_code_point(s, i);
-    const bool separator = c == U'-' || c == U'\'' || c == U'’' || c == U'‐' || c == U'‑' || c == U'–' || c == U'—' ||
-                           c == U'.' || c == U'`' || c == U'´';
-    if (separator) {
-      spaced += ' ';
-    } else {
-      spaced.append(s.substr(at, i - at));
-    }
-  }
-  return util::fold_key(spaced);
+  // fold_key with the separators as white space, in one pass.
+  for (std::size_t i = 0; i < s.size();) append_entity_folded(out, util::next_code_point(s, i), pending);
+  return out;
+}
+
+void append_entity_folded_non_ascii(std::string& out, char32_t c, bool& pending) {
+  const bool separator = c == U'’' || c == U'‐' || c == U'‑' || c == U'–' || c == U'—' || c == U'´';
+  util::append_folded(out, separator ? U' ' : c, pending);
 }
 
 Gazetteer Gazetteer::from_files(const std::vector<std::pair<std::string_view, std::string_view>>& files) {
@@ -124,7 +118,18 @@ Gazetteer Gazetteer::from_files(const std::vector<std::pair<std::string_view, st
       }
     }
   }
+  for (const auto& [word, country] : g.adjectives_) g.word_facts_[word].adjective = country;
+  for (const std::string& prefix : g.role_prefixes_) g.word_facts_[prefix].role_prefix = true;
+  for (const auto& [name, kind] : g.roles_) g.word_facts_[name].role = kind;
+  for (const auto& [word, facts] : g.word_facts_) g.word_fact_shapes_.add(word);
+  for (const auto& [word, kind] : g.org_heads_) g.org_head_shapes_.add(word);
   return g;
+}
+
+const WordFacts* Gazetteer::word_facts(const std::string& folded) const {
+  if (!word_fact_shapes_.may_hold(folded)) return nullptr;
+  const auto it = word_facts_.find(folded);
+  return it == word_facts_.end() ? nullptr : &it->second;
 }
 
 const PlaceEntry* Gazetteer::place(const std::string& folded) const {
@@ -153,7 +158,8 @@ RoleKind Gazetteer::role(const std::string& folded) const {
 }
 
 OrgHeadKind Gazetteer::org_head(std::string_view exact_word) const {
-  const auto it = org_heads_.find(std::string(exact_word));
+  if (!org_head_shapes_.may_hold(exact_word)) return OrgHeadKind::kNone;
+  const auto it = org_heads_.find(exact_word);
   return it == org_heads_.end() ? OrgHeadKind::kNone : it->second;
 }
 

@@ -2,7 +2,10 @@
 // from the TSV files under config/lexicons/ that the build embeds (docs/extract.md, "Entities").
 #pragma once
 
+#include <algorithm>
+#include <bitset>
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,14 +20,38 @@ struct PlaceEntry {
   bool is_country = false;
 };
 
+enum class RoleKind { kNone, kRole, kCounterpart };
+enum class OrgHeadKind { kNone, kHead, kLower, kAlone };
+
+// What the tables say of one folded word (or hyphenated word, "vice premier"): the adjective, role and
+// role-prefix tables in one look-up, since every token of every paragraph asks all three.
+struct WordFacts {
+  std::string adjective;  // country_of_adjective
+  bool role_prefix = false;
+  RoleKind role = RoleKind::kNone;
+};
+
 struct KnownOrganization {
   std::string name;  // the first (French) name of the row
   std::string acronym;
   std::string country;
 };
 
-enum class RoleKind { kNone, kRole, kCounterpart };
-enum class OrgHeadKind { kNone, kHead, kLower, kAlone };
+// The first byte and length of every key of a table: most words are turned away by one bit test instead
+// of being hashed and looked up (the tokens of every paragraph ask the organisation heads and WordFacts).
+class KeyShapes {
+ public:
+  void add(std::string_view key) { seen_.set(slot(key)); }
+  bool may_hold(std::string_view key) const { return seen_.test(slot(key)); }
+
+ private:
+  static constexpr std::size_t kLengths = 32;  // the last slot stands for this length and more
+  static std::size_t slot(std::string_view key) {
+    const std::size_t first = key.empty() ? 0 : static_cast<unsigned char>(key.front());
+    return first * kLengths + std::min(key.size(), kLengths - 1);
+  }
+  std::bitset<256 * kLengths> seen_;
+};
 
 class Gazetteer {
  public:
@@ -48,6 +75,8 @@ class Gazetteer {
   // sequences can stop as soon as this is false.
   bool place_prefix(const std::string& folded) const { return place_prefixes_.count(folded) != 0; }
   bool role_prefix(const std::string& folded) const { return role_prefixes_.count(folded) != 0; }
+  // Null when none of country_of_adjective, role_prefix and role knows `folded`.
+  const WordFacts* word_facts(const std::string& folded) const;
 
   std::size_t max_place_words() const { return max_place_words_; }
   std::size_t max_role_words() const { return max_role_words_; }
@@ -57,13 +86,21 @@ class Gazetteer {
   std::vector<PlaceEntry> place_entries_;
   std::unordered_map<std::string, std::string> adjectives_;
   std::unordered_map<std::string, RoleKind> roles_;
-  std::unordered_map<std::string, OrgHeadKind> org_heads_;
+  // Looked up by the token's text as a string_view, without making a string of it.
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, OrgHeadKind, StringHash, std::equal_to<>> org_heads_;
+  KeyShapes org_head_shapes_;
   std::unordered_map<std::string, std::size_t> organization_index_;
   std::vector<KnownOrganization> organizations_;
   std::unordered_set<std::string> stop_words_;
   std::unordered_set<std::string> surnames_;
   std::unordered_set<std::string> place_prefixes_;
   std::unordered_set<std::string> role_prefixes_;
+  std::unordered_map<std::string, WordFacts> word_facts_;
+  KeyShapes word_fact_shapes_;
   std::size_t max_place_words_ = 1;
   std::size_t max_role_words_ = 1;
 };
@@ -74,5 +111,19 @@ const Gazetteer& default_gazetteer();
 // Lower case, accents removed (đ -> d), hyphens, apostrophes and dots as spaces, white space collapsed:
 // the scorer's folding (../shared/eval/README.md), used for every look-up and comparison of names.
 std::string entity_fold(std::string_view s);
+
+// One code point of entity_fold in a text with more than ASCII, for a caller that scans the text anyway
+// (the tokenizer): appends c folded to `out`, or only sets `pending` for a separator or white space.
+void append_entity_folded_non_ascii(std::string& out, char32_t c, bool& pending);
+inline void append_entity_folded(std::string& out, char32_t c, bool& pending) {
+  if (c >= 0x80) return append_entity_folded_non_ascii(out, c, pending);
+  if (c == ' ' || (c >= '\t' && c <= '\r') || c == '-' || c == '\'' || c == '.' || c == '`') {
+    pending = !out.empty();
+    return;
+  }
+  if (pending) out += ' ';
+  pending = false;
+  out += static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+}
 
 }  // namespace vnawire::extract

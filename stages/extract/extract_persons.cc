@@ -16,18 +16,27 @@ namespace entities {
 
 bool vietnamese_syllable(const std::string& w) {
   if (w.empty() || w.size() > 7) return false;
-  static const char* const kInitials[] = {"ngh", "ng", "nh", "ch", "gh", "gi", "kh", "ph", "qu", "th", "tr", "b", "c",
-                                          "d",   "g",  "h",  "k",  "l",  "m",  "n",  "p",  "r",  "s",  "t",  "v", "x"};
+  // string_view constants and a switch: this runs on most capitalised words, several times each.
+  static constexpr std::string_view kInitials[] = {"ngh", "ng", "nh", "ch", "gh", "gi", "kh", "ph", "qu",
+                                                   "th",  "tr", "b",  "c",  "d",  "g",  "h",  "k",  "l",
+                                                   "m",   "n",  "p",  "r",  "s",  "t",  "v",  "x"};
   std::size_t i = 0;
-  for (const char* initial : kInitials) {
-    const std::string_view in(initial);
-    if (w.compare(0, in.size(), in) == 0) {
-      i = in.size();
+  const auto opens_with = [&w](std::string_view initial) {
+    if (w.size() < initial.size()) return false;
+    for (std::size_t k = 0; k < initial.size(); ++k) {
+      if (w[k] != initial[k]) return false;
+    }
+    return true;
+  };
+  for (const std::string_view initial : kInitials) {
+    if (opens_with(initial)) {
+      i = initial.size();
       break;
     }
   }
+  const auto vowel = [](char c) { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y'; };
   const std::size_t vowels_from = i;
-  while (i < w.size() && std::string_view("aeiouy").find(w[i]) != std::string_view::npos) ++i;
+  while (i < w.size() && vowel(w[i])) ++i;
   if (i == vowels_from || i - vowels_from > 3) return false;
   const std::string_view final_part = std::string_view(w).substr(i);
   return final_part.empty() || final_part == "c" || final_part == "ch" || final_part == "m" || final_part == "n" ||
@@ -58,7 +67,7 @@ struct Mention {
   std::vector<RoleFound> roles;
 };
 
-bool is_honorific(const std::string& f) {
+bool is_honorific(std::string_view f) {
   return f == "m" || f == "mme" || f == "mr" || f == "mrs" || f == "ms" || f == "mlle" || f == "dr" || f == "ong" ||
          f == "ba";
 }
@@ -79,7 +88,7 @@ bool has_digit(std::string_view s) {
 
 class PersonFinder {
  public:
-  PersonFinder(std::vector<Unit>& units, const Gazetteer& g) : units_(units), g_(g) {}
+  PersonFinder(std::span<Unit> units, const Gazetteer& g) : units_(units), g_(g) {}
 
   std::vector<Mention> find() {
     for (std::size_t u = 0; u < units_.size(); ++u) find_in(u);
@@ -377,7 +386,7 @@ class PersonFinder {
     }
   }
 
-  std::vector<Unit>& units_;
+  std::span<Unit> units_;
   const Gazetteer& g_;
   std::vector<Mention> mentions_;
 
@@ -389,13 +398,14 @@ class PersonFinder {
 // x as ks, c/q as k, w as v; the first letter kept. "Alexandre"/"Alexander" -> "alksndr".
 std::string skeleton(const std::string& word) {
   std::string s;
+  // The letter k places on (none past the end): the tests below compare letters, not substrings.
+  const auto at = [&word](std::size_t k) { return k < word.size() ? word[k] : '\0'; };
   for (std::size_t i = 0; i < word.size(); ++i) {
     const char c = word[i];
-    const std::string_view rest = std::string_view(word).substr(i);
-    if (rest.starts_with("tch") || rest.starts_with("sch")) {
+    if ((c == 't' || c == 's') && at(i + 1) == 'c' && at(i + 2) == 'h') {  // "tch", "sch"
       s += "sh";
       i += 2;
-    } else if (rest.starts_with("ch") || rest.starts_with("sh") || rest.starts_with("zh")) {
+    } else if ((c == 'c' || c == 's' || c == 'z') && at(i + 1) == 'h') {  // "ch", "sh", "zh"
       s += "sh";
       ++i;
     } else if (c == 'j') {
@@ -406,7 +416,7 @@ std::string skeleton(const std::string& word) {
       s += 'k';
     } else if (c == 'w') {
       s += 'v';
-    } else if (std::string_view("aeiouyh").find(c) == std::string_view::npos || i == 0) {
+    } else if (!(c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y' || c == 'h') || i == 0) {
       s += c;
     }
     if (s.size() >= 2 && s[s.size() - 1] == s[s.size() - 2]) s.pop_back();
@@ -450,23 +460,28 @@ void add_unique(std::vector<std::string>& list, const std::string& value, const 
 
 }  // namespace
 
-std::vector<Person> find_persons(std::vector<Unit>& units, const Gazetteer& g, const std::string& foreign,
+std::vector<Person> find_persons(std::span<Unit> units, const Gazetteer& g, const std::string& foreign,
                                  std::vector<std::pair<std::string, std::string>>& places) {
   PersonFinder finder(units, g);
   std::vector<Mention> mentions = finder.find();
   places = std::move(finder.places_);
   std::vector<Group> groups;
-  auto key_of = [](const Mention& m) { return person_key(m.surface); };
+  // Each mention's key and first and last word skeletons, made once: the grouping compares them pairwise.
+  std::vector<std::string> keys, first_sounds, last_sounds;
+  for (const Mention& m : mentions) {
+    keys.push_back(person_key(m.surface));
+    first_sounds.push_back(m.words.empty() ? std::string() : skeleton(m.words.front()));
+    last_sounds.push_back(m.words.empty() ? std::string() : skeleton(m.words.back()));
+  }
   // Full names first: one group per key; same first and last word skeleton joins a longer spelling.
   for (std::size_t i = 0; i < mentions.size(); ++i) {
     const Mention& m = mentions[i];
     if (m.words.size() < 2) continue;
-    const std::string key = key_of(m);
     std::vector<std::size_t> hits;
     for (std::size_t gi = 0; gi < groups.size(); ++gi) {
-      const Mention& b = mentions[groups[gi].best];
-      const bool same = key_of(b) == key || (!m.vietnamese && skeleton(b.words.front()) == skeleton(m.words.front()) &&
-                                             skeleton(b.words.back()) == skeleton(m.words.back()));
+      const std::size_t b = groups[gi].best;
+      const bool same = keys[b] == keys[i] ||
+                        (!m.vietnamese && first_sounds[b] == first_sounds[i] && last_sounds[b] == last_sounds[i]);
       if (same) hits.push_back(gi);
     }
     if (hits.size() == 1) {
@@ -485,8 +500,8 @@ std::vector<Person> find_persons(std::vector<Unit>& units, const Gazetteer& g, c
     for (std::size_t gi = 0; gi < groups.size(); ++gi) {
       for (std::size_t mi : groups[gi].mentions) {
         const Mention& f = mentions[mi];
-        if (f.words.size() >= 2 && (f.vietnamese ? f.words.back() == m.words.front()
-                                                 : skeleton(f.words.back()) == skeleton(m.words.front()))) {
+        if (f.words.size() >= 2 &&
+            (f.vietnamese ? f.words.back() == m.words.front() : last_sounds[mi] == first_sounds[i])) {
           hits.push_back(gi);
           break;
         }
@@ -511,7 +526,7 @@ std::vector<Person> find_persons(std::vector<Unit>& units, const Gazetteer& g, c
     const Mention& best = mentions[grp.best];
     Person p;
     p.name = best.surface;
-    p.key = person_key(best.surface);
+    p.key = keys[grp.best];
     std::vector<RoleFound> roles;
     for (std::size_t mi : grp.mentions) {
       const Mention& m = mentions[mi];

@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <unordered_set>
 
+#include "stages/extract/extract_article_tokens.h"
 #include "stages/extract/extract_entity_tokens.h"
 #include "stages/extract/extract_gazetteer.h"
 #include "stages/extract/extract_text_util.h"
@@ -16,6 +18,7 @@ namespace {
 
 using entities::split_words;
 using entities::Token;
+using entities::Word;
 
 constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 // Fewer words than this inside the marks is a quoted term, a name or a title, never speech.
@@ -39,11 +42,11 @@ bool attribution_word(const std::string& f) {
   return kWords.contains(f);
 }
 
-bool feminine_honorific(const std::string& f) {
+bool feminine_honorific(std::string_view f) {
   return f == "mme" || f == "mrs" || f == "ms" || f == "mlle" || f == "ba";
 }
-bool masculine_honorific(const std::string& f) { return f == "m" || f == "mr" || f == "ong"; }
-bool honorific(const std::string& f) { return feminine_honorific(f) || masculine_honorific(f) || f == "dr"; }
+bool masculine_honorific(std::string_view f) { return f == "m" || f == "mr" || f == "ong"; }
+bool honorific(std::string_view f) { return feminine_honorific(f) || masculine_honorific(f) || f == "dr"; }
 
 enum class Gender { kUnknown, kMale, kFemale };
 
@@ -52,12 +55,6 @@ Gender pronoun_gender(const std::string& f) {
   if (f == "elle" || f == "she") return Gender::kFemale;
   return Gender::kUnknown;
 }
-
-// One folded word of a unit; hyphenated tokens ("a-t-il") give several.
-struct Word {
-  std::string fold;
-  std::size_t token = 0;
-};
 
 struct Span {
   std::size_t open = 0, close = 0;  // token indices of the marks
@@ -69,8 +66,8 @@ struct Mention {
 
 struct UnitView {
   std::string_view text;
-  std::vector<Token> tokens;
-  std::vector<Word> words;
+  std::span<const Token> tokens;  // the shared tokens (ArticleTokens)
+  std::span<const Word> words;
   std::vector<Span> quotes;
   std::vector<bool> quoted;  // per token: inside a quote (marks included)
 };
@@ -78,7 +75,7 @@ struct UnitView {
 bool is_mark(const Token& t, std::string_view mark) { return !t.word && t.text == mark; }
 
 // Top-level quotations: « » and “ ” nest, a straight quote closes the previous one.
-std::vector<Span> find_quotes(const std::vector<Token>& tokens) {
+std::vector<Span> find_quotes(std::span<const Token> tokens) {
   std::vector<Span> spans;
   std::size_t open = kNone;
   std::string_view closer;
@@ -105,7 +102,7 @@ std::vector<Span> find_quotes(const std::vector<Token>& tokens) {
   return spans;
 }
 
-bool sentence_end(const std::vector<Token>& tokens, std::size_t i) {
+bool sentence_end(std::span<const Token> tokens, std::size_t i) {
   const Token& t = tokens[i];
   if (t.word || (t.text != "." && t.text != "!" && t.text != "?")) return false;
   // "M. Nguyen": the dot of an honorific ends nothing.
@@ -114,26 +111,22 @@ bool sentence_end(const std::vector<Token>& tokens, std::size_t i) {
 
 class QuoteFinder {
  public:
-  QuoteFinder(const Article& article, const Entities& entities) : entities_(entities) {
-    auto add = [&](const std::string& text) {
+  QuoteFinder(const ArticleTokens& tokens, const Entities& entities) : entities_(entities) {
+    auto add = [&](const entities::Unit& shared) {
       UnitView unit;
-      unit.text = text;
-      unit.tokens = entities::tokenize(text);
-      entities::annotate(unit.tokens, default_gazetteer());
-      for (std::size_t i = 0; i < unit.tokens.size(); ++i) {
-        if (!unit.tokens[i].word) continue;
-        for (std::string& w : split_words(unit.tokens[i].fold)) unit.words.push_back({std::move(w), i});
-      }
+      unit.text = shared.text;
+      unit.tokens = shared.tokens;
+      unit.words = shared.words;
       unit.quotes = find_quotes(unit.tokens);
       unit.quoted.assign(unit.tokens.size(), false);
       for (const Span& s : unit.quotes)
         std::fill(unit.quoted.begin() + s.open, unit.quoted.begin() + s.close + 1, true);
       units_.push_back(std::move(unit));
     };
-    if (article.title) add(*article.title);
-    if (article.lead) add(*article.lead);
-    for (const std::string& p : article.body) add(p);
-    for (const std::string& c : article.captions) add(c);
+    // The lead even when it repeats the first paragraph: each quotation is read where it stands.
+    if (tokens.title != ArticleTokens::kAbsent) add(tokens.units[tokens.title]);
+    if (tokens.lead != ArticleTokens::kAbsent) add(tokens.units[tokens.lead]);
+    for (std::size_t u = tokens.body; u < tokens.units.size(); ++u) add(tokens.units[u]);
     find_mentions();
   }
 
@@ -357,8 +350,12 @@ class QuoteFinder {
 
 }  // namespace
 
+std::vector<Quote> extract_quotes(const ArticleTokens& tokens, const Entities& entities) {
+  return QuoteFinder(tokens, entities).run();
+}
+
 std::vector<Quote> extract_quotes(const Article& article, const Entities& entities) {
-  return QuoteFinder(article, entities).run();
+  return extract_quotes(tokenize_article(article), entities);
 }
 
 nlohmann::json quotes_to_json(const std::vector<Quote>& quotes) {

@@ -18,7 +18,12 @@ struct Quote {
   std::string text;                    // inside the quotation marks, white space folded
 };
 
-// `entities` are the dispatch's own (extract_entities): speakers are given by their canonical names.
+struct ArticleTokens;
+
+// `entities` are the dispatch's own, read from the same `tokens` (extract_entities): speakers are given by
+// their canonical names.
+std::vector<Quote> extract_quotes(const ArticleTokens& tokens, const Entities& entities);
+// Tokenizes the article again, for a caller that has no ArticleTokens.
 std::vector<Quote> extract_quotes(const Article& article, const Entities& entities);
 
 // The "quotes" list of the output contract.

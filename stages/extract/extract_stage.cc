@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "stages/extract/extract_article.h"
+#include "stages/extract/extract_article_tokens.h"
 #include "stages/extract/extract_entities.h"
 #include "stages/extract/extract_events.h"
 #include "stages/extract/extract_profiles.h"
@@ -66,15 +67,17 @@ class ExtractStage final : public runtime::Stage {
     }
     if (!article.title && article.body.empty()) context_.counters->add("empty_article");
     record["article"] = article_to_json(article);
-    const Entities entities = extract_entities(article);
+    // Entities, quotes and events read the same words: tokenized and folded once.
+    ArticleTokens tokens = tokenize_article(article);
+    const Entities entities = extract_entities(article, tokens);
     record["entities"] = entities_to_json(entities);
     // Speakers are named as the entities name them, so quotes are read after the entities.
-    record["quotes"] = quotes_to_json(extract_quotes(article, entities));
+    record["quotes"] = quotes_to_json(extract_quotes(tokens, entities));
     // Participants too, so events are read after the entities; the list is always present (possibly empty).
-    record["events"] = events_to_json(extract_events(article, entities));
+    record["events"] = events_to_json(extract_events(article, tokens, entities));
     // For filtering ("Vietnam–Russia relations"): both lists are always present (possibly empty).
-    record["countries"] = extract_countries(article, entities);
-    record["topics"] = extract_topics(article);
+    record["countries"] = extract_countries(tokens, entities);
+    record["topics"] = extract_topics(tokens);
     return runtime::Verdict::forward();
   }
 

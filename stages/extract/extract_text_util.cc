@@ -120,7 +120,7 @@ std::string to_nfc(std::string_view s) {
   return result;
 }
 
-char32_t next_code_point(std::string_view s, std::size_t& i) {
+char32_t next_multibyte_code_point(std::string_view s, std::size_t& i) {
   const auto [cp, len] = decode(s, i);
   if (len == 0) {
     ++i;
@@ -162,32 +162,25 @@ std::string to_utf8(std::u32string_view s) {
   return out;
 }
 
-bool is_space(char32_t c) {
-  if (c < 0x80) return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+bool is_non_ascii_space(char32_t c) {
   // Below U+1680 only U+0085 and NBSP have Unicode's White_Space property: accented letters, the
   // bulk of non-ASCII text here, are answered without asking ICU.
   if (c < 0x1680) return c == 0x85 || c == 0xA0;
   return u_hasBinaryProperty(static_cast<UChar32>(c), UCHAR_WHITE_SPACE) || c == 0x200B || c == 0xFEFF;
 }
 
-bool is_letter(char32_t c) {
-  if (c < 0x80) return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-  if (c >= 0xC0 && c <= 0x17F) return c != 0xD7 && c != 0xF7;  // Latin-1 letters and Latin Extended-A
+bool is_non_ascii_letter(char32_t c) {  // is_letter answers Latin-1 and Latin Extended-A inline
   const int8_t type = u_charType(static_cast<UChar32>(c));
   return u_isalpha(static_cast<UChar32>(c)) || type == U_NON_SPACING_MARK || type == U_COMBINING_SPACING_MARK;
 }
 
 // ASCII answers without ICU: most characters of a page are ASCII, and ICU's property look-ups
 // cost far more than a comparison (they were a large share of the extraction's time).
-bool is_upper(char32_t c) {
-  if (c < 0x80) return c >= 'A' && c <= 'Z';
-  return u_isupper(static_cast<UChar32>(c)) || u_istitle(static_cast<UChar32>(c));
-}
+bool is_non_ascii_upper(char32_t c) { return u_isupper(static_cast<UChar32>(c)) || u_istitle(static_cast<UChar32>(c)); }
 bool is_lower(char32_t c) {
   if (c < 0x80) return c >= 'a' && c <= 'z';
   return u_islower(static_cast<UChar32>(c));
 }
-bool is_digit(char32_t c) { return c >= '0' && c <= '9'; }
 char32_t lower(char32_t c) {
   if (c < 0x80) return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
   return static_cast<char32_t>(u_tolower(static_cast<UChar32>(c)));
@@ -246,37 +239,93 @@ std::string_view trim(std::string_view s) {
   return s.substr(b, e - b);
 }
 
+namespace {
+
+// The base letters of c's canonical decomposition, marks dropped, in UTF-8 ("ệ" -> "e", a lone mark -> "").
+void append_base_letters(std::string& out, char32_t c) {
+  UErrorCode status = U_ZERO_ERROR;
+  const icu::Normalizer2* nfd = icu::Normalizer2::getNFDInstance(status);
+  if (nfd == nullptr || U_FAILURE(status)) {
+    append_utf8(out, c);
+    return;
+  }
+  icu::UnicodeString decomposed;
+  if (!nfd->getDecomposition(static_cast<UChar32>(c), decomposed) || decomposed.length() == 0) {
+    if (u_charType(static_cast<UChar32>(c)) != U_NON_SPACING_MARK) append_utf8(out, c);
+    return;
+  }
+  for (int32_t k = 0; k < decomposed.length();) {
+    const UChar32 d = decomposed.char32At(k);
+    k += U16_LENGTH(d);
+    if (u_charType(d) != U_NON_SPACING_MARK) append_utf8(out, static_cast<char32_t>(d));
+  }
+}
+
+// What fold_key makes of one code point: white space, or its lower-case base letters.
+struct FoldedCodePoint {
+  bool space = false;
+  std::string text;
+};
+
+FoldedCodePoint fold_code_point(char32_t c) {
+  FoldedCodePoint f;
+  c = lower(c);
+  if (is_space(c)) {
+    f.space = true;
+    return f;
+  }
+  if (c == U'đ') c = U'd';
+  if (c < 0x80) {
+    append_utf8(f.text, c);
+  } else {
+    append_base_letters(f.text, c);
+  }
+  return f;
+}
+
+// fold_code_point of every code point from U+0080 to U+1FFF (Latin, Vietnamese, Greek, Cyrillic, the
+// combining marks), worked out once: asking ICU for the case and decomposition of each accented letter of
+// each word was a large share of the entity rules' time.
+constexpr char32_t kFoldTableEnd = 0x2000;
+
+const std::vector<FoldedCodePoint>& fold_table() {
+  static const std::vector<FoldedCodePoint> table = [] {
+    std::vector<FoldedCodePoint> t(kFoldTableEnd);
+    for (char32_t c = 0x80; c < kFoldTableEnd; ++c) t[c] = fold_code_point(c);
+    return t;
+  }();
+  return table;
+}
+
+}  // namespace
+
+void append_folded(std::string& out, char32_t c, bool& pending) {
+  if (c < 0x80) {
+    if (c == ' ' || (c >= '\t' && c <= '\r')) {
+      pending = !out.empty();
+      return;
+    }
+    if (pending) out += ' ';
+    pending = false;
+    out += static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+    return;
+  }
+  const FoldedCodePoint computed = c < kFoldTableEnd ? FoldedCodePoint{} : fold_code_point(c);
+  const FoldedCodePoint& f = c < kFoldTableEnd ? fold_table()[c] : computed;
+  if (f.space) {
+    pending = !out.empty();
+    return;
+  }
+  if (pending) out += ' ';
+  pending = false;
+  out += f.text;
+}
+
 std::string fold_key(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  UErrorCode status = U_ZERO_ERROR;
-  const icu::Normalizer2* nfd = icu::Normalizer2::getNFDInstance(status);
   bool pending = false;
-  for (std::size_t i = 0; i < s.size();) {
-    char32_t c = lower(next_code_point(s, i));
-    if (is_space(c)) {
-      pending = !out.empty();
-      continue;
-    }
-    if (c == U'đ') c = U'd';
-    if (pending) out += ' ';
-    pending = false;
-    if (c < 0x80 || nfd == nullptr || U_FAILURE(status)) {
-      append_utf8(out, c);
-      continue;
-    }
-    // Keep the base letter of the canonical decomposition and drop the marks.
-    icu::UnicodeString decomposed;
-    if (!nfd->getDecomposition(static_cast<UChar32>(c), decomposed) || decomposed.length() == 0) {
-      if (u_charType(static_cast<UChar32>(c)) != U_NON_SPACING_MARK) append_utf8(out, c);
-      continue;
-    }
-    for (int32_t k = 0; k < decomposed.length();) {
-      const UChar32 d = decomposed.char32At(k);
-      k += U16_LENGTH(d);
-      if (u_charType(d) != U_NON_SPACING_MARK) append_utf8(out, static_cast<char32_t>(d));
-    }
-  }
+  for (std::size_t i = 0; i < s.size();) append_folded(out, next_code_point(s, i), pending);
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "stages/extract/extract_article_tokens.h"
 #include "stages/extract/extract_entity_tokens.h"
 #include "stages/extract/extract_gazetteer.h"
 #include "stages/extract/extract_text_util.h"
@@ -73,17 +74,17 @@ std::vector<std::string> words_of(std::string_view text) {
   return words;
 }
 
-// Adds the keyword hits of `text` to `hits` (one count per topic).
-void count_hits(std::string_view text, std::vector<int>& hits) {
+// Adds the keyword hits of a unit's folded words to `hits` (one count per topic).
+void count_hits(const std::vector<entities::Word>& words, std::vector<int>& hits) {
   const Lexicon& lexicon = topic_lexicon();
-  const std::vector<std::string> words = words_of(text);
+  const auto same = [](const std::string& keyword_word, const entities::Word& w) { return keyword_word == w.fold; };
   for (std::size_t i = 0; i < words.size();) {
     std::size_t advance = 1;
-    const auto it = lexicon.find(words[i]);
+    const auto it = lexicon.find(std::string(words[i].fold));
     if (it != lexicon.end()) {
       for (const Keyword& k : it->second) {
         if (i + k.words.size() > words.size()) continue;
-        if (!std::equal(k.words.begin(), k.words.end(), words.begin() + static_cast<std::ptrdiff_t>(i))) continue;
+        if (!std::equal(k.words.begin(), k.words.end(), words.begin() + static_cast<std::ptrdiff_t>(i), same)) continue;
         ++hits[k.topic];
         advance = k.words.size();
         break;
@@ -102,13 +103,14 @@ const std::vector<std::string>& topic_names() {
   return k;
 }
 
-std::vector<std::string> extract_topics(const Article& article) {
+std::vector<std::string> extract_topics(const ArticleTokens& tokens) {
   const std::size_t n = topic_names().size();
   std::vector<int> title_hits(n, 0);
   std::vector<int> hits(n, 0);
-  if (article.title) count_hits(*article.title, title_hits);
-  if (article.lead) count_hits(*article.lead, hits);
-  for (const std::string& p : article.body) count_hits(p, hits);
+  if (tokens.title != ArticleTokens::kAbsent) count_hits(tokens.units[tokens.title].words, title_hits);
+  // The lead even when it repeats the first paragraph: both count.
+  if (tokens.lead != ArticleTokens::kAbsent) count_hits(tokens.units[tokens.lead].words, hits);
+  for (std::size_t u = tokens.body; u < tokens.captions; ++u) count_hits(tokens.units[u].words, hits);
   std::vector<std::string> out;
   for (std::size_t t = 0; t < n; ++t) {
     if (title_hits[t] >= 1 || title_hits[t] + hits[t] >= 2) out.push_back(topic_names()[t]);
@@ -116,18 +118,22 @@ std::vector<std::string> extract_topics(const Article& article) {
   return out;
 }
 
-std::vector<std::string> extract_countries(const Article& article, const Entities& entities) {
+std::vector<std::string> extract_topics(const Article& article) { return extract_topics(tokenize_article(article)); }
+
+std::vector<std::string> extract_countries(const ArticleTokens& tokens, const Entities& entities) {
   // The text as one folded word string, units in reading order, each padded so that look-ups of
   // " name " stay on word boundaries and never run across two units.
   std::string text = " ";
-  auto add = [&text](std::string_view unit) {
-    for (const std::string& w : words_of(unit)) text += w + ' ';
+  auto add = [&text](const entities::Unit& unit) {
+    for (const entities::Word& w : unit.words) {
+      text += w.fold;
+      text += ' ';
+    }
     text += "| ";
   };
-  if (article.title) add(*article.title);
-  if (article.lead) add(*article.lead);
-  for (const std::string& p : article.body) add(p);
-  for (const std::string& c : article.captions) add(c);
+  if (tokens.title != ArticleTokens::kAbsent) add(tokens.units[tokens.title]);
+  if (tokens.lead != ArticleTokens::kAbsent) add(tokens.units[tokens.lead]);
+  for (std::size_t u = tokens.body; u < tokens.units.size(); ++u) add(tokens.units[u]);
 
   // Position of first mention; entities not found (a name the text spells otherwise) come after, in
   // the entities' own order.
@@ -166,6 +172,10 @@ std::vector<std::string> extract_countries(const Article& article, const Entitie
   std::vector<std::string> out;
   for (auto& [pos, iso] : sorted) out.push_back(std::move(iso));
   return out;
+}
+
+std::vector<std::string> extract_countries(const Article& article, const Entities& entities) {
+  return extract_countries(tokenize_article(article), entities);
 }
 
 }  // namespace vnawire::extract

@@ -22,4 +22,10 @@ std::vector<std::string> extract_topics(const Article& article);
 // an entity of that country in the title, lead, body and captions.
 std::vector<std::string> extract_countries(const Article& article, const Entities& entities);
 
+struct ArticleTokens;
+
+// The same from the words the entity rules read (tokenize_article), without tokenizing again.
+std::vector<std::string> extract_topics(const ArticleTokens& tokens);
+std::vector<std::string> extract_countries(const ArticleTokens& tokens, const Entities& entities);
+
 }  // namespace vnawire::extract
