@@ -7,12 +7,13 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <filesystem>
 #include <deque>
-#include <unordered_map>
+#include <filesystem>
 #include <optional>
 #include <random>
+#include <unordered_map>
 
+#include "stages/dedupe/dedupe_config.h"
 #include "stages/dedupe/dedupe_near.h"
 #include "stages/dedupe/dedupe_normalize.h"
 #include "stages/dedupe/dedupe_store.h"
@@ -30,6 +31,14 @@ struct Prepared {
 Prepared prepare(const vnawire::testing::StreamItem& item, const NearOptions& options) {
   const DedupeText text = prepare_text(item.body, false, true);
   return {item.id, fingerprint(text.normalized), near_signature(text.words, options)};
+}
+
+// The stage's default group commit (option commit_every), so that the store is timed as the stage runs it.
+int stage_commit_every() {
+  for (const auto& spec : dedupe_option_specs()) {
+    if (spec.key == "commit_every") return static_cast<int>(std::get<std::int64_t>(spec.default_value));
+  }
+  return 1;
 }
 
 double thread_cpu_seconds() {
@@ -95,7 +104,7 @@ void BM_DedupeLookupInsert(benchmark::State& state) {
   if (state.range(1) == 2) options.rows = 2;
   std::optional<FingerprintStore> holder(std::in_place);
   FingerprintStore& store = *holder;
-  if (!store.open(dir, std::size_t{256} << 30).ok()) {
+  if (!store.open(dir, std::size_t{256} << 30, stage_commit_every()).ok()) {
     state.SkipWithError("cannot open the store");
     return;
   }
