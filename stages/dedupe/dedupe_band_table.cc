@@ -2,6 +2,7 @@
 #include "stages/dedupe/dedupe_band_table.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -26,6 +27,8 @@ constexpr double kPrepareLoad = 0.625;
 constexpr double kHardLoad = 0.875;
 // Below this a table is allocated on the spot, and with small pages: its faults cost microseconds.
 constexpr std::uint64_t kPreparedBytes = std::uint64_t{8} << 20;
+// Memory faulted in or unmapped per system call (a few huge pages).
+constexpr std::uint64_t kSliceBytes = std::uint64_t{8} << 20;
 // Slots moved per inserted key while growing. Reads probe both tables until the old one is empty, so
 // it should empty fast: at 16 it takes 1/16 of the inserts that fill the new table from 3/8 to 3/4 of
 // its size, and its share of the cost per document is a sequential read and write of 16 slots per key.
@@ -81,26 +84,42 @@ BandTable::Table BandTable::allocate(std::uint64_t capacity) {
   if (memory == MAP_FAILED) throw std::bad_alloc();
   if (bytes >= kPreparedBytes) {
     (void)::madvise(memory, bytes, MADV_HUGEPAGE);  // a hint: without THP the table works the same
+    // In slices: each call holds the process's memory-map lock, which the documents' own page faults
+    // (and every mmap or munmap) wait for.
+    auto* base = static_cast<char*>(memory);
+    for (std::uint64_t at = 0; at < bytes; at += kSliceBytes) {
+      const std::uint64_t length = std::min(kSliceBytes, bytes - at);
 #ifdef MADV_POPULATE_WRITE
-    if (::madvise(memory, bytes, MADV_POPULATE_WRITE) != 0)
+      if (::madvise(base + at, length, MADV_POPULATE_WRITE) == 0) continue;
 #endif
-    {
       // Kernels before 5.14: touching each page faults it in just the same.
-      auto* bytes_of = static_cast<volatile char*>(memory);
-      for (std::uint64_t at = 0; at < bytes; at += 4096) bytes_of[at] = 0;
+      auto* page = static_cast<volatile char*>(base + at);
+      for (std::uint64_t offset = 0; offset < length; offset += 4096) page[offset] = 0;
     }
   }
   return Table{static_cast<Slot*>(memory), capacity - 1, 0};
 }
 
+// The threads that prepare and free tables run only when a core is otherwise idle: faulting in or
+// freeing gigabytes must not take a core from the documents (on two cores, a time slice is milliseconds).
+void BandTable::run_in_background() {
+  sched_param param{};
+  (void)::sched_setscheduler(0, SCHED_IDLE, &param);  // this thread only, on Linux
+}
+
 void BandTable::release(Table& table) {
-  if (table.slots != nullptr) ::munmap(table.slots, table.capacity() * sizeof(Slot));
+  if (table.slots == nullptr) return;
+  // In slices, for the same lock as allocate()'s.
+  auto* base = reinterpret_cast<char*>(table.slots);
+  const std::uint64_t bytes = table.capacity() * sizeof(Slot);
+  for (std::uint64_t at = 0; at < bytes; at += kSliceBytes) ::munmap(base + at, std::min(kSliceBytes, bytes - at));
   table = Table{};
 }
 
 void BandTable::retire(Table& table) {
   if (retiring_.valid()) retiring_.wait();
   retiring_ = std::async(std::launch::async, [table] {
+    run_in_background();
     Table gone = table;
     release(gone);
   });
@@ -260,7 +279,10 @@ void BandTable::grow_if_needed(std::size_t adding) {
   const double load = static_cast<double>(table_.used + adding) / capacity;
   const std::uint64_t larger = table_.capacity() * 2;
   if (load > kPrepareLoad && !preparing_.valid() && larger * sizeof(Slot) >= kPreparedBytes) {
-    preparing_ = std::async(std::launch::async, [larger] { return allocate(larger); });
+    preparing_ = std::async(std::launch::async, [larger] {
+      run_in_background();
+      return allocate(larger);
+    });
     preparing_capacity_ = larger;
   }
   if (load <= kMaxLoad) return;
