@@ -2,11 +2,13 @@
 #include "stages/dedupe/dedupe_band_table.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -18,6 +20,15 @@ constexpr char kMagic[8] = {'V', 'N', 'W', 'B', 'A', 'N', 'D', '3'};
 constexpr std::uint64_t kFirstCapacity = std::uint64_t{1} << 16;
 // Linear probing stays short (8.5 slots per miss on average, two cache lines) up to 3/4 full.
 constexpr double kMaxLoad = 0.75;
+// Preparing the next table starts at 5/8 full: faulting in gigabytes takes a second or two, against
+// millions of documents between 5/8 and 3/4. Should it not be ready at 3/4, inserts go on into the
+// current table (probing grows longer) up to 7/8, where the document waits for it.
+constexpr double kPrepareLoad = 0.625;
+constexpr double kHardLoad = 0.875;
+// Below this a table is allocated on the spot, and with small pages: its faults cost microseconds.
+constexpr std::uint64_t kPreparedBytes = std::uint64_t{8} << 20;
+// Memory faulted in or unmapped per system call (a few huge pages).
+constexpr std::uint64_t kSliceBytes = std::uint64_t{8} << 20;
 // Slots moved per inserted key while growing. Reads probe both tables until the old one is empty, so
 // it should empty fast: at 16 it takes 1/16 of the inserts that fill the new table from 3/8 to 3/4 of
 // its size, and its share of the cost per document is a sequential read and write of 16 slots per key.
@@ -63,21 +74,72 @@ bool read_all(int fd, void* data, std::uint64_t size) {
 
 BandTable::~BandTable() { clear(); }
 
-// Anonymous pages come zeroed (empty slots) and only when first touched. Not MADV_HUGEPAGE: it spares
-// TLB misses, but a huge-page fault may compact memory first, and stalls of 10-100 ms were measured.
+// Anonymous pages come zeroed (empty slots). A large table is a DRAM access per slot read whatever
+// happens, but with small pages also a page walk that misses the caches (its page tables outgrow them at
+// 10^7 documents): huge pages keep the walk in the cache. Their faults may compact memory first (stalls
+// of 10-100 ms were measured), so a large table is faulted in whole here, by the thread preparing it.
 BandTable::Table BandTable::allocate(std::uint64_t capacity) {
   const std::uint64_t bytes = capacity * sizeof(Slot);
   void* memory = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (memory == MAP_FAILED) throw std::bad_alloc();
+  if (bytes >= kPreparedBytes) {
+    (void)::madvise(memory, bytes, MADV_HUGEPAGE);  // a hint: without THP the table works the same
+    // In slices: each call holds the process's memory-map lock, which the documents' own page faults
+    // (and every mmap or munmap) wait for.
+    auto* base = static_cast<char*>(memory);
+    for (std::uint64_t at = 0; at < bytes; at += kSliceBytes) {
+      const std::uint64_t length = std::min(kSliceBytes, bytes - at);
+#ifdef MADV_POPULATE_WRITE
+      if (::madvise(base + at, length, MADV_POPULATE_WRITE) == 0) continue;
+#endif
+      // Kernels before 5.14: touching each page faults it in just the same.
+      auto* page = static_cast<volatile char*>(base + at);
+      for (std::uint64_t offset = 0; offset < length; offset += 4096) page[offset] = 0;
+    }
+  }
   return Table{static_cast<Slot*>(memory), capacity - 1, 0};
 }
 
+// The threads that prepare and free tables run only when a core is otherwise idle: faulting in or
+// freeing gigabytes must not take a core from the documents (on two cores, a time slice is milliseconds).
+void BandTable::run_in_background() {
+  sched_param param{};
+  (void)::sched_setscheduler(0, SCHED_IDLE, &param);  // this thread only, on Linux
+}
+
 void BandTable::release(Table& table) {
-  if (table.slots != nullptr) ::munmap(table.slots, table.capacity() * sizeof(Slot));
+  if (table.slots == nullptr) return;
+  // In slices, for the same lock as allocate()'s.
+  auto* base = reinterpret_cast<char*>(table.slots);
+  const std::uint64_t bytes = table.capacity() * sizeof(Slot);
+  for (std::uint64_t at = 0; at < bytes; at += kSliceBytes) ::munmap(base + at, std::min(kSliceBytes, bytes - at));
   table = Table{};
 }
 
+void BandTable::retire(Table& table) {
+  if (retiring_.valid()) retiring_.wait();
+  retiring_ = std::async(std::launch::async, [table] {
+    run_in_background();
+    Table gone = table;
+    release(gone);
+  });
+  table = Table{};
+}
+
+void BandTable::cancel_preparation() {
+  if (!preparing_.valid()) return;
+  try {
+    Table prepared = preparing_.get();
+    release(prepared);
+  } catch (const std::bad_alloc&) {
+    // nothing was mapped
+  }
+  preparing_capacity_ = 0;
+}
+
 void BandTable::clear() {
+  cancel_preparation();
+  if (retiring_.valid()) retiring_.wait();
   release(table_);
   release(draining_);
   drained_ = 0;
@@ -206,18 +268,39 @@ void BandTable::drain(std::uint64_t slots) {
     slot.value = 0;  // removed, not empty: probes from earlier homes still walk past it
   }
   if (drained_ == draining_.capacity()) {
-    release(draining_);
+    retire(draining_);
     drained_ = 0;
   }
 }
 
+void BandTable::grow_if_needed(std::size_t adding) {
+  if (draining_.slots != nullptr) return;
+  const double capacity = static_cast<double>(table_.capacity());
+  const double load = static_cast<double>(table_.used + adding) / capacity;
+  const std::uint64_t larger = table_.capacity() * 2;
+  if (load > kPrepareLoad && !preparing_.valid() && larger * sizeof(Slot) >= kPreparedBytes) {
+    preparing_ = std::async(std::launch::async, [larger] {
+      run_in_background();
+      return allocate(larger);
+    });
+    preparing_capacity_ = larger;
+  }
+  if (load <= kMaxLoad) return;
+  Table next;
+  if (preparing_.valid()) {
+    if (load <= kHardLoad && preparing_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
+    preparing_capacity_ = 0;
+    next = preparing_.get();  // a failed mmap throws here, as it would have on the spot
+  } else {
+    next = allocate(larger);
+  }
+  draining_ = table_;
+  table_ = next;
+}
+
 void BandTable::insert(std::span<const std::uint64_t> keys, std::uint32_t number, int per_key) {
   if (table_.slots == nullptr) table_ = allocate(kFirstCapacity);
-  if (draining_.slots == nullptr &&
-      static_cast<double>(table_.used + keys.size()) > kMaxLoad * static_cast<double>(table_.capacity())) {
-    draining_ = table_;
-    table_ = allocate(draining_.capacity() * 2);
-  }
+  grow_if_needed(keys.size());
   drain(kDrainPerKey * keys.size());
   for (std::uint64_t key : keys) place(table_, stored_key(key), number + 1, std::max(1, per_key));
 }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <future>
 #include <span>
 #include <vector>
 
@@ -59,7 +60,9 @@ class BandTable {
 
   std::uint64_t capacity() const { return table_.capacity(); }
   std::uint64_t used_slots() const { return table_.used; }  // live, expired and removed: what probing walks
-  std::uint64_t memory_bytes() const { return (table_.capacity() + draining_.capacity()) * sizeof(Slot); }
+  std::uint64_t memory_bytes() const {
+    return (table_.capacity() + draining_.capacity() + preparing_capacity_) * sizeof(Slot);
+  }
 
  private:
   struct Slot {
@@ -74,16 +77,31 @@ class BandTable {
     std::uint64_t capacity() const { return slots == nullptr ? 0 : mask + 1; }
   };
 
+  // Large tables get huge pages, all faulted in at once (by the thread that prepares them).
   static Table allocate(std::uint64_t capacity);
   static void release(Table& table);
+  // Lowers the calling thread to the idle scheduling class.
+  static void run_in_background();
+  // Unmaps `table` on another thread: freeing gigabytes takes longer than a document may wait.
+  void retire(Table& table);
+  // Waits for the table being prepared, if any, and frees it.
+  void cancel_preparation();
+  // At a fill past kPrepareLoad starts preparing the next table; past kMaxLoad starts growing into it
+  // once ready (at once, for a small table).
+  void grow_if_needed(std::size_t adding);
   void find(const Table& table, std::uint64_t key, std::vector<std::uint32_t>& found) const;
   void place(Table& table, std::uint64_t key, std::uint32_t value, int per_key);
   void drain(std::uint64_t slots);
 
   // Growing moves the slots into a table twice as large a few hundred at a time, on each insert, so that
-  // no document waits for a whole rebuild (seconds at 10^7 stored); until then both are read.
+  // no document waits for a whole rebuild (seconds at 10^7 stored); until then both are read. The larger
+  // table is mapped and faulted in beforehand on another thread, so that no document waits for its page
+  // faults (or for the kernel compacting memory into huge pages) either.
   Table table_;
   Table draining_;
+  std::future<Table> preparing_;
+  std::uint64_t preparing_capacity_ = 0;
+  std::future<void> retiring_;
   std::uint64_t drained_ = 0;  // slots of draining_ moved so far
   std::uint32_t first_live_ = 0;
   std::uint32_t indexed_next_ = 0;

@@ -59,6 +59,11 @@ const runtime::OptionSpecs& dedupe_option_specs() {
       OptionSpec{"window_days", OptionType::Int, std::int64_t{90},
                  "Near duplicates are looked for among the documents of this many days; older entries are removed.",
                  false, 1.0, 36500.0},
+      OptionSpec{"commit_every", OptionType::Int, std::int64_t{64},
+                 "Decisions recorded per LMDB commit while documents queue up; whatever is decided is committed "
+                 "as soon as no document waits, at each flush and at stop. A crash forgets at most this many "
+                 "decisions (docs/dedupe.md).",
+                 false, 1.0, 10000.0},
       OptionSpec{"expire_per_flush", OptionType::Int, std::int64_t{1000},
                  "Most expired near-duplicate entries removed at each flush, so that no flush stalls the stream.",
                  false, 1.0, 1000000.0},
@@ -84,6 +89,7 @@ DedupeSettings dedupe_settings_from(const runtime::Options& options) {
   settings.near.max_candidates = static_cast<int>(options.get_int("near_max_candidates"));
   settings.window_seconds = options.get_int("window_days") * 86400;
   settings.expire_per_flush = static_cast<int>(options.get_int("expire_per_flush"));
+  settings.commit_every = static_cast<int>(options.get_int("commit_every"));
   return settings;
 }
 

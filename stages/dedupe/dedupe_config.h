@@ -19,6 +19,7 @@ struct DedupeSettings {
   NearOptions near;
   std::int64_t window_seconds = 0;
   int expire_per_flush = 0;
+  int commit_every = 1;  // decisions per LMDB write transaction while documents queue up
 };
 
 const runtime::OptionSpecs& dedupe_option_specs();

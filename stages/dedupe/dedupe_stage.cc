@@ -23,7 +23,7 @@ class DedupeStage final : public runtime::Stage {
     settings_ = dedupe_settings_from(*context_.options);
     const std::string& db = settings_.db_path;
     const auto path = db.empty() ? context_.stage_dir / "fingerprints.lmdb" : context_.resolve(db);
-    return store_.open(path, settings_.map_size_bytes);
+    return store_.open(path, settings_.map_size_bytes, settings_.commit_every);
   }
 
   runtime::Verdict on_message(runtime::Document& document) override {
@@ -66,6 +66,9 @@ class DedupeStage final : public runtime::Stage {
     document.record["dedupe"] = std::move(tag);
     return runtime::Verdict::forward();
   }
+
+  // Nothing waits: what was decided is committed now rather than with the next group.
+  runtime::Status on_idle() override { return store_.commit(); }
 
   runtime::Status flush() override {
     // Expiry a bounded batch at a time, so that a flush never stalls the stream behind a long clean-up.

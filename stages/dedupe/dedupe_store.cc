@@ -1,5 +1,10 @@
 // The fingerprint store: decisions from the in-memory indexes, one appended log record per recorded
-// document; MDB_NOSYNC plus an explicit sync at each flush keeps writes cheap.
+// document, written in group commits; MDB_NOSYNC plus an explicit sync at each flush keeps writes cheap.
+//
+// No MDB_WRITEMAP: written through the map, each page the log grows into was faulted in from a hole of
+// the sparse file and zero-filled (with read-ahead), and every page written back was write-protected
+// again: page faults were a third of the time per document. Without it, a commit is one writev() of
+// the transaction's dirty pages, which a group commit shares among its documents.
 #include "stages/dedupe/dedupe_store.h"
 
 #include <lmdb.h>
@@ -59,20 +64,25 @@ const char* decision_name(Decision decision) {
 
 FingerprintStore::~FingerprintStore() {
   if (env_ != nullptr) {
+    (void)commit();  // a failure is the loss of the last decisions, which a destructor cannot report
     mdb_env_sync(env_, 1);
-    (void)save_index();  // a failed snapshot costs the next start a longer catch-up, nothing more
+    // A failed snapshot costs the next start a longer catch-up, nothing more; a store that never opened
+    // has no snapshot path (it wrote ".bands" and the like in the working folder).
+    if (!snapshot_.empty()) (void)save_index();
     mdb_env_close(env_);
   }
 }
 
-runtime::Status FingerprintStore::open(const std::filesystem::path& directory, std::size_t map_size_bytes) {
+runtime::Status FingerprintStore::open(const std::filesystem::path& directory, std::size_t map_size_bytes,
+                                       int commit_every) {
+  commit_every_ = std::max(1, commit_every);
   std::error_code ec;
   std::filesystem::create_directories(directory, ec);
   if (ec) return runtime::Status::error("cannot create " + directory.string() + ": " + ec.message());
   if (int rc = mdb_env_create(&env_); rc != 0) return lmdb_error("mdb_env_create", rc);
   mdb_env_set_maxdbs(env_, 8);
   mdb_env_set_mapsize(env_, map_size_bytes);
-  if (int rc = mdb_env_open(env_, directory.c_str(), MDB_NOSYNC | MDB_WRITEMAP, 0644); rc != 0) {
+  if (int rc = mdb_env_open(env_, directory.c_str(), MDB_NOSYNC, 0644); rc != 0) {
     return lmdb_error(("cannot open LMDB at " + directory.string()).c_str(), rc);
   }
   MDB_txn* txn = nullptr;
@@ -85,6 +95,8 @@ runtime::Status FingerprintStore::open(const std::filesystem::path& directory, s
                                   " was written by an earlier vnawire in a format this one does not read: move it "
                                   "away (dedupe then starts with an empty memory)");
   }
+  MDB_stat stat{};
+  if (mdb_env_stat(env_, &stat) == 0) page_size_ = stat.ms_psize;
   int rc = open_log(txn, log_);
   if (rc == 0)
     rc = mdb_txn_commit(txn);
@@ -157,6 +169,11 @@ int find_near_duplicate(MDB_txn* txn, const LogTables& log, const BandTable& ban
   // Most shared bands first (the best estimate of similarity), then the oldest: copies point to the original.
   std::sort(ranked.begin(), ranked.end(),
             [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
+  if (options.method == NearMethod::MinHash) {
+    const auto chance = std::find_if(ranked.begin(), ranked.end(),
+                                     [&](const auto& entry) { return entry.first < options.min_shared_bands; });
+    ranked.erase(chance, ranked.end());
+  }
   if (ranked.size() > static_cast<std::size_t>(options.max_candidates))
     ranked.resize(static_cast<std::size_t>(options.max_candidates));
   Record candidate;
@@ -184,26 +201,17 @@ Checked FingerprintStore::check_and_record(const std::string& id, const std::str
   if (env_ == nullptr) return Checked{std::nullopt, "the fingerprint store is not open", false};
   const std::string url_fingerprint = url.empty() ? std::string() : fingerprint(url);
   index_.prefetch(id, text_fingerprint, url_fingerprint, near != nullptr ? &near->signature->band_keys : nullptr);
-  MDB_txn* txn = nullptr;
-  int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
-  if (rc == MDB_MAP_RESIZED) {  // another replica grew the map: take its size and go on
-    rc = mdb_env_set_mapsize(env_, 0);
-    if (rc == 0) rc = mdb_txn_begin(env_, nullptr, 0, &txn);
-  }
-  if (rc != 0) return failure("mdb_txn_begin", rc);
-  const auto abort_with = [&](const char* what, int code) {
-    mdb_txn_abort(txn);
-    return failure(what, code);
-  };
-  std::uint64_t number = 0;  // the log's next: this document's, if it is recorded
-  if (rc = catch_up(txn, number); rc != 0) return abort_with("indexing what another replica recorded", rc);
+  int rc = begin();
+  if (rc != 0) return failure("opening a write transaction", rc);
+  MDB_txn* txn = txn_;
+  const std::uint64_t number = next_;  // the log's next: this document's, if it is recorded
   Outcome outcome;
   Record found;
   // The id's current version: the same text again is a replay, another text an update.
   rc = first_record(
       txn, index_.version_of(id), [&](const Record& r) { return r.id == id && r.kind == RecordKind::Version; }, found);
   const bool id_known = rc == 0;
-  if (rc != 0 && rc != MDB_NOTFOUND) return abort_with("reading the log", rc);
+  if (rc != 0 && rc != MDB_NOTFOUND) return failure("reading the log", rc);
   if (id_known) outcome.decision = found.text_fingerprint == text_fingerprint ? Decision::Replay : Decision::Update;
   // The same page met through another feed or crawl is a duplicate, whatever its text became.
   if (!id_known && !url.empty()) {
@@ -211,7 +219,7 @@ Checked FingerprintStore::check_and_record(const std::string& id, const std::str
         txn, index_.first_with_url(url_fingerprint),
         [&](const Record& r) { return r.url_fingerprint == url_fingerprint && r.kind == RecordKind::Version; }, found);
     if (rc == 0 && found.id != id) outcome = Outcome{Decision::Duplicate, found.id, 1.0};
-    if (rc != 0 && rc != MDB_NOTFOUND) return abort_with("reading the log", rc);
+    if (rc != 0 && rc != MDB_NOTFOUND) return failure("reading the log", rc);
   }
   if (!id_known && outcome.decision == Decision::Unique) {
     rc = first_record(
@@ -220,14 +228,14 @@ Checked FingerprintStore::check_and_record(const std::string& id, const std::str
         found);
     if (rc == 0)
       outcome = found.id == id ? Outcome{Decision::Replay, "", 0} : Outcome{Decision::Duplicate, found.id, 1};
-    if (rc != 0 && rc != MDB_NOTFOUND) return abort_with("reading the log", rc);
+    if (rc != 0 && rc != MDB_NOTFOUND) return failure("reading the log", rc);
   }
   const bool near_on = near != nullptr && !near->signature->shingles.empty();
   if (near_on && outcome.decision == Decision::Unique) {
     std::optional<Outcome> match;
     rc = find_near_duplicate(txn, log_, index_.bands(), id, *near->signature, *near->options,
                              near->now - near->window_seconds, match);
-    if (rc != 0) return abort_with("near-duplicate lookup", rc);
+    if (rc != 0) return failure("near-duplicate lookup", rc);
     if (match) outcome = *match;
   }
   // What is recorded: a unique document or an update as the id's version (the first of its text and
@@ -244,7 +252,7 @@ Checked FingerprintStore::check_and_record(const std::string& id, const std::str
           return r.id == id && r.signature && r.signature->shingles == near->signature->shingles;
         },
         found);
-    if (rc != 0 && rc != MDB_NOTFOUND) return abort_with("reading the log", rc);
+    if (rc != 0 && rc != MDB_NOTFOUND) return failure("reading the log", rc);
     write = rc == MDB_NOTFOUND;
   }
   if (write) {
@@ -254,31 +262,130 @@ Checked FingerprintStore::check_and_record(const std::string& id, const std::str
     record.url_fingerprint = url_fingerprint;
     record.id = id;
     if (near_on) record.signature = *near->signature;
-    if (rc = append_record(txn, log_, record, number); rc != 0) return abort_with("mdb_put", rc);
-  }
-  if (rc = mdb_txn_commit(txn); rc != 0) return failure("mdb_txn_commit", rc);
-  // Indexed once committed: a failed commit leaves the indexes as the log is.
-  if (write) {
+    if (in_txn_ > 0 && near_map_end(encoded_size(record))) {
+      if (rc = commit_group(); rc != 0) return failure("mdb_txn_commit", rc);
+      if (rc = begin(); rc != 0) return failure("opening a write transaction", rc);
+      txn = txn_;
+      // Another replica wrote between the two transactions: decide again.
+      if (next_ != number) return Checked{std::nullopt, "another replica wrote meanwhile", true};
+    }
+    if (rc = append_record(txn, log_, record, number); rc != 0) {
+      // The transaction cannot commit after a failed write: the decisions before this one are written
+      // again in a new transaction, this document fails alone.
+      const int again = restart_transaction();
+      return failure(again == 0 ? "mdb_put" : "mdb_put, and writing the earlier decisions again", rc);
+    }
+    ++next_;
+    in_txn_bytes_ += encoded_size(record);
+    // Indexed at once, so that the next documents of the transaction see it: a record that never
+    // commits leaves entries that name a missing (or, later, another) record, which verification skips.
     const DedupeIndex::ReadRecord read = [&](std::uint64_t earlier, Record& previous) {
-      MDB_txn* reader = nullptr;
-      int code = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &reader);
-      if (code == 0) code = read_record(reader, log_, earlier, previous);
-      if (reader != nullptr) mdb_txn_abort(reader);
-      return code;
+      return read_record(txn, log_, earlier, previous);
     };
     const int per_band = near != nullptr ? near->options->bucket_scan : NearOptions{}.bucket_scan;
-    if (index_.indexed_next() == number) {
-      rc = index_.apply(number, record, read, per_band);
-    } else {
-      rc = EAGAIN;  // another replica wrote in between: the next transaction catches up
+    (void)index_.apply(number, record, read, per_band);  // a failed read leaves an old entry to verification
+    index_.set_indexed_next(next_);
+    uncommitted_.emplace_back(number, std::move(record));
+  }
+  // Near the end of the map each decision is committed alone, so that a full map fails the document
+  // that filled it rather than a group already passed on.
+  if (++in_txn_ >= commit_every_ || near_map_end(0)) {
+    const std::size_t records = uncommitted_.size();
+    if (rc = commit_group(); rc != 0) {
+      Checked failed = failure("mdb_txn_commit", rc);
+      if (records > 1) failed.error += ": the " + std::to_string(records - 1) + " decision(s) before it are lost";
+      return failed;
     }
-    (void)rc;  // an index left behind is caught up from the log at the next transaction
   }
   return Checked{outcome, "", false};
 }
 
+int FingerprintStore::begin() {
+  if (txn_ != nullptr) return 0;
+  int rc = mdb_txn_begin(env_, nullptr, 0, &txn_);
+  if (rc == MDB_MAP_RESIZED) {  // another replica grew the map: take its size and go on
+    rc = mdb_env_set_mapsize(env_, 0);
+    if (rc == 0) rc = mdb_txn_begin(env_, nullptr, 0, &txn_);
+  }
+  // What another replica recorded since this one last wrote is indexed before anything is decided.
+  if (rc == 0) rc = catch_up(txn_, next_);
+  if (rc != 0) {
+    if (txn_ != nullptr) mdb_txn_abort(txn_);
+    txn_ = nullptr;
+    return rc;
+  }
+  committed_ = next_;
+  in_txn_ = 0;
+  in_txn_bytes_ = 0;
+  uncommitted_.clear();
+  return 0;
+}
+
+bool FingerprintStore::near_map_end(std::uint64_t bytes) const {
+  MDB_envinfo info{};
+  if (mdb_env_info(env_, &info) != 0) return false;
+  // Pages the group may take beyond the last commit's: its records twice over (leaves split half
+  // full), a copied path per decision, and the freelist and meta pages of the commit.
+  const std::uint64_t pages = 2 * (in_txn_bytes_ + bytes) / page_size_ + 2 * static_cast<std::uint64_t>(in_txn_) + 64;
+  return info.me_last_pgno + pages >= info.me_mapsize / page_size_;
+}
+
+int FingerprintStore::restart_transaction() {
+  std::vector<std::pair<std::uint64_t, Record>> records = std::move(uncommitted_);
+  mdb_txn_abort(txn_);
+  txn_ = nullptr;
+  int rc = begin();
+  for (auto& [number, record] : records) {
+    if (rc != 0) break;
+    if (number != next_) {
+      rc = MDB_CORRUPTED;  // the log moved under this replica: nothing to do but lose them
+      break;
+    }
+    rc = append_record(txn_, log_, record, number);
+    if (rc == 0) {
+      ++next_;
+      ++in_txn_;
+      uncommitted_.emplace_back(number, std::move(record));
+    }
+  }
+  if (rc != 0 && txn_ != nullptr) {
+    mdb_txn_abort(txn_);
+    txn_ = nullptr;
+  }
+  index_.set_indexed_next(txn_ != nullptr ? next_ : committed_);
+  if (rc == 0) rc = commit_group();  // kept, if they fit, before anything else is tried
+  return rc;
+}
+
+int FingerprintStore::commit_group() {
+  if (txn_ == nullptr) return 0;
+  const int rc = mdb_txn_commit(txn_);
+  txn_ = nullptr;
+  in_txn_ = 0;
+  in_txn_bytes_ = 0;
+  uncommitted_.clear();
+  if (rc == 0) {
+    committed_ = next_;
+  } else {
+    // The log ends where the last commit left it; the index forgets nothing, its entries for the lost
+    // records are skipped by verification, and it takes the log's numbering up again from there.
+    index_.set_indexed_next(committed_);
+  }
+  return rc;
+}
+
+runtime::Status FingerprintStore::commit() {
+  const std::size_t records = uncommitted_.size();
+  if (const int rc = commit_group(); rc != 0) {
+    return runtime::Status::error("mdb_txn_commit: " + std::string(mdb_strerror(rc)) + ": the last " +
+                                  std::to_string(records) + " recorded decision(s) are lost");
+  }
+  return {};
+}
+
 runtime::Result<int> FingerprintStore::expire(std::int64_t now, std::int64_t window_seconds, int limit) {
   if (env_ == nullptr) return 0;
+  if (const runtime::Status status = commit(); !status.ok()) return status;
   MDB_txn* txn = nullptr;
   int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
   int removed = 0;
@@ -302,6 +409,7 @@ runtime::Status FingerprintStore::save_index() {
 
 runtime::Status FingerprintStore::sync() {
   if (env_ == nullptr) return {};
+  if (runtime::Status status = commit(); !status.ok()) return status;
   if (int rc = mdb_env_sync(env_, 1); rc != 0) return lmdb_error("mdb_env_sync", rc);
   if (std::chrono::steady_clock::now() - saved_ >= std::chrono::hours(1)) return save_index();
   return {};

@@ -1,11 +1,14 @@
 // The dedupe memory: a log of recorded documents in LMDB (durable), and the indexes that decide, built
-// from it in memory (id -> version, text -> first id, URL -> first id, near-duplicate bands).
+// from it in memory (id -> version, text -> first id, URL -> first id, near-duplicate bands). Decisions
+// are recorded in group commits: one write transaction holds up to `commit_every` of them.
 #pragma once
 
 #include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "stages/dedupe/dedupe_index.h"
 #include "stages/dedupe/dedupe_log.h"
@@ -48,14 +51,23 @@ class FingerprintStore {
   FingerprintStore(const FingerprintStore&) = delete;
   FingerprintStore& operator=(const FingerprintStore&) = delete;
 
-  runtime::Status open(const std::filesystem::path& directory, std::size_t map_size_bytes);
-  // Decides and records in one write transaction, so replicas sharing the store agree. `url` may be
-  // empty; `near` may be null (exact checks only). `now` dates the record when `near` is null (0: the clock).
+  // `commit_every` decisions share a write transaction (1: each is committed before it is returned).
+  runtime::Status open(const std::filesystem::path& directory, std::size_t map_size_bytes, int commit_every = 1);
+  // Decides and records inside the open write transaction, so replicas sharing the store agree. `url` may
+  // be empty; `near` may be null (exact checks only). `now` dates the record when `near` is null (0: the
+  // clock). The transaction is committed once it holds `commit_every` decisions, or by commit().
+  //
+  // Until then the decisions it holds are not in the file: a crash forgets them, and the documents are
+  // decided again if they come again. Other replicas wait for it.
   Checked check_and_record(const std::string& id, const std::string& fingerprint, const std::string& url = "",
                            const NearRequest* near = nullptr, std::int64_t now = 0);
+  // Commits the open write transaction, if any: call it when no document is waiting, so that what was
+  // decided is kept and other replicas can write. On failure the transaction's records are lost (the
+  // documents were decided and passed on): the error says how many.
+  runtime::Status commit();
   // Forgets up to `limit` recorded documents older than the window, oldest first; returns how many.
   runtime::Result<int> expire(std::int64_t now, std::int64_t window_seconds, int limit);
-  // Writes what was recorded to disk (the environment runs without a sync per transaction), and a
+  // Commits, writes what was recorded to disk (the environment runs without a sync per transaction), and a
   // snapshot of the indexes once an hour (and at close), so that a restart reads less of the log.
   runtime::Status sync();
 
@@ -64,6 +76,15 @@ class FingerprintStore {
  private:
   MDB_env* env_ = nullptr;
   LogTables log_;
+  MDB_txn* txn_ = nullptr;          // the open write transaction (group commit), or null
+  std::uint64_t next_ = 0;          // while it is open: the log's next number
+  std::uint64_t committed_ = 0;     // the log's next number at the last commit
+  int in_txn_ = 0;                  // decisions made in it
+  std::uint64_t in_txn_bytes_ = 0;  // and the bytes of the records it appended
+  std::uint64_t page_size_ = 4096;
+  // The records it appended, numbered: what a failed write makes it write again in a new transaction.
+  std::vector<std::pair<std::uint64_t, Record>> uncommitted_;
+  int commit_every_ = 1;
   DedupeIndex index_;
   std::filesystem::path snapshot_;
   std::chrono::steady_clock::time_point saved_{};
@@ -72,6 +93,16 @@ class FingerprintStore {
   // replica sharing the store may have written since).
   // `next` is the log's next number, read on the way.
   int catch_up(MDB_txn* txn, std::uint64_t& next);
+  // Opens the write transaction of the next decisions, if none is open; 0 or an LMDB error.
+  int begin();
+  // Aborts the open transaction and appends its earlier records again in a new one: after a write that
+  // failed (a full map), which leaves a transaction that cannot commit. 0 or an LMDB error.
+  int restart_transaction();
+  // Commits the open transaction, if any: 0 or the LMDB error (its records are then lost).
+  int commit_group();
+  // Whether appending `bytes` more could find the map full at commit: a full map found by a write (or by
+  // the commit) fails the whole transaction, so a group near the end of the map is committed first.
+  bool near_map_end(std::uint64_t bytes) const;
   runtime::Status save_index();
   // The first of `numbers` whose record passes `check`, read into `record`; MDB_NOTFOUND when none does.
   template <typename Check>

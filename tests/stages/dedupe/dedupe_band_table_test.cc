@@ -1,8 +1,11 @@
 // The band table: growth keeps every entry, crowded keys keep their newest, expiry and removal, snapshots;
-// and the store around it: a restart without a snapshot, a stale snapshot, two replicas on one store.
+// and the store around it: a restart without a snapshot, a stale snapshot, two replicas on one store,
+// group commits (a crash forgets only the open group; a full map fails one document, not its group).
 #include "stages/dedupe/dedupe_band_table.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -223,6 +226,66 @@ TEST(DedupeBandTable, NumbersGoOnAfterExpiryEmptiedTheLog) {
   std::string of;
   EXPECT_EQ(record(store, pairs[3].id + "-reedit", pairs[3].reedit, &of), Decision::NearDuplicate);
   EXPECT_EQ(of, pairs[3].id);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(DedupeBandTable, AGroupSeesItsOwnDecisionsAndACrashForgetsOnlyTheOpenGroup) {
+  char pattern[] = "/tmp/vnawire-unit-XXXXXX";
+  const std::filesystem::path dir = ::mkdtemp(pattern);
+  const std::vector<Pair> pairs = reedited_pairs(21);
+  // A child records 20 originals in groups of 8 and dies without closing the store: 16 were committed.
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    FingerprintStore store;
+    bool ok = store.open(dir, 64 << 20, 8).ok();
+    for (std::size_t i = 0; i < 20 && ok; ++i) ok = record(store, pairs[i].id, pairs[i].original) == Decision::Unique;
+    // Inside the open group, a re-edit finds an original of the same group.
+    std::string of;
+    ok = ok && record(store, pairs[17].id + "-reedit", pairs[17].reedit, &of) == Decision::NearDuplicate &&
+         of == pairs[17].id;
+    ::_exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  FingerprintStore store;
+  ASSERT_TRUE(store.open(dir, 64 << 20, 8).ok());
+  for (std::size_t i = 0; i < 16; ++i) EXPECT_EQ(record(store, pairs[i].id, pairs[i].original), Decision::Replay) << i;
+  for (std::size_t i = 16; i < 20; ++i) EXPECT_EQ(record(store, pairs[i].id, pairs[i].original), Decision::Unique) << i;
+  ASSERT_TRUE(store.commit().ok());
+  expect_reedits_found(store, std::vector<Pair>(pairs.begin(), pairs.begin() + 20));
+  EXPECT_EQ(record(store, pairs[20].id, pairs[20].original), Decision::Unique);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(DedupeBandTable, AFullMapFailsOneDocumentAndKeepsTheRestOfItsGroup) {
+  char pattern[] = "/tmp/vnawire-unit-XXXXXX";
+  const std::filesystem::path dir = ::mkdtemp(pattern);
+  const std::vector<Pair> pairs = reedited_pairs(1500);
+  std::size_t recorded = 0;
+  {
+    FingerprintStore store;
+    ASSERT_TRUE(store.open(dir, 1 << 20, 100000).ok());
+    for (; recorded < pairs.size(); ++recorded) {
+      const NearOptions options;
+      const NearRequest near{&pairs[recorded].original, &options, 1'700'000'000, 90 * 86400};
+      const Checked checked = store.check_and_record(pairs[recorded].id, fingerprint(pairs[recorded].id), "", &near);
+      if (!checked.outcome) {
+        EXPECT_NE(checked.error.find("MDB_MAP_FULL"), std::string::npos) << checked.error;
+        break;
+      }
+    }
+    ASSERT_GT(recorded, 10u);
+    ASSERT_LT(recorded, pairs.size()) << "the map never filled";
+    const runtime::Status committed = store.commit();
+    EXPECT_TRUE(committed.ok()) << committed.message();
+  }
+  FingerprintStore reopened;
+  ASSERT_TRUE(reopened.open(dir, 1 << 20).ok());
+  for (std::size_t i = 0; i < recorded; ++i) {
+    EXPECT_EQ(record(reopened, pairs[i].id, pairs[i].original), Decision::Replay) << i;
+  }
   std::filesystem::remove_all(dir);
 }
 
