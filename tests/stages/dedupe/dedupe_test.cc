@@ -4,6 +4,8 @@
 #include <lmdb.h>
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -83,6 +85,29 @@ TEST(DedupeStage, DropsDuplicatesByDefaultAndRemembersAcrossRestarts) {
   auto verdict = restarted.on_message(copy);
   EXPECT_EQ(verdict.disposition, Disposition::Drop);
   EXPECT_EQ(verdict.reason, "duplicate of a");
+}
+
+// Under load decisions are committed in groups; once the input is idle, what was decided survives a crash.
+TEST(DedupeStage, WhatWasDecidedBeforeTheInputWentIdleSurvivesACrash) {
+  StageFixture fixture(dedupe_descriptor(), "{commit_every: 100}");
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto& stage = fixture.start();
+    auto first = make_document("a", "Une première dépêche.");
+    bool ok = stage.on_message(first).disposition == Disposition::Forward && stage.on_idle().ok();
+    auto second = make_document("b", "Une deuxième dépêche.");
+    ok = ok && stage.on_message(second).disposition == Disposition::Forward;
+    ::_exit(ok ? 0 : 1);  // killed with "b" in an open group: no destructor, no flush
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  auto& restarted = fixture.start();
+  auto copy = make_document("z", "une première dépêche");
+  EXPECT_EQ(restarted.on_message(copy).disposition, Disposition::Drop);
+  auto again = make_document("y", "une deuxième dépêche");
+  EXPECT_EQ(restarted.on_message(again).disposition, Disposition::Forward) << "the open group is forgotten";
 }
 
 TEST(DedupeStage, IdsLongerThanAnLmdbKeyAreRememberedLikeAnyOther) {
