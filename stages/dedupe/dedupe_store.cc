@@ -119,7 +119,10 @@ int FingerprintStore::catch_up(MDB_txn* txn, std::uint64_t& next) {
   int rc = next_number(txn, log_, next);
   if (rc != 0 || next == index_.indexed_next()) return rc;
   // An index ahead of the log belongs to another log (or to a restored older copy of this one).
-  if (next < index_.indexed_next()) index_.clear();
+  if (next < index_.indexed_next()) {
+    index_.clear();
+    ++rebuilds_;
+  }
   if (rc = first_number(txn, log_, first); rc != 0) return rc;
   index_.expire_below(first);
   const DedupeIndex::ReadRecord read = [&](std::uint64_t number, Record& record) {
@@ -334,6 +337,9 @@ int FingerprintStore::restart_transaction() {
   std::vector<std::pair<std::uint64_t, Record>> records = std::move(uncommitted_);
   mdb_txn_abort(txn_);
   txn_ = nullptr;
+  // The log ends at the last commit again: were the index left ahead of it, begin() would take it for
+  // another log's and index the whole log again.
+  index_.set_indexed_next(committed_);
   int rc = begin();
   for (auto& [number, record] : records) {
     if (rc != 0) break;

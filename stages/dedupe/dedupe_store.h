@@ -72,6 +72,9 @@ class FingerprintStore {
   runtime::Status sync();
 
   const DedupeIndex& index() const { return index_; }
+  // Times the indexes were found ahead of the log (another log's, or an older copy of this one) and
+  // built again from it: each costs as much as a start without snapshot.
+  std::uint64_t rebuilds() const { return rebuilds_; }
 
  private:
   MDB_env* env_ = nullptr;
@@ -85,6 +88,7 @@ class FingerprintStore {
   // The records it appended, numbered: what a failed write makes it write again in a new transaction.
   std::vector<std::pair<std::uint64_t, Record>> uncommitted_;
   int commit_every_ = 1;
+  std::uint64_t rebuilds_ = 0;
   DedupeIndex index_;
   std::filesystem::path snapshot_;
   std::chrono::steady_clock::time_point saved_{};
