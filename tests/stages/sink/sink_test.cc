@@ -2,10 +2,12 @@
 #include "stages/sink/sink_stages.h"
 
 #include <sqlite3.h>
+#include <zlib.h>
 
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <thread>
 
 #include "tests/stages/runner_fixture.h"
 #include "tests/stages/stage_fixture.h"
@@ -220,6 +222,91 @@ TEST(JsonlSink, AppendsOneLinePerRecordAndReplicasWriteTheirOwnFile) {
     ++lines;
   }
   EXPECT_EQ(lines, 3);
+}
+
+// The lines of every file of `dir` whose name starts with `prefix`, gzip-compressed or not.
+struct Files {
+  int plain = 0, compressed = 0, partial = 0;
+  std::vector<std::string> lines;
+};
+Files read_files(const std::filesystem::path& dir, const std::string& prefix) {
+  Files files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with(prefix)) continue;
+    if (name.ends_with(".gz.tmp")) {
+      ++files.partial;
+      continue;
+    }
+    const bool gz = name.ends_with(".gz");
+    ++(gz ? files.compressed : files.plain);
+    gzFile in = gzopen(entry.path().c_str(), "rb");  // reads plain files as they are
+    std::string text;
+    char buffer[4096];
+    int n = 0;
+    while ((n = gzread(in, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<std::size_t>(n));
+    gzclose(in);
+    for (std::size_t at = 0, end = 0; (end = text.find('\n', at)) != std::string::npos; at = end + 1) {
+      files.lines.push_back(text.substr(at, end - at));
+    }
+  }
+  return files;
+}
+
+TEST(JsonlSink, RotatesBySizeIntoFilesOfTheirOwnAndLosesNoLine) {
+  StageFixture fixture(jsonl_descriptor(), "{path: out/docs.jsonl, rotate_bytes: 300, fsync: rotation}");
+  auto& stage = fixture.start();
+  for (int i = 0; i < 12; ++i) {
+    auto doc = make_document("d" + std::to_string(i), "une dépêche de quelques mots");
+    ASSERT_EQ(stage.on_message(doc).disposition, Disposition::Forward);
+  }
+  ASSERT_TRUE(stage.flush().ok());
+  const Files files = read_files(fixture.dir() / "out", "docs.jsonl");
+  EXPECT_GE(files.plain, 4);
+  EXPECT_EQ(files.lines.size(), 12u);
+  for (const auto& entry : std::filesystem::directory_iterator(fixture.dir() / "out")) {
+    EXPECT_LE(std::filesystem::file_size(entry.path()), 300u) << entry.path();
+  }
+  EXPECT_EQ(fixture.counters().get("rotated"), static_cast<std::uint64_t>(files.plain - 1));
+}
+
+TEST(JsonlSink, RotatesByAgeAtAFlushAndCompressesRotatedFiles) {
+  StageFixture fixture(jsonl_descriptor(), "{path: docs.jsonl, rotate_seconds: 1, gzip: true}");
+  auto& stage = fixture.start();
+  auto doc = make_document("d1", "une dépêche");
+  ASSERT_EQ(stage.on_message(doc).disposition, Disposition::Forward);
+  ASSERT_TRUE(stage.flush().ok());
+  EXPECT_EQ(fixture.counters().get("rotated"), 0u) << "not a second old yet";
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  ASSERT_TRUE(stage.flush().ok());
+  EXPECT_EQ(fixture.counters().get("rotated"), 1u);
+  auto later = make_document("d2", "une autre dépêche");
+  ASSERT_EQ(stage.on_message(later).disposition, Disposition::Forward);
+  ASSERT_TRUE(stage.flush().ok());
+  fixture.start();  // a restart waits for the compression under way
+  const Files files = read_files(fixture.dir(), "docs.jsonl");
+  EXPECT_EQ(files.compressed, 1);
+  EXPECT_EQ(files.plain, 1) << "the active file";
+  ASSERT_EQ(files.lines.size(), 2u);
+}
+
+TEST(JsonlSink, AStartCompressesWhatACrashLeftUncompressed) {
+  StageFixture fixture(jsonl_descriptor(), "{path: docs.jsonl, gzip: true}");
+  std::ofstream(fixture.dir() / "docs.jsonl-20260101T000000Z-1") << "{\"id\":\"a\"}\n{\"id\":\"b\"}\n";
+  std::ofstream(fixture.dir() / "docs.jsonl-20260101T000000Z-2.gz.tmp") << "half written";
+  fixture.start();
+  const Files files = read_files(fixture.dir(), "docs.jsonl-");
+  EXPECT_EQ(files.compressed, 1);
+  EXPECT_EQ(files.plain, 0);
+  EXPECT_EQ(files.partial, 0);
+  EXPECT_EQ(files.lines, (std::vector<std::string>{"{\"id\":\"a\"}", "{\"id\":\"b\"}"}));
+}
+
+TEST(JsonlSink, AnUnknownFsyncPolicyIsAConfigErrorNamingTheKey) {
+  std::vector<runtime::ConfigError> errors;
+  runtime::bind_options(YAML::Load("{fsync: true}"), jsonl_descriptor().options, "pipeline.yaml", "options", errors);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].to_string().find("fsync"), std::string::npos) << errors[0].to_string();
 }
 
 }  // namespace
