@@ -101,7 +101,10 @@ class Session : public std::enable_shared_from_this<Session> {
                           text(request_[http::field::host]),
                           text(request_[http::field::if_none_match]),
                           text(request_[http::field::if_modified_since]),
-                          text(request_[http::field::accept_encoding])};
+                          text(request_[http::field::accept_encoding]),
+                          text(request_[http::field::content_type]),
+                          text(request_[http::field::authorization]),
+                          request_.body()};
     reply_ = shared_.site.answer(request, plan_.effect);
     send(request_.keep_alive() && !reply_.truncate);
   }
@@ -288,6 +291,7 @@ int ReplayServer::port() const { return impl_->port; }
 std::string ReplayServer::base_url() const { return impl_->base_url; }
 bool ReplayServer::release_next() { return impl_->shared.site.catalogue().release_next(); }
 std::size_t ReplayServer::released() const { return impl_->shared.site.catalogue().released(); }
+std::vector<Posted> ReplayServer::inbox() const { return impl_->shared.site.inbox(); }
 std::size_t ReplayServer::pending() const { return impl_->shared.site.catalogue().pending(); }
 std::uint64_t ReplayServer::requests_total() const { return impl_->shared.site.requests_total(); }
 std::uint64_t ReplayServer::requests_for(const std::string& path) const {

@@ -38,9 +38,16 @@ struct Fault {
 // no-charset, redirect-loop, gzip-bomb, oversize.
 runtime::Result<Fault> parse_fault(const std::string& spec);
 
+// A request POST /inbox received.
+struct Posted {
+  std::string content_type;
+  std::string authorization;
+  std::string body;
+};
+
 struct ReplaySettings {
-  std::filesystem::path directory;           // *.txt (text/plain) and *.html / *.htm (text/html), by name order
-  std::string listen = "127.0.0.1:0";        // port 0: any free port (see ReplayServer::port)
+  std::filesystem::path directory;             // *.txt (text/plain) and *.html / *.htm (text/html), by name order
+  std::string listen = "127.0.0.1:0";          // port 0: any free port (see ReplayServer::port)
   std::chrono::milliseconds release_every{0};  // 0: every file at once; otherwise one more file each period
   std::vector<Fault> faults;
   std::vector<std::string> robots_disallow;  // Disallow: lines of /robots.txt (for User-agent: *)
@@ -78,6 +85,8 @@ class ReplayServer {
   // Test hooks. release_next: one more file now (returns false when none is left).
   bool release_next();
   std::size_t released() const;
+  // What POST /inbox received (a webhook receiver for the sink tests; faults apply to /inbox too).
+  std::vector<Posted> inbox() const;
   std::size_t pending() const;
   std::uint64_t requests_total() const;
   std::uint64_t requests_for(const std::string& path) const;  // exact path, query excluded

@@ -198,6 +198,11 @@ std::string Site::base_for(const Request& request) const {
   return sane ? "http://" + request.host : base_url_;
 }
 
+std::vector<Posted> Site::inbox() const {
+  const std::lock_guard lock(counts_mutex_);
+  return inbox_;
+}
+
 Reply Site::answer(const Request& request, const std::optional<Fault>& effect) {
   const std::size_t question = std::min(request.target.find('?'), request.target.size());
   const std::string_view path = std::string_view(request.target).substr(0, question);
@@ -214,6 +219,11 @@ Reply Site::answer(const Request& request, const std::optional<Fault>& effect) {
     Reply reply = plain_reply(302, "injected fault: redirect loop\n");
     set_header(reply, "Location", std::string(path) + "?loop=" + std::to_string(loop_number(query) + 1));
     return reply;
+  }
+  if (request.method == "POST" && path == "/inbox") {  // a webhook's receiver: kept for the test to read
+    const std::lock_guard lock(counts_mutex_);
+    inbox_.push_back({request.content_type, request.authorization, request.body});
+    return plain_reply(200, "received\n");
   }
   if (request.method != "GET" && request.method != "HEAD") {
     Reply reply = plain_reply(405, "only GET and HEAD\n");

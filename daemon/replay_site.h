@@ -130,6 +130,10 @@ struct Request {
   std::string if_none_match;
   std::string if_modified_since;
   std::string accept_encoding;
+  // POST /inbox only (a webhook receiver for sink tests):
+  std::string content_type;
+  std::string authorization;
+  std::string body;
 };
 
 struct Reply {
@@ -159,6 +163,7 @@ class Site {
 
   std::uint64_t requests_total() const { return requests_total_.load(); }
   std::uint64_t requests_for(const std::string& path) const;
+  std::vector<Posted> inbox() const;
 
  private:
   Reply route(const Request& request, std::string_view path, bool conditional);
@@ -172,6 +177,7 @@ class Site {
   std::string base_url_;
   std::atomic<std::uint64_t> requests_total_{0};
   mutable std::mutex counts_mutex_;
+  std::vector<Posted> inbox_;  // under counts_mutex_
   std::unordered_map<std::string, std::uint64_t> counts_;
   std::mutex cache_mutex_;
   std::map<std::int64_t, std::shared_ptr<const std::string>> bombs_, fillers_;

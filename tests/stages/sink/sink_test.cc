@@ -9,6 +9,7 @@
 #include <fstream>
 #include <thread>
 
+#include "daemon/replay_server.h"
 #include "tests/stages/runner_fixture.h"
 #include "tests/stages/stage_fixture.h"
 
@@ -307,6 +308,100 @@ TEST(JsonlSink, AnUnknownFsyncPolicyIsAConfigErrorNamingTheKey) {
   runtime::bind_options(YAML::Load("{fsync: true}"), jsonl_descriptor().options, "pipeline.yaml", "options", errors);
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_NE(errors[0].to_string().find("fsync"), std::string::npos) << errors[0].to_string();
+}
+
+// A receiver on loopback: the replay server's POST /inbox, with its fault injection.
+class Receiver {
+ public:
+  explicit Receiver(std::vector<std::string> faults = {}) {
+    char pattern[] = "/tmp/vnawire-inbox-XXXXXX";
+    dir_ = ::mkdtemp(pattern);
+    replay::ReplaySettings settings;
+    settings.directory = dir_;
+    for (const std::string& fault : faults) settings.faults.push_back(*replay::parse_fault(fault));
+    server_ = std::make_unique<replay::ReplayServer>(settings);
+    const runtime::Status started = server_->start();
+    EXPECT_TRUE(started.ok()) << started.message();
+  }
+  ~Receiver() {
+    server_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  std::string url() const { return server_->base_url() + "/inbox"; }
+  std::vector<replay::Posted> posted() const { return server_->inbox(); }
+
+ private:
+  std::filesystem::path dir_;
+  std::unique_ptr<replay::ReplayServer> server_;
+};
+
+TEST(WebhookSink, PostsBatchesWithTheBearerTokenAndSendsWhatIsLeftWhenIdle) {
+  Receiver receiver;
+  StageFixture fixture(webhook_descriptor(), "{url: " + receiver.url() + ", batch_size: 2, bearer_token_file: token}");
+  std::ofstream(fixture.dir() / "token") << "s3cret\n";
+  auto& stage = fixture.start();
+  for (int i = 0; i < 5; ++i) {
+    auto doc = make_document("d" + std::to_string(i), "une dépêche");
+    ASSERT_EQ(stage.on_message(doc).disposition, Disposition::Forward);
+  }
+  EXPECT_EQ(receiver.posted().size(), 2u) << "two full batches";
+  ASSERT_TRUE(stage.on_idle().ok());
+  const auto posted = receiver.posted();
+  ASSERT_EQ(posted.size(), 3u);
+  std::vector<std::string> ids;
+  for (const auto& post : posted) {
+    EXPECT_EQ(post.content_type, "application/json");
+    EXPECT_EQ(post.authorization, "Bearer s3cret");
+    for (const auto& record : nlohmann::json::parse(post.body)) ids.push_back(record["id"]);
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"d0", "d1", "d2", "d3", "d4"}));
+  EXPECT_EQ(fixture.counters().get("posted"), 5u);
+}
+
+TEST(WebhookSink, AFailingReceiverGetsTheBatchAgainOnceItRecoversAndNothingIsLost) {
+  Receiver receiver({"status=503@/inbox*2"});
+  StageFixture fixture(webhook_descriptor(), "{url: " + receiver.url() + ", batch_size: 1, format: ndjson}");
+  auto& stage = fixture.start();
+  auto first = make_document("a", "une dépêche");
+  EXPECT_EQ(stage.on_message(first).disposition, Disposition::Forward) << "kept, to be sent again";
+  auto second = make_document("b", "une autre dépêche");
+  EXPECT_EQ(stage.on_message(second).disposition, Disposition::Retry) << "no new record while the batch waits";
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  EXPECT_FALSE(stage.on_idle().ok()) << "the second 503";
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  ASSERT_TRUE(stage.on_idle().ok());
+  EXPECT_EQ(stage.on_message(second).disposition, Disposition::Forward);
+  ASSERT_TRUE(stage.flush().ok());
+  const auto posted = receiver.posted();
+  ASSERT_EQ(posted.size(), 2u);
+  EXPECT_EQ(posted[0].content_type, "application/x-ndjson");
+  EXPECT_EQ(nlohmann::json::parse(posted[0].body)["id"], "a");
+  EXPECT_EQ(nlohmann::json::parse(posted[1].body)["id"], "b");
+  EXPECT_EQ(fixture.counters().get("post_failed"), 2u);
+}
+
+TEST(WebhookSink, ARefusedBatchIsDeadLetteredWithTheReceiversAnswer) {
+  Receiver receiver({"status=400@/inbox*1"});
+  StageFixture fixture(webhook_descriptor(), "{url: " + receiver.url() + ", batch_size: 2}");
+  auto& stage = fixture.start();
+  for (const char* id : {"x", "y", "z"}) {
+    auto doc = make_document(id, "une dépêche");
+    ASSERT_EQ(stage.on_message(doc).disposition, Disposition::Forward);
+  }
+  ASSERT_TRUE(stage.flush().ok());
+  ASSERT_EQ(fixture.dead_letters.size(), 2u);
+  EXPECT_NE(fixture.dead_letters[0].find("x: the webhook refused the batch: HTTP 400"), std::string::npos)
+      << fixture.dead_letters[0];
+  ASSERT_EQ(receiver.posted().size(), 1u);
+  EXPECT_EQ(nlohmann::json::parse(receiver.posted()[0].body)[0]["id"], "z");
+}
+
+TEST(WebhookSink, AMissingTokenFileOrABadUrlStopsTheStart) {
+  StageFixture no_token(webhook_descriptor(), "{url: http://127.0.0.1:9/inbox, bearer_token_file: missing}");
+  const runtime::Status missing = no_token.try_start();
+  EXPECT_NE(missing.message().find("bearer_token_file"), std::string::npos) << missing.message();
+  StageFixture bad_url(webhook_descriptor(), "{url: ftp://example/inbox}");
+  EXPECT_FALSE(bad_url.try_start().ok());
 }
 
 }  // namespace
