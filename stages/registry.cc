@@ -13,7 +13,7 @@ const std::vector<const runtime::StageDescriptor*>& all_stages() {
   static const std::vector<const runtime::StageDescriptor*> stages = {
       &fetch::fetch_descriptor(),   &dedupe::dedupe_descriptor(), &langid::langid_descriptor(),
       &extract::extract_descriptor(), &sink::jsonl_descriptor(),  &sink::sqlite_descriptor(),
-      &sink::webhook_descriptor(),
+      &sink::webhook_descriptor(),  &sink::exec_descriptor(),
   };
   return stages;
 }

@@ -8,6 +8,7 @@ namespace vnawire::sink {
 const runtime::StageDescriptor& jsonl_descriptor();
 const runtime::StageDescriptor& sqlite_descriptor();
 const runtime::StageDescriptor& webhook_descriptor();
+const runtime::StageDescriptor& exec_descriptor();
 
 // The columns both the SQLite sink and `vnawire demo` read: kept in one place.
 inline constexpr const char* kSqliteSchema = R"sql(

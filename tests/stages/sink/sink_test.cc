@@ -404,5 +404,69 @@ TEST(WebhookSink, AMissingTokenFileOrABadUrlStopsTheStart) {
   EXPECT_FALSE(bad_url.try_start().ok());
 }
 
+std::string exec_options(const std::vector<std::string>& command, const std::string& extra = "") {
+  nlohmann::json list = command;
+  return "{command: " + list.dump() + (extra.empty() ? "" : ", " + extra) + "}";
+}
+
+TEST(ExecSink, TheShellExampleStoresEachRecordOnceAndAReplayRewritesIt) {
+  char pattern[] = "/tmp/vnawire-exec-XXXXXX";
+  const std::filesystem::path out = std::filesystem::path(::mkdtemp(pattern)) / "records";
+  StageFixture stage_fixture(exec_descriptor(),
+                             exec_options({VNAWIRE_SOURCE_DIR "/examples/sinks/shell/store.sh", out.string()}));
+  auto& stage = stage_fixture.start();
+  for (const char* id : {"a", "b", "c", "a"}) {
+    auto doc = make_document(id, std::string("texte de ") + id);
+    ASSERT_EQ(stage.on_message(doc).disposition, Disposition::Forward) << id;
+  }
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(out)) {
+    ++files;
+    std::ifstream in(entry.path());
+    std::string line;
+    std::getline(in, line);
+    EXPECT_EQ(nlohmann::json::parse(line)["id"].get<std::string>() + ".json", entry.path().filename().string());
+  }
+  EXPECT_EQ(files, 3);
+  EXPECT_EQ(stage_fixture.counters().get("stored"), 4u);
+  auto nameless = make_document("", "sans identifiant");
+  EXPECT_EQ(stage.on_message(nameless).disposition, Disposition::DeadLetter);
+  std::filesystem::remove_all(out.parent_path());
+}
+
+TEST(ExecSink, AProgramThatDiesIsStartedAgainAndTheRecordRetried) {
+  // Answers one record, then exits.
+  StageFixture fixture(exec_descriptor(),
+                       exec_options({"sh", "-c", "read -r line; echo \"ok $(printf '%s' \"$line\" | jq -r .id)\""}));
+  auto& stage = fixture.start();
+  auto first = make_document("a", "un");
+  EXPECT_EQ(stage.on_message(first).disposition, Disposition::Forward);
+  auto second = make_document("b", "deux");
+  const runtime::Verdict lost = stage.on_message(second);
+  EXPECT_EQ(lost.disposition, Disposition::Retry);
+  EXPECT_NE(lost.reason.find("the program sh"), std::string::npos) << lost.reason;
+  EXPECT_EQ(stage.on_message(second).disposition, Disposition::Forward) << "the program was started again";
+  EXPECT_EQ(fixture.counters().get("program_started"), 2u);
+}
+
+TEST(ExecSink, AnErrorAnswerDeadLettersWithTheReasonAndASilentProgramTimesOut) {
+  StageFixture refusing(exec_descriptor(),
+                        exec_options({"sh", "-c",
+                                      "while read -r line; do echo \"error $(printf '%s' \"$line\" | jq -r .id) disk "
+                                      "full\"; done"}));
+  auto& stage = refusing.start();
+  auto doc = make_document("x", "texte");
+  const runtime::Verdict verdict = stage.on_message(doc);
+  EXPECT_EQ(verdict.disposition, Disposition::DeadLetter);
+  EXPECT_EQ(verdict.reason, "the program refused it: disk full");
+  StageFixture silent(exec_descriptor(), exec_options({"sleep", "30"}, "answer_timeout_ms: 100, stop_timeout_ms: 50"));
+  auto& quiet = silent.start();
+  const auto started = std::chrono::steady_clock::now();
+  const runtime::Verdict timed_out = quiet.on_message(doc);
+  EXPECT_EQ(timed_out.disposition, Disposition::Retry);
+  EXPECT_NE(timed_out.reason.find("no answer"), std::string::npos) << timed_out.reason;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10)) << "sleep was killed";
+}
+
 }  // namespace
 }  // namespace vnawire::sink
