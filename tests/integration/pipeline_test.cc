@@ -93,12 +93,16 @@ TEST(Pipeline, SigtermDrainsInFlightDocumentsAndARestartFinishesTheRest) {
 
 TEST(Pipeline, ADrainWaitsForALockedDatabaseAndASecondSigtermForcesTheStop) {
   TempDir dir;
-  write_file(dir / "pipeline.yaml",
-             "pipeline: {state_dir: " + dir.path().string() + "/state, drain_timeout_ms: 600000}\n"
-             "stages:\n"
-             "  - {name: fetch, type: fetch, options: {directory: " + dir.path().string() + "/inbox, settle_ms: 0,"
-             " poll_interval_ms: 50}}\n"
-             "  - {name: db, type: sink_sqlite, inputs: [fetch], options: {path: db.sqlite, busy_timeout_ms: 0}}\n");
+  write_file(
+      dir / "pipeline.yaml",
+      "pipeline: {state_dir: " + dir.path().string() +
+          "/state, drain_timeout_ms: 600000}\n"
+          "stages:\n"
+          "  - {name: fetch, type: fetch, options: {directory: " +
+          dir.path().string() +
+          "/inbox, settle_ms: 0,"
+          " poll_interval_ms: 50}}\n"
+          "  - {name: db, type: sink_sqlite, inputs: [fetch], options: {path: db.sqlite, busy_timeout_ms: 0}}\n");
   std::filesystem::create_directories(dir / "inbox");
   Process daemon({kBinary, "run", "-c", (dir / "pipeline.yaml").string()}, dir.path());
   const auto db_path = dir / "state/db.sqlite";
@@ -201,6 +205,31 @@ TEST(Pipeline, ReplicasOnBothSidesAndTwoSinksEachGettingEveryDocument) {
   EXPECT_NE(daemon.errors().find("db in 60 out 60"), std::string::npos) << daemon.errors();
 }
 
+TEST(Pipeline, AnExecSinkInShellGetsEveryDocumentOnce) {
+  TempDir dir;
+  write_inbox(dir, 0, 40);
+  std::string yaml = pipeline_yaml(dir, "");
+  yaml += "  - name: files\n    type: exec\n    inputs: [extract]\n    options: {command: [" VNAWIRE_SOURCE_DIR
+          "/examples/sinks/shell/store.sh, " +
+          (dir / "records").string() + "]}\n";
+  write_file(dir / "pipeline.yaml", yaml);
+  Process daemon({kBinary, "run", "-c", (dir / "pipeline.yaml").string()}, dir.path());
+  const auto stored = [&] {
+    std::error_code ec;
+    int files = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir / "records", ec)) {
+      files += entry.path().extension() == ".json";
+    }
+    return files;
+  };
+  ASSERT_TRUE(wait_until([&] { return stored() >= 40 && count_lines(dir / "state/out.jsonl") >= 40; }, seconds(60)))
+      << daemon.errors();
+  daemon.signal(SIGTERM);
+  ASSERT_EQ(daemon.wait(seconds(30)), 0) << daemon.errors();
+  EXPECT_EQ(stored(), 40);
+  EXPECT_NE(daemon.errors().find("files in 40 out 40"), std::string::npos) << daemon.errors();
+}
+
 TEST(Pipeline, RunsOverTcpTransport) {
   TempDir dir;
   write_inbox(dir, 0, 20);
@@ -247,9 +276,11 @@ TEST(Pipeline, LangidRoutesRefusedLanguagesToTheirOwnStageAndTheStopBalances) {
                    "xuất khẩu và tạo thêm nhiều việc làm trong những năm tới.\n");
   }
   const std::string yaml =
-      "pipeline:\n  state_dir: " + dir.path().string() + "/state\n  flush_interval_ms: 100\n  heartbeat_ms: 200\n"
+      "pipeline:\n  state_dir: " + dir.path().string() +
+      "/state\n  flush_interval_ms: 100\n  heartbeat_ms: 200\n"
       "stages:\n"
-      "  - name: fetch\n    type: fetch\n    options: {directory: " + dir.path().string() +
+      "  - name: fetch\n    type: fetch\n    options: {directory: " +
+      dir.path().string() +
       "/inbox, poll_interval_ms: 100, settle_ms: 50}\n"
       "  - name: langid\n    type: langid\n    inputs: [fetch]\n"
       "    options: {accept: [fr], route_rejected_to: others}\n"
@@ -274,13 +305,15 @@ TEST(Pipeline, LangidRoutesRefusedLanguagesToTheirOwnStageAndTheStopBalances) {
 
 TEST(Pipeline, ARouteTargetThatDoesNotReadFromTheStageStopsTheStartWithAClearMessage) {
   TempDir dir;
-  const std::string yaml =
-      "pipeline:\n  state_dir: " + dir.path().string() + "/state\n"
-      "stages:\n"
-      "  - name: fetch\n    type: fetch\n    options: {directory: " + dir.path().string() + "/inbox}\n"
-      "  - name: langid\n    type: langid\n    inputs: [fetch]\n"
-      "    options: {accept: [fr], route_rejected_to: nowhere}\n"
-      "  - name: out\n    type: sink_jsonl\n    inputs: [langid]\n";
+  const std::string yaml = "pipeline:\n  state_dir: " + dir.path().string() +
+                           "/state\n"
+                           "stages:\n"
+                           "  - name: fetch\n    type: fetch\n    options: {directory: " +
+                           dir.path().string() +
+                           "/inbox}\n"
+                           "  - name: langid\n    type: langid\n    inputs: [fetch]\n"
+                           "    options: {accept: [fr], route_rejected_to: nowhere}\n"
+                           "  - name: out\n    type: sink_jsonl\n    inputs: [langid]\n";
   write_file(dir / "pipeline.yaml", yaml);
   // The inbox exists, so that the route target is the only thing wrong: a fetch stage failing on a
   // missing folder could stop the pipeline before langid reports it.
