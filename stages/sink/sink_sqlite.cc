@@ -1,4 +1,6 @@
-// The SQLite sink: one row per document id, upserted, committed in batches at each flush (WAL mode).
+// The SQLite sink: one row per document id, upserted, with its persons, organisations, places, events,
+// quotes, countries and full text in the normalised tables (sink_sqlite_tables.h); committed in batches
+// at each flush (WAL mode).
 #include <sqlite3.h>
 
 #include <optional>
@@ -8,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "stages/runtime/record.h"
+#include "stages/sink/sink_sqlite_tables.h"
 #include "stages/sink/sink_stages.h"
 
 namespace vnawire::sink {
@@ -25,6 +28,7 @@ ON CONFLICT(id) DO UPDATE SET
   dateline_place = excluded.dateline_place, dateline_date = excluded.dateline_date,
   version = documents.version + (documents.record IS NOT excluded.record),
   record = excluded.record, stored_at = excluded.stored_at
+RETURNING rowid
 )sql";
 
 // A JSON value at a path, as text for a column; nullopt (NULL) when absent or not a string.
@@ -69,6 +73,7 @@ class SqliteSink final : public runtime::Stage {
   explicit SqliteSink(const runtime::StageContext& context) : context_(context) {}
   ~SqliteSink() override {
     if (upsert_ != nullptr) sqlite3_finalize(upsert_);
+    tables_.finalize();  // before the close: a connection with statements left does not close
     if (db_ != nullptr) sqlite3_close(db_);
   }
 
@@ -82,9 +87,13 @@ class SqliteSink final : public runtime::Stage {
       return runtime::Status::error("cannot open " + path_.string() + ": " + sqlite3_errmsg(db_));
     }
     sqlite3_busy_timeout(db_, static_cast<int>(context_.options->get_int("busy_timeout_ms")));
-    for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", kSqliteSchema}) {
+    for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL"}) {
       if (auto done = exec(sql); !done) return done;
     }
+    if (auto migrated = migrate_sqlite(db_); !migrated.ok()) {
+      return runtime::Status::error(path_.string() + ": " + migrated.message());
+    }
+    if (auto prepared = tables_.prepare(db_); !prepared.ok()) return prepared;
     if (sqlite3_prepare_v3(db_, kUpsert, -1, SQLITE_PREPARE_PERSISTENT, &upsert_, nullptr) != SQLITE_OK) {
       return runtime::Status::error(std::string("cannot prepare the upsert: ") + sqlite3_errmsg(db_));
     }
@@ -94,7 +103,7 @@ class SqliteSink final : public runtime::Stage {
   runtime::Verdict on_message(runtime::Document& document) override {
     if (auto opened = open_transaction(); !opened) return runtime::Verdict::retry(opened.message());
     Row row = row_of(document);
-    const int rc = upsert(row);
+    const int rc = upsert(row, &document.record);
     if (rc != SQLITE_DONE) {
       const std::string why = sqlite3_errmsg(db_);
       // SQLite may roll the whole transaction back on some errors (a full disk, I/O): its rows go in again.
@@ -131,7 +140,8 @@ class SqliteSink final : public runtime::Stage {
     return {};
   }
 
-  int upsert(const Row& row) {
+  // The documents row, then the normalised rows from `record` (parsed from the row when null).
+  int upsert(const Row& row, const nlohmann::json* record) {
     sqlite3_reset(upsert_);
     sqlite3_clear_bindings(upsert_);
     // SQLITE_STATIC: the row outlives the statement's step.
@@ -154,9 +164,13 @@ class SqliteSink final : public runtime::Stage {
     bind_or_null(7, row.dateline_date);
     bind(8, row.record);
     bind(9, row.stored_at);
-    const int rc = sqlite3_step(upsert_);
+    int rc = sqlite3_step(upsert_);
+    const sqlite3_int64 rowid = rc == SQLITE_ROW ? sqlite3_column_int64(upsert_, 0) : 0;
+    if (rc == SQLITE_ROW) rc = sqlite3_step(upsert_);
     sqlite3_reset(upsert_);
-    return rc;
+    if (rc != SQLITE_DONE) return rc;
+    if (record != nullptr) return tables_.write(row.id, rowid, *record);
+    return tables_.write(row.id, rowid, nlohmann::json::parse(row.record, nullptr, false));
   }
 
   // Begins a transaction unless one is open; the rows of a batch whose COMMIT failed go in first.
@@ -169,7 +183,7 @@ class SqliteSink final : public runtime::Stage {
     }
     in_transaction_ = true;
     for (const Row& row : batch_) {
-      if (upsert(row) != SQLITE_DONE) {
+      if (upsert(row, nullptr) != SQLITE_DONE) {
         const std::string why = sqlite3_errmsg(db_);
         roll_back();
         return runtime::Status::error("cannot write again the " + std::to_string(batch_.size()) +
@@ -203,6 +217,7 @@ class SqliteSink final : public runtime::Stage {
   std::filesystem::path path_;
   sqlite3* db_ = nullptr;
   sqlite3_stmt* upsert_ = nullptr;
+  NormalisedWriter tables_;
   bool in_transaction_ = false;
   std::vector<Row> batch_;  // the rows of the open transaction, or of the last one that failed to commit
   std::size_t batch_limit_ = 500;
@@ -213,7 +228,9 @@ class SqliteSink final : public runtime::Stage {
 const runtime::StageDescriptor& sqlite_descriptor() {
   static const runtime::StageDescriptor descriptor{
       "sink_sqlite",
-      "Sink: upserts one row per document id into SQLite (table documents, the whole record as JSON).",
+      "Sink: upserts one row per document id into SQLite (table documents, the whole record as JSON), with its "
+      "persons, organisations, places, events and participants, quotes, countries and an FTS5 full-text index "
+      "(docs/sinks.md).",
       runtime::StageRole::Sink,
       8,
       {
@@ -222,8 +239,7 @@ const runtime::StageDescriptor& sqlite_descriptor() {
           OptionSpec{"batch", OptionType::Int, std::int64_t{500},
                      "Records per transaction at most; a transaction is also committed at each flush and as soon as "
                      "the input is idle, so no replica holds the write lock while it waits.",
-                     false, 1.0,
-                     100000.0},
+                     false, 1.0, 100000.0},
           OptionSpec{"busy_timeout_ms", OptionType::Int, std::int64_t{5000},
                      "How long to wait for a lock held by another writer before retrying; must be below "
                      "pipeline.stage_timeout_ms, since a replica waiting sends no heartbeat.",

@@ -1,4 +1,5 @@
 // Sinks: SQLite upserts are idempotent and versioned; JSON Lines appends one line per record.
+#include "stages/sink/sink_sqlite_tables.h"
 #include "stages/sink/sink_stages.h"
 
 #include <sqlite3.h>
@@ -466,6 +467,127 @@ TEST(ExecSink, AnErrorAnswerDeadLettersWithTheReasonAndASilentProgramTimesOut) {
   EXPECT_EQ(timed_out.disposition, Disposition::Retry);
   EXPECT_NE(timed_out.reason.find("no answer"), std::string::npos) << timed_out.reason;
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10)) << "sleep was killed";
+}
+
+// The first column of the first row of `sql` on the database, as text ("" when none).
+std::string scalar(const std::filesystem::path& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  std::string value;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sqlite3_errmsg(db) << ": " << sql;
+  if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
+    value = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return value;
+}
+
+// A record as the extract stage makes it: two officials meet, one of them is quoted.
+runtime::Document meeting_record(const std::string& id) {
+  auto doc = make_document(id, "texte brut");
+  doc.record["article"] = {{"title", "Entretien à Hanoï"},
+                           {"lead", "Deux ministres se sont rencontrés."},
+                           {"body", {"Le ministre a reçu son homologue.", "Ils ont parlé d'énergie."}}};
+  doc.record["entities"] = {{"persons",
+                             {{{"name", "Tran Van Binh"},
+                               {"key", "tran van binh"},
+                               {"country", "VN"},
+                               {"roles", {"ministre"}},
+                               {"aliases", {"M. Binh"}}},
+                              {{"name", "Oleg Ivanov"},
+                               {"key", "oleg ivanov"},
+                               {"country", "RU"},
+                               {"roles", nlohmann::json::array()},
+                               {"aliases", nlohmann::json::array()}}}},
+                            {"organizations", {{{"name", "Parlement"}, {"acronym", nullptr}, {"country", "VN"}}}},
+                            {"places", {{{"name", "Hanoï"}, {"country", "VN"}}}}};
+  doc.record["events"] = {{{"type", "meeting"},
+                           {"participants", {"Tran Van Binh", "Oleg Ivanov"}},
+                           {"place", "Hanoï"},
+                           {"start", "2024-03-05"},
+                           {"end", nullptr},
+                           {"cameo", "040"}}};
+  doc.record["quotes"] = {{{"speaker", "M. Binh"}, {"text", "Nous coopérerons."}}};
+  doc.record["countries"] = {"VN", "RU"};
+  return doc;
+}
+
+TEST(SqliteSink, PersonsEventsQuotesAndFullTextHaveTablesAReplayLeavesThemAsTheyAre) {
+  StageFixture fixture(sqlite_descriptor(), "{path: out.db}");
+  auto& stage = fixture.start();
+  for (int i = 0; i < 2; ++i) {  // the second time, a replay
+    auto doc = meeting_record("d1");
+    ASSERT_EQ(stage.on_message(doc).disposition, Disposition::Forward);
+    ASSERT_TRUE(stage.flush().ok());
+  }
+  const auto db = fixture.dir() / "out.db";
+  EXPECT_EQ(scalar(db, "PRAGMA user_version"), std::to_string(kSqliteSchemaVersion));
+  EXPECT_EQ(scalar(db, "SELECT count(*) FROM document_persons"), "2");
+  EXPECT_EQ(scalar(db, "SELECT roles FROM document_persons WHERE person_key = 'tran van binh'"), "[\"ministre\"]");
+  EXPECT_EQ(scalar(db, "SELECT country FROM persons WHERE key = 'oleg ivanov'"), "RU");
+  EXPECT_EQ(scalar(db, "SELECT count(*) FROM event_participants WHERE person_key IS NOT NULL"), "2");
+  EXPECT_EQ(scalar(db, "SELECT cameo || ' ' || start FROM events"), "040 2024-03-05");
+  EXPECT_EQ(scalar(db, "SELECT speaker_key FROM quotes"), "tran van binh") << "linked through the alias";
+  EXPECT_EQ(scalar(db, "SELECT group_concat(country) FROM (SELECT country FROM document_countries ORDER BY 1)"),
+            "RU,VN");
+  EXPECT_EQ(scalar(db, "SELECT acronym IS NULL FROM document_organizations"), "1");
+  // Accents are ignored: "energie" finds "énergie".
+  EXPECT_EQ(scalar(db,
+                   "SELECT d.id FROM documents_text t JOIN documents d ON d.rowid = t.rowid "
+                   "WHERE documents_text MATCH 'energie'"),
+            "d1");
+  // An update that drops a person and the event leaves none of their rows behind.
+  auto update = meeting_record("d1");
+  update.record["entities"]["persons"].erase(1);
+  update.record["events"] = nlohmann::json::array();
+  ASSERT_EQ(stage.on_message(update).disposition, Disposition::Forward);
+  ASSERT_TRUE(stage.flush().ok());
+  EXPECT_EQ(scalar(db, "SELECT count(*) FROM document_persons"), "1");
+  EXPECT_EQ(scalar(db, "SELECT count(*) FROM events") + scalar(db, "SELECT count(*) FROM event_participants"), "00");
+  EXPECT_EQ(scalar(db, "SELECT count(*) FROM documents_text"), "1");
+}
+
+TEST(SqliteSink, AFirstVersionDatabaseIsMigratedAndItsRecordsFillTheNewTables) {
+  StageFixture fixture(sqlite_descriptor(), "{path: old.db}");
+  const auto path = fixture.dir() / "old.db";
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, kSqliteSchema, nullptr, nullptr, nullptr), SQLITE_OK);
+    const std::string record = meeting_record("old").record.dump();
+    sqlite3_stmt* insert = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db,
+                                 "INSERT INTO documents (id, record, first_stored_at, stored_at) "
+                                 "VALUES ('old', ?1, 'then', 'then')",
+                                 -1, &insert, nullptr),
+              SQLITE_OK);
+    sqlite3_bind_text(insert, 1, record.c_str(), -1, SQLITE_TRANSIENT);
+    EXPECT_EQ(sqlite3_step(insert), SQLITE_DONE) << sqlite3_errmsg(db);
+    sqlite3_finalize(insert);
+    sqlite3_close(db);
+  }
+  fixture.start();
+  EXPECT_EQ(scalar(path, "PRAGMA user_version"), std::to_string(kSqliteSchemaVersion));
+  EXPECT_EQ(scalar(path, "SELECT group_concat(person_key) FROM document_persons WHERE document_id = 'old'"),
+            "oleg ivanov,tran van binh");
+  EXPECT_EQ(scalar(path, "SELECT count(*) FROM documents_text WHERE documents_text MATCH 'cooperation OR energie'"),
+            "1");
+}
+
+TEST(SqliteSink, ADatabaseOfALaterVersionIsRefusedWithAClearMessage) {
+  StageFixture fixture(sqlite_descriptor(), "{path: later.db}");
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((fixture.dir() / "later.db").c_str(), &db), SQLITE_OK);
+    sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+  }
+  const runtime::Status started = fixture.try_start();
+  ASSERT_FALSE(started.ok());
+  EXPECT_NE(started.message().find("schema version 99"), std::string::npos) << started.message();
+  EXPECT_NE(started.message().find("later.db"), std::string::npos) << started.message();
 }
 
 }  // namespace

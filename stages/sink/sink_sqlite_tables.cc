@@ -1,0 +1,353 @@
+// The SQLite sink's normalised tables and migrations (sink_sqlite_tables.h).
+#include "stages/sink/sink_sqlite_tables.h"
+
+#include <map>
+#include <vector>
+
+#include "stages/sink/sink_stages.h"
+
+namespace vnawire::sink {
+namespace {
+
+// Version 2: who, what and where of each document, one row per fact, keyed by the document's id.
+constexpr const char* kTablesV2 = R"sql(
+CREATE TABLE IF NOT EXISTS persons (
+  key TEXT PRIMARY KEY,      -- stable across documents and transliterations (entities.persons[].key)
+  name TEXT NOT NULL,        -- as last seen
+  country TEXT
+);
+CREATE TABLE IF NOT EXISTS document_persons (
+  document_id TEXT NOT NULL,
+  person_key TEXT NOT NULL,
+  name TEXT NOT NULL,
+  country TEXT,
+  roles TEXT,                -- JSON array
+  PRIMARY KEY (document_id, person_key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS document_persons_key ON document_persons(person_key);
+CREATE TABLE IF NOT EXISTS document_organizations (
+  document_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  acronym TEXT,
+  country TEXT,
+  PRIMARY KEY (document_id, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS document_places (
+  document_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  country TEXT,
+  PRIMARY KEY (document_id, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+  document_id TEXT NOT NULL,
+  n INTEGER NOT NULL,        -- its place in the record's events
+  type TEXT,
+  cameo TEXT,
+  place TEXT,
+  start TEXT,                -- EDTF
+  end TEXT,
+  PRIMARY KEY (document_id, n)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS events_start ON events(start);
+CREATE TABLE IF NOT EXISTS event_participants (
+  document_id TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  person_key TEXT,           -- when the participant is one of the document's persons
+  PRIMARY KEY (document_id, n, name)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS event_participants_key ON event_participants(person_key);
+CREATE TABLE IF NOT EXISTS quotes (
+  document_id TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  speaker TEXT,
+  speaker_key TEXT,
+  text TEXT NOT NULL,
+  PRIMARY KEY (document_id, n)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS document_countries (
+  document_id TEXT NOT NULL,
+  country TEXT NOT NULL,     -- ISO 3166-1 alpha-2
+  PRIMARY KEY (document_id, country)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS document_countries_country ON document_countries(country);
+-- Full text of title, lead and body; rowid = documents.rowid. Accents are ignored in matches.
+CREATE VIRTUAL TABLE IF NOT EXISTS documents_text USING fts5(
+  title, lead, body, tokenize = 'unicode61 remove_diacritics 2');
+)sql";
+
+constexpr const char* kStatementsSql[] = {
+    "DELETE FROM document_persons WHERE document_id = ?1",
+    "DELETE FROM document_organizations WHERE document_id = ?1",
+    "DELETE FROM document_places WHERE document_id = ?1",
+    "DELETE FROM events WHERE document_id = ?1",
+    "DELETE FROM event_participants WHERE document_id = ?1",
+    "DELETE FROM quotes WHERE document_id = ?1",
+    "DELETE FROM document_countries WHERE document_id = ?1",
+    "DELETE FROM documents_text WHERE rowid = ?1",
+    "INSERT OR IGNORE INTO document_persons (document_id, person_key, name, country, roles) VALUES (?1, ?2, ?3, ?4, "
+    "?5)",
+    "INSERT OR IGNORE INTO document_organizations (document_id, name, acronym, country) VALUES (?1, ?2, ?3, ?4)",
+    "INSERT OR IGNORE INTO document_places (document_id, name, country) VALUES (?1, ?2, ?3)",
+    "INSERT OR IGNORE INTO events (document_id, n, type, cameo, place, start, end) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    "INSERT OR IGNORE INTO event_participants (document_id, n, name, person_key) VALUES (?1, ?2, ?3, ?4)",
+    "INSERT OR IGNORE INTO quotes (document_id, n, speaker, speaker_key, text) VALUES (?1, ?2, ?3, ?4, ?5)",
+    "INSERT OR IGNORE INTO document_countries (document_id, country) VALUES (?1, ?2)",
+    "INSERT INTO documents_text (rowid, title, lead, body) VALUES (?1, ?2, ?3, ?4)",
+    "INSERT INTO persons (key, name, country) VALUES (?1, ?2, ?3) "
+    "ON CONFLICT(key) DO UPDATE SET name = excluded.name, country = COALESCE(excluded.country, persons.country)",
+};
+
+const nlohmann::json& array_at(const nlohmann::json& node, const char* key) {
+  static const nlohmann::json empty = nlohmann::json::array();
+  if (!node.is_object()) return empty;
+  const auto it = node.find(key);
+  return it != node.end() && it->is_array() ? *it : empty;
+}
+
+const nlohmann::json* at(const nlohmann::json& node, const char* key) {
+  if (!node.is_object()) return nullptr;
+  const auto it = node.find(key);
+  return it == node.end() ? nullptr : &*it;
+}
+
+// Binds a string, or NULL for anything else (absent, null, not a string).
+void bind_text(sqlite3_stmt* statement, int index, const nlohmann::json* value) {
+  if (value != nullptr && value->is_string()) {
+    const auto& text = value->get_ref<const std::string&>();
+    sqlite3_bind_text(statement, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  } else {
+    sqlite3_bind_null(statement, index);
+  }
+}
+
+void bind_text(sqlite3_stmt* statement, int index, const std::string& text) {
+  sqlite3_bind_text(statement, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+}
+
+int run(sqlite3_stmt* statement) {
+  const int rc = sqlite3_step(statement);
+  sqlite3_reset(statement);
+  sqlite3_clear_bindings(statement);
+  return rc;
+}
+
+int user_version(sqlite3* db) {
+  sqlite3_stmt* statement = nullptr;
+  int version = 0;
+  if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &statement, nullptr) == SQLITE_OK &&
+      sqlite3_step(statement) == SQLITE_ROW) {
+    version = sqlite3_column_int(statement, 0);
+  }
+  sqlite3_finalize(statement);
+  return version;
+}
+
+runtime::Status exec(sqlite3* db, const std::string& sql) {
+  char* message = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+    std::string why = message != nullptr ? message : sqlite3_errmsg(db);
+    sqlite3_free(message);
+    return runtime::Status::error(why);
+  }
+  return {};
+}
+
+// Version 1 -> 2: the new tables, filled from every stored record.
+runtime::Status fill_from_records(sqlite3* db) {
+  NormalisedWriter writer;
+  if (auto prepared = writer.prepare(db); !prepared.ok()) return prepared;
+  sqlite3_stmt* rows = nullptr;
+  if (sqlite3_prepare_v2(db, "SELECT rowid, id, record FROM documents", -1, &rows, nullptr) != SQLITE_OK) {
+    return runtime::Status::error(sqlite3_errmsg(db));
+  }
+  int rc = SQLITE_OK;
+  while ((rc = sqlite3_step(rows)) == SQLITE_ROW) {
+    const sqlite3_int64 rowid = sqlite3_column_int64(rows, 0);
+    const std::string id(reinterpret_cast<const char*>(sqlite3_column_text(rows, 1)));
+    const char* text = reinterpret_cast<const char*>(sqlite3_column_text(rows, 2));
+    const nlohmann::json record = nlohmann::json::parse(text != nullptr ? text : "{}", nullptr, false);
+    if (record.is_discarded()) continue;  // a record that is not JSON keeps its documents row only
+    if (writer.write(id, rowid, record) != SQLITE_DONE) {
+      const std::string why = sqlite3_errmsg(db);
+      sqlite3_finalize(rows);
+      return runtime::Status::error("filling the tables from " + id + ": " + why);
+    }
+  }
+  sqlite3_finalize(rows);
+  if (rc != SQLITE_DONE) return runtime::Status::error(sqlite3_errmsg(db));
+  return {};
+}
+
+}  // namespace
+
+runtime::Status migrate_sqlite(sqlite3* db) {
+  const int found = user_version(db);
+  if (found > kSqliteSchemaVersion) {
+    return runtime::Status::error("the database is of schema version " + std::to_string(found) +
+                                  ", written by a later vnawire; this one reads up to " +
+                                  std::to_string(kSqliteSchemaVersion));
+  }
+  if (found == kSqliteSchemaVersion) return {};
+  if (auto begun = exec(db, "BEGIN IMMEDIATE"); !begun.ok()) return begun;
+  runtime::Status status = exec(db, kSqliteSchema);
+  if (status.ok()) status = exec(db, kTablesV2);
+  if (status.ok() && found < 2) status = fill_from_records(db);
+  if (status.ok()) status = exec(db, "PRAGMA user_version = " + std::to_string(kSqliteSchemaVersion));
+  if (status.ok()) status = exec(db, "COMMIT");
+  if (!status.ok()) {
+    (void)exec(db, "ROLLBACK");
+    return runtime::Status::error("migrating the database from schema version " + std::to_string(found) + " to " +
+                                  std::to_string(kSqliteSchemaVersion) + ": " + status.message());
+  }
+  return {};
+}
+
+NormalisedWriter::~NormalisedWriter() { finalize(); }
+
+void NormalisedWriter::finalize() {
+  for (sqlite3_stmt*& statement : statements_) {
+    sqlite3_finalize(statement);
+    statement = nullptr;
+  }
+}
+
+runtime::Status NormalisedWriter::prepare(sqlite3* db) {
+  db_ = db;
+  for (int i = 0; i < kStatements; ++i) {
+    if (sqlite3_prepare_v3(db, kStatementsSql[i], -1, SQLITE_PREPARE_PERSISTENT, &statements_[i], nullptr) !=
+        SQLITE_OK) {
+      return runtime::Status::error(std::string("cannot prepare \"") + kStatementsSql[i] + "\": " + sqlite3_errmsg(db));
+    }
+  }
+  return {};
+}
+
+int NormalisedWriter::write(const std::string& id, sqlite3_int64 rowid, const nlohmann::json& record) {
+  for (int statement = kDeletePersons; statement <= kDeleteCountries; ++statement) {
+    bind_text(statements_[statement], 1, id);
+    if (int rc = run(statements_[statement]); rc != SQLITE_DONE) return rc;
+  }
+  sqlite3_bind_int64(statements_[kDeleteText], 1, rowid);
+  if (int rc = run(statements_[kDeleteText]); rc != SQLITE_DONE) return rc;
+
+  const nlohmann::json* entities = at(record, "entities");
+  const nlohmann::json empty = nlohmann::json::object();
+  const nlohmann::json& found = entities != nullptr ? *entities : empty;
+  // Every name and alias of a person, for linking event participants and quote speakers to their key.
+  std::map<std::string, std::string> key_of_name;
+  sqlite3_stmt* upsert_person = statements_[kUpsertPerson];
+  int rc = SQLITE_DONE;
+  for (const auto& person : array_at(found, "persons")) {
+    const nlohmann::json* key = at(person, "key");
+    const nlohmann::json* name = at(person, "name");
+    if (key == nullptr || !key->is_string() || name == nullptr || !name->is_string()) continue;
+    key_of_name[name->get<std::string>()] = key->get<std::string>();
+    for (const auto& alias : array_at(person, "aliases")) {
+      if (alias.is_string()) key_of_name.emplace(alias.get<std::string>(), key->get<std::string>());
+    }
+    sqlite3_stmt* link = statements_[kInsertPerson];
+    bind_text(link, 1, id);
+    bind_text(link, 2, key);
+    bind_text(link, 3, name);
+    bind_text(link, 4, at(person, "country"));
+    const nlohmann::json* roles = at(person, "roles");
+    bind_text(link, 5, (roles != nullptr && roles->is_array() ? *roles : nlohmann::json::array()).dump());
+    if (rc = run(link); rc != SQLITE_DONE) break;
+    bind_text(upsert_person, 1, key);
+    bind_text(upsert_person, 2, name);
+    bind_text(upsert_person, 3, at(person, "country"));
+    if (rc = run(upsert_person); rc != SQLITE_DONE) break;
+  }
+  if (rc != SQLITE_DONE) return rc;
+  for (const auto& organisation : array_at(found, "organizations")) {
+    if (const nlohmann::json* name = at(organisation, "name"); name == nullptr || !name->is_string()) continue;
+    sqlite3_stmt* insert = statements_[kInsertOrganisation];
+    bind_text(insert, 1, id);
+    bind_text(insert, 2, at(organisation, "name"));
+    bind_text(insert, 3, at(organisation, "acronym"));
+    bind_text(insert, 4, at(organisation, "country"));
+    if (rc = run(insert); rc != SQLITE_DONE) return rc;
+  }
+  for (const auto& place : array_at(found, "places")) {
+    if (const nlohmann::json* name = at(place, "name"); name == nullptr || !name->is_string()) continue;
+    sqlite3_stmt* insert = statements_[kInsertPlace];
+    bind_text(insert, 1, id);
+    bind_text(insert, 2, at(place, "name"));
+    bind_text(insert, 3, at(place, "country"));
+    if (rc = run(insert); rc != SQLITE_DONE) return rc;
+  }
+  const auto key_for = [&](const nlohmann::json* name) -> std::string {
+    if (name == nullptr || !name->is_string()) return {};
+    const auto it = key_of_name.find(name->get<std::string>());
+    return it == key_of_name.end() ? std::string() : it->second;
+  };
+  const auto bind_key = [&](sqlite3_stmt* statement, int index, const std::string& key) {
+    if (key.empty()) {
+      sqlite3_bind_null(statement, index);
+    } else {
+      bind_text(statement, index, key);
+    }
+  };
+  int n = 0;
+  for (const auto& event : array_at(record, "events")) {
+    sqlite3_stmt* insert = statements_[kInsertEvent];
+    bind_text(insert, 1, id);
+    sqlite3_bind_int(insert, 2, n);
+    bind_text(insert, 3, at(event, "type"));
+    bind_text(insert, 4, at(event, "cameo"));
+    bind_text(insert, 5, at(event, "place"));
+    bind_text(insert, 6, at(event, "start"));
+    bind_text(insert, 7, at(event, "end"));
+    if (rc = run(insert); rc != SQLITE_DONE) return rc;
+    for (const auto& participant : array_at(event, "participants")) {
+      if (!participant.is_string()) continue;
+      sqlite3_stmt* link = statements_[kInsertParticipant];
+      bind_text(link, 1, id);
+      sqlite3_bind_int(link, 2, n);
+      bind_text(link, 3, &participant);
+      bind_key(link, 4, key_for(&participant));
+      if (rc = run(link); rc != SQLITE_DONE) return rc;
+    }
+    ++n;
+  }
+  n = 0;
+  for (const auto& quote : array_at(record, "quotes")) {
+    if (const nlohmann::json* text = at(quote, "text"); text == nullptr || !text->is_string()) continue;
+    sqlite3_stmt* insert = statements_[kInsertQuote];
+    bind_text(insert, 1, id);
+    sqlite3_bind_int(insert, 2, n++);
+    bind_text(insert, 3, at(quote, "speaker"));
+    bind_key(insert, 4, key_for(at(quote, "speaker")));
+    bind_text(insert, 5, at(quote, "text"));
+    if (rc = run(insert); rc != SQLITE_DONE) return rc;
+  }
+  for (const auto& country : array_at(record, "countries")) {
+    if (!country.is_string()) continue;
+    sqlite3_stmt* insert = statements_[kInsertCountry];
+    bind_text(insert, 1, id);
+    bind_text(insert, 2, &country);
+    if (rc = run(insert); rc != SQLITE_DONE) return rc;
+  }
+  const nlohmann::json* article = at(record, "article");
+  const nlohmann::json no_article = nlohmann::json::object();
+  const nlohmann::json& page = article != nullptr ? *article : no_article;
+  std::string body;
+  for (const auto& paragraph : array_at(page, "body")) {
+    if (!paragraph.is_string()) continue;
+    if (!body.empty()) body += '\n';
+    body += paragraph.get_ref<const std::string&>();
+  }
+  // A record without an article (not extracted) is searched by its raw text.
+  if (article == nullptr)
+    body = at(record, "body") != nullptr && at(record, "body")->is_string() ? at(record, "body")->get<std::string>()
+                                                                            : std::string();
+  sqlite3_stmt* text = statements_[kInsertText];
+  sqlite3_bind_int64(text, 1, rowid);
+  bind_text(text, 2, at(page, "title"));
+  bind_text(text, 3, at(page, "lead"));
+  bind_text(text, 4, body);
+  return run(text);
+}
+
+}  // namespace vnawire::sink
