@@ -16,6 +16,7 @@ int cmd_filter(const std::string& stage_type, const Args& args);
 int cmd_demo(const Args& args);
 int cmd_fetch(const Args& args);   // fetch_command.cc
 int cmd_replay(const Args& args);  // replay_command.cc
+int cmd_query(const Args& args);   // query_command.cc
 
 // The path of the running vnawire binary, for spawning stage processes.
 std::string self_executable();

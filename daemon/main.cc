@@ -26,6 +26,11 @@ Filters (JSON Lines records on stdin, processed records on stdout):
   dedupe [--state-dir DIR] [--options YAML]
                               add dedupe.status, dedupe.of and dedupe.similarity (tags, never drops)
 
+Results:
+  query --db FILE [--json] [--limit N] search TEXT | person NAME | between CC CC [--from D] [--to D]
+                              ask the sink_sqlite database: full text, a person's appearances and events,
+                              events between two countries (docs/sinks.md)
+
 Testing:
   replay --dir DIR [--listen HOST:PORT] [--every S] [--fault SPEC]... [--disallow PREFIX]... [--crawl-delay S]
          [--threads N] [--log-level L]
@@ -56,6 +61,7 @@ int main(int argc, char** argv) {
     if (command == "demo") return vnawire::daemon::cmd_demo(args);
     if (command == "fetch") return vnawire::daemon::cmd_fetch(args);
     if (command == "replay") return vnawire::daemon::cmd_replay(args);
+    if (command == "query") return vnawire::daemon::cmd_query(args);
     if (command == "extract" || command == "langid" || command == "dedupe") {
       return vnawire::daemon::cmd_filter(command, args);
     }

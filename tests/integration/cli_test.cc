@@ -1,4 +1,4 @@
-// The command line as a user meets it: check-config, describe, the filters and the demo.
+// The command line as a user meets it: check-config, describe, the filters, the demo and queries of its database.
 #include <sqlite3.h>
 
 #include <gtest/gtest.h>
@@ -38,7 +38,7 @@ TEST(Cli, CheckConfigReportsThreeErrorsWithFileLineColumnAndKey) {
             std::string::npos)
       << errors;
   EXPECT_NE(errors.find(file.string() + ":8:11: stages[0].options.sources[0].url: source fr: kind feed needs an "
-                                         "absolute http(s) URL"),
+                                        "absolute http(s) URL"),
             std::string::npos)
       << errors;
   EXPECT_NE(errors.find("3 error(s)"), std::string::npos) << errors;
@@ -57,9 +57,9 @@ TEST(Cli, DescribeListsEveryStageAndItsOptions) {
   Process describe({kBinary, "describe"}, dir.path());
   ASSERT_EQ(describe.wait(seconds(20)), 0);
   const std::string out = describe.output();
-  for (const char* needle : {"stage type fetch", "stage type dedupe", "stage type langid", "stage type extract",
-                             "stage type sink_jsonl", "stage type sink_sqlite", "sources (a list of maps",
-                             "drain_timeout_ms (an integer, default 30000"}) {
+  for (const char* needle :
+       {"stage type fetch", "stage type dedupe", "stage type langid", "stage type extract", "stage type sink_jsonl",
+        "stage type sink_sqlite", "sources (a list of maps", "drain_timeout_ms (an integer, default 30000"}) {
     EXPECT_NE(out.find(needle), std::string::npos) << needle;
   }
 }
@@ -86,15 +86,16 @@ TEST(Cli, ExtractFilterAddsTheArticleAndReportsBadLines) {
 
 TEST(Cli, DedupeFilterTagsAndNeverDrops) {
   TempDir dir;
-  const std::string input = R"({"id":"a","content_type":"text/plain","body":"Le Même texte, ici. Et la suite de la dépêche, assez longue pour compter."})"
-                            "\n"
-                            R"({"id":"b","content_type":"text/plain","body":"le meme   TEXTE ici et la suite de la depeche assez longue pour compter"})"
-                            "\n"
-                            R"({"id":"c","content_type":"text/plain","body":"Un autre texte."})"
-                            "\n"
-                            // A re-edit of a: near duplicates are tagged and passed too, never dropped.
-                            R"({"id":"d","content_type":"text/plain","body":"Photo : VNA\nLe même texte, ici ! Et la suite de la dépêche, assez longue pour compter."})"
-                            "\n";
+  const std::string input =
+      R"({"id":"a","content_type":"text/plain","body":"Le Même texte, ici. Et la suite de la dépêche, assez longue pour compter."})"
+      "\n"
+      R"({"id":"b","content_type":"text/plain","body":"le meme   TEXTE ici et la suite de la depeche assez longue pour compter"})"
+      "\n"
+      R"({"id":"c","content_type":"text/plain","body":"Un autre texte."})"
+      "\n"
+      // A re-edit of a: near duplicates are tagged and passed too, never dropped.
+      R"({"id":"d","content_type":"text/plain","body":"Photo : VNA\nLe même texte, ici ! Et la suite de la dépêche, assez longue pour compter."})"
+      "\n";
   Process filter({kBinary, "dedupe"}, dir.path(), input);
   ASSERT_EQ(filter.wait(seconds(20)), 0) << filter.errors();
   auto out = filter.output();
@@ -116,10 +117,11 @@ TEST(Cli, DedupeFilterTagsAndNeverDrops) {
 
 TEST(Cli, FiltersTakeOptionsAsYamlAndRejectUnknownOnes) {
   TempDir dir;
-  const std::string input = R"({"id":"a","content_type":"text/plain","body":"Le même texte, ici. Et la suite de la dépêche, assez longue pour compter."})"
-                            "\n"
-                            R"({"id":"d","content_type":"text/plain","body":"Photo : VNA\nLe même texte, ici ! Et la suite de la dépêche, assez longue pour compter."})"
-                            "\n";
+  const std::string input =
+      R"({"id":"a","content_type":"text/plain","body":"Le même texte, ici. Et la suite de la dépêche, assez longue pour compter."})"
+      "\n"
+      R"({"id":"d","content_type":"text/plain","body":"Photo : VNA\nLe même texte, ici ! Et la suite de la dépêche, assez longue pour compter."})"
+      "\n";
   Process exact_only({kBinary, "dedupe", "--options", "{near_method: off}"}, dir.path(), input);
   ASSERT_EQ(exact_only.wait(seconds(20)), 0) << exact_only.errors();
   const std::string out = exact_only.output();
@@ -159,7 +161,8 @@ TEST(Cli, DemoRunsTheWholePipelineOnTheEmbeddedSamples) {
   EXPECT_NE(out.find("vi="), std::string::npos) << out;
   EXPECT_NE(out.find("zh="), std::string::npos) << out;
 
-  const auto manifest = nlohmann::json::parse(read_file(std::string(VNAWIRE_SOURCE_DIR) + "/examples/samples/MANIFEST.json"));
+  const auto manifest =
+      nlohmann::json::parse(read_file(std::string(VNAWIRE_SOURCE_DIR) + "/examples/samples/MANIFEST.json"));
   std::size_t distinct = 0;
   for (const auto& entry : manifest) {
     distinct += entry["duplicate_of"].is_null() && entry["near_duplicate_of"].is_null() ? 1 : 0;
@@ -181,6 +184,38 @@ TEST(Cli, DemoRunsTheWholePipelineOnTheEmbeddedSamples) {
   Process refused({kBinary, "demo", "--state-dir", (dir / "precious").string()}, dir.path());
   EXPECT_EQ(refused.wait(seconds(20)), 1);
   EXPECT_EQ(read_file(dir / "precious/data.txt"), "keep me");
+}
+
+TEST(Cli, QueryAnswersTextPersonAndCountryQuestionsOnTheDemoDatabase) {
+  TempDir dir;
+  const auto state = dir / "demo-state";
+  Process demo({kBinary, "demo", "--state-dir", state.string()}, dir.path());
+  ASSERT_EQ(demo.wait(seconds(120)), 0) << demo.errors();
+  const std::string db = (state / "demo.db").string();
+  const auto ask = [&](std::vector<std::string> question) {
+    std::vector<std::string> argv = {kBinary, "query", "--db", db, "--json"};
+    argv.insert(argv.end(), question.begin(), question.end());
+    Process query(argv, dir.path());
+    EXPECT_EQ(query.wait(seconds(30)), 0) << query.errors();
+    return nlohmann::json::parse(query.output());
+  };
+  // Accents are ignored: "hanoi" finds "Hanoï".
+  const auto found = ask({"search", "hanoi"});
+  ASSERT_FALSE(found.empty());
+  for (const auto& row : found) EXPECT_FALSE(row["id"].get<std::string>().empty());
+  // A person in another spelling of the same name, with the events they took part in.
+  const auto person = ask({"person", "Phạm Quốc Tuấn"});
+  EXPECT_EQ(person["key"], "pham quoc tuan");
+  ASSERT_FALSE(person["appearances"].empty());
+  ASSERT_FALSE(person["events"].empty());
+  EXPECT_EQ(person["events"][0]["type"], "meeting");
+  const auto between = ask({"between", "vn", "hu"});
+  ASSERT_EQ(between.size(), 1u);
+  EXPECT_NE(between[0]["participants"].get<std::string>().find("Pham Quoc Tuan"), std::string::npos);
+  EXPECT_TRUE(ask({"between", "vn", "hu", "--from", "2020"}).empty()) << "its year is unknown";
+  Process missing({kBinary, "query", "--db", (dir / "none.db").string(), "search", "x"}, dir.path());
+  EXPECT_EQ(missing.wait(seconds(30)), 2);
+  EXPECT_NE(missing.errors().find("none.db"), std::string::npos) << missing.errors();
 }
 
 }  // namespace
