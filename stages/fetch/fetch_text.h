@@ -1,28 +1,18 @@
-// ASCII text helpers shared by the fetcher's parsers (HTTP, robots.txt, WARC, feeds, charsets, dates).
+// The fetcher's ASCII text helpers, which live in the runtime (stages/runtime/ascii_text.h) so that sinks
+// use the same ones.
 #pragma once
 
-#include <string>
-#include <string_view>
+#include "stages/runtime/ascii_text.h"
 
 namespace vnawire::fetch {
 
-// The protocols and formats the fetcher reads are ASCII at the syntax level, so these helpers never consult the
-// C locale (std::isspace and std::tolower would follow whatever locale the process runs under).
-
-// White space as std::isspace reads it in the "C" locale.
-inline constexpr std::string_view kAsciiSpace = " \t\n\v\f\r";
-// WHATWG's "ASCII whitespace" (no vertical tab), which HTML and the Encoding Standard use.
-inline constexpr std::string_view kHtmlSpace = " \t\n\f\r";
-
-bool is_space(char c, std::string_view spaces = kAsciiSpace);
-// `text` without the leading and trailing characters of `spaces`.
-std::string_view trim(std::string_view text, std::string_view spaces = kAsciiSpace);
-
-char ascii_lower(char c);
-std::string ascii_lowered(std::string_view text);
-
-// Case-insensitive (ASCII) equality and prefix test, as header names, directives and tokens compare.
-bool iequals(std::string_view a, std::string_view b);
-bool istarts_with(std::string_view text, std::string_view prefix);
+using runtime::ascii_lower;
+using runtime::ascii_lowered;
+using runtime::iequals;
+using runtime::is_space;
+using runtime::istarts_with;
+using runtime::kAsciiSpace;
+using runtime::kHtmlSpace;
+using runtime::trim;
 
 }  // namespace vnawire::fetch

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "stages/runtime/ascii_text.h"
 #include "stages/sink/sink_stages.h"
 
 namespace vnawire::sink {
@@ -27,12 +28,6 @@ std::size_t keep_answer(char* data, std::size_t size, std::size_t count, void* o
   const std::size_t n = size * count;
   if (answer->size() < 512) answer->append(data, std::min(n, 512 - answer->size()));  // enough for a reason
   return n;
-}
-
-std::string trimmed(std::string text) {
-  const auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) return {};
-  return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
 }
 
 class WebhookSink final : public runtime::Stage {
@@ -64,10 +59,12 @@ class WebhookSink final : public runtime::Stage {
       std::ifstream in(context_.resolve(file));
       std::stringstream token;
       token << in.rdbuf();
-      if (!in || trimmed(token.str()).empty()) {
+      const std::string text = token.str();
+      const std::string_view secret = runtime::trim(text);
+      if (!in || secret.empty()) {
         return runtime::Status::error("bearer_token_file: cannot read a token from " + context_.resolve(file).string());
       }
-      headers_ = curl_slist_append(headers_, ("Authorization: Bearer " + trimmed(token.str())).c_str());
+      headers_ = curl_slist_append(headers_, ("Authorization: Bearer " + std::string(secret)).c_str());
     }
     curl_ = curl_easy_init();
     if (curl_ == nullptr) return runtime::Status::error("curl_easy_init failed");
@@ -146,7 +143,7 @@ class WebhookSink final : public runtime::Stage {
     }
     if (code == CURLE_OK && status >= 400 && status < 500 && status != 408 && status != 429) {
       const std::string reason =
-          "the webhook refused the batch: HTTP " + std::to_string(status) + ": " + trimmed(answer);
+          "the webhook refused the batch: HTTP " + std::to_string(status) + ": " + std::string(runtime::trim(answer));
       for (const Item& item : batch_) context_.dead_letter(reason, item.id, item.json);
       context_.counters->add("refused", batch_.size());
       batch_.clear();

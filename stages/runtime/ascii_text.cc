@@ -1,9 +1,9 @@
-// ASCII text helpers shared by the fetcher's parsers; see fetch_text.h.
-#include "stages/fetch/fetch_text.h"
+// ASCII text helpers; see ascii_text.h.
+#include "stages/runtime/ascii_text.h"
 
 #include <algorithm>
 
-namespace vnawire::fetch {
+namespace vnawire::runtime {
 
 bool is_space(char c, std::string_view spaces) { return spaces.find(c) != std::string_view::npos; }
 
@@ -30,4 +30,4 @@ bool istarts_with(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
 }
 
-}  // namespace vnawire::fetch
+}  // namespace vnawire::runtime

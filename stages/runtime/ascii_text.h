@@ -1,0 +1,29 @@
+// ASCII text helpers: the fetcher's parsers (HTTP, robots.txt, WARC, feeds, charsets, dates), sinks (HTTP answers,
+// token files) and whatever else reads protocol text.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace vnawire::runtime {
+
+// The protocols and formats these read are ASCII at the syntax level, so these helpers never consult the
+// C locale (std::isspace and std::tolower would follow whatever locale the process runs under).
+
+// White space as std::isspace reads it in the "C" locale.
+inline constexpr std::string_view kAsciiSpace = " \t\n\v\f\r";
+// WHATWG's "ASCII whitespace" (no vertical tab), which HTML and the Encoding Standard use.
+inline constexpr std::string_view kHtmlSpace = " \t\n\f\r";
+
+bool is_space(char c, std::string_view spaces = kAsciiSpace);
+// `text` without the leading and trailing characters of `spaces`.
+std::string_view trim(std::string_view text, std::string_view spaces = kAsciiSpace);
+
+char ascii_lower(char c);
+std::string ascii_lowered(std::string_view text);
+
+// Case-insensitive (ASCII) equality and prefix test, as header names, directives and tokens compare.
+bool iequals(std::string_view a, std::string_view b);
+bool istarts_with(std::string_view text, std::string_view prefix);
+
+}  // namespace vnawire::runtime
