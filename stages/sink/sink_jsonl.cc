@@ -13,6 +13,8 @@
 #include <future>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "stages/sink/sink_stages.h"
 
 namespace vnawire::sink {
@@ -189,8 +191,11 @@ class JsonlSink final : public runtime::Stage {
     return open_active();
   }
 
+  // The rotated file stays uncompressed (the next start tries again): said in the log and a counter.
   void log_compression(const runtime::Status& status) {
-    if (!status.ok()) context_.counters->add("compress_failed");
+    if (status.ok()) return;
+    context_.log->error("{}", status.message());
+    context_.counters->add("compress_failed");
   }
 
   // Rotated files a crash left uncompressed, and half-written .gz.tmp files.

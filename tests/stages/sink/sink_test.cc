@@ -304,6 +304,15 @@ TEST(JsonlSink, AStartCompressesWhatACrashLeftUncompressed) {
   EXPECT_EQ(files.lines, (std::vector<std::string>{"{\"id\":\"a\"}", "{\"id\":\"b\"}"}));
 }
 
+TEST(JsonlSink, AFileThatCannotBeCompressedIsCountedAndLeftAsItWas) {
+  StageFixture fixture(jsonl_descriptor(), "{path: docs.jsonl, gzip: true}");
+  std::filesystem::create_directory(fixture.dir() / "docs.jsonl-20260101T000000Z-1");  // unreadable as a file
+  fixture.start();
+  EXPECT_EQ(fixture.counters().get("compress_failed"), 1u);
+  EXPECT_TRUE(std::filesystem::is_directory(fixture.dir() / "docs.jsonl-20260101T000000Z-1"));
+  EXPECT_FALSE(std::filesystem::exists(fixture.dir() / "docs.jsonl-20260101T000000Z-1.gz.tmp"));
+}
+
 TEST(JsonlSink, AnUnknownFsyncPolicyIsAConfigErrorNamingTheKey) {
   std::vector<runtime::ConfigError> errors;
   runtime::bind_options(YAML::Load("{fsync: true}"), jsonl_descriptor().options, "pipeline.yaml", "options", errors);
