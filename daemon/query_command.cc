@@ -103,11 +103,7 @@ void print(const Table& table, bool json, const std::string& title) {
   };
   line(table.columns);
   std::vector<std::string> rule;
-  for (std::size_t w : widths) {
-    std::string dashes;
-    for (std::size_t i = 0; i < w; ++i) dashes += "-";
-    rule.push_back(dashes);
-  }
+  for (std::size_t w : widths) rule.emplace_back(w, '-');
   line(rule);
   for (const auto& row : table.rows) line(row);
   std::cout << "(" << table.rows.size() << " row" << (table.rows.size() == 1 ? "" : "s") << ")\n";

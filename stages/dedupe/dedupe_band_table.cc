@@ -70,6 +70,13 @@ bool read_all(int fd, void* data, std::uint64_t size) {
   return transfer_all(::read, fd, static_cast<char*>(data), size);
 }
 
+// The threads that prepare and free tables run only when a core is otherwise idle: faulting in or
+// freeing gigabytes must not take a core from the documents (on two cores, a time slice is milliseconds).
+void run_in_background() {
+  sched_param param{};
+  (void)::sched_setscheduler(0, SCHED_IDLE, &param);  // this thread only, on Linux
+}
+
 }  // namespace
 
 BandTable::~BandTable() { clear(); }
@@ -98,13 +105,6 @@ BandTable::Table BandTable::allocate(std::uint64_t capacity) {
     }
   }
   return Table{static_cast<Slot*>(memory), capacity - 1, 0};
-}
-
-// The threads that prepare and free tables run only when a core is otherwise idle: faulting in or
-// freeing gigabytes must not take a core from the documents (on two cores, a time slice is milliseconds).
-void BandTable::run_in_background() {
-  sched_param param{};
-  (void)::sched_setscheduler(0, SCHED_IDLE, &param);  // this thread only, on Linux
 }
 
 void BandTable::release(Table& table) {

@@ -80,8 +80,6 @@ class BandTable {
   // Large tables get huge pages, all faulted in at once (by the thread that prepares them).
   static Table allocate(std::uint64_t capacity);
   static void release(Table& table);
-  // Lowers the calling thread to the idle scheduling class.
-  static void run_in_background();
   // Unmaps `table` on another thread: freeing gigabytes takes longer than a document may wait.
   void retire(Table& table);
   // Waits for the table being prepared, if any, and frees it.

@@ -330,18 +330,17 @@ int NormalisedWriter::write(const std::string& id, sqlite3_int64 rowid, const nl
     if (rc = run(insert); rc != SQLITE_DONE) return rc;
   }
   const nlohmann::json* article = at(record, "article");
-  const nlohmann::json no_article = nlohmann::json::object();
-  const nlohmann::json& page = article != nullptr ? *article : no_article;
+  const nlohmann::json& page = article != nullptr ? *article : empty;
   std::string body;
-  for (const auto& paragraph : array_at(page, "body")) {
-    if (!paragraph.is_string()) continue;
-    if (!body.empty()) body += '\n';
-    body += paragraph.get_ref<const std::string&>();
+  if (article != nullptr) {
+    for (const auto& paragraph : array_at(page, "body")) {
+      if (!paragraph.is_string()) continue;
+      if (!body.empty()) body += '\n';
+      body += paragraph.get_ref<const std::string&>();
+    }
+  } else if (const nlohmann::json* raw = at(record, "body"); raw != nullptr && raw->is_string()) {
+    body = raw->get<std::string>();  // a record that was not extracted is searched by its raw text
   }
-  // A record without an article (not extracted) is searched by its raw text.
-  if (article == nullptr)
-    body = at(record, "body") != nullptr && at(record, "body")->is_string() ? at(record, "body")->get<std::string>()
-                                                                            : std::string();
   sqlite3_stmt* text = statements_[kInsertText];
   sqlite3_bind_int64(text, 1, rowid);
   bind_text(text, 2, at(page, "title"));
