@@ -1,4 +1,4 @@
-// The band table: 2^k slots of {key, number + 1}, linear probing, in anonymous memory.
+// The hash tables: 2^k slots of {key, number + 1}, linear probing, in anonymous memory.
 #include "stages/dedupe/dedupe_band_table.h"
 
 #include <fcntl.h>
@@ -12,11 +12,11 @@
 #include <cstring>
 #include <limits>
 #include <new>
+#include <stdexcept>
 
 namespace vnawire::dedupe {
 namespace {
 
-constexpr char kMagic[8] = {'V', 'N', 'W', 'B', 'A', 'N', 'D', '3'};
 constexpr std::uint64_t kFirstCapacity = std::uint64_t{1} << 16;
 // Linear probing stays short (8.5 slots per miss on average, two cache lines) up to 3/4 full.
 constexpr double kMaxLoad = 0.75;
@@ -42,11 +42,9 @@ struct SnapshotHeader {
   std::uint32_t indexed_next;
 };
 
-// Band keys are well-mixed hashes already; 0 marks an empty slot.
-std::uint64_t stored_key(std::uint64_t key) { return key == 0 ? 1 : key; }
-
 // The low bits of the key at every size: a table twice as large puts a slot at its old home or that
 // plus the old capacity, so that moving slots in order writes the new table almost sequentially.
+// Keys are well-mixed hashes already.
 std::uint64_t home_of(std::uint64_t key, std::uint64_t mask) { return key & mask; }
 
 // Reads or writes all `size` bytes, in pieces of at most 1 GiB (what one call moves at most).
@@ -79,13 +77,17 @@ void run_in_background() {
 
 }  // namespace
 
-BandTable::~BandTable() { clear(); }
+template <typename Slot>
+HashTable<Slot>::~HashTable() {
+  clear();
+}
 
 // Anonymous pages come zeroed (empty slots). A large table is a DRAM access per slot read whatever
 // happens, but with small pages also a page walk that misses the caches (its page tables outgrow them at
 // 10^7 documents): huge pages keep the walk in the cache. Their faults may compact memory first (stalls
 // of 10-100 ms were measured), so a large table is faulted in whole here, by the thread preparing it.
-BandTable::Table BandTable::allocate(std::uint64_t capacity) {
+template <typename Slot>
+typename HashTable<Slot>::Table HashTable<Slot>::allocate(std::uint64_t capacity) {
   const std::uint64_t bytes = capacity * sizeof(Slot);
   void* memory = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (memory == MAP_FAILED) throw std::bad_alloc();
@@ -107,7 +109,8 @@ BandTable::Table BandTable::allocate(std::uint64_t capacity) {
   return Table{static_cast<Slot*>(memory), capacity - 1, 0};
 }
 
-void BandTable::release(Table& table) {
+template <typename Slot>
+void HashTable<Slot>::release(Table& table) {
   if (table.slots == nullptr) return;
   // In slices, for the same lock as allocate()'s.
   auto* base = reinterpret_cast<char*>(table.slots);
@@ -116,7 +119,8 @@ void BandTable::release(Table& table) {
   table = Table{};
 }
 
-void BandTable::retire(Table& table) {
+template <typename Slot>
+void HashTable<Slot>::retire(Table& table) {
   if (retiring_.valid()) retiring_.wait();
   retiring_ = std::async(std::launch::async, [table] {
     run_in_background();
@@ -126,7 +130,8 @@ void BandTable::retire(Table& table) {
   table = Table{};
 }
 
-void BandTable::cancel_preparation() {
+template <typename Slot>
+void HashTable<Slot>::cancel_preparation() {
   if (!preparing_.valid()) return;
   try {
     Table prepared = preparing_.get();
@@ -137,7 +142,8 @@ void BandTable::cancel_preparation() {
   preparing_capacity_ = 0;
 }
 
-void BandTable::clear() {
+template <typename Slot>
+void HashTable<Slot>::clear() {
   cancel_preparation();
   if (retiring_.valid()) retiring_.wait();
   release(table_);
@@ -146,13 +152,14 @@ void BandTable::clear() {
   first_live_ = indexed_next_ = 0;
 }
 
-bool BandTable::load(const std::filesystem::path& file) {
+template <typename Slot>
+bool HashTable<Slot>::load(const std::filesystem::path& file) {
   clear();
   const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   SnapshotHeader header{};
   // Capacity 0 is a table that never had an entry.
-  bool ok = read_all(fd, &header, sizeof header) && std::memcmp(header.magic, kMagic, sizeof kMagic) == 0 &&
+  bool ok = read_all(fd, &header, sizeof header) && std::memcmp(header.magic, Slot::kMagic, sizeof Slot::kMagic) == 0 &&
             (header.capacity & (header.capacity - 1)) == 0 && header.capacity != 1 && header.capacity < (1ULL << 40);
   if (ok && header.capacity > 0) {
     table_ = allocate(header.capacity);
@@ -171,14 +178,15 @@ bool BandTable::load(const std::filesystem::path& file) {
   return true;
 }
 
-runtime::Status BandTable::save(const std::filesystem::path& file) {
+template <typename Slot>
+runtime::Status HashTable<Slot>::save(const std::filesystem::path& file) {
   drain(draining_.capacity());  // one table in the file
   std::filesystem::path temporary = file;
   temporary += ".new";
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return runtime::Status::error("cannot write " + temporary.string() + ": " + std::strerror(errno));
   SnapshotHeader header{};
-  std::memcpy(header.magic, kMagic, sizeof kMagic);
+  std::memcpy(header.magic, Slot::kMagic, sizeof Slot::kMagic);
   header.capacity = table_.capacity();
   header.used = table_.used;
   header.first_live = first_live_;
@@ -198,7 +206,8 @@ runtime::Status BandTable::save(const std::filesystem::path& file) {
   return {};
 }
 
-void BandTable::find(const Table& table, std::uint64_t key, std::vector<std::uint32_t>& found) const {
+template <typename Slot>
+void HashTable<Slot>::find(const Table& table, Key key, std::vector<std::uint32_t>& found) const {
   if (table.slots == nullptr) return;
   for (std::uint64_t i = home_of(key, table.mask);; i = (i + 1) & table.mask) {
     const Slot& slot = table.slots[i];
@@ -207,7 +216,9 @@ void BandTable::find(const Table& table, std::uint64_t key, std::vector<std::uin
   }
 }
 
-void BandTable::lookup(std::span<const std::uint64_t> keys, int per_key, std::vector<std::uint32_t>& numbers) const {
+template <typename Slot>
+void HashTable<Slot>::lookup(std::span<const std::uint64_t> keys, int per_key,
+                             std::vector<std::uint32_t>& numbers) const {
   if (table_.slots == nullptr) return;
   // Every home slot is asked for before the first is read: the cache misses (one per key in a large
   // table) then overlap instead of following one another.
@@ -229,11 +240,13 @@ void BandTable::lookup(std::span<const std::uint64_t> keys, int per_key, std::ve
   }
 }
 
-void BandTable::prefetch(std::uint64_t key) const {
+template <typename Slot>
+void HashTable<Slot>::prefetch(std::uint64_t key) const {
   if (table_.slots != nullptr) __builtin_prefetch(&table_.slots[home_of(stored_key(key), table_.mask)]);
 }
 
-void BandTable::place(Table& table, std::uint64_t key, std::uint32_t value, int per_key) {
+template <typename Slot>
+void HashTable<Slot>::place(Table& table, Key key, std::uint32_t value, int per_key) {
   std::uint64_t reusable = ~std::uint64_t{0}, oldest = 0, i = home_of(key, table.mask);
   int matches = 0;
   for (;; i = (i + 1) & table.mask) {
@@ -249,16 +262,17 @@ void BandTable::place(Table& table, std::uint64_t key, std::uint32_t value, int 
   if (matches >= per_key) {
     table.slots[oldest].value = value;
   } else if (reusable != ~std::uint64_t{0}) {
-    table.slots[reusable] = Slot{key, value, 0};
+    table.slots[reusable] = Slot{key, value};
   } else {
-    table.slots[i] = Slot{key, value, 0};
+    table.slots[i] = Slot{key, value};
     ++table.used;
   }
 }
 
 // Moves the next `slots` slots of the draining table (live ones only: expired and removed ones are left
 // behind) into the current one, and frees the draining table once it is empty.
-void BandTable::drain(std::uint64_t slots) {
+template <typename Slot>
+void HashTable<Slot>::drain(std::uint64_t slots) {
   if (draining_.slots == nullptr) return;
   const std::uint64_t end = std::min(draining_.capacity(), drained_ + slots);
   for (; drained_ < end; ++drained_) {
@@ -273,11 +287,17 @@ void BandTable::drain(std::uint64_t slots) {
   }
 }
 
-void BandTable::grow_if_needed(std::size_t adding) {
+template <typename Slot>
+void HashTable<Slot>::grow_if_needed(std::size_t adding) {
   if (draining_.slots != nullptr) return;
   const double capacity = static_cast<double>(table_.capacity());
   const double load = static_cast<double>(table_.used + adding) / capacity;
   const std::uint64_t larger = table_.capacity() * 2;
+  // A 32-bit tag names at most 2^32 homes: a larger table would leave its upper half unreached.
+  if (larger - 1 > std::numeric_limits<Key>::max()) {
+    if (load > kHardLoad) throw std::length_error("the band index is full (2^32 slots): lower window_days");
+    return;
+  }
   if (load > kPrepareLoad && !preparing_.valid() && larger * sizeof(Slot) >= kPreparedBytes) {
     preparing_ = std::async(std::launch::async, [larger] {
       run_in_background();
@@ -298,18 +318,20 @@ void BandTable::grow_if_needed(std::size_t adding) {
   table_ = next;
 }
 
-void BandTable::insert(std::span<const std::uint64_t> keys, std::uint32_t number, int per_key) {
+template <typename Slot>
+void HashTable<Slot>::insert(std::span<const std::uint64_t> keys, std::uint32_t number, int per_key) {
   if (table_.slots == nullptr) table_ = allocate(kFirstCapacity);
   grow_if_needed(keys.size());
   drain(kDrainPerKey * keys.size());
   for (std::uint64_t key : keys) place(table_, stored_key(key), number + 1, std::max(1, per_key));
 }
 
-void BandTable::remove(std::span<const std::uint64_t> keys, std::uint32_t number) {
+template <typename Slot>
+void HashTable<Slot>::remove(std::span<const std::uint64_t> keys, std::uint32_t number) {
   for (Table* table : {&table_, &draining_}) {
     if (table->slots == nullptr) continue;
-    for (std::uint64_t key : keys) {
-      key = stored_key(key);
+    for (const std::uint64_t whole : keys) {
+      const Key key = stored_key(whole);
       for (std::uint64_t i = home_of(key, table->mask); table->slots[i].key != 0; i = (i + 1) & table->mask) {
         if (table->slots[i].key == key && table->slots[i].value == number + 1) table->slots[i].value = 0;
       }
@@ -317,6 +339,12 @@ void BandTable::remove(std::span<const std::uint64_t> keys, std::uint32_t number
   }
 }
 
-void BandTable::set_first_live(std::uint32_t number) { first_live_ = std::max(first_live_, number); }
+template <typename Slot>
+void HashTable<Slot>::set_first_live(std::uint32_t number) {
+  first_live_ = std::max(first_live_, number);
+}
+
+template class HashTable<WideSlot>;
+template class HashTable<NarrowSlot>;
 
 }  // namespace vnawire::dedupe

@@ -1,5 +1,6 @@
-// The near-duplicate band index: band key -> document numbers, an open-addressing hash table in the
-// process's memory, so that a lookup or an insert costs a few cache lines whatever the index size.
+// The in-memory indexes: key -> document numbers, an open-addressing hash table in the process's memory,
+// so that a lookup or an insert costs a few cache lines whatever the index size. Two slot widths: the
+// exact indexes (id, text, URL) keep whole 64-bit keys, the near-duplicate bands a 32-bit tag.
 #pragma once
 
 #include <cstdint>
@@ -17,18 +18,40 @@ namespace vnawire::dedupe {
 // shared file mapping: the kernel's dirty-page tracking faults on the first write to each page after
 // every write-back, and 64 random pages per document made that the main cost (docs/dedupe.md).
 //
-// So a band is one 16-byte slot (the key, the document number) in anonymous memory, found by linear
-// probing. The whole key, not a part: with 10^7 documents of 32 bands, a 32-bit tag would match another
-// key's on 7 % of lookups, each a false candidate to read and verify. The table is a cache of the store: every stored
-// signature carries its band keys, so whatever the table lacks (after a crash, or what another replica added) is
-// indexed again from the store; a snapshot written at close and from time to time keeps a restart from reading them
-// all.
-class BandTable {
+// So an entry is one slot (the key, the document number) in anonymous memory, found by linear probing.
+// The table is a cache of the store: every stored signature carries its band keys, so whatever the table
+// lacks (after a crash, or what another replica added) is indexed again from the store; a snapshot written
+// at close and from time to time keeps a restart from reading them all.
+
+// A whole 64-bit key: the exact indexes keep one number per key (an id's newest version replaces the
+// older), so two keys must never be taken for one.
+struct WideSlot {
+  using Key = std::uint64_t;
+  static constexpr char kMagic[8] = {'V', 'N', 'W', 'B', 'A', 'N', 'D', '3'};
+  Key key;              // 0: empty (a key of 0 is stored as 1)
+  std::uint32_t value;  // document number + 1; 0: removed (probing goes on past it)
+  std::uint32_t unused;
+};
+
+// The key's low 32 bits: half the memory, which is what the cost per document at 10^7 stored depends on
+// (32 bands a document make the band table nine tenths of the memory). At 10^7 documents a tag matches
+// another key's on ~7 % of lookups, but a candidate must share two bands with the document and is
+// verified on its shingles, so a chance match costs a count, not a read. Tables stop growing at 2^32
+// slots (10^8 documents), where the tag is all home.
+struct NarrowSlot {
+  using Key = std::uint32_t;
+  static constexpr char kMagic[8] = {'V', 'N', 'W', 'B', 'N', 'D', 'T', '1'};
+  Key key;              // 0: empty (a tag of 0 is stored as 1)
+  std::uint32_t value;  // document number + 1; 0: removed
+};
+
+template <typename Slot>
+class HashTable {
  public:
-  BandTable() = default;
-  ~BandTable();
-  BandTable(const BandTable&) = delete;
-  BandTable& operator=(const BandTable&) = delete;
+  HashTable() = default;
+  ~HashTable();
+  HashTable(const HashTable&) = delete;
+  HashTable& operator=(const HashTable&) = delete;
 
   // Empties the table, as if new.
   void clear();
@@ -39,7 +62,8 @@ class BandTable {
   runtime::Status save(const std::filesystem::path& file);
 
   // Document numbers sharing each key, at most `per_key` (the newest) per key, expired ones left out;
-  // one entry per shared key, so that a number's count is the bands it shares.
+  // one entry per shared key, so that a number's count is the bands it shares. With narrow slots a key
+  // also finds the numbers of keys sharing its tag: the caller verifies.
   void lookup(std::span<const std::uint64_t> keys, int per_key, std::vector<std::uint32_t>& numbers) const;
 
   // Asks the memory for the key's home slot, so that a lookup soon after finds it in the cache.
@@ -65,11 +89,11 @@ class BandTable {
   }
 
  private:
-  struct Slot {
-    std::uint64_t key;    // 0: empty (a key of 0 is stored as 1)
-    std::uint32_t value;  // document number + 1; 0: removed (probing goes on past it)
-    std::uint32_t unused;
-  };
+  using Key = typename Slot::Key;
+  static Key stored_key(std::uint64_t key) {
+    const auto stored = static_cast<Key>(key);
+    return stored == 0 ? 1 : stored;
+  }
   struct Table {
     Slot* slots = nullptr;
     std::uint64_t mask = 0;
@@ -87,8 +111,8 @@ class BandTable {
   // At a fill past kPrepareLoad starts preparing the next table; past kMaxLoad starts growing into it
   // once ready (at once, for a small table).
   void grow_if_needed(std::size_t adding);
-  void find(const Table& table, std::uint64_t key, std::vector<std::uint32_t>& found) const;
-  void place(Table& table, std::uint64_t key, std::uint32_t value, int per_key);
+  void find(const Table& table, Key key, std::vector<std::uint32_t>& found) const;
+  void place(Table& table, Key key, std::uint32_t value, int per_key);
   void drain(std::uint64_t slots);
 
   // Growing moves the slots into a table twice as large a few hundred at a time, on each insert, so that
@@ -104,5 +128,12 @@ class BandTable {
   std::uint32_t first_live_ = 0;
   std::uint32_t indexed_next_ = 0;
 };
+
+// Explicitly instantiated in dedupe_band_table.cc.
+extern template class HashTable<WideSlot>;
+extern template class HashTable<NarrowSlot>;
+
+using ExactTable = HashTable<WideSlot>;
+using BandTable = HashTable<NarrowSlot>;
 
 }  // namespace vnawire::dedupe

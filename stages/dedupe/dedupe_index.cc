@@ -1,4 +1,4 @@
-// The in-memory indexes: one BandTable each, numbers checked against the log by the caller.
+// The in-memory indexes: one hash table each, numbers checked against the log by the caller.
 #include "stages/dedupe/dedupe_index.h"
 
 #include <xxhash.h>
@@ -20,7 +20,7 @@ std::uint64_t fingerprint_key(const std::string& fingerprint) {
 
 std::uint64_t DedupeIndex::id_key(const std::string& id) { return XXH3_64bits(id.data(), id.size()); }
 
-std::vector<std::uint32_t> DedupeIndex::find(const BandTable& table, std::uint64_t key) {
+std::vector<std::uint32_t> DedupeIndex::find(const ExactTable& table, std::uint64_t key) {
   std::vector<std::uint32_t> numbers;
   table.lookup({&key, 1}, 4, numbers);
   return numbers;
@@ -75,19 +75,16 @@ int DedupeIndex::apply(std::uint64_t number, const Record& record, const ReadRec
   return 0;
 }
 
-// An array, not a vector: apply() goes through it for every recorded document.
-std::array<BandTable*, 5> DedupeIndex::tables() { return {&ids_, &near_ids_, &texts_, &urls_, &bands_}; }
-
 void DedupeIndex::expire_below(std::uint64_t first) {
-  for (BandTable* table : tables()) table->set_first_live(static_cast<std::uint32_t>(first));
+  for_each_table([&](auto& table) { table.set_first_live(static_cast<std::uint32_t>(first)); });
 }
 
 void DedupeIndex::set_indexed_next(std::uint64_t next) {
-  for (BandTable* table : tables()) table->set_indexed_next(static_cast<std::uint32_t>(next));
+  for_each_table([&](auto& table) { table.set_indexed_next(static_cast<std::uint32_t>(next)); });
 }
 
 void DedupeIndex::clear() {
-  for (BandTable* table : tables()) table->clear();
+  for_each_table([](auto& table) { table.clear(); });
 }
 
 namespace {
@@ -95,31 +92,32 @@ const char* const kNames[] = {".ids", ".near_ids", ".texts", ".urls", ".bands"};
 }
 
 runtime::Status DedupeIndex::save(const std::filesystem::path& base) {
-  const auto all = tables();
-  for (std::size_t i = 0; i < all.size(); ++i) {
+  runtime::Status status;
+  int i = 0;
+  for_each_table([&](auto& table) {
     std::filesystem::path file = base;
-    file += kNames[i];
-    if (auto status = all[i]->save(file); !status.ok()) return status;
-  }
-  return {};
+    file += kNames[i++];
+    if (status.ok()) status = table.save(file);
+  });
+  return status;
 }
 
 bool DedupeIndex::load(const std::filesystem::path& base) {
-  const auto all = tables();
   bool ok = true;
-  for (std::size_t i = 0; i < all.size() && ok; ++i) {
+  int i = 0;
+  for_each_table([&](auto& table) {
     std::filesystem::path file = base;
-    file += kNames[i];
-    ok = all[i]->load(file) && all[i]->indexed_next() == all[0]->indexed_next() &&
-         all[i]->first_live() == all[0]->first_live();
-  }
+    file += kNames[i++];
+    ok = ok && table.load(file) && table.indexed_next() == ids_.indexed_next() &&
+         table.first_live() == ids_.first_live();
+  });
   if (!ok) clear();
   return ok;
 }
 
 std::uint64_t DedupeIndex::memory_bytes() const {
-  std::uint64_t bytes = 0;
-  for (const BandTable* table : {&ids_, &near_ids_, &texts_, &urls_, &bands_}) bytes += table->memory_bytes();
+  std::uint64_t bytes = bands_.memory_bytes();
+  for (const ExactTable* table : {&ids_, &near_ids_, &texts_, &urls_}) bytes += table->memory_bytes();
   return bytes;
 }
 

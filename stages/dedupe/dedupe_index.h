@@ -2,7 +2,6 @@
 // id -> its near-indexed record, and the near-duplicate bands; built from the log and snapshotted.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -50,10 +49,16 @@ class DedupeIndex {
 
  private:
   static std::uint64_t id_key(const std::string& id);
-  static std::vector<std::uint32_t> find(const BandTable& table, std::uint64_t key);
-  std::array<BandTable*, 5> tables();
+  static std::vector<std::uint32_t> find(const ExactTable& table, std::uint64_t key);
+  // Calls `visit` with each table, the exact ones and the bands.
+  template <typename Visit>
+  void for_each_table(Visit visit) {
+    for (ExactTable* table : {&ids_, &near_ids_, &texts_, &urls_}) visit(*table);
+    visit(bands_);
+  }
 
-  BandTable ids_, near_ids_, texts_, urls_, bands_;
+  ExactTable ids_, near_ids_, texts_, urls_;
+  BandTable bands_;
 };
 
 }  // namespace vnawire::dedupe

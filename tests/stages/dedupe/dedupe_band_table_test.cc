@@ -28,14 +28,22 @@ std::vector<std::uint64_t> keys_of(std::uint32_t number) {
   return keys;
 }
 
-bool finds(const BandTable& table, std::uint32_t number) {
+// Found under each of its 32 keys (a narrow table may find other numbers too, whose keys share a tag).
+template <typename Table>
+bool finds(const Table& table, std::uint32_t number) {
   std::vector<std::uint32_t> found;
   table.lookup(keys_of(number), 32, found);
-  return found.size() == 32 && std::all_of(found.begin(), found.end(), [&](auto n) { return n == number; });
+  return std::count(found.begin(), found.end(), number) == 32;
 }
 
-TEST(DedupeBandTable, GrowingKeepsEveryEntryFindableAtEveryStep) {
-  BandTable table;
+// Every behaviour holds for both slot widths.
+template <typename Table>
+class DedupeHashTable : public ::testing::Test {};
+using TableTypes = ::testing::Types<BandTable, ExactTable>;
+TYPED_TEST_SUITE(DedupeHashTable, TableTypes);
+
+TYPED_TEST(DedupeHashTable, GrowingKeepsEveryEntryFindableAtEveryStep) {
+  TypeParam table;
   std::uint64_t capacity = 0;
   int growths = 0;
   for (std::uint32_t number = 0; number < 40'000; ++number) {
@@ -51,8 +59,8 @@ TEST(DedupeBandTable, GrowingKeepsEveryEntryFindableAtEveryStep) {
   EXPECT_LE(static_cast<double>(table.used_slots()), 0.75 * static_cast<double>(table.capacity()));
 }
 
-TEST(DedupeBandTable, ACrowdedKeyKeepsItsNewestNumbersOnly) {
-  BandTable table;
+TYPED_TEST(DedupeHashTable, ACrowdedKeyKeepsItsNewestNumbersOnly) {
+  TypeParam table;
   const std::vector<std::uint64_t> common{0x1234567890abcdefULL};
   for (std::uint32_t number = 0; number < 100; ++number) table.insert(common, number, 8);
   std::vector<std::uint32_t> found;
@@ -62,8 +70,8 @@ TEST(DedupeBandTable, ACrowdedKeyKeepsItsNewestNumbersOnly) {
   EXPECT_LT(table.used_slots(), 20u) << "the chain stays short";
 }
 
-TEST(DedupeBandTable, RemovedAndExpiredNumbersAreNotFoundAndTheirSlotsAreReused) {
-  BandTable table;
+TYPED_TEST(DedupeHashTable, RemovedAndExpiredNumbersAreNotFoundAndTheirSlotsAreReused) {
+  TypeParam table;
   for (std::uint32_t number = 0; number < 100; ++number) table.insert(keys_of(number), number, 32);
   table.remove(keys_of(50), 50);
   EXPECT_FALSE(finds(table, 50));
@@ -77,15 +85,15 @@ TEST(DedupeBandTable, RemovedAndExpiredNumbersAreNotFoundAndTheirSlotsAreReused)
   for (std::uint32_t number = 60; number < 150; ++number) EXPECT_EQ(finds(table, number), number != 50) << number;
 }
 
-TEST(DedupeBandTable, ASnapshotRoundTripsAndADamagedOneIsRefused) {
+TYPED_TEST(DedupeHashTable, ASnapshotRoundTripsAndADamagedOneIsRefused) {
   char pattern[] = "/tmp/vnawire-unit-XXXXXX";
   const std::filesystem::path dir = ::mkdtemp(pattern);
-  BandTable table;
+  TypeParam table;
   for (std::uint32_t number = 0; number < 5000; ++number) table.insert(keys_of(number), number, 32);
   table.set_first_live(10);
   table.set_indexed_next(5000);
   ASSERT_TRUE(table.save(dir / "bands").ok());
-  BandTable loaded;
+  TypeParam loaded;
   ASSERT_TRUE(loaded.load(dir / "bands"));
   EXPECT_EQ(loaded.indexed_next(), 5000u);
   EXPECT_EQ(loaded.first_live(), 10u);
@@ -98,6 +106,34 @@ TEST(DedupeBandTable, ASnapshotRoundTripsAndADamagedOneIsRefused) {
   std::ofstream(dir / "bands", std::ios::trunc) << "not a snapshot";
   EXPECT_FALSE(loaded.load(dir / "bands"));
   EXPECT_FALSE(loaded.load(dir / "missing"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(DedupeBandTable, KeysSharingATagFindEachOtherAndExactKeysNever) {
+  const std::vector<std::uint64_t> one{0x100000005ULL}, other{0x200000005ULL};
+  BandTable bands;
+  ExactTable exact;
+  for (std::uint32_t number : {1u, 2u}) {
+    bands.insert(number == 1 ? one : other, number, 8);
+    exact.insert(number == 1 ? one : other, number, 1);
+  }
+  std::vector<std::uint32_t> found;
+  bands.lookup(one, 8, found);
+  std::sort(found.begin(), found.end());
+  EXPECT_EQ(found, (std::vector<std::uint32_t>{1, 2})) << "the caller verifies what a tag finds";
+  found.clear();
+  exact.lookup(one, 8, found);
+  EXPECT_EQ(found, std::vector<std::uint32_t>{1}) << "one number per key survives a key sharing its low bits";
+}
+
+TEST(DedupeBandTable, ASnapshotOfTheOtherWidthIsRefused) {
+  char pattern[] = "/tmp/vnawire-unit-XXXXXX";
+  const std::filesystem::path dir = ::mkdtemp(pattern);
+  ExactTable exact;
+  exact.insert(keys_of(1), 1, 32);
+  ASSERT_TRUE(exact.save(dir / "table").ok());
+  BandTable bands;
+  EXPECT_FALSE(bands.load(dir / "table"));
   std::filesystem::remove_all(dir);
 }
 
