@@ -31,6 +31,8 @@ constexpr double kHardLoad = 0.875;
 constexpr std::uint64_t kPreparedBytes = std::uint64_t{8} << 20;
 // Memory faulted in or unmapped per system call (a few huge pages).
 constexpr std::uint64_t kSliceBytes = std::uint64_t{8} << 20;
+// Memory a document faults in when it helps the preparation along (one huge page, 0.1-0.2 ms).
+constexpr std::uint64_t kHelpBytes = std::uint64_t{2} << 20;
 // Slots moved per inserted key while growing. Reads probe both tables until the old one is empty, so
 // it should empty fast: at 16 it takes 1/16 of the inserts that fill the new table from 3/8 to 3/4 of
 // its size, and its share of the cost per document is a sequential read and write of 16 slots per key.
@@ -97,22 +99,24 @@ typename HashTable<Slot>::Table HashTable<Slot>::allocate(std::uint64_t capacity
   const std::uint64_t bytes = capacity * sizeof(Slot);
   void* memory = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (memory == MAP_FAILED) throw std::bad_alloc();
-  if (bytes >= kPreparedBytes) {
-    (void)::madvise(memory, bytes, MADV_HUGEPAGE);  // a hint: without THP the table works the same
-    // In slices: each call holds the process's memory-map lock, which the documents' own page faults
-    // (and every mmap or munmap) wait for.
-    auto* base = static_cast<char*>(memory);
-    for (std::uint64_t at = 0; at < bytes; at += kSliceBytes) {
-      const std::uint64_t length = std::min(kSliceBytes, bytes - at);
-#ifdef MADV_POPULATE_WRITE
-      if (::madvise(base + at, length, MADV_POPULATE_WRITE) == 0) continue;
-#endif
-      // Kernels before 5.14: touching each page faults it in just the same.
-      auto* page = static_cast<volatile char*>(base + at);
-      for (std::uint64_t offset = 0; offset < length; offset += 4096) page[offset] = 0;
-    }
-  }
+  if (bytes >= kPreparedBytes) (void)::madvise(memory, bytes, MADV_HUGEPAGE);  // a hint: works without THP
   return Table{static_cast<Slot*>(memory), capacity - 1, 0};
+}
+
+bool Preparation::fault_in(std::uint64_t slice) {
+  const std::uint64_t at = next.fetch_add(slice, std::memory_order_relaxed);
+  if (at >= bytes) return false;
+  const std::uint64_t length = std::min(slice, bytes - at);
+#ifdef MADV_POPULATE_WRITE
+  if (::madvise(base + at, length, MADV_POPULATE_WRITE) != 0)
+#endif
+  {
+    // Kernels before 5.14: touching each page faults it in just the same.
+    auto* page = static_cast<volatile char*>(base + at);
+    for (std::uint64_t offset = 0; offset < length; offset += 4096) page[offset] = 0;
+  }
+  done.fetch_add(length, std::memory_order_release);
+  return true;
 }
 
 template <typename Slot>
@@ -138,14 +142,12 @@ void HashTable<Slot>::retire(Table& table) {
 
 template <typename Slot>
 void HashTable<Slot>::cancel_preparation() {
-  if (!preparing_.valid()) return;
-  try {
-    Table prepared = preparing_.get();
-    release(prepared);
-  } catch (const std::bad_alloc&) {
-    // nothing was mapped
-  }
-  preparing_capacity_ = 0;
+  if (!preparing_) return;
+  preparing_->next = preparing_->bytes;  // nothing more to claim
+  preparer_.wait();
+  Table prepared = preparing_->table;
+  release(prepared);
+  preparing_.reset();
 }
 
 template <typename Slot>
@@ -304,19 +306,33 @@ void HashTable<Slot>::grow_if_needed(std::size_t adding) {
     if (load > kHardLoad) throw std::length_error("the band index is full (2^32 slots): lower window_days");
     return;
   }
-  if (load > kPrepareLoad && !preparing_.valid() && larger * sizeof(Slot) >= kPreparedBytes) {
-    preparing_ = std::async(std::launch::async, [larger] {
+  if (load > kPrepareLoad && !preparing_ && larger * sizeof(Slot) >= kPreparedBytes) {
+    preparing_ = std::make_shared<Prepared>();
+    preparing_->table = allocate(larger);  // mapped only: the faults are the slow part
+    preparing_->base = reinterpret_cast<char*>(preparing_->table.slots);
+    preparing_->bytes = larger * sizeof(Slot);
+    preparer_ = std::async(std::launch::async, [preparation = preparing_] {
       run_in_background();
-      return allocate(larger);
+      while (preparation->fault_in(kSliceBytes)) {
+      }
     });
-    preparing_capacity_ = larger;
   }
   if (load <= kMaxLoad) return;
   Table next;
-  if (preparing_.valid()) {
-    if (load <= kHardLoad && preparing_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
-    preparing_capacity_ = 0;
-    next = preparing_.get();  // a failed mmap throws here, as it would have on the spot
+  if (preparing_) {
+    if (!preparing_->ready()) {
+      // Past 3/4 the documents help, a huge page each, so that on a machine too busy to give the
+      // background thread its share the table is still ready by 7/8, where a document must wait for it.
+      if (load <= kHardLoad) {
+        preparing_->fault_in(kHelpBytes);
+        if (!preparing_->ready()) return;
+      }
+      while (preparing_->fault_in(kSliceBytes)) {
+      }
+    }
+    preparer_.wait();
+    next = preparing_->table;
+    preparing_.reset();
   } else {
     next = allocate(larger);
   }

@@ -3,9 +3,11 @@
 // exact indexes (id, text, URL) keep whole 64-bit keys, the near-duplicate bands a 32-bit tag.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <future>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -43,6 +45,17 @@ struct NarrowSlot {
   static constexpr char kMagic[8] = {'V', 'N', 'W', 'B', 'N', 'D', 'T', '1'};
   Key key;              // 0: empty (a tag of 0 is stored as 1)
   std::uint32_t value;  // document number + 1; 0: removed
+};
+
+// A table being faulted in, slice by slice, by a background thread and (past 3/4 full) by the documents.
+struct Preparation {
+  char* base = nullptr;
+  std::uint64_t bytes = 0;
+  std::atomic<std::uint64_t> next{0};  // offset of the next slice to claim
+  std::atomic<std::uint64_t> done{0};  // bytes faulted in
+  // Claims the next `slice` bytes and faults them in; false when none are left to claim.
+  bool fault_in(std::uint64_t slice);
+  bool ready() const { return done.load(std::memory_order_acquire) == bytes; }
 };
 
 template <typename Slot>
@@ -85,7 +98,7 @@ class HashTable {
   std::uint64_t capacity() const { return table_.capacity(); }
   std::uint64_t used_slots() const { return table_.used; }  // live, expired and removed: what probing walks
   std::uint64_t memory_bytes() const {
-    return (table_.capacity() + draining_.capacity() + preparing_capacity_) * sizeof(Slot);
+    return (table_.capacity() + draining_.capacity()) * sizeof(Slot) + (preparing_ ? preparing_->bytes : 0);
   }
 
  private:
@@ -121,8 +134,11 @@ class HashTable {
   // faults (or for the kernel compacting memory into huge pages) either.
   Table table_;
   Table draining_;
-  std::future<Table> preparing_;
-  std::uint64_t preparing_capacity_ = 0;
+  struct Prepared : Preparation {
+    Table table;
+  };
+  std::shared_ptr<Prepared> preparing_;
+  std::future<void> preparer_;
   std::future<void> retiring_;
   std::uint64_t drained_ = 0;  // slots of draining_ moved so far
   std::uint32_t first_live_ = 0;
