@@ -1,6 +1,8 @@
 // The JSON Lines sink: one record per line, appended to the active file; rotated by size or age into
 // a file of its own (an atomic rename, so a reader never sees a rotated file half written), optionally
-// gzip-compressed on another thread. fsync policy: at each flush, at rotation only, or never.
+// gzip-compressed on another thread. fsync policy: at each flush, at rotation only, or never. A replay
+// (same id, same body) of one of the latest records is recognised by its key (sink_jsonl_keys.h) and not
+// written again.
 #include <fcntl.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -15,6 +17,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "stages/sink/sink_jsonl_keys.h"
 #include "stages/sink/sink_stages.h"
 
 namespace vnawire::sink {
@@ -93,10 +96,31 @@ class JsonlSink final : public runtime::Stage {
     std::error_code ec;
     std::filesystem::create_directories(path_.parent_path(), ec);
     if (gzip_) compress_leftovers();
+    if (const auto remember = context_.options->get_int("replay_memory"); remember > 0) {
+      std::filesystem::path keys_path = path_;
+      keys_path += ".keys";
+      const auto warn = [this](const std::string& what) {
+        context_.log->warn("{}", what);
+        context_.counters->add("damaged_set_aside");
+      };
+      if (runtime::Status status = keys_.open(keys_path, path_, static_cast<std::size_t>(remember), warn);
+          !status.ok()) {
+        return status;
+      }
+      check_replays_ = true;
+    }
     return open_active();
   }
 
   runtime::Verdict on_message(runtime::Document& document) override {
+    WrittenKeys::Key key;
+    if (check_replays_) {
+      key = WrittenKeys::key_of_record(document.header.id, document.record);
+      if (keys_.contains(key)) {
+        context_.counters->add("replays_skipped");
+        return runtime::Verdict::forward();  // stored already: acknowledged again, not written twice
+      }
+    }
     std::string line = document.record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     line.push_back('\n');
     if (bytes_ > 0 && (due_by_age() || (rotate_bytes_ > 0 && bytes_ + line.size() > rotate_bytes_))) {
@@ -110,6 +134,7 @@ class JsonlSink final : public runtime::Stage {
     }
     if (bytes_ == 0) first_line_at_ = std::chrono::steady_clock::now();
     bytes_ += line.size();
+    if (check_replays_) keys_.add(key, bytes_);
     context_.counters->add("stored");
     return runtime::Verdict::forward();
   }
@@ -121,7 +146,9 @@ class JsonlSink final : public runtime::Stage {
     if (sync_ == SyncPolicy::Flush && ::fdatasync(fileno(file_)) != 0) {
       return runtime::Status::error("cannot sync " + path_.string() + ": " + std::strerror(errno));
     }
-    return {};
+    // The keys after the lines they name: a key on the disk before its line would skip a replay of a
+    // record that was never stored.
+    return keys_.flush(sync_ == SyncPolicy::Flush);
   }
 
  private:
@@ -135,6 +162,8 @@ class JsonlSink final : public runtime::Stage {
   std::int64_t rotate_seconds_ = 0;  // 0: never by age
   bool gzip_ = false;
   std::future<runtime::Status> compressing_;
+  bool check_replays_ = false;
+  WrittenKeys keys_;
 
   bool due_by_age() const {
     return rotate_seconds_ > 0 &&
@@ -174,6 +203,10 @@ class JsonlSink final : public runtime::Stage {
     if (sync_ != SyncPolicy::Never && ::fdatasync(fileno(file_)) != 0) {
       return runtime::Status::error("cannot sync " + path_.string() + ": " + std::strerror(errno));
     }
+    // The marker before the rename: after a crash between the two, the file is keyed again from its
+    // start (its keys are already there), never past its end.
+    keys_.rotated();
+    if (runtime::Status status = keys_.flush(sync_ != SyncPolicy::Never); !status.ok()) return status;
     const std::filesystem::path rotated = rotated_name();
     std::error_code ec;
     std::filesystem::rename(path_, rotated, ec);
@@ -242,6 +275,10 @@ const runtime::StageDescriptor& jsonl_descriptor() {
                      "Rotate once the active file's first line is this old (checked at each line and flush); 0: "
                      "never by age.",
                      false, 0.0, 1e9},
+          OptionSpec{"replay_memory", OptionType::Int, std::int64_t{100000},
+                     "How many of the latest records are remembered (their id and body, in <path>.keys) so that a "
+                     "replay of one is acknowledged without a second line; 0: every record is written.",
+                     false, 0.0, 1e8},
           OptionSpec{"gzip", OptionType::Bool, false,
                      "Compress rotated files to <name>.gz on another thread (leftovers of a crash at the next start)."},
       },

@@ -235,7 +235,7 @@ Files read_files(const std::filesystem::path& dir, const std::string& prefix) {
   Files files;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     const std::string name = entry.path().filename().string();
-    if (!name.starts_with(prefix)) continue;
+    if (!name.starts_with(prefix) || name.ends_with(".keys")) continue;
     if (name.ends_with(".gz.tmp")) {
       ++files.partial;
       continue;
@@ -267,6 +267,7 @@ TEST(JsonlSink, RotatesBySizeIntoFilesOfTheirOwnAndLosesNoLine) {
   EXPECT_GE(files.plain, 4);
   EXPECT_EQ(files.lines.size(), 12u);
   for (const auto& entry : std::filesystem::directory_iterator(fixture.dir() / "out")) {
+    if (entry.path().extension() == ".keys") continue;
     EXPECT_LE(std::filesystem::file_size(entry.path()), 300u) << entry.path();
   }
   EXPECT_EQ(fixture.counters().get("rotated"), static_cast<std::uint64_t>(files.plain - 1));
@@ -311,6 +312,86 @@ TEST(JsonlSink, AFileThatCannotBeCompressedIsCountedAndLeftAsItWas) {
   EXPECT_EQ(fixture.counters().get("compress_failed"), 1u);
   EXPECT_TRUE(std::filesystem::is_directory(fixture.dir() / "docs.jsonl-20260101T000000Z-1"));
   EXPECT_FALSE(std::filesystem::exists(fixture.dir() / "docs.jsonl-20260101T000000Z-1.gz.tmp"));
+}
+
+std::vector<std::string> lines_of(const std::filesystem::path& file) {
+  std::vector<std::string> lines;
+  std::ifstream in(file);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+TEST(JsonlSink, AReplayIsAcknowledgedWithoutASecondLineAcrossRestartsAndAnUpdateIsWritten) {
+  StageFixture fixture(jsonl_descriptor(), "{path: out/docs.jsonl}");
+  const auto file = fixture.dir() / "out/docs.jsonl";
+  for (int start = 0; start < 2; ++start) {
+    auto& stage = fixture.start();  // the second start is a restart: the keys come from the disk
+    for (int i = 0; i < 3; ++i) {
+      auto doc = make_document("d" + std::to_string(i), "corps " + std::to_string(i));
+      ASSERT_EQ(stage.on_message(doc).disposition, Disposition::Forward);
+    }
+    ASSERT_TRUE(stage.flush().ok());
+  }
+  EXPECT_EQ(lines_of(file).size(), 3u);
+  EXPECT_EQ(fixture.counters().get("replays_skipped"), 3u);
+  auto update = make_document("d1", "corps 1, corrigé");
+  ASSERT_EQ(fixture.stage().on_message(update).disposition, Disposition::Forward);
+  ASSERT_TRUE(fixture.stage().flush().ok());
+  EXPECT_EQ(lines_of(file).size(), 4u) << "a changed body is a new version";
+}
+
+TEST(JsonlSink, LinesWrittenButNotYetKeyedWhenTheProcessDiedAreKeyedAtStartAndACutLineIsRemoved) {
+  StageFixture fixture(jsonl_descriptor(), "{path: out/docs.jsonl}");
+  const auto file = fixture.dir() / "out/docs.jsonl";
+  {
+    auto& stage = fixture.start();
+    auto doc = make_document("a", "premier");
+    ASSERT_EQ(stage.on_message(doc).disposition, Disposition::Forward);
+    ASSERT_TRUE(stage.flush().ok());
+  }
+  // What a crash leaves: a whole line the keys file does not know yet, then half a line.
+  auto unkeyed = make_document("b", "second");
+  std::ofstream(file, std::ios::app) << unkeyed.record.dump() << "\n"
+                                     << R"({"id":"c","bo)";
+  auto& stage = fixture.start();
+  EXPECT_EQ(fixture.counters().get("damaged_set_aside"), 1u);
+  EXPECT_EQ(lines_of(file).size(), 2u) << "the cut line is gone";
+  for (const auto& [id, body] : {std::pair{"a", "premier"}, std::pair{"b", "second"}, std::pair{"c", "troisième"}}) {
+    auto doc = make_document(id, body);
+    ASSERT_EQ(stage.on_message(doc).disposition, Disposition::Forward);
+  }
+  ASSERT_TRUE(stage.flush().ok());
+  const auto lines = lines_of(file);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(nlohmann::json::parse(lines[2])["id"], "c");
+  EXPECT_EQ(fixture.counters().get("replays_skipped"), 2u);
+}
+
+TEST(JsonlSink, ADamagedKeysFileIsSetAsideAndTheSinkGoesOn) {
+  StageFixture fixture(jsonl_descriptor(), "{path: out/docs.jsonl, rotate_bytes: 200}");
+  const auto keys = fixture.dir() / "out/docs.jsonl.keys";
+  {
+    auto& stage = fixture.start();
+    for (int i = 0; i < 6; ++i) {
+      auto doc = make_document("d" + std::to_string(i), "une dépêche de quelques mots");
+      ASSERT_EQ(stage.on_message(doc).disposition, Disposition::Forward);
+    }
+    ASSERT_TRUE(stage.flush().ok());
+  }
+  ASSERT_GT(std::filesystem::file_size(keys), 64u);
+  {
+    std::fstream damage(keys, std::ios::in | std::ios::out | std::ios::binary);
+    damage.seekp(40);  // inside the second entry
+    damage.put('\x5a');
+  }
+  auto& stage = fixture.start();
+  EXPECT_EQ(fixture.counters().get("damaged_set_aside"), 1u);
+  auto first = make_document("d0", "une dépêche de quelques mots");
+  EXPECT_EQ(stage.on_message(first).disposition, Disposition::Forward);
+  EXPECT_EQ(fixture.counters().get("replays_skipped"), 1u) << "the entry before the damage is kept";
+  ASSERT_TRUE(stage.flush().ok());
+  fixture.start();  // the set-aside part is gone for good: the file reads cleanly now
+  EXPECT_EQ(fixture.counters().get("damaged_set_aside"), 1u);
 }
 
 TEST(JsonlSink, AnUnknownFsyncPolicyIsAConfigErrorNamingTheKey) {
