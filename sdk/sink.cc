@@ -1,4 +1,5 @@
 // The SDK's sink loop: both sides of docs/protocol.md (data and control) for a program the daemon runs.
+#include <pthread.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -94,6 +95,7 @@ class Sink {
   Sink(const Handler& handler, const SinkHooks& hooks) : handler_(handler), hooks_(hooks) {}
   ~Sink() {
     if (signal_fd_ >= 0) ::close(signal_fd_);
+    ::pthread_sigmask(SIG_SETMASK, &previous_mask_, nullptr);  // the signals are the program's again
   }
   int run();
 
@@ -116,6 +118,7 @@ class Sink {
   zmq::context_t context_{1};
   std::optional<zmq::socket_t> control_, input_;
   int signal_fd_ = -1;
+  sigset_t previous_mask_{};
   runtime::DeadLetterWriter dead_letters_;
   std::uint64_t received_ = 0, forwarded_ = 0, dead_lettered_ = 0, retried_ = 0;
   std::uint64_t reported_ = 0;  // received_ + retried_ when the daemon last heard of them
@@ -153,7 +156,7 @@ std::string Sink::set_up() {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
-  ::sigprocmask(SIG_BLOCK, &signals, nullptr);
+  ::pthread_sigmask(SIG_BLOCK, &signals, &previous_mask_);
   signal_fd_ = ::signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
   if (signal_fd_ < 0) return std::string("signalfd: ") + std::strerror(errno);
 

@@ -16,10 +16,12 @@ int main(int argc, char** argv) {
       return vnawire::sdk::Outcome::error("no usable id for a file name");
     }
     const std::filesystem::path file = dir / (document.id + ".json"), aside = dir / (document.id + ".json.tmp");
-    std::ofstream(aside) << document.record.dump() << '\n';
+    std::ofstream out(aside);
+    out << document.record.dump() << '\n';
+    out.close();
     std::error_code ec;
-    std::filesystem::rename(aside, file, ec);
-    return ec ? vnawire::sdk::Outcome::retry("cannot store " + file.string() + ": " + ec.message())
-              : vnawire::sdk::Outcome::ok();
+    if (out) std::filesystem::rename(aside, file, ec);
+    if (!out || ec) return vnawire::sdk::Outcome::retry("cannot write " + file.string());  // a full disk, say
+    return vnawire::sdk::Outcome::ok();
   });
 }
