@@ -140,12 +140,15 @@ bool Supervisor::Impl::prepare() {
     return false;
   }
   for (const auto& stage : config_.stages) {
-    // A vnawire stage process makes its own folder; a program of the user's finds it made.
+    // A vnawire stage process makes its own folders; a program of the user's finds them made.
     if (stage.descriptor->program && !stage.descriptor->program(stage.options).empty()) {
-      std::filesystem::create_directories(config_.state_dir / stage.name, ec);
-      if (ec) {
-        log_->error("cannot create {}: {}", (config_.state_dir / stage.name).string(), ec.message());
-        return false;
+      for (const auto& folder :
+           {config_.state_dir / stage.name, runtime::dead_letter_path(config_, stage.name, 0).parent_path()}) {
+        std::filesystem::create_directories(folder, ec);
+        if (ec) {
+          log_->error("cannot create {}: {}", folder.string(), ec.message());
+          return false;
+        }
       }
     }
     for (int r = 0; r < stage.replicas; ++r) {

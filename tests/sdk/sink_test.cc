@@ -1,4 +1,6 @@
 // The SDK's sink loop against a stand-in daemon: READY, each outcome of the handler, STATS, STOP.
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 
 #include <gtest/gtest.h>
@@ -9,6 +11,7 @@
 #include <fstream>
 #include <future>
 #include <optional>
+#include <thread>
 
 #include "stages/runtime/codec.h"
 #include "vnawire/sdk.h"
@@ -44,30 +47,45 @@ void send_document(zmq::socket_t& data, const std::string& id, std::uint32_t att
   (void)zmq::send_multipart(data, parts);
 }
 
-TEST(SdkSink, HandlesEachOutcomeReportsItsCountsAndStopsOnStop) {
-  char pattern[] = "/tmp/vnawire-sdk-XXXXXX";
-  const std::filesystem::path dir = ::mkdtemp(pattern);
+// A stand-in daemon: the control ROUTER and the input PUSH socket in a fresh folder, and the environment the
+// real one gives an exec stage in zmq mode.
+struct StandInDaemon {
+  std::filesystem::path dir;
   zmq::context_t context;
-  zmq::socket_t control(context, zmq::socket_type::router);
-  control.bind("ipc://" + (dir / "control").string());
-  zmq::socket_t data(context, zmq::socket_type::push);
-  data.bind("ipc://" + (dir / "in").string());
-  const std::map<std::string, std::string> environment = {
-      {"VNAWIRE_PROTOCOL", "1"},
-      {"VNAWIRE_STAGE", "files"},
-      {"VNAWIRE_REPLICA", "0"},
-      {"VNAWIRE_IDENTITY", "files#0"},
-      {"VNAWIRE_CONTROL", "ipc://" + (dir / "control").string()},
-      {"VNAWIRE_INPUTS", "ipc://" + (dir / "in").string()},
-      {"VNAWIRE_HEARTBEAT_MS", "60000"},  // only the reports this test asks for, and the ones after work
-      {"VNAWIRE_DRAIN_TIMEOUT_MS", "1000"},
-      {"VNAWIRE_HWM", "100"},
-      {"VNAWIRE_MAX_MESSAGE_BYTES", "1048576"},
-      {"VNAWIRE_STATE_DIR", dir.string()},
-      {"VNAWIRE_DEAD_LETTER", (dir / "deadletter/files.0.jsonl").string()},
-  };
-  for (const auto& [name, value] : environment) ::setenv(name.c_str(), value.c_str(), 1);
+  zmq::socket_t control{context, zmq::socket_type::router};
+  zmq::socket_t data{context, zmq::socket_type::push};
 
+  StandInDaemon() {
+    char pattern[] = "/tmp/vnawire-sdk-XXXXXX";
+    dir = ::mkdtemp(pattern);
+    control.set(zmq::sockopt::linger, 0);
+    data.set(zmq::sockopt::linger, 0);
+    control.bind("ipc://" + (dir / "control").string());
+    data.bind("ipc://" + (dir / "in").string());
+    const std::map<std::string, std::string> environment = {
+        {"VNAWIRE_PROTOCOL", "1"},
+        {"VNAWIRE_STAGE", "files"},
+        {"VNAWIRE_REPLICA", "0"},
+        {"VNAWIRE_IDENTITY", "files#0"},
+        {"VNAWIRE_CONTROL", "ipc://" + (dir / "control").string()},
+        {"VNAWIRE_INPUTS", "ipc://" + (dir / "in").string()},
+        {"VNAWIRE_HEARTBEAT_MS", "60000"},  // only the reports a test asks for, and the ones after work
+        {"VNAWIRE_DRAIN_TIMEOUT_MS", "1000"},
+        {"VNAWIRE_HWM", "100"},
+        {"VNAWIRE_MAX_MESSAGE_BYTES", "1048576"},
+        {"VNAWIRE_STATE_DIR", dir.string()},
+        {"VNAWIRE_DEAD_LETTER", (dir / "deadletter/files.0.jsonl").string()},
+    };
+    for (const auto& [name, value] : environment) ::setenv(name.c_str(), value.c_str(), 1);
+  }
+  ~StandInDaemon() { std::filesystem::remove_all(dir); }
+};
+
+TEST(SdkSink, HandlesEachOutcomeReportsItsCountsAndStopsOnStop) {
+  StandInDaemon daemon;
+  zmq::socket_t& control = daemon.control;
+  zmq::socket_t& data = daemon.data;
+  const std::filesystem::path& dir = daemon.dir;
   std::vector<std::string> seen;
   Document first;
   auto exit_code = std::async(std::launch::async, [&] {
@@ -125,7 +143,21 @@ TEST(SdkSink, HandlesEachOutcomeReportsItsCountsAndStopsOnStop) {
   EXPECT_EQ(records[0].at("reason"), "refused by the test");
   EXPECT_EQ(records[0].at("id"), "c");
   EXPECT_EQ(records[1].at("reason"), "malformed message: expected 2 frames, got 1");
-  std::filesystem::remove_all(dir);
+}
+
+TEST(SdkSink, SigtermStopsItLikeStop) {
+  StandInDaemon daemon;
+  std::promise<int> exit_code;
+  std::thread sink([&] { exit_code.set_value(run_sink([](const Document&) { return Outcome::ok(); })); });
+  auto ready = next_report(daemon.control, milliseconds(5000));
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->verb, "READY");
+  ::pthread_kill(sink.native_handle(), SIGTERM);  // blocked in that thread and read from its signalfd
+  auto stopped = next_report(daemon.control, milliseconds(5000));
+  sink.join();
+  ASSERT_TRUE(stopped);
+  EXPECT_EQ(stopped->verb, "STOPPED");
+  EXPECT_EQ(exit_code.get_future().get(), 0);
 }
 
 TEST(SdkSink, WithoutTheDaemonsEnvironmentItSaysWhatIsMissingAndExits2) {
