@@ -21,12 +21,12 @@ using std::chrono::seconds;
 constexpr const char* kBinary = VNAWIRE_BINARY;
 constexpr const char* kExamples = VNAWIRE_SOURCE_DIR "/examples/sinks";
 
-// The whole pipeline plus `files`, an exec stage running `command` (the items of a YAML flow list) in `mode`,
-// storing into <dir>/records.
-std::string with_exec_sink(const TempDir& dir, const std::string& mode, const std::string& command) {
-  return whole_pipeline_yaml(dir, "") +
-         "  - name: files\n    type: exec\n    inputs: [extract]\n    options: {mode: " + mode + ", command: [" +
-         command + ", " + (dir / "records").string() + "]}\n";
+// The whole pipeline plus `files`, `replicas` of an exec stage running `command` (the items of a YAML flow list)
+// in `mode`, storing into <dir>/records.
+std::string with_exec_sink(const TempDir& dir, const std::string& mode, const std::string& command, int replicas = 1) {
+  return whole_pipeline_yaml(dir, "") + "  - name: files\n    type: exec\n    replicas: " + std::to_string(replicas) +
+         "\n    inputs: [extract]\n    options: {mode: " + mode + ", command: [" + command + ", " +
+         (dir / "records").string() + "]}\n";
 }
 
 int stored(const TempDir& dir) { return count_files(dir / "records", ".json"); }
@@ -67,9 +67,10 @@ TEST(CustomSink, TheShellExampleInJsonlModeGetsEveryDocumentOnce) {
                                        40);
 }
 
+// Two replicas: each has its own identity, and the two together get every document.
 TEST(CustomSink, ThePythonExampleSpeakingTheWireProtocolGetsEveryDocument) {
   TempDir dir;
-  run_and_expect_every_document_stored(dir, with_exec_sink(dir, "zmq", std::string(kExamples) + "/python/store.py"),
+  run_and_expect_every_document_stored(dir, with_exec_sink(dir, "zmq", std::string(kExamples) + "/python/store.py", 2),
                                        40);
 }
 
