@@ -18,10 +18,10 @@
 #include <optional>
 #include <set>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <spdlog/spdlog.h>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
@@ -95,7 +95,7 @@ class Supervisor::Impl {
   std::vector<Replica> replicas_;
   std::string snapshot_;
 
-  bool starting_ = true;      // until every replica has been READY once
+  bool starting_ = true;  // until every replica has been READY once
   bool stopping_ = false;
   bool failed_ = false;
   int exit_code_ = 0;
@@ -140,6 +140,17 @@ bool Supervisor::Impl::prepare() {
     return false;
   }
   for (const auto& stage : config_.stages) {
+    // A vnawire stage process makes its own folders; a program of the user's finds them made.
+    if (stage.descriptor->program && !stage.descriptor->program(stage.options).empty()) {
+      for (const auto& folder :
+           {config_.state_dir / stage.name, runtime::dead_letter_path(config_, stage.name, 0).parent_path()}) {
+        std::filesystem::create_directories(folder, ec);
+        if (ec) {
+          log_->error("cannot create {}: {}", folder.string(), ec.message());
+          return false;
+        }
+      }
+    }
     for (int r = 0; r < stage.replicas; ++r) {
       Replica replica;
       replica.stage = stage.name;
@@ -168,9 +179,10 @@ bool Supervisor::Impl::lock(const std::filesystem::path& path) {
     holder.erase(holder.find_last_not_of(" \n") + 1);
     ::close(fd);
     if (error == EWOULDBLOCK) {
-      log_->error("another vnawire daemon holds {}{}: stop it first, or give this pipeline its own state_dir "
-                  "and run_dir",
-                  path.string(), holder.empty() ? "" : " (pid " + holder + ")");
+      log_->error(
+          "another vnawire daemon holds {}{}: stop it first, or give this pipeline its own state_dir "
+          "and run_dir",
+          path.string(), holder.empty() ? "" : " (pid " + holder + ")");
     } else {
       log_->error("cannot lock {}: {}", path.string(), std::strerror(error));
     }
@@ -184,14 +196,33 @@ bool Supervisor::Impl::lock(const std::filesystem::path& path) {
   return true;
 }
 
+// A replica runs `vnawire stage`, or the user's program for a stage that names one (exec in zmq mode), found
+// on PATH, with the daemon's environment plus the stage's endpoints.
 void Supervisor::Impl::spawn(Replica& replica) {
-  const std::string replica_index = std::to_string(replica.index);
-  const std::string base = options_.base_dir.string();
-  std::vector<std::string> args = {options_.executable, "stage",   "--config",  snapshot_, "--base-dir",
-                                   base,                "--stage", replica.stage, "--replica", replica_index};
-  std::vector<char*> argv;
+  const runtime::StageConfig& stage = *config_.find(replica.stage);
+  std::vector<std::string> args;
+  std::vector<std::string> environment;
+  if (stage.descriptor->program) args = stage.descriptor->program(stage.options);
+  if (args.empty()) {
+    args = {options_.executable,        "stage",   "--config", snapshot_,   "--base-dir",
+            options_.base_dir.string(), "--stage", stage.name, "--replica", std::to_string(replica.index)};
+  } else {
+    environment = runtime::program_environment(config_, stage, replica.index);
+    std::set<std::string, std::less<>> contract;
+    for (const auto& variable : environment) contract.insert(variable.substr(0, variable.find('=')));
+    // The daemon's own environment, but never a second value for a name the stage's contract sets.
+    for (char** variable = environ; *variable != nullptr; ++variable) {
+      const std::string_view inherited(*variable);
+      if (!contract.contains(inherited.substr(0, inherited.find('=')))) environment.emplace_back(inherited);
+    }
+  }
+  const bool program = !environment.empty();
+  std::vector<char*> argv, envp;
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
+  for (auto& variable : environment) envp.push_back(variable.data());
+  envp.push_back(nullptr);
+  const std::string cannot_execute = "vnawire: cannot execute " + args[0] + "\n";
   std::fflush(nullptr);
   const pid_t parent = ::getpid();
   // Signals stay blocked across fork: until exec, the child must not run the daemon's Asio handlers,
@@ -211,9 +242,12 @@ void Supervisor::Impl::spawn(Replica& replica) {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execv(argv[0], argv.data());
-    const char message[] = "vnawire: cannot execute the stage binary\n";
-    (void)!::write(2, message, sizeof message - 1);
+    if (program) {
+      ::execvpe(argv[0], argv.data(), envp.data());
+    } else {
+      ::execv(argv[0], argv.data());
+    }
+    (void)!::write(2, cannot_execute.data(), cannot_execute.size());
     ::_exit(127);
   }
   ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
@@ -413,9 +447,10 @@ void Supervisor::Impl::advance_drain() {
     const bool drained = stage.inputs.empty() || exact || settled;
     if (!drained) continue;
     if (!exact && !stage.inputs.empty()) {
-      log_->warn("{}: {} document(s) sent to it are unaccounted for (a replica crashed); they are sent again "
-                 "at the next start if their source had not recorded them",
-                 stage.name, expected - std::min(expected, mine.received));
+      log_->warn(
+          "{}: {} document(s) sent to it are unaccounted for (a replica crashed); they are sent again "
+          "at the next start if their source had not recorded them",
+          stage.name, expected - std::min(expected, mine.received));
     }
     stop_sent_stages_.insert(stage.name);
     for (auto& replica : replicas_) {
@@ -594,8 +629,7 @@ int Supervisor::Impl::run() {
       reap_children();
     } else if (stopping_ && !failed_) {
       // A second Ctrl-C or SIGTERM: the user wants out now, at the price of documents still in flight.
-      log_->warn("signal {} again: stopping now without draining; documents in flight may not reach the sinks",
-                 signal);
+      log_->warn("signal {} again: stopping now without draining; documents in flight may not reach the sinks", signal);
       fail("forced stop");
     } else if (!stopping_) {
       begin_stop(signal == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -603,13 +637,14 @@ int Supervisor::Impl::run() {
     signals_.async_wait(on_signal);
   };
   signals_.async_wait(on_signal);
-  log_->info("starting {} stage(s), {} process(es); state in {}", config_.stages.size(),
-             [&] {
-               std::size_t n = 0;
-               for (const auto& stage : config_.stages) n += static_cast<std::size_t>(stage.replicas);
-               return n;
-             }(),
-             config_.state_dir.string());
+  log_->info(
+      "starting {} stage(s), {} process(es); state in {}", config_.stages.size(),
+      [&] {
+        std::size_t n = 0;
+        for (const auto& stage : config_.stages) n += static_cast<std::size_t>(stage.replicas);
+        return n;
+      }(),
+      config_.state_dir.string());
   start_deadline_ = Clock::now() + milliseconds(config_.pipeline.get_int("stage_timeout_ms"));
   last_progress_ = Clock::now();
   for (auto& replica : replicas_) spawn(replica);

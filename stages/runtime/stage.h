@@ -60,9 +60,9 @@ class Counters {
 struct StageContext {
   std::string name;  // the stage's name in the pipeline
   int replica = 0;
-  std::filesystem::path state_dir;           // the pipeline's state directory
-  std::filesystem::path stage_dir;           // <state_dir>/<name>: this stage's own files
-  const Options* options = nullptr;          // bound and defaulted
+  std::filesystem::path state_dir;   // the pipeline's state directory
+  std::filesystem::path stage_dir;   // <state_dir>/<name>: this stage's own files
+  const Options* options = nullptr;  // bound and defaulted
   std::shared_ptr<spdlog::logger> log;
   Counters* counters = nullptr;
   // Writes a dead-letter record (sources use it for input they cannot turn into a document).
@@ -127,12 +127,16 @@ struct StageDescriptor {
   std::string type;         // as written in the config's `type:`
   std::string description;  // one line
   StageRole role;
-  int max_replicas;         // 1 for stages whose state cannot be shared
+  int max_replicas;  // 1 for stages whose state cannot be shared
   OptionSpecs options;
   std::function<std::unique_ptr<Stage>(const StageContext&)> create;
   // Checks the bound options against each other and the pipeline's (may be empty): one problem per
   // option key, reported by the config check with the file, line and key.
   std::function<std::vector<OptionProblem>(const Options& options, const Options& pipeline)> check;
+  // A stage whose process is a program of the user's (exec in zmq mode): its command line, which the daemon
+  // runs in place of `vnawire stage`, with the endpoints in its environment (program_environment() in
+  // wiring.h). Empty, or returning nothing: a vnawire stage process.
+  std::function<std::vector<std::string>(const Options& options)> program;
 };
 
 using StageLookup = std::function<const StageDescriptor*(const std::string& type)>;

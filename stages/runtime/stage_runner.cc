@@ -7,10 +7,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <map>
 #include <chrono>
 #include <deque>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <thread>
 
@@ -42,7 +42,7 @@ struct Outgoing {
   Document document;
   Frames frames;
   const std::vector<std::size_t>* targets = nullptr;  // the output sockets it goes to (all regular ones, or one)
-  std::string routed_to;        // the route target's name, or "" for a forwarded document
+  std::string routed_to;                              // the route target's name, or "" for a forwarded document
   std::size_t next_output = 0;  // index in `targets` of the first output that has not taken it yet
   Clock::time_point since;
   bool reported_late = false;  // the send timeout passed after some consumers took it (logged once)
@@ -103,10 +103,10 @@ class Runner final : public Emitter {
   std::optional<zmq::socket_t> control_;
   std::optional<zmq::socket_t> input_;
   std::vector<zmq::socket_t> outputs_;
-  std::vector<std::string> consumers_;  // the stage each output socket feeds, in the same order
+  std::vector<std::string> consumers_;        // the stage each output socket feeds, in the same order
   std::vector<std::size_t> regular_outputs_;  // outputs that get forwarded documents (all but route targets)
   std::map<std::string, std::vector<std::size_t>> route_outputs_;  // route target -> its output socket
-  std::map<std::string, std::uint64_t> routed_;  // documents routed to each target
+  std::map<std::string, std::uint64_t> routed_;                    // documents routed to each target
   std::int64_t max_message_bytes_ = 0;
   bool is_source_ = false;
   int signal_fd_ = -1;
@@ -202,9 +202,8 @@ Status Runner::setup() {
   std::error_code ec;
   std::filesystem::create_directories(context_.stage_dir, ec);
   if (ec) return Status::error("cannot create " + context_.stage_dir.string() + ": " + ec.message());
-  auto opened = dead_letters_.open(
-      config_.state_dir / "deadletter" / (stage_config_.name + "." + std::to_string(replica_) + ".jsonl"),
-      stage_config_.name, replica_);
+  auto opened =
+      dead_letters_.open(dead_letter_path(config_, stage_config_.name, replica_), stage_config_.name, replica_);
   if (!opened) return opened;
 
   const auto drain_ms = static_cast<int>(config_.pipeline.get_int("drain_timeout_ms"));
@@ -316,8 +315,7 @@ void Runner::process(Document document) {
     case Disposition::Route:
       retries_ = 0;
       if (!route_outputs_.count(verdict.target)) {
-        dead_letter("stage error: routed to '" + verdict.target + "', which is not a declared route target",
-                    document);
+        dead_letter("stage error: routed to '" + verdict.target + "', which is not a declared route target", document);
         break;
       }
       log_->debug("routed {} to {}: {}", document.header.id, verdict.target, verdict.reason);
@@ -409,9 +407,10 @@ void Runner::send_pending() {
       const std::string late = consumers_between(out, out.next_output, outputs_of(out));
       if (stop_expired) {
         counters_.add(kAbandonedPartly);
-        log_->error("stopping: {} was handed to {} but {} did not take it before the drain timeout; not "
-                    "dead-lettered, since some consumers have it",
-                    out.document.header.id, consumers_between(out, 0, out.next_output), late);
+        log_->error(
+            "stopping: {} was handed to {} but {} did not take it before the drain timeout; not "
+            "dead-lettered, since some consumers have it",
+            out.document.header.id, consumers_between(out, 0, out.next_output), late);
         give_up(out, "stopping: " + late + " did not take the document before the drain timeout", false);
         pending_.pop_front();
         continue;

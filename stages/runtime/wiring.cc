@@ -1,7 +1,9 @@
 // Endpoint naming: ipc:// paths under run_dir, or tcp ports counted up from tcp_base_port.
 #include "stages/runtime/wiring.h"
 
+#include "stages/runtime/codec.h"
 #include "stages/runtime/pipeline_config.h"
+#include "stages/runtime/stage_runner.h"
 
 namespace vnawire::runtime {
 namespace {
@@ -57,12 +59,37 @@ std::vector<std::string> input_endpoints(const PipelineConfig& config, const std
   return out;
 }
 
+std::filesystem::path dead_letter_path(const PipelineConfig& config, const std::string& stage, int replica) {
+  return config.state_dir / "deadletter" / (stage + "." + std::to_string(replica) + ".jsonl");
+}
+
+std::vector<std::string> program_environment(const PipelineConfig& config, const StageConfig& stage, int replica) {
+  std::string inputs;
+  for (const auto& endpoint : input_endpoints(config, stage.name)) inputs += (inputs.empty() ? "" : " ") + endpoint;
+  const auto number = [](auto value) { return std::to_string(value); };
+  return {
+      "VNAWIRE_PROTOCOL=" + number(kProtocolVersion),
+      "VNAWIRE_STAGE=" + stage.name,
+      "VNAWIRE_REPLICA=" + number(replica),
+      "VNAWIRE_IDENTITY=" + replica_identity(stage.name, replica),
+      "VNAWIRE_CONTROL=" + control_endpoint(config),
+      "VNAWIRE_INPUTS=" + inputs,
+      "VNAWIRE_HEARTBEAT_MS=" + number(config.pipeline.get_int("heartbeat_ms")),
+      "VNAWIRE_DRAIN_TIMEOUT_MS=" + number(config.pipeline.get_int("drain_timeout_ms")),
+      "VNAWIRE_HWM=" + number(stage.hwm),
+      "VNAWIRE_MAX_MESSAGE_BYTES=" + number(config.pipeline.get_int("max_message_bytes")),
+      "VNAWIRE_STATE_DIR=" + (config.state_dir / stage.name).string(),
+      "VNAWIRE_DEAD_LETTER=" + dead_letter_path(config, stage.name, replica).string(),
+  };
+}
+
 std::vector<std::string> check_endpoints(const PipelineConfig& config) {
   std::vector<std::string> problems;
   if (use_tcp(config)) {
     std::int64_t last = config.pipeline.get_int("tcp_base_port");
     for (const auto& stage : config.stages) {
-      last += static_cast<std::int64_t>(stage.replicas) * static_cast<std::int64_t>(config.consumers_of(stage.name).size());
+      last +=
+          static_cast<std::int64_t>(stage.replicas) * static_cast<std::int64_t>(config.consumers_of(stage.name).size());
     }
     if (last > 65535) problems.push_back("tcp ports run past 65535: lower tcp_base_port");
     return problems;

@@ -1,4 +1,7 @@
-// The `exec` stage in `jsonl` mode: a user program that knows nothing of ZeroMQ is a sink. Each record
+// The `exec` stage. In `zmq` mode the user's program is the stage process itself: the daemon runs it in place
+// of `vnawire stage`, with the endpoints in its environment, and it speaks the wire protocol (docs/protocol.md;
+// the C++ SDK in sdk/ does it for a program). What follows is the `jsonl` mode, where a program that
+// knows nothing of ZeroMQ is a sink, bridged by this stage. Each record
 // goes to the program's stdin as one JSON line; the program answers one line per record on stdout,
 // `ok <id>` once it has stored it, or `error <id> <reason>` when it never will (dead-lettered with the
 // reason). A program that dies, closes its stdout, answers something else or takes longer than
@@ -29,6 +32,9 @@ class ExecSink final : public runtime::Stage {
   ~ExecSink() override { stop_program(); }
 
   runtime::Status start() override {
+    if (context_.options->get_string("mode") == "zmq") {
+      return runtime::Status::error("in zmq mode the daemon runs the program itself, not a vnawire stage process");
+    }
     command_ = context_.options->get_list("command");
     if (command_.empty()) return runtime::Status::error("command: give the program and its arguments");
     timeout_ = std::chrono::milliseconds(context_.options->get_int("answer_timeout_ms"));
@@ -185,13 +191,27 @@ class ExecSink final : public runtime::Stage {
   }
 };
 
+// VNAWIRE_INPUTS separates endpoints by spaces: in zmq mode none may hold one (ipc paths under run_dir).
+std::vector<runtime::OptionProblem> check_endpoints_fit_a_list(const runtime::Options& options,
+                                                               const runtime::Options& pipeline) {
+  if (options.get_string("mode") != "zmq") return {};
+  for (const char* folder : {"state_dir", "run_dir"}) {
+    if (pipeline.get_string(folder).find_first_of(" \t\n") != std::string::npos) {
+      return {{"mode", std::string("zmq mode passes endpoints separated by spaces: the pipeline's ") + folder +
+                           " must not hold whitespace"}};
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 const runtime::StageDescriptor& exec_descriptor() {
   static const runtime::StageDescriptor descriptor{
       "exec",
       "Sink: a program of yours; in jsonl mode each record is a JSON line on its stdin, answered by \"ok <id>\" "
-      "or \"error <id> <reason>\" on its stdout (docs/protocol.md).",
+      "or \"error <id> <reason>\" on its stdout; in zmq mode the program is the stage process and speaks the wire "
+      "protocol, with its endpoints in its environment (docs/protocol.md).",
       runtime::StageRole::Sink,
       16,
       {
@@ -199,20 +219,28 @@ const runtime::StageDescriptor& exec_descriptor() {
           OptionSpec{"mode",
                      OptionType::String,
                      std::string("jsonl"),
-                     "How records reach the program: JSON lines on stdin, acknowledged on stdout.",
+                     "How records reach the program: jsonl, JSON lines on its stdin acknowledged on its stdout; zmq, "
+                     "the program is the stage process, run by the daemon with its endpoints in VNAWIRE_* "
+                     "environment variables.",
                      false,
                      std::nullopt,
                      std::nullopt,
-                     {"jsonl"}},
-          OptionSpec{"answer_timeout_ms", OptionType::Int, std::int64_t{30000},
-                     "Longest the program may take to answer a record before it is restarted and the record retried.",
-                     false, 10.0, 3600000.0},
+                     {"jsonl", "zmq"}},
+          OptionSpec{
+              "answer_timeout_ms", OptionType::Int, std::int64_t{30000},
+              "jsonl mode: longest the program may take to answer a record before it is restarted and the record "
+              "retried.",
+              false, 10.0, 3600000.0},
           OptionSpec{"stop_timeout_ms", OptionType::Int, std::int64_t{5000},
-                     "At stop, how long the program may take to exit once its input is closed (then SIGTERM, then "
-                     "SIGKILL a second later).",
+                     "jsonl mode: at stop, how long the program may take to exit once its input is closed (then "
+                     "SIGTERM, then SIGKILL a second later).",
                      false, 0.0, 600000.0},
       },
       [](const runtime::StageContext& context) { return std::make_unique<ExecSink>(context); },
+      check_endpoints_fit_a_list,
+      [](const runtime::Options& options) {
+        return options.get_string("mode") == "zmq" ? options.get_list("command") : std::vector<std::string>{};
+      },
   };
   return descriptor;
 }

@@ -134,6 +134,26 @@ std::vector<std::string> read_lines(const std::filesystem::path& path) {
 
 std::size_t count_lines(const std::filesystem::path& path) { return read_lines(path).size(); }
 
+std::string whole_pipeline_yaml(const TempDir& dir, const std::string& fetch_extra, const std::string& pipeline_extra) {
+  return "pipeline:\n  state_dir: " + dir.path().string() + "/state\n  flush_interval_ms: 100\n  heartbeat_ms: 200\n" +
+         pipeline_extra +
+         "stages:\n"
+         "  - name: fetch\n    type: fetch\n    options: {directory: " +
+         dir.path().string() + "/inbox, poll_interval_ms: 100, settle_ms: 50" + fetch_extra +
+         "}\n"
+         "  - name: dedupe\n    type: dedupe\n    inputs: [fetch]\n"
+         "  - name: langid\n    type: langid\n    inputs: [dedupe]\n"
+         "  - name: extract\n    type: extract\n    replicas: 2\n    inputs: [langid]\n"
+         "  - name: out\n    type: sink_jsonl\n    inputs: [extract]\n    options: {path: out.jsonl}\n";
+}
+
+int count_files(const std::filesystem::path& dir, const std::string& extension) {
+  std::error_code ec;
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) files += entry.path().extension() == extension;
+  return files;
+}
+
 std::vector<pid_t> processes_with(const std::string& needle) {
   std::vector<pid_t> pids;
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
@@ -150,8 +170,13 @@ std::vector<pid_t> processes_with(const std::string& needle) {
 
 std::string generated_dispatch(int n) {
   static const char* kPlaces[] = {"Hanoï", "Hô Chi Minh-Ville", "Da Nang", "Hai Phong", "Can Tho", "Hue"};
-  static const char* kTopics[] = {"l'énergie solaire", "la pêche durable", "le riz parfumé", "les ports fluviaux",
-                                  "la formation des enseignants", "le tourisme vert", "les vaccins",
+  static const char* kTopics[] = {"l'énergie solaire",
+                                  "la pêche durable",
+                                  "le riz parfumé",
+                                  "les ports fluviaux",
+                                  "la formation des enseignants",
+                                  "le tourisme vert",
+                                  "les vaccins",
                                   "les chemins de fer"};
   static const char* kVerbs[] = {"ont examiné", "ont discuté", "ont passé en revue", "ont salué"};
   std::mt19937 random(static_cast<unsigned>(n) * 7919u + 13u);
@@ -161,8 +186,8 @@ std::string generated_dispatch(int n) {
   text << "Réunion numéro " << n << " sur " << topic << " à " << place << "\n\n"
        << "Les délégués de " << (n % 40 + 2) << " provinces " << kVerbs[n % 4] << " le bilan de " << topic
        << " pour l'année " << (2000 + n % 25) << ".\n\n"
-       << place << " (VNA) – Les délégués de " << (n % 40 + 2) << " provinces " << kVerbs[n % 4]
-       << " le bilan de " << topic << " pour l'année " << (2000 + n % 25) << ".\n\n";
+       << place << " (VNA) – Les délégués de " << (n % 40 + 2) << " provinces " << kVerbs[n % 4] << " le bilan de "
+       << topic << " pour l'année " << (2000 + n % 25) << ".\n\n";
   for (int p = 0; p < 3; ++p) {
     text << "Le rapport " << n << "-" << p << " indique une hausse de " << (random() % 90 + 5) << " % des "
          << "investissements, selon le comité de suivi, qui prévoit " << (random() % 12 + 1)

@@ -62,6 +62,14 @@ std::string generated_dispatch(int n);
 // Writes generated dispatches from..to-1 as <dir>/inbox/doc-NNNN.txt.
 void write_inbox(const TempDir& dir, int from, int to);
 
+// fetch (from <dir>/inbox) -> dedupe -> langid -> extract (2 replicas) -> out (sink_jsonl, state/out.jsonl), state
+// under <dir>/state; `fetch_extra` is added to fetch's options, `pipeline_extra` (lines) to `pipeline:`.
+std::string whole_pipeline_yaml(const TempDir& dir, const std::string& fetch_extra,
+                                const std::string& pipeline_extra = "");
+
+// How many files with extension `extension` (".json") `dir` holds; 0 when it does not exist.
+int count_files(const std::filesystem::path& dir, const std::string& extension);
+
 // Maps the url of each record of a JSON Lines sink to how many times it was stored.
 std::map<std::string, int> stored_urls(const std::filesystem::path& sink);
 

@@ -19,19 +19,6 @@ using std::chrono::seconds;
 
 constexpr const char* kBinary = VNAWIRE_BINARY;
 
-std::string pipeline_yaml(const TempDir& dir, const std::string& fetch_extra, const std::string& pipeline_extra = "") {
-  return "pipeline:\n  state_dir: " + dir.path().string() + "/state\n  flush_interval_ms: 100\n  heartbeat_ms: 200\n" +
-         pipeline_extra +
-         "stages:\n"
-         "  - name: fetch\n    type: fetch\n    options: {directory: " +
-         dir.path().string() + "/inbox, poll_interval_ms: 100, settle_ms: 50" + fetch_extra +
-         "}\n"
-         "  - name: dedupe\n    type: dedupe\n    inputs: [fetch]\n"
-         "  - name: langid\n    type: langid\n    inputs: [dedupe]\n"
-         "  - name: extract\n    type: extract\n    replicas: 2\n    inputs: [langid]\n"
-         "  - name: out\n    type: sink_jsonl\n    inputs: [extract]\n    options: {path: out.jsonl}\n";
-}
-
 void expect_exactly_once(const TempDir& dir, const std::filesystem::path& sink, int count) {
   auto urls = stored_urls(sink);
   ASSERT_EQ(urls.size(), static_cast<std::size_t>(count));
@@ -46,7 +33,7 @@ void expect_exactly_once(const TempDir& dir, const std::filesystem::path& sink, 
 TEST(Pipeline, TwoHundredDocumentsReachTheSinkExactlyOnceThroughTwoExtractReplicas) {
   TempDir dir;
   write_inbox(dir, 0, 200);
-  write_file(dir / "pipeline.yaml", pipeline_yaml(dir, ""));
+  write_file(dir / "pipeline.yaml", whole_pipeline_yaml(dir, ""));
   Process daemon({kBinary, "run", "-c", (dir / "pipeline.yaml").string()}, dir.path());
   const auto sink = dir / "state/out.jsonl";
   ASSERT_TRUE(wait_until([&] { return count_lines(sink) >= 200; }, seconds(60))) << daemon.errors();
@@ -70,7 +57,7 @@ TEST(Pipeline, SigtermDrainsInFlightDocumentsAndARestartFinishesTheRest) {
   TempDir dir;
   write_inbox(dir, 0, 200);
   // A slow source so that SIGTERM lands mid-stream.
-  write_file(dir / "pipeline.yaml", pipeline_yaml(dir, ", max_docs_per_second: 80"));
+  write_file(dir / "pipeline.yaml", whole_pipeline_yaml(dir, ", max_docs_per_second: 80"));
   const auto sink = dir / "state/out.jsonl";
   {
     Process daemon({kBinary, "run", "-c", (dir / "pipeline.yaml").string()}, dir.path());
@@ -130,7 +117,7 @@ TEST(Pipeline, ADrainWaitsForALockedDatabaseAndASecondSigtermForcesTheStop) {
 TEST(Pipeline, ACrashedStageIsRestartedAndTheFlowGoesOn) {
   TempDir dir;
   write_inbox(dir, 0, 10);
-  write_file(dir / "pipeline.yaml", pipeline_yaml(dir, ""));
+  write_file(dir / "pipeline.yaml", whole_pipeline_yaml(dir, ""));
   Process daemon({kBinary, "run", "-c", (dir / "pipeline.yaml").string()}, dir.path());
   const auto sink = dir / "state/out.jsonl";
   ASSERT_TRUE(wait_until([&] { return count_lines(sink) >= 10; }, seconds(60))) << daemon.errors();
@@ -171,7 +158,7 @@ TEST(Pipeline, ExactDuplicatesAreDroppedAndOversizedFilesDeadLettered) {
   write_inbox(dir, 0, 5);
   write_file(dir / "inbox/copy-of-0.txt", generated_dispatch(0));
   write_file(dir / "inbox/huge.txt", std::string(300000, 'x'));
-  write_file(dir / "pipeline.yaml", pipeline_yaml(dir, ", max_bytes: 200000"));
+  write_file(dir / "pipeline.yaml", whole_pipeline_yaml(dir, ", max_bytes: 200000"));
   Process daemon({kBinary, "run", "-c", (dir / "pipeline.yaml").string()}, dir.path());
   const auto sink = dir / "state/out.jsonl";
   const auto dead = dir / "state/deadletter/fetch.0.jsonl";
@@ -188,7 +175,7 @@ TEST(Pipeline, ExactDuplicatesAreDroppedAndOversizedFilesDeadLettered) {
 TEST(Pipeline, ReplicasOnBothSidesAndTwoSinksEachGettingEveryDocument) {
   TempDir dir;
   write_inbox(dir, 0, 60);
-  std::string yaml = pipeline_yaml(dir, "");
+  std::string yaml = whole_pipeline_yaml(dir, "");
   yaml.replace(yaml.find("    type: dedupe\n"), 17, "    type: dedupe\n    replicas: 2\n");
   yaml.replace(yaml.find("    replicas: 2\n    inputs: [langid]"), 16, "    replicas: 3\n");
   yaml += "  - name: db\n    type: sink_sqlite\n    inputs: [extract]\n    options: {path: out.db}\n";
@@ -205,38 +192,13 @@ TEST(Pipeline, ReplicasOnBothSidesAndTwoSinksEachGettingEveryDocument) {
   EXPECT_NE(daemon.errors().find("db in 60 out 60"), std::string::npos) << daemon.errors();
 }
 
-TEST(Pipeline, AnExecSinkInShellGetsEveryDocumentOnce) {
-  TempDir dir;
-  write_inbox(dir, 0, 40);
-  std::string yaml = pipeline_yaml(dir, "");
-  yaml += "  - name: files\n    type: exec\n    inputs: [extract]\n    options: {command: [" VNAWIRE_SOURCE_DIR
-          "/examples/sinks/shell/store.sh, " +
-          (dir / "records").string() + "]}\n";
-  write_file(dir / "pipeline.yaml", yaml);
-  Process daemon({kBinary, "run", "-c", (dir / "pipeline.yaml").string()}, dir.path());
-  const auto stored = [&] {
-    std::error_code ec;
-    int files = 0;
-    for (const auto& entry : std::filesystem::directory_iterator(dir / "records", ec)) {
-      files += entry.path().extension() == ".json";
-    }
-    return files;
-  };
-  ASSERT_TRUE(wait_until([&] { return stored() >= 40 && count_lines(dir / "state/out.jsonl") >= 40; }, seconds(60)))
-      << daemon.errors();
-  daemon.signal(SIGTERM);
-  ASSERT_EQ(daemon.wait(seconds(30)), 0) << daemon.errors();
-  EXPECT_EQ(stored(), 40);
-  EXPECT_NE(daemon.errors().find("files in 40 out 40"), std::string::npos) << daemon.errors();
-}
-
 TEST(Pipeline, RunsOverTcpTransport) {
   TempDir dir;
   write_inbox(dir, 0, 20);
   const int base = free_port_range(8);
   ASSERT_GT(base, 0);
   write_file(dir / "pipeline.yaml",
-             pipeline_yaml(dir, "", "  transport: tcp\n  tcp_base_port: " + std::to_string(base) + "\n"));
+             whole_pipeline_yaml(dir, "", "  transport: tcp\n  tcp_base_port: " + std::to_string(base) + "\n"));
   Process daemon({kBinary, "run", "-c", (dir / "pipeline.yaml").string()}, dir.path());
   const auto sink = dir / "state/out.jsonl";
   ASSERT_TRUE(wait_until([&] { return count_lines(sink) >= 20; }, seconds(60))) << daemon.errors();
@@ -247,7 +209,7 @@ TEST(Pipeline, RunsOverTcpTransport) {
 
 TEST(Pipeline, AStageThatCannotStartStopsTheDaemonWithAClearMessage) {
   TempDir dir;
-  std::string yaml = pipeline_yaml(dir, "");
+  std::string yaml = whole_pipeline_yaml(dir, "");
   yaml.replace(yaml.find("/inbox"), 6, "/no-such-folder");
   write_file(dir / "pipeline.yaml", yaml);
   Process daemon({kBinary, "run", "-c", (dir / "pipeline.yaml").string()}, dir.path());

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "stages/registry.h"
 #include "stages/runtime/wiring.h"
 
@@ -81,6 +83,41 @@ TEST(Config, TcpEndpointsAreDistinctPorts) {
   EXPECT_EQ(control_endpoint(loaded.config), "tcp://127.0.0.1:6000");
 }
 
+// exec in zmq mode: the daemon runs the program itself, and tells it everything in its environment.
+TEST(Config, AnExecStageInZmqModeIsAProgramWithItsEndpointsInItsEnvironment) {
+  std::string yaml = kGood;
+  yaml +=
+      "  - name: files\n    type: exec\n    replicas: 2\n    inputs: [extract]\n"
+      "    options: {mode: zmq, command: [store.py, /records]}\n"
+      "  - name: lines\n    type: exec\n    inputs: [extract]\n    options: {command: [store.sh]}\n";
+  auto loaded = parse(yaml);
+  ASSERT_TRUE(loaded.ok()) << all_errors(loaded);
+  const StageConfig& files = *loaded.config.find("files");
+  const StageConfig& lines = *loaded.config.find("lines");
+  EXPECT_EQ(files.descriptor->program(files.options), (std::vector<std::string>{"store.py", "/records"}));
+  EXPECT_TRUE(lines.descriptor->program(lines.options).empty()) << "jsonl mode is a vnawire stage process";
+
+  const auto environment = program_environment(loaded.config, files, 1);
+  const std::set<std::string> variables(environment.begin(), environment.end());
+  for (const char* expected : {"VNAWIRE_PROTOCOL=1", "VNAWIRE_STAGE=files", "VNAWIRE_REPLICA=1",
+                               "VNAWIRE_IDENTITY=files#1", "VNAWIRE_CONTROL=ipc:///base/state/run/control",
+                               "VNAWIRE_INPUTS=ipc:///base/state/run/extract.0.to.files "
+                               "ipc:///base/state/run/extract.1.to.files ipc:///base/state/run/extract.2.to.files",
+                               "VNAWIRE_HEARTBEAT_MS=1000", "VNAWIRE_DRAIN_TIMEOUT_MS=30000", "VNAWIRE_HWM=1000",
+                               "VNAWIRE_MAX_MESSAGE_BYTES=268435456", "VNAWIRE_STATE_DIR=/base/state/files",
+                               "VNAWIRE_DEAD_LETTER=/base/state/deadletter/files.1.jsonl"}) {
+    EXPECT_TRUE(variables.count(expected)) << expected;
+  }
+  EXPECT_EQ(environment.size(), 12u);
+
+  // Its endpoints go in one space-separated variable: folders with whitespace are refused for this mode.
+  yaml.replace(yaml.find("  state_dir: state"), 18, "  state_dir: my state");
+  auto spaced = parse(yaml);
+  ASSERT_EQ(spaced.errors.size(), 1u) << all_errors(spaced);
+  EXPECT_NE(all_errors(spaced).find("mode: zmq mode passes endpoints separated by spaces"), std::string::npos)
+      << all_errors(spaced);
+}
+
 // The acceptance case: an unknown key, a wrong type and a missing required key give three errors.
 TEST(Config, ThreeErrorsEachWithLineColumnAndKey) {
   auto loaded = parse(R"(pipeline:
@@ -128,8 +165,7 @@ stages:
   EXPECT_NE(text.find("test.yaml:2:14: pipeline.transport: 'carrier-pigeon' is not one of: ipc, tcp"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("pipeline.heartbeat_ms: value 5 out of bounds: must be between 50 and 60000"),
-            std::string::npos)
+  EXPECT_NE(text.find("pipeline.heartbeat_ms: value 5 out of bounds: must be between 50 and 60000"), std::string::npos)
       << text;
   EXPECT_NE(text.find("stages[1].type: unknown stage type 'extractor'"), std::string::npos) << text;
 }

@@ -525,6 +525,13 @@ TEST(ExecSink, TheShellExampleStoresEachRecordOnceAndAReplayRewritesIt) {
   std::filesystem::remove_all(out.parent_path());
 }
 
+TEST(ExecSink, InZmqModeItIsNoVnawireStageProcess) {
+  StageFixture stage_fixture(exec_descriptor(), exec_options({"store.py"}, "mode: zmq"));
+  const runtime::Status started = stage_fixture.try_start();
+  EXPECT_NE(started.message().find("in zmq mode the daemon runs the program itself"), std::string::npos)
+      << started.message();
+}
+
 TEST(ExecSink, AProgramThatDiesIsStartedAgainAndTheRecordRetried) {
   // Answers one record, then exits.
   StageFixture fixture(exec_descriptor(),
