@@ -7,6 +7,7 @@ namespace vnawire::sink {
 
 const runtime::StageDescriptor& jsonl_descriptor();
 const runtime::StageDescriptor& sqlite_descriptor();
+const runtime::StageDescriptor& postgres_descriptor();
 const runtime::StageDescriptor& webhook_descriptor();
 const runtime::StageDescriptor& exec_descriptor();
 

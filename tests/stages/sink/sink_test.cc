@@ -12,6 +12,7 @@
 
 #include "daemon/replay_server.h"
 #include "tests/stages/runner_fixture.h"
+#include "tests/stages/sink/sink_records.h"
 #include "tests/stages/stage_fixture.h"
 
 namespace vnawire::sink {
@@ -19,6 +20,7 @@ namespace {
 
 using runtime::Disposition;
 using testing::make_document;
+using testing::meeting_record;
 using testing::RunnerFixture;
 using testing::StageFixture;
 
@@ -491,36 +493,6 @@ std::string scalar(const std::filesystem::path& db_path, const std::string& sql)
   sqlite3_finalize(stmt);
   sqlite3_close(db);
   return value;
-}
-
-// A record as the extract stage makes it: two officials meet, one of them is quoted.
-runtime::Document meeting_record(const std::string& id) {
-  auto doc = make_document(id, "texte brut");
-  doc.record["article"] = {{"title", "Entretien à Hanoï"},
-                           {"lead", "Deux ministres se sont rencontrés."},
-                           {"body", {"Le ministre a reçu son homologue.", "Ils ont parlé d'énergie."}}};
-  doc.record["entities"] = {{"persons",
-                             {{{"name", "Tran Van Binh"},
-                               {"key", "tran van binh"},
-                               {"country", "VN"},
-                               {"roles", {"ministre"}},
-                               {"aliases", {"M. Binh"}}},
-                              {{"name", "Oleg Ivanov"},
-                               {"key", "oleg ivanov"},
-                               {"country", "RU"},
-                               {"roles", nlohmann::json::array()},
-                               {"aliases", nlohmann::json::array()}}}},
-                            {"organizations", {{{"name", "Parlement"}, {"acronym", nullptr}, {"country", "VN"}}}},
-                            {"places", {{{"name", "Hanoï"}, {"country", "VN"}}}}};
-  doc.record["events"] = {{{"type", "meeting"},
-                           {"participants", {"Tran Van Binh", "Oleg Ivanov"}},
-                           {"place", "Hanoï"},
-                           {"start", "2024-03-05"},
-                           {"end", nullptr},
-                           {"cameo", "040"}}};
-  doc.record["quotes"] = {{{"speaker", "M. Binh"}, {"text", "Nous coopérerons."}}};
-  doc.record["countries"] = {"VN", "RU"};
-  return doc;
 }
 
 TEST(SqliteSink, PersonsEventsQuotesAndFullTextHaveTablesAReplayLeavesThemAsTheyAre) {
