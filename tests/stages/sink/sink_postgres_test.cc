@@ -76,7 +76,9 @@ TEST_F(PostgresSink, WritesTheSqliteTablesAndAReplayLeavesThemAsTheyAre) {
   EXPECT_EQ(scalar("SELECT acronym IS NULL FROM document_organizations"), "t");
   EXPECT_EQ(scalar("SELECT name FROM document_places"), "Hanoï");
   EXPECT_EQ(scalar("SELECT record->'article'->>'lead' FROM documents"), "Deux ministres se sont rencontrés.");
-  EXPECT_EQ(scalar("SELECT document_id FROM documents_text WHERE tsv @@ plainto_tsquery('simple', 'énergie')"), "d1");
+  EXPECT_EQ(scalar("SELECT document_id FROM documents_text WHERE tsv @@ websearch_to_tsquery('simple', "
+                   "'\"deux ministres\" énergie')"),
+            "d1");
   // An update that drops a person and the event leaves none of their rows behind.
   auto update = meeting_record("d1");
   update.record["entities"]["persons"].erase(1);
