@@ -20,6 +20,9 @@ using runtime::OptionType;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
+constexpr auto kWriteBudget = std::chrono::seconds(1);  // of writing per call, then the main loop runs again
+constexpr int kRollbackRetries = 3;                     // deadlocks in a row before the batch waits for a backoff
+
 // PostgreSQL cannot store U+0000 in jsonb or text: such characters are left out of the record's strings.
 void drop_nul(nlohmann::json& node) {
   if (node.is_string()) {
@@ -94,12 +97,17 @@ class PostgresSink final : public runtime::Stage {
   runtime::Verdict on_message(runtime::Document& document) override {
     if (waiting_.size() >= max_waiting_ && !write().ok() && waiting_.size() >= max_waiting_) {
       // The runtime keeps this document and offers it again with its own backoff.
-      return runtime::Verdict::retry("PostgreSQL unreachable and max_waiting (" + std::to_string(max_waiting_) +
+      return runtime::Verdict::retry("cannot write to PostgreSQL and max_waiting (" + std::to_string(max_waiting_) +
                                      ") documents already wait");
     }
     waiting_.push_back(row_of(document));
     context_.counters->add("stored");
-    if (waiting_.size() >= batch_size_) (void)write();  // a failure keeps the documents waiting
+    // One batch per batch_size documents taken, however many wait: the rest of a backlog is written by
+    // flushes, so a replica catching up still answers heartbeats. A failure keeps the documents waiting.
+    if (++taken_since_write_ >= batch_size_) {
+      taken_since_write_ = 0;
+      (void)write(1);
+    }
     return runtime::Verdict::forward();
   }
 
@@ -114,8 +122,10 @@ class PostgresSink final : public runtime::Stage {
   void stop() override {
     if (waiting_.empty()) return;
     if (down_) next_attempt_ = {};  // one last try, whatever the backoff
-    if (write().ok()) return;
-    const std::string reason = "stopping while PostgreSQL cannot be reached: " + last_error_;
+    while (!waiting_.empty() && write().ok()) {
+    }
+    if (waiting_.empty()) return;
+    const std::string reason = "stopping before PostgreSQL took the record: " + last_error_;
     context_.log->error("{} document(s) were not written to PostgreSQL; dead-lettered for replay", waiting_.size());
     for (const PostgresRow& row : waiting_) context_.dead_letter(reason, row.document.id, row.document.record);
     context_.counters->add("dead_lettered_at_stop", waiting_.size());
@@ -134,19 +144,26 @@ class PostgresSink final : public runtime::Stage {
     connection_ = std::move(connection);
   }
 
-  // Writes the waiting documents, batch_size per transaction; ok once none waits.
-  runtime::Status write() {
+  // Writes the waiting documents, batch_size per transaction, for about kWriteBudget at most (the replica
+  // sends no heartbeat meanwhile: a backlog after an outage is written over several calls). Ok unless a
+  // transaction failed; documents may still wait after an ok.
+  runtime::Status write(std::size_t max_batches = SIZE_MAX) {
     if (waiting_.empty()) return {};
     if (down_ && Clock::now() < next_attempt_) {
-      return runtime::Status::error("PostgreSQL unreachable: " + last_error_ + " (" + std::to_string(waiting_.size()) +
-                                    " document(s) wait)");
+      return runtime::Status::error("cannot write to PostgreSQL: " + last_error_ + " (" +
+                                    std::to_string(waiting_.size()) + " document(s) wait)");
     }
+    const auto deadline = Clock::now() + kWriteBudget;
     try {
       if (!connection_) connect();
-      while (!waiting_.empty()) {
+      int rollbacks = 0;
+      for (std::size_t batches = 0; !waiting_.empty() && batches < max_batches && Clock::now() < deadline; ++batches) {
         const std::size_t n = std::min(batch_size_, waiting_.size());
         try {
           commit(n);
+        } catch (const pqxx::transaction_rollback&) {
+          // A deadlock with another writer or a serialization failure: the same batch again, at once.
+          if (++rollbacks > kRollbackRetries) throw;
         } catch (const pqxx::sql_error& e) {
           if (!document_error(e)) throw;
           commit_one_by_one(n);
@@ -157,7 +174,7 @@ class PostgresSink final : public runtime::Stage {
     }
     if (down_) {
       const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - down_since_).count();
-      context_.log->info("PostgreSQL reachable again after {} s: the documents that waited are written", seconds);
+      context_.log->info("PostgreSQL takes documents again after {} s; {} still wait", seconds, waiting_.size());
       down_ = false;
     }
     backoff_ = first_backoff_;
@@ -201,13 +218,13 @@ class PostgresSink final : public runtime::Stage {
       down_ = true;
       down_since_ = Clock::now();
       context_.counters->add("outages");
-      context_.log->warn("PostgreSQL unreachable: {}; {} document(s) wait, reconnecting with backoff up to {} ms",
+      context_.log->warn("cannot write to PostgreSQL: {}; {} document(s) wait, trying again with backoff up to {} ms",
                          last_error_, waiting_.size(), last_backoff_.count());
     }
     context_.counters->add("reconnect_attempts");
     next_attempt_ = Clock::now() + backoff_;
     backoff_ = std::min(backoff_ * 2, last_backoff_);
-    return runtime::Status::error("PostgreSQL unreachable: " + last_error_);
+    return runtime::Status::error("cannot write to PostgreSQL: " + last_error_);
   }
 
   const runtime::StageContext& context_;
@@ -215,6 +232,7 @@ class PostgresSink final : public runtime::Stage {
   std::unique_ptr<pqxx::connection> connection_;
   std::deque<PostgresRow> waiting_;  // accepted, not yet committed, oldest first
   std::size_t batch_size_ = 500, max_waiting_ = 100000;
+  std::size_t taken_since_write_ = 0;
   bool down_ = false;
   std::string last_error_;
   Clock::time_point down_since_{}, next_attempt_{};
