@@ -280,16 +280,9 @@ const runtime::StageDescriptor& postgres_descriptor() {
       },
       [](const runtime::StageContext& context) { return std::make_unique<PostgresSink>(context); },
       [](const runtime::Options& options, const runtime::Options& pipeline) {
-        std::vector<runtime::OptionProblem> problems;
-        const auto timeout_ms = options.get_int("connect_timeout_s") * 1000;
-        const auto stage_timeout = pipeline.get_int("stage_timeout_ms");
-        if (timeout_ms >= stage_timeout) {
-          problems.push_back({"connect_timeout_s", std::to_string(timeout_ms / 1000) +
-                                                       " s must be below pipeline.stage_timeout_ms (" +
-                                                       std::to_string(stage_timeout) +
-                                                       "): a replica connecting that long is killed as hung"});
-        }
-        return problems;
+        const auto seconds = options.get_int("connect_timeout_s");
+        return below_stage_timeout("connect_timeout_s", std::to_string(seconds) + " s", seconds * 1000, pipeline,
+                                   "connecting that long");
       },
   };
   return descriptor;

@@ -211,17 +211,10 @@ const runtime::StageDescriptor& sqlite_descriptor() {
                      false, 0.0, 600000.0},
       },
       [](const runtime::StageContext& context) { return std::make_unique<SqliteSink>(context); },
-      // A replica waiting on a lock sends no heartbeat: past stage_timeout_ms the daemon kills it as hung.
       [](const runtime::Options& options, const runtime::Options& pipeline) {
-        std::vector<runtime::OptionProblem> problems;
         const auto busy = options.get_int("busy_timeout_ms");
-        const auto stage_timeout = pipeline.get_int("stage_timeout_ms");
-        if (busy >= stage_timeout) {
-          problems.push_back({"busy_timeout_ms", std::to_string(busy) + " must be below pipeline.stage_timeout_ms (" +
-                                                     std::to_string(stage_timeout) +
-                                                     "): a replica waiting that long on a lock is killed as hung"});
-        }
-        return problems;
+        return below_stage_timeout("busy_timeout_ms", std::to_string(busy), busy, pipeline,
+                                   "waiting that long on a lock");
       },
   };
   return descriptor;

@@ -128,10 +128,28 @@ stages:
   EXPECT_NE(text.find("test.yaml:2:14: pipeline.transport: 'carrier-pigeon' is not one of: ipc, tcp"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("pipeline.heartbeat_ms: value 5 out of bounds: must be between 50 and 60000"),
-            std::string::npos)
+  EXPECT_NE(text.find("pipeline.heartbeat_ms: value 5 out of bounds: must be between 50 and 60000"), std::string::npos)
       << text;
   EXPECT_NE(text.find("stages[1].type: unknown stage type 'extractor'"), std::string::npos) << text;
+}
+
+TEST(Config, APostgresConnectTimeoutNotBelowTheStageTimeoutIsRejectedWithItsKey) {
+  auto loaded = parse(R"(pipeline:
+  stage_timeout_ms: 4000
+stages:
+  - name: fetch
+    type: fetch
+    options: {directory: inbox}
+  - name: db
+    type: sink_postgres
+    inputs: [fetch]
+    options: {connect_timeout_s: 4}
+)");
+  ASSERT_EQ(loaded.errors.size(), 1u) << all_errors(loaded);
+  EXPECT_NE(loaded.errors[0].to_string().find("stages[1].options.connect_timeout_s: 4 s must be below "
+                                              "pipeline.stage_timeout_ms (4000): a replica connecting that long"),
+            std::string::npos)
+      << loaded.errors[0].to_string();
 }
 
 TEST(Config, ASqliteBusyTimeoutNotBelowTheStageTimeoutIsRejectedWithItsLineAndKey) {
