@@ -85,17 +85,20 @@ class PostgresSink final : public runtime::Stage {
     // A wrong address, user or database is a configuration error: the stage does not start.
     try {
       connect();
-      if (auto migrated = migrate_postgres(*connection_); !migrated.ok()) return migrated;
     } catch (const std::exception& e) {
-      connection_.reset();
       return runtime::Status::error("cannot connect to PostgreSQL (connection string from " + source_ +
                                     "): " + std::string(e.what()));
     }
-    return {};
+    try {
+      return migrate_postgres(*connection_);
+    } catch (const std::exception& e) {
+      connection_.reset();
+      return runtime::Status::error("cannot set up the tables in PostgreSQL: " + std::string(e.what()));
+    }
   }
 
   runtime::Verdict on_message(runtime::Document& document) override {
-    if (waiting_.size() >= max_waiting_ && !write().ok() && waiting_.size() >= max_waiting_) {
+    if (waiting_.size() >= max_waiting_ && !write(1).ok() && waiting_.size() >= max_waiting_) {
       // The runtime keeps this document and offers it again with its own backoff.
       return runtime::Verdict::retry("cannot write to PostgreSQL and max_waiting (" + std::to_string(max_waiting_) +
                                      ") documents already wait");
@@ -122,7 +125,8 @@ class PostgresSink final : public runtime::Stage {
   void stop() override {
     if (waiting_.empty()) return;
     if (down_) next_attempt_ = {};  // one last try, whatever the backoff
-    while (!waiting_.empty() && write().ok()) {
+    for (std::size_t left = waiting_.size(); left > 0 && write().ok() && waiting_.size() < left;) {
+      left = waiting_.size();
     }
     if (waiting_.empty()) return;
     const std::string reason = "stopping before PostgreSQL took the record: " + last_error_;
