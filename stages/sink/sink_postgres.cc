@@ -1,11 +1,19 @@
 // The PostgreSQL sink: the SQLite sink's tables and upserts (sink_postgres_tables.h), written in batches,
 // one transaction each, at batch_size, at each flush and as soon as the input is idle. While the server
 // cannot be reached, documents wait in memory (up to max_waiting) and the sink reconnects with exponential
-// backoff; what still waits when the stage stops is dead-lettered, so it can be replayed, never lost.
+// backoff; from the outage's start they are also kept in a file of the stage's, so that a stop or a crash
+// loses none: the next start writes them first.
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
+#include <filesystem>
+#include <fstream>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
@@ -60,6 +68,62 @@ std::string with_connect_timeout(const std::string& dsn, std::int64_t seconds) {
   return dsn.empty() ? setting : dsn + " " + setting;
 }
 
+// The documents waiting for an absent server, on disk as JSON lines ({"id", "record"}), so that neither a
+// stop nor a crash during an outage loses them: the next start reads them back and writes them first.
+// Once the file is open every document taken is appended, until none waits and the file is removed.
+class WaitingFile {
+ public:
+  ~WaitingFile() { close(); }
+  void set_path(std::filesystem::path path) { path_ = std::move(path); }
+  const std::filesystem::path& path() const { return path_; }
+  bool open() const { return fd_ >= 0; }
+
+  // The documents a previous run left; a line cut short by a crash is skipped.
+  std::vector<runtime::Document> load() const {
+    std::vector<runtime::Document> documents;
+    std::ifstream in(path_);
+    std::string line;
+    while (std::getline(in, line)) {
+      nlohmann::json item = nlohmann::json::parse(line, nullptr, false);
+      if (item.is_discarded() || !item.contains("id") || !item["id"].is_string()) continue;
+      documents.push_back({runtime::Header{item["id"].get<std::string>(), 0, ""}, std::move(item["record"])});
+    }
+    return documents;
+  }
+  // Appends (opening the file first if needed); made durable by sync().
+  runtime::Status append(const DocumentRow& row) {
+    if (fd_ < 0) fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd_ < 0) return runtime::Status::error("cannot open " + path_.string() + ": " + std::strerror(errno));
+    const std::string line = R"({"id":)" + nlohmann::json(row.id).dump() + R"(,"record":)" + row.record + "}\n";
+    if (::write(fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+      return runtime::Status::error("cannot write to " + path_.string() + ": " + std::strerror(errno));
+    }
+    dirty_ = true;
+    return {};
+  }
+  runtime::Status sync() {
+    if (fd_ < 0 || !dirty_) return {};
+    if (::fdatasync(fd_) != 0)
+      return runtime::Status::error("cannot sync " + path_.string() + ": " + std::strerror(errno));
+    dirty_ = false;
+    return {};
+  }
+  void remove() {
+    close();
+    std::error_code ec;
+    std::filesystem::remove(path_, ec);
+  }
+
+ private:
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  std::filesystem::path path_;
+  int fd_ = -1;
+  bool dirty_ = false;
+};
+
 class PostgresSink final : public runtime::Stage {
  public:
   explicit PostgresSink(const runtime::StageContext& context) : context_(context) {}
@@ -90,11 +154,19 @@ class PostgresSink final : public runtime::Stage {
                                     "): " + std::string(e.what()));
     }
     try {
-      return migrate_postgres(*connection_);
+      if (auto migrated = migrate_postgres(*connection_); !migrated.ok()) return migrated;
     } catch (const std::exception& e) {
       connection_.reset();
       return runtime::Status::error("cannot set up the tables in PostgreSQL: " + std::string(e.what()));
     }
+    waiting_file_.set_path(context_.stage_dir / ("waiting." + std::to_string(context_.replica) + ".jsonl"));
+    for (const runtime::Document& document : waiting_file_.load()) waiting_.push_back(row_of(document));
+    if (!waiting_.empty()) {
+      journaling_ = true;  // they stay in the file until written
+      context_.log->info("{} document(s) left waiting for PostgreSQL in {} are written first", waiting_.size(),
+                         waiting_file_.path().string());
+    }
+    return {};
   }
 
   runtime::Verdict on_message(runtime::Document& document) override {
@@ -104,6 +176,7 @@ class PostgresSink final : public runtime::Stage {
                                      ") documents already wait");
     }
     waiting_.push_back(row_of(document));
+    if (journaling_) keep_on_disk(waiting_.back());
     context_.counters->add("stored");
     // One batch per batch_size documents taken, however many wait: the rest of a backlog is written by
     // flushes, so a replica catching up still answers heartbeats. A failure keeps the documents waiting.
@@ -117,6 +190,7 @@ class PostgresSink final : public runtime::Stage {
   // During an outage (logged once when it began) the documents wait: not a failure to report each time.
   runtime::Status flush() override {
     const runtime::Status written = write();
+    if (auto synced = waiting_file_.sync(); !synced.ok()) return synced;
     return down_ ? runtime::Status() : written;
   }
   runtime::Status on_idle() override { return flush(); }
@@ -129,6 +203,11 @@ class PostgresSink final : public runtime::Stage {
       left = waiting_.size();
     }
     if (waiting_.empty()) return;
+    if (journaling_ && file_error_.empty() && waiting_file_.sync().ok()) {
+      context_.log->warn("{} document(s) not yet written to PostgreSQL wait in {} for the next start", waiting_.size(),
+                         waiting_file_.path().string());
+      return;
+    }
     const std::string reason = "stopping before PostgreSQL took the record: " + last_error_;
     context_.log->error("{} document(s) were not written to PostgreSQL; dead-lettered for replay", waiting_.size());
     for (const PostgresRow& row : waiting_) context_.dead_letter(reason, row.document.id, row.document.record);
@@ -176,6 +255,10 @@ class PostgresSink final : public runtime::Stage {
     } catch (const std::exception& e) {
       return outage(e.what());
     }
+    if (waiting_.empty() && journaling_) {
+      waiting_file_.remove();
+      journaling_ = false;
+    }
     if (down_) {
       const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - down_since_).count();
       context_.log->info("PostgreSQL takes documents again after {} s; {} still wait", seconds, waiting_.size());
@@ -218,6 +301,10 @@ class PostgresSink final : public runtime::Stage {
     connection_.reset();
     last_error_ = what;
     last_error_.erase(last_error_.find_last_not_of(" \n") + 1);
+    if (!journaling_) {
+      journaling_ = true;
+      for (const PostgresRow& row : waiting_) keep_on_disk(row);
+    }
     if (!down_) {
       down_ = true;
       down_since_ = Clock::now();
@@ -231,7 +318,18 @@ class PostgresSink final : public runtime::Stage {
     return runtime::Status::error("cannot write to PostgreSQL: " + last_error_);
   }
 
+  void keep_on_disk(const PostgresRow& row) {
+    if (!file_error_.empty()) return;
+    if (auto kept = waiting_file_.append(row.document); !kept.ok()) {
+      file_error_ = kept.message();
+      context_.log->error("{}: the documents waiting for PostgreSQL are kept in memory only", file_error_);
+    }
+  }
+
   const runtime::StageContext& context_;
+  WaitingFile waiting_file_;
+  bool journaling_ = false;  // every document taken is also in waiting_file_, until none waits
+  std::string file_error_;   // why waiting_file_ could not be written (then a stop dead-letters what waits)
   std::string dsn_, source_, schema_;
   std::unique_ptr<pqxx::connection> connection_;
   std::deque<PostgresRow> waiting_;  // accepted, not yet committed, oldest first
