@@ -22,6 +22,7 @@
 #include "stages/runtime/logging.h"
 #include "stages/runtime/options.h"
 #include "stages/sink/sink_stages.h"
+#include "tests/support/pg_cluster.h"
 
 namespace {
 
@@ -185,15 +186,14 @@ void BM_FetchParseFeed100(benchmark::State& state) {
 
 // A sink's documents/s with its default batching: each sample dispatch extracted into its full record
 // (as the extract stage sends it), under a new id each time so that every write is an insert; a flush
-// every 1,000 documents, as the runtime's flush timer would at this rate. range(0): 0 SQLite, 1 JSONL.
-void BM_Sink(benchmark::State& state) {
-  const vnawire::runtime::StageDescriptor& descriptor =
-      state.range(0) == 0 ? vnawire::sink::sqlite_descriptor() : vnawire::sink::jsonl_descriptor();
+// every 1,000 documents, as the runtime's flush timer would at this rate.
+void run_sink(benchmark::State& state, const vnawire::runtime::StageDescriptor& descriptor,
+              const std::string& options_yaml) {
   std::string pattern = (std::filesystem::temp_directory_path() / "vnawire-bench-sink-XXXXXX").string();
   const std::filesystem::path dir = ::mkdtemp(pattern.data());
   std::vector<vnawire::runtime::ConfigError> errors;
   const vnawire::runtime::Options options =
-      vnawire::runtime::bind_options(YAML::Load("{}"), descriptor.options, "bench", "options", errors);
+      vnawire::runtime::bind_options(YAML::Load(options_yaml), descriptor.options, "bench", "options", errors);
   vnawire::runtime::Counters counters;
   vnawire::runtime::StageContext context;
   context.name = descriptor.type;
@@ -205,8 +205,8 @@ void BM_Sink(benchmark::State& state) {
   context.counters = &counters;
   context.dead_letter = [](const std::string&, const std::string&, const std::string&) {};
   auto stage = descriptor.create(context);
-  if (!stage->start().ok()) {
-    state.SkipWithError("the sink did not start");
+  if (const auto started = stage->start(); !started.ok()) {
+    state.SkipWithError(("the sink did not start: " + started.message()).c_str());
     return;
   }
   std::vector<nlohmann::json> records;
@@ -233,7 +233,27 @@ void BM_Sink(benchmark::State& state) {
   stage.reset();
   std::filesystem::remove_all(dir);
 }
+
+// range(0): 0 SQLite, 1 JSONL.
+void BM_Sink(benchmark::State& state) {
+  run_sink(state, state.range(0) == 0 ? vnawire::sink::sqlite_descriptor() : vnawire::sink::jsonl_descriptor(), "{}");
+}
 BENCHMARK(BM_Sink)->Arg(0)->Arg(1)->Iterations(20000)->Unit(benchmark::kMicrosecond);
+
+// The PostgreSQL sink against a private cluster on a Unix socket (fsync on, as a server would run),
+// each run in a fresh schema; range(0) is batch_size. Real time: the server's work is in its own process.
+void BM_SinkPostgres(benchmark::State& state) {
+  static vnawire::testing::PgCluster cluster(/*fsync=*/true);
+  if (!cluster.running()) {
+    state.SkipWithError(("no PostgreSQL cluster: " + cluster.error()).c_str());
+    return;
+  }
+  static int run = 0;
+  run_sink(state, vnawire::sink::postgres_descriptor(),
+           "{dsn: '" + cluster.dsn() + "', schema: bench" + std::to_string(run++) +
+               ", batch_size: " + std::to_string(state.range(0)) + "}");
+}
+BENCHMARK(BM_SinkPostgres)->Arg(1)->Arg(50)->Arg(500)->Iterations(5000)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 BENCHMARK(BM_CodecRoundTrip);
 BENCHMARK(BM_DedupeFingerprint);

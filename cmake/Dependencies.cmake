@@ -14,6 +14,8 @@ find_package(SQLite3 REQUIRED)
 find_package(ICU REQUIRED COMPONENTS uc i18n)
 pkg_check_modules(LMDB REQUIRED IMPORTED_TARGET lmdb)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
+# libpqxx 6.4 has no CMake config in Debian 12: pkg-config only (it brings libpq's include path).
+pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
 
 # CLD2 ships neither CMake nor pkg-config files. vnawire links the default 83-language tables: on the lingua
 # test sentences they beat the 160-language "full" tables for every VNA language measured (docs/langid.md).

@@ -11,9 +11,9 @@ namespace vnawire::stages {
 
 const std::vector<const runtime::StageDescriptor*>& all_stages() {
   static const std::vector<const runtime::StageDescriptor*> stages = {
-      &fetch::fetch_descriptor(),   &dedupe::dedupe_descriptor(), &langid::langid_descriptor(),
-      &extract::extract_descriptor(), &sink::jsonl_descriptor(),  &sink::sqlite_descriptor(),
-      &sink::webhook_descriptor(),  &sink::exec_descriptor(),
+      &fetch::fetch_descriptor(),     &dedupe::dedupe_descriptor(), &langid::langid_descriptor(),
+      &extract::extract_descriptor(), &sink::jsonl_descriptor(),    &sink::sqlite_descriptor(),
+      &sink::postgres_descriptor(),   &sink::webhook_descriptor(),  &sink::exec_descriptor(),
   };
   return stages;
 }

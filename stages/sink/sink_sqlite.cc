@@ -9,7 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "stages/runtime/record.h"
+#include "stages/sink/sink_normalised.h"
 #include "stages/sink/sink_sqlite_tables.h"
 #include "stages/sink/sink_stages.h"
 
@@ -31,42 +31,7 @@ ON CONFLICT(id) DO UPDATE SET
 RETURNING rowid
 )sql";
 
-// A JSON value at a path, as text for a column; nullopt (NULL) when absent or not a string.
-std::optional<std::string> text_at(const nlohmann::json& record, std::initializer_list<const char*> path) {
-  const nlohmann::json* node = &record;
-  for (const char* key : path) {
-    if (!node->is_object()) return std::nullopt;
-    auto it = node->find(key);
-    if (it == node->end()) return std::nullopt;
-    node = &*it;
-  }
-  if (!node->is_string()) return std::nullopt;
-  return node->get<std::string>();
-}
-
 bool transient(int rc) { return rc == SQLITE_BUSY || rc == SQLITE_LOCKED; }
-
-// One document's column values, kept until its transaction commits: the runtime counts a document
-// stored once on_message returns, so a batch whose COMMIT fails must be written again, not lost.
-struct Row {
-  std::string id;
-  std::optional<std::string> url, lang, title, published, dateline_place, dateline_date;
-  std::string record;
-  std::string stored_at;
-};
-
-Row row_of(const runtime::Document& document) {
-  const auto& record = document.record;
-  return Row{document.header.id,
-             text_at(record, {"url"}),
-             text_at(record, {"lang", "code"}),
-             text_at(record, {"article", "title"}),
-             text_at(record, {"article", "published"}),
-             text_at(record, {"article", "dateline", "place"}),
-             text_at(record, {"article", "dateline", "date"}),
-             record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-             runtime::iso_now_utc()};
-}
 
 class SqliteSink final : public runtime::Stage {
  public:
@@ -102,7 +67,7 @@ class SqliteSink final : public runtime::Stage {
 
   runtime::Verdict on_message(runtime::Document& document) override {
     if (auto opened = open_transaction(); !opened) return runtime::Verdict::retry(opened.message());
-    Row row = row_of(document);
+    DocumentRow row = document_row(document);
     const int rc = upsert(row, &document.record);
     if (rc != SQLITE_DONE) {
       const std::string why = sqlite3_errmsg(db_);
@@ -141,7 +106,7 @@ class SqliteSink final : public runtime::Stage {
   }
 
   // The documents row, then the normalised rows from `record` (parsed from the row when null).
-  int upsert(const Row& row, const nlohmann::json* record) {
+  int upsert(const DocumentRow& row, const nlohmann::json* record) {
     sqlite3_reset(upsert_);
     sqlite3_clear_bindings(upsert_);
     // SQLITE_STATIC: the row outlives the statement's step.
@@ -182,7 +147,7 @@ class SqliteSink final : public runtime::Stage {
                                     std::string(sqlite3_errmsg(db_)));
     }
     in_transaction_ = true;
-    for (const Row& row : batch_) {
+    for (const DocumentRow& row : batch_) {
       if (upsert(row, nullptr) != SQLITE_DONE) {
         const std::string why = sqlite3_errmsg(db_);
         roll_back();
@@ -219,7 +184,7 @@ class SqliteSink final : public runtime::Stage {
   sqlite3_stmt* upsert_ = nullptr;
   NormalisedWriter tables_;
   bool in_transaction_ = false;
-  std::vector<Row> batch_;  // the rows of the open transaction, or of the last one that failed to commit
+  std::vector<DocumentRow> batch_;  // the rows of the open transaction, or of the last one that failed to commit
   std::size_t batch_limit_ = 500;
 };
 
@@ -246,17 +211,10 @@ const runtime::StageDescriptor& sqlite_descriptor() {
                      false, 0.0, 600000.0},
       },
       [](const runtime::StageContext& context) { return std::make_unique<SqliteSink>(context); },
-      // A replica waiting on a lock sends no heartbeat: past stage_timeout_ms the daemon kills it as hung.
       [](const runtime::Options& options, const runtime::Options& pipeline) {
-        std::vector<runtime::OptionProblem> problems;
         const auto busy = options.get_int("busy_timeout_ms");
-        const auto stage_timeout = pipeline.get_int("stage_timeout_ms");
-        if (busy >= stage_timeout) {
-          problems.push_back({"busy_timeout_ms", std::to_string(busy) + " must be below pipeline.stage_timeout_ms (" +
-                                                     std::to_string(stage_timeout) +
-                                                     "): a replica waiting that long on a lock is killed as hung"});
-        }
-        return problems;
+        return below_stage_timeout("busy_timeout_ms", std::to_string(busy), busy, pipeline,
+                                   "waiting that long on a lock");
       },
   };
   return descriptor;

@@ -1,9 +1,9 @@
 // The SQLite sink's normalised tables and migrations (sink_sqlite_tables.h).
 #include "stages/sink/sink_sqlite_tables.h"
 
-#include <map>
-#include <vector>
+#include <type_traits>
 
+#include "stages/sink/sink_normalised.h"
 #include "stages/sink/sink_stages.h"
 
 namespace vnawire::sink {
@@ -98,31 +98,17 @@ constexpr const char* kStatementsSql[] = {
     "ON CONFLICT(key) DO UPDATE SET name = excluded.name, country = COALESCE(excluded.country, persons.country)",
 };
 
-const nlohmann::json& array_at(const nlohmann::json& node, const char* key) {
-  static const nlohmann::json empty = nlohmann::json::array();
-  if (!node.is_object()) return empty;
-  const auto it = node.find(key);
-  return it != node.end() && it->is_array() ? *it : empty;
+void bind_text(sqlite3_stmt* statement, int index, const std::string& text) {
+  sqlite3_bind_text(statement, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
 }
 
-const nlohmann::json* at(const nlohmann::json& node, const char* key) {
-  if (!node.is_object()) return nullptr;
-  const auto it = node.find(key);
-  return it == node.end() ? nullptr : &*it;
-}
-
-// Binds a string, or NULL for anything else (absent, null, not a string).
-void bind_text(sqlite3_stmt* statement, int index, const nlohmann::json* value) {
-  if (value != nullptr && value->is_string()) {
-    const auto& text = value->get_ref<const std::string&>();
-    sqlite3_bind_text(statement, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+// Binds a string, or NULL.
+void bind_text(sqlite3_stmt* statement, int index, const Text& text) {
+  if (text) {
+    bind_text(statement, index, *text);
   } else {
     sqlite3_bind_null(statement, index);
   }
-}
-
-void bind_text(sqlite3_stmt* statement, int index, const std::string& text) {
-  sqlite3_bind_text(statement, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
 }
 
 int run(sqlite3_stmt* statement) {
@@ -231,121 +217,54 @@ int NormalisedWriter::write(const std::string& id, sqlite3_int64 rowid, const nl
   sqlite3_bind_int64(statements_[kDeleteText], 1, rowid);
   if (int rc = run(statements_[kDeleteText]); rc != SQLITE_DONE) return rc;
 
-  const nlohmann::json* entities = at(record, "entities");
-  const nlohmann::json empty = nlohmann::json::object();
-  const nlohmann::json& found = entities != nullptr ? *entities : empty;
-  // Every name and alias of a person, for linking event participants and quote speakers to their key.
-  std::map<std::string, std::string> key_of_name;
-  sqlite3_stmt* upsert_person = statements_[kUpsertPerson];
+  const NormalisedRows rows = normalise(record);
+  // Runs `statement` with `id` first, then `values` (Text, std::string or int) in order.
+  const auto insert = [&](Statement statement, const auto&... values) {
+    sqlite3_stmt* prepared = statements_[statement];
+    bind_text(prepared, 1, id);
+    int index = 2;
+    const auto bind = [&](const auto& value) {
+      if constexpr (std::is_same_v<std::decay_t<decltype(value)>, int>) {
+        sqlite3_bind_int(prepared, index++, value);
+      } else {
+        bind_text(prepared, index++, value);
+      }
+    };
+    (bind(values), ...);
+    return run(prepared);
+  };
   int rc = SQLITE_DONE;
-  for (const auto& person : array_at(found, "persons")) {
-    const nlohmann::json* key = at(person, "key");
-    const nlohmann::json* name = at(person, "name");
-    if (key == nullptr || !key->is_string() || name == nullptr || !name->is_string()) continue;
-    key_of_name[name->get<std::string>()] = key->get<std::string>();
-    for (const auto& alias : array_at(person, "aliases")) {
-      if (alias.is_string()) key_of_name.emplace(alias.get<std::string>(), key->get<std::string>());
-    }
-    sqlite3_stmt* link = statements_[kInsertPerson];
-    bind_text(link, 1, id);
-    bind_text(link, 2, key);
-    bind_text(link, 3, name);
-    bind_text(link, 4, at(person, "country"));
-    const nlohmann::json* roles = at(person, "roles");
-    bind_text(link, 5, (roles != nullptr && roles->is_array() ? *roles : nlohmann::json::array()).dump());
-    if (rc = run(link); rc != SQLITE_DONE) break;
-    bind_text(upsert_person, 1, key);
-    bind_text(upsert_person, 2, name);
-    bind_text(upsert_person, 3, at(person, "country"));
-    if (rc = run(upsert_person); rc != SQLITE_DONE) break;
+  for (const auto& person : rows.persons) {
+    if (rc = insert(kInsertPerson, person.key, person.name, person.country, person.roles); rc != SQLITE_DONE) return rc;
+    sqlite3_stmt* upsert_person = statements_[kUpsertPerson];
+    bind_text(upsert_person, 1, person.key);
+    bind_text(upsert_person, 2, person.name);
+    bind_text(upsert_person, 3, person.country);
+    if (rc = run(upsert_person); rc != SQLITE_DONE) return rc;
   }
-  if (rc != SQLITE_DONE) return rc;
-  for (const auto& organisation : array_at(found, "organizations")) {
-    if (const nlohmann::json* name = at(organisation, "name"); name == nullptr || !name->is_string()) continue;
-    sqlite3_stmt* insert = statements_[kInsertOrganisation];
-    bind_text(insert, 1, id);
-    bind_text(insert, 2, at(organisation, "name"));
-    bind_text(insert, 3, at(organisation, "acronym"));
-    bind_text(insert, 4, at(organisation, "country"));
-    if (rc = run(insert); rc != SQLITE_DONE) return rc;
+  for (const auto& o : rows.organisations) {
+    if (rc = insert(kInsertOrganisation, o.name, o.acronym, o.country); rc != SQLITE_DONE) return rc;
   }
-  for (const auto& place : array_at(found, "places")) {
-    if (const nlohmann::json* name = at(place, "name"); name == nullptr || !name->is_string()) continue;
-    sqlite3_stmt* insert = statements_[kInsertPlace];
-    bind_text(insert, 1, id);
-    bind_text(insert, 2, at(place, "name"));
-    bind_text(insert, 3, at(place, "country"));
-    if (rc = run(insert); rc != SQLITE_DONE) return rc;
+  for (const auto& place : rows.places) {
+    if (rc = insert(kInsertPlace, place.name, place.country); rc != SQLITE_DONE) return rc;
   }
-  const auto key_for = [&](const nlohmann::json* name) -> std::string {
-    if (name == nullptr || !name->is_string()) return {};
-    const auto it = key_of_name.find(name->get<std::string>());
-    return it == key_of_name.end() ? std::string() : it->second;
-  };
-  const auto bind_key = [&](sqlite3_stmt* statement, int index, const std::string& key) {
-    if (key.empty()) {
-      sqlite3_bind_null(statement, index);
-    } else {
-      bind_text(statement, index, key);
-    }
-  };
-  int n = 0;
-  for (const auto& event : array_at(record, "events")) {
-    sqlite3_stmt* insert = statements_[kInsertEvent];
-    bind_text(insert, 1, id);
-    sqlite3_bind_int(insert, 2, n);
-    bind_text(insert, 3, at(event, "type"));
-    bind_text(insert, 4, at(event, "cameo"));
-    bind_text(insert, 5, at(event, "place"));
-    bind_text(insert, 6, at(event, "start"));
-    bind_text(insert, 7, at(event, "end"));
-    if (rc = run(insert); rc != SQLITE_DONE) return rc;
-    for (const auto& participant : array_at(event, "participants")) {
-      if (!participant.is_string()) continue;
-      sqlite3_stmt* link = statements_[kInsertParticipant];
-      bind_text(link, 1, id);
-      sqlite3_bind_int(link, 2, n);
-      bind_text(link, 3, &participant);
-      bind_key(link, 4, key_for(&participant));
-      if (rc = run(link); rc != SQLITE_DONE) return rc;
-    }
-    ++n;
+  for (const auto& e : rows.events) {
+    if (rc = insert(kInsertEvent, e.n, e.type, e.cameo, e.place, e.start, e.end); rc != SQLITE_DONE) return rc;
   }
-  n = 0;
-  for (const auto& quote : array_at(record, "quotes")) {
-    if (const nlohmann::json* text = at(quote, "text"); text == nullptr || !text->is_string()) continue;
-    sqlite3_stmt* insert = statements_[kInsertQuote];
-    bind_text(insert, 1, id);
-    sqlite3_bind_int(insert, 2, n++);
-    bind_text(insert, 3, at(quote, "speaker"));
-    bind_key(insert, 4, key_for(at(quote, "speaker")));
-    bind_text(insert, 5, at(quote, "text"));
-    if (rc = run(insert); rc != SQLITE_DONE) return rc;
+  for (const auto& p : rows.participants) {
+    if (rc = insert(kInsertParticipant, p.n, p.name, p.person_key); rc != SQLITE_DONE) return rc;
   }
-  for (const auto& country : array_at(record, "countries")) {
-    if (!country.is_string()) continue;
-    sqlite3_stmt* insert = statements_[kInsertCountry];
-    bind_text(insert, 1, id);
-    bind_text(insert, 2, &country);
-    if (rc = run(insert); rc != SQLITE_DONE) return rc;
+  for (const auto& q : rows.quotes) {
+    if (rc = insert(kInsertQuote, q.n, q.speaker, q.speaker_key, q.text); rc != SQLITE_DONE) return rc;
   }
-  const nlohmann::json* article = at(record, "article");
-  const nlohmann::json& page = article != nullptr ? *article : empty;
-  std::string body;
-  if (article != nullptr) {
-    for (const auto& paragraph : array_at(page, "body")) {
-      if (!paragraph.is_string()) continue;
-      if (!body.empty()) body += '\n';
-      body += paragraph.get_ref<const std::string&>();
-    }
-  } else if (const nlohmann::json* raw = at(record, "body"); raw != nullptr && raw->is_string()) {
-    body = raw->get<std::string>();  // a record that was not extracted is searched by its raw text
+  for (const auto& country : rows.countries) {
+    if (rc = insert(kInsertCountry, country); rc != SQLITE_DONE) return rc;
   }
   sqlite3_stmt* text = statements_[kInsertText];
   sqlite3_bind_int64(text, 1, rowid);
-  bind_text(text, 2, at(page, "title"));
-  bind_text(text, 3, at(page, "lead"));
-  bind_text(text, 4, body);
+  bind_text(text, 2, rows.title);
+  bind_text(text, 3, rows.lead);
+  bind_text(text, 4, rows.body);
   return run(text);
 }
 

@@ -46,7 +46,7 @@ TEST(Cli, CheckConfigReportsThreeErrorsWithFileLineColumnAndKey) {
 
 TEST(Cli, CheckConfigAcceptsTheShippedConfigs) {
   TempDir dir;
-  for (const char* name : {"vnawire.yaml", "example-two-sinks.yaml"}) {
+  for (const char* name : {"vnawire.yaml", "example-two-sinks.yaml", "example-postgres.yaml"}) {
     Process check({kBinary, "check-config", std::string(VNAWIRE_SOURCE_DIR) + "/config/" + name}, dir.path());
     EXPECT_EQ(check.wait(seconds(20)), 0) << name << ": " << check.errors();
   }
@@ -57,9 +57,9 @@ TEST(Cli, DescribeListsEveryStageAndItsOptions) {
   Process describe({kBinary, "describe"}, dir.path());
   ASSERT_EQ(describe.wait(seconds(20)), 0);
   const std::string out = describe.output();
-  for (const char* needle :
-       {"stage type fetch", "stage type dedupe", "stage type langid", "stage type extract", "stage type sink_jsonl",
-        "stage type sink_sqlite", "sources (a list of maps", "drain_timeout_ms (an integer, default 30000"}) {
+  for (const char* needle : {"stage type fetch", "stage type dedupe", "stage type langid", "stage type extract",
+                             "stage type sink_jsonl", "stage type sink_sqlite", "stage type sink_postgres",
+                             "sources (a list of maps", "drain_timeout_ms (an integer, default 30000"}) {
     EXPECT_NE(out.find(needle), std::string::npos) << needle;
   }
 }

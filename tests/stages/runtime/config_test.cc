@@ -170,6 +170,25 @@ stages:
   EXPECT_NE(text.find("stages[1].type: unknown stage type 'extractor'"), std::string::npos) << text;
 }
 
+TEST(Config, APostgresConnectTimeoutNotBelowTheStageTimeoutIsRejectedWithItsKey) {
+  auto loaded = parse(R"(pipeline:
+  stage_timeout_ms: 4000
+stages:
+  - name: fetch
+    type: fetch
+    options: {directory: inbox}
+  - name: db
+    type: sink_postgres
+    inputs: [fetch]
+    options: {connect_timeout_s: 4}
+)");
+  ASSERT_EQ(loaded.errors.size(), 1u) << all_errors(loaded);
+  EXPECT_NE(loaded.errors[0].to_string().find("stages[1].options.connect_timeout_s: 4 s must be below "
+                                              "pipeline.stage_timeout_ms (4000): a replica connecting that long"),
+            std::string::npos)
+      << loaded.errors[0].to_string();
+}
+
 TEST(Config, ASqliteBusyTimeoutNotBelowTheStageTimeoutIsRejectedWithItsLineAndKey) {
   auto loaded = parse(R"(pipeline:
   stage_timeout_ms: 4000

@@ -12,13 +12,16 @@
 
 #include "daemon/replay_server.h"
 #include "tests/stages/runner_fixture.h"
+#include "tests/stages/sink/sink_records.h"
 #include "tests/stages/stage_fixture.h"
 
 namespace vnawire::sink {
 namespace {
 
 using runtime::Disposition;
+using testing::expect_meeting_rows;
 using testing::make_document;
+using testing::meeting_record;
 using testing::RunnerFixture;
 using testing::StageFixture;
 
@@ -581,36 +584,6 @@ std::string scalar(const std::filesystem::path& db_path, const std::string& sql)
   return value;
 }
 
-// A record as the extract stage makes it: two officials meet, one of them is quoted.
-runtime::Document meeting_record(const std::string& id) {
-  auto doc = make_document(id, "texte brut");
-  doc.record["article"] = {{"title", "Entretien à Hanoï"},
-                           {"lead", "Deux ministres se sont rencontrés."},
-                           {"body", {"Le ministre a reçu son homologue.", "Ils ont parlé d'énergie."}}};
-  doc.record["entities"] = {{"persons",
-                             {{{"name", "Tran Van Binh"},
-                               {"key", "tran van binh"},
-                               {"country", "VN"},
-                               {"roles", {"ministre"}},
-                               {"aliases", {"M. Binh"}}},
-                              {{"name", "Oleg Ivanov"},
-                               {"key", "oleg ivanov"},
-                               {"country", "RU"},
-                               {"roles", nlohmann::json::array()},
-                               {"aliases", nlohmann::json::array()}}}},
-                            {"organizations", {{{"name", "Parlement"}, {"acronym", nullptr}, {"country", "VN"}}}},
-                            {"places", {{{"name", "Hanoï"}, {"country", "VN"}}}}};
-  doc.record["events"] = {{{"type", "meeting"},
-                           {"participants", {"Tran Van Binh", "Oleg Ivanov"}},
-                           {"place", "Hanoï"},
-                           {"start", "2024-03-05"},
-                           {"end", nullptr},
-                           {"cameo", "040"}}};
-  doc.record["quotes"] = {{{"speaker", "M. Binh"}, {"text", "Nous coopérerons."}}};
-  doc.record["countries"] = {"VN", "RU"};
-  return doc;
-}
-
 TEST(SqliteSink, PersonsEventsQuotesAndFullTextHaveTablesAReplayLeavesThemAsTheyAre) {
   StageFixture fixture(sqlite_descriptor(), "{path: out.db}");
   auto& stage = fixture.start();
@@ -621,29 +594,19 @@ TEST(SqliteSink, PersonsEventsQuotesAndFullTextHaveTablesAReplayLeavesThemAsThey
   }
   const auto db = fixture.dir() / "out.db";
   EXPECT_EQ(scalar(db, "PRAGMA user_version"), std::to_string(kSqliteSchemaVersion));
-  EXPECT_EQ(scalar(db, "SELECT count(*) FROM document_persons"), "2");
-  EXPECT_EQ(scalar(db, "SELECT roles FROM document_persons WHERE person_key = 'tran van binh'"), "[\"ministre\"]");
-  EXPECT_EQ(scalar(db, "SELECT country FROM persons WHERE key = 'oleg ivanov'"), "RU");
-  EXPECT_EQ(scalar(db, "SELECT count(*) FROM event_participants WHERE person_key IS NOT NULL"), "2");
-  EXPECT_EQ(scalar(db, "SELECT cameo || ' ' || start FROM events"), "040 2024-03-05");
-  EXPECT_EQ(scalar(db, "SELECT speaker_key FROM quotes"), "tran van binh") << "linked through the alias";
+  expect_meeting_rows([&](const std::string& sql) { return scalar(db, sql); });
   EXPECT_EQ(scalar(db, "SELECT group_concat(country) FROM (SELECT country FROM document_countries ORDER BY 1)"),
             "RU,VN");
-  EXPECT_EQ(scalar(db, "SELECT acronym IS NULL FROM document_organizations"), "1");
   // Accents are ignored: "energie" finds "énergie".
   EXPECT_EQ(scalar(db,
                    "SELECT d.id FROM documents_text t JOIN documents d ON d.rowid = t.rowid "
                    "WHERE documents_text MATCH 'energie'"),
             "d1");
   // An update that drops a person and the event leaves none of their rows behind.
-  auto update = meeting_record("d1");
-  update.record["entities"]["persons"].erase(1);
-  update.record["events"] = nlohmann::json::array();
+  auto update = testing::meeting_update("d1");
   ASSERT_EQ(stage.on_message(update).disposition, Disposition::Forward);
   ASSERT_TRUE(stage.flush().ok());
-  EXPECT_EQ(scalar(db, "SELECT count(*) FROM document_persons"), "1");
-  EXPECT_EQ(scalar(db, "SELECT count(*) FROM events") + scalar(db, "SELECT count(*) FROM event_participants"), "00");
-  EXPECT_EQ(scalar(db, "SELECT count(*) FROM documents_text"), "1");
+  testing::expect_meeting_update_rows([&](const std::string& sql) { return scalar(db, sql); });
 }
 
 TEST(SqliteSink, AFirstVersionDatabaseIsMigratedAndItsRecordsFillTheNewTables) {
