@@ -145,9 +145,28 @@ int show(const runtime::StoredDeadLetter& stored, bool json) {
   return 0;
 }
 
-// A replay is a spool file of the records' lines as stored; the store keeps them in replayed/ after.
-int replay(const std::filesystem::path& state_dir, const std::vector<const runtime::StoredDeadLetter*>& selected) {
-  std::string spool;
+// The first source stage upstream of `stage` ("" when unknown): the one whose consumers lead back to it.
+std::string source_of(const runtime::PipelineConfig* config, const std::string& stage) {
+  if (config == nullptr) return "";
+  std::vector<std::string> frontier{stage};
+  std::set<std::string> seen;
+  while (!frontier.empty()) {
+    const std::string name = frontier.front();
+    frontier.erase(frontier.begin());
+    const runtime::StageConfig* found = config->find(name);
+    if (found == nullptr || !seen.insert(name).second) continue;
+    if (found->inputs.empty()) return name;
+    frontier.insert(frontier.end(), found->inputs.begin(), found->inputs.end());
+  }
+  return "";
+}
+
+// A replay is a spool file of the records' lines as stored, one per source stage when the config says which
+// source feeds the stage that dead-lettered each (else one that any source takes); the store keeps them in
+// replayed/ after.
+int replay(const std::filesystem::path& state_dir, const runtime::PipelineConfig* config,
+           const std::vector<const runtime::StoredDeadLetter*>& selected) {
+  std::map<std::string, std::string> spools;  // source stage ("" for any) -> lines
   std::set<std::string> keys;
   for (const auto* stored : selected) {
     if (!runtime::decode(stored->letter.header, stored->letter.payload)) {
@@ -155,7 +174,7 @@ int replay(const std::filesystem::path& state_dir, const std::vector<const runti
                 << "not read: fix the input instead)\n";
       continue;
     }
-    spool += stored->text + "\n";
+    spools[source_of(config, stored->letter.stage)] += stored->text + "\n";
     keys.insert(stored->letter.key);
   }
   if (keys.empty()) {
@@ -165,13 +184,17 @@ int replay(const std::filesystem::path& state_dir, const std::vector<const runti
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   std::string stamp = runtime::iso_time(std::chrono::duration_cast<std::chrono::milliseconds>(now).count());
   std::replace(stamp.begin(), stamp.end(), ':', '-');
-  const auto folder = runtime::replay_spool_dir(state_dir);
-  const auto file = folder / (stamp + "-" + std::to_string(::getpid()) + ".jsonl");
-  std::error_code ec;
-  std::filesystem::create_directories(folder, ec);
-  if (auto written = runtime::write_file_atomically(file, spool); !written) {
-    std::cerr << "vnawire dead-letters: " << written.message() << "\n";
-    return 1;
+  std::string queued;
+  for (const auto& [source, lines] : spools) {
+    const auto folder = runtime::replay_spool_dir(state_dir) / source;
+    const auto file = folder / (stamp + "-" + std::to_string(::getpid()) + ".jsonl");
+    std::error_code ec;
+    std::filesystem::create_directories(folder, ec);
+    if (auto written = runtime::write_file_atomically(file, lines); !written) {
+      std::cerr << "vnawire dead-letters: " << written.message() << "\n";
+      return 1;
+    }
+    queued += (queued.empty() ? "" : ", ") + file.string();
   }
   const auto store = state_dir / "deadletter";
   auto removed = runtime::remove_dead_letters(store, keys, store / "replayed");
@@ -179,7 +202,7 @@ int replay(const std::filesystem::path& state_dir, const std::vector<const runti
     std::cerr << "vnawire dead-letters: " << removed.error() << " (the replay is queued all the same)\n";
     return 1;
   }
-  std::cout << "replaying " << keys.size() << " record(s): queued in " << file.string()
+  std::cout << "replaying " << keys.size() << " record(s): queued in " << queued
             << "; a source stage sends them when the pipeline runs (kept in " << (store / "replayed").string() << ")\n";
   return 0;
 }
@@ -196,11 +219,11 @@ int cmd_dead_letters(const Args& args) {
   if (parsed.positional.empty()) return usage("");
   const std::string verb = parsed.positional[0];
   std::filesystem::path state_dir;
+  runtime::LoadedConfig loaded;
   if (const std::string* dir = parsed.get("--state-dir")) {
     state_dir = *dir;
   } else if (const std::string* config = parsed.get("--config") ? parsed.get("--config") : parsed.get("-c")) {
-    auto loaded =
-        runtime::load_pipeline_config(*config, [](const std::string& type) { return stages::find_stage(type); });
+    loaded = runtime::load_pipeline_config(*config, [](const std::string& type) { return stages::find_stage(type); });
     for (const auto& error : loaded.errors) std::cerr << error.to_string() << "\n";
     if (!loaded.ok()) return 2;
     state_dir = loaded.config.state_dir;
@@ -258,7 +281,8 @@ int cmd_dead_letters(const Args& args) {
     std::cerr << "vnawire dead-letters: no record matches\n";
     return 1;
   }
-  if (verb == "replay") return replay(state_dir, selected);
+  if (verb == "replay")
+    return replay(state_dir, loaded.ok() && !loaded.config.stages.empty() ? &loaded.config : nullptr, selected);
   std::set<std::string> keys;
   for (const auto* stored : selected) keys.insert(stored->letter.key);
   auto removed = runtime::remove_dead_letters(store, keys, "");

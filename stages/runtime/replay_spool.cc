@@ -11,14 +11,14 @@ namespace vnawire::runtime {
 
 std::filesystem::path replay_spool_dir(const std::filesystem::path& state_dir) { return state_dir / "replay"; }
 
-ReplaySpool::ReplaySpool(const std::filesystem::path& state_dir, const std::string& identity)
-    : spool_(replay_spool_dir(state_dir)), claimed_(spool_ / "claimed" / identity) {}
+ReplaySpool::ReplaySpool(const std::filesystem::path& state_dir, const std::string& stage, const std::string& identity)
+    : spool_(replay_spool_dir(state_dir)), own_(spool_ / stage), claimed_(spool_ / "claimed" / identity) {}
 
 bool ReplaySpool::claim_next() {
   std::error_code ec;
   std::vector<std::filesystem::path> files;
   // Files this replica claimed before a crash or a stop come first.
-  for (const auto& folder : {claimed_, spool_}) {
+  for (const auto& folder : {claimed_, own_, spool_}) {
     for (const auto& entry : std::filesystem::directory_iterator(folder, ec)) {
       if (entry.is_regular_file(ec) && entry.path().extension() == ".jsonl" &&
           !left_for_next_start_.count(entry.path().filename())) {

@@ -18,9 +18,10 @@ std::filesystem::path replay_spool_dir(const std::filesystem::path& state_dir);
 
 class ReplaySpool {
  public:
-  // `identity`: the replica's ("fetch#0"); its claimed files live in <spool>/claimed/<identity>/, where a file
-  // stays until every one of its documents was sent, so a crash sends the file again at the next start.
-  ReplaySpool(const std::filesystem::path& state_dir, const std::string& identity);
+  // `identity`: the replica's ("fetch#0") of source `stage`. It takes files from <spool>/<stage>/ (replays
+  // meant for this source) and <spool>/ (for any). Its claimed files live in <spool>/claimed/<identity>/,
+  // where a file stays until every one of its documents was sent, so a crash sends it again at the next start.
+  ReplaySpool(const std::filesystem::path& state_dir, const std::string& stage, const std::string& identity);
 
   struct Taken {
     std::vector<Document> documents;         // attempt already raised by one
@@ -41,7 +42,7 @@ class ReplaySpool {
   void finish(bool keep);
   void close_current();
 
-  std::filesystem::path spool_, claimed_;
+  std::filesystem::path spool_, own_, claimed_;
   std::filesystem::path current_;
   std::vector<std::string> lines_;
   std::size_t next_line_ = 0, outstanding_ = 0;

@@ -221,7 +221,7 @@ Status Runner::setup() {
   const auto drain_ms = static_cast<int>(config_.pipeline.get_int("drain_timeout_ms"));
   max_message_bytes_ = config_.pipeline.get_int("max_message_bytes");
   is_source_ = stage_config_.descriptor->role == StageRole::Source;
-  if (is_source_) spool_.emplace(config_.state_dir, identity_);
+  if (is_source_) spool_.emplace(config_.state_dir, stage_config_.name, identity_);
   try {
     control_.emplace(zmq_context_, zmq::socket_type::dealer);
     control_->set(zmq::sockopt::routing_id, identity_);

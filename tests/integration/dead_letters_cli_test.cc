@@ -144,6 +144,8 @@ TEST(DeadLettersCli, RefusedDocumentsReplayedAfterTheFixAreAllStoredAndLeaveTheS
   ASSERT_EQ(replay.wait(seconds(20)), 0) << replay.errors();
   EXPECT_NE(replay.output().find("replaying " + std::to_string(kCount) + " record(s)"), std::string::npos)
       << replay.output();
+  EXPECT_NE(replay.output().find((dir / "state/replay/fetch/").string()), std::string::npos)  // for fetch only
+      << replay.output();
   EXPECT_NE(replay.errors().find("set aside: the last line is cut short"), std::string::npos) << replay.errors();
   // The rewrite moved that fragment to .damaged; another crash leaves one more, for the next start to find.
   write_file(letters, read_file(letters) + R"({"v":2,"time":"2026-12-)");

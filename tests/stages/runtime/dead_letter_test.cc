@@ -139,7 +139,7 @@ TEST_F(DeadLetterFiles, TheSpoolGivesDocumentsWithTheNextAttemptAndRemovesItsFil
   write_records(2);
   std::filesystem::create_directories(replay_spool_dir(dir_));
   std::filesystem::copy_file(file(), replay_spool_dir(dir_) / "r1.jsonl");
-  ReplaySpool spool(dir_, "src#0");
+  ReplaySpool spool(dir_, "src", "src#0");
   auto taken = spool.take(64);
   ASSERT_EQ(taken.documents.size(), 2u);
   EXPECT_EQ(taken.documents[0].header.id, "doc-0");
@@ -149,13 +149,13 @@ TEST_F(DeadLetterFiles, TheSpoolGivesDocumentsWithTheNextAttemptAndRemovesItsFil
   spool.sent();
   EXPECT_TRUE(std::filesystem::exists(claimed));
   // A new spool (a restart) finds the claimed file again.
-  ReplaySpool restarted(dir_, "src#0");
+  ReplaySpool restarted(dir_, "src", "src#0");
   EXPECT_EQ(restarted.take(64).documents.size(), 2u);
   restarted.sent();
   restarted.abandoned();  // kept for the next start
   EXPECT_TRUE(std::filesystem::exists(claimed));
   EXPECT_TRUE(restarted.take(64).documents.empty());
-  ReplaySpool again(dir_, "src#0");
+  ReplaySpool again(dir_, "src", "src#0");
   EXPECT_EQ(again.take(1).documents.size(), 1u);
   EXPECT_EQ(again.take(1).documents.size(), 1u);
   again.sent();
