@@ -40,6 +40,7 @@ constexpr const char* kLateConsumer = "send_timeout_partly_delivered";  // a con
 constexpr const char* kAbandonedPartly = "abandoned_partly_delivered";  // stop deadline, some consumers have it
 constexpr const char* kReplayed = "replayed";  // sources: dead letters sent again from the replay spool
 constexpr const char* kSetAside = "dead_letter_fragments_set_aside";  // a cut-short dead letter, moved at start
+constexpr const char* kDeadLetterLost = "dead_letter_write_failed";   // the record could not be written
 constexpr milliseconds kSpoolPoll{1000};  // sources: how often the replay spool is looked at when empty
 
 struct Outgoing {
@@ -268,6 +269,7 @@ void Runner::dead_letter(const std::string& reason, std::string_view id, std::st
   ++dead_lettered_;
   log_->warn("dead-lettered {}: {}", id.empty() ? std::string_view("(no id)") : id, reason);
   if (auto written = dead_letters_.write(reason, id, header, payload); !written) {
+    counters_.add(kDeadLetterLost);
     log_->error("could not write the dead letter: {}", written.message());
   }
 }
