@@ -37,7 +37,7 @@ void scan_file(const std::filesystem::path& file, DeadLetterScan& scan) {
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
     auto letter = parse_dead_letter(line);
     if (!letter) {
-      scan.set_aside.push_back({file, number, letter.error()});
+      scan.set_aside.push_back({file, number, letter.error(), std::string(line)});
       continue;
     }
     scan.letters.push_back({std::move(letter.value()), file, number, std::string(line)});
@@ -62,6 +62,38 @@ Status append(const std::filesystem::path& path, const std::string& text) {
   const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fdatasync(fd) == 0;
   ::close(fd);
   return ok ? Status() : Status::error("cannot write " + path.string());
+}
+
+// Rewrites `file` without the records whose key is in `keys` and without damaged lines, under the writers'
+// lock; does nothing when no key matches, unless `for_damage` and some line is damaged.
+Status rewrite(const std::filesystem::path& file, const std::set<std::string>& keys,
+               const std::filesystem::path& keep_in, bool for_damage, std::size_t& removed,
+               std::vector<SetAsideLine>* set_aside = nullptr) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::error("cannot open " + file.string() + ": " + std::strerror(errno));
+  (void)::flock(fd, LOCK_EX);  // the writer's lock: no record is appended while the file is rewritten
+  DeadLetterScan scan;
+  scan_file(file, scan);
+  std::string kept, taken;
+  for (const auto& stored : scan.letters) (keys.count(stored.letter.key) ? taken : kept) += stored.text + "\n";
+  Status status;
+  if (!taken.empty() || (for_damage && !scan.set_aside.empty())) {
+    if (!keep_in.empty() && !taken.empty()) status = append(keep_in / file.filename(), taken);
+    if (status && !scan.set_aside.empty()) {
+      // Each damaged line after a comment saying why, so nothing read is lost with the rewrite.
+      std::string damaged;
+      for (const auto& line : scan.set_aside) damaged += "# " + line.to_string() + "\n" + line.text + "\n";
+      status = append(std::filesystem::path(file.string() + ".damaged"), damaged);
+    }
+    if (status) status = write_file_atomically(file, kept);
+    if (status) {
+      removed += static_cast<std::size_t>(std::count(taken.begin(), taken.end(), '\n'));
+      if (set_aside != nullptr) *set_aside = std::move(scan.set_aside);
+    }
+  }
+  (void)::flock(fd, LOCK_UN);
+  ::close(fd);
+  return status;
 }
 
 }  // namespace
@@ -98,45 +130,16 @@ Result<std::size_t> remove_dead_letters(const std::filesystem::path& folder, con
                                         const std::filesystem::path& keep_in) {
   std::size_t removed = 0;
   for (const auto& file : jsonl_files(folder)) {
-    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return Status::error("cannot open " + file.string() + ": " + std::strerror(errno));
-    (void)::flock(fd, LOCK_EX);  // the writer's lock: no record is appended while the file is rewritten
-    DeadLetterScan scan;
-    scan_file(file, scan);
-    std::string kept, taken;
-    for (const auto& stored : scan.letters) {
-      (keys.count(stored.letter.key) ? taken : kept) += stored.text + "\n";
-    }
-    Status status;
-    if (!taken.empty()) {
-      std::string damaged;
-      for (const auto& line : scan.set_aside) damaged += "# " + line.to_string() + "\n";
-      if (!keep_in.empty()) status = append(keep_in / file.filename(), taken);
-      if (status && !scan.set_aside.empty()) {
-        // The damaged lines themselves, so nothing read so far is lost with the rewrite.
-        const std::string text = read_all(file);
-        std::size_t start = 0, number = 0;
-        std::size_t next = 0;
-        while (start < text.size() && next < scan.set_aside.size()) {
-          ++number;
-          std::size_t end = text.find('\n', start);
-          if (end == std::string::npos) end = text.size();
-          if (scan.set_aside[next].line == number) {
-            damaged += text.substr(start, end - start) + "\n";
-            ++next;
-          }
-          start = end + 1;
-        }
-        status = append(std::filesystem::path(file.string() + ".damaged"), damaged);
-      }
-      if (status) status = write_file_atomically(file, kept);
-      if (status) removed += static_cast<std::size_t>(std::count(taken.begin(), taken.end(), '\n'));
-    }
-    (void)::flock(fd, LOCK_UN);
-    ::close(fd);
-    if (!status) return status;
+    if (auto status = rewrite(file, keys, keep_in, false, removed); !status) return status;
   }
   return removed;
+}
+
+Result<std::vector<SetAsideLine>> set_aside_damaged_lines(const std::filesystem::path& file) {
+  std::size_t removed = 0;
+  std::vector<SetAsideLine> set_aside;
+  if (auto status = rewrite(file, {}, {}, true, removed, &set_aside); !status) return status;
+  return set_aside;
 }
 
 }  // namespace vnawire::runtime

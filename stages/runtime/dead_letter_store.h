@@ -24,6 +24,7 @@ struct SetAsideLine {
   std::filesystem::path file;
   std::size_t line = 0;
   std::string why;
+  std::string text;  // the line as stored
   std::string to_string() const {
     return "line " + std::to_string(line) + " of " + file.string() + ": set aside: " + why;
   }
@@ -43,6 +44,10 @@ DeadLetterScan scan_dead_letters(const std::filesystem::path& file_or_folder);
 // Returns how many records were removed.
 Result<std::size_t> remove_dead_letters(const std::filesystem::path& folder, const std::set<std::string>& keys,
                                         const std::filesystem::path& keep_in);
+
+// Moves the damaged lines of `file` (bad JSON, bad checksum, cut short) to `<file>.damaged`, rewriting it
+// like remove_dead_letters(); returns them (none: the file is left as it is).
+Result<std::vector<SetAsideLine>> set_aside_damaged_lines(const std::filesystem::path& file);
 
 // Writes `text` to `path` by way of a synced temporary file and a rename.
 Status write_file_atomically(const std::filesystem::path& path, const std::string& text);

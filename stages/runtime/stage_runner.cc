@@ -20,6 +20,7 @@
 
 #include "stages/runtime/codec.h"
 #include "stages/runtime/dead_letter.h"
+#include "stages/runtime/dead_letter_store.h"
 #include "stages/runtime/logging.h"
 #include "stages/runtime/replay_spool.h"
 #include "stages/runtime/wiring.h"
@@ -39,8 +40,9 @@ constexpr const char* kTooLarge = "too_large";                          // dead-
 constexpr const char* kLateConsumer = "send_timeout_partly_delivered";  // a consumer is late, others have it
 constexpr const char* kAbandonedPartly = "abandoned_partly_delivered";  // stop deadline, some consumers have it
 constexpr const char* kReplayed = "replayed";  // sources: dead letters sent again from the replay spool
-constexpr const char* kSetAside = "dead_letter_fragments_set_aside";  // a cut-short dead letter, moved at start
-constexpr const char* kDeadLetterLost = "dead_letter_write_failed";   // the record could not be written
+constexpr const char* kSetAside = "dead_letter_lines_set_aside";     // damaged dead-letter lines, moved at start
+constexpr std::uintmax_t kLargestCheckedAtStart = 256u << 20;        // a larger dead-letter file is not read at start
+constexpr const char* kDeadLetterLost = "dead_letter_write_failed";  // the record could not be written
 constexpr milliseconds kSpoolPoll{1000};  // sources: how often the replay spool is looked at when empty
 
 struct Outgoing {
@@ -83,6 +85,7 @@ class Runner final : public Emitter {
   void send_pending();
   void give_up(const Outgoing& out, const std::string& reason, bool write_dead_letter);
   void take_replays();
+  void set_aside_damaged_dead_letters();
   std::string consumers_between(const Outgoing& out, std::size_t from, std::size_t to) const;
   bool call_stage(Status (Stage::*hook)(), const char* what);
   bool flush_stage();
@@ -214,10 +217,7 @@ Status Runner::setup() {
   auto opened =
       dead_letters_.open(dead_letter_path(config_, stage_config_.name, replica_), stage_config_.name, replica_);
   if (!opened) return opened;
-  if (!dead_letters_.set_aside().empty()) {
-    counters_.add(kSetAside);
-    log_->error("{}: {}", dead_letters_.path().string(), dead_letters_.set_aside());
-  }
+  set_aside_damaged_dead_letters();
 
   const auto drain_ms = static_cast<int>(config_.pipeline.get_int("drain_timeout_ms"));
   max_message_bytes_ = config_.pipeline.get_int("max_message_bytes");
@@ -469,6 +469,25 @@ void Runner::give_up(const Outgoing& out, const std::string& reason, bool write_
   } catch (const std::exception& e) {
     log_->error("on_abandoned failed: {}", e.what());
   }
+}
+
+// A crash mid-write leaves a line cut short, a failing disk a flipped bit: such lines move to <file>.damaged
+// with an error here, so the store's readers and replays meet whole records only.
+void Runner::set_aside_damaged_dead_letters() {
+  const auto& path = dead_letters_.path();
+  if (!dead_letters_.set_aside().empty()) {
+    counters_.add(kSetAside);
+    log_->error("{}: {}", path.string(), dead_letters_.set_aside());
+  }
+  std::error_code ec;
+  if (std::filesystem::file_size(path, ec) > kLargestCheckedAtStart || ec) return;
+  auto damaged = set_aside_damaged_lines(path);
+  if (!damaged) {
+    log_->error("cannot set damaged dead letters aside: {}", damaged.error());
+    return;
+  }
+  for (const auto& line : damaged.value()) log_->error("{}; moved it to {}.damaged", line.to_string(), path.string());
+  counters_.add(kSetAside, damaged->size());
 }
 
 // Replayed dead letters go out before the stage's own documents, a budget at a time.

@@ -147,8 +147,11 @@ TEST(DeadLettersCli, RefusedDocumentsReplayedAfterTheFixAreAllStoredAndLeaveTheS
   EXPECT_NE(replay.output().find((dir / "state/replay/fetch/").string()), std::string::npos)  // for fetch only
       << replay.output();
   EXPECT_NE(replay.errors().find("set aside: the last line is cut short"), std::string::npos) << replay.errors();
-  // The rewrite moved that fragment to .damaged; another crash leaves one more, for the next start to find.
-  write_file(letters, read_file(letters) + R"({"v":2,"time":"2026-12-)");
+  // The rewrite moved that fragment to .damaged. For the next start to find: a record with a flipped bit (a
+  // copy of a replayed one) and another fragment.
+  std::string flipped = read_lines(dir / "state/deadletter/replayed/files.0.jsonl").at(0);
+  flipped[flipped.find("shelf")] ^= 0x04;
+  write_file(letters, read_file(letters) + flipped + "\n" + R"({"v":2,"time":"2026-12-)");
 
   Process daemon({kBinary, "run", "-c", config}, dir.path());
   ASSERT_TRUE(wait_until([&] { return count_files(dir / "records", ".json") >= kCount; }, seconds(60)))
@@ -159,6 +162,9 @@ TEST(DeadLettersCli, RefusedDocumentsReplayedAfterTheFixAreAllStoredAndLeaveTheS
   ASSERT_EQ(daemon.wait(seconds(30)), 0) << daemon.errors();
   EXPECT_EQ(count_files(dir / "records", ".json"), kCount);
   EXPECT_NE(daemon.errors().find("was cut short; moved it to " + letters.string() + ".damaged"), std::string::npos)
+      << daemon.errors();
+  EXPECT_NE(daemon.errors().find("line 1 of " + letters.string() + ": set aside: checksum mismatch; moved it to"),
+            std::string::npos)
       << daemon.errors();
   EXPECT_NE(daemon.errors().find("files in " + std::to_string(kCount) + " out " + std::to_string(kCount)),
             std::string::npos)

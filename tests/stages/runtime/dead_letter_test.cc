@@ -85,6 +85,20 @@ TEST_F(DeadLetterFiles, ABitFlipIsCaughtByTheChecksumAndOnlyThatLineIsSetAside) 
   EXPECT_EQ(scan.letters[1].letter.id, "doc-2");
   ASSERT_EQ(scan.set_aside.size(), 1u);
   EXPECT_EQ(scan.set_aside[0].to_string(), "line 2 of " + file().string() + ": set aside: checksum mismatch");
+
+  auto moved = set_aside_damaged_lines(file());
+  ASSERT_TRUE(moved.ok()) << moved.error();
+  ASSERT_EQ(moved->size(), 1u);
+  const DeadLetterScan after = scan_dead_letters(file());
+  EXPECT_EQ(after.letters.size(), 2u);
+  EXPECT_TRUE(after.set_aside.empty());
+  std::ifstream damaged(file().string() + ".damaged");
+  std::string comment, line;
+  std::getline(damaged, comment);
+  std::getline(damaged, line);
+  EXPECT_EQ(comment, "# " + scan.set_aside[0].to_string());
+  EXPECT_NE(line.find("vefused 1"), std::string::npos) << line;
+  EXPECT_TRUE(set_aside_damaged_lines(file())->empty());  // a whole file is left alone
 }
 
 TEST_F(DeadLetterFiles, AVersionOneLineIsReadAsUnverified) {
