@@ -65,6 +65,18 @@ TEST(DeadLettersCli, ListShowsEveryRecordWithCountsAndSetsTheDamagedLineAside) {
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].at("id"), "out-0");
   EXPECT_EQ(rows[0].at("attempt"), 1);
+
+  for (const auto& [option, time, expected] :
+       {std::tuple{"--since", "2000-01-01", 5u}, std::tuple{"--before", "2000", 0u},
+        std::tuple{"--since", "2999-12-31T23:59", 0u}}) {
+    Process when({kBinary, "dead-letters", "--state-dir", (dir / "state").string(), "--json", "list", option, time},
+                 dir.path());
+    ASSERT_EQ(when.wait(seconds(20)), 0) << when.errors();
+    EXPECT_EQ(nlohmann::json::parse(when.output()).size(), expected) << option << " " << time;
+  }
+  Process bad({kBinary, "dead-letters", "--state-dir", (dir / "state").string(), "list", "--since", "yesterday"},
+              dir.path());
+  EXPECT_EQ(bad.wait(seconds(20)), 2);
 }
 
 TEST(DeadLettersCli, ShowPrintsTheWholeRecordAndPurgeRemovesWhatIsSelected) {

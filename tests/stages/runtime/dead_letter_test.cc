@@ -177,20 +177,22 @@ TEST_F(DeadLetterFiles, TheSpoolGivesDocumentsWithTheNextAttemptAndRemovesItsFil
   EXPECT_FALSE(std::filesystem::exists(claimed));
 }
 
-TEST(StageRunner, ASourceSendsReplayedDeadLettersWithoutTellingItsStage) {
+TEST(StageRunner, ARunningSourceSendsReplayedDeadLettersWithoutTellingItsStage) {
   testing::RunnerFixture fixture(
       "  - {name: src, type: scripted_source}\n"
       "  - {name: out, type: sink_jsonl, inputs: [src]}\n");
+  fixture.start("src");
+  auto consumer = fixture.consumer("src", "out");
+  // Written while the source runs: it looks at the spool about once a second.
   const auto spool = replay_spool_dir(fixture.config().state_dir);
   std::filesystem::create_directories(spool);
   {
     DeadLetterWriter writer;
-    ASSERT_TRUE(writer.open(spool / "r.jsonl", "out", 0).ok());
+    ASSERT_TRUE(writer.open(spool / "r.part", "out", 0).ok());
     const Frames frames = encode(Document{{"again", 0, "-"}, {{"id", "again"}}});
     ASSERT_TRUE(writer.write("refused", "again", frames.header, frames.payload).ok());
   }
-  fixture.start("src");
-  auto consumer = fixture.consumer("src", "out");
+  std::filesystem::rename(spool / "r.part", spool / "r.jsonl");  // whole, as `vnawire dead-letters` leaves it
   auto header = decode_header(testing::receive_header(consumer));
   ASSERT_TRUE(header.ok()) << header.error();
   EXPECT_EQ(header->id, "again");
