@@ -14,9 +14,10 @@ int cmd_describe(const Args& args);
 int cmd_stage(const Args& args);
 int cmd_filter(const std::string& stage_type, const Args& args);
 int cmd_demo(const Args& args);
-int cmd_fetch(const Args& args);   // fetch_command.cc
-int cmd_replay(const Args& args);  // replay_command.cc
-int cmd_query(const Args& args);   // query_command.cc
+int cmd_fetch(const Args& args);         // fetch_command.cc
+int cmd_replay(const Args& args);        // replay_command.cc
+int cmd_query(const Args& args);         // query_command.cc
+int cmd_dead_letters(const Args& args);  // dead_letters_command.cc
 
 // The path of the running vnawire binary, for spawning stage processes.
 std::string self_executable();

@@ -31,6 +31,11 @@ Results:
                               ask the sink_sqlite database: full text, a person's appearances and events,
                               events between two countries (docs/sinks.md)
 
+  dead-letters (--config FILE | --state-dir DIR) [--json] list|show KEY|replay|purge [KEY...] [--stage S]
+         [--since T] [--before T] [--reason-contains TEXT] [--limit N] [--all]
+                              what the stages could not handle: list or show it, send it again into the
+                              pipeline (through its source stage) or remove it (docs/dead-letters.md)
+
 Testing:
   replay --dir DIR [--listen HOST:PORT] [--every S] [--fault SPEC]... [--disallow PREFIX]... [--crawl-delay S]
          [--threads N] [--log-level L]
@@ -62,6 +67,7 @@ int main(int argc, char** argv) {
     if (command == "fetch") return vnawire::daemon::cmd_fetch(args);
     if (command == "replay") return vnawire::daemon::cmd_replay(args);
     if (command == "query") return vnawire::daemon::cmd_query(args);
+    if (command == "dead-letters") return vnawire::daemon::cmd_dead_letters(args);
     if (command == "extract" || command == "langid" || command == "dedupe") {
       return vnawire::daemon::cmd_filter(command, args);
     }

@@ -178,6 +178,7 @@ std::string Sink::set_up() {
   if (auto opened = dead_letters_.open(environment_.dead_letter, environment_.stage, environment_.replica); !opened) {
     return opened.message();
   }
+  if (!dead_letters_.set_aside().empty()) log(environment_.dead_letter + ": " + dead_letters_.set_aside());
   try {
     input_.emplace(context_, zmq::socket_type::pull);
     input_->set(zmq::sockopt::rcvhwm, static_cast<int>(environment_.hwm));

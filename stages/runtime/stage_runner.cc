@@ -20,7 +20,9 @@
 
 #include "stages/runtime/codec.h"
 #include "stages/runtime/dead_letter.h"
+#include "stages/runtime/dead_letter_store.h"
 #include "stages/runtime/logging.h"
+#include "stages/runtime/replay_spool.h"
 #include "stages/runtime/wiring.h"
 
 namespace vnawire::runtime {
@@ -37,6 +39,11 @@ constexpr milliseconds kRetryBase{100};  // first retry delay; doubles each time
 constexpr const char* kTooLarge = "too_large";                          // dead-lettered: over max_message_bytes
 constexpr const char* kLateConsumer = "send_timeout_partly_delivered";  // a consumer is late, others have it
 constexpr const char* kAbandonedPartly = "abandoned_partly_delivered";  // stop deadline, some consumers have it
+constexpr const char* kReplayed = "replayed";  // sources: dead letters sent again from the replay spool
+constexpr const char* kSetAside = "dead_letter_lines_set_aside";     // damaged dead-letter lines, moved at start
+constexpr std::uintmax_t kLargestCheckedAtStart = 256u << 20;        // a larger dead-letter file is not read at start
+constexpr const char* kDeadLetterLost = "dead_letter_write_failed";  // the record could not be written
+constexpr milliseconds kSpoolPoll{1000};  // sources: how often the replay spool is looked at when empty
 
 struct Outgoing {
   Document document;
@@ -46,6 +53,7 @@ struct Outgoing {
   std::size_t next_output = 0;  // index in `targets` of the first output that has not taken it yet
   Clock::time_point since;
   bool reported_late = false;  // the send timeout passed after some consumers took it (logged once)
+  bool from_spool = false;     // a replayed dead letter: the spool, not the stage, hears of its fate
   std::size_t bytes() const { return frames.header.size() + frames.payload.size(); }
 };
 
@@ -76,6 +84,8 @@ class Runner final : public Emitter {
   void dead_letter(const std::string& reason, const Document& document);
   void send_pending();
   void give_up(const Outgoing& out, const std::string& reason, bool write_dead_letter);
+  void take_replays();
+  void set_aside_damaged_dead_letters();
   std::string consumers_between(const Outgoing& out, std::size_t from, std::size_t to) const;
   bool call_stage(Status (Stage::*hook)(), const char* what);
   bool flush_stage();
@@ -98,6 +108,7 @@ class Runner final : public Emitter {
   StageContext context_;
   std::unique_ptr<Stage> stage_;
   DeadLetterWriter dead_letters_;
+  std::optional<ReplaySpool> spool_;  // sources only
 
   zmq::context_t zmq_context_{1};
   std::optional<zmq::socket_t> control_;
@@ -121,6 +132,7 @@ class Runner final : public Emitter {
   Clock::time_point next_heartbeat_{};
   Clock::time_point next_flush_{};
   Clock::time_point next_produce_{};
+  Clock::time_point next_spool_{};
 
   std::uint64_t received_ = 0, forwarded_ = 0, dropped_ = 0, dead_lettered_ = 0, retried_ = 0;
   std::uint64_t work_reported_ = 0;  // work_done() as of the last report to the daemon
@@ -205,10 +217,12 @@ Status Runner::setup() {
   auto opened =
       dead_letters_.open(dead_letter_path(config_, stage_config_.name, replica_), stage_config_.name, replica_);
   if (!opened) return opened;
+  set_aside_damaged_dead_letters();
 
   const auto drain_ms = static_cast<int>(config_.pipeline.get_int("drain_timeout_ms"));
   max_message_bytes_ = config_.pipeline.get_int("max_message_bytes");
   is_source_ = stage_config_.descriptor->role == StageRole::Source;
+  if (is_source_) spool_.emplace(config_.state_dir, stage_config_.name, identity_);
   try {
     control_.emplace(zmq_context_, zmq::socket_type::dealer);
     control_->set(zmq::sockopt::routing_id, identity_);
@@ -255,6 +269,7 @@ void Runner::dead_letter(const std::string& reason, std::string_view id, std::st
   ++dead_lettered_;
   log_->warn("dead-lettered {}: {}", id.empty() ? std::string_view("(no id)") : id, reason);
   if (auto written = dead_letters_.write(reason, id, header, payload); !written) {
+    counters_.add(kDeadLetterLost);
     log_->error("could not write the dead letter: {}", written.message());
   }
 }
@@ -428,7 +443,9 @@ void Runner::send_pending() {
     } else {
       ++routed_[out.routed_to];
     }
-    if (is_source_) {
+    if (out.from_spool) {
+      spool_->sent();
+    } else if (is_source_) {
       try {
         stage_->on_sent(out.document);
       } catch (const std::exception& e) {
@@ -441,12 +458,53 @@ void Runner::send_pending() {
 
 void Runner::give_up(const Outgoing& out, const std::string& reason, bool write_dead_letter) {
   if (write_dead_letter) dead_letter(reason, out.document.header.id, out.frames.header, out.frames.payload);
+  if (out.from_spool) {
+    // Dead-lettered again, it is handled; abandoned, its spool file is kept for the next start.
+    write_dead_letter ? spool_->sent() : spool_->abandoned();
+    return;
+  }
   if (!is_source_) return;
   try {
     stage_->on_abandoned(out.document, reason);
   } catch (const std::exception& e) {
     log_->error("on_abandoned failed: {}", e.what());
   }
+}
+
+// A crash mid-write leaves a line cut short, a failing disk a flipped bit: such lines move to <file>.damaged
+// with an error here, so the store's readers and replays meet whole records only.
+void Runner::set_aside_damaged_dead_letters() {
+  const auto& path = dead_letters_.path();
+  if (!dead_letters_.set_aside().empty()) {
+    counters_.add(kSetAside);
+    log_->error("{}: {}", path.string(), dead_letters_.set_aside());
+  }
+  std::error_code ec;
+  if (std::filesystem::file_size(path, ec) > kLargestCheckedAtStart || ec) return;
+  auto damaged = set_aside_damaged_lines(path);
+  if (!damaged) {
+    log_->error("cannot set damaged dead letters aside: {}", damaged.error());
+    return;
+  }
+  for (const auto& line : damaged.value()) log_->error("{}; moved it to {}.damaged", line.to_string(), path.string());
+  counters_.add(kSetAside, damaged->size());
+}
+
+// Replayed dead letters go out before the stage's own documents, a budget at a time.
+void Runner::take_replays() {
+  ReplaySpool::Taken taken = spool_->take(kSourceBudget);
+  for (std::size_t i = 0; i < taken.problems.size(); ++i) {
+    dead_letter("replay: set aside: " + taken.problems[i], "", "", taken.problem_lines[i]);
+  }
+  if (!taken.documents.empty()) {
+    log_->info("replaying {} dead-lettered document(s)", taken.documents.size());
+    counters_.add(kReplayed, taken.documents.size());
+  }
+  for (auto& document : taken.documents) {
+    queue(std::move(document), "");
+    pending_.back().from_spool = true;
+  }
+  next_spool_ = spool_->busy() ? Clock::now() : Clock::now() + kSpoolPoll;
 }
 
 std::string Runner::consumers_between(const Outgoing& out, std::size_t from, std::size_t to) const {
@@ -514,7 +572,7 @@ void Runner::begin_stop() {
 milliseconds Runner::poll_timeout(Clock::time_point now) const {
   auto next = std::min(next_heartbeat_, next_flush_);
   if (stage_config_.descriptor->role == StageRole::Source && !stopping_ && pending_.empty()) {
-    next = std::min(next, next_produce_);
+    next = std::min({next, next_produce_, next_spool_});
   }
   if (retry_document_) next = std::min(next, retry_at_);
   if (!pending_.empty()) next = std::min(next, now + milliseconds(50));  // re-check send deadlines
@@ -587,6 +645,7 @@ int Runner::run() {
       retry_document_.reset();
       process(std::move(document));
     }
+    if (is_source_ && !stopping_ && pending_.empty() && now >= next_spool_) take_replays();
     if (is_source_ && !stopping_ && pending_.empty() && now >= next_produce_) {
       milliseconds delay{1000};
       try {
