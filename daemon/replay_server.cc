@@ -104,7 +104,8 @@ class Session : public std::enable_shared_from_this<Session> {
                           text(request_[http::field::accept_encoding]),
                           text(request_[http::field::content_type]),
                           text(request_[http::field::authorization]),
-                          request_.body()};
+                          request_.body(),
+                          text(request_["Idempotency-Key"])};
     reply_ = shared_.site.answer(request, plan_.effect);
     send(request_.keep_alive() && !reply_.truncate);
   }

@@ -43,6 +43,7 @@ struct Posted {
   std::string content_type;
   std::string authorization;
   std::string body;
+  std::string idempotency_key;
 };
 
 struct ReplaySettings {

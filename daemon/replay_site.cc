@@ -222,7 +222,7 @@ Reply Site::answer(const Request& request, const std::optional<Fault>& effect) {
   }
   if (request.method == "POST" && path == "/inbox") {  // a webhook's receiver: kept for the test to read
     const std::lock_guard lock(counts_mutex_);
-    inbox_.push_back({request.content_type, request.authorization, request.body});
+    inbox_.push_back({request.content_type, request.authorization, request.body, request.idempotency_key});
     return plain_reply(200, "received\n");
   }
   if (request.method != "GET" && request.method != "HEAD") {

@@ -134,6 +134,7 @@ struct Request {
   std::string content_type;
   std::string authorization;
   std::string body;
+  std::string idempotency_key;
 };
 
 struct Reply {

@@ -1,7 +1,7 @@
 // The JSON Lines sink: one record per line, appended to the active file; rotated by size or age into
 // a file of its own (an atomic rename, so a reader never sees a rotated file half written), optionally
 // gzip-compressed on another thread. fsync policy: at each flush, at rotation only, or never. A replay
-// (same id, same body) of one of the latest records is recognised by its key (sink_jsonl_keys.h) and not
+// (same id, same body) of one of the latest records is recognised by its key (sink_written_keys.h) and not
 // written again.
 #include <fcntl.h>
 #include <unistd.h>
@@ -17,7 +17,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "stages/sink/sink_jsonl_keys.h"
+#include "stages/sink/sink_written_keys.h"
 #include "stages/sink/sink_stages.h"
 
 namespace vnawire::sink {

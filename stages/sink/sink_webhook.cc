@@ -3,15 +3,26 @@
 // receiver refuses them, for good: each record of the batch is dead-lettered with the answer. 5xx, 408,
 // 429 and network failures: the batch is kept and sent again after a backoff (0.5 s doubling to 60 s),
 // and the stage takes no new record while it waits (the runtime retries it), so nothing is dropped.
+// A replay of a record delivered lately (same id and body) is acknowledged without a second POST (its key
+// is remembered in <stage_dir>/delivered.<replica>.keys); each POST carries an Idempotency-Key header, the
+// same for the same records, so a receiver can drop a batch sent again after a crash between its 2xx and
+// the keys reaching the disk.
 #include <curl/curl.h>
+
+#define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
+#include <xxhash.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
 #include "stages/runtime/ascii_text.h"
 #include "stages/sink/sink_stages.h"
+#include "stages/sink/sink_written_keys.h"
 
 namespace vnawire::sink {
 namespace {
@@ -68,6 +79,17 @@ class WebhookSink final : public runtime::Stage {
     }
     curl_ = curl_easy_init();
     if (curl_ == nullptr) return runtime::Status::error("curl_easy_init failed");
+    if (const auto remember = options.get_int("replay_memory"); remember > 0) {
+      const auto file = context_.stage_dir / ("delivered." + std::to_string(context_.replica) + ".keys");
+      const auto warn = [this](const std::string& what) {
+        context_.log->warn("{}", what);
+        context_.counters->add("damaged_set_aside");
+      };
+      if (runtime::Status status = delivered_.open(file, {}, static_cast<std::size_t>(remember), warn); !status.ok()) {
+        return status;
+      }
+      check_replays_ = true;
+    }
     return {};
   }
 
@@ -76,8 +98,15 @@ class WebhookSink final : public runtime::Stage {
       // The full batch waits for the receiver: the runtime keeps this record and offers it again.
       if (const runtime::Status status = deliver(); !status.ok()) return runtime::Verdict::retry(status.message());
     }
+    const WrittenKeys::Key key = WrittenKeys::key_of_record(document.header.id, document.record);
+    if (check_replays_ && (delivered_.contains(key) || std::any_of(batch_.begin(), batch_.end(), [&](const Item& item) {
+                             return item.key == key;
+                           }))) {
+      context_.counters->add("replays_skipped");
+      return runtime::Verdict::forward();  // delivered already, or about to be
+    }
     batch_.push_back(
-        {document.header.id, document.record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
+        {document.header.id, document.record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), key});
     if (batch_.size() >= batch_size_) (void)deliver();  // a failure keeps the batch for the next call
     return runtime::Verdict::forward();
   }
@@ -89,6 +118,7 @@ class WebhookSink final : public runtime::Stage {
   struct Item {
     std::string id;
     std::string json;
+    WrittenKeys::Key key;
   };
 
   const runtime::StageContext& context_;
@@ -99,6 +129,8 @@ class WebhookSink final : public runtime::Stage {
   CURL* curl_ = nullptr;
   curl_slist* headers_ = nullptr;
   std::vector<Item> batch_;
+  bool check_replays_ = false;
+  WrittenKeys delivered_;
   Clock::time_point next_attempt_{};
   Clock::duration backoff_ = kFirstBackoff;
 
@@ -118,22 +150,39 @@ class WebhookSink final : public runtime::Stage {
     if (batch_.empty()) return {};
     if (Clock::now() < next_attempt_) return runtime::Status::error("waiting to send to " + url_ + " again");
     const std::string payload = body();
+    // The batch's records, not its bytes: the same records sent again carry the same key.
+    XXH3_state_t state;
+    XXH3_64bits_reset(&state);
+    for (const Item& item : batch_) XXH3_64bits_update(&state, &item.key, sizeof item.key);
+    char idempotency[64];
+    std::snprintf(idempotency, sizeof idempotency, "Idempotency-Key: %016llx",
+                  static_cast<unsigned long long>(XXH3_64bits_digest(&state)));
+    curl_slist* headers = nullptr;
+    for (const curl_slist* header = headers_; header != nullptr; header = header->next) {
+      headers = curl_slist_append(headers, header->data);
+    }
+    headers = curl_slist_append(headers, idempotency);
     std::string answer;
     curl_easy_reset(curl_);
     curl_easy_setopt(curl_, CURLOPT_URL, url_.c_str());
     curl_easy_setopt(curl_, CURLOPT_POST, 1L);
     curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, payload.data());
     curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(payload.size()));
-    curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers_);
+    curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_ms_));
     curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl_, CURLOPT_USERAGENT, "vnawire-sink");
     curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, keep_answer);
     curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &answer);
     const CURLcode code = curl_easy_perform(curl_);
+    curl_slist_free_all(headers);
     long status = 0;
     if (code == CURLE_OK) curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &status);
     if (code == CURLE_OK && status >= 200 && status < 300) {
+      if (check_replays_) {
+        for (const Item& item : batch_) delivered_.add(item.key, 0);
+        if (runtime::Status kept = delivered_.flush(true); !kept.ok()) context_.log->warn("{}", kept.message());
+      }
       context_.counters->add("posted", batch_.size());
       context_.counters->add("batches");
       batch_.clear();
@@ -187,6 +236,10 @@ const runtime::StageDescriptor& webhook_descriptor() {
                      "state_dir); keeps the secret out of the config."},
           OptionSpec{"timeout_ms", OptionType::Int, std::int64_t{10000}, "Longest a POST may take.", false, 100.0,
                      600000.0},
+          OptionSpec{"replay_memory", OptionType::Int, std::int64_t{100000},
+                     "How many of the latest delivered records are remembered (their id and body) so that a replay "
+                     "of one is acknowledged without a second POST; 0: every record is posted.",
+                     false, 0.0, 1e8},
       },
       [](const runtime::StageContext& context) { return std::make_unique<WebhookSink>(context); },
   };

@@ -452,6 +452,30 @@ TEST(WebhookSink, PostsBatchesWithTheBearerTokenAndSendsWhatIsLeftWhenIdle) {
   EXPECT_EQ(fixture.counters().get("posted"), 5u);
 }
 
+TEST(WebhookSink, AReplayOfADeliveredRecordIsNotPostedAgainAndEachPostCarriesAnIdempotencyKey) {
+  Receiver receiver;
+  StageFixture fixture(webhook_descriptor(), "{url: " + receiver.url() + ", batch_size: 2}");
+  for (int start = 0; start < 2; ++start) {
+    auto& stage = fixture.start();  // the second start is a restart: the keys come from the disk
+    for (int i = 0; i < 2; ++i) {
+      auto doc = make_document("d" + std::to_string(i), "une dépêche");
+      ASSERT_EQ(stage.on_message(doc).disposition, Disposition::Forward);
+    }
+    ASSERT_TRUE(stage.on_idle().ok());
+  }
+  auto update = make_document("d1", "une dépêche corrigée");
+  ASSERT_EQ(fixture.stage().on_message(update).disposition, Disposition::Forward);
+  auto again = make_document("d1", "une dépêche corrigée");
+  ASSERT_EQ(fixture.stage().on_message(again).disposition, Disposition::Forward);
+  ASSERT_TRUE(fixture.stage().on_idle().ok());
+  const auto posted = receiver.posted();
+  ASSERT_EQ(posted.size(), 2u) << "the replayed batch is not posted; the update is, once";
+  EXPECT_EQ(nlohmann::json::parse(posted[1].body).size(), 1u);
+  EXPECT_EQ(fixture.counters().get("replays_skipped"), 3u);
+  EXPECT_EQ(posted[0].idempotency_key.size(), 16u);
+  EXPECT_NE(posted[0].idempotency_key, posted[1].idempotency_key);
+}
+
 TEST(WebhookSink, AFailingReceiverGetsTheBatchAgainOnceItRecoversAndNothingIsLost) {
   Receiver receiver({"status=503@/inbox*2"});
   StageFixture fixture(webhook_descriptor(), "{url: " + receiver.url() + ", batch_size: 1, format: ndjson}");

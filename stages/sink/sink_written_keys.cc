@@ -1,5 +1,5 @@
-// The JSON Lines sink's keys file: 32-byte entries {key (16), line end (8), checksum (8)}.
-#include "stages/sink/sink_jsonl_keys.h"
+// A sink's keys file: 32-byte entries {key (16), line end (8), checksum (8)}.
+#include "stages/sink/sink_written_keys.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -103,7 +103,7 @@ runtime::Status WrittenKeys::open(const std::filesystem::path& file, const std::
   }
   file_ = std::fopen(file.c_str(), "abe");
   if (file_ == nullptr) return runtime::Status::error("cannot open " + file.string() + ": " + std::strerror(errno));
-  return catch_up(active, from, warn);
+  return active.empty() ? runtime::Status{} : catch_up(active, from, warn);
 }
 
 runtime::Status WrittenKeys::compact(const std::vector<Entry>& kept) {

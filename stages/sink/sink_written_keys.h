@@ -1,9 +1,9 @@
-// What the JSON Lines sink has written, so that a replay (the same id with the same body, sent again
-// after a crash) is not written twice. A file of its own beside the active file (<path>.keys) holds a
-// checksummed entry per line: the record's key and where its line ends in the active file; a marker
-// entry starts each new active file. At start the entries are read back and whatever the active file
-// holds beyond the last entry (lines written but not yet recorded when the process died) is keyed
-// again from the lines themselves, so the two files never disagree for long.
+// What a sink has stored, so that a replay (the same id with the same body, sent again after a crash)
+// is not stored twice: the JSON Lines sink's lines, the webhook sink's deliveries. A file of its own
+// holds a checksummed entry per record: its key and, for the JSON Lines sink, where its line ends in the
+// active file, with a marker entry where each new active file starts. At start the entries are read back
+// and whatever the active file holds beyond the last entry (lines written but not yet recorded when the
+// process died) is keyed again from the lines themselves, so the two files never disagree for long.
 #pragma once
 
 #include <cstdint>
@@ -41,7 +41,8 @@ class WrittenKeys {
   WrittenKeys(const WrittenKeys&) = delete;
   WrittenKeys& operator=(const WrittenKeys&) = delete;
 
-  // Reads `file` and catches up with `active`. `capacity`: how many of the latest keys are kept (a
+  // Reads `file` and catches up with `active`, the file whose lines the entries name (empty: they name
+  // no file, as for the webhook's deliveries). `capacity`: how many of the latest keys are kept (a
   // replay of an older record is written again). `warn` hears of what was damaged and set aside: entries
   // failing their checksum, a last line of the active file cut short by a crash (removed from it).
   runtime::Status open(const std::filesystem::path& file, const std::filesystem::path& active, std::size_t capacity,
