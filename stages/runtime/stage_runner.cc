@@ -91,6 +91,9 @@ class Runner final : public Emitter {
   bool flush_stage();
   void idle_stage();
   void report(const char* verb);
+  // A HEARTBEAT. A sink's counts say what it has stored, so what it still holds (an open batch) is made
+  // durable first: no document is reported stored before it is.
+  void report_heartbeat();
   std::uint64_t work_done() const {
     std::uint64_t routed = 0;
     for (const auto& [target, n] : routed_) routed += n;
@@ -120,6 +123,7 @@ class Runner final : public Emitter {
   std::map<std::string, std::uint64_t> routed_;                    // documents routed to each target
   std::int64_t max_message_bytes_ = 0;
   bool is_source_ = false;
+  bool is_sink_ = false;
   int signal_fd_ = -1;
 
   std::deque<Outgoing> pending_;
@@ -222,6 +226,7 @@ Status Runner::setup() {
   const auto drain_ms = static_cast<int>(config_.pipeline.get_int("drain_timeout_ms"));
   max_message_bytes_ = config_.pipeline.get_int("max_message_bytes");
   is_source_ = stage_config_.descriptor->role == StageRole::Source;
+  is_sink_ = stage_config_.descriptor->role == StageRole::Sink;
   if (is_source_) spool_.emplace(config_.state_dir, stage_config_.name, identity_);
   try {
     control_.emplace(zmq_context_, zmq::socket_type::dealer);
@@ -529,6 +534,11 @@ bool Runner::call_stage(Status (Stage::*hook)(), const char* what) {
 
 bool Runner::flush_stage() { return call_stage(&Stage::flush, "flush"); }
 
+void Runner::report_heartbeat() {
+  if (is_sink_ && work_done() != work_reported_) (void)flush_stage();
+  report(kHeartbeat);
+}
+
 void Runner::idle_stage() {
   handled_since_idle_ = false;
   (void)call_stage(&Stage::on_idle, "idle flush");
@@ -545,7 +555,7 @@ void Runner::handle_control() {
       if (!stopping_) log_->info("stop requested by the daemon");
       begin_stop();
     } else if (verb == kStats) {
-      report(kHeartbeat);
+      report_heartbeat();
     } else {
       log_->warn("unknown control verb '{}'", verb);
     }
@@ -666,7 +676,7 @@ int Runner::run() {
       next_flush_ = now + flush_interval;
     }
     if (now >= next_heartbeat_ || (idle && work_done() != work_reported_)) {
-      report(kHeartbeat);
+      report_heartbeat();
       next_heartbeat_ = now + heartbeat;
     }
     const bool input_done = !input_ || input_drained_;

@@ -82,7 +82,28 @@ class FailingFlushSink final : public runtime::Stage {
   runtime::Status flush() override { return runtime::Status::error("the disk went away"); }
 };
 
-// The registry's stage types plus the two test ones above.
+// A sink that stores what it took only when flushed (a batch, committed at flush), and says how much.
+class BatchingSink final : public runtime::Stage {
+ public:
+  static std::atomic<int>& stored() {
+    static std::atomic<int> count{0};
+    return count;
+  }
+  runtime::Verdict on_message(runtime::Document&) override {
+    ++held_;
+    return runtime::Verdict::forward();
+  }
+  runtime::Status flush() override {
+    stored() += held_;
+    held_ = 0;
+    return {};
+  }
+
+ private:
+  int held_ = 0;
+};
+
+// The registry's stage types plus the test ones above.
 inline const runtime::StageDescriptor* stage_type_or_test_type(const std::string& type) {
   static const runtime::StageDescriptor source{
       "scripted_source",
@@ -98,8 +119,16 @@ inline const runtime::StageDescriptor* stage_type_or_test_type(const std::string
       1,
       {},
       [](const runtime::StageContext&) { return std::make_unique<FailingFlushSink>(); }};
+  static const runtime::StageDescriptor batching{
+      "batching_sink",
+      "Test sink that stores at flush only.",
+      runtime::StageRole::Sink,
+      1,
+      {},
+      [](const runtime::StageContext&) { return std::make_unique<BatchingSink>(); }};
   if (type == source.type) return &source;
   if (type == failing.type) return &failing;
+  if (type == batching.type) return &batching;
   return stages::find_stage(type);
 }
 

@@ -112,6 +112,20 @@ TEST(StageRunner, ADocumentPendingAtStopWaitsForItsConsumerUntilTheDrainTimeout)
   EXPECT_EQ(source_script().sent_ids(), std::vector<std::string>{"waiting"});
 }
 
+TEST(StageRunner, ASinkReportsADocumentStoredOnlyOnceItsBatchIsFlushed) {
+  RunnerFixture fixture(
+      "  - {name: src, type: scripted_source}\n"
+      "  - {name: sink, type: batching_sink, inputs: [src]}\n",
+      "flush_interval_ms: 600000");  // no periodic flush during the test: only the reports can cause one
+  testing::BatchingSink::stored() = 0;
+  auto producer = fixture.producer("src", "sink");
+  fixture.start("sink");
+  for (int i = 0; i < 3; ++i) testing::send_document(producer, document_of_size("d" + std::to_string(i), 10));
+  ASSERT_TRUE(fixture.wait_for([](const nlohmann::json& c) { return c.value("forwarded", 0) == 3; }, seconds(10)));
+  EXPECT_EQ(testing::BatchingSink::stored().load(), 3) << "reported stored before its batch was flushed";
+  EXPECT_EQ(fixture.stop(), 0);
+}
+
 TEST(StageRunner, AFailedLastFlushMakesTheStageExitOne) {
   RunnerFixture fixture(
       "  - {name: src, type: scripted_source}\n"
