@@ -88,7 +88,6 @@ runtime::Status WrittenKeys::open(const std::filesystem::path& file, const std::
     if (!damaged && in.gcount() != 0) damaged = true;  // a last entry cut short
   }
   if (damaged) {
-    ++damaged_;
     warn(file.string() + ": an entry after the " + std::to_string(read) +
          "th fails its checksum or is cut short; it and the rest are set aside (a replay of those records "
          "may be written again)");
@@ -150,7 +149,6 @@ runtime::Status WrittenKeys::catch_up(const std::filesystem::path& active, std::
     // The last line was cut short by a crash: the record it began was not acknowledged, and comes again.
     std::filesystem::resize_file(active, from + at, ec);
     if (ec) return runtime::Status::error("cannot remove the cut-short last line of " + active.string());
-    ++damaged_;
     warn(active.string() + ": removed a last line cut short (" + std::to_string(tail.size() - at) + " bytes)");
   }
   return flush(true);

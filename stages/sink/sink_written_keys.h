@@ -57,9 +57,6 @@ class WrittenKeys {
   // syncs them when `sync`.
   runtime::Status flush(bool sync);
 
-  std::size_t size() const { return order_.size(); }
-  std::uint64_t damaged() const { return damaged_; }
-
  private:
   struct KeyHash {
     std::size_t operator()(const Key& key) const { return static_cast<std::size_t>(key.low); }
@@ -81,7 +78,6 @@ class WrittenKeys {
   std::deque<Key> order_;
   std::unordered_set<Key, KeyHash> set_;
   std::vector<Entry> pending_;
-  std::uint64_t damaged_ = 0;
 };
 
 }  // namespace vnawire::sink
