@@ -23,6 +23,7 @@ enum class ReplicaState { Starting, Ready, Stopping, Exited, Backoff };
 
 struct Counts {
   std::uint64_t received = 0, forwarded = 0, dropped = 0, dead_lettered = 0, retried = 0, pending = 0;
+  std::uint64_t in_flight = 0;  // sources: sent and not acknowledged yet (a level, not a count: never carried)
   std::map<std::string, std::uint64_t> counters;
   std::map<std::string, std::uint64_t> routed;  // route target -> documents routed to it
 
@@ -34,6 +35,7 @@ struct Counts {
     c.dead_lettered = body.value("dead_lettered", std::uint64_t{0});
     c.retried = body.value("retried", std::uint64_t{0});
     c.pending = body.value("pending", std::uint64_t{0});
+    c.in_flight = body.value("in_flight", std::uint64_t{0});
     if (auto it = body.find("counters"); it != body.end() && it->is_object()) {
       for (const auto& [key, value] : it->items()) {
         if (value.is_number_unsigned()) c.counters[key] = value.get<std::uint64_t>();
@@ -53,6 +55,7 @@ struct Counts {
     t.dead_lettered += dead_lettered;
     t.retried += retried;
     t.pending += pending;
+    t.in_flight += in_flight;
     for (const auto& [key, value] : counters) t.counters[key] += value;
     for (const auto& [key, value] : routed) t.routed[key] += value;
   }

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -26,6 +27,7 @@
 #include <zmq_addon.hpp>
 
 #include "daemon/replica.h"
+#include "stages/runtime/ack.h"
 #include "stages/runtime/logging.h"
 #include "stages/runtime/stage_runner.h"
 #include "stages/runtime/wiring.h"
@@ -83,6 +85,8 @@ class Supervisor::Impl {
   bool all_exited() const;
   void schedule_tick();
   void log_progress(bool force);
+  // Applies an ACK's reports and tells each source which of its documents are finished.
+  std::string handle_acks(const nlohmann::json& body);
 
   const runtime::PipelineConfig& config_;
   SupervisorOptions options_;
@@ -104,6 +108,8 @@ class Supervisor::Impl {
   std::vector<int> lock_fds_;
   std::uint64_t bad_control_messages_ = 0;
   std::map<std::string, std::pair<std::uint64_t, Clock::time_point>> last_received_;  // drain progress
+  runtime::Acker acker_;
+  Clock::time_point next_ack_expiry_{};
 };
 
 bool Supervisor::Impl::prepare() {
@@ -311,6 +317,8 @@ std::string Supervisor::Impl::handle_control(const std::vector<zmq::message_t>& 
     if (candidate.identity == identity) replica = &candidate;
   }
   if (replica == nullptr) return "no stage replica of this pipeline is called '" + identity + "'";
+  // Reports stand whichever incarnation sent them: what it finished is finished.
+  if (verb == runtime::kAck) return handle_acks(body);
   // A message from an earlier incarnation (its pid) must not count for the current one; the previous one's
   // late counts still count for it.
   const int sender = body.value("pid", -1);
@@ -334,6 +342,24 @@ std::string Supervisor::Impl::handle_control(const std::vector<zmq::message_t>& 
   replica->last_seen = Clock::now();
   if (verb == runtime::kReady) log_->debug("{} ready", identity);
   return "";
+}
+
+std::string Supervisor::Impl::handle_acks(const nlohmann::json& body) {
+  std::map<std::string, nlohmann::json> finished;  // origin -> roots
+  const int applied = acker_.apply_message(body, Clock::now(), [&](const std::string& origin, std::uint64_t root) {
+    finished[origin].push_back(runtime::token_hex(root));
+  });
+  for (auto& [origin, roots] : finished) {
+    const std::string text = nlohmann::json{{"roots", std::move(roots)}}.dump();
+    std::array<zmq::const_buffer, 3> frames = {zmq::buffer(origin), zmq::buffer(std::string_view(runtime::kDone)),
+                                               zmq::buffer(text)};
+    try {
+      // Unroutable (the source is restarting) is dropped: the source sends those documents again.
+      (void)zmq::send_multipart(*control_, frames, zmq::send_flags::dontwait);
+    } catch (const zmq::error_t&) {
+    }
+  }
+  return applied < 0 ? "malformed acknowledgement report" : "";
 }
 
 void Supervisor::Impl::handle_exit(Replica& replica, int status) {
@@ -483,6 +509,7 @@ PipelineTotals Supervisor::Impl::totals() const {
   for (const auto& stage : config_.stages) out.stages[stage.name];
   for (const auto& replica : replicas_) replica.add_to(out.stages[replica.stage]);
   out.bad_control_messages = bad_control_messages_;
+  out.acknowledged = acker_.completed();
   bool quiescent = true;
   for (const auto& stage : config_.stages) {
     const StageTotals& mine = out.stages[stage.name];
@@ -565,6 +592,15 @@ void Supervisor::Impl::on_tick() {
     }
   }
 
+  if (now >= next_ack_expiry_) {
+    // A root incomplete this long lost a copy with a killed process; its source has sent it again.
+    const auto keep = std::max(milliseconds(10 * config_.pipeline.get_int("ack_timeout_ms")), milliseconds(60000));
+    if (const std::size_t expired = acker_.expire(now - keep); expired > 0) {
+      log_->debug("forgot {} incomplete acknowledgement(s) older than {} ms", expired, keep.count());
+    }
+    next_ack_expiry_ = now + std::chrono::seconds(1);
+  }
+
   const bool watching = stopping_ || static_cast<bool>(options_.stop_when);
   if (watching) request_stats(false);
   if (!stopping_ && !starting_ && options_.stop_when && options_.stop_when(totals())) begin_stop("work done");
@@ -596,16 +632,38 @@ void Supervisor::Impl::on_tick() {
 
 // After the drain, with every replica's final counts: a stop is clean only if each stage received exactly
 // what its inputs forwarded. Anything else is a document lost (or counted twice) on the way.
+//
+// With acknowledgements, the sources' outboxes say it: a copy lost with a killed process was sent again,
+// and the stop is clean if every source saw all it sent acknowledged, whatever the counts.
 void Supervisor::Impl::check_balance() {
   const PipelineTotals t = totals();
+  const bool acks = config_.pipeline.get_bool("acknowledgements");
+  std::uint64_t unacknowledged = 0;
+  for (const auto& stage : config_.stages) {
+    if (stage.inputs.empty()) unacknowledged += t.stages.at(stage.name).in_flight;
+  }
   for (const auto& stage : config_.stages) {
     if (stage.inputs.empty()) continue;
     std::uint64_t expected = 0;
     for (const auto& input : stage.inputs) expected += t.stages.at(input).sent_to(stage.name);
     const std::uint64_t received = t.stages.at(stage.name).received;
     if (received == expected) continue;
+    if (acks && unacknowledged == 0) {
+      log_->info(
+          "{} received {} document(s) where its inputs forwarded {} (copies lost with killed processes, "
+          "sent again and acknowledged)",
+          stage.name, received, expected);
+      continue;
+    }
     log_->error("{} received {} document(s) where its inputs forwarded {}: not a clean stop", stage.name, received,
                 expected);
+    exit_code_ = 1;
+  }
+  if (acks && unacknowledged > 0) {
+    log_->error(
+        "{} document(s) sent by the sources are not acknowledged: their outboxes send them again at the "
+        "next start",
+        unacknowledged);
     exit_code_ = 1;
   }
 }

@@ -18,6 +18,7 @@ struct StageTotals {
   std::uint64_t dead_lettered = 0;
   std::uint64_t retried = 0;
   std::uint64_t pending = 0;
+  std::uint64_t in_flight = 0;  // sources: documents sent and not acknowledged yet
   std::uint64_t restarts = 0;
   std::map<std::string, std::uint64_t> counters;  // stage-specific, summed over replicas
   std::map<std::string, std::uint64_t> routed;    // documents routed to each route target (not in forwarded)
@@ -35,6 +36,7 @@ struct PipelineTotals {
   // Every stage has received all its inputs forwarded and holds nothing pending.
   bool quiescent = false;
   std::uint64_t bad_control_messages = 0;  // malformed, or from no replica of this pipeline
+  std::uint64_t acknowledged = 0;          // documents every copy of which was finished (acknowledgements)
 };
 
 struct SupervisorOptions {

@@ -16,6 +16,7 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include "stages/runtime/ack.h"
 #include "stages/runtime/codec.h"
 #include "stages/runtime/dead_letter.h"
 #include "vnawire/sdk.h"
@@ -58,9 +59,11 @@ std::string read_environment(Environment& out) {
     }
     return n;
   };
+  // 1: the stage does not acknowledge (messages carry no token); 2: it does. The SDK reads both.
   if (const char* version = std::getenv("VNAWIRE_PROTOCOL");
-      version != nullptr && std::string(version) != std::to_string(runtime::kProtocolVersion)) {
-    complain("VNAWIRE_PROTOCOL " + std::string(version) + " is not the version this SDK speaks (" +
+      version != nullptr && std::string(version) != "1" &&
+      std::string(version) != std::to_string(runtime::kProtocolVersion)) {
+    complain("VNAWIRE_PROTOCOL " + std::string(version) + " is not a version this SDK speaks (1 and " +
              std::to_string(runtime::kProtocolVersion) + ")");
   }
   out.stage = text("VNAWIRE_STAGE");
@@ -104,6 +107,10 @@ class Sink {
   void log(const std::string& line) const { std::cerr << prefix_ << line << std::endl; }
   void send_control(const char* verb, const nlohmann::json& body);
   void report(const char* verb);
+  // A document that came with an acknowledgement token (protocol version 2) is finished here, stored or
+  // dead-lettered: its token goes to the daemon with the next report.
+  void acknowledge(const runtime::Header& header);
+  void send_acks();
   void handle_control();
   void handle_signals();
   bool receive_one();
@@ -121,6 +128,7 @@ class Sink {
   sigset_t previous_mask_{};
   runtime::DeadLetterWriter dead_letters_;
   std::uint64_t received_ = 0, forwarded_ = 0, dead_lettered_ = 0, retried_ = 0;
+  runtime::AckBatch acks_;
   std::uint64_t reported_ = 0;  // received_ + retried_ when the daemon last heard of them
   std::optional<Held> retry_;
   Clock::time_point retry_at_{}, stop_deadline_{};
@@ -137,6 +145,18 @@ void Sink::send_control(const char* verb, const nlohmann::json& body) {
   } catch (const zmq::error_t& e) {
     log(std::string("cannot send ") + verb + ": " + e.what());
   }
+}
+
+void Sink::acknowledge(const runtime::Header& header) {
+  if (header.ack.empty()) return;
+  if (auto token = runtime::parse_ack(header.ack)) acks_.add(token->origin, token->root, token->edge);
+}
+
+void Sink::send_acks() {
+  if (acks_.empty()) return;
+  nlohmann::json body = acks_.take();
+  body["pid"] = ::getpid();
+  send_control("ACK", body);
 }
 
 void Sink::report(const char* verb) {
@@ -271,10 +291,12 @@ void Sink::handle(Held held) {
     case Outcome::Kind::Ok:
       ++forwarded_;
       retry_delay_ = kFirstRetryDelay;
+      acknowledge(held.document.header);
       return;
     case Outcome::Kind::Error:
       retry_delay_ = kFirstRetryDelay;
       dead_letter(outcome->reason(), held.document.header.id, held.header, held.payload);
+      acknowledge(held.document.header);
       return;
     case Outcome::Kind::Retry:
       ++retried_;
@@ -331,13 +353,16 @@ int Sink::run() {
       report("HEARTBEAT");
       next_heartbeat = now + environment_.heartbeat;
     }
+    send_acks();
     if (stopping_ && retry_ && now > stop_deadline_) {
       dead_letter("stopping: still failing after the drain timeout", retry_->document.header.id, retry_->header,
                   retry_->payload);
+      acknowledge(retry_->document.header);
       retry_.reset();
     }
     if (stopping_ && input_drained_ && !retry_) break;
   }
+  send_acks();
   std::string flush_failure;
   if (hooks_.flush) {
     try {

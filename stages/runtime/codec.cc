@@ -3,6 +3,8 @@
 
 #include <charconv>
 
+#include "stages/runtime/ack.h"
+
 namespace vnawire::runtime {
 namespace {
 
@@ -18,28 +20,34 @@ bool valid_token(std::string_view s) {
 
 std::string encode_header(const Header& header) {
   std::string out;
-  out.reserve(16 + header.trace.size() + header.id.size());
+  out.reserve(16 + header.trace.size() + header.ack.size() + header.id.size());
   out.append(kProtocolTag);
-  out.append(" ");
-  out.append(std::to_string(kProtocolVersion));
-  out.append(" ");
+  out.append(header.ack.empty() ? " 1 " : " 2 ");
   out.append(std::to_string(header.attempt));
   out.append(" ");
   out.append(header.trace.empty() ? std::string("-") : header.trace);
   out.append(" ");
+  if (!header.ack.empty()) {
+    out.append(header.ack);
+    out.append(" ");
+  }
   out.append(header.id);
   return out;
 }
 
 Result<Header> decode_header(std::string_view frame) {
   if (frame.size() > kMaxHeaderBytes) return Status::error("header frame larger than 4096 bytes");
-  std::string_view fields[4];
+  std::string_view fields[5];
   std::string_view rest = frame;
-  for (auto& field : fields) {
+  auto next_field = [&rest](std::string_view& field) {
     auto space = rest.find(' ');
-    if (space == std::string_view::npos) return Status::error("header frame has fewer than 5 fields");
+    if (space == std::string_view::npos) return false;
     field = rest.substr(0, space);
     rest.remove_prefix(space + 1);
+    return true;
+  };
+  for (int i = 0; i < 4; ++i) {
+    if (!next_field(fields[i])) return Status::error("header frame has fewer than 5 fields");
   }
   if (fields[0] != kProtocolTag) return Status::error("header frame does not start with the VNAW tag");
   int version = 0;
@@ -47,8 +55,8 @@ Result<Header> decode_header(std::string_view frame) {
   if (verr != std::errc() || vend != fields[1].data() + fields[1].size()) {
     return Status::error("header version is not a number");
   }
-  if (version != kProtocolVersion) {
-    return Status::error("unsupported protocol version " + std::to_string(version) + " (this build speaks " +
+  if (version != 1 && version != kProtocolVersion) {
+    return Status::error("unsupported protocol version " + std::to_string(version) + " (this build speaks 1 and " +
                          std::to_string(kProtocolVersion) + ")");
   }
   Header header;
@@ -58,6 +66,11 @@ Result<Header> decode_header(std::string_view frame) {
   }
   if (!valid_token(fields[3])) return Status::error("header trace is empty or holds control characters");
   if (fields[3] != "-") header.trace = std::string(fields[3]);
+  if (version == 2) {
+    if (!next_field(fields[4])) return Status::error("header frame has fewer than 6 fields (version 2)");
+    if (!parse_ack(fields[4])) return Status::error("header ack is not <origin>/<root>/<edge>");
+    header.ack = std::string(fields[4]);
+  }
   if (rest.empty()) return Status::error("header id is empty");
   if (rest.size() > kMaxIdBytes) return Status::error("header id longer than 1024 bytes");
   if (!is_valid_utf8(rest)) return Status::error("header id is not valid UTF-8");

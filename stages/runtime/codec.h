@@ -10,7 +10,9 @@
 namespace vnawire::runtime {
 
 inline constexpr std::string_view kProtocolTag = "VNAW";
-inline constexpr int kProtocolVersion = 1;
+// Version 2 adds the acknowledgement token; a document that carries none is still written as version 1, so
+// that consumers which do not acknowledge (exec programs written to version 1) read it unchanged.
+inline constexpr int kProtocolVersion = 2;
 // Hard bounds so that a hostile or broken peer cannot make a stage allocate without limit.
 inline constexpr std::size_t kMaxHeaderBytes = 4096;
 inline constexpr std::size_t kMaxIdBytes = 1024;
@@ -20,7 +22,8 @@ struct Frames {
   std::string payload;
 };
 
-// "VNAW 1 <attempt> <trace> <id>": space separated, the id last so that it may hold spaces.
+// "VNAW 1 <attempt> <trace> <id>", or with an acknowledgement token "VNAW 2 <attempt> <trace> <ack> <id>":
+// space separated, the id last so that it may hold spaces.
 std::string encode_header(const Header& header);
 Result<Header> decode_header(std::string_view frame);
 

@@ -12,6 +12,7 @@ struct Header {
   std::string id;          // stable document id, the same in every stage and across replays
   std::uint32_t attempt = 0;  // how many times the source has sent this id before
   std::string trace;       // opaque trace id, carried unchanged end to end
+  std::string ack;         // the acknowledgement token (ack.h), "" when the document is not tracked
 };
 
 struct Document {

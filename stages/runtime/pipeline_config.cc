@@ -106,6 +106,20 @@ const OptionSpecs& pipeline_option_specs() {
        "On stop, how long to wait for in-flight documents to reach the sinks.", false, 100.0, 3600000.0},
       {"flush_interval_ms", OptionType::Int, std::int64_t{500},
        "How often stages make their work durable (sink commits, state files).", false, 10.0, 600000.0},
+      {"acknowledgements", OptionType::Bool, true,
+       "Track every document from its source to the sinks: a source keeps what it sent in its outbox until every "
+       "copy is stored, dropped or dead-lettered, and sends it again otherwise (docs/protocol.md)."},
+      {"ack_timeout_ms", OptionType::Int, std::int64_t{30000},
+       "How long a source waits for a document's acknowledgement before sending it again; the wait doubles with "
+       "each attempt, up to 16 times this.",
+       false, 100.0, 86400000.0},
+      {"max_attempts", OptionType::Int, std::int64_t{8},
+       "Sends of a document that is never acknowledged before the source dead-letters it with its history.", false,
+       1.0, 1000.0},
+      {"max_in_flight", OptionType::Int, std::int64_t{10000},
+       "Documents a source replica may have sent and not yet had acknowledged; at this many it stops producing "
+       "(back-pressure when a sink is down).",
+       false, 1.0, 10000000.0},
       {"max_message_bytes", OptionType::Int, std::int64_t{256} << 20,
        "Largest encoded document (both frames) a stage accepts or sends; a stage dead-letters a larger one it "
        "made instead of sending it, since ZeroMQ would drop the connection and the document with it.",

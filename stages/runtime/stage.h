@@ -137,6 +137,10 @@ struct StageDescriptor {
   // runs in place of `vnawire stage`, with the endpoints in its environment (program_environment() in
   // wiring.h). Empty, or returning nothing: a vnawire stage process.
   std::function<std::vector<std::string>(const Options& options)> program;
+  // Whether the stage's processes acknowledge what they take in (docs/protocol.md); empty: they do (every
+  // vnawire stage process). A stage feeding one that does not sends it untracked, version 1 messages and
+  // acknowledges each copy itself once the consumer has taken it.
+  std::function<bool(const Options& options)> acknowledges;
 };
 
 using StageLookup = std::function<const StageDescriptor*(const std::string& type)>;

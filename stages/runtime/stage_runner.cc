@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <deque>
 #include <iostream>
 #include <map>
@@ -18,10 +19,12 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include "stages/runtime/ack.h"
 #include "stages/runtime/codec.h"
 #include "stages/runtime/dead_letter.h"
 #include "stages/runtime/dead_letter_store.h"
 #include "stages/runtime/logging.h"
+#include "stages/runtime/outbox.h"
 #include "stages/runtime/replay_spool.h"
 #include "stages/runtime/wiring.h"
 
@@ -43,7 +46,12 @@ constexpr const char* kReplayed = "replayed";  // sources: dead letters sent aga
 constexpr const char* kSetAside = "dead_letter_lines_set_aside";     // damaged dead-letter lines, moved at start
 constexpr std::uintmax_t kLargestCheckedAtStart = 256u << 20;        // a larger dead-letter file is not read at start
 constexpr const char* kDeadLetterLost = "dead_letter_write_failed";  // the record could not be written
-constexpr milliseconds kSpoolPoll{1000};  // sources: how often the replay spool is looked at when empty
+constexpr milliseconds kSpoolPoll{1000};                  // sources: how often the replay spool is looked at when empty
+constexpr const char* kAcknowledged = "acknowledged";     // sources: documents every copy of which is finished
+constexpr const char* kResent = "resent_unacknowledged";  // sources: sent again, no acknowledgement in time
+constexpr const char* kUnacknowledged = "dead_lettered_unacknowledged";  // sources: max_attempts reached
+constexpr const char* kOutboxFailed = "outbox_write_failed";             // sources: the outbox could not be written
+constexpr const char* kOutboxSetAside = "outbox_damage_set_aside";       // sources: damaged journal records at start
 
 struct Outgoing {
   Document document;
@@ -54,8 +62,30 @@ struct Outgoing {
   Clock::time_point since;
   bool reported_late = false;  // the send timeout passed after some consumers took it (logged once)
   bool from_spool = false;     // a replayed dead letter: the spool, not the stage, hears of its fate
+  // Acknowledgements (ack.h): the copy this document came in as (a source: its root, edge 0), the header
+  // each target gets (with its own edge; none: frames.header for all) and the XOR of the edges handed out.
+  std::optional<AckToken> input;
+  std::vector<std::string> headers;
+  std::uint64_t edges = 0;
+  std::uint64_t outbox_seq = 0;  // sources: its outbox entry, 0 until it is written there
+  bool resend = false;           // sources: sent again from the outbox (the stage does not hear of it)
   std::size_t bytes() const { return frames.header.size() + frames.payload.size(); }
+  const std::string& header_for(std::size_t output) const { return headers.empty() ? frames.header : headers[output]; }
 };
+
+// UTC ISO 8601 to the second.
+std::string format_time_ms(std::int64_t ms) {
+  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm utc{};
+  ::gmtime_r(&seconds, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 
 class Runner final : public Emitter {
  public:
@@ -71,6 +101,17 @@ class Runner final : public Emitter {
   Status setup();
   Status set_up_routes();
   void queue(Document document, const std::string& route);
+  // Acknowledgements: gives each tracked target of `out` its own edge under `input`'s root.
+  void set_up_copies(Outgoing& out, const AckToken& input);
+  // Every target took `out`: reports its edges (and the one it came in on), or finishes it in the outbox.
+  void finish_copies(const Outgoing& out);
+  // `document`'s copy is finished here (dropped, dead-lettered; a sink: once flushed).
+  void acknowledge(const Document& document);
+  bool write_outbox();  // sources: journals what is about to leave for the first time; false: hold it
+  void resend_overdue();
+  void handle_done(std::string_view body);
+  void send_acks();
+  std::int64_t room_in_flight() const;
   std::size_t outputs_of(const Outgoing& out) const { return out.targets->size(); }
   zmq::socket_t& output_socket(const Outgoing& out) { return outputs_[(*out.targets)[out.next_output]]; }
   void send_control(const char* verb, const nlohmann::json& body);
@@ -112,6 +153,13 @@ class Runner final : public Emitter {
   std::unique_ptr<Stage> stage_;
   DeadLetterWriter dead_letters_;
   std::optional<ReplaySpool> spool_;  // sources only
+  std::optional<Outbox> outbox_;      // sources, with acknowledgements on
+  bool acks_on_ = false;
+  std::vector<bool> output_acks_;         // per output socket: whether its consumer acknowledges what it takes
+  AckBatch acks_;                         // reports not sent yet
+  std::vector<AckToken> unflushed_acks_;  // a sink's stored copies, reported once a flush made them durable
+  std::int64_t ack_timeout_ms_ = 0, max_attempts_ = 0, max_in_flight_ = 0;
+  Clock::time_point next_resend_{};
 
   zmq::context_t zmq_context_{1};
   std::optional<zmq::socket_t> control_;
@@ -133,6 +181,7 @@ class Runner final : public Emitter {
   bool stopping_ = false;
   bool input_drained_ = false;
   Clock::time_point stop_deadline_{};
+  Clock::time_point ack_deadline_{};  // sources, stopping: how long to wait for what they sent to be acknowledged
   Clock::time_point next_heartbeat_{};
   Clock::time_point next_flush_{};
   Clock::time_point next_produce_{};
@@ -167,6 +216,7 @@ nlohmann::json Runner::stats() const {
   body["dead_lettered"] = dead_lettered_;
   body["retried"] = retried_;
   body["pending"] = pending_.size() + (retry_document_ ? 1 : 0);
+  if (outbox_) body["in_flight"] = outbox_->size();
   body["counters"] = counters_.values();
   if (!route_outputs_.empty()) body["routed"] = routed_;
   return body;
@@ -194,10 +244,132 @@ Status Runner::set_up_routes() {
 }
 
 void Runner::queue(Document document, const std::string& route) {
+  // The copy it came in as; a source starts a new tree (whatever header a replayed dead letter had).
+  std::optional<AckToken> input;
+  if (!is_source_ && acks_on_ && !document.header.ack.empty()) input = parse_ack(document.header.ack);
+  if (is_source_ && acks_on_) input = AckToken{identity_, random_token(), 0};
+  document.header.ack.clear();
   Frames frames = encode(document);
   Outgoing out{std::move(document), std::move(frames), &regular_outputs_, route, 0, Clock::now()};
   if (!route.empty()) out.targets = &route_outputs_.at(route);
+  if (input) set_up_copies(out, *input);
   pending_.push_back(std::move(out));
+}
+
+void Runner::set_up_copies(Outgoing& out, const AckToken& input) {
+  out.input = input;
+  out.headers.clear();
+  out.edges = 0;
+  for (const std::size_t output : *out.targets) {
+    if (!output_acks_[output]) {
+      out.headers.push_back(out.frames.header);  // version 1, untracked: this stage answers for the copy
+      continue;
+    }
+    const AckToken copy{input.origin, input.root, random_token()};
+    out.edges ^= copy.edge;
+    Header header = out.document.header;
+    header.ack = format_ack(copy);
+    out.headers.push_back(encode_header(header));
+  }
+}
+
+void Runner::finish_copies(const Outgoing& out) {
+  if (!out.input) return;
+  if (!is_source_) {
+    acks_.add(out.input->origin, out.input->root, out.input->edge ^ out.edges);
+  } else if (out.edges != 0) {
+    acks_.add(out.input->origin, out.input->root, out.edges);
+  } else if (out.outbox_seq != 0 && outbox_->done(out.outbox_seq)) {
+    counters_.add(kAcknowledged);  // no consumer acknowledges: handing it over finishes it
+  }
+}
+
+void Runner::acknowledge(const Document& document) {
+  if (!acks_on_ || document.header.ack.empty() || is_source_) return;
+  if (auto token = parse_ack(document.header.ack)) acks_.add(token->origin, token->root, token->edge);
+}
+
+std::int64_t Runner::room_in_flight() const {
+  if (!outbox_) return kSourceBudget;
+  return max_in_flight_ - static_cast<std::int64_t>(outbox_->size() + pending_.size());
+}
+
+// Before a source's document first leaves, it is in the outbox on disk: a crash after the send cannot
+// lose it. One sync for all that is about to leave.
+bool Runner::write_outbox() {
+  if (!outbox_) return true;
+  const auto now = wall_ms();
+  for (auto& out : pending_) {
+    if (out.outbox_seq != 0 || !out.input || out.bytes() > static_cast<std::size_t>(max_message_bytes_)) continue;
+    out.outbox_seq = outbox_->add(out.document.header.id, out.document.header.trace, out.document.header.attempt,
+                                  out.frames.payload, out.input->root, now);
+  }
+  if (!outbox_->has_unwritten()) return true;
+  if (auto written = outbox_->commit(); !written) {
+    counters_.add(kOutboxFailed);
+    log_->error("cannot write the outbox, holding {} document(s) back: {}", pending_.size(), written.message());
+    return false;
+  }
+  return true;
+}
+
+// Documents whose acknowledgement is overdue go out again under a new root, attempt + 1; after
+// max_attempts sends, to the dead letters with their history.
+void Runner::resend_overdue() {
+  const auto now = wall_ms();
+  next_resend_ = Clock::now() + std::clamp(milliseconds(ack_timeout_ms_ / 4), milliseconds(20), milliseconds(1000));
+  for (const std::uint64_t seq : outbox_->due(now, ack_timeout_ms_, kSourceBudget)) {
+    const Outbox::Entry entry = *outbox_->find(seq);
+    Header header{entry.id, entry.attempt, entry.trace, ""};
+    auto payload = outbox_->payload(seq);
+    if (!payload) {
+      dead_letter("cannot read the unacknowledged document back from the outbox: " + payload.error(), entry.id,
+                  encode_header(header), "");
+      outbox_->done(seq);
+      continue;
+    }
+    if (entry.attempt + 1 >= static_cast<std::uint64_t>(max_attempts_)) {
+      counters_.add(kUnacknowledged);
+      dead_letter("not acknowledged after " + std::to_string(entry.attempt + 1) + " send(s): first sent " +
+                      format_time_ms(entry.first_ms) + ", last " + format_time_ms(entry.sent_ms),
+                  entry.id, encode_header(header), *payload);
+      outbox_->done(seq);
+      continue;
+    }
+    header.attempt = entry.attempt + 1;
+    Frames frames{encode_header(header), std::move(*payload)};
+    Outgoing out{Document{header, nlohmann::json()}, std::move(frames), &regular_outputs_, "", 0, Clock::now()};
+    out.resend = true;
+    out.outbox_seq = seq;
+    set_up_copies(out, AckToken{identity_, random_token(), 0});
+    outbox_->resent(seq, out.input->root, header.attempt, now);
+    counters_.add(kResent);
+    log_->info("{} not acknowledged in time: sending it again (attempt {})", entry.id, header.attempt);
+    pending_.push_back(std::move(out));
+  }
+}
+
+void Runner::handle_done(std::string_view text) {
+  if (!outbox_) return;
+  const auto body = nlohmann::json::parse(text, nullptr, false);
+  const auto roots = body.is_object() ? body.find("roots") : body.end();
+  if (body.is_discarded() || !body.is_object() || roots == body.end() || !roots->is_array()) {
+    log_->warn("malformed DONE from the daemon");
+    return;
+  }
+  for (const auto& value : *roots) {
+    if (!value.is_string()) continue;
+    const auto root = parse_token_hex(value.get_ref<const std::string&>());
+    std::uint64_t seq = 0;
+    if (root && outbox_->find_root(*root, &seq) != nullptr && outbox_->done(seq)) counters_.add(kAcknowledged);
+  }
+}
+
+void Runner::send_acks() {
+  if (acks_.empty()) return;
+  nlohmann::json body = acks_.take();
+  body["pid"] = ::getpid();
+  send_control(kAck, body);
 }
 
 Status Runner::setup() {
@@ -228,6 +400,26 @@ Status Runner::setup() {
   is_source_ = stage_config_.descriptor->role == StageRole::Source;
   is_sink_ = stage_config_.descriptor->role == StageRole::Sink;
   if (is_source_) spool_.emplace(config_.state_dir, stage_config_.name, identity_);
+  acks_on_ = config_.pipeline.get_bool("acknowledgements");
+  ack_timeout_ms_ = config_.pipeline.get_int("ack_timeout_ms");
+  max_attempts_ = config_.pipeline.get_int("max_attempts");
+  max_in_flight_ = config_.pipeline.get_int("max_in_flight");
+  if (is_source_ && acks_on_) {
+    outbox_.emplace();
+    const auto file = context_.stage_dir / ("outbox." + std::to_string(replica_) + ".journal");
+    if (auto opened = outbox_->open(file); !opened) return opened;
+    if (!outbox_->set_aside().empty()) {
+      counters_.add(kOutboxSetAside);
+      log_->error("{}: {}", file.string(), outbox_->set_aside());
+    }
+    if (outbox_->size() > 0) {
+      // An acknowledgement meant for the previous process is lost with it: they go out again now (a copy
+      // that was in fact finished is recognised as a replay downstream and stored once).
+      log_->info("{} document(s) sent before the last stop are not acknowledged: sending them again",
+                 outbox_->size());
+      outbox_->make_all_due();
+    }
+  }
   try {
     control_.emplace(zmq_context_, zmq::socket_type::dealer);
     control_->set(zmq::sockopt::routing_id, identity_);
@@ -246,6 +438,9 @@ Status Runner::setup() {
       }
       outputs_.push_back(std::move(push));
       consumers_.push_back(consumer);
+      const StageConfig* reader = config_.find(consumer);
+      output_acks_.push_back(reader == nullptr || !reader->descriptor->acknowledges ||
+                             reader->descriptor->acknowledges(reader->options));
     }
     auto inputs = input_endpoints(config_, stage_config_.name);
     if (!inputs.empty()) {
@@ -282,6 +477,7 @@ void Runner::dead_letter(const std::string& reason, std::string_view id, std::st
 void Runner::dead_letter(const std::string& reason, const Document& document) {
   Frames frames = encode(document);
   dead_letter(reason, document.header.id, frames.header, frames.payload);
+  acknowledge(document);  // a dead letter is an end: the record is durable (DeadLetterWriter syncs it)
 }
 
 bool Runner::receive_one() {
@@ -323,6 +519,10 @@ void Runner::process(Document document) {
       retries_ = 0;
       if (outputs_.empty()) {
         ++forwarded_;
+        // Stored, but perhaps only in an open batch: acknowledged after the next flush.
+        if (acks_on_ && !document.header.ack.empty()) {
+          if (auto token = parse_ack(document.header.ack)) unflushed_acks_.push_back(*token);
+        }
       } else {
         emit(std::move(document));
       }
@@ -331,6 +531,7 @@ void Runner::process(Document document) {
       retries_ = 0;
       ++dropped_;
       log_->debug("dropped {}: {}", document.header.id, verdict.reason);
+      acknowledge(document);
       break;
     case Disposition::Route:
       retries_ = 0;
@@ -382,6 +583,7 @@ void Runner::announce_sends() {
 }
 
 void Runner::send_pending() {
+  if (!write_outbox()) return;
   announce_sends();
   const auto send_timeout = milliseconds(stage_config_.send_timeout_ms);
   while (!pending_.empty()) {
@@ -400,7 +602,8 @@ void Runner::send_pending() {
       zmq::socket_t& socket = output_socket(out);
       std::optional<std::size_t> sent;
       try {
-        sent = socket.send(zmq::buffer(out.frames.header), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+        sent = socket.send(zmq::buffer(out.header_for(out.next_output)),
+                           zmq::send_flags::sndmore | zmq::send_flags::dontwait);
         // Once the first frame is queued the rest of the message is accepted as a whole.
         if (sent) socket.send(zmq::buffer(out.frames.payload), zmq::send_flags::none);
       } catch (const zmq::error_t& e) {
@@ -448,7 +651,10 @@ void Runner::send_pending() {
     } else {
       ++routed_[out.routed_to];
     }
-    if (out.from_spool) {
+    finish_copies(out);
+    if (out.resend) {
+      // the runtime's own: the stage heard of it the first time
+    } else if (out.from_spool) {
       spool_->sent();
     } else if (is_source_) {
       try {
@@ -462,7 +668,14 @@ void Runner::send_pending() {
 }
 
 void Runner::give_up(const Outgoing& out, const std::string& reason, bool write_dead_letter) {
-  if (write_dead_letter) dead_letter(reason, out.document.header.id, out.frames.header, out.frames.payload);
+  if (write_dead_letter) {
+    dead_letter(reason, out.document.header.id, out.frames.header, out.frames.payload);
+    // A dead letter finishes the copy it came from; one abandoned (not dead-lettered) is left unacknowledged,
+    // so that its source sends it again.
+    if (out.input && !is_source_) acks_.add(out.input->origin, out.input->root, out.input->edge);
+    if (out.outbox_seq != 0) outbox_->done(out.outbox_seq);
+  }
+  if (out.resend) return;
   if (out.from_spool) {
     // Dead-lettered again, it is handled; abandoned, its spool file is kept for the next start.
     write_dead_letter ? spool_->sent() : spool_->abandoned();
@@ -532,7 +745,17 @@ bool Runner::call_stage(Status (Stage::*hook)(), const char* what) {
   return status.ok();
 }
 
-bool Runner::flush_stage() { return call_stage(&Stage::flush, "flush"); }
+bool Runner::flush_stage() {
+  const bool flushed = call_stage(&Stage::flush, "flush");
+  if (flushed) {
+    for (const auto& token : unflushed_acks_) acks_.add(token.origin, token.root, token.edge);
+    unflushed_acks_.clear();
+  }
+  if (outbox_ && outbox_->has_unwritten()) {
+    if (auto written = outbox_->commit(); !written) log_->error("cannot write the outbox: {}", written.message());
+  }
+  return flushed;
+}
 
 void Runner::report_heartbeat() {
   if (is_sink_ && work_done() != work_reported_) (void)flush_stage();
@@ -556,6 +779,8 @@ void Runner::handle_control() {
       begin_stop();
     } else if (verb == kStats) {
       report_heartbeat();
+    } else if (verb == kDone) {
+      if (frames.size() > 1) handle_done(frames[1].to_string_view());
     } else {
       log_->warn("unknown control verb '{}'", verb);
     }
@@ -577,13 +802,16 @@ void Runner::begin_stop() {
   if (stopping_) return;
   stopping_ = true;
   stop_deadline_ = Clock::now() + milliseconds(config_.pipeline.get_int("drain_timeout_ms"));
+  // Half the drain for the acknowledgements: the stages after the source drain in the other half.
+  ack_deadline_ = Clock::now() + milliseconds(config_.pipeline.get_int("drain_timeout_ms") / 2);
 }
 
 milliseconds Runner::poll_timeout(Clock::time_point now) const {
   auto next = std::min(next_heartbeat_, next_flush_);
-  if (stage_config_.descriptor->role == StageRole::Source && !stopping_ && pending_.empty()) {
+  if (stage_config_.descriptor->role == StageRole::Source && !stopping_ && pending_.empty() && room_in_flight() > 0) {
     next = std::min({next, next_produce_, next_spool_});
   }
+  if (outbox_ && outbox_->size() > 0) next = std::min(next, next_resend_);
   if (retry_document_) next = std::min(next, retry_at_);
   if (!pending_.empty()) next = std::min(next, now + milliseconds(50));  // re-check send deadlines
   if (stopping_) next = std::min(next, now + milliseconds(20));
@@ -655,11 +883,13 @@ int Runner::run() {
       retry_document_.reset();
       process(std::move(document));
     }
-    if (is_source_ && !stopping_ && pending_.empty() && now >= next_spool_) take_replays();
-    if (is_source_ && !stopping_ && pending_.empty() && now >= next_produce_) {
+    if (outbox_ && pending_.empty() && now >= next_resend_ && !(stopping_ && now > ack_deadline_)) resend_overdue();
+    // Sources produce while they have room for more unacknowledged documents (back-pressure from the sinks).
+    if (is_source_ && !stopping_ && pending_.empty() && room_in_flight() > 0 && now >= next_spool_) take_replays();
+    if (is_source_ && !stopping_ && pending_.empty() && room_in_flight() > 0 && now >= next_produce_) {
       milliseconds delay{1000};
       try {
-        delay = stage_->produce(*this, kSourceBudget);
+        delay = stage_->produce(*this, static_cast<int>(std::min<std::int64_t>(kSourceBudget, room_in_flight())));
       } catch (const std::exception& e) {
         log_->error("produce failed: {}", e.what());
       }
@@ -679,8 +909,12 @@ int Runner::run() {
       report_heartbeat();
       next_heartbeat_ = now + heartbeat;
     }
+    send_acks();
     const bool input_done = !input_ || input_drained_;
-    if (stopping_ && pending_.empty() && (!retry_document_ || now > stop_deadline_) && input_done) {
+    // A source stays until what it sent is acknowledged (or the drain deadline passes: then the outbox
+    // keeps it for the next start), sending again what is overdue.
+    const bool acknowledged = !outbox_ || outbox_->size() == 0 || now > ack_deadline_;
+    if (stopping_ && pending_.empty() && (!retry_document_ || now > stop_deadline_) && input_done && acknowledged) {
       if (retry_document_) {
         dead_letter("stopping: still failing after the drain timeout", *retry_document_);
         retry_document_.reset();
@@ -689,6 +923,11 @@ int Runner::run() {
     }
   }
   const bool flushed = flush_stage();
+  send_acks();
+  if (outbox_ && outbox_->size() > 0) {
+    log_->warn("{} document(s) not acknowledged by the drain deadline: the outbox keeps them for the next start",
+               outbox_->size());
+  }
   try {
     stage_->stop();
   } catch (const std::exception& e) {

@@ -15,6 +15,8 @@ inline constexpr const char* kStopped = "STOPPED";      // stage -> daemon: drai
 inline constexpr const char* kFailed = "FAILED";        // stage -> daemon: could not start, with the reason
 inline constexpr const char* kStop = "STOP";            // daemon -> stage: finish in-flight work and exit
 inline constexpr const char* kStats = "STATS";          // daemon -> stage: send a heartbeat now
+inline constexpr const char* kAck = "ACK";              // stage -> daemon: acknowledgement reports (ack.h)
+inline constexpr const char* kDone = "DONE";            // daemon -> source: these roots are finished
 
 // The identity a replica uses on the control channel: "<stage>#<replica>".
 std::string replica_identity(const std::string& stage, int replica);

@@ -67,8 +67,10 @@ std::vector<std::string> program_environment(const PipelineConfig& config, const
   std::string inputs;
   for (const auto& endpoint : input_endpoints(config, stage.name)) inputs += (inputs.empty() ? "" : " ") + endpoint;
   const auto number = [](auto value) { return std::to_string(value); };
+  // Version 2 (tokens in the headers, ACK expected) only for a program whose stage says it acknowledges.
+  const bool acknowledges = !stage.descriptor->acknowledges || stage.descriptor->acknowledges(stage.options);
   return {
-      "VNAWIRE_PROTOCOL=" + number(kProtocolVersion),
+      "VNAWIRE_PROTOCOL=" + number(acknowledges ? kProtocolVersion : 1),
       "VNAWIRE_STAGE=" + stage.name,
       "VNAWIRE_REPLICA=" + number(replica),
       "VNAWIRE_IDENTITY=" + replica_identity(stage.name, replica),

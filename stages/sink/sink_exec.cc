@@ -226,6 +226,10 @@ const runtime::StageDescriptor& exec_descriptor() {
                      std::nullopt,
                      std::nullopt,
                      {"jsonl", "zmq"}},
+          OptionSpec{"acknowledges", OptionType::Bool, false,
+                     "zmq mode: the program speaks protocol version 2 and sends ACK for what it stored (the C++ SDK "
+                     "does); otherwise it gets version 1 messages and the stage before it acknowledges each one once "
+                     "the program's socket took it."},
           OptionSpec{
               "answer_timeout_ms", OptionType::Int, std::int64_t{30000},
               "jsonl mode: longest the program may take to answer a record before it is restarted and the record "
@@ -240,6 +244,9 @@ const runtime::StageDescriptor& exec_descriptor() {
       check_endpoints_fit_a_list,
       [](const runtime::Options& options) {
         return options.get_string("mode") == "zmq" ? options.get_list("command") : std::vector<std::string>{};
+      },
+      [](const runtime::Options& options) {
+        return options.get_string("mode") != "zmq" || options.get_bool("acknowledges");
       },
   };
   return descriptor;

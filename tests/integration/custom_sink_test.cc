@@ -23,9 +23,11 @@ constexpr const char* kExamples = VNAWIRE_SOURCE_DIR "/examples/sinks";
 
 // The whole pipeline plus `files`, `replicas` of an exec stage running `command` (the items of a YAML flow list)
 // in `mode`, storing into <dir>/records.
-std::string with_exec_sink(const TempDir& dir, const std::string& mode, const std::string& command, int replicas = 1) {
+// `extra` adds options ("acknowledges: true, ").
+std::string with_exec_sink(const TempDir& dir, const std::string& mode, const std::string& command, int replicas = 1,
+                           const std::string& extra = "") {
   return whole_pipeline_yaml(dir, "") + "  - name: files\n    type: exec\n    replicas: " + std::to_string(replicas) +
-         "\n    inputs: [extract]\n    options: {mode: " + mode + ", command: [" + command + ", " +
+         "\n    inputs: [extract]\n    options: {" + extra + "mode: " + mode + ", command: [" + command + ", " +
          (dir / "records").string() + "]}\n";
 }
 
@@ -91,7 +93,9 @@ TEST(CustomSink, TheCppExampleBuiltAgainstTheInstalledSdkGetsEveryDocument) {
   EXPECT_EQ(alone.wait(seconds(10)), 2);
   EXPECT_NE(alone.errors().find("VNAWIRE_STAGE is not set"), std::string::npos) << alone.errors();
 
-  run_and_expect_every_document_stored(dir, with_exec_sink(dir, "zmq", build + "/store"), 40);
+  // The SDK acknowledges what the handler stored: the sources' outboxes empty, the stop is clean.
+  run_and_expect_every_document_stored(dir, with_exec_sink(dir, "zmq", build + "/store", 1, "acknowledges: true, "),
+                                       40);
 }
 
 // Without acknowledgements yet (docs/protocol.md), the documents a killed sink had taken in but not stored are

@@ -28,20 +28,6 @@ void write_site(const TempDir& dir, int count) {
   }
 }
 
-// Starts `vnawire replay` on a free port and returns its base URL ("" when it did not come up).
-std::string start_replay(Process& replay) {
-  std::string url;
-  wait_until(
-      [&] {
-        std::smatch match;
-        const std::string out = replay.output();
-        if (std::regex_search(out, match, std::regex("at (http://127\\.0\\.0\\.1:[0-9]+)/"))) url = match[1];
-        return !url.empty();
-      },
-      seconds(20));
-  return url;
-}
-
 TEST(Fetch, CommandLineDiscoversASiteAndPrintsEachDispatchOnce) {
   TempDir dir;
   write_site(dir, 12);
@@ -105,7 +91,9 @@ TEST(Fetch, PipelineTailsAGrowingSiteAndAKilledFetchStageLosesAndRepeatsNothing)
                  "\n  flush_interval_ms: 100\n  heartbeat_ms: 200\nstages:\n"
                  "  - name: fetch\n    type: fetch\n    options:\n      per_host_interval_ms: 0\n"
                  "      per_host_in_flight: 4\n      sources:\n"
-                 "        - {name: replay, kind: site, url: '" + base + "/', interval_ms: 200, allow_private: true}\n"
+                 "        - {name: replay, kind: site, url: '" +
+                 base +
+                 "/', interval_ms: 200, allow_private: true}\n"
                  "  - name: dedupe\n    type: dedupe\n    inputs: [fetch]\n"
                  "  - name: out\n    type: sink_jsonl\n    inputs: [dedupe]\n    options: {path: out.jsonl}\n");
   Process daemon({kBinary, "run", "-c", (dir / "pipeline.yaml").string()}, dir.path());

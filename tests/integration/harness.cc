@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <random>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -231,6 +232,19 @@ int free_port_range(int count) {
     if (ok) return base;
   }
   return -1;
+}
+
+std::string start_replay(Process& replay) {
+  std::string url;
+  wait_until(
+      [&] {
+        std::smatch match;
+        const std::string out = replay.output();
+        if (std::regex_search(out, match, std::regex("at (http://127\\.0\\.0\\.1:[0-9]+)/"))) url = match[1];
+        return !url.empty();
+      },
+      std::chrono::seconds(60));
+  return url;
 }
 
 }  // namespace vnawire::testing

@@ -73,6 +73,9 @@ int count_files(const std::filesystem::path& dir, const std::string& extension);
 // Maps the url of each record of a JSON Lines sink to how many times it was stored.
 std::map<std::string, int> stored_urls(const std::filesystem::path& sink);
 
+// Waits for a `vnawire replay` child to print where it serves; returns its base URL ("" when it did not come up).
+std::string start_replay(Process& replay);
+
 // A free loopback TCP port range of `count` ports.
 int free_port_range(int count);
 

@@ -64,7 +64,7 @@ TEST(StageProcess, BadMessagesAreDeadLetteredAndTheStageGoesOn) {
   std::vector<std::string> reasons;
   for (const auto& line : read_lines(dead)) reasons.push_back(nlohmann::json::parse(line)["reason"]);
   EXPECT_EQ(reasons[0], "malformed message: expected 2 frames, got 1");
-  EXPECT_EQ(reasons[1], "cannot decode: unsupported protocol version 9 (this build speaks 1)");
+  EXPECT_EQ(reasons[1], "cannot decode: unsupported protocol version 9 (this build speaks 1 and 2)");
   EXPECT_EQ(reasons[2], "cannot decode: payload is not valid JSON");
   EXPECT_EQ(reasons[3], "the record has no string \"body\"");
 

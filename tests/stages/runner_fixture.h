@@ -142,11 +142,16 @@ inline runtime::Document document_of_size(const std::string& id, std::size_t bod
 class RunnerFixture {
  public:
   // `stages_yaml`: the `stages:` list; `pipeline_extra`: more `pipeline:` keys, as "key: value, ...".
+  // Acknowledgements are off unless `pipeline_extra` names them: with them on, the test plays the daemon's
+  // acker itself (acks(), send_done()).
   RunnerFixture(const std::string& stages_yaml, const std::string& pipeline_extra = "") {
     char pattern[] = "/tmp/vnawire-runner-XXXXXX";
     dir_ = ::mkdtemp(pattern);
-    const std::string yaml = "pipeline: {state_dir: " + dir_.string() + ", heartbeat_ms: 50" +
-                             (pipeline_extra.empty() ? "" : ", " + pipeline_extra) + "}\nstages:\n" + stages_yaml;
+    std::string extra = pipeline_extra;
+    if (extra.find("acknowledgements") == std::string::npos)
+      extra += (extra.empty() ? "" : ", ") + std::string("acknowledgements: false");
+    const std::string yaml =
+        "pipeline: {state_dir: " + dir_.string() + ", heartbeat_ms: 50, " + extra + "}\nstages:\n" + stages_yaml;
     loaded_ = runtime::parse_pipeline_config(yaml, "test.yaml", dir_, stage_type_or_test_type);
     for (const auto& error : loaded_.errors) ADD_FAILURE() << error.to_string();
     std::filesystem::create_directories(loaded_.config.run_dir);
@@ -171,6 +176,8 @@ class RunnerFixture {
   void start(const std::string& stage) {
     stage_ = stage;
     identity_ = runtime::replica_identity(stage, 0);
+    done_ = false;
+    counters_ = nlohmann::json::object();
     const runtime::StageConfig* stage_config = config().find(stage);
     ASSERT_NE(stage_config, nullptr);
     thread_ = std::thread([this, stage_config] {
@@ -202,6 +209,18 @@ class RunnerFixture {
     auto it = counters_.find("counters");
     if (it == counters_.end() || !it->contains(name)) return 0;
     return (*it)[name].get<std::uint64_t>();
+  }
+
+  // The ACK reports received so far, [origin, root hex, value hex] each, in order.
+  const std::vector<nlohmann::json>& acks() const { return acks_; }
+  // Reads the control channel for `wait`.
+  void pump(std::chrono::milliseconds wait) { read_control(wait); }
+  // Tells the replica (a source) that these roots are finished, as the daemon's acker does.
+  void send_done(const std::vector<std::string>& roots) {
+    const std::string body = nlohmann::json{{"roots", roots}}.dump();
+    std::array<zmq::const_buffer, 3> frames = {zmq::buffer(identity_), zmq::buffer(std::string_view(runtime::kDone)),
+                                               zmq::buffer(body)};
+    (void)zmq::send_multipart(control_, frames, zmq::send_flags::dontwait);
   }
 
   // Sends STOP once, without waiting.
@@ -261,8 +280,12 @@ class RunnerFixture {
     while (true) {
       std::vector<zmq::message_t> frames;
       if (!zmq::recv_multipart(control_, std::back_inserter(frames), zmq::recv_flags::dontwait)) return;
-      if (frames.size() == 3 && frames[0].to_string_view() == identity_) {
-        counters_ = nlohmann::json::parse(frames[2].to_string_view());
+      if (frames.size() != 3 || frames[0].to_string_view() != identity_) continue;
+      auto body = nlohmann::json::parse(frames[2].to_string_view());
+      if (frames[1].to_string_view() == runtime::kAck) {
+        for (auto& entry : body["acks"]) acks_.push_back(std::move(entry));
+      } else {
+        counters_ = std::move(body);
       }
     }
   }
@@ -276,6 +299,7 @@ class RunnerFixture {
   std::atomic<bool> done_{false};
   int exit_code_ = -1;
   nlohmann::json counters_ = nlohmann::json::object();
+  std::vector<nlohmann::json> acks_;
 };
 
 // Sends a document as the two frames of a data message.

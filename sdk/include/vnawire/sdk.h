@@ -33,9 +33,10 @@ struct Document {
 class Outcome {
  public:
   enum class Kind { Ok, Error, Retry };
-  // Stored: counted as forwarded.
+  // Stored, durably: counted as forwarded, and (with `acknowledges: true` in the stage's options) acknowledged
+  // to the document's source, which then forgets it. Return it only once a crash cannot lose the document.
   static Outcome ok() { return Outcome(Kind::Ok, {}); }
-  // Never will be stored: written to the stage's dead-letter file with the reason.
+  // Never will be stored: written to the stage's dead-letter file with the reason (and acknowledged).
   static Outcome error(std::string reason) { return Outcome(Kind::Error, std::move(reason)); }
   // Not now (a database is busy): offered again after a growing delay (100 ms up to 5 s); at stop, dead-lettered
   // once the pipeline's drain_timeout_ms has passed.

@@ -47,7 +47,7 @@ TEST(Codec, MissingPayloadIdIsFilledFromHeader) {
 TEST(Codec, RejectsBadHeaders) {
   const char* payload = R"({"id":"a"})";
   EXPECT_NE(decode("XXXX 1 0 - a", payload).error().find("tag"), std::string::npos);
-  EXPECT_NE(decode("VNAW 2 0 - a", payload).error().find("unsupported protocol version 2"), std::string::npos);
+  EXPECT_NE(decode("VNAW 3 0 - a", payload).error().find("unsupported protocol version 3"), std::string::npos);
   EXPECT_FALSE(decode("VNAW x 0 - a", payload).ok());
   EXPECT_FALSE(decode("VNAW 1 -4 - a", payload).ok());
   EXPECT_FALSE(decode("VNAW 1 0 -", payload).ok());

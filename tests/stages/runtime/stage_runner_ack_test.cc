@@ -1,0 +1,166 @@
+// Acknowledgements in the stage main loop: the source's outbox, sends again and dead letters after
+// max_attempts, the reports of a processor and a sink, and back-pressure from unacknowledged documents.
+#include <gtest/gtest.h>
+
+#include "stages/runtime/ack.h"
+#include "stages/runtime/codec.h"
+#include "tests/stages/runner_fixture.h"
+
+namespace vnawire::runtime {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using testing::document_of_size;
+using testing::RunnerFixture;
+using testing::source_script;
+
+constexpr const char* kSourceAndSink =
+    "  - {name: src, type: scripted_source}\n"
+    "  - {name: out, type: sink_jsonl, inputs: [src]}\n";
+
+struct Received {
+  Header header;
+  std::string payload;
+};
+
+Received receive(zmq::socket_t& socket) {
+  std::vector<zmq::message_t> frames;
+  if (!zmq::recv_multipart(socket, std::back_inserter(frames)) || frames.size() != 2) return {};
+  auto header = decode_header(frames[0].to_string_view());
+  return {header ? header.value() : Header{}, frames[1].to_string()};
+}
+
+std::uint64_t hex(const nlohmann::json& value) { return *parse_token_hex(value.get<std::string>()); }
+
+TEST(StageRunnerAcks, ASourceKeepsWhatItSentUntilTheDaemonSaysEveryCopyIsFinished) {
+  RunnerFixture fixture(kSourceAndSink, "acknowledgements: true");
+  fixture.start("src");
+  auto consumer = fixture.consumer("src", "out");
+  source_script().emit(document_of_size("tracked", 100));
+  const Received copy = receive(consumer);
+  ASSERT_EQ(copy.header.id, "tracked");
+  const auto token = parse_ack(copy.header.ack);
+  ASSERT_TRUE(token) << "a tracked document carries its token";
+  EXPECT_EQ(token->origin, "src#0");
+  // The source reports its root with the edge it handed out.
+  ASSERT_TRUE(fixture.wait_for([&](const nlohmann::json&) { return !fixture.acks().empty(); }, seconds(10)));
+  const auto& report = fixture.acks().front();
+  EXPECT_EQ(report[0], "src#0");
+  EXPECT_EQ(hex(report[1]), token->root);
+  EXPECT_EQ(hex(report[2]), token->edge);
+  ASSERT_TRUE(fixture.wait_for([](const nlohmann::json& c) { return c.value("in_flight", 0) == 1; }, seconds(10)));
+  fixture.send_done({token_hex(token->root)});
+  ASSERT_TRUE(fixture.wait_for([](const nlohmann::json& c) { return c.value("in_flight", 1) == 0; }, seconds(10)));
+  EXPECT_EQ(fixture.counter("acknowledged"), 1u);
+  EXPECT_EQ(fixture.stop(), 0);
+}
+
+TEST(StageRunnerAcks, AnUnacknowledgedDocumentIsSentAgainThenDeadLetteredWithItsHistory) {
+  RunnerFixture fixture(kSourceAndSink, "acknowledgements: true, ack_timeout_ms: 200, max_attempts: 3");
+  fixture.start("src");
+  auto consumer = fixture.consumer("src", "out");
+  source_script().emit(document_of_size("lost", 100));
+  std::vector<Received> sends;
+  for (int i = 0; i < 3; ++i) sends.push_back(receive(consumer));
+  for (std::uint32_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(sends[i].header.id, "lost");
+    EXPECT_EQ(sends[i].header.attempt, i) << "each send counts one more attempt";
+    EXPECT_EQ(sends[i].payload, sends[0].payload);
+  }
+  EXPECT_NE(parse_ack(sends[1].header.ack)->root, parse_ack(sends[0].header.ack)->root) << "a new root per send";
+  ASSERT_TRUE(fixture.wait_for([](const nlohmann::json& c) { return c.value("dead_lettered", 0) == 1; }, seconds(10)));
+  const auto letters = fixture.dead_letters();
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0].rfind("lost: not acknowledged after 3 send(s): first sent ", 0), 0u) << letters[0];
+  EXPECT_EQ(fixture.counter("resent_unacknowledged"), 2u);
+  EXPECT_EQ(fixture.counter("dead_lettered_unacknowledged"), 1u);
+  EXPECT_EQ(fixture.counters().value("in_flight", 1), 0);
+  EXPECT_EQ(source_script().sent_ids(), std::vector<std::string>{"lost"}) << "the stage hears of the first send only";
+  EXPECT_EQ(fixture.stop(), 0);
+}
+
+TEST(StageRunnerAcks, ARestartedSourceSendsAgainWhatWasNotAcknowledged) {
+  RunnerFixture fixture(kSourceAndSink, "acknowledgements: true, ack_timeout_ms: 300, drain_timeout_ms: 400");
+  fixture.start("src");
+  {
+    auto consumer = fixture.consumer("src", "out");
+    source_script().emit(document_of_size("survivor", 100));
+    EXPECT_EQ(receive(consumer).header.attempt, 0u);
+  }
+  // Stopped without its acknowledgement: the outbox keeps it.
+  EXPECT_EQ(fixture.stop(), 0);
+  EXPECT_EQ(fixture.counters().value("in_flight", 0), 1);
+  fixture.start("src");
+  auto consumer = fixture.consumer("src", "out");
+  const Received again = receive(consumer);
+  EXPECT_EQ(again.header.id, "survivor");
+  EXPECT_EQ(again.header.attempt, 1u);
+  fixture.send_done({token_hex(parse_ack(again.header.ack)->root)});
+  ASSERT_TRUE(fixture.wait_for([](const nlohmann::json& c) { return c.value("in_flight", 1) == 0; }, seconds(10)));
+  EXPECT_EQ(fixture.stop(), 0);
+}
+
+TEST(StageRunnerAcks, ASourceStopsProducingAtMaxInFlightUntilAcknowledgementsCome) {
+  RunnerFixture fixture(kSourceAndSink,
+                        "acknowledgements: true, max_in_flight: 5, ack_timeout_ms: 600000, drain_timeout_ms: 1000");
+  fixture.start("src");
+  auto consumer = fixture.consumer("src", "out");
+  for (int i = 0; i < 8; ++i) source_script().emit(document_of_size("d" + std::to_string(i), 10));
+  std::vector<std::uint64_t> roots;
+  for (int i = 0; i < 5; ++i) roots.push_back(parse_ack(receive(consumer).header.ack)->root);
+  consumer.set(zmq::sockopt::rcvtimeo, 500);
+  std::vector<zmq::message_t> frames;
+  EXPECT_FALSE(zmq::recv_multipart(consumer, std::back_inserter(frames))) << "a sixth document went out";
+  fixture.send_done({token_hex(roots[0]), token_hex(roots[1])});
+  consumer.set(zmq::sockopt::rcvtimeo, 10000);
+  EXPECT_EQ(receive(consumer).header.id, "d5");
+  EXPECT_EQ(receive(consumer).header.id, "d6");
+  frames.clear();
+  consumer.set(zmq::sockopt::rcvtimeo, 500);
+  EXPECT_FALSE(zmq::recv_multipart(consumer, std::back_inserter(frames)));
+}
+
+TEST(StageRunnerAcks, AProcessorReportsTheEdgeItTookXoredWithTheEdgesItHandedOn) {
+  RunnerFixture fixture(
+      "  - {name: src, type: scripted_source}\n"
+      "  - {name: lang, type: langid, inputs: [src]}\n"
+      "  - {name: out, type: sink_jsonl, inputs: [lang]}\n",
+      "acknowledgements: true");
+  fixture.start("lang");
+  auto input = fixture.producer("src", "lang");
+  auto output = fixture.consumer("lang", "out");
+  Document document{Header{"p1", 0, "", "src#0/00000000000000aa/00000000000000bb"},
+                    {{"id", "p1"},
+                     {"content_type", "text/plain"},
+                     {"body", "Le gouvernement a adopté hier un nouveau plan pour les provinces du centre du pays."}}};
+  testing::send_document(input, document);
+  const Received copy = receive(output);
+  const auto token = parse_ack(copy.header.ack);
+  ASSERT_TRUE(token);
+  EXPECT_EQ(token->origin, "src#0");
+  EXPECT_EQ(token->root, 0xaaU);
+  EXPECT_NE(token->edge, 0xbbU);
+  ASSERT_TRUE(fixture.wait_for([&](const nlohmann::json&) { return !fixture.acks().empty(); }, seconds(10)));
+  EXPECT_EQ(hex(fixture.acks()[0][2]), 0xbbU ^ token->edge);
+  EXPECT_EQ(fixture.stop(), 0);
+}
+
+TEST(StageRunnerAcks, ASinkReportsAStoredCopyOnlyOnceItsBatchIsFlushed) {
+  testing::BatchingSink::stored() = 0;
+  RunnerFixture fixture(
+      "  - {name: src, type: scripted_source}\n"
+      "  - {name: out, type: batching_sink, inputs: [src]}\n",
+      "acknowledgements: true, flush_interval_ms: 600000");
+  fixture.start("out");
+  auto input = fixture.producer("src", "out");
+  testing::send_document(input,
+                         Document{Header{"s1", 0, "", "src#0/0000000000000011/0000000000000022"}, {{"id", "s1"}}});
+  ASSERT_TRUE(fixture.wait_for([&](const nlohmann::json&) { return !fixture.acks().empty(); }, seconds(10)));
+  EXPECT_EQ(testing::BatchingSink::stored().load(), 1) << "acknowledged before it was durable";
+  EXPECT_EQ(hex(fixture.acks()[0][2]), 0x22U);
+  EXPECT_EQ(fixture.stop(), 0);
+}
+
+}  // namespace
+}  // namespace vnawire::runtime
