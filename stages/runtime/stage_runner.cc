@@ -46,7 +46,9 @@ constexpr const char* kReplayed = "replayed";  // sources: dead letters sent aga
 constexpr const char* kSetAside = "dead_letter_lines_set_aside";     // damaged dead-letter lines, moved at start
 constexpr std::uintmax_t kLargestCheckedAtStart = 256u << 20;        // a larger dead-letter file is not read at start
 constexpr const char* kDeadLetterLost = "dead_letter_write_failed";  // the record could not be written
-constexpr milliseconds kSpoolPoll{1000};                  // sources: how often the replay spool is looked at when empty
+constexpr milliseconds kSpoolPoll{1000};
+constexpr milliseconds kOrphanDrain{2000};  // how long a stage whose daemon died may still hand documents on //
+                                            // sources: how often the replay spool is looked at when empty
 constexpr const char* kAcknowledged = "acknowledged";     // sources: documents every copy of which is finished
 constexpr const char* kResent = "resent_unacknowledged";  // sources: sent again, no acknowledgement in time
 constexpr const char* kUnacknowledged = "dead_lettered_unacknowledged";  // sources: max_attempts reached
@@ -181,7 +183,10 @@ class Runner final : public Emitter {
   bool stopping_ = false;
   bool input_drained_ = false;
   Clock::time_point stop_deadline_{};
-  Clock::time_point ack_deadline_{};  // sources, stopping: how long to wait for what they sent to be acknowledged
+  Clock::time_point ack_deadline_{};
+  pid_t parent_ = ::getppid();  // the daemon, for a stage it started
+  bool orphaned_ =
+      false;  // the daemon died  // sources, stopping: how long to wait for what they sent to be acknowledged
   Clock::time_point next_heartbeat_{};
   Clock::time_point next_flush_{};
   Clock::time_point next_produce_{};
@@ -415,8 +420,7 @@ Status Runner::setup() {
     if (outbox_->size() > 0) {
       // An acknowledgement meant for the previous process is lost with it: they go out again now (a copy
       // that was in fact finished is recognised as a replay downstream and stored once).
-      log_->info("{} document(s) sent before the last stop are not acknowledged: sending them again",
-                 outbox_->size());
+      log_->info("{} document(s) sent before the last stop are not acknowledged: sending them again", outbox_->size());
       outbox_->make_all_due();
     }
   }
@@ -618,10 +622,13 @@ void Runner::send_pending() {
       const bool timed_out = send_timeout.count() > 0 && now - out.since > send_timeout;
       const bool stop_expired = stopping_ && now > stop_deadline_;
       if (out.next_output == 0 && (timed_out || stop_expired)) {
+        // A stage whose daemon died leaves a tracked document to its source's outbox: no dead letter for a
+        // document that comes again.
+        const bool sent_again = orphaned_ && stop_expired && out.input.has_value();
         give_up(out,
                 stop_expired ? "stopping: downstream did not take the document before the drain timeout"
                              : "downstream did not take the document within send_timeout_ms",
-                true);
+                !sent_again);
         pending_.pop_front();
         continue;
       }
@@ -790,10 +797,21 @@ void Runner::handle_control() {
 void Runner::handle_signal() {
   signalfd_siginfo info{};
   while (::read(signal_fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
-    if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT) {
-      if (!stopping_) log_->info("signal {}: finishing in-flight work", info.ssi_signo);
+    if (info.ssi_signo != SIGTERM && info.ssi_signo != SIGINT) continue;
+    if (::getppid() != parent_ && !orphaned_) {
+      // The daemon died (its death sends SIGTERM to every stage it started): nothing will drain this stage's
+      // consumers or acknowledge anything. Finish what is in hand and go, so that no process outlives it and
+      // a new daemon starts on free sockets; what is unacknowledged stays in the outbox.
+      orphaned_ = true;
+      log_->warn("the daemon is gone: stopping now");
       begin_stop();
+      input_drained_ = true;  // what waits in the input is sent again by its source
+      stop_deadline_ = std::min(stop_deadline_, Clock::now() + kOrphanDrain);
+      ack_deadline_ = Clock::now();
+      continue;
     }
+    if (!stopping_) log_->info("signal {}: finishing in-flight work", info.ssi_signo);
+    begin_stop();
   }
 }
 

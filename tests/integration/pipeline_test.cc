@@ -53,6 +53,36 @@ TEST(Pipeline, TwoHundredDocumentsReachTheSinkExactlyOnceThroughTwoExtractReplic
   EXPECT_TRUE(processes_with(tag).empty()) << "stage processes outlived the daemon";
 }
 
+// SIGKILL gives the daemon no chance to stop its stages: the kernel tells them (PR_SET_PDEATHSIG), they go at
+// once, and a new daemon sends again from the outbox whatever was not acknowledged.
+TEST(Pipeline, ADaemonKilledWithSigkillLeavesNoStageBehindAndARestartFinishesTheWork) {
+  TempDir dir;
+  write_inbox(dir, 0, 3000);
+  // Near copies (the generator makes a few in 3,000) are tagged, not dropped, so that every file is stored.
+  std::string yaml = whole_pipeline_yaml(dir, "");
+  yaml.replace(yaml.find("    type: dedupe\n"), 17, "    type: dedupe\n    options: {action: tag, near_action: tag}\n");
+  write_file(dir / "pipeline.yaml", yaml);
+  const auto sink = dir / "state/out.jsonl";
+  const std::string tag = "--base-dir " + dir.path().string() + " --stage ";
+  {
+    Process daemon({kBinary, "run", "-c", (dir / "pipeline.yaml").string()}, dir.path());
+    ASSERT_TRUE(wait_until([&] { return count_lines(sink) >= 20; }, seconds(60))) << daemon.errors();
+    daemon.signal(SIGKILL);
+    EXPECT_EQ(daemon.wait(seconds(10)), 128 + SIGKILL);
+    EXPECT_TRUE(wait_until([&] { return processes_with(tag).empty(); }, seconds(5)))
+        << processes_with(tag).size() << " stage process(es) outlived the daemon";
+  }
+  EXPECT_LT(count_lines(sink), 3000u) << "the run was over before the kill";
+  Process daemon({kBinary, "run", "-c", (dir / "pipeline.yaml").string()}, dir.path());
+  ASSERT_TRUE(wait_until([&] { return count_lines(sink) >= 3000; }, seconds(120))) << daemon.errors();
+  daemon.signal(SIGTERM);
+  ASSERT_EQ(daemon.wait(seconds(30)), 0) << daemon.errors();
+  expect_exactly_once(dir, sink, 3000);
+  EXPECT_EQ(count_lines(dir / "state/deadletter/dedupe.0.jsonl") + count_lines(dir / "state/deadletter/langid.0.jsonl"),
+            0u)
+      << "a document that its source sends again was dead-lettered";
+}
+
 TEST(Pipeline, SigtermDrainsInFlightDocumentsAndARestartFinishesTheRest) {
   TempDir dir;
   write_inbox(dir, 0, 200);
