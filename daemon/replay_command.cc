@@ -17,7 +17,7 @@ namespace vnawire::daemon {
 namespace {
 
 constexpr const char* kReplayUsage =
-    "usage: vnawire replay --dir DIR [--listen HOST:PORT] [--every SECONDS] [--fault KIND[=ARG]@PREFIX[*COUNT]]...\n"
+    "usage: vnawire replay --dir DIR [--listen HOST:PORT] [--every SECONDS] [--fault KIND[=ARG]@PREFIX[*COUNT][~SECONDS]]...\n"
     "                      [--disallow PREFIX]... [--crawl-delay SECONDS] [--threads N] [--log-level LEVEL]\n"
     "(docs/replay.md describes the site and the faults)\n";
 

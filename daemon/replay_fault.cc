@@ -57,7 +57,8 @@ std::string known_kinds() {
 
 runtime::Result<Fault> parse_fault(const std::string& spec) {
   auto fail = [&](const std::string& why) {
-    return runtime::Status::error("bad fault \"" + spec + "\": " + why + " (written KIND[=ARG]@PREFIX[*COUNT])");
+    return runtime::Status::error("bad fault \"" + spec + "\": " + why +
+                                  " (written KIND[=ARG]@PREFIX[*COUNT][~SECONDS])");
   };
   const std::size_t at = spec.find('@');
   if (at == std::string::npos) return fail("no @PREFIX");
@@ -65,6 +66,13 @@ runtime::Result<Fault> parse_fault(const std::string& spec) {
   std::string_view where = std::string_view(spec).substr(at + 1);
 
   Fault fault;
+  const std::size_t tilde = where.rfind('~');
+  if (tilde != std::string_view::npos) {
+    const auto seconds = parse_count(where.substr(tilde + 1));
+    if (!seconds || *seconds == 0) return fail("~SECONDS must be a whole number of seconds above 0");
+    fault.window = std::chrono::seconds(*seconds);
+    where = where.substr(0, tilde);
+  }
   const std::size_t star = where.rfind('*');
   if (star != std::string_view::npos) {
     const auto count = parse_count(where.substr(star + 1));
@@ -111,7 +119,8 @@ runtime::Result<Fault> parse_fault(const std::string& spec) {
   return fault;
 }
 
-FaultBook::FaultBook(std::vector<Fault> faults) : faults_(std::move(faults)), used_(faults_.size(), 0) {}
+FaultBook::FaultBook(std::vector<Fault> faults)
+    : faults_(std::move(faults)), used_(faults_.size(), 0), first_(faults_.size()) {}
 
 FaultPlan FaultBook::take(std::string_view path) {
   FaultPlan plan;
@@ -120,6 +129,9 @@ FaultPlan FaultBook::take(std::string_view path) {
     const Fault& fault = faults_[i];
     const bool exhausted = fault.count > 0 && used_[i] >= fault.count;
     if (exhausted || !path.starts_with(fault.path_prefix)) continue;
+    const auto now = std::chrono::steady_clock::now();
+    if (used_[i] == 0) first_[i] = now;
+    if (fault.window.count() > 0 && now - first_[i] >= fault.window) continue;  // the outage is over
     // Delays add up and leave the answer to the next fault; of the others, the first one listed wins.
     if (fault.kind == Fault::Kind::Delay) {
       plan.delay += std::chrono::milliseconds(fault.arg);

@@ -14,7 +14,9 @@
 namespace vnawire::replay {
 
 // One injected fault: applies to requests whose path starts with `path_prefix`, for the first `count` matching
-// requests (0: every one). Written on the command line as KIND[=ARG]@PREFIX[*COUNT], e.g. "status=500@/articles/*2".
+// requests (0: every one) and, with a window, only for `window` from the first matching request (an outage of
+// that length). Written on the command line as KIND[=ARG]@PREFIX[*COUNT][~SECONDS], e.g. "status=500@/articles/*2"
+// or "status=503@/inbox~10".
 struct Fault {
   enum class Kind {
     Delay,         // ARG milliseconds before answering
@@ -31,10 +33,11 @@ struct Fault {
   std::int64_t arg = 0;
   std::string path_prefix = "/";
   std::int64_t count = 0;
-  std::string charset;  // WrongCharset: the declared charset (its ARG is a name, not a number)
+  std::chrono::milliseconds window{0};  // 0: no time limit
+  std::string charset;                  // WrongCharset: the declared charset (its ARG is a name, not a number)
 };
 
-// Parses KIND[=ARG]@PREFIX[*COUNT]; kinds are written delay, status, retry-after, truncate, wrong-charset,
+// Parses KIND[=ARG]@PREFIX[*COUNT][~SECONDS]; kinds are written delay, status, retry-after, truncate, wrong-charset,
 // no-charset, redirect-loop, gzip-bomb, oversize.
 runtime::Result<Fault> parse_fault(const std::string& spec);
 

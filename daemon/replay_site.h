@@ -121,6 +121,7 @@ class FaultBook {
   std::vector<Fault> faults_;
   std::mutex mutex_;
   std::vector<std::int64_t> used_;
+  std::vector<std::chrono::steady_clock::time_point> first_;  // each fault's first matching request
 };
 
 struct Request {

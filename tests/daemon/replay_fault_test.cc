@@ -1,6 +1,8 @@
 // Fault injection of the replay server: the spec syntax, and each kind applied for its count, then lifted.
 #include "tests/daemon/replay_test_util.h"
 
+#include <thread>
+
 namespace vnawire::replay::testing {
 namespace {
 
@@ -35,6 +37,16 @@ TEST_F(ReplayFaults, StatusWithoutCountHitsEveryRequestUnderThePrefix) {
   for (int i = 0; i < 3; ++i) EXPECT_EQ(get("/articles/a-rail.txt").status, 500);
   EXPECT_EQ(get("/articles-index").status, 404);
   EXPECT_EQ(get("/").status, 200);
+}
+
+TEST_F(ReplayFaults, AWindowedStatusIsAnOutageThatEndsSecondsAfterItsFirstRequest) {
+  start_with({"status=503@/rss.xml~1"});
+  EXPECT_EQ(get("/atom.xml").status, 200) << "the window starts with the first matching request";
+  EXPECT_EQ(get("/rss.xml").status, 503);
+  EXPECT_EQ(get("/rss.xml").status, 503);
+  std::this_thread::sleep_for(milliseconds(1100));
+  EXPECT_EQ(get("/rss.xml").status, 200);
+  EXPECT_EQ(get("/rss.xml").status, 200);
 }
 
 TEST_F(ReplayFaults, RetryAfter) {
@@ -153,6 +165,11 @@ TEST(ReplayParseFault, ReadsKindArgPrefixAndCount) {
   }
   EXPECT_EQ(parse_fault("delay=250@/rss.xml")->arg, 250);
   EXPECT_EQ(parse_fault("wrong-charset=koi8-r@/")->charset, "koi8-r");
+  auto windowed = parse_fault("status=503@/inbox*5~10");
+  ASSERT_TRUE(windowed.ok()) << windowed.error();
+  EXPECT_EQ(windowed->path_prefix, "/inbox");
+  EXPECT_EQ(windowed->count, 5);
+  EXPECT_EQ(windowed->window, std::chrono::seconds(10));
 }
 
 TEST(ReplayParseFault, RejectsBadSpecsWithAReason) {
@@ -171,6 +188,8 @@ TEST(ReplayParseFault, RejectsBadSpecsWithAReason) {
       {"oversize=0@/", "MiB from 1 to 1024"},
       {"gzip-bomb=5000@/", "MiB from 1 to 1024"},
       {"wrong-charset=no good@/", "charset name"},
+      {"status=503@/inbox~0", "~SECONDS must be a whole number of seconds above 0"},
+      {"status=503@/inbox~x", "~SECONDS must be a whole number"},
   };
   for (const auto& [spec, reason] : bad) {
     auto parsed = parse_fault(spec);
