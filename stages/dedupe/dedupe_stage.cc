@@ -23,7 +23,16 @@ class DedupeStage final : public runtime::Stage {
     settings_ = dedupe_settings_from(*context_.options);
     const std::string& db = settings_.db_path;
     const auto path = db.empty() ? context_.stage_dir / "fingerprints.lmdb" : context_.resolve(db);
-    return store_.open(path, settings_.map_size_bytes, settings_.commit_every);
+    runtime::Status opened = store_.open(path, settings_.map_size_bytes, settings_.commit_every);
+    report_set_aside();
+    return opened;
+  }
+
+  void report_set_aside() {
+    if (store_.set_aside().empty() || store_.set_aside() == reported_) return;
+    reported_ = store_.set_aside();
+    context_.log->error("{}", reported_);
+    context_.counters->add("store_set_aside");
   }
 
   runtime::Verdict on_message(runtime::Document& document) override {
@@ -46,8 +55,17 @@ class DedupeStage final : public runtime::Stage {
     if (near_on) signature = near_signature(text.words, settings_.near);
     const Checked checked =
         store_.check_and_record(document.header.id, fingerprint(normalized), url, near_on ? &near : nullptr, near.now);
+    if (!checked.outcome && checked.damaged) {
+      // A page of the file cannot be read: the store is set aside and an empty one takes over; the
+      // document is decided again (against the new store) by the runtime's retry.
+      if (runtime::Status recovered = store_.recover(checked.error); !recovered.ok()) {
+        return runtime::Verdict::dead_letter("the fingerprint store cannot be recovered: " + recovered.message());
+      }
+      report_set_aside();
+      return runtime::Verdict::retry(checked.error);
+    }
     if (!checked.outcome) {
-      // Retrying what can never pass (a full map, a damaged file) only holds the pipeline up for ~25 s.
+      // Retrying what can never pass (a full map) only holds the pipeline up for ~25 s.
       if (checked.transient) return runtime::Verdict::retry(checked.error);
       return runtime::Verdict::dead_letter("the fingerprint store cannot record the document: " + checked.error);
     }
@@ -81,6 +99,7 @@ class DedupeStage final : public runtime::Stage {
  private:
   const runtime::StageContext& context_;
   FingerprintStore store_;
+  std::string reported_;  // the last set_aside() logged
   DedupeSettings settings_;
 
   static std::int64_t now_seconds() {

@@ -8,9 +8,14 @@
 #include "stages/dedupe/dedupe_store.h"
 
 #include <lmdb.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 #include "stages/dedupe/dedupe_normalize.h"
 
@@ -38,10 +43,27 @@ bool transient(int rc) {
   }
 }
 
+// LMDB's errors for a file whose pages do not hold what they should: a flipped bit, a truncation.
+// (A damaged page met inside a transaction also leaves the transaction unusable: MDB_BAD_TXN after it.)
+bool damage(int rc) {
+  switch (rc) {
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INVALID:
+    case MDB_BAD_TXN:
+    case MDB_BAD_VALSIZE:
+    case MDB_BAD_DBI:
+    case MDB_INCOMPATIBLE:
+      return true;
+    default:
+      return false;
+  }
+}
+
 Checked failure(const char* what, int rc) {
   std::string message = std::string(what) + ": " + mdb_strerror(rc);
   if (rc == MDB_MAP_FULL) message += " (raise the stage's map_size_mb)";
-  return Checked{std::nullopt, std::move(message), transient(rc)};
+  return Checked{std::nullopt, std::move(message), transient(rc) || damage(rc), damage(rc)};
 }
 
 }  // namespace
@@ -76,6 +98,102 @@ FingerprintStore::~FingerprintStore() {
 runtime::Status FingerprintStore::open(const std::filesystem::path& directory, std::size_t map_size_bytes,
                                        int commit_every) {
   commit_every_ = std::max(1, commit_every);
+  directory_ = directory;
+  map_size_bytes_ = map_size_bytes;
+  // LMDB trusts its pages: a damaged one can make it abort the process (mdb_assert) or read out of bounds,
+  // which would make this stage crash at every start. A child process opens the store first, indexes it
+  // and writes the snapshot this process then loads; if the child dies of it, the store is set aside.
+  if (const std::string crashed = open_in_child(); !crashed.empty()) return recover(crashed);
+  runtime::Status opened = open_environment();
+  if (opened.ok()) {
+    last_rc_ = probe_write();
+    if (last_rc_ != 0) opened = lmdb_error("a test write to the fingerprint store", last_rc_);
+  }
+  // A full map on a file far smaller than the map is a damaged free list, not a full store.
+  std::error_code ec;
+  const auto file_bytes = std::filesystem::file_size(directory / "data.mdb", ec);
+  const bool wrongly_full = last_rc_ == MDB_MAP_FULL && !ec && file_bytes < map_size_bytes / 2;
+  if (opened.ok() || !(damage(last_rc_) || wrongly_full)) return opened;
+  return recover(opened.message());
+}
+
+std::string FingerprintStore::open_in_child() {
+  std::fflush(nullptr);
+  const pid_t child = ::fork();
+  if (child < 0) return "";  // no check then: the open below is the same, only unguarded
+  if (child == 0) {
+    const rlimit no_core{0, 0};
+    ::setrlimit(RLIMIT_CORE, &no_core);
+    int code = 0;
+    {
+      FingerprintStore trial;
+      trial.directory_ = directory_;
+      trial.map_size_bytes_ = map_size_bytes_;
+      const runtime::Status opened = trial.open_environment();
+      if (opened.ok() && trial.probe_write() == 0) {
+        (void)trial.save_index();
+      } else {
+        code = damage(trial.last_rc_) ? 3 : 4;
+      }
+      trial.snapshot_.clear();  // saved above when it opened; nothing more at destruction
+    }
+    ::_exit(code);
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFSIGNALED(status)) {
+    return std::string("opening it killed a test process with signal ") + ::strsignal(WTERMSIG(status));
+  }
+  return "";  // a damaged file the child saw (exit 3) shows again in the open below, which recovers from it
+}
+
+int FingerprintStore::probe_write() {
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+  MDB_dbi probe = 0;
+  if (rc == 0) rc = mdb_dbi_open(txn, "probe", MDB_CREATE, &probe);
+  char key[] = "probe", value[] = "1";
+  MDB_val k{sizeof key, key}, v{sizeof value, value};
+  if (rc == 0) rc = mdb_put(txn, probe, &k, &v, 0);
+  if (rc == 0) rc = mdb_drop(txn, probe, 1);
+  if (rc == 0) return mdb_txn_commit(txn);
+  if (txn != nullptr) mdb_txn_abort(txn);
+  return rc;
+}
+
+void FingerprintStore::close_environment() {
+  if (env_ == nullptr) return;
+  if (txn_ != nullptr) mdb_txn_abort(txn_);
+  txn_ = nullptr;
+  mdb_env_close(env_);
+  env_ = nullptr;
+  log_ = LogTables{};
+  next_ = committed_ = 0;
+  in_txn_ = 0;
+  in_txn_bytes_ = 0;
+  uncommitted_.clear();
+  index_.clear();
+}
+
+runtime::Status FingerprintStore::recover(const std::string& why) {
+  close_environment();
+  std::filesystem::path damaged = directory_;
+  damaged += ".damaged";
+  std::error_code ec;
+  std::filesystem::remove_all(damaged, ec);
+  std::filesystem::rename(directory_, damaged, ec);
+  if (ec) return runtime::Status::error(why + "; and it cannot be set aside: " + ec.message());
+  set_aside_ = "the fingerprint store is damaged (" + why + "): moved to " + damaged.string() +
+               "; dedupe starts again with an empty memory, so documents seen before pass as unique once";
+  ++rebuilds_;
+  return open_environment();
+}
+
+runtime::Status FingerprintStore::open_environment() {
+  const std::filesystem::path& directory = directory_;
+  const std::size_t map_size_bytes = map_size_bytes_;
+  last_rc_ = 0;
   std::error_code ec;
   std::filesystem::create_directories(directory, ec);
   if (ec) return runtime::Status::error("cannot create " + directory.string() + ": " + ec.message());
@@ -83,6 +201,7 @@ runtime::Status FingerprintStore::open(const std::filesystem::path& directory, s
   mdb_env_set_maxdbs(env_, 8);
   mdb_env_set_mapsize(env_, map_size_bytes);
   if (int rc = mdb_env_open(env_, directory.c_str(), MDB_NOSYNC, 0644); rc != 0) {
+    last_rc_ = rc;
     return lmdb_error(("cannot open LMDB at " + directory.string()).c_str(), rc);
   }
   MDB_txn* txn = nullptr;
@@ -102,7 +221,10 @@ runtime::Status FingerprintStore::open(const std::filesystem::path& directory, s
     rc = mdb_txn_commit(txn);
   else
     mdb_txn_abort(txn);
-  if (rc != 0) return lmdb_error("opening the dedupe log", rc);
+  if (rc != 0) {
+    last_rc_ = rc;
+    return lmdb_error("opening the dedupe log", rc);
+  }
   snapshot_ = directory / "index.snapshot";
   index_.load(snapshot_);
   saved_ = std::chrono::steady_clock::now();
@@ -110,7 +232,10 @@ runtime::Status FingerprintStore::open(const std::filesystem::path& directory, s
   std::uint64_t next = 0;
   rc = catch_up(txn, next);
   mdb_txn_abort(txn);
-  if (rc != 0) return lmdb_error("indexing the dedupe log", rc);
+  if (rc != 0) {
+    last_rc_ = rc;
+    return lmdb_error("indexing the dedupe log", rc);
+  }
   return {};
 }
 

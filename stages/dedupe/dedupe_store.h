@@ -42,6 +42,8 @@ struct Checked {
   // The failure may pass on a retry (readers table full, disk full or failing); the others (map full,
   // a corrupt or incompatible file) never will for this document.
   bool transient = false;
+  // The file is damaged (LMDB found a page it cannot read): recover() sets it aside.
+  bool damaged = false;
 };
 
 class FingerprintStore {
@@ -52,7 +54,13 @@ class FingerprintStore {
   FingerprintStore& operator=(const FingerprintStore&) = delete;
 
   // `commit_every` decisions share a write transaction (1: each is committed before it is returned).
+  // A damaged store (LMDB reports a corrupt page, or a test write fails on a file far from full) is moved to
+  // <directory>.damaged and an empty one is started: set_aside() then says so.
   runtime::Status open(const std::filesystem::path& directory, std::size_t map_size_bytes, int commit_every = 1);
+  // Sets the damaged store aside and starts an empty one, after `why` (a Checked with `damaged`).
+  runtime::Status recover(const std::string& why);
+  // What open() or recover() set aside ("" when nothing).
+  const std::string& set_aside() const { return set_aside_; }
   // Decides and records inside the open write transaction, so replicas sharing the store agree. `url` may
   // be empty; `near` may be null (exact checks only). `now` dates the record when `near` is null (0: the
   // clock). The transaction is committed once it holds `commit_every` decisions, or by commit().
@@ -91,6 +99,18 @@ class FingerprintStore {
   std::uint64_t rebuilds_ = 0;
   DedupeIndex index_;
   std::filesystem::path snapshot_;
+  std::filesystem::path directory_;
+  std::size_t map_size_bytes_ = 0;
+  std::string set_aside_;
+  int last_rc_ = 0;  // the LMDB error of the last failed open step
+
+  runtime::Status open_environment();
+  // A write the file's structure must allow (a free-list or root page damaged by a flipped bit shows here).
+  int probe_write();
+  // Opens and indexes the store in a child process (which writes the snapshot); returns why it could not
+  // ("" when the child lived, whatever it found).
+  std::string open_in_child();
+  void close_environment();
   std::chrono::steady_clock::time_point saved_{};
 
   // Indexes what the in-memory indexes lack of the log: at open, and at the start of each write (another

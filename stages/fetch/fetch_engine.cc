@@ -48,18 +48,23 @@ std::vector<std::filesystem::path> warc_files(const std::filesystem::path& path)
 
 FetchEngine::FetchEngine(FetchSettings settings, std::string stage_name, std::filesystem::path stage_dir,
                          FetchHooks hooks)
-    : settings_(std::move(settings)), stage_name_(std::move(stage_name)), stage_dir_(std::move(stage_dir)),
-      hooks_(std::move(hooks)), last_refill_(Steady::now()) {}
+    : settings_(std::move(settings)),
+      stage_name_(std::move(stage_name)),
+      stage_dir_(std::move(stage_dir)),
+      hooks_(std::move(hooks)),
+      last_refill_(Steady::now()) {}
 
 FetchEngine::~FetchEngine() = default;
 
 runtime::Status FetchEngine::start() {
   if (auto status = state_.open(stage_dir_ / "fetch-state.sqlite"); !status) return status;
+  if (!state_.set_aside().empty() && hooks_.count) hooks_.count("state_set_aside", 1);
   for (std::size_t i = 0; i < settings_.directories.size(); ++i) {
     const auto& source = settings_.directories[i];
     DirectoryTail::Settings tail_settings{source.directory, source.extensions, source.recursive, source.settle_ms};
     auto tail = std::make_unique<DirectoryTail>();
-    const auto log = source.name.empty() ? stage_dir_ / "emitted.log" : stage_dir_ / ("emitted-" + source.name + ".log");
+    const auto log =
+        source.name.empty() ? stage_dir_ / "emitted.log" : stage_dir_ / ("emitted-" + source.name + ".log");
     if (auto status = tail->open(tail_settings, log); !status) return status;
     tails_.push_back(std::move(tail));
     next_scan_.push_back(Steady::now());
@@ -143,8 +148,8 @@ void FetchEngine::page_to_document(FetchedPage page) {
   emission.source = page.source;
   emission.etag = response.etag;
   emission.last_modified = response.last_modified;
-  if (!make_document(page.id, page.url, page.source, response.content_type, response.body, page.item,
-                     std::move(info), std::move(emission))) {
+  if (!make_document(page.id, page.url, page.source, response.content_type, response.body, page.item, std::move(info),
+                     std::move(emission))) {
     // Unchanged or rejected: nothing is in flight, so the state is settled here.
     if (page.item.status == ItemStatus::Emitted) {
       (void)state_.mark_emitted(page.id, page.item.version, page.item.content_hash, response.etag,
@@ -185,8 +190,8 @@ bool FetchEngine::produce_directory(std::size_t index) {
   emission.source = source_name;
   emission.file = file;
   emission.directory = index;
-  if (make_document(id, location, source_name, content_type, data.str(), Item{}, nlohmann::json{{"path", file.path.string()}},
-                    std::move(emission))) {
+  if (make_document(id, location, source_name, content_type, data.str(), Item{},
+                    nlohmann::json{{"path", file.path.string()}}, std::move(emission))) {
     count("files_read");
   } else {
     tail.mark_emitted(file);
@@ -244,8 +249,8 @@ bool FetchEngine::produce_warc(WarcCursor& cursor) {
     Emission emission;
     emission.kind = "warc";
     emission.source = cursor.source.name;
-    nlohmann::json info = {{"http_status", record.http_status}, {"warc_date", record.warc_date},
-                           {"warc_record_id", record.record_id}};
+    nlohmann::json info = {
+        {"http_status", record.http_status}, {"warc_date", record.warc_date}, {"warc_record_id", record.record_id}};
     if (make_document(id, canonical, cursor.source.name, record.content_type, record.body, known, std::move(info),
                       std::move(emission))) {
       return true;
@@ -276,8 +281,7 @@ std::chrono::milliseconds FetchEngine::produce(runtime::Emitter& out, int budget
   if (rate > 0) {
     const auto now = Steady::now();
     // The bucket holds at least one token, so rates below 1/s still emit.
-    tokens_ = std::min(std::max(rate, 1.0),
-                       tokens_ + rate * std::chrono::duration<double>(now - last_refill_).count());
+    tokens_ = std::min(std::max(rate, 1.0), tokens_ + rate * std::chrono::duration<double>(now - last_refill_).count());
     last_refill_ = now;
     allowed = std::min(budget, static_cast<int>(tokens_));
   }

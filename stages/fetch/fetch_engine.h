@@ -41,6 +41,9 @@ class FetchEngine {
   // Every source polled once and nothing left to fetch or emit (what `vnawire fetch` without --follow waits for).
   bool finished() const;
 
+  // What start() found damaged in the state file and set aside ("" when nothing).
+  const std::string& state_set_aside() const { return state_.set_aside(); }
+
  private:
   struct Emission {
     std::string kind;  // "web", "warc" or "file"

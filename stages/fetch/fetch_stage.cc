@@ -28,7 +28,9 @@ class FetchStage final : public runtime::Stage {
       context_.dead_letter(reason, id, payload);
     };
     engine_ = std::make_unique<FetchEngine>(std::move(*settings), context_.name, context_.stage_dir, std::move(hooks));
-    return engine_->start();
+    runtime::Status started = engine_->start();
+    if (!engine_->state_set_aside().empty()) context_.log->error("{}", engine_->state_set_aside());
+    return started;
   }
 
   std::chrono::milliseconds produce(runtime::Emitter& out, int budget) override {

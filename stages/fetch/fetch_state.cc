@@ -73,14 +73,19 @@ constexpr const char* kItemColumns =
 
 }  // namespace
 
-FetchState::~FetchState() {
+FetchState::~FetchState() { close(); }
+
+void FetchState::close() {
   if (db_ == nullptr) return;
   if (in_transaction_) sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
-  for (sqlite3_stmt* statement : {find_, insert_, update_listing_, emitted_, failed_, pending_, count_,
-                                  get_resource_, put_resource_}) {
-    sqlite3_finalize(statement);
+  in_transaction_ = false;
+  for (sqlite3_stmt** statement :
+       {&find_, &insert_, &update_listing_, &emitted_, &failed_, &pending_, &count_, &get_resource_, &put_resource_}) {
+    sqlite3_finalize(*statement);
+    *statement = nullptr;
   }
   sqlite3_close(db_);
+  db_ = nullptr;
 }
 
 runtime::Status FetchState::exec(const char* sql) {
@@ -99,11 +104,42 @@ sqlite3_stmt* FetchState::prepare(const char* sql) {
   return statement;
 }
 
+// A damaged file (a flipped bit, a truncation: SQLite says "malformed" or "not a database", or its quick
+// check fails) is moved aside with its journal files and a new one started, so that the stage starts: every
+// item is then met as new and fetched again, and dedupe recognises what was passed on before.
 runtime::Status FetchState::open(const std::filesystem::path& file) {
+  runtime::Status opened = open_file(file);
+  const int code = db_ != nullptr ? sqlite3_errcode(db_) : SQLITE_OK;
+  bool damaged = !opened.ok() && (code == SQLITE_CORRUPT || code == SQLITE_NOTADB);
+  if (opened.ok()) {
+    sqlite3_stmt* check = prepare("PRAGMA quick_check");
+    const bool whole = check != nullptr && sqlite3_step(check) == SQLITE_ROW &&
+                       std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(check, 0))) == "ok";
+    sqlite3_finalize(check);
+    if (!whole) {
+      damaged = true;
+      opened = runtime::Status::error("its integrity check failed");
+    }
+  }
+  if (!damaged) return opened;
+  close();
+  std::error_code ec;
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::filesystem::path from = file, to = file;
+    from += suffix;
+    to += std::string(suffix) + ".damaged";
+    if (std::filesystem::exists(from, ec)) std::filesystem::rename(from, to, ec);
+  }
+  set_aside_ = "the fetch state " + file.string() + " is damaged (" + opened.message() + "): moved to " +
+               file.string() + ".damaged; every item is fetched again, and dedupe passes copies of what was sent";
+  return open_file(file);
+}
+
+runtime::Status FetchState::open_file(const std::filesystem::path& file) {
   std::error_code ec;
   std::filesystem::create_directories(file.parent_path(), ec);
-  if (sqlite3_open_v2(file.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      nullptr) != SQLITE_OK) {
+  if (sqlite3_open_v2(file.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+      SQLITE_OK) {
     return runtime::Status::error("cannot open the fetch state " + file.string() + ": " + sqlite3_errmsg(db_));
   }
   if (auto status = exec(kSchema); !status) {
@@ -121,8 +157,9 @@ runtime::Status FetchState::open(const std::filesystem::path& file) {
   emitted_ = prepare(
       "UPDATE items SET status = 1, version = ?2, content_hash = ?3, etag = ?4, last_modified = ?5, "
       "emitted_at = ?6, last_error = '' WHERE id = ?1");
-  failed_ = prepare("UPDATE items SET status = CASE WHEN status = 0 THEN 2 ELSE status END, last_error = ?2 "
-                    "WHERE id = ?1");
+  failed_ = prepare(
+      "UPDATE items SET status = CASE WHEN status = 0 THEN 2 ELSE status END, last_error = ?2 "
+      "WHERE id = ?1");
   pending_ = prepare((select + " FROM items WHERE status = 0 ORDER BY first_seen LIMIT ?1").c_str());
   count_ = prepare("SELECT count(*) FROM items WHERE status = ?1");
   get_resource_ = prepare("SELECT url, etag, last_modified, last_poll FROM resources WHERE url = ?1");
@@ -130,8 +167,8 @@ runtime::Status FetchState::open(const std::filesystem::path& file) {
       "INSERT INTO resources (url, etag, last_modified, last_poll) VALUES (?1, ?2, ?3, ?4) "
       "ON CONFLICT (url) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified, "
       "last_poll = excluded.last_poll");
-  for (sqlite3_stmt* statement : {find_, insert_, update_listing_, emitted_, failed_, pending_, count_,
-                                  get_resource_, put_resource_}) {
+  for (sqlite3_stmt* statement :
+       {find_, insert_, update_listing_, emitted_, failed_, pending_, count_, get_resource_, put_resource_}) {
     if (statement == nullptr) return runtime::Status::error(std::string("fetch state: ") + sqlite3_errmsg(db_));
   }
   return {};
@@ -183,9 +220,8 @@ runtime::Status FetchState::put(const Item& item, bool known) {
   return step_done(insert_, "insert item");
 }
 
-runtime::Status FetchState::mark_emitted(const std::string& id, std::int64_t version,
-                                         const std::string& content_hash, const std::string& etag,
-                                         const std::string& last_modified) {
+runtime::Status FetchState::mark_emitted(const std::string& id, std::int64_t version, const std::string& content_hash,
+                                         const std::string& etag, const std::string& last_modified) {
   if (auto status = begin_if_needed(); !status) return status;
   bind_text(emitted_, 1, id);
   sqlite3_bind_int64(emitted_, 2, version);
@@ -224,8 +260,8 @@ std::optional<Resource> FetchState::resource(const std::string& url) {
   bind_text(get_resource_, 1, url);
   std::optional<Resource> resource;
   if (sqlite3_step(get_resource_) == SQLITE_ROW) {
-    resource = Resource{column_text(get_resource_, 0), column_text(get_resource_, 1),
-                        column_text(get_resource_, 2), column_text(get_resource_, 3)};
+    resource = Resource{column_text(get_resource_, 0), column_text(get_resource_, 1), column_text(get_resource_, 2),
+                        column_text(get_resource_, 3)};
   }
   sqlite3_reset(get_resource_);
   sqlite3_clear_bindings(get_resource_);

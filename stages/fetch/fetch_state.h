@@ -50,7 +50,10 @@ class FetchState {
   FetchState(const FetchState&) = delete;
   FetchState& operator=(const FetchState&) = delete;
 
+  // Opens (or creates) the state; a damaged file is moved to <file>.damaged and a new one started, which
+  // set_aside() then describes.
   runtime::Status open(const std::filesystem::path& file);
+  const std::string& set_aside() const { return set_aside_; }
 
   std::optional<Item> find(const std::string& id);
   // Inserts a new pending item, or updates listing fields of a known one (`known`: the caller's find()
@@ -70,12 +73,15 @@ class FetchState {
   runtime::Status commit();
 
  private:
+  runtime::Status open_file(const std::filesystem::path& file);
+  void close();
   runtime::Status begin_if_needed();
   runtime::Status exec(const char* sql);
   sqlite3_stmt* prepare(const char* sql);
   runtime::Status step_done(sqlite3_stmt* statement, const char* what);
 
   sqlite3* db_ = nullptr;
+  std::string set_aside_;
   bool in_transaction_ = false;
   sqlite3_stmt* find_ = nullptr;
   sqlite3_stmt* insert_ = nullptr;
