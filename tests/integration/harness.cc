@@ -247,4 +247,64 @@ std::string start_replay(Process& replay) {
   return url;
 }
 
+void StaticServer::put(const std::string& path, Page page) {
+  const std::lock_guard lock(mutex_);
+  pages_[path] = std::move(page);
+}
+
+StaticServer::StaticServer() {
+  listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (listener_ < 0 || ::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::listen(listener_, 64) != 0 || ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    return;
+  }
+  port_ = ntohs(address.sin_port);
+  thread_ = std::thread([this] { serve(); });
+}
+
+StaticServer::~StaticServer() {
+  stopping_ = true;
+  ::shutdown(listener_, SHUT_RDWR);
+  if (thread_.joinable()) thread_.join();
+  ::close(listener_);
+}
+
+void StaticServer::serve() {
+  while (!stopping_) {
+    const int client = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (client < 0) continue;
+    std::string request;
+    char buffer[4096];
+    while (request.find("\r\n\r\n") == std::string::npos && request.size() < 65536) {
+      const ssize_t n = ::recv(client, buffer, sizeof buffer, 0);
+      if (n <= 0) break;
+      request.append(buffer, static_cast<std::size_t>(n));
+    }
+    const std::size_t start = request.find(' ') + 1;
+    const std::string path = request.substr(start, request.find(' ', start) - start);
+    std::string status = "404 Not Found", body = "not here\n", type = "text/plain";
+    {
+      const std::lock_guard lock(mutex_);
+      if (const auto page = pages_.find(path); page != pages_.end()) {
+        status = "200 OK";
+        body = page->second.body;
+        type = page->second.content_type;
+      }
+    }
+    std::string reply = "HTTP/1.1 " + status + "\r\nContent-Type: " + type +
+                        "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
+    reply += body;
+    for (std::size_t sent = 0; sent < reply.size();) {
+      const ssize_t n = ::send(client, reply.data() + sent, reply.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) break;
+      sent += static_cast<std::size_t>(n);
+    }
+    ::close(client);
+  }
+}
+
 }  // namespace vnawire::testing

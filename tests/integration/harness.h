@@ -3,11 +3,14 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace vnawire::testing {
@@ -75,6 +78,30 @@ std::map<std::string, int> stored_urls(const std::filesystem::path& sink);
 
 // Waits for a `vnawire replay` child to print where it serves; returns its base URL ("" when it did not come up).
 std::string start_replay(Process& replay);
+
+// A plain HTTP/1.1 server on 127.0.0.1 serving fixed bodies by path (404 otherwise), one request per
+// connection, on a thread of its own: for inputs the replay server does not serve (feeds written by a test).
+class StaticServer {
+ public:
+  struct Page {
+    std::string content_type;
+    std::string body;
+  };
+  StaticServer();
+  ~StaticServer();
+  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // Serves `page` at `path` from now on.
+  void put(const std::string& path, Page page);
+
+ private:
+  void serve();
+  std::mutex mutex_;
+  std::map<std::string, Page> pages_;
+  int listener_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
 
 // A free loopback TCP port range of `count` ports.
 int free_port_range(int count);
