@@ -1,0 +1,192 @@
+// The stage process's main loop, shared by its three files: stage_runner.cc (set-up, control, the loop),
+// stage_runner_send.cc (queueing, sending, giving up, dead letters) and stage_runner_acks.cc (acknowledgements
+// and the source's outbox). Private to the runtime: it brings in ZeroMQ.
+#pragma once
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <deque>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <thread>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+#include "stages/runtime/ack.h"
+#include "stages/runtime/codec.h"
+#include "stages/runtime/dead_letter.h"
+#include "stages/runtime/dead_letter_store.h"
+#include "stages/runtime/logging.h"
+#include "stages/runtime/outbox.h"
+#include "stages/runtime/replay_spool.h"
+#include "stages/runtime/stage_runner.h"
+#include "stages/runtime/wiring.h"
+
+namespace vnawire::runtime::detail {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr int kSourceBudget = 64;        // documents a source may emit per produce() call
+constexpr int kMaxRetries = 8;           // Retry verdicts before a document is dead-lettered
+constexpr milliseconds kRetryBase{100};  // first retry delay; doubles each time
+
+// Runtime counters, reported with the stage's own.
+constexpr const char* kTooLarge = "too_large";                          // dead-lettered: over max_message_bytes
+constexpr const char* kLateConsumer = "send_timeout_partly_delivered";  // a consumer is late, others have it
+constexpr const char* kAbandonedPartly = "abandoned_partly_delivered";  // stop deadline, some consumers have it
+constexpr const char* kReplayed = "replayed";  // sources: dead letters sent again from the replay spool
+constexpr const char* kSetAside = "dead_letter_lines_set_aside";     // damaged dead-letter lines, moved at start
+constexpr std::uintmax_t kLargestCheckedAtStart = 256u << 20;        // a larger dead-letter file is not read at start
+constexpr const char* kDeadLetterLost = "dead_letter_write_failed";  // the record could not be written
+constexpr milliseconds kSpoolPoll{1000};
+constexpr milliseconds kOrphanDrain{2000};  // how long a stage whose daemon died may still hand documents on //
+                                            // sources: how often the replay spool is looked at when empty
+constexpr const char* kAcknowledged = "acknowledged";     // sources: documents every copy of which is finished
+constexpr const char* kResent = "resent_unacknowledged";  // sources: sent again, no acknowledgement in time
+constexpr const char* kUnacknowledged = "dead_lettered_unacknowledged";  // sources: max_attempts reached
+constexpr const char* kOutboxFailed = "outbox_write_failed";             // sources: the outbox could not be written
+constexpr const char* kOutboxSetAside = "outbox_damage_set_aside";       // sources: damaged journal records at start
+
+struct Outgoing {
+  Document document;
+  Frames frames;
+  const std::vector<std::size_t>* targets = nullptr;  // the output sockets it goes to (all regular ones, or one)
+  std::string routed_to;                              // the route target's name, or "" for a forwarded document
+  std::size_t next_output = 0;  // index in `targets` of the first output that has not taken it yet
+  Clock::time_point since;
+  bool reported_late = false;  // the send timeout passed after some consumers took it (logged once)
+  bool from_spool = false;     // a replayed dead letter: the spool, not the stage, hears of its fate
+  // Acknowledgements (ack.h): the copy this document came in as (a source: its root, edge 0), the header
+  // each target gets (with its own edge; none: frames.header for all) and the XOR of the edges handed out.
+  std::optional<AckToken> input;
+  std::vector<std::string> headers;
+  std::uint64_t edges = 0;
+  std::uint64_t outbox_seq = 0;  // sources: its outbox entry, 0 until it is written there
+  bool resend = false;           // sources: sent again from the outbox (the stage does not hear of it)
+  std::size_t bytes() const { return frames.header.size() + frames.payload.size(); }
+  const std::string& header_for(std::size_t output) const { return headers.empty() ? frames.header : headers[output]; }
+};
+
+// UTC ISO 8601 to the second.
+std::string format_time_ms(std::int64_t ms);
+
+// Milliseconds since the epoch.
+std::int64_t wall_ms();
+
+class Runner final : public Emitter {
+ public:
+  Runner(const PipelineConfig& config, const StageConfig& stage, int replica)
+      : config_(config), stage_config_(stage), replica_(replica) {}
+
+  int run();
+  // Only queues: the size limit, timeouts and on_sent/on_abandoned are all decided in send_pending(), so
+  // a source never sees a callback from inside its own produce().
+  void emit(Document document) override { queue(std::move(document), ""); }
+
+ private:
+  Status setup();
+  Status set_up_routes();
+  void queue(Document document, const std::string& route);
+  // Acknowledgements: gives each tracked target of `out` its own edge under `input`'s root.
+  void set_up_copies(Outgoing& out, const AckToken& input);
+  // Every target took `out`: reports its edges (and the one it came in on), or finishes it in the outbox.
+  void finish_copies(const Outgoing& out);
+  // `document`'s copy is finished here (dropped, dead-lettered; a sink: once flushed).
+  void acknowledge(const Document& document);
+  bool write_outbox();  // sources: journals what is about to leave for the first time; false: hold it
+  void resend_overdue();
+  void handle_done(std::string_view body);
+  void send_acks();
+  std::int64_t room_in_flight() const;
+  std::size_t outputs_of(const Outgoing& out) const { return out.targets->size(); }
+  zmq::socket_t& output_socket(const Outgoing& out) { return outputs_[(*out.targets)[out.next_output]]; }
+  void send_control(const char* verb, const nlohmann::json& body);
+  nlohmann::json stats() const;
+  void handle_control();
+  void handle_signal();
+  void begin_stop();
+  bool receive_one();  // false when nothing was waiting
+  void process(Document document);
+  void dead_letter(const std::string& reason, std::string_view id, std::string_view header, std::string_view payload);
+  void dead_letter(const std::string& reason, const Document& document);
+  void send_pending();
+  void give_up(const Outgoing& out, const std::string& reason, bool write_dead_letter);
+  void take_replays();
+  void set_aside_damaged_dead_letters();
+  std::string consumers_between(const Outgoing& out, std::size_t from, std::size_t to) const;
+  bool call_stage(Status (Stage::*hook)(), const char* what);
+  bool flush_stage();
+  void idle_stage();
+  void report(const char* verb);
+  // A HEARTBEAT. A sink's counts say what it has stored, so what it still holds (an open batch) is made
+  // durable first: no document is reported stored before it is.
+  void report_heartbeat();
+  std::uint64_t work_done() const {
+    std::uint64_t routed = 0;
+    for (const auto& [target, n] : routed_) routed += n;
+    return received_ + forwarded_ + routed + dropped_ + dead_lettered_ + retried_;
+  }
+  void announce_sends();
+  milliseconds poll_timeout(Clock::time_point now) const;
+
+  const PipelineConfig& config_;
+  const StageConfig& stage_config_;
+  const int replica_;
+  std::string identity_;
+  std::shared_ptr<spdlog::logger> log_;
+  Counters counters_;
+  StageContext context_;
+  std::unique_ptr<Stage> stage_;
+  DeadLetterWriter dead_letters_;
+  std::optional<ReplaySpool> spool_;  // sources only
+  std::optional<Outbox> outbox_;      // sources, with acknowledgements on
+  bool acks_on_ = false;
+  std::vector<bool> output_acks_;         // per output socket: whether its consumer acknowledges what it takes
+  AckBatch acks_;                         // reports not sent yet
+  std::vector<AckToken> unflushed_acks_;  // a sink's stored copies, reported once a flush made them durable
+  std::int64_t ack_timeout_ms_ = 0, max_attempts_ = 0, max_in_flight_ = 0;
+  Clock::time_point next_resend_{};
+
+  zmq::context_t zmq_context_{1};
+  std::optional<zmq::socket_t> control_;
+  std::optional<zmq::socket_t> input_;
+  std::vector<zmq::socket_t> outputs_;
+  std::vector<std::string> consumers_;        // the stage each output socket feeds, in the same order
+  std::vector<std::size_t> regular_outputs_;  // outputs that get forwarded documents (all but route targets)
+  std::map<std::string, std::vector<std::size_t>> route_outputs_;  // route target -> its output socket
+  std::map<std::string, std::uint64_t> routed_;                    // documents routed to each target
+  std::int64_t max_message_bytes_ = 0;
+  bool is_source_ = false;
+  bool is_sink_ = false;
+  int signal_fd_ = -1;
+
+  std::deque<Outgoing> pending_;
+  std::optional<Document> retry_document_;
+  int retries_ = 0;
+  Clock::time_point retry_at_{};
+  bool stopping_ = false;
+  bool input_drained_ = false;
+  Clock::time_point stop_deadline_{};
+  Clock::time_point ack_deadline_{};
+  pid_t parent_ = ::getppid();  // the daemon, for a stage it started
+  bool orphaned_ =
+      false;  // the daemon died  // sources, stopping: how long to wait for what they sent to be acknowledged
+  Clock::time_point next_heartbeat_{};
+  Clock::time_point next_flush_{};
+  Clock::time_point next_produce_{};
+  Clock::time_point next_spool_{};
+
+  std::uint64_t received_ = 0, forwarded_ = 0, dropped_ = 0, dead_lettered_ = 0, retried_ = 0;
+  std::uint64_t work_reported_ = 0;  // work_done() as of the last report to the daemon
+  std::uint64_t announced_ = 0;      // work_done() plus pending documents, as of the last announce_sends()
+  bool handled_since_idle_ = false;  // documents were handled since the last on_idle()
+};
+
+}  // namespace vnawire::runtime::detail
