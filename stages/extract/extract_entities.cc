@@ -427,7 +427,8 @@ Entities extract_entities_unguarded(const Article& article, ArticleTokens& token
   std::vector<std::pair<std::size_t, std::string>> kept;  // gazetteer id and folded name of each place
   for (const auto& [name, id] : seen) {
     const std::string folded = entity_fold(name);
-    auto same = std::find_if(kept.begin(), kept.end(), [&](const auto& k) {
+    // `id = id`: clang before 16 cannot capture a structured binding (scripts/fuzz builds with clang 14).
+    auto same = std::find_if(kept.begin(), kept.end(), [&, id = id](const auto& k) {
       return (id != static_cast<std::size_t>(-1) && k.first == id) || k.second == folded;
     });
     if (same == kept.end()) {

@@ -23,7 +23,7 @@ struct FeedEntry {
 struct Feed {
   std::string format;  // "rss2", "atom" or "rss1"
   std::string title;
-  std::string language;  // RSS <language>, Atom xml:lang on the root, RSS 1.0 dc:language; "" when absent
+  std::string language;            // RSS <language>, Atom xml:lang on the root, RSS 1.0 dc:language; "" when absent
   std::vector<FeedEntry> entries;  // in document order; entries without a usable link are skipped
 };
 
@@ -56,14 +56,15 @@ std::vector<std::string> discover_feeds(std::string_view html, std::string_view 
 // more than matching one, and a source's pages are polled for as long as the fetcher runs.
 struct LinkPattern {
   std::string text;                 // as configured; "" takes every link
-  std::optional<std::regex> regex;  // `text` compiled as ECMAScript; unset when `text` is "" or invalid
+  std::optional<std::regex> regex;  // `text` compiled as ECMAScript; unset when `text` is "", invalid or over 1 KB
   std::string error;                // why `text` does not compile, "" when it does
 };
 LinkPattern compile_link_pattern(std::string text);
 
 // Article links of a listing page: the href of every <a> whose resolved URL matches `link_pattern` (when not
 // empty) and lies under the nodes `xpath` selects (when not empty: elements, or attributes whose values are
-// taken as links). Resolved, without fragments, in page order, without repeats. Errors for a bad pattern or XPath.
+// taken as links). Resolved, without fragments, in page order, without repeats; links over 4 KB are not article
+// links and are skipped. Errors for a bad pattern or XPath.
 runtime::Result<std::vector<std::string>> listing_links(std::string_view html, std::string_view page_url,
                                                         const LinkPattern& link_pattern, const std::string& xpath);
 

@@ -414,6 +414,19 @@ TEST(FetchListing, BadRegexOrXPathIsAnError) {
   EXPECT_EQ(value.error(), "XPath 'count(//a)' selects a value, not nodes");
 }
 
+// std::regex recurses per group and per character matched: a page's huge href, or a deeply nested pattern, must
+// be turned away before it overflows the stack (tests/fuzz/regressions/feed and config).
+TEST(FetchListing, HugeLinksAndPatternsAreTurnedAway) {
+  const std::string page = "<html><body><a href=\"/vi/" + std::string(300 * 1024, 'x') +
+                           "/bai-1.html\">Long</a><a href=\"/vi/bai-2.html\">Short</a></body></html>";
+  auto links = listing_links(page, kListingUrl, compile_link_pattern("bai-.*\\.html$"), "");
+  ASSERT_TRUE(links.ok()) << links.error();
+  EXPECT_EQ(*links, std::vector<std::string>{"https://www.example.vn/vi/bai-2.html"});
+  const LinkPattern nested = compile_link_pattern(std::string(10000, '(') + "bai" + std::string(10000, ')'));
+  EXPECT_FALSE(nested.regex.has_value());
+  EXPECT_EQ(nested.error, "longer than 1024 bytes");
+}
+
 // The feed's declared language is a hint for langid on its items' short titles, in each format's own place.
 TEST(FetchFeed, LanguageOfEachFormat) {
   auto rss2 = parse_feed("<rss version='2.0'><channel><title>T</title><language>fr-FR</language>"
