@@ -110,13 +110,16 @@ std::optional<Record> decode_record(std::string_view bytes) {
     NearSignature& signature = record.signature.emplace();
     signature.simhash = header.simhash;
     signature.shingles.resize(header.shingles);
-    std::memcpy(signature.shingles.data(), bytes.data() + at, header.shingles * sizeof(std::uint32_t));
+    // An empty vector's data() may be null, and memcpy from or to null is undefined even for 0 bytes.
+    if (header.shingles > 0) {
+      std::memcpy(signature.shingles.data(), bytes.data() + at, header.shingles * sizeof(std::uint32_t));
+    }
     at += header.shingles * sizeof(std::uint32_t);
     for (auto [values, n] :
          {std::pair{&signature.numbers, header.numbers}, std::pair{&signature.key_numbers, header.key_numbers},
           std::pair{&signature.band_keys, header.band_keys}}) {
       values->resize(n);
-      std::memcpy(values->data(), bytes.data() + at, n * sizeof(std::uint64_t));
+      if (n > 0) std::memcpy(values->data(), bytes.data() + at, n * sizeof(std::uint64_t));
       at += n * sizeof(std::uint64_t);
     }
   }

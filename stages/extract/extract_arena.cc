@@ -5,6 +5,7 @@
 #include <libxml/parser.h>
 #include <libxml/xmlerror.h>
 #include <libxml/xmlmemory.h>
+#include <sanitizer/asan_interface.h>
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -95,6 +96,7 @@ class Arena {
     }
     char* block = next_;
     next_ += need;
+    ASAN_UNPOISON_MEMORY_REGION(block, kHeader + n);
     std::memcpy(block, &n, sizeof n);
     last_ = block + kHeader;
     return last_;
@@ -105,6 +107,8 @@ class Arena {
     if (p != last_ || n > kArenaBytes) return nullptr;
     char* block = last_ - kHeader;
     if (static_cast<std::size_t>(limit_ - block) < rounded(n)) return nullptr;
+    ASAN_POISON_MEMORY_REGION(last_, block_size(last_));
+    ASAN_UNPOISON_MEMORY_REGION(block, kHeader + n);
     next_ = block + rounded(n);
     std::memcpy(block, &n, sizeof n);
     return p;
@@ -113,6 +117,7 @@ class Arena {
   // Takes back the block handed out last (a parser's scratch buffer); any other free waits for the reset.
   void free_last(void* p) {
     if (p != last_) return;
+    ASAN_POISON_MEMORY_REGION(last_ - kHeader, kHeader + block_size(last_));
     next_ = last_ - kHeader;
     last_ = nullptr;
   }
@@ -124,6 +129,7 @@ class Arena {
     std::size_t kept = 0;
     for (std::size_t k = 0; k < chunks_.size() && k <= used_; ++k) {
       if (kept >= kKeptBytes) madvise(chunks_[k].begin, chunks_[k].size, MADV_DONTNEED);
+      ASAN_POISON_MEMORY_REGION(chunks_[k].begin, chunks_[k].size);
       kept += chunks_[k].size;
     }
     current_ = 0;
@@ -138,6 +144,7 @@ class Arena {
     const std::lock_guard lock(p.mutex);
     for (const Chunk& c : chunks_) {
       madvise(c.begin, c.size, MADV_DONTNEED);
+      ASAN_POISON_MEMORY_REGION(c.begin, c.size);
       p.chunks.push_back(c);
     }
     chunks_.clear();
@@ -162,7 +169,10 @@ class Arena {
   static std::size_t rounded(std::size_t n) { return (n + kHeader + kAlign - 1) & ~(kAlign - 1); }
 
   // Blocks start 8 bytes before a 16-byte boundary, so the memory after each size header is aligned.
+  // Under AddressSanitizer a chunk is poisoned until blocks are handed out of it, so that a read of a
+  // document's tree after its reset or past a block's end is reported like one of malloc memory.
   void start(const Chunk& c) {
+    ASAN_POISON_MEMORY_REGION(c.begin, c.size);
     next_ = c.begin == nullptr ? nullptr : c.begin + (kAlign - kHeader);
     limit_ = c.begin == nullptr ? nullptr : c.begin + c.size;
     last_ = nullptr;

@@ -15,9 +15,47 @@
 #include <sstream>
 #include <thread>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 namespace vnawire::testing {
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+namespace {
+
+// In a sanitized build (scripts/test-sanitized), every vnawire process a test starts, directly or through the
+// supervisor, writes its sanitizer reports into a folder of the test's own; a report fails the test. Without it, a
+// stage process's report would only make the supervisor restart that stage and the run could still pass.
+class SanitizerReports : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    char pattern[] = "/tmp/vnawire-sanitizer-XXXXXX";
+    dir_ = ::mkdtemp(pattern);
+    // Read by the children at their start only: this process keeps reporting on its stderr.
+    for (const char* name : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS"}) {
+      const char* options = std::getenv(name);
+      std::string value = options != nullptr && *options != '\0' ? std::string(options) + ":" : "";
+      ::setenv(name, (value + "log_path=" + (dir_ / "report").string()).c_str(), 1);
+    }
+  }
+  void TearDown() override {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
+      ADD_FAILURE() << "a child process's sanitizer report, " << entry.path().filename().string() << ":\n"
+                    << read_file(entry.path());
+    }
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+[[maybe_unused]] ::testing::Environment* const sanitizer_reports =
+    ::testing::AddGlobalTestEnvironment(new SanitizerReports);
+
+}  // namespace
+#endif
 
 TempDir::TempDir() {
   char pattern[] = "/tmp/vnawire-test-XXXXXX";
