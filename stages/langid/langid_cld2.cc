@@ -22,7 +22,8 @@ Detection detect_language(std::string_view text, bool is_html) {
   // Beyond a few hundred KB the answer does not change; bound the work on huge pages.
   const int length = static_cast<int>(std::min<std::size_t>(text.size(), 512 * 1024));
   CLD2::CLDHints hints{nullptr, nullptr, CLD2::UNKNOWN_ENCODING, CLD2::UNKNOWN_LANGUAGE};
-  CLD2::Language language3[3];
+  // Filled by CLD2 only when the text is valid UTF-8 (the CheckUTF8 variant returns early otherwise).
+  CLD2::Language language3[3] = {CLD2::UNKNOWN_LANGUAGE, CLD2::UNKNOWN_LANGUAGE, CLD2::UNKNOWN_LANGUAGE};
   int percent3[3] = {0, 0, 0};
   double scores3[3] = {0, 0, 0};
   int text_bytes = 0, valid_prefix = 0;

@@ -60,6 +60,8 @@ TEST(LangidCld2, CodesAndEmptyText) {
   EXPECT_EQ(iso_code("fr"), "fr");
   EXPECT_EQ(detect_language("", false).code, "und");
   EXPECT_EQ(detect_language("\xff\xfe\xfd", false).code, "und");  // not UTF-8: unknown, no crash
+  // CLD2 leaves its top-three arrays unset on invalid UTF-8: no language may be read from them (UBSan found it).
+  EXPECT_TRUE(detect_language("Un texte \xff\xfe en fran\xe7" "ais", false).top.empty());
 }
 
 TEST(LangidStage, SetsLangAndFiltersByAcceptList) {
