@@ -509,7 +509,6 @@ PipelineTotals Supervisor::Impl::totals() const {
   for (const auto& stage : config_.stages) out.stages[stage.name];
   for (const auto& replica : replicas_) replica.add_to(out.stages[replica.stage]);
   out.bad_control_messages = bad_control_messages_;
-  out.acknowledged = acker_.completed();
   bool quiescent = true;
   for (const auto& stage : config_.stages) {
     const StageTotals& mine = out.stages[stage.name];

@@ -36,7 +36,6 @@ struct PipelineTotals {
   // Every stage has received all its inputs forwarded and holds nothing pending.
   bool quiescent = false;
   std::uint64_t bad_control_messages = 0;  // malformed, or from no replica of this pipeline
-  std::uint64_t acknowledged = 0;          // documents every copy of which was finished (acknowledgements)
 };
 
 struct SupervisorOptions {

@@ -50,7 +50,6 @@ class AckBatch {
   std::size_t size() const { return values_.size(); }
   // The body of an ACK control message: {"acks": [[origin, root hex, value hex], ...]}; empties the batch.
   nlohmann::json take();
-  void clear() { values_.clear(); }
 
  private:
   std::map<std::pair<std::string, std::uint64_t>, std::uint64_t> values_;

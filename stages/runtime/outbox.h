@@ -65,7 +65,6 @@ class Outbox {
   Result<std::string> payload(std::uint64_t seq);
 
   std::size_t size() const { return entries_.size(); }
-  std::uint64_t journal_bytes() const { return file_bytes_ + buffer_.size(); }
 
  private:
   Status rewrite(const std::filesystem::path& target);
