@@ -16,6 +16,19 @@ namespace {
 using runtime::OptionSpec;
 using runtime::OptionType;
 
+// The profiles' folder when sites_dir is empty. An installed vnawire finds them beside its binary
+// (<prefix>/bin/../share/vnawire/sites), so an unpacked package works wherever it lies; a build tree has
+// none there and reads the config/sites folder of the source tree it was built from.
+std::filesystem::path default_sites_dir() {
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    std::filesystem::path installed = (exe.parent_path() / VNAWIRE_INSTALLED_SITES_DIR).lexically_normal();
+    if (std::filesystem::is_directory(installed, ec)) return installed;
+  }
+  return VNAWIRE_SITES_DIR;
+}
+
 class ExtractStage final : public runtime::Stage {
  public:
   explicit ExtractStage(const runtime::StageContext& context)
@@ -25,8 +38,7 @@ class ExtractStage final : public runtime::Stage {
   runtime::Status start() override {
     if (!context_.options->get_bool("site_profiles")) return {};
     const std::string& given = context_.options->get_string("sites_dir");
-    const std::filesystem::path dir =
-        given.empty() ? std::filesystem::path(VNAWIRE_SITES_DIR) : context_.resolve(given);
+    const std::filesystem::path dir = given.empty() ? default_sites_dir() : context_.resolve(given);
     std::error_code ec;
     if (given.empty() && !std::filesystem::is_directory(dir, ec)) {
       // The built-in folder is absent from this installation: run on the built-in reading alone.
@@ -87,8 +99,9 @@ const runtime::StageDescriptor& extract_descriptor() {
                      "Reads HTML pages by the site profile that matches them (docs/extract.md); false uses the "
                      "built-in reading only."},
           OptionSpec{"sites_dir", OptionType::String, std::string(),
-                     "Folder of site profiles (*.yaml); empty means the config/sites folder vnawire was built "
-                     "with, relative paths are taken under state_dir."},
+                     "Folder of site profiles (*.yaml); empty means share/vnawire/sites beside the installed "
+                     "binary, else the config/sites folder vnawire was built from; relative paths are taken under "
+                     "state_dir."},
       },
       [](const runtime::StageContext& context) { return std::make_unique<ExtractStage>(context); },
   };
