@@ -67,9 +67,21 @@ done
 for unit in "$root"/usr/lib/systemd/system/*.service; do
   if grep -q /usr/local/bin "$unit"; then fail "$(basename "$unit") still runs /usr/local/bin/vnawire"; fi
 done
-expect_in "$(cat "$root/usr/lib/systemd/system/vnawire.service")" "ExecStart=/usr/bin/vnawire run -c /etc/vnawire/vnawire.yaml" \
-  "vnawire.service"
+grep -qE '^ExecStart=/usr/bin/vnawire .*/etc/vnawire/vnawire\.yaml' "$root/usr/lib/systemd/system/vnawire.service" ||
+  fail "vnawire.service does not run /usr/bin/vnawire on /etc/vnawire/vnawire.yaml"
 expect_in "$(cat "$root/etc/vnawire/vnawire.yaml")" "state_dir: /var/lib/vnawire" "the default configuration"
+
+# The maintainer scripts, run on the unpacked root as `dpkg --root` runs them (DPKG_ROOT): they succeed without the
+# root's systemd, leave the host alone, and create the vnawire user in the root when the package has a sysusers file.
+host_users=$(md5sum /etc/passwd /etc/group)
+for step in "postinst configure" "prerm remove" "postrm remove"; do
+  # shellcheck disable=SC2086 # the script's name, then its argument
+  DPKG_ROOT="$root" sh "$work/control/"$step >"$work/script.log" 2>&1 || fail "$step in DPKG_ROOT: $(cat "$work/script.log")"
+done
+[ "$(md5sum /etc/passwd /etc/group)" = "$host_users" ] || fail "a maintainer script changed the host's users"
+if [ -f "$root/usr/lib/sysusers.d/vnawire.conf" ] && command -v systemd-sysusers >/dev/null; then
+  grep -q '^vnawire:' "$root/etc/passwd" 2>/dev/null || fail "postinst made no vnawire user in the root"
+fi
 
 # The unpacked binary runs, and accepts the configuration it is shipped with.
 vnawire="$root/usr/bin/vnawire"
