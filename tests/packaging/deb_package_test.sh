@@ -30,8 +30,8 @@ if ! cpack -G DEB --config "$build_dir/CPackConfig.cmake" -B "$work/out" >"$work
   echo "FAIL: cpack could not build the package (is the tree built? cmake --build build)" >&2
   exit 1
 fi
-deb="$work/out/vnawire_${version}_amd64.deb"
-[ -f "$deb" ] || { ls "$work/out" >&2; echo "FAIL: no $deb" >&2; exit 1; }
+deb=$(find "$work/out" -maxdepth 1 -name "vnawire_${version}_*.deb" | head -1)
+[ -n "$deb" ] || { ls "$work/out" >&2; echo "FAIL: no vnawire_${version}_<arch>.deb" >&2; exit 1; }
 
 # Control fields: dpkg-shlibdeps' libraries, the run-time dictionary, the configuration as a conffile.
 depends=$(dpkg-deb -f "$deb" Depends)
@@ -95,6 +95,13 @@ sed -i 's|^  title: .*|  title: //head/title|' "$root/usr/share/vnawire/sites/vi
 page='{"id":"t","url":"https://fr.vietnamplus.vn/x.vnp","content_type":"text/html","body":"<html><head><title>From the installed profile</title></head><body><h1>Built-in reading</h1><article><h1>Source-tree profile</h1><div class=\"content\"><p>Premier paragraphe de la dépêche, assez long pour faire un corps de texte.</p></div></article></body></html>"}'
 extracted=$("$vnawire" extract <<<"$page" 2>"$work/extract.err") || fail "extract: $(cat "$work/extract.err")"
 expect_in "$extracted" '"title":"From the installed profile"' "extract with the unpacked site profiles"
+
+# The whole pipeline from the unpacked binary alone: the demo starts every stage as a child process of the same
+# binary, fetches the embedded samples over HTTP on 127.0.0.1, and exits 0 once every one has reached the sink.
+if ! timeout 120 "$vnawire" demo --state-dir "$work/demo" >"$work/demo.out" 2>"$work/demo.err"; then
+  fail "the unpacked binary's demo failed: $(tail -20 "$work/demo.err")"
+fi
+expect_in "$(cat "$work/demo.out")" "records: $work/demo/demo.db" "the unpacked binary's demo"
 
 # A custom sink built against the unpacked SDK: the C++ example with find_package(vnawire), then with pkg-config.
 # Run alone, outside a pipeline, it says what it misses and exits 2: it links and starts.
