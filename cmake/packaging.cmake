@@ -20,23 +20,25 @@ install(CODE [[
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/config/sites/ DESTINATION ${CMAKE_INSTALL_DATADIR}/vnawire/sites
         FILES_MATCHING PATTERN "*.yaml")
 
-# systemd units, users and folders, whichever deploy/systemd/ has, in lib/ (systemd's folders are never multiarch). The source units run /usr/local/bin/vnawire,
-# where the README's by-hand install puts it; installed ones run the binary (and read the configuration) where this
-# install puts it, known only
-# at install time (the package is staged with the prefix /usr, whatever the build was configured with).
+# systemd units, users and folders, whichever deploy/systemd/ has, in lib/ (systemd's folders are never multiarch).
+# The source units run /usr/local/bin/vnawire, where the README's by-hand install puts it; installed ones run the
+# binary (and read the configuration) where this install puts them, known only at install time: the package is
+# staged with the prefix /usr, whatever the build was configured with.
 file(GLOB vnawire_units CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/deploy/systemd/*.service)
 install(CODE "set(vnawire_units \"${vnawire_units}\")
               set(vnawire_units_staging \"${PROJECT_BINARY_DIR}/deploy/systemd\")
               set(vnawire_bindir \"${CMAKE_INSTALL_BINDIR}\")
               set(vnawire_unitdir lib/systemd/system)")
 install(CODE [[
+  # One staging folder per destination: installs into other prefixes may run at the same time (the tests do).
+  string(MD5 destination "$ENV{DESTDIR}${CMAKE_INSTALL_PREFIX}")
   foreach(unit IN LISTS vnawire_units)
     get_filename_component(name "${unit}" NAME)
     file(READ "${unit}" text)
     string(REPLACE "/usr/local/bin/vnawire" "${CMAKE_INSTALL_PREFIX}/${vnawire_bindir}/vnawire" text "${text}")
     string(REPLACE "/etc/vnawire/" "${vnawire_config_dir}/" text "${text}")
-    file(WRITE "${vnawire_units_staging}/${name}" "${text}")
-    file(INSTALL "${vnawire_units_staging}/${name}" DESTINATION "${CMAKE_INSTALL_PREFIX}/${vnawire_unitdir}")
+    file(WRITE "${vnawire_units_staging}/${destination}/${name}" "${text}")
+    file(INSTALL "${vnawire_units_staging}/${destination}/${name}" DESTINATION "${CMAKE_INSTALL_PREFIX}/${vnawire_unitdir}")
   endforeach()
 ]])
 foreach(kind sysusers tmpfiles)
