@@ -41,11 +41,13 @@ install(CODE [[
     file(INSTALL "${vnawire_units_staging}/${destination}/${name}" DESTINATION "${CMAKE_INSTALL_PREFIX}/${vnawire_unitdir}")
   endforeach()
 ]])
-foreach(kind sysusers tmpfiles)
-  if(EXISTS ${PROJECT_SOURCE_DIR}/deploy/systemd/vnawire.${kind})
-    install(FILES ${PROJECT_SOURCE_DIR}/deploy/systemd/vnawire.${kind} DESTINATION lib/${kind}.d
-            RENAME vnawire.conf)
-  endif()
+# Globbed rather than tested for, so that a file added later makes the build configure again.
+file(GLOB vnawire_system_files CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/deploy/systemd/vnawire.sysusers
+     ${PROJECT_SOURCE_DIR}/deploy/systemd/vnawire.tmpfiles)
+foreach(file IN LISTS vnawire_system_files)
+  get_filename_component(kind ${file} EXT)
+  string(SUBSTRING ${kind} 1 -1 kind)
+  install(FILES ${file} DESTINATION lib/${kind}.d RENAME vnawire.conf)
 endforeach()
 
 # The example sinks stay runnable (store.py, store.sh).
