@@ -53,13 +53,16 @@ TEST(Chaos, EveryDocumentReachesBothSinksExactlyOnceWhileStagesAreKilledEvery300
   Process replay({kBinary, "replay", "--dir", (dir / "site").string(), "--listen", "127.0.0.1:0"}, dir.path());
   const std::string base = start_replay(replay);
   ASSERT_FALSE(base.empty()) << replay.errors();
-  // Crashes restart fast here (the defaults back off up to 30 s), and a lost copy is sent again after 3 s.
+  // Crashes restart fast here (the defaults back off up to 30 s), and a lost copy is sent again after 3 s (more in
+  // a sanitized build: sent again sooner than the pipeline can carry it, every copy would be sent again).
   write_file(
       dir / "pipeline.yaml",
       "pipeline:\n  state_dir: " + (dir / "state").string() +
           "\n  flush_interval_ms: 100\n  heartbeat_ms: 200\n  restart_backoff_ms: 50\n"
-          "  restart_backoff_max_ms: 400\n  ack_timeout_ms: 3000\n  max_attempts: 100\n"
-          "  drain_timeout_ms: 60000\nstages:\n"
+          "  restart_backoff_max_ms: 400\n  ack_timeout_ms: " +
+          std::to_string(3000 * kTimeScale) +
+          "\n  max_attempts: 100\n  drain_timeout_ms: " + std::to_string(60000 * kTimeScale) +
+          "\nstages:\n"
           "  - name: fetch\n    type: fetch\n    options:\n      per_host_interval_ms: 0\n"
           "      per_host_in_flight: 8\n      sources:\n"
           "        - {name: replay, kind: site, url: '" +

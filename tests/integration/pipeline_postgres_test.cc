@@ -36,14 +36,15 @@ TEST(PipelinePostgres, AServerRestartedMidRunLosesNothingAndEachDocumentIsStored
   }
   TempDir dir;
   write_inbox(dir, 0, 200);
-  // A slow source so that the outage lands mid-stream.
+  // A slow source so that the outage lands mid-stream (slower still in a sanitized build, whose sinks start later).
   write_file(dir / "pipeline.yaml",
              "pipeline:\n  state_dir: " + dir.path().string() +
                  "/state\n  flush_interval_ms: 100\n  heartbeat_ms: 200\n"
                  "stages:\n"
                  "  - name: fetch\n    type: fetch\n    options: {directory: " +
-                 dir.path().string() +
-                 "/inbox, poll_interval_ms: 100, settle_ms: 50, max_docs_per_second: 60}\n"
+                 dir.path().string() + "/inbox, poll_interval_ms: 100, settle_ms: 50, max_docs_per_second: " +
+                 std::to_string(60 / kTimeScale) +
+                 "}\n"
                  "  - name: langid\n    type: langid\n    inputs: [fetch]\n"
                  "  - name: extract\n    type: extract\n    inputs: [langid]\n"
                  "  - name: db\n    type: sink_postgres\n    replicas: 2\n    inputs: [extract]\n"
