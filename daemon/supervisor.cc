@@ -347,10 +347,16 @@ std::string Supervisor::Impl::handle_control(const std::vector<zmq::message_t>& 
       log_->error("stage {} cannot start on its host: {}", identity, reason);
       return "";
     }
-    // A new process on the other host (its agent restarted it): counted from here, as a local restart is.
-    if (verb == runtime::kReady && !replica->stop_sent) {
+    // A new process on the other host (its agent restarted it): counted from here, as a local restart is. A
+    // heartbeat first is a stage that outlived a previous daemon (its READY went to that one): taken as ready.
+    const bool running_before_us = verb == runtime::kHeartbeat && replica->incarnation <= 0;
+    if ((verb == runtime::kReady || running_before_us) && !replica->stop_sent) {
       if (replica->incarnation > 0) log_->warn("{} was restarted on its host (pid {})", identity, sender);
       replica->begin_incarnation(sender, Clock::now());
+      if (running_before_us) {
+        replica->state = ReplicaState::Ready;
+        replica->ready_seen = true;
+      }
     }
   }
   if (sender != replica->incarnation) {

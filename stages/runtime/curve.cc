@@ -82,8 +82,9 @@ Result<std::string> read_key_file(const std::filesystem::path& path, bool secret
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0)
     return Status::error("cannot read " + path.string() + ": " + std::strerror(errno));
-  // A secret key others can read is no secret: refuse it as ssh does, before anything uses it.
-  if (secret && (info.st_mode & 0077) != 0) {
+  // A secret key anyone can read is no secret: refuse it before anything uses it. Group bits are let through,
+  // since Kubernetes gives a Secret volume's files to the pod's fsGroup.
+  if (secret && (info.st_mode & 0007) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.st_mode & 07777));
     return Status::error(path.string() + " is a secret key readable by others (mode " + mode + "): chmod 600 it");
