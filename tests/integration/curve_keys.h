@@ -1,7 +1,10 @@
 // CURVE keys for the tests that run pipelines across hosts, made by the real `vnawire keygen`.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -41,6 +44,17 @@ inline std::string public_key_of(const std::filesystem::path& file) {
     if (!line.empty() && line[0] != '#') return line;
   }
   return "";
+}
+
+// Distinct documents in a JSON Lines sink so far; the line the sink is writing may be cut short, so unreadable
+// lines are skipped (stored_urls, for the end of a test, throws on them).
+inline std::size_t stored_so_far(const std::filesystem::path& sink) {
+  std::set<std::string> urls;
+  for (const auto& line : read_lines(sink)) {
+    auto record = nlohmann::json::parse(line, nullptr, false);
+    if (record.is_object() && record.contains("url")) urls.insert(record["url"].dump());
+  }
+  return urls.size();
 }
 
 }  // namespace vnawire::testing

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "tests/integration/curve_keys.h"
 #include "tests/integration/harness.h"
 
@@ -68,6 +70,51 @@ TEST(CurveTcp, DocumentsFlowOverTcpWithTheRightKeysAndAStageWithAnUnknownKeyIsRe
   for (auto at = log.find("CURVE: refused"); at != std::string::npos; at = log.find("CURVE: refused", at + 1)) {
     EXPECT_EQ(log.substr(at, log.find('\n', at) - at).find(key) != std::string::npos, true);
   }
+}
+
+// A stage placed on another host (here 127.0.0.1 too, run by a host agent) outlives the main daemon: a daemon
+// started again takes its running processes on at their first heartbeat instead of waiting for a READY.
+TEST(CurveTcp, ADaemonKilledAndStartedAgainAdoptsTheRemoteReplicasStillRunning) {
+  TempDir dir;
+  ASSERT_TRUE(make_curve_keys(dir, {"host-a"}));
+  write_inbox(dir, 0, 100);
+  const int base = free_port_range(8);
+  ASSERT_GT(base, 0);
+  std::string yaml = curve_pipeline(dir, base, "host-a");
+  const std::string extract = "    replicas: 2\n    inputs: [langid]\n";
+  yaml.replace(yaml.find(extract), extract.size(), extract + "    host: 127.0.0.1\n");
+  yaml.replace(yaml.find("stages:"), 7, "  ack_timeout_ms: 1000\n  max_attempts: 100\nstages:");
+  write_file(dir / "pipeline.yaml", yaml);
+  Process agent({kBinary, "run", "-c", (dir / "pipeline.yaml").string(), "--host", "127.0.0.1"}, dir.path());
+  std::optional<Process> daemon;
+  daemon.emplace(std::vector<std::string>{kBinary, "run", "-c", (dir / "pipeline.yaml").string()}, dir.path());
+  const auto sink = dir / "state/out.jsonl";
+  ASSERT_TRUE(wait_until([&] { return count_lines(sink) >= 100; }, seconds(60))) << daemon->errors();
+  const std::string tag = (dir / "state/run/pipeline.127.0.0.1.yaml").string();
+  const std::vector<pid_t> extracts = processes_with(tag);
+  ASSERT_EQ(extracts.size(), 2u) << agent.errors();
+
+  daemon->signal(SIGKILL);
+  daemon->wait(seconds(10));
+  // Its own stages go with it (they may take a moment to flush): the remote ones stay.
+  const std::string local = (dir / "state/run/pipeline.yaml").string();
+  ASSERT_TRUE(wait_until([&] { return processes_with(local).empty(); }, seconds(10)));
+  ASSERT_EQ(processes_with(tag), extracts);
+  write_inbox(dir, 100, 200);
+  daemon.emplace(std::vector<std::string>{kBinary, "run", "-c", (dir / "pipeline.yaml").string()}, dir.path());
+  ASSERT_TRUE(wait_until([&] { return stored_so_far(sink) >= 200; }, seconds(60))) << daemon->errors();
+  EXPECT_EQ(processes_with(tag), extracts) << "the remote replicas were restarted, not adopted";
+  // Ready means every replica was heard from, the remote ones by their heartbeats alone.
+  ASSERT_TRUE(wait_until([&] { return daemon->errors().find("pipeline running") != std::string::npos; }, seconds(20)))
+      << daemon->errors();
+
+  daemon->signal(SIGTERM);
+  ASSERT_EQ(daemon->wait(seconds(30)), 0) << daemon->errors();
+  ASSERT_EQ(agent.wait(seconds(30)), 0) << agent.errors();
+  EXPECT_EQ(agent.errors().find("restarting"), std::string::npos) << agent.errors();
+  const auto urls = stored_urls(sink);
+  EXPECT_EQ(urls.size(), 200u);
+  for (const auto& [url, times] : urls) EXPECT_EQ(times, 1) << url;
 }
 
 TEST(CurveTcp, KeygenWritesAPairOnceAndRefusesToOverwriteIt) {

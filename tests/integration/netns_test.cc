@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <cstdlib>
 #include <set>
@@ -23,16 +22,6 @@ using std::chrono::seconds;
 constexpr const char* kBinary = VNAWIRE_BINARY;
 constexpr const char* kIp = "/usr/sbin/ip";
 constexpr int kDocuments = 300;
-
-// Documents in the sink so far; the line the sink is writing may be cut short, so unreadable lines are skipped.
-std::size_t stored_so_far(const std::filesystem::path& sink) {
-  std::set<std::string> urls;
-  for (const auto& line : read_lines(sink)) {
-    auto record = nlohmann::json::parse(line, nullptr, false);
-    if (record.is_object() && record.contains("url")) urls.insert(record["url"].dump());
-  }
-  return urls.size();
-}
 
 bool run(const std::string& command) { return std::system((command + " >/dev/null 2>&1").c_str()) == 0; }
 
