@@ -307,6 +307,15 @@ LoadedConfig parse_pipeline_config(const std::string& text, const std::string& f
     config.stages.push_back(std::move(stage));
   }
   if (errors.empty()) check_graph(config, nodes, file_name, errors);
+  for (std::size_t i = 0; errors.empty() && i < config.stages.size(); ++i) {
+    const StageConfig& stage = config.stages[i];
+    // A program of the user's speaks plain ZeroMQ: it could not pass the CURVE handshake and would wait forever.
+    const bool program = stage.descriptor->program && !stage.descriptor->program(stage.options).empty();
+    if (program && curve_enabled(config)) {
+      errors.push_back(at(nodes.at(stage.name), file_name, "stages[" + std::to_string(i) + "].options.mode",
+                          "a program of its own (mode: zmq) cannot join a pipeline with CURVE keys; use mode: jsonl"));
+    }
+  }
   if (errors.empty()) {
     for (auto& problem : check_endpoints(config)) {
       errors.push_back(ConfigError{file_name, 0, 0, "pipeline", problem});

@@ -171,5 +171,20 @@ TEST(Curve, HalfAConfigurationOrCurveOverIpcIsRefused) {
   EXPECT_NE(all_errors(ipc).find("transport: tcp"), std::string::npos) << all_errors(ipc);
 }
 
+TEST(Curve, AProgramOfItsOwnCannotJoinAPipelineWithCurveKeys) {
+  Scratch dir;
+  make_keys(dir.path);
+  const std::string yaml =
+      "pipeline:\n  state_dir: state\n" + curve_lines() +
+      "stages:\n"
+      "  - {name: fetch, type: fetch, options: {directory: inbox}}\n"
+      "  - {name: files, type: exec, inputs: [fetch], options: {mode: zmq, command: [store.py]}}\n";
+  auto loaded = parse_pipeline_config(yaml, "test.yaml", dir.path,
+                                      [](const std::string& type) { return stages::find_stage(type); });
+  ASSERT_EQ(loaded.errors.size(), 1u) << all_errors(loaded);
+  EXPECT_EQ(loaded.errors[0].key, "stages[1].options.mode");
+  EXPECT_EQ(loaded.errors[0].line, 10);  // the exec stage's entry
+}
+
 }  // namespace
 }  // namespace vnawire::runtime
