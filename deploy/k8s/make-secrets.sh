@@ -20,7 +20,9 @@ secret() { kubectl create secret generic "$@" --namespace vnawire --dry-run=clie
     secret "vnawire-key-$pod" --from-file=host.secret="$keys/$pod.secret"
   done
   echo "---"
-  secret vnawire-authorized $(for pod in "${pods[@]}"; do printf -- '--from-file=%s.public=%s ' "$pod" "$keys/$pod.public"; done)
+  authorized=()
+  for pod in "${pods[@]}"; do authorized+=("--from-file=$pod.public=$keys/$pod.public"); done
+  secret vnawire-authorized "${authorized[@]}"
 } > secrets.yaml
 chmod 600 secrets.yaml
 echo "wrote $(pwd)/secrets.yaml; apply with: kubectl apply -k $(pwd)"
