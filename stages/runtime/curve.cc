@@ -238,6 +238,7 @@ void ZapHandler::serve(zmq::socket_t* socket) {
       } else {
         const auto refused_so_far = ++refused_;
         auto now = std::chrono::steady_clock::now();
+        if (last_logged.size() > 10000) last_logged.clear();  // a peer making up keys must not grow it forever
         auto& last = last_logged[key];
         if (last == std::chrono::steady_clock::time_point{} || now - last > std::chrono::seconds(10)) {
           last = now;
