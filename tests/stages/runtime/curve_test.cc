@@ -132,6 +132,15 @@ TEST(Curve, AValidSetOfKeysLoadsWithAbsolutePathsAndRemoteEndpointsAtTheirHost) 
   EXPECT_EQ(output_endpoint(loaded.config, "extract", 0, "out").rfind("tcp://10.0.0.2:", 0), 0u);
   EXPECT_EQ(output_endpoint(loaded.config, "fetch", 0, "extract").rfind("tcp://127.0.0.1:", 0), 0u);
   EXPECT_EQ(control_endpoint(loaded.config).rfind("tcp://127.0.0.1:", 0), 0u);
+  // Without tcp_bind a stage binds where it is reached; with `*` (hosts that are DNS names) on every interface.
+  EXPECT_EQ(output_bind_endpoint(loaded.config, "extract", 0, "out"),
+            output_endpoint(loaded.config, "extract", 0, "out"));
+  auto everywhere = parse(curve_lines() + "  tcp_bind: \"*\"\n", dir.path);
+  ASSERT_TRUE(everywhere.ok()) << all_errors(everywhere);
+  const std::string endpoint = output_endpoint(everywhere.config, "extract", 0, "out");
+  EXPECT_EQ(output_bind_endpoint(everywhere.config, "extract", 0, "out"),
+            "tcp://*:" + endpoint.substr(endpoint.rfind(':') + 1));
+  EXPECT_EQ(control_bind_endpoint(everywhere.config).rfind("tcp://*:", 0), 0u);
 }
 
 TEST(Curve, AMissingOrBadKeyFileIsAConfigErrorNamingFileLineAndKey) {
