@@ -8,6 +8,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "daemon/host_agent.h"
 #include "daemon/supervisor.h"
 #include "stages/registry.h"
 #include "stages/runtime/stage_runner.h"
@@ -132,12 +133,12 @@ int cmd_describe(const Args& args) {
 
 int cmd_run(const Args& args) {
   ParsedArgs parsed;
-  if (!parse_args(args, {"-c", "--config"}, {}, parsed, "run")) return 2;
+  if (!parse_args(args, {"-c", "--config", "--host"}, {}, parsed, "run")) return 2;
   const std::string* path = parsed.get("-c");
   if (path == nullptr) path = parsed.get("--config");
   if (path == nullptr && parsed.positional.size() == 1) path = &parsed.positional[0];
   if (path == nullptr) {
-    std::cerr << "usage: vnawire run -c FILE\n";
+    std::cerr << "usage: vnawire run -c FILE [--host HOST]\n";
     return 2;
   }
   auto loaded = runtime::load_pipeline_config(*path, registry_lookup());
@@ -146,6 +147,8 @@ int cmd_run(const Args& args) {
   options.executable = self_executable();
   options.config_path = *path;
   options.base_dir = std::filesystem::absolute(std::filesystem::path(*path)).parent_path();
+  // On another host, only the replicas placed there; they report to the main daemon (docs/operations.md).
+  if (const std::string* host = parsed.get("--host")) return run_host_agent(loaded.config, options, *host);
   Supervisor supervisor(loaded.config, options);
   return supervisor.run();
 }

@@ -11,6 +11,10 @@ constexpr const char* kUsage = R"(usage: vnawire <command> [options]
 Pipeline:
   run -c FILE                 start the pipeline described by FILE and supervise it until SIGTERM
   check-config FILE           validate FILE (keys, types, graph) without starting anything
+  run -c FILE --host HOST      on another host: run the stages placed there (`host: HOST`), reporting to
+                              the main daemon over tcp (docs/operations.md, "Across hosts")
+  keygen [--out DIR] [--name NAME] [--force]
+                              write a CURVE key pair, DIR/NAME.public and DIR/NAME.secret (mode 0600)
   describe                    list every stage type and its options
   demo [--state-dir DIR] [--follow]
                               run the full pipeline on the embedded sample dispatches
@@ -68,6 +72,7 @@ int main(int argc, char** argv) {
     if (command == "replay") return vnawire::daemon::cmd_replay(args);
     if (command == "query") return vnawire::daemon::cmd_query(args);
     if (command == "dead-letters") return vnawire::daemon::cmd_dead_letters(args);
+    if (command == "keygen") return vnawire::daemon::cmd_keygen(args);
     if (command == "extract" || command == "langid" || command == "dedupe") {
       return vnawire::daemon::cmd_filter(command, args);
     }

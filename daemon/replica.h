@@ -74,6 +74,9 @@ struct Replica {
   std::string stage;
   int index = 0;
   std::string identity;
+  // Placed on another host (`host:`): its host agent starts and restarts it, so the pids are that host's,
+  // never to be signalled or reaped here; a new process shows itself by its READY.
+  bool remote = false;
   pid_t pid = -1;           // the running process, -1 once reaped
   pid_t incarnation = -1;   // the last process started: messages it sent are still its own after the exit
   ReplicaState state = ReplicaState::Backoff;

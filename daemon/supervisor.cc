@@ -28,6 +28,7 @@
 
 #include "daemon/replica.h"
 #include "stages/runtime/ack.h"
+#include "stages/runtime/curve.h"
 #include "stages/runtime/logging.h"
 #include "stages/runtime/stage_runner.h"
 #include "stages/runtime/wiring.h"
@@ -95,6 +96,7 @@ class Supervisor::Impl {
   boost::asio::signal_set signals_;
   boost::asio::steady_timer timer_;
   zmq::context_t zmq_context_{1};
+  std::unique_ptr<runtime::ZapHandler> zap_;  // CURVE only: admits the authorized stage hosts
   std::optional<zmq::socket_t> control_;
   std::vector<Replica> replicas_;
   std::string snapshot_;
@@ -137,10 +139,19 @@ bool Supervisor::Impl::prepare() {
   }
   try {
     control_.emplace(zmq_context_, zmq::socket_type::router);
+    if (runtime::curve_enabled(config_)) {
+      auto keys = runtime::load_curve_keys(config_);
+      if (!keys) {
+        log_->error("CURVE: {}", keys.error());
+        return false;
+      }
+      zap_ = std::make_unique<runtime::ZapHandler>(zmq_context_, keys->authorized, log_);
+      runtime::make_curve_server(*control_, *keys);
+    }
     control_->set(zmq::sockopt::linger, 0);
     control_->set(zmq::sockopt::rcvhwm, 100000);
     control_->set(zmq::sockopt::router_handover, true);  // a restarted replica takes its identity back
-    control_->bind(runtime::control_endpoint(config_));
+    control_->bind(runtime::control_bind_endpoint(config_));
   } catch (const zmq::error_t& e) {
     log_->error("cannot bind the control channel {}: {}", runtime::control_endpoint(config_), e.what());
     return false;
@@ -162,6 +173,7 @@ bool Supervisor::Impl::prepare() {
       replica.stage = stage.name;
       replica.index = r;
       replica.identity = runtime::replica_identity(stage.name, r);
+      replica.remote = !stage.host.empty();
       replica.backoff = milliseconds(config_.pipeline.get_int("restart_backoff_ms"));
       replicas_.push_back(std::move(replica));
     }
@@ -205,6 +217,12 @@ bool Supervisor::Impl::lock(const std::filesystem::path& path) {
 // A replica runs `vnawire stage`, or the user's program for a stage that names one (exec in zmq mode), found
 // on PATH, with the daemon's environment plus the stage's endpoints.
 void Supervisor::Impl::spawn(Replica& replica) {
+  if (replica.remote) {
+    // Its host agent starts it; until its READY it is starting, and held to stage_timeout_ms like any.
+    replica.state = ReplicaState::Starting;
+    replica.started = replica.last_seen = Clock::now();
+    return;
+  }
   const runtime::StageConfig& stage = *config_.find(replica.stage);
   std::vector<std::string> args;
   std::vector<std::string> environment;
@@ -322,6 +340,25 @@ std::string Supervisor::Impl::handle_control(const std::vector<zmq::message_t>& 
   // A message from an earlier incarnation (its pid) must not count for the current one; the previous one's
   // late counts still count for it.
   const int sender = body.value("pid", -1);
+  if (replica->remote && sender != replica->incarnation && sender > 0 && sender != replica->previous_incarnation) {
+    if (verb == runtime::kFailed) {
+      const std::string reason = body.value("reason", std::string("unknown reason"));
+      if (starting_) fail("stage " + identity + " cannot start on its host: " + reason);
+      log_->error("stage {} cannot start on its host: {}", identity, reason);
+      return "";
+    }
+    // A new process on the other host (its agent restarted it): counted from here, as a local restart is. A
+    // heartbeat first is a stage that outlived a previous daemon (its READY went to that one): taken as ready.
+    const bool running_before_us = verb == runtime::kHeartbeat && replica->incarnation <= 0;
+    if ((verb == runtime::kReady || running_before_us) && !replica->stop_sent) {
+      if (replica->incarnation > 0) log_->warn("{} was restarted on its host (pid {})", identity, sender);
+      replica->begin_incarnation(sender, Clock::now());
+      if (running_before_us) {
+        replica->state = ReplicaState::Ready;
+        replica->ready_seen = true;
+      }
+    }
+  }
   if (sender != replica->incarnation) {
     if (sender == replica->previous_incarnation && sender > 0 &&
         (verb == runtime::kHeartbeat || verb == runtime::kStopped || verb == runtime::kReady)) {
@@ -340,6 +377,11 @@ std::string Supervisor::Impl::handle_control(const std::vector<zmq::message_t>& 
   }
   replica->report(verb, Counts::from_json(body), stopping_);
   replica->last_seen = Clock::now();
+  // A remote replica's exit is seen here, by its last report, since it is no child of ours.
+  if (replica->remote && verb == runtime::kStopped) {
+    replica->ended(Clock::now());
+    if (!replica->stop_sent && !failed_) log_->warn("{} stopped on its host without being told to", identity);
+  }
   if (verb == runtime::kReady) log_->debug("{} ready", identity);
   return "";
 }
@@ -399,7 +441,7 @@ void Supervisor::Impl::reap_children() {
     const pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid <= 0) return;
     for (auto& replica : replicas_) {
-      if (replica.pid == pid) handle_exit(replica, status);
+      if (!replica.remote && replica.pid == pid) handle_exit(replica, status);
     }
   }
 }
@@ -417,6 +459,12 @@ void Supervisor::Impl::fail(const std::string& why) {
 
 void Supervisor::Impl::kill_all(int signal) {
   for (auto& replica : replicas_) {
+    if (replica.remote) {
+      // Not ours to signal: ask it to stop and stop waiting for it (its agent ends it if it hangs).
+      send(replica, runtime::kStop);
+      if (replica.state != ReplicaState::Exited) replica.ended(Clock::now());
+      continue;
+    }
     if (replica.pid > 0) ::kill(replica.pid, signal);
     if (replica.state == ReplicaState::Backoff) replica.state = ReplicaState::Exited;
   }
@@ -535,6 +583,7 @@ void Supervisor::Impl::log_progress(bool force) {
     if (s.restarts) line += fmt::format(" restarts {}", s.restarts);
   }
   if (t.bad_control_messages) line += fmt::format(" | bad control messages {}", t.bad_control_messages);
+  if (zap_ && zap_->refused() > 0) line += fmt::format(" | CURVE clients refused {}", zap_->refused());
   log_->info("{}", line);
   if (options_.on_progress) options_.on_progress(t);
 }
@@ -581,7 +630,11 @@ void Supervisor::Impl::on_tick() {
     // A replica that went silent is hung: kill it, and the exit handler restarts it.
     const bool silent = (replica.state == ReplicaState::Ready || replica.state == ReplicaState::Starting) &&
                         now - replica.last_seen > timeout && replica.pid > 0;
-    if (silent && !failed_) {
+    if (silent && !failed_ && replica.remote) {
+      log_->error("{} (on another host) sent nothing for {} ms: its host agent restarts it if it died",
+                  replica.identity, timeout.count());
+      replica.last_seen = now;
+    } else if (silent && !failed_) {
       log_->error("{} sent nothing for {} ms: killing it", replica.identity, timeout.count());
       ::kill(replica.pid, SIGKILL);
       replica.last_seen = now;

@@ -8,6 +8,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "stages/runtime/curve.h"
 #include "stages/runtime/wiring.h"
 
 namespace vnawire::runtime {
@@ -89,7 +90,12 @@ const OptionSpecs& pipeline_option_specs() {
       {"transport", OptionType::String, std::string("ipc"),
        "How stages talk: ipc (Unix sockets under run_dir) or tcp (tcp_host and ports from tcp_base_port).",
        false, std::nullopt, std::nullopt, {"ipc", "tcp"}},
-      {"tcp_host", OptionType::String, std::string("127.0.0.1"), "Address that tcp endpoints bind and connect to."},
+      {"tcp_host", OptionType::String, std::string("127.0.0.1"),
+       "Address that tcp endpoints bind and connect to: the daemon's control channel and the stages without a "
+       "`host`."},
+      {"tcp_bind", OptionType::String, std::string(""),
+       "Address tcp endpoints bind to instead of their host's (`*` for every interface, as when hosts are DNS "
+       "names such as Kubernetes Services); empty binds the host's own address."},
       {"tcp_base_port", OptionType::Int, std::int64_t{5570},
        "First tcp port: the control channel uses it, data endpoints the following ones.", false, 1024.0, 65000.0},
       {"log_level", OptionType::String, std::string("info"), "Log level of the daemon and every stage.", false,
@@ -124,6 +130,16 @@ const OptionSpecs& pipeline_option_specs() {
        "Largest encoded document (both frames) a stage accepts or sends; a stage dead-letters a larger one it "
        "made instead of sending it, since ZeroMQ would drop the connection and the document with it.",
        false, 65536.0, 1073741824.0},
+      {kCurveServerSecretKey, OptionType::String, std::string(""),
+       "CURVE: file of the secret key every binding side (daemon control channel, stage outputs) serves with; "
+       "with the three below it encrypts and authenticates every tcp socket (docs/operations.md)."},
+      {kCurveServerPublicKey, OptionType::String, std::string(""),
+       "CURVE: file of the public key of curve_server_secret_key, which connecting sides check the server by."},
+      {kCurveSecretKey, OptionType::String, std::string(""),
+       "CURVE: file of this host's own secret key, which its connecting sockets present (`vnawire keygen`)."},
+      {kCurveAuthorizedKeys, OptionType::String, std::string(""),
+       "CURVE: folder of the *.public keys allowed to connect; a client with another key is refused and the "
+       "refusal logged."},
   };
   return specs;
 }
@@ -134,6 +150,9 @@ const OptionSpecs& stage_entry_specs() {
       {"type", OptionType::String, {}, "The stage type (see `vnawire describe`).", true},
       {"replicas", OptionType::Int, std::int64_t{1}, "How many processes run this stage.", false, 1.0, 64.0},
       {"inputs", OptionType::StringList, std::vector<std::string>{}, "The stages this one reads from."},
+      {"host", OptionType::String, std::string(""),
+       "With transport tcp: the host this stage's replicas run on (`vnawire run --host` there starts them) and "
+       "whose address their outputs bind; empty runs them under the main daemon at tcp_host."},
       {"hwm", OptionType::Int, std::int64_t{1000}, "ZeroMQ high-water mark of the stage's sockets, in messages.",
        false, 1.0, 1000000.0},
       {"send_timeout_ms", OptionType::Int, std::int64_t{0},
@@ -206,6 +225,15 @@ LoadedConfig parse_pipeline_config(const std::string& text, const std::string& f
     }
   }
   config.pipeline = bind_options(root["pipeline"], pipeline_option_specs(), file_name, "pipeline", errors);
+  if (errors.empty()) {
+    // Key files are checked here, so a bad one stops the start with the file, line and key at fault.
+    const YAML::Node section = root["pipeline"];
+    for (auto& problem : check_curve_options(config.pipeline, base_dir)) {
+      const bool given = section.IsMap() && section[problem.key].IsDefined();
+      errors.push_back(at(given ? section[problem.key] : section, file_name, "pipeline." + problem.key,
+                          std::move(problem.reason)));
+    }
+  }
   const bool pipeline_ok = errors.empty();
   config.state_dir = absolute_from(config.pipeline.get_string("state_dir"), base_dir);
   const std::string& run_dir = config.pipeline.get_string("run_dir");
@@ -236,6 +264,10 @@ LoadedConfig parse_pipeline_config(const std::string& text, const std::string& f
     stage.type = entry.get_string("type");
     stage.replicas = static_cast<int>(entry.get_int("replicas"));
     stage.inputs = entry.get_list("inputs");
+    stage.host = entry.get_string("host");
+    if (!stage.host.empty() && config.pipeline.has("transport") && config.pipeline.get_string("transport") != "tcp") {
+      errors.push_back(at(node["host"], file_name, key + ".host", "a stage on another host needs transport: tcp"));
+    }
     stage.hwm = entry.get_int("hwm");
     stage.send_timeout_ms = entry.get_int("send_timeout_ms");
     if (!valid_stage_name(stage.name)) {
@@ -275,6 +307,15 @@ LoadedConfig parse_pipeline_config(const std::string& text, const std::string& f
     config.stages.push_back(std::move(stage));
   }
   if (errors.empty()) check_graph(config, nodes, file_name, errors);
+  for (std::size_t i = 0; errors.empty() && i < config.stages.size(); ++i) {
+    const StageConfig& stage = config.stages[i];
+    // A program of the user's speaks plain ZeroMQ: it could not pass the CURVE handshake and would wait forever.
+    const bool program = stage.descriptor->program && !stage.descriptor->program(stage.options).empty();
+    if (program && curve_enabled(config)) {
+      errors.push_back(at(nodes.at(stage.name), file_name, "stages[" + std::to_string(i) + "].options.mode",
+                          "a program of its own (mode: zmq) cannot join a pipeline with CURVE keys; use mode: jsonl"));
+    }
+  }
   if (errors.empty()) {
     for (auto& problem : check_endpoints(config)) {
       errors.push_back(ConfigError{file_name, 0, 0, "pipeline", problem});

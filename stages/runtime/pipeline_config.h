@@ -15,6 +15,7 @@ struct StageConfig {
   std::string type;
   int replicas = 1;
   std::vector<std::string> inputs;
+  std::string host;  // where its replicas run (tcp only); empty: under the main daemon, at tcp_host
   std::int64_t hwm = 1000;
   std::int64_t send_timeout_ms = 0;
   Options options;

@@ -72,6 +72,7 @@ nlohmann::json Runner::stats() const {
   body["pending"] = pending_.size() + (retry_document_ ? 1 : 0);
   if (outbox_) body["in_flight"] = outbox_->size();
   body["counters"] = counters_.values();
+  if (zap_ && zap_->refused() > 0) body["counters"]["curve_refused"] = zap_->refused();
   if (!route_outputs_.empty()) body["routed"] = routed_;
   return body;
 }
@@ -144,8 +145,23 @@ Status Runner::setup() {
       outbox_->make_all_due();
     }
   }
+  std::optional<CurveKeys> curve;
+  if (curve_enabled(config_)) {
+    auto keys = load_curve_keys(config_);
+    if (!keys) return Status::error("CURVE: " + keys.error());
+    curve = std::move(*keys);
+    // Before any bind: a CURVE server socket that finds no handler would admit every client.
+    if (!config_.consumers_of(stage_config_.name).empty()) {
+      try {
+        zap_ = std::make_unique<ZapHandler>(zmq_context_, curve->authorized, log_);
+      } catch (const zmq::error_t& e) {
+        return Status::error(std::string("CURVE: cannot start the authentication handler: ") + e.what());
+      }
+    }
+  }
   try {
     control_.emplace(zmq_context_, zmq::socket_type::dealer);
+    if (curve) make_curve_client(*control_, *curve);
     control_->set(zmq::sockopt::routing_id, identity_);
     control_->set(zmq::sockopt::linger, 2000);
     control_->set(zmq::sockopt::sndhwm, 100000);
@@ -154,7 +170,8 @@ Status Runner::setup() {
       zmq::socket_t push(zmq_context_, zmq::socket_type::push);
       push.set(zmq::sockopt::sndhwm, static_cast<int>(stage_config_.hwm));
       push.set(zmq::sockopt::linger, drain_ms);
-      const std::string endpoint = output_endpoint(config_, stage_config_.name, replica_, consumer);
+      if (curve) make_curve_server(push, *curve);
+      const std::string endpoint = output_bind_endpoint(config_, stage_config_.name, replica_, consumer);
       try {
         push.bind(endpoint);
       } catch (const zmq::error_t& e) {
@@ -172,6 +189,7 @@ Status Runner::setup() {
       input_->set(zmq::sockopt::rcvhwm, static_cast<int>(stage_config_.hwm));
       input_->set(zmq::sockopt::maxmsgsize, max_message_bytes_);
       input_->set(zmq::sockopt::linger, 0);
+      if (curve) make_curve_client(*input_, *curve);
       for (const auto& endpoint : inputs) input_->connect(endpoint);
     }
   } catch (const zmq::error_t& e) {

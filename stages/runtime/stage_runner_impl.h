@@ -20,6 +20,7 @@
 #include <zmq_addon.hpp>
 #include "stages/runtime/ack.h"
 #include "stages/runtime/codec.h"
+#include "stages/runtime/curve.h"
 #include "stages/runtime/dead_letter.h"
 #include "stages/runtime/dead_letter_store.h"
 #include "stages/runtime/logging.h"
@@ -155,6 +156,7 @@ class Runner final : public Emitter {
   Clock::time_point next_resend_{};
 
   zmq::context_t zmq_context_{1};
+  std::unique_ptr<ZapHandler> zap_;  // CURVE only; after the context, so that it closes its socket first
   std::optional<zmq::socket_t> control_;
   std::optional<zmq::socket_t> input_;
   std::vector<zmq::socket_t> outputs_;

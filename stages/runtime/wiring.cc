@@ -13,9 +13,15 @@ constexpr std::size_t kMaxIpcPath = 107;
 
 bool use_tcp(const PipelineConfig& config) { return config.pipeline.get_string("transport") == "tcp"; }
 
-std::string tcp(const PipelineConfig& config, std::int64_t offset) {
-  return "tcp://" + config.pipeline.get_string("tcp_host") + ":" +
+// A stage's endpoints are at its own host; the control channel and stages without a host at tcp_host.
+std::string tcp(const PipelineConfig& config, std::int64_t offset, const std::string& host = "") {
+  return "tcp://" + (host.empty() ? config.pipeline.get_string("tcp_host") : host) + ":" +
          std::to_string(config.pipeline.get_int("tcp_base_port") + offset);
+}
+
+std::string stage_host(const PipelineConfig& config, const std::string& stage) {
+  const StageConfig* found = config.find(stage);
+  return found == nullptr ? std::string() : found->host;
 }
 
 // The position of (stage, replica, consumer) in file order: the tcp port offset of that endpoint.
@@ -43,8 +49,23 @@ std::string control_endpoint(const PipelineConfig& config) {
 
 std::string output_endpoint(const PipelineConfig& config, const std::string& stage, int replica,
                             const std::string& consumer) {
-  if (use_tcp(config)) return tcp(config, 1 + endpoint_index(config, stage, replica, consumer));
+  if (use_tcp(config)) {
+    return tcp(config, 1 + endpoint_index(config, stage, replica, consumer), stage_host(config, stage));
+  }
   return "ipc://" + (config.run_dir / (stage + "." + std::to_string(replica) + ".to." + consumer)).string();
+}
+
+std::string control_bind_endpoint(const PipelineConfig& config) {
+  const std::string& bind = config.pipeline.get_string("tcp_bind");
+  if (!use_tcp(config) || bind.empty()) return control_endpoint(config);
+  return tcp(config, 0, bind);
+}
+
+std::string output_bind_endpoint(const PipelineConfig& config, const std::string& stage, int replica,
+                                 const std::string& consumer) {
+  const std::string& bind = config.pipeline.get_string("tcp_bind");
+  if (!use_tcp(config) || bind.empty()) return output_endpoint(config, stage, replica, consumer);
+  return tcp(config, 1 + endpoint_index(config, stage, replica, consumer), bind);
 }
 
 std::vector<std::string> input_endpoints(const PipelineConfig& config, const std::string& stage) {

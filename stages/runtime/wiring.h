@@ -12,6 +12,10 @@ struct StageConfig;
 
 // The daemon binds it; every stage connects to it.
 std::string control_endpoint(const PipelineConfig& config);
+// Where the binding side binds them: the same, or at tcp_bind (`*`) when hosts are names, not addresses.
+std::string control_bind_endpoint(const PipelineConfig& config);
+std::string output_bind_endpoint(const PipelineConfig& config, const std::string& stage, int replica,
+                                 const std::string& consumer);
 // Stable points bind: each replica of `stage` binds one PUSH endpoint per consumer stage.
 std::string output_endpoint(const PipelineConfig& config, const std::string& stage, int replica,
                             const std::string& consumer);
