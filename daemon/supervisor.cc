@@ -26,6 +26,7 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include "daemon/metrics_server.h"
 #include "daemon/replica.h"
 #include "stages/runtime/ack.h"
 #include "stages/runtime/logging.h"
@@ -110,7 +111,31 @@ class Supervisor::Impl {
   std::map<std::string, std::pair<std::uint64_t, Clock::time_point>> last_received_;  // drain progress
   runtime::Acker acker_;
   Clock::time_point next_ack_expiry_{};
+  std::unique_ptr<MetricsServer> metrics_;  // after io_: closed before the loop it runs on
+  bool start_metrics();
 };
+
+// The HTTP endpoint for /metrics, /healthz, /readyz and /status, unless metrics_address is "" or "off".
+bool Supervisor::Impl::start_metrics() {
+  const std::string address = config_.pipeline.get_string("metrics_address");
+  if (metrics_disabled(address)) return true;
+  PipelineShape shape;
+  for (const auto& stage : config_.stages) {
+    shape.stages.push_back(stage.name);
+    shape.inputs[stage.name] = stage.inputs;
+  }
+  // Stuck: waiting work and no progress for longer than a replica may stay silent before it is killed.
+  const auto stuck_after =
+      std::max(milliseconds(3 * config_.pipeline.get_int("stage_timeout_ms")), milliseconds(30000));
+  metrics_ = std::make_unique<MetricsServer>(
+      io_, [this] { return totals(); }, std::move(shape), stuck_after);
+  if (const std::string problem = metrics_->start(address); !problem.empty()) {
+    log_->error("{}", problem);
+    return false;
+  }
+  log_->info("metrics on http://{}/metrics (also /healthz, /readyz, /status)", metrics_->address());
+  return true;
+}
 
 bool Supervisor::Impl::prepare() {
   log_ = runtime::make_logger("daemon", config_.pipeline.get_string("log_level"));
@@ -145,6 +170,7 @@ bool Supervisor::Impl::prepare() {
     log_->error("cannot bind the control channel {}: {}", runtime::control_endpoint(config_), e.what());
     return false;
   }
+  if (!start_metrics()) return false;
   for (const auto& stage : config_.stages) {
     // A vnawire stage process makes its own folders; a program of the user's finds them made.
     if (stage.descriptor->program && !stage.descriptor->program(stage.options).empty()) {
@@ -509,6 +535,8 @@ PipelineTotals Supervisor::Impl::totals() const {
   for (const auto& stage : config_.stages) out.stages[stage.name];
   for (const auto& replica : replicas_) replica.add_to(out.stages[replica.stage]);
   out.bad_control_messages = bad_control_messages_;
+  out.ready = !starting_;
+  out.stopping = stopping_;
   bool quiescent = true;
   for (const auto& stage : config_.stages) {
     const StageTotals& mine = out.stages[stage.name];
@@ -620,6 +648,7 @@ void Supervisor::Impl::on_tick() {
     if (all_exited()) {
       log_progress(true);
       if (!failed_) check_balance();
+      if (metrics_) metrics_->stop();
       io_.stop();
       return;
     }

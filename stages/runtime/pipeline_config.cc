@@ -1,6 +1,9 @@
 // Loads the pipeline file and checks all of it (keys, types, graph) so that no process starts on a bad one.
 #include "stages/runtime/pipeline_config.h"
 
+#include <arpa/inet.h>
+
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <set>
@@ -17,6 +20,21 @@ ConfigError at(const YAML::Node& node, const std::string& file, std::string key,
   const YAML::Mark mark = node.Mark();
   return ConfigError{file, mark.line >= 0 ? mark.line + 1 : 0, mark.column >= 0 ? mark.column + 1 : 0,
                      std::move(key), std::move(reason)};
+}
+
+// "" or "off", or an IP address and a port: "127.0.0.1:9464", "[::1]:9464".
+bool valid_metrics_address(const std::string& text) {
+  if (text.empty() || text == "off") return true;
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon + 1 == text.size() || text.size() - colon > 6) return false;
+  const std::string port = text.substr(colon + 1);
+  if (port.find_first_not_of("0123456789") != std::string::npos || std::stoul(port) > 65535) return false;
+  std::string host = text.substr(0, colon);
+  unsigned char address[16];
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    return ::inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), address) == 1;
+  }
+  return ::inet_pton(AF_INET, host.c_str(), address) == 1;
 }
 
 bool valid_stage_name(const std::string& name) {
@@ -124,6 +142,10 @@ const OptionSpecs& pipeline_option_specs() {
        "Largest encoded document (both frames) a stage accepts or sends; a stage dead-letters a larger one it "
        "made instead of sending it, since ZeroMQ would drop the connection and the document with it.",
        false, 65536.0, 1073741824.0},
+      {"metrics_address", OptionType::String, std::string("127.0.0.1:9464"),
+       "Where the daemon serves /metrics (Prometheus), /healthz, /readyz and /status (docs/metrics.md): "
+       "IP:PORT, port 0 for any free one; \"\" or off for none. When the file does not set it, "
+       "$VNAWIRE_METRICS_ADDRESS is the default if set."},
   };
   return specs;
 }
@@ -206,6 +228,19 @@ LoadedConfig parse_pipeline_config(const std::string& text, const std::string& f
     }
   }
   config.pipeline = bind_options(root["pipeline"], pipeline_option_specs(), file_name, "pipeline", errors);
+  // Several daemons on one host (test runs, a demo beside a service) each need their own port: the
+  // environment can give the default, a file's own value always wins.
+  const YAML::Node pipeline_node = root["pipeline"];
+  const bool address_given = pipeline_node.IsMap() && pipeline_node["metrics_address"].IsDefined();
+  if (const char* from_env = std::getenv("VNAWIRE_METRICS_ADDRESS"); from_env != nullptr && !address_given) {
+    config.pipeline.set("metrics_address", std::string(from_env));
+  }
+  if (!valid_metrics_address(config.pipeline.get_string("metrics_address"))) {
+    errors.push_back(address_given ? at(pipeline_node["metrics_address"], file_name, "pipeline.metrics_address",
+                                        "expected IP:PORT (127.0.0.1:9464, [::1]:9464), \"\" or off")
+                                   : ConfigError{file_name, 0, 0, "VNAWIRE_METRICS_ADDRESS",
+                                                 "expected IP:PORT (127.0.0.1:9464), \"\" or off"});
+  }
   const bool pipeline_ok = errors.empty();
   config.state_dir = absolute_from(config.pipeline.get_string("state_dir"), base_dir);
   const std::string& run_dir = config.pipeline.get_string("run_dir");
