@@ -248,7 +248,10 @@ std::string render_prometheus(const PipelineTotals& totals) {
 
 void HealthTracker::observe(const PipelineTotals& totals, Clock::time_point now) {
   Sample sample{now, {}};
-  for (const auto& [stage, t] : totals.stages) {
+  const StageTotals none;
+  for (const auto& stage : shape_.stages) {
+    const auto found = totals.stages.find(stage);
+    const StageTotals& t = found == totals.stages.end() ? none : found->second;
     const auto inputs = shape_.inputs.find(stage);
     const bool source = inputs == shape_.inputs.end() || inputs->second.empty();
     sample.through[stage] = source ? t.forwarded : t.received;
