@@ -18,6 +18,7 @@ int cmd_fetch(const Args& args);         // fetch_command.cc
 int cmd_replay(const Args& args);        // replay_command.cc
 int cmd_query(const Args& args);         // query_command.cc
 int cmd_dead_letters(const Args& args);  // dead_letters_command.cc
+int cmd_status(const Args& args);        // status_command.cc
 
 // The path of the running vnawire binary, for spawning stage processes.
 std::string self_executable();

@@ -352,4 +352,46 @@ nlohmann::json status_json(const PipelineTotals& totals, const HealthTracker& he
   return out;
 }
 
+namespace {
+
+std::string age_text(std::int64_t ms) {
+  if (ms < 0) ms = 0;
+  const std::int64_t s = ms / 1000;
+  if (s < 60) return fmt::format("{}s", s);
+  if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
+  if (s < 86400) return fmt::format("{}h{:02}m", s / 3600, (s / 60) % 60);
+  return fmt::format("{}d{:02}h", s / 86400, (s / 3600) % 24);
+}
+
+// Long ids (URL-based) keep their end, which is what tells them apart.
+std::string shorten(const std::string& id, std::size_t width) {
+  if (id.size() <= width) return id;
+  return "…" + id.substr(id.size() - (width - 1));
+}
+
+}  // namespace
+
+std::string render_status_table(const nlohmann::json& status, std::int64_t wall_now_ms) {
+  std::string out;
+  const bool healthy = status.value("healthy", false);
+  const std::string problem = status.value("problem", std::string());
+  out += fmt::format("pipeline: {}{}\n", status.value("ready", false) ? "ready" : "not ready",
+                     healthy ? ", healthy" : ", unhealthy: " + problem);
+  out += fmt::format("{:<12} {:>8} {:>9} {:>9} {:>8} {:>8} {:>6} {:>6} {:>8}  {}\n", "STAGE", "REPLICAS", "IN", "OUT",
+                     "RATE/S", "DROPPED", "DEAD", "ERRORS", "RESTARTS", "LAST DOCUMENT");
+  for (const auto& stage : status.value("stages", nlohmann::json::array())) {
+    std::string last = "-";
+    const auto last_id = stage.value("last_id", std::string());
+    const auto last_ms = stage.value("last_time_ms", std::int64_t{0});
+    if (!last_id.empty()) last = fmt::format("{} ({} ago)", shorten(last_id, 40), age_text(wall_now_ms - last_ms));
+    out += fmt::format("{:<12} {:>8} {:>9} {:>9} {:>8.1f} {:>8} {:>6} {:>6} {:>8}  {}\n", stage.value("name", "?"),
+                       fmt::format("{}/{}", stage.value("replicas_up", 0), stage.value("replicas", 0)),
+                       stage.value("received", std::uint64_t{0}), stage.value("out", std::uint64_t{0}),
+                       stage.value("rate", 0.0), stage.value("dropped", std::uint64_t{0}),
+                       stage.value("dead_lettered", std::uint64_t{0}), stage.value("errors", std::uint64_t{0}),
+                       stage.value("restarts", std::uint64_t{0}), last);
+  }
+  return out;
+}
+
 }  // namespace vnawire::daemon

@@ -66,4 +66,7 @@ class HealthTracker {
 nlohmann::json status_json(const PipelineTotals& totals, const HealthTracker& health,
                            HealthTracker::Clock::time_point now, std::int64_t wall_now_ms);
 
+// The table `vnawire status` prints from a /status document; `wall_now_ms` gives the last documents' ages.
+std::string render_status_table(const nlohmann::json& status, std::int64_t wall_now_ms);
+
 }  // namespace vnawire::daemon

@@ -231,6 +231,20 @@ TEST(MetricsAddress, ParsesHostAndPort) {
   EXPECT_FALSE(metrics_disabled("127.0.0.1:9464"));
 }
 
+TEST(StatusTable, OneLinePerStageWithTheLastDocumentsAge) {
+  const auto status = nlohmann::json::parse(R"({"ready": true, "healthy": false, "problem": "sink: 1 of 2 replicas up",
+    "stages": [{"name": "fetch", "replicas": 1, "replicas_up": 1, "received": 0, "out": 12, "rate": 2.54,
+                "dropped": 0, "dead_lettered": 0, "errors": 0, "restarts": 0, "last_id": "f-1", "last_time_ms": 1000},
+               {"name": "sink", "replicas": 2, "replicas_up": 1, "received": 12, "out": 11, "rate": 0,
+                "dropped": 1, "dead_lettered": 0, "errors": 3, "restarts": 2, "last_id": "", "last_time_ms": 0}]})");
+  const std::string table = render_status_table(status, 1000 + 125'000);
+  EXPECT_EQ(table,
+            "pipeline: ready, unhealthy: sink: 1 of 2 replicas up\n"
+            "STAGE        REPLICAS        IN       OUT   RATE/S  DROPPED   DEAD ERRORS RESTARTS  LAST DOCUMENT\n"
+            "fetch             1/1         0        12      2.5        0      0      0        0  f-1 (2m05s ago)\n"
+            "sink              1/2        12        11      0.0        1      0      3        2  -\n");
+}
+
 runtime::LoadedConfig load_with_address(const std::string& line) {
   const std::string yaml = "pipeline:\n  state_dir: state\n" + line +
                            "stages:\n  - {name: fetch, type: fetch, options: {directory: inbox}}\n"
