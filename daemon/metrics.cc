@@ -103,6 +103,8 @@ const std::vector<MetricFamily>& metric_families() {
       {"errors_total", "counter", "stage, replica, kind", "Failures by kind (dead letters by cause, failed flushes)."},
       {"processing_seconds", "histogram", "stage, replica", "Time the stage spent on one document."},
       {"queue_depth", "gauge", "stage, replica", "Documents the replica holds, waiting to be handed on or retried."},
+      {"stage_backlog", "gauge", "stage",
+       "Documents the stage's inputs sent it that it has not taken in yet (its input queue, as far as counted)."},
       {"in_flight", "gauge", "stage, replica", "Sources: documents sent and not acknowledged yet."},
       {"replica_up", "gauge", "stage, replica", "1 when the replica runs and has reported ready."},
       {"restarts_total", "counter", "stage, replica", "Times the daemon restarted the replica after a crash or hang."},
@@ -143,7 +145,18 @@ std::string escape_label_value(std::string_view value) {
   return out;
 }
 
-std::string render_prometheus(const PipelineTotals& totals) {
+std::uint64_t stage_backlog(const PipelineTotals& totals, const PipelineShape& shape, const std::string& stage) {
+  const auto inputs = shape.inputs.find(stage);
+  const auto mine = totals.stages.find(stage);
+  if (inputs == shape.inputs.end() || mine == totals.stages.end()) return 0;
+  std::uint64_t expected = 0;
+  for (const auto& input : inputs->second) {
+    if (auto in = totals.stages.find(input); in != totals.stages.end()) expected += in->second.sent_to(stage);
+  }
+  return expected > mine->second.received ? expected - mine->second.received : 0;
+}
+
+std::string render_prometheus(const PipelineTotals& totals, const PipelineShape* shape) {
   Writer w;
   auto simple = [&](std::string_view name, auto value_of) {
     w.family(name);
@@ -196,6 +209,12 @@ std::string render_prometheus(const PipelineTotals& totals) {
     w.sample("processing_seconds_count", {{"stage", stage}, {"replica", replica}}, number(cumulative));
   });
   simple("queue_depth", [](const StageTotals& r) { return number(r.pending); });
+  if (shape != nullptr) {
+    w.family("stage_backlog");
+    for (const auto& stage : shape->stages) {
+      w.sample("stage_backlog", {{"stage", stage}}, number(stage_backlog(totals, *shape, stage)));
+    }
+  }
   simple("in_flight", [](const StageTotals& r) { return number(r.in_flight); });
   simple("replica_up", [](const StageTotals& r) { return number(r.replicas_ready > 0 ? 1 : 0); });
   simple("restarts_total", [](const StageTotals& r) { return number(r.restarts); });
@@ -289,16 +308,13 @@ std::string HealthTracker::problem(const PipelineTotals& totals, Clock::time_poi
       return fmt::format("{}: {} of {} replicas up", stage, t.replicas_ready, t.replicas.size());
     }
     // Stuck: documents wait for the stage (held by it, or sent to it and not taken) and it did nothing.
-    std::uint64_t expected = 0;
-    for (const auto& input : shape_.inputs.at(stage)) {
-      if (auto in = totals.stages.find(input); in != totals.stages.end()) expected += in->second.sent_to(stage);
-    }
-    const bool waiting = t.pending > 0 || expected > t.received;
+    const std::uint64_t backlog = stage_backlog(totals, shape_, stage);
+    const bool waiting = t.pending > 0 || backlog > 0;
     const auto moved = last_work_.find(stage);
     if (waiting && moved != last_work_.end() && now - moved->second.second > stuck_after_) {
       return fmt::format("{}: no progress for {} s with {} document(s) waiting", stage,
                          std::chrono::duration_cast<std::chrono::seconds>(now - moved->second.second).count(),
-                         t.pending + (expected > t.received ? expected - t.received : 0));
+                         t.pending + backlog);
     }
   }
   return "";
@@ -332,6 +348,7 @@ nlohmann::json status_json(const PipelineTotals& totals, const HealthTracker& he
                             {"errors", errors},
                             {"restarts", t.restarts},
                             {"queue_depth", t.pending},
+                            {"backlog", stage_backlog(totals, health.shape(), name)},
                             {"in_flight", t.in_flight},
                             {"last_id", t.measures.last_id},
                             {"last_time_ms", t.measures.last_time_ms}};

@@ -25,17 +25,20 @@ struct MetricFamily {
 };
 const std::vector<MetricFamily>& metric_families();
 
-// The Prometheus text exposition format 0.0.4 of `totals`.
-std::string render_prometheus(const PipelineTotals& totals);
-
-// A label value with \, " and newline escaped as the exposition format requires.
-std::string escape_label_value(std::string_view value);
-
 // The stage graph, in file order, which the health check and the status page follow.
 struct PipelineShape {
   std::vector<std::string> stages;
   std::map<std::string, std::vector<std::string>> inputs;
 };
+
+// The Prometheus text exposition format 0.0.4 of `totals`; with the graph, each stage's backlog too.
+std::string render_prometheus(const PipelineTotals& totals, const PipelineShape* shape = nullptr);
+
+// Documents the stage's inputs sent it that it has not taken in yet: in its input sockets, or on the way.
+std::uint64_t stage_backlog(const PipelineTotals& totals, const PipelineShape& shape, const std::string& stage);
+
+// A label value with \, " and newline escaped as the exposition format requires.
+std::string escape_label_value(std::string_view value);
 
 // Samples the totals about once a second: rates over the last few seconds, and whether a stage is stuck
 // (work waits for it and it has done nothing for `stuck_after`).

@@ -115,7 +115,8 @@ class MetricsServer::Impl : public std::enable_shared_from_this<Impl> {
     const PipelineTotals totals = totals_();
     const auto now = HealthTracker::Clock::now();
     if (path == "/metrics")
-      return {http::status::ok, "text/plain; version=0.0.4; charset=utf-8", render_prometheus(totals)};
+      return {http::status::ok, "text/plain; version=0.0.4; charset=utf-8",
+              render_prometheus(totals, &health_.shape())};
     if (path == "/healthz") {
       const std::string problem = health_.problem(totals, now);
       if (problem.empty()) return {http::status::ok, "text/plain; charset=utf-8", "ok\n"};

@@ -88,6 +88,18 @@ TEST(Metrics, RendersKnownTotalsLineByLine) {
   EXPECT_EQ(text.find("reason=\"unspecified\""), std::string::npos);
 }
 
+TEST(Metrics, BacklogIsWhatTheInputsSentAndTheStageHasNotTakenIn) {
+  PipelineTotals totals = known_totals();
+  totals.stages["fetch"].forwarded = 14;
+  totals.stages["dedupe"].received = 10;
+  const PipelineShape shape{{"fetch", "dedupe"}, {{"fetch", {}}, {"dedupe", {"fetch"}}}};
+  const std::string text = render_prometheus(totals, &shape);
+  EXPECT_TRUE(has_line(text, "# TYPE vnawire_stage_backlog gauge"));
+  EXPECT_TRUE(has_line(text, "vnawire_stage_backlog{stage=\"fetch\"} 0"));
+  EXPECT_TRUE(has_line(text, "vnawire_stage_backlog{stage=\"dedupe\"} 4"));
+  EXPECT_EQ(render_prometheus(totals).find("vnawire_stage_backlog{"), std::string::npos);
+}
+
 TEST(Metrics, HistogramBucketsAreCumulativeAndEndWithInf) {
   const std::string text = render_prometheus(known_totals());
   std::vector<std::pair<std::string, std::uint64_t>> buckets;
