@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -26,6 +27,7 @@ namespace vnawire::daemon {
 namespace {
 
 constexpr const char* kMarker = ".vnawire-demo";
+constexpr int kMetricsPort = 9464;
 
 bool port_free(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -77,7 +79,17 @@ bool prepare_state_dir(const std::filesystem::path& dir) {
   return true;
 }
 
-std::string demo_config(const std::filesystem::path& dir, int tcp_base, const std::string& site_url) {
+// Where the demo serves its metrics: 127.0.0.1:9464 as documented, or a free port when something (the service,
+// another demo) has it, so that a demo never fails for want of a port. "" leaves the choice to
+// $VNAWIRE_METRICS_ADDRESS, which the config loader reads.
+std::string demo_metrics_address() {
+  if (std::getenv("VNAWIRE_METRICS_ADDRESS") != nullptr) return "";
+  const int port = port_free(kMetricsPort) ? kMetricsPort : find_free_ports(1);
+  return port > 0 ? "127.0.0.1:" + std::to_string(port) : "off";
+}
+
+std::string demo_config(const std::filesystem::path& dir, int tcp_base, const std::string& site_url,
+                        const std::string& metrics_address) {
   std::ostringstream yaml;
   yaml << "# Written by `vnawire demo`: the full pipeline on the embedded samples.\n"
        << "pipeline:\n"
@@ -86,6 +98,7 @@ std::string demo_config(const std::filesystem::path& dir, int tcp_base, const st
        << "  flush_interval_ms: 200\n"
        << "  heartbeat_ms: 500\n";
   if (tcp_base > 0) yaml << "  transport: tcp\n  tcp_base_port: " << tcp_base << "\n";
+  if (!metrics_address.empty()) yaml << "  metrics_address: \"" << metrics_address << "\"\n";
   yaml << "stages:\n"
        << "  - name: fetch\n    type: fetch\n"
        << "    options:\n"
@@ -247,7 +260,12 @@ int cmd_demo(const Args& args) {
     return 1;
   }
   const auto config_path = dir / "demo.yaml";
-  std::ofstream(config_path) << demo_config(dir, tcp_base, server.base_url());
+  const std::string metrics_address = demo_metrics_address();
+  std::ofstream(config_path) << demo_config(dir, tcp_base, server.base_url(), metrics_address);
+  if (!metrics_address.empty() && metrics_address != "off") {
+    std::cout << "vnawire demo: metrics at http://" << metrics_address << "/metrics (vnawire status --address "
+              << metrics_address << " --watch)\n";
+  }
   auto loaded = runtime::load_pipeline_config(config_path.string(),
                                               [](const std::string& type) { return stages::find_stage(type); });
   if (!loaded.ok()) {
