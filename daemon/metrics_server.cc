@@ -4,6 +4,7 @@
 
 #include "daemon/metrics_server.h"
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 
@@ -210,5 +211,24 @@ MetricsServer::~MetricsServer() { stop(); }
 std::string MetricsServer::start(const std::string& address) { return impl_->start(address); }
 std::string MetricsServer::address() const { return impl_->address(); }
 void MetricsServer::stop() { impl_->stop(); }
+
+StartedMetrics start_metrics_server(asio::io_context& io, const runtime::PipelineConfig& config,
+                                    std::function<PipelineTotals()> totals) {
+  const std::string address = config.pipeline.get_string("metrics_address");
+  if (metrics_disabled(address)) return {};
+  PipelineShape shape;
+  for (const auto& stage : config.stages) {
+    shape.stages.push_back(stage.name);
+    shape.inputs[stage.name] = stage.inputs;
+  }
+  // Stuck: waiting work and no progress for longer than a replica may stay silent before it is killed.
+  const auto stuck_after = std::max(std::chrono::milliseconds(3 * config.pipeline.get_int("stage_timeout_ms")),
+                                    std::chrono::milliseconds(30000));
+  StartedMetrics started;
+  started.server = std::make_unique<MetricsServer>(io, std::move(totals), std::move(shape), stuck_after);
+  started.error = started.server->start(address);
+  if (!started.error.empty()) started.server.reset();
+  return started;
+}
 
 }  // namespace vnawire::daemon

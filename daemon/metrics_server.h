@@ -8,6 +8,7 @@
 #include <string>
 
 #include "daemon/metrics.h"
+#include "stages/runtime/pipeline_config.h"
 
 namespace boost::asio {
 class io_context;
@@ -40,5 +41,14 @@ class MetricsServer {
   class Impl;
   std::shared_ptr<Impl> impl_;
 };
+
+// The server for `config`'s metrics_address, started; no server when the address is "" or "off", and an error
+// (naming the address) when it cannot listen.
+struct StartedMetrics {
+  std::unique_ptr<MetricsServer> server;
+  std::string error;
+};
+StartedMetrics start_metrics_server(boost::asio::io_context& io, const runtime::PipelineConfig& config,
+                                    std::function<PipelineTotals()> totals);
 
 }  // namespace vnawire::daemon

@@ -112,30 +112,7 @@ class Supervisor::Impl {
   runtime::Acker acker_;
   Clock::time_point next_ack_expiry_{};
   std::unique_ptr<MetricsServer> metrics_;  // after io_: closed before the loop it runs on
-  bool start_metrics();
 };
-
-// The HTTP endpoint for /metrics, /healthz, /readyz and /status, unless metrics_address is "" or "off".
-bool Supervisor::Impl::start_metrics() {
-  const std::string address = config_.pipeline.get_string("metrics_address");
-  if (metrics_disabled(address)) return true;
-  PipelineShape shape;
-  for (const auto& stage : config_.stages) {
-    shape.stages.push_back(stage.name);
-    shape.inputs[stage.name] = stage.inputs;
-  }
-  // Stuck: waiting work and no progress for longer than a replica may stay silent before it is killed.
-  const auto stuck_after =
-      std::max(milliseconds(3 * config_.pipeline.get_int("stage_timeout_ms")), milliseconds(30000));
-  metrics_ = std::make_unique<MetricsServer>(
-      io_, [this] { return totals(); }, std::move(shape), stuck_after);
-  if (const std::string problem = metrics_->start(address); !problem.empty()) {
-    log_->error("{}", problem);
-    return false;
-  }
-  log_->info("metrics on http://{}/metrics (also /healthz, /readyz, /status)", metrics_->address());
-  return true;
-}
 
 bool Supervisor::Impl::prepare() {
   log_ = runtime::make_logger("daemon", config_.pipeline.get_string("log_level"));
@@ -170,7 +147,13 @@ bool Supervisor::Impl::prepare() {
     log_->error("cannot bind the control channel {}: {}", runtime::control_endpoint(config_), e.what());
     return false;
   }
-  if (!start_metrics()) return false;
+  auto metrics = start_metrics_server(io_, config_, [this] { return totals(); });
+  if (!metrics.error.empty()) {
+    log_->error("{}", metrics.error);
+    return false;
+  }
+  metrics_ = std::move(metrics.server);
+  if (metrics_) log_->info("metrics on http://{}/metrics (also /healthz, /readyz, /status)", metrics_->address());
   for (const auto& stage : config_.stages) {
     // A vnawire stage process makes its own folders; a program of the user's finds them made.
     if (stage.descriptor->program && !stage.descriptor->program(stage.options).empty()) {
