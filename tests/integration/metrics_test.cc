@@ -149,6 +149,19 @@ TEST(Metrics, TheDaemonServesCountsThatMatchTheSinkAndHealthThatFollowsTheReplic
   EXPECT_EQ(sample(text, R"(vnawire_restarts_total{stage="extract",replica="1"})"), 1) << text;
   EXPECT_EQ(sample(text, R"(vnawire_restarts_total{stage="extract",replica="0"})"), 0) << text;
 
+  // --watch prints one table after another (no terminal here) until Ctrl-C, which ends it cleanly.
+  Process watch({kBinary, "status", "--address", address, "--watch", "0.2"}, dir.path());
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const std::string out = watch.output();
+        const auto first = out.find("pipeline: ");
+        return first != std::string::npos && out.find("pipeline: ", first + 1) != std::string::npos;
+      },
+      seconds(10)))
+      << watch.output() << watch.errors();
+  watch.signal(SIGINT);
+  EXPECT_EQ(watch.wait(seconds(5)), 0) << watch.errors();
+
   daemon.signal(SIGTERM);
   ASSERT_EQ(daemon.wait(seconds(30)), 0) << daemon.errors();
   Process nobody({kBinary, "status", "--address", address}, dir.path());
