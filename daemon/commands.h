@@ -19,6 +19,7 @@ int cmd_replay(const Args& args);        // replay_command.cc
 int cmd_query(const Args& args);         // query_command.cc
 int cmd_dead_letters(const Args& args);  // dead_letters_command.cc
 int cmd_keygen(const Args& args);        // keygen_command.cc
+int cmd_status(const Args& args);        // status_command.cc
 
 // The path of the running vnawire binary, for spawning stage processes.
 std::string self_executable();

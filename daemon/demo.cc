@@ -5,6 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -24,6 +27,7 @@ namespace vnawire::daemon {
 namespace {
 
 constexpr const char* kMarker = ".vnawire-demo";
+constexpr int kMetricsPort = 9464;
 
 bool port_free(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -75,7 +79,17 @@ bool prepare_state_dir(const std::filesystem::path& dir) {
   return true;
 }
 
-std::string demo_config(const std::filesystem::path& dir, int tcp_base, const std::string& site_url) {
+// Where the demo serves its metrics: 127.0.0.1:9464 as documented, or a free port when something (the service,
+// another demo) has it, so that a demo never fails for want of a port. "" leaves the choice to
+// $VNAWIRE_METRICS_ADDRESS, which the config loader reads.
+std::string demo_metrics_address() {
+  if (std::getenv("VNAWIRE_METRICS_ADDRESS") != nullptr) return "";
+  const int port = port_free(kMetricsPort) ? kMetricsPort : find_free_ports(1);
+  return port > 0 ? "127.0.0.1:" + std::to_string(port) : "off";
+}
+
+std::string demo_config(const std::filesystem::path& dir, int tcp_base, const std::string& site_url,
+                        const std::string& metrics_address) {
   std::ostringstream yaml;
   yaml << "# Written by `vnawire demo`: the full pipeline on the embedded samples.\n"
        << "pipeline:\n"
@@ -84,6 +98,7 @@ std::string demo_config(const std::filesystem::path& dir, int tcp_base, const st
        << "  flush_interval_ms: 200\n"
        << "  heartbeat_ms: 500\n";
   if (tcp_base > 0) yaml << "  transport: tcp\n  tcp_base_port: " << tcp_base << "\n";
+  if (!metrics_address.empty()) yaml << "  metrics_address: \"" << metrics_address << "\"\n";
   yaml << "stages:\n"
        << "  - name: fetch\n    type: fetch\n"
        << "    options:\n"
@@ -154,6 +169,58 @@ void print_table(const std::filesystem::path& db_path) {
   sqlite3_close(db);
 }
 
+// The run's progress: samples finished (stored by the sink, or dropped or dead-lettered on the way) against
+// all of them. A bar redrawn in place on a terminal,
+// a plain line now and then elsewhere (a log, a CI job), where carriage returns would pile up.
+class Progress {
+ public:
+  Progress(std::uint64_t total, std::string sink)
+      : total_(total),
+        sink_(std::move(sink)),
+        terminal_(::isatty(STDERR_FILENO) != 0),
+        started_(std::chrono::steady_clock::now()) {}
+  int interval_ms() const { return terminal_ ? 200 : 5000; }
+  void update(const PipelineTotals& totals) {
+    const auto it = totals.stages.find(sink_);
+    if (it == totals.stages.end()) return;
+    std::uint64_t done = it->second.forwarded;
+    for (const auto& [name, stage] : totals.stages) done += stage.dropped + stage.dead_lettered;
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
+    std::string eta = "--";
+    if (total_ > 0 && done >= total_) {
+      eta = "0s";
+    } else if (rate > 0 && total_ > 0) {
+      eta = std::to_string(static_cast<long>((static_cast<double>(total_ - done) / rate) + 0.5)) + "s";
+    }
+    if (!terminal_) {
+      std::fprintf(stderr, "vnawire demo: %llu of %llu done, %.1f/s\n", static_cast<unsigned long long>(done),
+                   static_cast<unsigned long long>(total_), rate);
+      return;
+    }
+    constexpr int kWidth = 30;
+    const double part = total_ > 0 ? std::min(1.0, static_cast<double>(done) / static_cast<double>(total_)) : 0;
+    const int filled = static_cast<int>(part * kWidth);
+    std::string bar(static_cast<std::size_t>(filled), '#');
+    bar.append(static_cast<std::size_t>(kWidth - filled), '.');
+    std::fprintf(stderr, "\r[%s] %llu/%llu  %.1f docs/s  ETA %s\x1b[K", bar.c_str(),
+                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total_), rate, eta.c_str());
+    std::fflush(stderr);
+    drawn_ = true;
+  }
+  // Ends the bar's line, so that what follows starts on its own.
+  void finish() {
+    if (drawn_) std::fputs("\n", stderr);
+  }
+
+ private:
+  std::uint64_t total_;
+  std::string sink_;
+  bool terminal_;
+  std::chrono::steady_clock::time_point started_;
+  bool drawn_ = false;
+};
+
 }  // namespace
 
 int cmd_demo(const Args& args) {
@@ -193,7 +260,12 @@ int cmd_demo(const Args& args) {
     return 1;
   }
   const auto config_path = dir / "demo.yaml";
-  std::ofstream(config_path) << demo_config(dir, tcp_base, server.base_url());
+  const std::string metrics_address = demo_metrics_address();
+  std::ofstream(config_path) << demo_config(dir, tcp_base, server.base_url(), metrics_address);
+  if (!metrics_address.empty() && metrics_address != "off") {
+    std::cout << "vnawire demo: metrics at http://" << metrics_address << "/metrics (vnawire status --address "
+              << metrics_address << " --watch)\n";
+  }
   auto loaded = runtime::load_pipeline_config(config_path.string(),
                                               [](const std::string& type) { return stages::find_stage(type); });
   if (!loaded.ok()) {
@@ -205,8 +277,11 @@ int cmd_demo(const Args& args) {
   options.executable = self_executable();
   options.config_path = config_path.string();
   options.base_dir = dir;
-  options.progress_interval_ms = 2000;
   const std::uint64_t expected = samples.size();
+  // With --follow there is no end to measure against: the bar is for the one-off run.
+  Progress progress(follow ? 0 : expected, "store");
+  options.progress_interval_ms = follow ? 2000 : progress.interval_ms();
+  if (!follow) options.on_progress = [&progress](const PipelineTotals& totals) { progress.update(totals); };
   if (!follow) {
     options.stop_when = [expected](const PipelineTotals& totals) {
       const StageTotals& fetch = totals.stages.at("fetch");
@@ -218,6 +293,7 @@ int cmd_demo(const Args& args) {
   }
   Supervisor supervisor(loaded.config, options);
   const int code = supervisor.run();
+  progress.finish();
   const PipelineTotals totals = supervisor.totals();
 
   std::cout << "\ndocuments per stage (in -> out):\n";

@@ -18,6 +18,10 @@ Pipeline:
   describe                    list every stage type and its options
   demo [--state-dir DIR] [--follow]
                               run the full pipeline on the embedded sample dispatches
+  status [--address HOST:PORT] [--watch [SECONDS]]
+                              the running pipeline at a glance from the daemon's metrics_address (default
+                              127.0.0.1:9464): stages, replicas, rates, errors, last document; --watch
+                              refreshes in place until Ctrl-C (docs/metrics.md)
 
 Sources:
   fetch [--follow] [--allow-private] [--state-dir DIR] [--interval S] URL...
@@ -73,6 +77,7 @@ int main(int argc, char** argv) {
     if (command == "query") return vnawire::daemon::cmd_query(args);
     if (command == "dead-letters") return vnawire::daemon::cmd_dead_letters(args);
     if (command == "keygen") return vnawire::daemon::cmd_keygen(args);
+    if (command == "status") return vnawire::daemon::cmd_status(args);
     if (command == "extract" || command == "langid" || command == "dedupe") {
       return vnawire::daemon::cmd_filter(command, args);
     }

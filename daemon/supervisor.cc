@@ -26,6 +26,7 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include "daemon/metrics_server.h"
 #include "daemon/replica.h"
 #include "stages/runtime/ack.h"
 #include "stages/runtime/curve.h"
@@ -112,6 +113,7 @@ class Supervisor::Impl {
   std::map<std::string, std::pair<std::uint64_t, Clock::time_point>> last_received_;  // drain progress
   runtime::Acker acker_;
   Clock::time_point next_ack_expiry_{};
+  std::unique_ptr<MetricsServer> metrics_;  // after io_: closed before the loop it runs on
 };
 
 bool Supervisor::Impl::prepare() {
@@ -156,6 +158,13 @@ bool Supervisor::Impl::prepare() {
     log_->error("cannot bind the control channel {}: {}", runtime::control_endpoint(config_), e.what());
     return false;
   }
+  auto metrics = start_metrics_server(io_, config_, [this] { return totals(); });
+  if (!metrics.error.empty()) {
+    log_->error("{}", metrics.error);
+    return false;
+  }
+  metrics_ = std::move(metrics.server);
+  if (metrics_) log_->info("metrics on http://{}/metrics (also /healthz, /readyz, /status)", metrics_->address());
   for (const auto& stage : config_.stages) {
     // A vnawire stage process makes its own folders; a program of the user's finds them made.
     if (stage.descriptor->program && !stage.descriptor->program(stage.options).empty()) {
@@ -557,6 +566,8 @@ PipelineTotals Supervisor::Impl::totals() const {
   for (const auto& stage : config_.stages) out.stages[stage.name];
   for (const auto& replica : replicas_) replica.add_to(out.stages[replica.stage]);
   out.bad_control_messages = bad_control_messages_;
+  out.ready = !starting_;
+  out.stopping = stopping_;
   bool quiescent = true;
   for (const auto& stage : config_.stages) {
     const StageTotals& mine = out.stages[stage.name];
@@ -673,6 +684,7 @@ void Supervisor::Impl::on_tick() {
     if (all_exited()) {
       log_progress(true);
       if (!failed_) check_balance();
+      if (metrics_) metrics_->stop();
       io_.stop();
       return;
     }

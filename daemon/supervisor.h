@@ -1,15 +1,39 @@
 // The supervisor: starts every stage replica as a child process, watches it, restarts it, and drains on stop.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "stages/runtime/pipeline_config.h"
 
 namespace vnawire::daemon {
+
+// What the replicas measure besides counts (stages/runtime/stage_metrics.h), summed like the counts.
+struct Measures {
+  std::array<std::uint64_t, 15> latency_buckets{};  // per bucket of runtime::kLatencyBoundsUs, then +Inf
+  std::uint64_t latency_sum_us = 0;
+  std::map<std::string, std::uint64_t> errors;      // by kind
+  std::map<std::string, std::uint64_t> dropped_by;  // by reason label
+  std::uint64_t replays = 0;
+  std::string last_id;  // the newest document seen, and when (ms since the epoch; 0: none yet)
+  std::int64_t last_time_ms = 0;
+  void add(const Measures& other) {
+    for (std::size_t i = 0; i < latency_buckets.size(); ++i) latency_buckets[i] += other.latency_buckets[i];
+    latency_sum_us += other.latency_sum_us;
+    for (const auto& [key, value] : other.errors) errors[key] += value;
+    for (const auto& [key, value] : other.dropped_by) dropped_by[key] += value;
+    replays += other.replays;
+    if (other.last_time_ms >= last_time_ms && !other.last_id.empty()) {
+      last_id = other.last_id;
+      last_time_ms = other.last_time_ms;
+    }
+  }
+};
 
 struct StageTotals {
   std::uint64_t received = 0;
@@ -23,6 +47,11 @@ struct StageTotals {
   std::map<std::string, std::uint64_t> counters;  // stage-specific, summed over replicas
   std::map<std::string, std::uint64_t> routed;    // documents routed to each route target (not in forwarded)
   int replicas_ready = 0;
+  Measures measures;
+  // Per replica (index order), each with its own counts, restarts, and replicas_ready 0 or 1; empty in those.
+  std::vector<StageTotals> replicas;
+  std::string state;  // a replica's: starting, ready, stopping, exited, backoff
+  int pid = -1;       // a replica's running process, -1 when none
   // What `consumer` should have received from this stage: its routed documents if it is a route target,
   // otherwise every forwarded one.
   std::uint64_t sent_to(const std::string& consumer) const {
@@ -36,6 +65,8 @@ struct PipelineTotals {
   // Every stage has received all its inputs forwarded and holds nothing pending.
   bool quiescent = false;
   std::uint64_t bad_control_messages = 0;  // malformed, or from no replica of this pipeline
+  bool ready = false;                      // every replica has been READY once
+  bool stopping = false;                   // a stop has begun
 };
 
 struct SupervisorOptions {

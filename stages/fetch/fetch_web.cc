@@ -213,6 +213,10 @@ std::chrono::milliseconds WebCrawler::pump(milliseconds wait) {
     --host.in_flight;
     const std::string& source_name = name_of(task.source);
     hooks_.count(source_name + ".requests", 1);
+    // Every answer by its status, for the per-source HTTP status metric (errors are also counted below).
+    if (response.failure == HttpFailure::None) {
+      hooks_.count(source_name + ".status." + std::to_string(response.status), 1);
+    }
     hooks_.count(source_name + ".bytes", response.wire_bytes);
     hooks_.count(source_name + ".latency_ms_sum",
                  static_cast<std::uint64_t>(duration_cast<milliseconds>(response.elapsed).count()));

@@ -1,6 +1,9 @@
 // Loads the pipeline file and checks all of it (keys, types, graph) so that no process starts on a bad one.
 #include "stages/runtime/pipeline_config.h"
 
+#include <arpa/inet.h>
+
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <set>
@@ -16,8 +19,23 @@ namespace {
 
 ConfigError at(const YAML::Node& node, const std::string& file, std::string key, std::string reason) {
   const YAML::Mark mark = node.Mark();
-  return ConfigError{file, mark.line >= 0 ? mark.line + 1 : 0, mark.column >= 0 ? mark.column + 1 : 0,
-                     std::move(key), std::move(reason)};
+  return ConfigError{file, mark.line >= 0 ? mark.line + 1 : 0, mark.column >= 0 ? mark.column + 1 : 0, std::move(key),
+                     std::move(reason)};
+}
+
+// "" or "off", or an IP address and a port: "127.0.0.1:9464", "[::1]:9464".
+bool valid_metrics_address(const std::string& text) {
+  if (text.empty() || text == "off") return true;
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon + 1 == text.size() || text.size() - colon > 6) return false;
+  const std::string port = text.substr(colon + 1);
+  if (port.find_first_not_of("0123456789") != std::string::npos || std::stoul(port) > 65535) return false;
+  std::string host = text.substr(0, colon);
+  unsigned char address[16];
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    return ::inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), address) == 1;
+  }
+  return ::inet_pton(AF_INET, host.c_str(), address) == 1;
 }
 
 bool valid_stage_name(const std::string& name) {
@@ -34,8 +52,8 @@ std::filesystem::path absolute_from(const std::string& value, const std::filesys
   return (p.is_absolute() ? p : base / p).lexically_normal();
 }
 
-void check_graph(const PipelineConfig& config, const std::map<std::string, YAML::Node>& nodes,
-                 const std::string& file, std::vector<ConfigError>& errors) {
+void check_graph(const PipelineConfig& config, const std::map<std::string, YAML::Node>& nodes, const std::string& file,
+                 std::vector<ConfigError>& errors) {
   bool has_source = false;
   for (std::size_t i = 0; i < config.stages.size(); ++i) {
     const StageConfig& stage = config.stages[i];
@@ -45,15 +63,16 @@ void check_graph(const PipelineConfig& config, const std::map<std::string, YAML:
     const StageRole role = stage.descriptor->role;
     has_source = has_source || role == StageRole::Source;
     if (role == StageRole::Source && !stage.inputs.empty()) {
-      errors.push_back(at(node["inputs"], file, key + ".inputs", "a " + stage.type + " stage is a source and reads no input"));
+      errors.push_back(
+          at(node["inputs"], file, key + ".inputs", "a " + stage.type + " stage is a source and reads no input"));
     }
     if (role != StageRole::Source && stage.inputs.empty()) {
       errors.push_back(at(node, file, key + ".inputs", "stage '" + stage.name + "' needs at least one input stage"));
     }
     if (stage.replicas > stage.descriptor->max_replicas) {
-      errors.push_back(at(node["replicas"], file, key + ".replicas",
-                          "a " + stage.type + " stage runs at most " + std::to_string(stage.descriptor->max_replicas) +
-                              " replica(s)"));
+      errors.push_back(at(
+          node["replicas"], file, key + ".replicas",
+          "a " + stage.type + " stage runs at most " + std::to_string(stage.descriptor->max_replicas) + " replica(s)"));
     }
     std::set<std::string> seen;
     for (const auto& input : stage.inputs) {
@@ -87,9 +106,14 @@ const OptionSpecs& pipeline_option_specs() {
        "taken under it."},
       {"run_dir", OptionType::String, std::string(""),
        "Folder for the ipc:// sockets and the config snapshot; empty means <state_dir>/run."},
-      {"transport", OptionType::String, std::string("ipc"),
+      {"transport",
+       OptionType::String,
+       std::string("ipc"),
        "How stages talk: ipc (Unix sockets under run_dir) or tcp (tcp_host and ports from tcp_base_port).",
-       false, std::nullopt, std::nullopt, {"ipc", "tcp"}},
+       false,
+       std::nullopt,
+       std::nullopt,
+       {"ipc", "tcp"}},
       {"tcp_host", OptionType::String, std::string("127.0.0.1"),
        "Address that tcp endpoints bind and connect to: the daemon's control channel and the stages without a "
        "`host`."},
@@ -98,16 +122,22 @@ const OptionSpecs& pipeline_option_specs() {
        "names such as Kubernetes Services); empty binds the host's own address."},
       {"tcp_base_port", OptionType::Int, std::int64_t{5570},
        "First tcp port: the control channel uses it, data endpoints the following ones.", false, 1024.0, 65000.0},
-      {"log_level", OptionType::String, std::string("info"), "Log level of the daemon and every stage.", false,
-       std::nullopt, std::nullopt, {"trace", "debug", "info", "warn", "error"}},
+      {"log_level",
+       OptionType::String,
+       std::string("info"),
+       "Log level of the daemon and every stage.",
+       false,
+       std::nullopt,
+       std::nullopt,
+       {"trace", "debug", "info", "warn", "error"}},
       {"heartbeat_ms", OptionType::Int, std::int64_t{1000}, "How often a stage reports to the daemon.", false, 50.0,
        60000.0},
       {"stage_timeout_ms", OptionType::Int, std::int64_t{10000},
        "A stage that sends no READY or heartbeat for this long is killed and restarted.", false, 500.0, 600000.0},
       {"restart_backoff_ms", OptionType::Int, std::int64_t{250},
        "First delay before restarting a crashed stage; doubles on each crash.", false, 10.0, 60000.0},
-      {"restart_backoff_max_ms", OptionType::Int, std::int64_t{30000}, "Longest delay between restarts.", false,
-       10.0, 3600000.0},
+      {"restart_backoff_max_ms", OptionType::Int, std::int64_t{30000}, "Longest delay between restarts.", false, 10.0,
+       3600000.0},
       {"drain_timeout_ms", OptionType::Int, std::int64_t{30000},
        "On stop, how long to wait for in-flight documents to reach the sinks.", false, 100.0, 3600000.0},
       {"flush_interval_ms", OptionType::Int, std::int64_t{500},
@@ -120,8 +150,8 @@ const OptionSpecs& pipeline_option_specs() {
        "each attempt, up to 16 times this.",
        false, 100.0, 86400000.0},
       {"max_attempts", OptionType::Int, std::int64_t{8},
-       "Sends of a document that is never acknowledged before the source dead-letters it with its history.", false,
-       1.0, 1000.0},
+       "Sends of a document that is never acknowledged before the source dead-letters it with its history.", false, 1.0,
+       1000.0},
       {"max_in_flight", OptionType::Int, std::int64_t{10000},
        "Documents a source replica may have sent and not yet had acknowledged; at this many it stops producing "
        "(back-pressure when a sink is down).",
@@ -140,6 +170,10 @@ const OptionSpecs& pipeline_option_specs() {
       {kCurveAuthorizedKeys, OptionType::String, std::string(""),
        "CURVE: folder of the *.public keys allowed to connect; a client with another key is refused and the "
        "refusal logged."},
+      {"metrics_address", OptionType::String, std::string("127.0.0.1:9464"),
+       "Where the daemon serves /metrics (Prometheus), /healthz, /readyz and /status (docs/metrics.md): "
+       "IP:PORT, port 0 for any free one; \"\" or off for none. When the file does not set it, "
+       "$VNAWIRE_METRICS_ADDRESS is the default if set."},
   };
   return specs;
 }
@@ -153,11 +187,11 @@ const OptionSpecs& stage_entry_specs() {
       {"host", OptionType::String, std::string(""),
        "With transport tcp: the host this stage's replicas run on (`vnawire run --host` there starts them) and "
        "whose address their outputs bind; empty runs them under the main daemon at tcp_host."},
-      {"hwm", OptionType::Int, std::int64_t{1000}, "ZeroMQ high-water mark of the stage's sockets, in messages.",
-       false, 1.0, 1000000.0},
+      {"hwm", OptionType::Int, std::int64_t{1000}, "ZeroMQ high-water mark of the stage's sockets, in messages.", false,
+       1.0, 1000000.0},
       {"send_timeout_ms", OptionType::Int, std::int64_t{0},
-       "Longest wait to hand a document downstream before it is dead-lettered; 0 waits while the stage runs.",
-       false, 0.0, 3600000.0},
+       "Longest wait to hand a document downstream before it is dead-lettered; 0 waits while the stage runs.", false,
+       0.0, 3600000.0},
       // `options` is checked against the stage type's own table, below.
       {"options", OptionType::Section, {}, "The stage type's options (see `vnawire describe`)."},
   };
@@ -225,13 +259,26 @@ LoadedConfig parse_pipeline_config(const std::string& text, const std::string& f
     }
   }
   config.pipeline = bind_options(root["pipeline"], pipeline_option_specs(), file_name, "pipeline", errors);
+  // Several daemons on one host (test runs, a demo beside a service) each need their own port: the
+  // environment can give the default, a file's own value always wins.
+  const YAML::Node pipeline_node = root["pipeline"];
+  const bool address_given = pipeline_node.IsMap() && pipeline_node["metrics_address"].IsDefined();
+  if (const char* from_env = std::getenv("VNAWIRE_METRICS_ADDRESS"); from_env != nullptr && !address_given) {
+    config.pipeline.set("metrics_address", std::string(from_env));
+  }
+  if (!valid_metrics_address(config.pipeline.get_string("metrics_address"))) {
+    errors.push_back(address_given ? at(pipeline_node["metrics_address"], file_name, "pipeline.metrics_address",
+                                        "expected IP:PORT (127.0.0.1:9464, [::1]:9464), \"\" or off")
+                                   : ConfigError{file_name, 0, 0, "VNAWIRE_METRICS_ADDRESS",
+                                                 "expected IP:PORT (127.0.0.1:9464), \"\" or off"});
+  }
   if (errors.empty()) {
     // Key files are checked here, so a bad one stops the start with the file, line and key at fault.
     const YAML::Node section = root["pipeline"];
     for (auto& problem : check_curve_options(config.pipeline, base_dir)) {
       const bool given = section.IsMap() && section[problem.key].IsDefined();
-      errors.push_back(at(given ? section[problem.key] : section, file_name, "pipeline." + problem.key,
-                          std::move(problem.reason)));
+      errors.push_back(
+          at(given ? section[problem.key] : section, file_name, "pipeline." + problem.key, std::move(problem.reason)));
     }
   }
   const bool pipeline_ok = errors.empty();

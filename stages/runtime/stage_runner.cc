@@ -74,6 +74,7 @@ nlohmann::json Runner::stats() const {
   body["counters"] = counters_.values();
   if (zap_ && zap_->refused() > 0) body["counters"]["curve_refused"] = zap_->refused();
   if (!route_outputs_.empty()) body["routed"] = routed_;
+  metrics_.write(body);
   return body;
 }
 
@@ -220,12 +221,14 @@ bool Runner::receive_one() {
   if (frames.size() != 2) {
     std::string_view head = frames.empty() ? std::string_view() : frames[0].to_string_view();
     std::string_view body = frames.size() > 1 ? frames[1].to_string_view() : std::string_view();
-    dead_letter("malformed message: expected 2 frames, got " + std::to_string(frames.size()), "", head, body);
+    dead_letter("malformed message: expected 2 frames, got " + std::to_string(frames.size()), "", head, body,
+                ErrorKind::Malformed);
     return true;
   }
   auto document = decode(frames[0].to_string_view(), frames[1].to_string_view());
   if (!document) {
-    dead_letter("cannot decode: " + document.error(), "", frames[0].to_string_view(), frames[1].to_string_view());
+    dead_letter("cannot decode: " + document.error(), "", frames[0].to_string_view(), frames[1].to_string_view(),
+                ErrorKind::Decode);
     return true;
   }
   process(std::move(document.value()));
@@ -234,12 +237,19 @@ bool Runner::receive_one() {
 
 void Runner::process(Document document) {
   handled_since_idle_ = true;
+  if (document.header.attempt > 0) metrics_.replay();
+  metrics_.last_document(document.header.id, wall_ms());
   Verdict verdict;
+  bool threw = false;
+  const auto began = Clock::now();
   try {
     verdict = stage_->on_message(document);
   } catch (const std::exception& e) {
     verdict = Verdict::dead_letter(std::string("stage error: ") + e.what());
+    threw = true;
   }
+  metrics_.observe_latency(
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - began).count()));
   switch (verdict.disposition) {
     case Disposition::Forward:
       retries_ = 0;
@@ -256,13 +266,15 @@ void Runner::process(Document document) {
     case Disposition::Drop:
       retries_ = 0;
       ++dropped_;
+      metrics_.dropped(verdict.reason);
       log_->debug("dropped {}: {}", document.header.id, verdict.reason);
       acknowledge(document);
       break;
     case Disposition::Route:
       retries_ = 0;
       if (!route_outputs_.count(verdict.target)) {
-        dead_letter("stage error: routed to '" + verdict.target + "', which is not a declared route target", document);
+        dead_letter("stage error: routed to '" + verdict.target + "', which is not a declared route target", document,
+                    ErrorKind::StageError);
         break;
       }
       log_->debug("routed {} to {}: {}", document.header.id, verdict.target, verdict.reason);
@@ -270,13 +282,14 @@ void Runner::process(Document document) {
       break;
     case Disposition::DeadLetter:
       retries_ = 0;
-      dead_letter(verdict.reason, document);
+      dead_letter(verdict.reason, document, threw ? ErrorKind::StageError : ErrorKind::Rejected);
       break;
     case Disposition::Retry:
       ++retried_;
       if (++retries_ > kMaxRetries) {
         retries_ = 0;
-        dead_letter("gave up after " + std::to_string(kMaxRetries) + " retries: " + verdict.reason, document);
+        dead_letter("gave up after " + std::to_string(kMaxRetries) + " retries: " + verdict.reason, document,
+                    ErrorKind::RetriesExhausted);
         break;
       }
       log_->warn("will retry {} ({}): {}", document.header.id, retries_, verdict.reason);
@@ -294,7 +307,10 @@ bool Runner::call_stage(Status (Stage::*hook)(), const char* what) {
   } catch (const std::exception& e) {
     status = Status::error(e.what());
   }
-  if (!status) log_->error("{} failed: {}", what, status.message());
+  if (!status) {
+    metrics_.error(ErrorKind::FlushFailed);
+    log_->error("{} failed: {}", what, status.message());
+  }
   return status.ok();
 }
 
@@ -455,6 +471,7 @@ int Runner::run() {
       try {
         delay = stage_->produce(*this, static_cast<int>(std::min<std::int64_t>(kSourceBudget, room_in_flight())));
       } catch (const std::exception& e) {
+        metrics_.error(ErrorKind::ProduceFailed);
         log_->error("produce failed: {}", e.what());
       }
       next_produce_ = Clock::now() + std::max(delay, milliseconds(0));
@@ -480,7 +497,7 @@ int Runner::run() {
     const bool acknowledged = !outbox_ || outbox_->size() == 0 || now > ack_deadline_;
     if (stopping_ && pending_.empty() && (!retry_document_ || now > stop_deadline_) && input_done && acknowledged) {
       if (retry_document_) {
-        dead_letter("stopping: still failing after the drain timeout", *retry_document_);
+        dead_letter("stopping: still failing after the drain timeout", *retry_document_, ErrorKind::RetriesExhausted);
         retry_document_.reset();
       }
       break;

@@ -80,11 +80,12 @@ void Runner::resend_overdue() {
       counters_.add(kUnacknowledged);
       dead_letter("not acknowledged after " + std::to_string(entry.attempt + 1) + " send(s): first sent " +
                       format_time_ms(entry.first_ms) + ", last " + format_time_ms(entry.sent_ms),
-                  entry.id, encode_header(header), *payload);
+                  entry.id, encode_header(header), *payload, ErrorKind::Unacknowledged);
       outbox_->done(seq);
       continue;
     }
     header.attempt = entry.attempt + 1;
+    metrics_.replay();
     Frames frames{encode_header(header), std::move(*payload)};
     Outgoing out{Document{header, nlohmann::json()}, std::move(frames), &regular_outputs_, "", 0, Clock::now()};
     out.resend = true;

@@ -26,6 +26,7 @@
 #include "stages/runtime/logging.h"
 #include "stages/runtime/outbox.h"
 #include "stages/runtime/replay_spool.h"
+#include "stages/runtime/stage_metrics.h"
 #include "stages/runtime/stage_runner.h"
 #include "stages/runtime/wiring.h"
 
@@ -115,10 +116,12 @@ class Runner final : public Emitter {
   void begin_stop();
   bool receive_one();  // false when nothing was waiting
   void process(Document document);
-  void dead_letter(const std::string& reason, std::string_view id, std::string_view header, std::string_view payload);
-  void dead_letter(const std::string& reason, const Document& document);
+  void dead_letter(const std::string& reason, std::string_view id, std::string_view header, std::string_view payload,
+                   ErrorKind kind = ErrorKind::Rejected);
+  void dead_letter(const std::string& reason, const Document& document, ErrorKind kind = ErrorKind::Rejected);
   void send_pending();
-  void give_up(const Outgoing& out, const std::string& reason, bool write_dead_letter);
+  void give_up(const Outgoing& out, const std::string& reason, bool write_dead_letter,
+               ErrorKind kind = ErrorKind::SendTimeout);
   void take_replays();
   void set_aside_damaged_dead_letters();
   std::string consumers_between(const Outgoing& out, std::size_t from, std::size_t to) const;
@@ -143,6 +146,7 @@ class Runner final : public Emitter {
   std::string identity_;
   std::shared_ptr<spdlog::logger> log_;
   Counters counters_;
+  StageMetrics metrics_;  // latency, drops by reason, errors by kind: reported with the counts
   StageContext context_;
   std::unique_ptr<Stage> stage_;
   DeadLetterWriter dead_letters_;

@@ -9,6 +9,7 @@ void Runner::queue(Document document, const std::string& route) {
   std::optional<AckToken> input;
   if (!is_source_ && acks_on_ && !document.header.ack.empty()) input = parse_ack(document.header.ack);
   if (is_source_ && acks_on_) input = AckToken{identity_, random_token(), 0};
+  if (is_source_) metrics_.last_document(document.header.id, wall_ms());
   document.header.ack.clear();
   Frames frames = encode(document);
   Outgoing out{std::move(document), std::move(frames), &regular_outputs_, route, 0, Clock::now()};
@@ -18,8 +19,9 @@ void Runner::queue(Document document, const std::string& route) {
 }
 
 void Runner::dead_letter(const std::string& reason, std::string_view id, std::string_view header,
-                         std::string_view payload) {
+                         std::string_view payload, ErrorKind kind) {
   ++dead_lettered_;
+  metrics_.error(kind);
   log_->warn("dead-lettered {}: {}", id.empty() ? std::string_view("(no id)") : id, reason);
   if (auto written = dead_letters_.write(reason, id, header, payload); !written) {
     counters_.add(kDeadLetterLost);
@@ -27,9 +29,9 @@ void Runner::dead_letter(const std::string& reason, std::string_view id, std::st
   }
 }
 
-void Runner::dead_letter(const std::string& reason, const Document& document) {
+void Runner::dead_letter(const std::string& reason, const Document& document, ErrorKind kind) {
   Frames frames = encode(document);
-  dead_letter(reason, document.header.id, frames.header, frames.payload);
+  dead_letter(reason, document.header.id, frames.header, frames.payload, kind);
   acknowledge(document);  // a dead letter is an end: the record is durable (DeadLetterWriter syncs it)
 }
 
@@ -67,7 +69,7 @@ void Runner::send_pending() {
       give_up(out,
               "the encoded document is " + std::to_string(out.bytes()) + " bytes, over the " +
                   std::to_string(max_message_bytes_) + "-byte message limit (pipeline.max_message_bytes)",
-              true);
+              true, ErrorKind::TooLarge);
       pending_.pop_front();
       continue;
     }
@@ -143,9 +145,9 @@ void Runner::send_pending() {
   }
 }
 
-void Runner::give_up(const Outgoing& out, const std::string& reason, bool write_dead_letter) {
+void Runner::give_up(const Outgoing& out, const std::string& reason, bool write_dead_letter, ErrorKind kind) {
   if (write_dead_letter) {
-    dead_letter(reason, out.document.header.id, out.frames.header, out.frames.payload);
+    dead_letter(reason, out.document.header.id, out.frames.header, out.frames.payload, kind);
     // A dead letter finishes the copy it came from; one abandoned (not dead-lettered) is left unacknowledged,
     // so that its source sends it again.
     if (out.input && !is_source_) acks_.add(out.input->origin, out.input->root, out.input->edge);

@@ -70,5 +70,56 @@ TEST(Replica, AReportOfThePreviousProcessReadAfterTheRestartStillCounts) {
   EXPECT_EQ(totals_of(replica).counters["stored"], 10u);
 }
 
+TEST(Replica, MeasuresAreCarriedAcrossRestartsAndKeptPerReplica) {
+  auto measured = [](std::uint64_t n, const std::string& last, std::int64_t when) {
+    Counts counts = handled(n);
+    counts.measures.latency_buckets[2] = n;
+    counts.measures.latency_sum_us = 300 * n;
+    counts.measures.errors["decode"] = n;
+    counts.measures.dropped_by["duplicate"] = n;
+    counts.measures.last_id = last;
+    counts.measures.last_time_ms = when;
+    return counts;
+  };
+  Replica replica;
+  const auto now = Clock::now();
+  replica.begin_incarnation(100, now);
+  replica.report(runtime::kHeartbeat, measured(4, "a", 1000), false);
+  replica.ended(now);
+  replica.crashed(now);
+  replica.begin_incarnation(200, now);
+  replica.late_report(measured(5, "b", 2000));  // the first process's last word, read after the restart
+  replica.report(runtime::kHeartbeat, measured(2, "c", 3000), false);
+  replica.state = ReplicaState::Ready;
+  const StageTotals totals = totals_of(replica);
+  EXPECT_EQ(totals.measures.latency_buckets[2], 7u);
+  EXPECT_EQ(totals.measures.latency_sum_us, 2100u);
+  EXPECT_EQ(totals.measures.errors.at("decode"), 7u);
+  EXPECT_EQ(totals.measures.dropped_by.at("duplicate"), 7u);
+  EXPECT_EQ(totals.measures.last_id, "c");
+  ASSERT_EQ(totals.replicas.size(), 1u);
+  EXPECT_EQ(totals.replicas[0].received, 7u);
+  EXPECT_EQ(totals.replicas[0].restarts, 1u);
+  EXPECT_EQ(totals.replicas[0].state, "ready");
+  EXPECT_EQ(totals.replicas[0].pid, 200);
+  EXPECT_EQ(totals.replicas_ready, 1);
+}
+
+TEST(Replica, MeasuresAreReadFromAReportBodyAndMissingOnesStayEmpty) {
+  const Counts counts = Counts::from_json(nlohmann::json::parse(R"({"received": 3, "latency": {"buckets": [1, 2],
+      "sum_us": 40}, "errors": {"decode": 1, "bad": -1}, "dropped_by": {"duplicate": 2}, "replays": 1,
+      "last": {"id": "x", "time_ms": 5}})"));
+  EXPECT_EQ(counts.measures.latency_buckets[0], 1u);
+  EXPECT_EQ(counts.measures.latency_buckets[1], 2u);
+  EXPECT_EQ(counts.measures.latency_buckets[2], 0u);
+  EXPECT_EQ(counts.measures.latency_sum_us, 40u);
+  EXPECT_EQ(counts.measures.errors, (std::map<std::string, std::uint64_t>{{"decode", 1}}));
+  EXPECT_EQ(counts.measures.replays, 1u);
+  EXPECT_EQ(counts.measures.last_id, "x");
+  const Counts bare = Counts::from_json(nlohmann::json::parse(R"({"received": 3})"));
+  EXPECT_EQ(bare.measures.latency_sum_us, 0u);
+  EXPECT_TRUE(bare.measures.errors.empty());
+}
+
 }  // namespace
 }  // namespace vnawire::daemon

@@ -89,6 +89,9 @@ Process::Process(const std::vector<std::string>& args, const std::filesystem::pa
     ::dup2(in, 0);
     ::dup2(out, 1);
     ::dup2(err, 2);
+    // Daemons run side by side under ctest -j: each serves its metrics on a port of its own unless the test
+    // (or its config file) chose one.
+    ::setenv("VNAWIRE_METRICS_ADDRESS", "127.0.0.1:0", 0);
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }

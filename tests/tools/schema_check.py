@@ -2,6 +2,7 @@
 """Validates real records against docs/schema/document.schema.json: every record the demo stored,
 and the output of each standalone filter."""
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -27,7 +28,10 @@ def check(record, where):
 
 
 with tempfile.TemporaryDirectory() as tmp:
-    subprocess.run([binary, "demo", "--state-dir", tmp + "/demo"], check=True, capture_output=True, timeout=300)
+    # Its own metrics port, whatever else runs on this host (another test's daemon, a service).
+    env = dict(os.environ, VNAWIRE_METRICS_ADDRESS=os.environ.get("VNAWIRE_METRICS_ADDRESS", "127.0.0.1:0"))
+    subprocess.run([binary, "demo", "--state-dir", tmp + "/demo"], check=True, capture_output=True, timeout=300,
+                   env=env)
     db = sqlite3.connect(tmp + "/demo/demo.db")
     rows = db.execute("SELECT id, record FROM documents").fetchall()
     if not rows:
