@@ -145,6 +145,7 @@ int cmd_run(const Args& args) {
   SupervisorOptions options;
   options.executable = self_executable();
   options.config_path = *path;
+  options.lookup = registry_lookup();
   options.base_dir = std::filesystem::absolute(std::filesystem::path(*path)).parent_path();
   Supervisor supervisor(loaded.config, options);
   return supervisor.run();

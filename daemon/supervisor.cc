@@ -26,7 +26,10 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include "daemon/notify.h"
+#include "daemon/reload.h"
 #include "daemon/replica.h"
+#include "daemon/stall_watch.h"
 #include "stages/runtime/ack.h"
 #include "stages/runtime/logging.h"
 #include "stages/runtime/stage_runner.h"
@@ -87,8 +90,19 @@ class Supervisor::Impl {
   void log_progress(bool force);
   // Applies an ACK's reports and tells each source which of its documents are finished.
   std::string handle_acks(const nlohmann::json& body);
+  // SIGHUP: re-read the config, apply what can change live (reload.h), refuse the rest.
+  void reload();
+  void start_reload_phase();
+  void advance_reload();
+  bool respawn_after_stop(Replica& replica);
+  void add_replicas(const runtime::StageConfig& stage);
+  bool make_program_folders(const runtime::StageConfig& stage);
+  // What a stage's inputs have sent it so far, corrected for the links a reload made or removed.
+  std::uint64_t expected_by(const PipelineTotals& totals, const runtime::StageConfig& stage) const;
+  std::string status_line(const PipelineTotals& totals) const;
+  void ping_watchdog(Clock::time_point now);
 
-  const runtime::PipelineConfig& config_;
+  runtime::PipelineConfig config_;  // replaced by a reload
   SupervisorOptions options_;
   std::shared_ptr<spdlog::logger> log_;
   boost::asio::io_context io_;
@@ -110,6 +124,21 @@ class Supervisor::Impl {
   std::map<std::string, std::pair<std::uint64_t, Clock::time_point>> last_received_;  // drain progress
   runtime::Acker acker_;
   Clock::time_point next_ack_expiry_{};
+
+  Notifier notifier_;
+  std::optional<StallWatch> stall_watch_;  // only when systemd expects watchdog pings
+  Clock::time_point next_watchdog_{};
+  std::string stalled_;  // why the last pings were withheld, logged once
+  bool reload_requested_ = false;
+  bool reloading_ = false;
+  bool reload_started_ = false;  // the rewiring phase began (removed sources are gone)
+  Clock::time_point reload_deadline_{};
+  runtime::PipelineConfig previous_config_;  // the config before the reload in progress
+  ReloadPlan reload_plan_;
+  std::set<std::string> respawn_;   // identities stopped to be started again on the new config
+  std::set<std::string> removing_;  // stages of the previous config being drained away
+  std::map<std::string, std::vector<std::string>> new_links_;  // producer -> consumers it gained
+  std::map<std::string, std::int64_t> expected_adjust_;        // consumer -> correction of what it should receive
 };
 
 bool Supervisor::Impl::prepare() {
@@ -146,27 +175,36 @@ bool Supervisor::Impl::prepare() {
     return false;
   }
   for (const auto& stage : config_.stages) {
-    // A vnawire stage process makes its own folders; a program of the user's finds them made.
-    if (stage.descriptor->program && !stage.descriptor->program(stage.options).empty()) {
-      for (const auto& folder :
-           {config_.state_dir / stage.name, runtime::dead_letter_path(config_, stage.name, 0).parent_path()}) {
-        std::filesystem::create_directories(folder, ec);
-        if (ec) {
-          log_->error("cannot create {}: {}", folder.string(), ec.message());
-          return false;
-        }
-      }
-    }
-    for (int r = 0; r < stage.replicas; ++r) {
-      Replica replica;
-      replica.stage = stage.name;
-      replica.index = r;
-      replica.identity = runtime::replica_identity(stage.name, r);
-      replica.backoff = milliseconds(config_.pipeline.get_int("restart_backoff_ms"));
-      replicas_.push_back(std::move(replica));
+    if (!make_program_folders(stage)) return false;
+    add_replicas(stage);
+  }
+  return true;
+}
+
+bool Supervisor::Impl::make_program_folders(const runtime::StageConfig& stage) {
+  // A vnawire stage process makes its own folders; a program of the user's finds them made.
+  if (!stage.descriptor->program || stage.descriptor->program(stage.options).empty()) return true;
+  std::error_code ec;
+  for (const auto& folder :
+       {config_.state_dir / stage.name, runtime::dead_letter_path(config_, stage.name, 0).parent_path()}) {
+    std::filesystem::create_directories(folder, ec);
+    if (ec) {
+      log_->error("cannot create {}: {}", folder.string(), ec.message());
+      return false;
     }
   }
   return true;
+}
+
+void Supervisor::Impl::add_replicas(const runtime::StageConfig& stage) {
+  for (int r = 0; r < stage.replicas; ++r) {
+    Replica replica;
+    replica.stage = stage.name;
+    replica.index = r;
+    replica.identity = runtime::replica_identity(stage.name, r);
+    replica.backoff = milliseconds(config_.pipeline.get_int("restart_backoff_ms"));
+    replicas_.push_back(std::move(replica));
+  }
 }
 
 // Holds an exclusive flock on `path` for the daemon's life (the kernel drops it when the process ends),
@@ -209,9 +247,13 @@ void Supervisor::Impl::spawn(Replica& replica) {
   std::vector<std::string> args;
   std::vector<std::string> environment;
   if (stage.descriptor->program) args = stage.descriptor->program(stage.options);
-  if (args.empty()) {
+  const bool program = !args.empty();
+  if (!program) {
     args = {options_.executable,        "stage",   "--config", snapshot_,   "--base-dir",
             options_.base_dir.string(), "--stage", stage.name, "--replica", std::to_string(replica.index)};
+    for (char** variable = environ; *variable != nullptr; ++variable) {
+      if (!is_service_manager_variable(*variable)) environment.emplace_back(*variable);
+    }
   } else {
     environment = runtime::program_environment(config_, stage, replica.index);
     std::set<std::string, std::less<>> contract;
@@ -219,10 +261,11 @@ void Supervisor::Impl::spawn(Replica& replica) {
     // The daemon's own environment, but never a second value for a name the stage's contract sets.
     for (char** variable = environ; *variable != nullptr; ++variable) {
       const std::string_view inherited(*variable);
-      if (!contract.contains(inherited.substr(0, inherited.find('=')))) environment.emplace_back(inherited);
+      if (!contract.contains(inherited.substr(0, inherited.find('='))) && !is_service_manager_variable(*variable)) {
+        environment.emplace_back(inherited);
+      }
     }
   }
-  const bool program = !environment.empty();
   std::vector<char*> argv, envp;
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
@@ -251,7 +294,7 @@ void Supervisor::Impl::spawn(Replica& replica) {
     if (program) {
       ::execvpe(argv[0], argv.data(), envp.data());
     } else {
-      ::execv(argv[0], argv.data());
+      ::execve(argv[0], argv.data(), envp.data());
     }
     (void)!::write(2, cannot_execute.data(), cannot_execute.size());
     ::_exit(127);
@@ -365,6 +408,15 @@ std::string Supervisor::Impl::handle_acks(const nlohmann::json& body) {
 void Supervisor::Impl::handle_exit(Replica& replica, int status) {
   replica.ended(Clock::now());
   const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  if (replica.stop_sent && respawn_after_stop(replica)) {
+    if (!clean) log_->warn("{} {} while stopping to be rewired", replica.identity, describe_exit(status));
+    return;
+  }
+  if (!failed_ && !replica.stop_sent && removing_.count(replica.stage)) {
+    log_->warn("{} {} while being removed by a reload: not restarted", replica.identity, describe_exit(status));
+    replica.stop_sent = true;
+    return;
+  }
   if (failed_ || replica.stop_sent) {
     if (clean) {
       log_->debug("{} stopped", replica.identity);
@@ -410,6 +462,7 @@ void Supervisor::Impl::fail(const std::string& why) {
   exit_code_ = 1;
   log_->error("{}", why);
   log_->error("stopping the pipeline");
+  notifier_.stopping("stopping after a failure: " + why);
   stopping_ = true;
   stop_started_ = Clock::now();
   kill_all(SIGTERM);
@@ -447,6 +500,7 @@ void Supervisor::Impl::begin_stop(const std::string& why) {
   stopping_ = true;
   stop_started_ = Clock::now();
   log_->info("stopping ({}): sources first, then each stage once its input is drained", why);
+  notifier_.stopping("draining (" + why + ")");
 }
 
 // Sends STOP to every stage whose inputs have all exited and whose replicas have taken in everything
@@ -456,11 +510,8 @@ void Supervisor::Impl::advance_drain() {
   for (const auto& stage : config_.stages) {
     if (stop_sent_stages_.count(stage.name)) continue;
     bool inputs_done = true;
-    std::uint64_t expected = 0;
-    for (const auto& input : stage.inputs) {
-      inputs_done = inputs_done && stage_exited(input);
-      expected += now_totals.stages.at(input).sent_to(stage.name);
-    }
+    for (const auto& input : stage.inputs) inputs_done = inputs_done && stage_exited(input);
+    const std::uint64_t expected = expected_by(now_totals, stage);
     if (!inputs_done) continue;
     const StageTotals& mine = now_totals.stages.at(stage.name);
     auto& seen = last_received_[stage.name];
@@ -512,8 +563,7 @@ PipelineTotals Supervisor::Impl::totals() const {
   bool quiescent = true;
   for (const auto& stage : config_.stages) {
     const StageTotals& mine = out.stages[stage.name];
-    std::uint64_t expected = 0;
-    for (const auto& input : stage.inputs) expected += out.stages[input].sent_to(stage.name);
+    const std::uint64_t expected = expected_by(out, stage);
     quiescent = quiescent && mine.pending == 0 && (stage.inputs.empty() || mine.received == expected);
   }
   out.quiescent = quiescent;
@@ -536,6 +586,7 @@ void Supervisor::Impl::log_progress(bool force) {
   }
   if (t.bad_control_messages) line += fmt::format(" | bad control messages {}", t.bad_control_messages);
   log_->info("{}", line);
+  if (!starting_ && !stopping_ && !reloading_) notifier_.status(status_line(t));
   if (options_.on_progress) options_.on_progress(t);
 }
 
@@ -565,6 +616,7 @@ void Supervisor::Impl::on_tick() {
     if (all_ready) {
       starting_ = false;
       log_->info("pipeline running: {} processes", replicas_.size());
+      notifier_.ready(status_line(totals()));
     } else if (now > start_deadline_) {
       std::string missing;
       for (const auto& replica : replicas_) {
@@ -590,6 +642,13 @@ void Supervisor::Impl::on_tick() {
       replica.backoff = milliseconds(config_.pipeline.get_int("restart_backoff_ms"));  // stable again
     }
   }
+
+  if (reload_requested_ && !starting_ && !stopping_ && !reloading_) {
+    reload_requested_ = false;
+    reload();
+  }
+  if (reloading_ && !failed_) advance_reload();
+  ping_watchdog(now);
 
   if (now >= next_ack_expiry_) {
     // A root incomplete this long lost a copy with a killed process; its source has sent it again.
@@ -643,8 +702,7 @@ void Supervisor::Impl::check_balance() {
   }
   for (const auto& stage : config_.stages) {
     if (stage.inputs.empty()) continue;
-    std::uint64_t expected = 0;
-    for (const auto& input : stage.inputs) expected += t.stages.at(input).sent_to(stage.name);
+    const std::uint64_t expected = expected_by(t, stage);
     const std::uint64_t received = t.stages.at(stage.name).received;
     if (received == expected) continue;
     if (acks && unacknowledged == 0) {
@@ -679,11 +737,20 @@ int Supervisor::Impl::run() {
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
   signals_.add(SIGCHLD);
+  signals_.add(SIGHUP);
   std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
                                                                              int signal) {
     if (ec) return;
     if (signal == SIGCHLD) {
       reap_children();
+    } else if (signal == SIGHUP) {
+      // Applied from the tick, once the pipeline is up and no other reload is under way.
+      if (stopping_) {
+        log_->warn("SIGHUP while stopping: the configuration is not reloaded");
+      } else {
+        log_->info("SIGHUP: reloading {}", options_.config_path);
+        reload_requested_ = true;
+      }
     } else if (stopping_ && !failed_) {
       // A second Ctrl-C or SIGTERM: the user wants out now, at the price of documents still in flight.
       log_->warn("signal {} again: stopping now without draining; documents in flight may not reach the sinks", signal);
@@ -703,6 +770,11 @@ int Supervisor::Impl::run() {
       }(),
       config_.state_dir.string());
   start_deadline_ = Clock::now() + milliseconds(config_.pipeline.get_int("stage_timeout_ms"));
+  if (notifier_.watchdog_period().count() > 0) {
+    stall_watch_.emplace(std::chrono::duration_cast<milliseconds>(notifier_.watchdog_period()));
+    log_->info("systemd watchdog: pinging every {} ms while the pipeline progresses",
+               std::chrono::duration_cast<milliseconds>(notifier_.watchdog_period()).count() / 2);
+  }
   last_progress_ = Clock::now();
   for (auto& replica : replicas_) spawn(replica);
   schedule_tick();
@@ -713,6 +785,257 @@ int Supervisor::Impl::run() {
   }
   if (exit_code_ == 0) log_->info("stopped cleanly");
   return exit_code_;
+}
+
+std::uint64_t Supervisor::Impl::expected_by(const PipelineTotals& t, const runtime::StageConfig& stage) const {
+  std::int64_t expected = 0;
+  for (const auto& input : stage.inputs) {
+    if (auto it = t.stages.find(input); it != t.stages.end()) {
+      expected += static_cast<std::int64_t>(it->second.sent_to(stage.name));
+    }
+  }
+  if (auto it = expected_adjust_.find(stage.name); it != expected_adjust_.end()) expected += it->second;
+  return static_cast<std::uint64_t>(std::max<std::int64_t>(expected, 0));
+}
+
+// One line for `systemctl status`: what runs, what came in and went out, what went wrong.
+std::string Supervisor::Impl::status_line(const PipelineTotals& t) const {
+  std::uint64_t in = 0, stored = 0, dead = 0, restarts = 0;
+  for (const auto& stage : config_.stages) {
+    const StageTotals& s = t.stages.at(stage.name);
+    if (stage.inputs.empty()) in += s.forwarded;
+    if (config_.consumers_of(stage.name).empty()) stored += s.forwarded;
+    dead += s.dead_lettered;
+    restarts += s.restarts;
+  }
+  std::size_t processes = 0;
+  for (const auto& replica : replicas_) processes += replica.pid > 0 ? 1 : 0;
+  return fmt::format("{} stages, {} processes; {} documents in, {} stored; {} dead-lettered; {} restarts",
+                     config_.stages.size(), processes, in, stored, dead, restarts);
+}
+
+// Pings at half the watchdog period, and only while StallWatch finds the pipeline progressing: a stuck
+// pipeline lets systemd's watchdog fire, which restarts the daemon (Restart=on-failure).
+void Supervisor::Impl::ping_watchdog(Clock::time_point now) {
+  // systemd arms the watchdog once READY=1 is sent; the start has its own deadline (stage_timeout_ms).
+  if (!stall_watch_ || starting_ || now < next_watchdog_) return;
+  const PipelineTotals t = totals();
+  std::map<std::string, std::uint64_t> expected;
+  for (const auto& stage : config_.stages) expected[stage.name] = expected_by(t, stage);
+  bool outstanding = !config_.pipeline.get_bool("acknowledgements");
+  for (const auto& stage : config_.stages) {
+    outstanding = outstanding || (stage.inputs.empty() && t.stages.at(stage.name).in_flight > 0);
+  }
+  const std::string stuck = stall_watch_->check(t, expected, outstanding, replicas_, now);
+  if (!stuck.empty()) {
+    if (stalled_.empty()) {
+      log_->error("pipeline stuck: {}; withholding the systemd watchdog ping", stuck);
+      notifier_.status("stuck: " + stuck);
+    }
+    stalled_ = stuck;
+    return;
+  }
+  if (!stalled_.empty()) log_->info("pipeline progressing again: watchdog pings resume");
+  stalled_.clear();
+  notifier_.watchdog();
+  next_watchdog_ = now + std::chrono::duration_cast<milliseconds>(notifier_.watchdog_period()) / 2;
+}
+
+namespace {
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& name : names) out += (out.empty() ? "" : ", ") + name;
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace
+
+// Re-reads the file the daemon started with. An invalid file, or a change that needs a restart, is refused
+// as a whole and the running pipeline keeps going untouched; the snapshot the children read is replaced
+// only once the new config is known to apply.
+void Supervisor::Impl::reload() {
+  notifier_.reloading("reloading " + options_.config_path);
+  const auto refuse = [&](const std::string& why) {
+    log_->error("reload refused: {}; the running pipeline is unchanged", why);
+    notifier_.ready("reload refused (" + why + "); " + status_line(totals()));
+  };
+  if (!options_.lookup) return refuse("this command cannot reload its configuration");
+  const runtime::LoadedConfig loaded = runtime::load_pipeline_config(options_.config_path, options_.lookup);
+  if (!loaded.ok()) {
+    for (const auto& error : loaded.errors) log_->error("reload: {}", error.to_string());
+    return refuse(fmt::format("{} error(s) in {}", loaded.errors.size(), options_.config_path));
+  }
+  ReloadPlan plan = plan_reload(config_, loaded.config);
+  if (!plan.ok()) {
+    for (const auto& why : plan.refused) log_->error("reload: {}", why);
+    return refuse(plan.refused.front());
+  }
+  if (plan.changes_nothing()) {
+    log_->info("reload: nothing to change");
+    notifier_.ready(status_line(totals()));
+    return;
+  }
+  std::error_code ec;
+  const std::string fresh = snapshot_ + ".new";
+  std::filesystem::copy_file(options_.config_path, fresh, std::filesystem::copy_options::overwrite_existing, ec);
+  if (!ec) std::filesystem::rename(fresh, snapshot_, ec);
+  if (ec) return refuse("cannot write the config snapshot " + snapshot_ + ": " + ec.message());
+
+  log_->info("reload: adding {}; removing {}; restarting on new sockets {}", joined(plan.added), joined(plan.removed),
+             joined(plan.rewired));
+  previous_config_ = std::move(config_);
+  config_ = loaded.config;
+  reload_plan_ = std::move(plan);
+  reloading_ = true;
+  reload_started_ = false;
+  reload_deadline_ = Clock::now() + milliseconds(config_.pipeline.get_int("stage_timeout_ms"));
+  bool sources_removed = false;
+  for (const auto& name : reload_plan_.removed) {
+    removing_.insert(name);
+    if (!previous_config_.find(name)->inputs.empty()) continue;
+    // A removed source stops first: it finishes what it sent (acknowledged) while its consumers still read it.
+    sources_removed = true;
+    for (auto& replica : replicas_) {
+      if (replica.stage != name) continue;
+      replica.stop_sent = true;
+      if (replica.state == ReplicaState::Backoff) replica.state = ReplicaState::Exited;
+      if (replica.state == ReplicaState::Ready || replica.state == ReplicaState::Starting) {
+        replica.state = ReplicaState::Stopping;
+      }
+      send(replica, runtime::kStop);
+    }
+  }
+  if (!sources_removed) start_reload_phase();
+}
+
+// Once removed sources are gone: the stages whose sockets change are stopped to start again on the new
+// config, and the added stages start.
+void Supervisor::Impl::start_reload_phase() {
+  reload_started_ = true;
+  for (const auto& name : reload_plan_.rewired) {
+    const auto before = previous_config_.consumers_of(name);
+    for (const auto& consumer : config_.consumers_of(name)) {
+      if (std::find(before.begin(), before.end(), consumer) == before.end()) new_links_[name].push_back(consumer);
+    }
+    for (auto& replica : replicas_) {
+      if (replica.stage != name) continue;
+      if (replica.pid <= 0) {
+        // Waiting for its restart, which reads the new snapshot: only the correction is due.
+        StageTotals before_totals;
+        replica.add_to(before_totals);
+        for (const auto& consumer : new_links_[name]) {
+          expected_adjust_[consumer] -= static_cast<std::int64_t>(before_totals.sent_to(consumer));
+        }
+        continue;
+      }
+      respawn_.insert(replica.identity);
+      replica.stop_sent = true;
+      replica.state = ReplicaState::Stopping;
+      send(replica, runtime::kStop);
+    }
+  }
+  for (const auto& name : reload_plan_.added) {
+    const runtime::StageConfig& stage = *config_.find(name);
+    if (!make_program_folders(stage)) continue;  // its replicas are not started; the reload reports them
+    const std::size_t first = replicas_.size();
+    add_replicas(stage);
+    for (std::size_t i = first; i < replicas_.size(); ++i) spawn(replicas_[i]);
+  }
+}
+
+// A replica stopped for rewiring is started again at once (on the new snapshot), unless the daemon's own
+// stop has reached its stage in the meantime. What it sent before counts for no consumer it gained.
+bool Supervisor::Impl::respawn_after_stop(Replica& replica) {
+  if (respawn_.erase(replica.identity) == 0 || failed_ || stop_sent_stages_.count(replica.stage)) return false;
+  StageTotals before;
+  replica.add_to(before);
+  for (const auto& consumer : new_links_[replica.stage]) {
+    expected_adjust_[consumer] -= static_cast<std::int64_t>(before.sent_to(consumer));
+  }
+  replica.stop_sent = false;
+  replica.state = ReplicaState::Backoff;
+  replica.restart_at = Clock::now();
+  log_->info("{} stopped; starting it again on its new sockets", replica.identity);
+  return true;
+}
+
+void Supervisor::Impl::advance_reload() {
+  const auto now = Clock::now();
+  if (!stopping_) {
+    for (auto& replica : replicas_) {
+      if (replica.stop_sent && replica.state == ReplicaState::Stopping) send(replica, runtime::kStop);
+    }
+  }
+  for (auto it = removing_.begin(); it != removing_.end();) {
+    const std::string name = *it;
+    const runtime::StageConfig& old = *previous_config_.find(name);
+    bool stop_sent = false;
+    for (const auto& replica : replicas_) stop_sent = stop_sent || (replica.stage == name && replica.stop_sent);
+    if (!old.inputs.empty() && !stop_sent && reload_started_) {
+      // A removed sink: once its producers run on the new config, nothing more comes; stop it when its
+      // intake has settled with nothing pending (its producers' counts also hold what went elsewhere).
+      bool producers_rewired = true;
+      for (const auto& replica : replicas_) {
+        const bool producer = std::find(old.inputs.begin(), old.inputs.end(), replica.stage) != old.inputs.end();
+        if (producer && respawn_.count(replica.identity)) producers_rewired = false;
+      }
+      const StageTotals mine = totals().stages[name];
+      auto& seen = last_received_[name];
+      if (seen.first != mine.received || seen.second == Clock::time_point{}) seen = {mine.received, now};
+      if (producers_rewired && mine.pending == 0 && now - seen.second > kSettle) {
+        log_->info("reload: {} received {} document(s) and nothing more comes: stopping it", name, mine.received);
+        for (auto& replica : replicas_) {
+          if (replica.stage != name) continue;
+          replica.stop_sent = true;
+          if (replica.state == ReplicaState::Backoff) replica.state = ReplicaState::Exited;
+          if (replica.state != ReplicaState::Exited) replica.state = ReplicaState::Stopping;
+          send(replica, runtime::kStop);
+        }
+      }
+    }
+    if (!stop_sent || !stage_exited(name)) {
+      ++it;
+      continue;
+    }
+    if (old.inputs.empty()) {
+      // Its consumers no longer list it, but what it sent them is in what they received.
+      const PipelineTotals t = totals();
+      for (const auto& consumer : previous_config_.consumers_of(name)) {
+        if (config_.find(consumer) != nullptr) {
+          expected_adjust_[consumer] += static_cast<std::int64_t>(t.stages.at(name).sent_to(consumer));
+        }
+      }
+    }
+    std::erase_if(replicas_, [&](const Replica& replica) { return replica.stage == name; });
+    log_->info("reload: {} removed", name);
+    it = removing_.erase(it);
+  }
+  if (!reload_started_) {
+    bool sources_left = false;
+    for (const auto& name : removing_) sources_left = sources_left || previous_config_.find(name)->inputs.empty();
+    if (!sources_left) start_reload_phase();
+    return;
+  }
+  bool all_ready = respawn_.empty() && removing_.empty();
+  std::string missing;
+  for (const auto& replica : replicas_) {
+    if (replica.state != ReplicaState::Ready) missing += " " + replica.identity;
+  }
+  if (all_ready && missing.empty()) {
+    log_->info("reload applied: {} stage(s), {} process(es)", config_.stages.size(), replicas_.size());
+  } else if (now > reload_deadline_) {
+    log_->error("reload: still waiting after stage_timeout_ms for{}{}", missing,
+                removing_.empty() ? "" : " and the removal of " + joined({removing_.begin(), removing_.end()}));
+    reload_deadline_ = Clock::time_point::max();  // said once; the reload goes on
+    notifier_.ready("reload incomplete; " + status_line(totals()));
+    return;
+  } else {
+    return;
+  }
+  reloading_ = false;
+  new_links_.clear();
+  if (reload_deadline_ != Clock::time_point::max()) notifier_.ready(status_line(totals()));
 }
 
 Supervisor::Supervisor(const runtime::PipelineConfig& config, SupervisorOptions options)
