@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include <gtest/gtest.h>
@@ -136,6 +137,14 @@ TEST_F(Systemd, TheDaemonNotifiesReadyWithStatusThenWatchdogPingsThenStoppingInT
   // Pinged at half the period while documents flow and after.
   ASSERT_TRUE(wait_until([&] { return notify.count("WATCHDOG=1", ready) >= 3; }, seconds(10))) << notify.all();
   ASSERT_TRUE(wait_until([&] { return stored(dir, "out") == 5; }, seconds(30)));
+  // Only the daemon speaks for the service: its stages do not see the socket or the watchdog.
+  const auto sinks = processes_with("--base-dir " + dir.path().string() + " --stage out ");
+  ASSERT_EQ(sinks.size(), 1u);
+  std::string environment = read_file("/proc/" + std::to_string(sinks[0]) + "/environ");
+  std::replace(environment.begin(), environment.end(), '\0', '\n');
+  EXPECT_EQ(environment.find("NOTIFY_SOCKET="), std::string::npos) << environment;
+  EXPECT_EQ(environment.find("WATCHDOG_USEC="), std::string::npos) << environment;
+  EXPECT_NE(environment.find("PATH="), std::string::npos) << "the rest of the environment is inherited";
   EXPECT_EQ(notify.count("WATCHDOG=1", 0), notify.count("WATCHDOG=1", ready)) << "a ping before READY";
 
   daemon->signal(SIGTERM);
