@@ -861,7 +861,12 @@ void Supervisor::Impl::reload() {
     notifier_.ready("reload refused (" + why + "); " + status_line(totals()));
   };
   if (!options_.lookup) return refuse("this command cannot reload its configuration");
-  const runtime::LoadedConfig loaded = runtime::load_pipeline_config(options_.config_path, options_.lookup);
+  // The text validated is the text the stages get: the file may be edited again meanwhile.
+  std::ifstream file(options_.config_path, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  if (!file) return refuse("cannot read " + options_.config_path);
+  const runtime::LoadedConfig loaded = runtime::parse_pipeline_config(
+      text, options_.config_path, std::filesystem::absolute(options_.config_path).parent_path(), options_.lookup);
   if (!loaded.ok()) {
     for (const auto& error : loaded.errors) log_->error("reload: {}", error.to_string());
     return refuse(fmt::format("{} error(s) in {}", loaded.errors.size(), options_.config_path));
@@ -878,7 +883,11 @@ void Supervisor::Impl::reload() {
   }
   std::error_code ec;
   const std::string fresh = snapshot_ + ".new";
-  std::filesystem::copy_file(options_.config_path, fresh, std::filesystem::copy_options::overwrite_existing, ec);
+  {
+    std::ofstream out(fresh, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) ec = std::make_error_code(std::errc::io_error);
+  }
   if (!ec) std::filesystem::rename(fresh, snapshot_, ec);
   if (ec) return refuse("cannot write the config snapshot " + snapshot_ + ": " + ec.message());
 
