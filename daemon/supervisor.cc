@@ -27,7 +27,7 @@
 #include <zmq_addon.hpp>
 
 #include "daemon/notify.h"
-#include "daemon/reload.h"
+#include "daemon/reloader.h"
 #include "daemon/replica.h"
 #include "daemon/stall_watch.h"
 #include "stages/runtime/ack.h"
@@ -56,16 +56,20 @@ std::string describe_exit(int status) {
 
 }  // namespace
 
-class Supervisor::Impl {
+class Supervisor::Impl : public ReloadHost {
  public:
   Impl(const runtime::PipelineConfig& config, SupervisorOptions options)
-      : config_(config), options_(std::move(options)), signals_(io_), timer_(io_) {}
+      : config_(config),
+        options_(std::move(options)),
+        signals_(io_),
+        timer_(io_),
+        reloader_(*this, options_.config_path, options_.lookup) {}
   ~Impl() {
     for (int fd : lock_fds_) ::close(fd);
   }
 
   int run();
-  PipelineTotals totals() const;
+  PipelineTotals totals() const override;
 
  private:
   bool prepare();
@@ -79,10 +83,10 @@ class Supervisor::Impl {
   void schedule_restart(Replica& replica, int status);
   void check_balance();
   void request_stats(bool force);
-  void send(Replica& replica, const char* verb);
+  void send(Replica& replica, const char* verb) override;
   void begin_stop(const std::string& why);
   void advance_drain();
-  bool stage_exited(const std::string& stage) const;
+  bool stage_exited(const std::string& stage) const override;
   void fail(const std::string& why);
   void kill_all(int signal);
   bool all_exited() const;
@@ -90,17 +94,21 @@ class Supervisor::Impl {
   void log_progress(bool force);
   // Applies an ACK's reports and tells each source which of its documents are finished.
   std::string handle_acks(const nlohmann::json& body);
-  // SIGHUP: re-read the config, apply what can change live (reload.h), refuse the rest.
-  void reload();
-  void start_reload_phase();
-  void advance_reload();
-  bool respawn_after_stop(Replica& replica);
   void add_replicas(const runtime::StageConfig& stage);
   bool make_program_folders(const runtime::StageConfig& stage);
   // What a stage's inputs have sent it so far, corrected for the links a reload made or removed.
   std::uint64_t expected_by(const PipelineTotals& totals, const runtime::StageConfig& stage) const;
   std::string status_line(const PipelineTotals& totals) const;
   void ping_watchdog(Clock::time_point now);
+  // What the reloader (SIGHUP) works with.
+  runtime::PipelineConfig& running_config() override { return config_; }
+  std::vector<Replica>& running_replicas() override { return replicas_; }
+  bool start_stage(const runtime::StageConfig& stage) override;
+  bool drained(const std::string& stage) const override { return stop_sent_stages_.count(stage) > 0; }
+  const std::string& snapshot_path() const override { return snapshot_; }
+  std::string status_line() const override { return status_line(totals()); }
+  spdlog::logger& logger() override { return *log_; }
+  Notifier& notifier() override { return notifier_; }
 
   runtime::PipelineConfig config_;  // replaced by a reload
   SupervisorOptions options_;
@@ -129,16 +137,7 @@ class Supervisor::Impl {
   std::optional<StallWatch> stall_watch_;  // only when systemd expects watchdog pings
   Clock::time_point next_watchdog_{};
   std::string stalled_;  // why the last pings were withheld, logged once
-  bool reload_requested_ = false;
-  bool reloading_ = false;
-  bool reload_started_ = false;  // the rewiring phase began (removed sources are gone)
-  Clock::time_point reload_deadline_{};
-  runtime::PipelineConfig previous_config_;  // the config before the reload in progress
-  ReloadPlan reload_plan_;
-  std::set<std::string> respawn_;   // identities stopped to be started again on the new config
-  std::set<std::string> removing_;  // stages of the previous config being drained away
-  std::map<std::string, std::vector<std::string>> new_links_;  // producer -> consumers it gained
-  std::map<std::string, std::int64_t> expected_adjust_;        // consumer -> correction of what it should receive
+  Reloader reloader_;
 };
 
 bool Supervisor::Impl::prepare() {
@@ -205,6 +204,14 @@ void Supervisor::Impl::add_replicas(const runtime::StageConfig& stage) {
     replica.backoff = milliseconds(config_.pipeline.get_int("restart_backoff_ms"));
     replicas_.push_back(std::move(replica));
   }
+}
+
+bool Supervisor::Impl::start_stage(const runtime::StageConfig& stage) {
+  if (!make_program_folders(stage)) return false;
+  const std::size_t first = replicas_.size();
+  add_replicas(stage);
+  for (std::size_t i = first; i < replicas_.size(); ++i) spawn(replicas_[i]);
+  return true;
 }
 
 // Holds an exclusive flock on `path` for the daemon's life (the kernel drops it when the process ends),
@@ -408,15 +415,7 @@ std::string Supervisor::Impl::handle_acks(const nlohmann::json& body) {
 void Supervisor::Impl::handle_exit(Replica& replica, int status) {
   replica.ended(Clock::now());
   const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  if (replica.stop_sent && respawn_after_stop(replica)) {
-    if (!clean) log_->warn("{} {} while stopping to be rewired", replica.identity, describe_exit(status));
-    return;
-  }
-  if (!failed_ && !replica.stop_sent && removing_.count(replica.stage)) {
-    log_->warn("{} {} while being removed by a reload: not restarted", replica.identity, describe_exit(status));
-    replica.stop_sent = true;
-    return;
-  }
+  if (reloader_.on_exit(replica, failed_, clean)) return;
   if (failed_ || replica.stop_sent) {
     if (clean) {
       log_->debug("{} stopped", replica.identity);
@@ -586,7 +585,7 @@ void Supervisor::Impl::log_progress(bool force) {
   }
   if (t.bad_control_messages) line += fmt::format(" | bad control messages {}", t.bad_control_messages);
   log_->info("{}", line);
-  if (!starting_ && !stopping_ && !reloading_) notifier_.status(status_line(t));
+  if (!starting_ && !stopping_ && !reloader_.in_progress()) notifier_.status(status_line(t));
   if (options_.on_progress) options_.on_progress(t);
 }
 
@@ -643,11 +642,7 @@ void Supervisor::Impl::on_tick() {
     }
   }
 
-  if (reload_requested_ && !starting_ && !stopping_ && !reloading_) {
-    reload_requested_ = false;
-    reload();
-  }
-  if (reloading_ && !failed_) advance_reload();
+  reloader_.tick(starting_, stopping_, failed_);
   ping_watchdog(now);
 
   if (now >= next_ack_expiry_) {
@@ -749,7 +744,7 @@ int Supervisor::Impl::run() {
         log_->warn("SIGHUP while stopping: the configuration is not reloaded");
       } else {
         log_->info("SIGHUP: reloading {}", options_.config_path);
-        reload_requested_ = true;
+        reloader_.request();
       }
     } else if (stopping_ && !failed_) {
       // A second Ctrl-C or SIGTERM: the user wants out now, at the price of documents still in flight.
@@ -794,7 +789,7 @@ std::uint64_t Supervisor::Impl::expected_by(const PipelineTotals& t, const runti
       expected += static_cast<std::int64_t>(it->second.sent_to(stage.name));
     }
   }
-  if (auto it = expected_adjust_.find(stage.name); it != expected_adjust_.end()) expected += it->second;
+  expected += reloader_.adjustment(stage.name);
   return static_cast<std::uint64_t>(std::max<std::int64_t>(expected, 0));
 }
 
@@ -839,212 +834,6 @@ void Supervisor::Impl::ping_watchdog(Clock::time_point now) {
   stalled_.clear();
   notifier_.watchdog();
   next_watchdog_ = now + std::chrono::duration_cast<milliseconds>(notifier_.watchdog_period()) / 2;
-}
-
-namespace {
-
-std::string joined(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& name : names) out += (out.empty() ? "" : ", ") + name;
-  return out.empty() ? "none" : out;
-}
-
-}  // namespace
-
-// Re-reads the file the daemon started with. An invalid file, or a change that needs a restart, is refused
-// as a whole and the running pipeline keeps going untouched; the snapshot the children read is replaced
-// only once the new config is known to apply.
-void Supervisor::Impl::reload() {
-  notifier_.reloading("reloading " + options_.config_path);
-  const auto refuse = [&](const std::string& why) {
-    log_->error("reload refused: {}; the running pipeline is unchanged", why);
-    notifier_.ready("reload refused (" + why + "); " + status_line(totals()));
-  };
-  if (!options_.lookup) return refuse("this command cannot reload its configuration");
-  // The text validated is the text the stages get: the file may be edited again meanwhile.
-  std::ifstream file(options_.config_path, std::ios::binary);
-  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  if (!file) return refuse("cannot read " + options_.config_path);
-  const runtime::LoadedConfig loaded = runtime::parse_pipeline_config(
-      text, options_.config_path, std::filesystem::absolute(options_.config_path).parent_path(), options_.lookup);
-  if (!loaded.ok()) {
-    for (const auto& error : loaded.errors) log_->error("reload: {}", error.to_string());
-    return refuse(fmt::format("{} error(s) in {}", loaded.errors.size(), options_.config_path));
-  }
-  ReloadPlan plan = plan_reload(config_, loaded.config);
-  if (!plan.ok()) {
-    for (const auto& why : plan.refused) log_->error("reload: {}", why);
-    return refuse(plan.refused.front());
-  }
-  if (plan.changes_nothing()) {
-    log_->info("reload: nothing to change");
-    notifier_.ready(status_line(totals()));
-    return;
-  }
-  std::error_code ec;
-  const std::string fresh = snapshot_ + ".new";
-  {
-    std::ofstream out(fresh, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush()) ec = std::make_error_code(std::errc::io_error);
-  }
-  if (!ec) std::filesystem::rename(fresh, snapshot_, ec);
-  if (ec) return refuse("cannot write the config snapshot " + snapshot_ + ": " + ec.message());
-
-  log_->info("reload: adding {}; removing {}; restarting on new sockets {}", joined(plan.added), joined(plan.removed),
-             joined(plan.rewired));
-  previous_config_ = std::move(config_);
-  config_ = loaded.config;
-  reload_plan_ = std::move(plan);
-  reloading_ = true;
-  reload_started_ = false;
-  reload_deadline_ = Clock::now() + milliseconds(config_.pipeline.get_int("stage_timeout_ms"));
-  bool sources_removed = false;
-  for (const auto& name : reload_plan_.removed) {
-    removing_.insert(name);
-    if (!previous_config_.find(name)->inputs.empty()) continue;
-    // A removed source stops first: it finishes what it sent (acknowledged) while its consumers still read it.
-    sources_removed = true;
-    for (auto& replica : replicas_) {
-      if (replica.stage != name) continue;
-      replica.stop_sent = true;
-      if (replica.state == ReplicaState::Backoff) replica.state = ReplicaState::Exited;
-      if (replica.state == ReplicaState::Ready || replica.state == ReplicaState::Starting) {
-        replica.state = ReplicaState::Stopping;
-      }
-      send(replica, runtime::kStop);
-    }
-  }
-  if (!sources_removed) start_reload_phase();
-}
-
-// Once removed sources are gone: the stages whose sockets change are stopped to start again on the new
-// config, and the added stages start.
-void Supervisor::Impl::start_reload_phase() {
-  reload_started_ = true;
-  for (const auto& name : reload_plan_.rewired) {
-    const auto before = previous_config_.consumers_of(name);
-    for (const auto& consumer : config_.consumers_of(name)) {
-      if (std::find(before.begin(), before.end(), consumer) == before.end()) new_links_[name].push_back(consumer);
-    }
-    for (auto& replica : replicas_) {
-      if (replica.stage != name) continue;
-      if (replica.pid <= 0) {
-        // Waiting for its restart, which reads the new snapshot: only the correction is due.
-        StageTotals before_totals;
-        replica.add_to(before_totals);
-        for (const auto& consumer : new_links_[name]) {
-          expected_adjust_[consumer] -= static_cast<std::int64_t>(before_totals.sent_to(consumer));
-        }
-        continue;
-      }
-      respawn_.insert(replica.identity);
-      replica.stop_sent = true;
-      replica.state = ReplicaState::Stopping;
-      send(replica, runtime::kStop);
-    }
-  }
-  for (const auto& name : reload_plan_.added) {
-    const runtime::StageConfig& stage = *config_.find(name);
-    if (!make_program_folders(stage)) continue;  // its replicas are not started; the reload reports them
-    const std::size_t first = replicas_.size();
-    add_replicas(stage);
-    for (std::size_t i = first; i < replicas_.size(); ++i) spawn(replicas_[i]);
-  }
-}
-
-// A replica stopped for rewiring is started again at once (on the new snapshot), unless the daemon's own
-// stop has reached its stage in the meantime. What it sent before counts for no consumer it gained.
-bool Supervisor::Impl::respawn_after_stop(Replica& replica) {
-  if (respawn_.erase(replica.identity) == 0 || failed_ || stop_sent_stages_.count(replica.stage)) return false;
-  StageTotals before;
-  replica.add_to(before);
-  for (const auto& consumer : new_links_[replica.stage]) {
-    expected_adjust_[consumer] -= static_cast<std::int64_t>(before.sent_to(consumer));
-  }
-  replica.stop_sent = false;
-  replica.state = ReplicaState::Backoff;
-  replica.restart_at = Clock::now();
-  log_->info("{} stopped; starting it again on its new sockets", replica.identity);
-  return true;
-}
-
-void Supervisor::Impl::advance_reload() {
-  const auto now = Clock::now();
-  if (!stopping_) {
-    for (auto& replica : replicas_) {
-      if (replica.stop_sent && replica.state == ReplicaState::Stopping) send(replica, runtime::kStop);
-    }
-  }
-  for (auto it = removing_.begin(); it != removing_.end();) {
-    const std::string name = *it;
-    const runtime::StageConfig& old = *previous_config_.find(name);
-    bool stop_sent = false;
-    for (const auto& replica : replicas_) stop_sent = stop_sent || (replica.stage == name && replica.stop_sent);
-    if (!old.inputs.empty() && !stop_sent && reload_started_) {
-      // A removed sink: once its producers run on the new config, nothing more comes; stop it when its
-      // intake has settled with nothing pending (its producers' counts also hold what went elsewhere).
-      bool producers_rewired = true;
-      for (const auto& replica : replicas_) {
-        const bool producer = std::find(old.inputs.begin(), old.inputs.end(), replica.stage) != old.inputs.end();
-        if (producer && respawn_.count(replica.identity)) producers_rewired = false;
-      }
-      const StageTotals mine = totals().stages[name];
-      auto& seen = last_received_[name];
-      if (seen.first != mine.received || seen.second == Clock::time_point{}) seen = {mine.received, now};
-      if (producers_rewired && mine.pending == 0 && now - seen.second > kSettle) {
-        log_->info("reload: {} received {} document(s) and nothing more comes: stopping it", name, mine.received);
-        for (auto& replica : replicas_) {
-          if (replica.stage != name) continue;
-          replica.stop_sent = true;
-          if (replica.state == ReplicaState::Backoff) replica.state = ReplicaState::Exited;
-          if (replica.state != ReplicaState::Exited) replica.state = ReplicaState::Stopping;
-          send(replica, runtime::kStop);
-        }
-      }
-    }
-    if (!stop_sent || !stage_exited(name)) {
-      ++it;
-      continue;
-    }
-    if (old.inputs.empty()) {
-      // Its consumers no longer list it, but what it sent them is in what they received.
-      const PipelineTotals t = totals();
-      for (const auto& consumer : previous_config_.consumers_of(name)) {
-        if (config_.find(consumer) != nullptr) {
-          expected_adjust_[consumer] += static_cast<std::int64_t>(t.stages.at(name).sent_to(consumer));
-        }
-      }
-    }
-    std::erase_if(replicas_, [&](const Replica& replica) { return replica.stage == name; });
-    log_->info("reload: {} removed", name);
-    it = removing_.erase(it);
-  }
-  if (!reload_started_) {
-    bool sources_left = false;
-    for (const auto& name : removing_) sources_left = sources_left || previous_config_.find(name)->inputs.empty();
-    if (!sources_left) start_reload_phase();
-    return;
-  }
-  bool all_ready = respawn_.empty() && removing_.empty();
-  std::string missing;
-  for (const auto& replica : replicas_) {
-    if (replica.state != ReplicaState::Ready) missing += " " + replica.identity;
-  }
-  if (all_ready && missing.empty()) {
-    log_->info("reload applied: {} stage(s), {} process(es)", config_.stages.size(), replicas_.size());
-  } else if (now > reload_deadline_) {
-    log_->error("reload: still waiting after stage_timeout_ms for{}{}", missing,
-                removing_.empty() ? "" : " and the removal of " + joined({removing_.begin(), removing_.end()}));
-    reload_deadline_ = Clock::time_point::max();  // said once; the reload goes on
-    notifier_.ready("reload incomplete; " + status_line(totals()));
-    return;
-  } else {
-    return;
-  }
-  reloading_ = false;
-  new_links_.clear();
-  if (reload_deadline_ != Clock::time_point::max()) notifier_.ready(status_line(totals()));
 }
 
 Supervisor::Supervisor(const runtime::PipelineConfig& config, SupervisorOptions options)
