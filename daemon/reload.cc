@@ -46,6 +46,7 @@ std::string stage_difference(const runtime::StageConfig& a, const runtime::Stage
   if (a.replicas != b.replicas) return "replicas";
   if (a.hwm != b.hwm) return "hwm";
   if (a.send_timeout_ms != b.send_timeout_ms) return "send_timeout_ms";
+  if (a.external != b.external) return "supervised_by";
   if (!same_options(a.options, b.options, a.descriptor->options)) return "options";
   return "";
 }

@@ -79,6 +79,8 @@ class Supervisor::Impl : public ReloadHost {
   void read_control();
   std::string handle_control(const std::vector<zmq::message_t>& frames);
   void reap_children();
+  bool adopt(Replica& replica, const std::string& verb, pid_t sender);
+  void watch_adopted();
   void handle_exit(Replica& replica, int status);
   void schedule_restart(Replica& replica, int status);
   void check_balance();
@@ -251,6 +253,13 @@ bool Supervisor::Impl::lock(const std::filesystem::path& path) {
 // on PATH, with the daemon's environment plus the stage's endpoints.
 void Supervisor::Impl::spawn(Replica& replica) {
   const runtime::StageConfig& stage = *config_.find(replica.stage);
+  if (stage.external) {
+    // systemd starts it (vnawire-stage@.service): its READY names the process, which is adopted then.
+    replica.state = ReplicaState::Starting;
+    replica.started = replica.last_seen = Clock::now();
+    replica.pid = -1;
+    return;
+  }
   std::vector<std::string> args;
   std::vector<std::string> environment;
   if (stage.descriptor->program) args = stage.descriptor->program(stage.options);
@@ -372,6 +381,7 @@ std::string Supervisor::Impl::handle_control(const std::vector<zmq::message_t>& 
   // A message from an earlier incarnation (its pid) must not count for the current one; the previous one's
   // late counts still count for it.
   const int sender = body.value("pid", -1);
+  if (sender != replica->incarnation && sender > 0 && adopt(*replica, verb, sender)) return "";
   if (sender != replica->incarnation) {
     if (sender == replica->previous_incarnation && sender > 0 &&
         (verb == runtime::kHeartbeat || verb == runtime::kStopped || verb == runtime::kReady)) {
@@ -444,7 +454,45 @@ void Supervisor::Impl::schedule_restart(Replica& replica, int status) {
   replica.backoff = std::min(replica.backoff * 2, milliseconds(config_.pipeline.get_int("restart_backoff_max_ms")));
 }
 
+// A replica of a stage that systemd supervises: the READY of a new process of it starts its next incarnation.
+// A process that only sends heartbeats served an earlier daemon, and its counts mean nothing to this one: it
+// is told to stop, and systemd (Restart=always) starts a fresh one.
+bool Supervisor::Impl::adopt(Replica& replica, const std::string& verb, pid_t sender) {
+  const runtime::StageConfig* stage = config_.find(replica.stage);
+  if (stage == nullptr || !stage->external || replica.pid > 0 || replica.stop_sent) return false;
+  // In Backoff too: systemd may start the next process before the daemon's own restart delay has run out.
+  if (verb == runtime::kReady && (replica.state == ReplicaState::Starting || replica.state == ReplicaState::Backoff)) {
+    replica.begin_incarnation(sender, Clock::now());
+    log_->info("{} is pid {}, started by systemd", replica.identity, sender);
+    return false;  // the READY itself is then handled as the new incarnation's
+  }
+  if (verb == runtime::kHeartbeat) send(replica, runtime::kStop);
+  return true;
+}
+
+// The end of an adopted process, which is not the daemon's child to reap: gone, or a zombie of its parent.
+void Supervisor::Impl::watch_adopted() {
+  for (auto& replica : replicas_) {
+    const runtime::StageConfig* stage = config_.find(replica.stage);
+    if (stage == nullptr || !stage->external || replica.pid <= 0) continue;
+    bool gone = ::kill(replica.pid, 0) != 0 && errno == ESRCH;
+    if (!gone) {
+      const std::string stat = [&] {
+        std::ifstream in("/proc/" + std::to_string(replica.pid) + "/stat");
+        std::string text;
+        std::getline(in, text);
+        return text;
+      }();
+      const auto close = stat.rfind(')');
+      gone = close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z';
+    }
+    // Its exit status is its parent's to know: a final STOPPED report stands for a clean exit.
+    if (gone) handle_exit(replica, replica.final_report ? 0 : W_EXITCODE(1, 0));
+  }
+}
+
 void Supervisor::Impl::reap_children() {
+  watch_adopted();
   while (true) {
     int status = 0;
     const pid_t pid = ::waitpid(-1, &status, WNOHANG);

@@ -17,6 +17,7 @@ struct StageConfig {
   std::vector<std::string> inputs;
   std::int64_t hwm = 1000;
   std::int64_t send_timeout_ms = 0;
+  bool external = false;  // `supervised_by: systemd`: its processes are started by systemd, not the daemon
   Options options;
   const StageDescriptor* descriptor = nullptr;
 };

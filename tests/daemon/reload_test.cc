@@ -67,6 +67,10 @@ TEST(ReloadPlan, MiddleStagesOptionsAndPipelineKeysNeedARestart) {
   std::string changed = kChain;
   changed.replace(changed.find("out.jsonl"), 9, "new.jsonl");
   EXPECT_EQ(refused(plan_reload(parse(kChain), parse(changed))), "needs a restart: stage 'out' changed its options");
+  std::string by_systemd = kChain;
+  by_systemd.replace(by_systemd.find("inputs: [fetch]"), 15, "inputs: [fetch], supervised_by: systemd");
+  EXPECT_EQ(refused(plan_reload(parse(kChain), parse(by_systemd))),
+            "needs a restart: stage 'dedupe' changed its supervised_by");
   EXPECT_EQ(refused(plan_reload(parse(kChain), parse(kChain, ", heartbeat_ms: 300"))),
             "needs a restart: pipeline.heartbeat_ms changed");
   EXPECT_EQ(refused(plan_reload(parse(kChain), parse(kChain, ", acknowledgements: false"))),

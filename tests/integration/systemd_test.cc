@@ -235,6 +235,44 @@ TEST_F(Systemd, ReloadRemovingASourceStopsItAfterWhatItSentIsStoredAndTheStopSta
   EXPECT_EQ(stored(dir, "out"), 16u);
 }
 
+// As vnawire-stage@out.service would run it, beside a daemon whose config says `supervised_by: systemd`.
+std::unique_ptr<Process> start_stage_as_systemd_would(const TempDir& dir, const std::string& stage) {
+  return std::make_unique<Process>(
+      std::vector<std::string>{kBinary, "stage", "--config", (dir / "state" / "run" / "pipeline.yaml").string(),
+                               "--base-dir", dir.path().string(), "--stage", stage, "--replica", "0"},
+      dir.path());
+}
+
+TEST_F(Systemd, AStageSupervisedBySystemdIsAdoptedFromItsReadyRestartedByItAndStoppedInTheDrain) {
+  write_inbox(dir, 0, 6);
+  start(pipeline_head(dir) +
+        "  - {name: out, type: sink_jsonl, inputs: [fetch], supervised_by: systemd, options: {path: out.jsonl}}\n");
+  ASSERT_TRUE(wait_for_log(*daemon, "starting 2 stage(s)"));
+  ASSERT_TRUE(
+      wait_until([&] { return std::filesystem::exists(dir / "state" / "run" / "pipeline.yaml"); }, seconds(10)));
+  EXPECT_LT(notify.wait_for("READY=1", milliseconds(500)), 0) << "ready without its sink";
+  EXPECT_TRUE(processes_with("--base-dir " + dir.path().string() + " --stage out ").empty())
+      << "the daemon started a stage that systemd supervises";
+
+  auto stage = start_stage_as_systemd_would(dir, "out");
+  ASSERT_TRUE(wait_for_log(*daemon, "out#0 is pid " + std::to_string(stage->pid()) + ", started by systemd"));
+  ASSERT_GE(notify.wait_for("READY=1", seconds(30)), 0) << daemon->errors();
+  ASSERT_TRUE(wait_until([&] { return stored(dir, "out") == 6; }, seconds(30))) << daemon->errors();
+
+  // It crashes; systemd starts it again (Restart=always), and the daemon takes the new process on.
+  stage->signal(SIGKILL);
+  stage->wait(seconds(10));
+  ASSERT_TRUE(wait_for_log(*daemon, "out#0 exited with code 1; restarting"));
+  stage = start_stage_as_systemd_would(dir, "out");
+  ASSERT_TRUE(wait_for_log(*daemon, "out#0 is pid " + std::to_string(stage->pid()) + ", started by systemd"));
+  write_inbox(dir, 6, 10);
+  ASSERT_TRUE(wait_until([&] { return stored(dir, "out") == 10; }, seconds(60))) << daemon->errors();
+
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(stage->wait(seconds(30)), 0) << stage->errors();  // told STOP by the drain
+  EXPECT_EQ(daemon->wait(seconds(30)), 0) << daemon->errors();
+}
+
 TEST_F(Systemd, AnInvalidOrUnappliableReloadIsRefusedWithItsReasonsAndTheOldPipelineKeepsWorking) {
   start(pipeline_head(dir) + sink("out"));
   ASSERT_GE(notify.wait_for("READY=1", seconds(30)), 0) << daemon->errors();
