@@ -146,6 +146,7 @@ int cmd_run(const Args& args) {
   SupervisorOptions options;
   options.executable = self_executable();
   options.config_path = *path;
+  options.lookup = registry_lookup();
   options.base_dir = std::filesystem::absolute(std::filesystem::path(*path)).parent_path();
   // On another host, only the replicas placed there; they report to the main daemon (docs/operations.md).
   if (const std::string* host = parsed.get("--host")) return run_host_agent(loaded.config, options, *host);

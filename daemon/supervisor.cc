@@ -27,7 +27,10 @@
 #include <zmq_addon.hpp>
 
 #include "daemon/metrics_server.h"
+#include "daemon/notify.h"
+#include "daemon/reloader.h"
 #include "daemon/replica.h"
+#include "daemon/stall_watch.h"
 #include "stages/runtime/ack.h"
 #include "stages/runtime/curve.h"
 #include "stages/runtime/logging.h"
@@ -55,16 +58,20 @@ std::string describe_exit(int status) {
 
 }  // namespace
 
-class Supervisor::Impl {
+class Supervisor::Impl : public ReloadHost {
  public:
   Impl(const runtime::PipelineConfig& config, SupervisorOptions options)
-      : config_(config), options_(std::move(options)), signals_(io_), timer_(io_) {}
+      : config_(config),
+        options_(std::move(options)),
+        signals_(io_),
+        timer_(io_),
+        reloader_(*this, options_.config_path, options_.lookup) {}
   ~Impl() {
     for (int fd : lock_fds_) ::close(fd);
   }
 
   int run();
-  PipelineTotals totals() const;
+  PipelineTotals totals() const override;
 
  private:
   bool prepare();
@@ -74,14 +81,16 @@ class Supervisor::Impl {
   void read_control();
   std::string handle_control(const std::vector<zmq::message_t>& frames);
   void reap_children();
+  bool adopt(Replica& replica, const std::string& verb, pid_t sender);
+  void watch_adopted();
   void handle_exit(Replica& replica, int status);
   void schedule_restart(Replica& replica, int status);
   void check_balance();
   void request_stats(bool force);
-  void send(Replica& replica, const char* verb);
+  void send(Replica& replica, const char* verb) override;
   void begin_stop(const std::string& why);
   void advance_drain();
-  bool stage_exited(const std::string& stage) const;
+  bool stage_exited(const std::string& stage) const override;
   void fail(const std::string& why);
   void kill_all(int signal);
   bool all_exited() const;
@@ -89,8 +98,23 @@ class Supervisor::Impl {
   void log_progress(bool force);
   // Applies an ACK's reports and tells each source which of its documents are finished.
   std::string handle_acks(const nlohmann::json& body);
+  void add_replicas(const runtime::StageConfig& stage);
+  bool make_program_folders(const runtime::StageConfig& stage);
+  // What a stage's inputs have sent it so far, corrected for the links a reload made or removed.
+  std::uint64_t expected_by(const PipelineTotals& totals, const runtime::StageConfig& stage) const;
+  std::string status_line(const PipelineTotals& totals) const;
+  void ping_watchdog(Clock::time_point now);
+  // What the reloader (SIGHUP) works with.
+  runtime::PipelineConfig& running_config() override { return config_; }
+  std::vector<Replica>& running_replicas() override { return replicas_; }
+  bool start_stage(const runtime::StageConfig& stage) override;
+  bool drained(const std::string& stage) const override { return stop_sent_stages_.count(stage) > 0; }
+  const std::string& snapshot_path() const override { return snapshot_; }
+  std::string status_line() const override { return status_line(totals()); }
+  spdlog::logger& logger() override { return *log_; }
+  Notifier& notifier() override { return notifier_; }
 
-  const runtime::PipelineConfig& config_;
+  runtime::PipelineConfig config_;  // replaced by a reload
   SupervisorOptions options_;
   std::shared_ptr<spdlog::logger> log_;
   boost::asio::io_context io_;
@@ -114,6 +138,12 @@ class Supervisor::Impl {
   runtime::Acker acker_;
   Clock::time_point next_ack_expiry_{};
   std::unique_ptr<MetricsServer> metrics_;  // after io_: closed before the loop it runs on
+
+  Notifier notifier_;
+  std::optional<StallWatch> stall_watch_;  // only when systemd expects watchdog pings
+  Clock::time_point next_watchdog_{};
+  std::string stalled_;  // why the last pings were withheld, logged once
+  Reloader reloader_;
 };
 
 bool Supervisor::Impl::prepare() {
@@ -166,27 +196,44 @@ bool Supervisor::Impl::prepare() {
   metrics_ = std::move(metrics.server);
   if (metrics_) log_->info("metrics on http://{}/metrics (also /healthz, /readyz, /status)", metrics_->address());
   for (const auto& stage : config_.stages) {
-    // A vnawire stage process makes its own folders; a program of the user's finds them made.
-    if (stage.descriptor->program && !stage.descriptor->program(stage.options).empty()) {
-      for (const auto& folder :
-           {config_.state_dir / stage.name, runtime::dead_letter_path(config_, stage.name, 0).parent_path()}) {
-        std::filesystem::create_directories(folder, ec);
-        if (ec) {
-          log_->error("cannot create {}: {}", folder.string(), ec.message());
-          return false;
-        }
-      }
-    }
-    for (int r = 0; r < stage.replicas; ++r) {
-      Replica replica;
-      replica.stage = stage.name;
-      replica.index = r;
-      replica.identity = runtime::replica_identity(stage.name, r);
-      replica.remote = !stage.host.empty();
-      replica.backoff = milliseconds(config_.pipeline.get_int("restart_backoff_ms"));
-      replicas_.push_back(std::move(replica));
+    if (!make_program_folders(stage)) return false;
+    add_replicas(stage);
+  }
+  return true;
+}
+
+bool Supervisor::Impl::make_program_folders(const runtime::StageConfig& stage) {
+  // A vnawire stage process makes its own folders; a program of the user's finds them made.
+  if (!stage.descriptor->program || stage.descriptor->program(stage.options).empty()) return true;
+  std::error_code ec;
+  for (const auto& folder :
+       {config_.state_dir / stage.name, runtime::dead_letter_path(config_, stage.name, 0).parent_path()}) {
+    std::filesystem::create_directories(folder, ec);
+    if (ec) {
+      log_->error("cannot create {}: {}", folder.string(), ec.message());
+      return false;
     }
   }
+  return true;
+}
+
+void Supervisor::Impl::add_replicas(const runtime::StageConfig& stage) {
+  for (int r = 0; r < stage.replicas; ++r) {
+    Replica replica;
+    replica.stage = stage.name;
+    replica.index = r;
+    replica.identity = runtime::replica_identity(stage.name, r);
+    replica.remote = !stage.host.empty();
+    replica.backoff = milliseconds(config_.pipeline.get_int("restart_backoff_ms"));
+    replicas_.push_back(std::move(replica));
+  }
+}
+
+bool Supervisor::Impl::start_stage(const runtime::StageConfig& stage) {
+  if (!make_program_folders(stage)) return false;
+  const std::size_t first = replicas_.size();
+  add_replicas(stage);
+  for (std::size_t i = first; i < replicas_.size(); ++i) spawn(replicas_[i]);
   return true;
 }
 
@@ -233,12 +280,23 @@ void Supervisor::Impl::spawn(Replica& replica) {
     return;
   }
   const runtime::StageConfig& stage = *config_.find(replica.stage);
+  if (stage.external) {
+    // systemd starts it (vnawire-stage@.service): its READY names the process, which is adopted then.
+    replica.state = ReplicaState::Starting;
+    replica.started = replica.last_seen = Clock::now();
+    replica.pid = -1;
+    return;
+  }
   std::vector<std::string> args;
   std::vector<std::string> environment;
   if (stage.descriptor->program) args = stage.descriptor->program(stage.options);
-  if (args.empty()) {
+  const bool program = !args.empty();
+  if (!program) {
     args = {options_.executable,        "stage",   "--config", snapshot_,   "--base-dir",
             options_.base_dir.string(), "--stage", stage.name, "--replica", std::to_string(replica.index)};
+    for (char** variable = environ; *variable != nullptr; ++variable) {
+      if (!is_service_manager_variable(*variable)) environment.emplace_back(*variable);
+    }
   } else {
     environment = runtime::program_environment(config_, stage, replica.index);
     std::set<std::string, std::less<>> contract;
@@ -246,10 +304,11 @@ void Supervisor::Impl::spawn(Replica& replica) {
     // The daemon's own environment, but never a second value for a name the stage's contract sets.
     for (char** variable = environ; *variable != nullptr; ++variable) {
       const std::string_view inherited(*variable);
-      if (!contract.contains(inherited.substr(0, inherited.find('=')))) environment.emplace_back(inherited);
+      if (!contract.contains(inherited.substr(0, inherited.find('='))) && !is_service_manager_variable(*variable)) {
+        environment.emplace_back(inherited);
+      }
     }
   }
-  const bool program = !environment.empty();
   std::vector<char*> argv, envp;
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
@@ -278,7 +337,7 @@ void Supervisor::Impl::spawn(Replica& replica) {
     if (program) {
       ::execvpe(argv[0], argv.data(), envp.data());
     } else {
-      ::execv(argv[0], argv.data());
+      ::execve(argv[0], argv.data(), envp.data());
     }
     (void)!::write(2, cannot_execute.data(), cannot_execute.size());
     ::_exit(127);
@@ -368,6 +427,7 @@ std::string Supervisor::Impl::handle_control(const std::vector<zmq::message_t>& 
       }
     }
   }
+  if (sender != replica->incarnation && sender > 0 && adopt(*replica, verb, sender)) return "";
   if (sender != replica->incarnation) {
     if (sender == replica->previous_incarnation && sender > 0 &&
         (verb == runtime::kHeartbeat || verb == runtime::kStopped || verb == runtime::kReady)) {
@@ -416,6 +476,7 @@ std::string Supervisor::Impl::handle_acks(const nlohmann::json& body) {
 void Supervisor::Impl::handle_exit(Replica& replica, int status) {
   replica.ended(Clock::now());
   const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  if (reloader_.on_exit(replica, failed_, clean)) return;
   if (failed_ || replica.stop_sent) {
     if (clean) {
       log_->debug("{} stopped", replica.identity);
@@ -444,7 +505,45 @@ void Supervisor::Impl::schedule_restart(Replica& replica, int status) {
   replica.backoff = std::min(replica.backoff * 2, milliseconds(config_.pipeline.get_int("restart_backoff_max_ms")));
 }
 
+// A replica of a stage that systemd supervises: the READY of a new process of it starts its next incarnation.
+// A process that only sends heartbeats served an earlier daemon, and its counts mean nothing to this one: it
+// is told to stop, and systemd (Restart=always) starts a fresh one.
+bool Supervisor::Impl::adopt(Replica& replica, const std::string& verb, pid_t sender) {
+  const runtime::StageConfig* stage = config_.find(replica.stage);
+  if (stage == nullptr || !stage->external || replica.pid > 0 || replica.stop_sent) return false;
+  // In Backoff too: systemd may start the next process before the daemon's own restart delay has run out.
+  if (verb == runtime::kReady && (replica.state == ReplicaState::Starting || replica.state == ReplicaState::Backoff)) {
+    replica.begin_incarnation(sender, Clock::now());
+    log_->info("{} is pid {}, started by systemd", replica.identity, sender);
+    return false;  // the READY itself is then handled as the new incarnation's
+  }
+  if (verb == runtime::kHeartbeat) send(replica, runtime::kStop);
+  return true;
+}
+
+// The end of an adopted process, which is not the daemon's child to reap: gone, or a zombie of its parent.
+void Supervisor::Impl::watch_adopted() {
+  for (auto& replica : replicas_) {
+    const runtime::StageConfig* stage = config_.find(replica.stage);
+    if (stage == nullptr || !stage->external || replica.pid <= 0) continue;
+    bool gone = ::kill(replica.pid, 0) != 0 && errno == ESRCH;
+    if (!gone) {
+      const std::string stat = [&] {
+        std::ifstream in("/proc/" + std::to_string(replica.pid) + "/stat");
+        std::string text;
+        std::getline(in, text);
+        return text;
+      }();
+      const auto close = stat.rfind(')');
+      gone = close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z';
+    }
+    // Its exit status is its parent's to know: a final STOPPED report stands for a clean exit.
+    if (gone) handle_exit(replica, replica.final_report ? 0 : W_EXITCODE(1, 0));
+  }
+}
+
 void Supervisor::Impl::reap_children() {
+  watch_adopted();
   while (true) {
     int status = 0;
     const pid_t pid = ::waitpid(-1, &status, WNOHANG);
@@ -461,6 +560,7 @@ void Supervisor::Impl::fail(const std::string& why) {
   exit_code_ = 1;
   log_->error("{}", why);
   log_->error("stopping the pipeline");
+  notifier_.stopping("stopping after a failure: " + why);
   stopping_ = true;
   stop_started_ = Clock::now();
   kill_all(SIGTERM);
@@ -504,6 +604,7 @@ void Supervisor::Impl::begin_stop(const std::string& why) {
   stopping_ = true;
   stop_started_ = Clock::now();
   log_->info("stopping ({}): sources first, then each stage once its input is drained", why);
+  notifier_.stopping("draining (" + why + ")");
 }
 
 // Sends STOP to every stage whose inputs have all exited and whose replicas have taken in everything
@@ -513,11 +614,8 @@ void Supervisor::Impl::advance_drain() {
   for (const auto& stage : config_.stages) {
     if (stop_sent_stages_.count(stage.name)) continue;
     bool inputs_done = true;
-    std::uint64_t expected = 0;
-    for (const auto& input : stage.inputs) {
-      inputs_done = inputs_done && stage_exited(input);
-      expected += now_totals.stages.at(input).sent_to(stage.name);
-    }
+    for (const auto& input : stage.inputs) inputs_done = inputs_done && stage_exited(input);
+    const std::uint64_t expected = expected_by(now_totals, stage);
     if (!inputs_done) continue;
     const StageTotals& mine = now_totals.stages.at(stage.name);
     auto& seen = last_received_[stage.name];
@@ -571,8 +669,7 @@ PipelineTotals Supervisor::Impl::totals() const {
   bool quiescent = true;
   for (const auto& stage : config_.stages) {
     const StageTotals& mine = out.stages[stage.name];
-    std::uint64_t expected = 0;
-    for (const auto& input : stage.inputs) expected += out.stages[input].sent_to(stage.name);
+    const std::uint64_t expected = expected_by(out, stage);
     quiescent = quiescent && mine.pending == 0 && (stage.inputs.empty() || mine.received == expected);
   }
   out.quiescent = quiescent;
@@ -596,6 +693,7 @@ void Supervisor::Impl::log_progress(bool force) {
   if (t.bad_control_messages) line += fmt::format(" | bad control messages {}", t.bad_control_messages);
   if (zap_ && zap_->refused() > 0) line += fmt::format(" | CURVE clients refused {}", zap_->refused());
   log_->info("{}", line);
+  if (!starting_ && !stopping_ && !reloader_.in_progress()) notifier_.status(status_line(t));
   if (options_.on_progress) options_.on_progress(t);
 }
 
@@ -625,6 +723,7 @@ void Supervisor::Impl::on_tick() {
     if (all_ready) {
       starting_ = false;
       log_->info("pipeline running: {} processes", replicas_.size());
+      notifier_.ready(status_line(totals()));
     } else if (now > start_deadline_) {
       std::string missing;
       for (const auto& replica : replicas_) {
@@ -654,6 +753,9 @@ void Supervisor::Impl::on_tick() {
       replica.backoff = milliseconds(config_.pipeline.get_int("restart_backoff_ms"));  // stable again
     }
   }
+
+  reloader_.tick(starting_, stopping_, failed_);
+  ping_watchdog(now);
 
   if (now >= next_ack_expiry_) {
     // A root incomplete this long lost a copy with a killed process; its source has sent it again.
@@ -708,8 +810,7 @@ void Supervisor::Impl::check_balance() {
   }
   for (const auto& stage : config_.stages) {
     if (stage.inputs.empty()) continue;
-    std::uint64_t expected = 0;
-    for (const auto& input : stage.inputs) expected += t.stages.at(input).sent_to(stage.name);
+    const std::uint64_t expected = expected_by(t, stage);
     const std::uint64_t received = t.stages.at(stage.name).received;
     if (received == expected) continue;
     if (acks && unacknowledged == 0) {
@@ -744,11 +845,20 @@ int Supervisor::Impl::run() {
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
   signals_.add(SIGCHLD);
+  signals_.add(SIGHUP);
   std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
                                                                              int signal) {
     if (ec) return;
     if (signal == SIGCHLD) {
       reap_children();
+    } else if (signal == SIGHUP) {
+      // Applied from the tick, once the pipeline is up and no other reload is under way.
+      if (stopping_) {
+        log_->warn("SIGHUP while stopping: the configuration is not reloaded");
+      } else {
+        log_->info("SIGHUP: reloading {}", options_.config_path);
+        reloader_.request();
+      }
     } else if (stopping_ && !failed_) {
       // A second Ctrl-C or SIGTERM: the user wants out now, at the price of documents still in flight.
       log_->warn("signal {} again: stopping now without draining; documents in flight may not reach the sinks", signal);
@@ -768,6 +878,11 @@ int Supervisor::Impl::run() {
       }(),
       config_.state_dir.string());
   start_deadline_ = Clock::now() + milliseconds(config_.pipeline.get_int("stage_timeout_ms"));
+  if (notifier_.watchdog_period().count() > 0) {
+    stall_watch_.emplace(std::chrono::duration_cast<milliseconds>(notifier_.watchdog_period()));
+    log_->info("systemd watchdog: pinging every {} ms while the pipeline progresses",
+               std::chrono::duration_cast<milliseconds>(notifier_.watchdog_period()).count() / 2);
+  }
   last_progress_ = Clock::now();
   for (auto& replica : replicas_) spawn(replica);
   schedule_tick();
@@ -778,6 +893,60 @@ int Supervisor::Impl::run() {
   }
   if (exit_code_ == 0) log_->info("stopped cleanly");
   return exit_code_;
+}
+
+std::uint64_t Supervisor::Impl::expected_by(const PipelineTotals& t, const runtime::StageConfig& stage) const {
+  std::int64_t expected = 0;
+  for (const auto& input : stage.inputs) {
+    if (auto it = t.stages.find(input); it != t.stages.end()) {
+      expected += static_cast<std::int64_t>(it->second.sent_to(stage.name));
+    }
+  }
+  expected += reloader_.adjustment(stage.name);
+  return static_cast<std::uint64_t>(std::max<std::int64_t>(expected, 0));
+}
+
+// One line for `systemctl status`: what runs, what came in and went out, what went wrong.
+std::string Supervisor::Impl::status_line(const PipelineTotals& t) const {
+  std::uint64_t in = 0, stored = 0, dead = 0, restarts = 0;
+  for (const auto& stage : config_.stages) {
+    const StageTotals& s = t.stages.at(stage.name);
+    if (stage.inputs.empty()) in += s.forwarded;
+    if (config_.consumers_of(stage.name).empty()) stored += s.forwarded;
+    dead += s.dead_lettered;
+    restarts += s.restarts;
+  }
+  std::size_t processes = 0;
+  for (const auto& replica : replicas_) processes += replica.pid > 0 ? 1 : 0;
+  return fmt::format("{} stages, {} processes; {} documents in, {} stored; {} dead-lettered; {} restarts",
+                     config_.stages.size(), processes, in, stored, dead, restarts);
+}
+
+// Pings at half the watchdog period, and only while StallWatch finds the pipeline progressing: a stuck
+// pipeline lets systemd's watchdog fire, which restarts the daemon (Restart=on-failure).
+void Supervisor::Impl::ping_watchdog(Clock::time_point now) {
+  // systemd arms the watchdog once READY=1 is sent; the start has its own deadline (stage_timeout_ms).
+  if (!stall_watch_ || starting_ || now < next_watchdog_) return;
+  const PipelineTotals t = totals();
+  std::map<std::string, std::uint64_t> expected;
+  for (const auto& stage : config_.stages) expected[stage.name] = expected_by(t, stage);
+  bool outstanding = !config_.pipeline.get_bool("acknowledgements");
+  for (const auto& stage : config_.stages) {
+    outstanding = outstanding || (stage.inputs.empty() && t.stages.at(stage.name).in_flight > 0);
+  }
+  const std::string stuck = stall_watch_->check(t, expected, outstanding, replicas_, now);
+  if (!stuck.empty()) {
+    if (stalled_.empty()) {
+      log_->error("pipeline stuck: {}; withholding the systemd watchdog ping", stuck);
+      notifier_.status("stuck: " + stuck);
+    }
+    stalled_ = stuck;
+    return;
+  }
+  if (!stalled_.empty()) log_->info("pipeline progressing again: watchdog pings resume");
+  stalled_.clear();
+  notifier_.watchdog();
+  next_watchdog_ = now + std::chrono::duration_cast<milliseconds>(notifier_.watchdog_period()) / 2;
 }
 
 Supervisor::Supervisor(const runtime::PipelineConfig& config, SupervisorOptions options)

@@ -72,6 +72,7 @@ struct PipelineTotals {
 struct SupervisorOptions {
   std::string executable;      // the vnawire binary the children run
   std::string config_path;     // the validated file; the children read a snapshot of it
+  runtime::StageLookup lookup;  // validates config_path again on SIGHUP; without it a reload is refused
   std::filesystem::path base_dir;
   // Checked on every tick; returning true starts a graceful stop (used by `vnawire demo`).
   std::function<bool(const PipelineTotals&)> stop_when;

@@ -192,6 +192,15 @@ const OptionSpecs& stage_entry_specs() {
       {"send_timeout_ms", OptionType::Int, std::int64_t{0},
        "Longest wait to hand a document downstream before it is dead-lettered; 0 waits while the stage runs.", false,
        0.0, 3600000.0},
+      {"supervised_by",
+       OptionType::String,
+       std::string("daemon"),
+       "Who starts the stage's processes: the daemon, or systemd (vnawire-stage@<name>.service; the daemon then "
+       "waits for their READY and stops them in the drain, docs/operations.md).",
+       false,
+       std::nullopt,
+       std::nullopt,
+       {"daemon", "systemd"}},
       // `options` is checked against the stage type's own table, below.
       {"options", OptionType::Section, {}, "The stage type's options (see `vnawire describe`)."},
   };
@@ -317,6 +326,12 @@ LoadedConfig parse_pipeline_config(const std::string& text, const std::string& f
     }
     stage.hwm = entry.get_int("hwm");
     stage.send_timeout_ms = entry.get_int("send_timeout_ms");
+    stage.external = entry.get_string("supervised_by") == "systemd";
+    if (stage.external && !stage.host.empty()) {
+      // On another host its host agent starts it; systemd there would start a second one.
+      errors.push_back(at(node["supervised_by"], file_name, key + ".supervised_by",
+                          "a stage on another host (host:) is started by that host's agent, not by systemd"));
+    }
     if (!valid_stage_name(stage.name)) {
       errors.push_back(at(node["name"], file_name, key + ".name",
                           "'" + stage.name + "' is not a valid stage name (1-40 of a-z, 0-9, _ and -)"));

@@ -18,6 +18,7 @@ struct StageConfig {
   std::string host;  // where its replicas run (tcp only); empty: under the main daemon, at tcp_host
   std::int64_t hwm = 1000;
   std::int64_t send_timeout_ms = 0;
+  bool external = false;  // `supervised_by: systemd`: its processes are started by systemd, not the daemon
   Options options;
   const StageDescriptor* descriptor = nullptr;
 };
