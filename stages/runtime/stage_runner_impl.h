@@ -1,6 +1,7 @@
-// The stage process's main loop, shared by its three files: stage_runner.cc (set-up, control, the loop),
-// stage_runner_send.cc (queueing, sending, giving up, dead letters) and stage_runner_acks.cc (acknowledgements
-// and the source's outbox). Private to the runtime: it brings in ZeroMQ.
+// The stage process's main loop, shared by its four files: stage_runner.cc (set-up, the loop),
+// stage_runner_control.cc (reports to the daemon, its verbs, signals), stage_runner_send.cc (queueing, sending,
+// giving up, dead letters) and stage_runner_acks.cc (acknowledgements and the source's outbox). Private to the
+// runtime: it brings in ZeroMQ.
 #pragma once
 
 #include <signal.h>
