@@ -7,7 +7,15 @@
 #include <gtest/gtest.h>
 #include <zmq.h>
 
+#include <array>
+#include <chrono>
 #include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+#include <zmq.hpp>
 
 #include "stages/registry.h"
 #include "stages/runtime/pipeline_config.h"
@@ -193,6 +201,61 @@ TEST(Curve, AProgramOfItsOwnCannotJoinAPipelineWithCurveKeys) {
   ASSERT_EQ(loaded.errors.size(), 1u) << all_errors(loaded);
   EXPECT_EQ(loaded.errors[0].key, "stages[1].options.mode");
   EXPECT_EQ(loaded.errors[0].line, 10);  // the exec stage's entry
+}
+
+// The handler runs on a thread of its own beside the sockets it guards (run under ThreadSanitizer too): real
+// CURVE sockets over loopback, one client with an authorized key, one without.
+TEST(Curve, TheHandlerAdmitsAnAuthorizedClientAndRefusesAndLogsAnother) {
+  auto pair = [] {
+    std::array<char, 41> public_key{}, secret_key{};
+    EXPECT_EQ(zmq_curve_keypair(public_key.data(), secret_key.data()), 0);
+    return std::make_pair(std::string(public_key.data()), std::string(secret_key.data()));
+  };
+  const auto server = pair(), admitted = pair(), stranger = pair();
+  CurveKeys server_keys{server.first, server.second, "", "", {admitted.first}};
+  CurveKeys admitted_keys{server.first, server.second, admitted.first, admitted.second, {}};
+  CurveKeys stranger_keys{server.first, server.second, stranger.first, stranger.second, {}};
+
+  std::ostringstream logged;
+  auto log = std::make_shared<spdlog::logger>("curve", std::make_shared<spdlog::sinks::ostream_sink_mt>(logged));
+  zmq::context_t context(1);
+  std::uint64_t refused = 0, let_in = 0;
+  std::vector<std::string> received;
+  {
+    ZapHandler zap(context, server_keys.authorized, log);
+    zmq::socket_t pull(context, zmq::socket_type::pull);
+    pull.set(zmq::sockopt::linger, 0);
+    make_curve_server(pull, server_keys);
+    pull.bind("tcp://127.0.0.1:*");
+    const std::string endpoint = pull.get(zmq::sockopt::last_endpoint);
+    zmq::socket_t good(context, zmq::socket_type::push), bad(context, zmq::socket_type::push);
+    for (auto [socket, keys] : {std::pair{&good, &admitted_keys}, std::pair{&bad, &stranger_keys}}) {
+      socket->set(zmq::sockopt::linger, 0);
+      make_curve_client(*socket, *keys);
+      socket->connect(endpoint);
+    }
+    (void)bad.send(zmq::str_buffer("from the stranger"), zmq::send_flags::dontwait);
+    (void)good.send(zmq::str_buffer("from the admitted client"), zmq::send_flags::dontwait);
+    pull.set(zmq::sockopt::rcvtimeo, 200);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline && (received.empty() || zap.refused() == 0)) {
+      zmq::message_t message;
+      if (pull.recv(message)) received.push_back(message.to_string());
+    }
+    // Long enough for a stranger's message to arrive if it were let in.
+    zmq::message_t late;
+    pull.set(zmq::sockopt::rcvtimeo, 500);
+    if (pull.recv(late)) received.push_back(late.to_string());
+    refused = zap.refused();
+    let_in = zap.admitted();
+  }
+  EXPECT_EQ(received, std::vector<std::string>{"from the admitted client"});
+  EXPECT_GE(refused, 1u);
+  EXPECT_GE(let_in, 1u);
+  log->flush();
+  EXPECT_NE(logged.str().find("CURVE: refused a client at 127.0.0.1 with key " + stranger.first), std::string::npos)
+      << logged.str();
+  EXPECT_EQ(logged.str().find(admitted.first), std::string::npos) << "an admitted key is not logged as refused";
 }
 
 }  // namespace
