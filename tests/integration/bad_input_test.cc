@@ -72,7 +72,8 @@ TEST(BadInput, NastyInputsAreStoredOrDeadLetteredWithAReasonAndNoStageCrashes) {
   write_file(
       dir / "pipeline.yaml",
       "pipeline:\n  state_dir: " + (dir / "state").string() +
-          "\n  flush_interval_ms: 100\n  heartbeat_ms: 200\nstages:\n"
+          "\n  flush_interval_ms: 100\n  heartbeat_ms: 200\n  stage_timeout_ms: " + std::to_string(10000 * kTimeScale) +
+          "\nstages:\n"
           "  - name: fetch\n    type: fetch\n    options:\n      per_host_interval_ms: 0\n"
           "      respect_robots: false\n      sources:\n"
           "        - {name: files, kind: directory, path: '" +

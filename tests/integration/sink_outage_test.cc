@@ -117,7 +117,9 @@ TEST(SinkOutage, TenSecondsWithoutPostgresAndWithA503WebhookLoseNothingAndSlowTh
   EXPECT_LE(emitted_in_outage, static_cast<std::size_t>(kMaxInFlight))
       << "the source read on while the sinks were down";
   EXPECT_LT(emitted_at_start + emitted_in_outage, static_cast<std::size_t>(kDocuments)) << "the run ended before";
-  EXPECT_LT(largest_kb, 200 * 1024) << "a stage grew during the outage";
+  // AddressSanitizer keeps up to 256 MB of freed memory in quarantine and adds shadow memory: a sanitized
+  // stage's resident size says little, so the bound is looser there (still far below an unbounded queue).
+  EXPECT_LT(largest_kb, (kTimeScale > 1 ? 600 : 200) * 1024) << "a stage grew during the outage";
   EXPECT_EQ(stored_in_postgres(cluster), kDocuments);
   const auto ids = posted_ids(receiver);
   EXPECT_EQ(ids.size(), static_cast<std::size_t>(kDocuments));
