@@ -86,8 +86,9 @@ TEST(Pipeline, ADaemonKilledWithSigkillLeavesNoStageBehindAndARestartFinishesThe
 TEST(Pipeline, SigtermDrainsInFlightDocumentsAndARestartFinishesTheRest) {
   TempDir dir;
   write_inbox(dir, 0, 200);
-  // A slow source so that SIGTERM lands mid-stream.
-  write_file(dir / "pipeline.yaml", whole_pipeline_yaml(dir, ", max_docs_per_second: 80"));
+  // A slow source so that SIGTERM lands mid-stream (slower still in a sanitized build, whose stages start later).
+  write_file(dir / "pipeline.yaml",
+             whole_pipeline_yaml(dir, ", max_docs_per_second: " + std::to_string(80 / kTimeScale)));
   const auto sink = dir / "state/out.jsonl";
   {
     Process daemon({kBinary, "run", "-c", (dir / "pipeline.yaml").string()}, dir.path());
