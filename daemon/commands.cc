@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "daemon/host_agent.h"
+#include "daemon/progress_bar.h"
 #include "daemon/supervisor.h"
 #include "stages/registry.h"
 #include "stages/runtime/stage_runner.h"
@@ -117,13 +118,14 @@ int cmd_check_config(const Args& args) {
 int cmd_describe(const Args& args) {
   ParsedArgs parsed;
   if (!parse_args(args, {}, {}, parsed, "describe")) return 2;
-  std::cout << "pipeline: (the `pipeline:` section)\n" << runtime::describe_options(runtime::pipeline_option_specs(), "  ");
+  std::cout << "pipeline: (the `pipeline:` section)\n"
+            << runtime::describe_options(runtime::pipeline_option_specs(), "  ");
   std::cout << "\nstage entry: (each item of `stages:`)\n"
             << runtime::describe_options(runtime::stage_entry_specs(), "  ");
   for (const auto* descriptor : stages::all_stages()) {
     const char* role = descriptor->role == runtime::StageRole::Source ? "source"
                        : descriptor->role == runtime::StageRole::Sink ? "sink"
-                                                                        : "processor";
+                                                                      : "processor";
     std::cout << "\nstage type " << descriptor->type << " (" << role << ", up to " << descriptor->max_replicas
               << " replica(s))\n  " << descriptor->description << "\n  options:\n"
               << runtime::describe_options(descriptor->options, "    ");
@@ -133,12 +135,12 @@ int cmd_describe(const Args& args) {
 
 int cmd_run(const Args& args) {
   ParsedArgs parsed;
-  if (!parse_args(args, {"-c", "--config", "--host"}, {}, parsed, "run")) return 2;
+  if (!parse_args(args, {"-c", "--config", "--host"}, {"--no-progress"}, parsed, "run")) return 2;
   const std::string* path = parsed.get("-c");
   if (path == nullptr) path = parsed.get("--config");
   if (path == nullptr && parsed.positional.size() == 1) path = &parsed.positional[0];
   if (path == nullptr) {
-    std::cerr << "usage: vnawire run -c FILE [--host HOST]\n";
+    std::cerr << "usage: vnawire run -c FILE [--host HOST] [--no-progress]\n";
     return 2;
   }
   auto loaded = runtime::load_pipeline_config(*path, registry_lookup());
@@ -150,8 +152,24 @@ int cmd_run(const Args& args) {
   options.base_dir = std::filesystem::absolute(std::filesystem::path(*path)).parent_path();
   // On another host, only the replicas placed there; they report to the main daemon (docs/operations.md).
   if (const std::string* host = parsed.get("--host")) return run_host_agent(loaded.config, options, *host);
+  // A backfill (a source reading WARC files) shows its progress on a terminal, below the log lines.
+  ProgressBar backfill("backfill", ProgressUnit::Bytes, STDERR_FILENO);
+  if (!parsed.has("--no-progress") && backfill.on_terminal()) {
+    options.on_display = [&backfill](const PipelineTotals& totals) {
+      std::uint64_t done = 0, total = 0;
+      for (const auto& [name, stage] : totals.stages) {
+        done += stage.progress_done;
+        total += stage.progress_total;
+      }
+      if (total == 0) return;
+      backfill.update(done, total);
+      if (done >= total) backfill.finish();
+    };
+  }
   Supervisor supervisor(loaded.config, options);
-  return supervisor.run();
+  const int code = supervisor.run();
+  backfill.finish();
+  return code;
 }
 
 int cmd_stage(const Args& args) {
@@ -164,8 +182,8 @@ int cmd_stage(const Args& args) {
     return 2;
   }
   const std::string* base = parsed.get("--base-dir");
-  auto loaded = runtime::load_pipeline_config(*config, registry_lookup(), base ? std::filesystem::path(*base)
-                                                                               : std::filesystem::path());
+  auto loaded = runtime::load_pipeline_config(*config, registry_lookup(),
+                                              base ? std::filesystem::path(*base) : std::filesystem::path());
   if (!report(loaded)) return 2;
   const runtime::StageConfig* stage_config = loaded.config.find(*stage);
   if (stage_config == nullptr) {

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "daemon/commands.h"
+#include "daemon/progress_bar.h"
 #include "daemon/replay_server.h"
 #include "daemon/supervisor.h"
 #include "stages/registry.h"
@@ -157,7 +158,8 @@ void print_table(const std::filesystem::path& db_path) {
       "SELECT COALESCE(published, dateline_date), dateline_place, lang, title FROM documents "
       "ORDER BY lang, COALESCE(published, dateline_date), title";
   if (sqlite3_prepare_v2(db, sql, -1, &query, nullptr) == SQLITE_OK) {
-    std::cout << "\n" << cell(reinterpret_cast<const unsigned char*>("date"), 11)
+    std::cout << "\n"
+              << cell(reinterpret_cast<const unsigned char*>("date"), 11)
               << cell(reinterpret_cast<const unsigned char*>("place"), 14)
               << cell(reinterpret_cast<const unsigned char*>("lang"), 4) << "title\n";
     while (sqlite3_step(query) == SQLITE_ROW) {
@@ -169,57 +171,14 @@ void print_table(const std::filesystem::path& db_path) {
   sqlite3_close(db);
 }
 
-// The run's progress: samples finished (stored by the sink, or dropped or dead-lettered on the way) against
-// all of them. A bar redrawn in place on a terminal,
-// a plain line now and then elsewhere (a log, a CI job), where carriage returns would pile up.
-class Progress {
- public:
-  Progress(std::uint64_t total, std::string sink)
-      : total_(total),
-        sink_(std::move(sink)),
-        terminal_(::isatty(STDERR_FILENO) != 0),
-        started_(std::chrono::steady_clock::now()) {}
-  int interval_ms() const { return terminal_ ? 200 : 5000; }
-  void update(const PipelineTotals& totals) {
-    const auto it = totals.stages.find(sink_);
-    if (it == totals.stages.end()) return;
-    std::uint64_t done = it->second.forwarded;
-    for (const auto& [name, stage] : totals.stages) done += stage.dropped + stage.dead_lettered;
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-    const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
-    std::string eta = "--";
-    if (total_ > 0 && done >= total_) {
-      eta = "0s";
-    } else if (rate > 0 && total_ > 0) {
-      eta = std::to_string(static_cast<long>((static_cast<double>(total_ - done) / rate) + 0.5)) + "s";
-    }
-    if (!terminal_) {
-      std::fprintf(stderr, "vnawire demo: %llu of %llu done, %.1f/s\n", static_cast<unsigned long long>(done),
-                   static_cast<unsigned long long>(total_), rate);
-      return;
-    }
-    constexpr int kWidth = 30;
-    const double part = total_ > 0 ? std::min(1.0, static_cast<double>(done) / static_cast<double>(total_)) : 0;
-    const int filled = static_cast<int>(part * kWidth);
-    std::string bar(static_cast<std::size_t>(filled), '#');
-    bar.append(static_cast<std::size_t>(kWidth - filled), '.');
-    std::fprintf(stderr, "\r[%s] %llu/%llu  %.1f docs/s  ETA %s\x1b[K", bar.c_str(),
-                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total_), rate, eta.c_str());
-    std::fflush(stderr);
-    drawn_ = true;
-  }
-  // Ends the bar's line, so that what follows starts on its own.
-  void finish() {
-    if (drawn_) std::fputs("\n", stderr);
-  }
-
- private:
-  std::uint64_t total_;
-  std::string sink_;
-  bool terminal_;
-  std::chrono::steady_clock::time_point started_;
-  bool drawn_ = false;
-};
+// What the demo has finished with: stored by the sink, or dropped or dead-lettered on the way.
+std::uint64_t documents_done(const PipelineTotals& totals, const std::string& sink) {
+  const auto it = totals.stages.find(sink);
+  if (it == totals.stages.end()) return 0;
+  std::uint64_t done = it->second.forwarded;
+  for (const auto& [name, stage] : totals.stages) done += stage.dropped + stage.dead_lettered;
+  return done;
+}
 
 }  // namespace
 
@@ -249,8 +208,8 @@ int cmd_demo(const Args& args) {
     std::cerr << "vnawire demo: cannot start the replay site: " << status.message() << "\n";
     return 1;
   }
-  std::cout << "vnawire demo: " << samples.size() << " sample dispatches served as a news site at "
-            << server.base_url() << "/ (from " << (dir / "site").string() << ")\n";
+  std::cout << "vnawire demo: " << samples.size() << " sample dispatches served as a news site at " << server.base_url()
+            << "/ (from " << (dir / "site").string() << ")\n";
 
   // sockaddr_un paths are short: fall back to loopback TCP when the state folder is deeply nested.
   const bool ipc_fits = (dir / "run" / "extract.1.to.store").string().size() + 6 < 100;
@@ -279,9 +238,13 @@ int cmd_demo(const Args& args) {
   options.base_dir = dir;
   const std::uint64_t expected = samples.size();
   // With --follow there is no end to measure against: the bar is for the one-off run.
-  Progress progress(follow ? 0 : expected, "store");
-  options.progress_interval_ms = follow ? 2000 : progress.interval_ms();
-  if (!follow) options.on_progress = [&progress](const PipelineTotals& totals) { progress.update(totals); };
+  ProgressBar progress("vnawire demo", ProgressUnit::Documents, STDERR_FILENO, 5000);
+  options.progress_interval_ms = follow ? 2000 : 10000;
+  if (!follow) {
+    options.on_display = [&progress, expected](const PipelineTotals& totals) {
+      progress.update(documents_done(totals, "store"), expected);
+    };
+  }
   if (!follow) {
     options.stop_when = [expected](const PipelineTotals& totals) {
       const StageTotals& fetch = totals.stages.at("fetch");

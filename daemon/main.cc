@@ -9,7 +9,8 @@ namespace {
 constexpr const char* kUsage = R"(usage: vnawire <command> [options]
 
 Pipeline:
-  run -c FILE                 start the pipeline described by FILE and supervise it until SIGTERM
+  run -c FILE [--no-progress] start the pipeline described by FILE and supervise it until SIGTERM; a
+                              WARC backfill shows a progress bar on a terminal (not with --no-progress)
   check-config FILE           validate FILE (keys, types, graph) without starting anything
   run -c FILE --host HOST      on another host: run the stages placed there (`host: HOST`), reporting to
                               the main daemon over tcp (docs/operations.md, "Across hosts")

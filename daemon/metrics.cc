@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "daemon/progress_bar.h"
 #include "stages/runtime/stage_metrics.h"
 
 namespace vnawire::daemon {
@@ -106,6 +107,9 @@ const std::vector<MetricFamily>& metric_families() {
       {"stage_backlog", "gauge", "stage",
        "Documents the stage's inputs sent it that it has not taken in yet (its input queue, as far as counted)."},
       {"in_flight", "gauge", "stage, replica", "Sources: documents sent and not acknowledged yet."},
+      {"backfill_read_bytes", "gauge", "stage, replica",
+       "Sources reading WARC files: bytes of them read so far (files read completely by earlier runs included)."},
+      {"backfill_size_bytes", "gauge", "stage, replica", "Sources reading WARC files: their total size."},
       {"replica_up", "gauge", "stage, replica", "1 when the replica runs and has reported ready."},
       {"restarts_total", "counter", "stage, replica", "Times the daemon restarted the replica after a crash or hang."},
       {"replays_total", "counter", "stage, replica",
@@ -216,6 +220,14 @@ std::string render_prometheus(const PipelineTotals& totals, const PipelineShape*
     }
   }
   simple("in_flight", [](const StageTotals& r) { return number(r.in_flight); });
+  for (const auto& [name, done] : {std::pair{"backfill_read_bytes", true}, std::pair{"backfill_size_bytes", false}}) {
+    w.family(name);
+    for_replicas(totals, [&](const std::string& stage, const std::string& replica, const StageTotals& r) {
+      if (r.progress_total > 0) {
+        w.sample(name, {{"stage", stage}, {"replica", replica}}, number(done ? r.progress_done : r.progress_total));
+      }
+    });
+  }
   simple("replica_up", [](const StageTotals& r) { return number(r.replicas_ready > 0 ? 1 : 0); });
   simple("restarts_total", [](const StageTotals& r) { return number(r.restarts); });
   simple("replays_total", [](const StageTotals& r) { return number(r.measures.replays); });
@@ -350,6 +362,8 @@ nlohmann::json status_json(const PipelineTotals& totals, const HealthTracker& he
                             {"queue_depth", t.pending},
                             {"backlog", stage_backlog(totals, health.shape(), name)},
                             {"in_flight", t.in_flight},
+                            {"backfill_read_bytes", t.progress_done},
+                            {"backfill_size_bytes", t.progress_total},
                             {"last_id", t.measures.last_id},
                             {"last_time_ms", t.measures.last_time_ms}};
     nlohmann::json replicas = nlohmann::json::array();
@@ -407,6 +421,14 @@ std::string render_status_table(const nlohmann::json& status, std::int64_t wall_
                        stage.value("rate", 0.0), stage.value("dropped", std::uint64_t{0}),
                        stage.value("dead_lettered", std::uint64_t{0}), stage.value("errors", std::uint64_t{0}),
                        stage.value("restarts", std::uint64_t{0}), last);
+  }
+  for (const auto& stage : status.value("stages", nlohmann::json::array())) {
+    const auto total = stage.value("backfill_size_bytes", std::uint64_t{0});
+    if (total == 0) continue;
+    out += fmt::format(
+        "backfill of {}: {}\n", stage.value("name", "?"),
+        render_progress("", stage.value("backfill_read_bytes", std::uint64_t{0}), total, ProgressUnit::Bytes, 0)
+            .substr(1));
   }
   return out;
 }

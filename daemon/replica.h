@@ -28,6 +28,7 @@ enum class ReplicaState { Starting, Ready, Stopping, Exited, Backoff };
 struct Counts {
   std::uint64_t received = 0, forwarded = 0, dropped = 0, dead_lettered = 0, retried = 0, pending = 0;
   std::uint64_t in_flight = 0;  // sources: sent and not acknowledged yet (a level, not a count: never carried)
+  std::uint64_t progress_done = 0, progress_total = 0;  // sources' input of known size: levels too
   std::map<std::string, std::uint64_t> counters;
   std::map<std::string, std::uint64_t> routed;  // route target -> documents routed to it
   Measures measures;
@@ -67,6 +68,10 @@ struct Counts {
     c.retried = body.value("retried", std::uint64_t{0});
     c.pending = body.value("pending", std::uint64_t{0});
     c.in_flight = body.value("in_flight", std::uint64_t{0});
+    if (auto progress = body.find("progress"); progress != body.end() && progress->is_object()) {
+      c.progress_done = progress->value("done", std::uint64_t{0});
+      c.progress_total = progress->value("total", std::uint64_t{0});
+    }
     read_map(body, "counters", c.counters);
     read_map(body, "routed", c.routed);
     read_measures(body, c.measures);
@@ -80,6 +85,8 @@ struct Counts {
     t.retried += retried;
     t.pending += pending;
     t.in_flight += in_flight;
+    t.progress_done += progress_done;
+    t.progress_total += progress_total;
     for (const auto& [key, value] : counters) t.counters[key] += value;
     for (const auto& [key, value] : routed) t.routed[key] += value;
     t.measures.add(measures);

@@ -250,6 +250,10 @@ void Supervisor::Impl::on_tick() {
   } else {
     log_progress(false);
   }
+  if (options_.on_display && now - last_display_ >= milliseconds(options_.display_interval_ms)) {
+    last_display_ = now;
+    options_.on_display(totals());
+  }
   schedule_tick();
 }
 

@@ -43,6 +43,8 @@ struct StageTotals {
   std::uint64_t retried = 0;
   std::uint64_t pending = 0;
   std::uint64_t in_flight = 0;  // sources: documents sent and not acknowledged yet
+  // Sources reading an input of known size (a WARC backfill): how much is read, of how much (bytes; levels).
+  std::uint64_t progress_done = 0, progress_total = 0;
   std::uint64_t restarts = 0;
   std::map<std::string, std::uint64_t> counters;  // stage-specific, summed over replicas
   std::map<std::string, std::uint64_t> routed;    // documents routed to each route target (not in forwarded)
@@ -70,8 +72,8 @@ struct PipelineTotals {
 };
 
 struct SupervisorOptions {
-  std::string executable;      // the vnawire binary the children run
-  std::string config_path;     // the validated file; the children read a snapshot of it
+  std::string executable;       // the vnawire binary the children run
+  std::string config_path;      // the validated file; the children read a snapshot of it
   runtime::StageLookup lookup;  // validates config_path again on SIGHUP; without it a reload is refused
   std::filesystem::path base_dir;
   // Checked on every tick; returning true starts a graceful stop (used by `vnawire demo`).
@@ -79,6 +81,9 @@ struct SupervisorOptions {
   // Called on every status line the daemon prints (progress); may be empty.
   std::function<void(const PipelineTotals&)> on_progress;
   int progress_interval_ms = 10000;
+  // Called every display_interval_ms with the totals, to draw a progress bar (daemon/progress_bar.h); may be empty.
+  std::function<void(const PipelineTotals&)> on_display;
+  int display_interval_ms = 250;
 };
 
 class Supervisor {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "daemon/progress_bar.h"
 #include "stages/runtime/wiring.h"
 
 namespace vnawire::daemon {
@@ -143,6 +144,10 @@ void Supervisor::Impl::log_progress(bool force) {
     for (const auto& [target, n] : s.routed) line += fmt::format(" routed to {} {}", target, n);
     if (s.dead_lettered) line += fmt::format(" dead {}", s.dead_lettered);
     if (s.restarts) line += fmt::format(" restarts {}", s.restarts);
+    if (s.progress_total > 0) {
+      line += fmt::format(" backfill {}% of {}", s.progress_done * 100 / s.progress_total,
+                          progress_amount(s.progress_total, ProgressUnit::Bytes));
+    }
   }
   if (t.bad_control_messages) line += fmt::format(" | bad control messages {}", t.bad_control_messages);
   if (zap_ && zap_->refused() > 0) line += fmt::format(" | CURVE clients refused {}", zap_->refused());

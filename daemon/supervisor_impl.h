@@ -108,7 +108,7 @@ class Supervisor::Impl : public ReloadHost {
   bool stopping_ = false;
   bool failed_ = false;
   int exit_code_ = 0;
-  Clock::time_point start_deadline_{}, stop_started_{}, last_stats_{}, last_progress_{};
+  Clock::time_point start_deadline_{}, stop_started_{}, last_stats_{}, last_progress_{}, last_display_{};
   std::set<std::string> stop_sent_stages_;
   std::vector<int> lock_fds_;
   std::uint64_t bad_control_messages_ = 0;

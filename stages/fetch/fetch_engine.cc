@@ -73,6 +73,11 @@ runtime::Status FetchEngine::start() {
     WarcCursor cursor;
     cursor.source = source;
     cursor.files = warc_files(source.path);
+    for (const auto& file : cursor.files) {
+      std::error_code ec;
+      const auto size = std::filesystem::file_size(file, ec);
+      cursor.sizes.push_back(ec ? 0 : size);
+    }
     warcs_.push_back(std::move(cursor));
   }
   if (!settings_.web.empty()) {
@@ -348,6 +353,23 @@ bool FetchEngine::finished() const {
     if (cursor.next_file < cursor.files.size()) return false;
   }
   return true;
+}
+
+runtime::SourceProgress FetchEngine::progress() const {
+  runtime::SourceProgress out;
+  for (const auto& cursor : warcs_) {
+    std::uint64_t done = 0;
+    for (std::size_t i = 0; i < cursor.sizes.size(); ++i) {
+      out.total += cursor.sizes[i];
+      if (i < cursor.next_file) {
+        done += cursor.sizes[i];
+      } else if (i == cursor.next_file && cursor.reader) {
+        done += std::min(cursor.reader->file_bytes_read(), cursor.sizes[i]);  // a file may grow while read
+      }
+    }
+    out.done += done;
+  }
+  return out;
 }
 
 }  // namespace vnawire::fetch

@@ -40,6 +40,8 @@ class FetchEngine {
   runtime::Status flush();
   // Every source polled once and nothing left to fetch or emit (what `vnawire fetch` without --follow waits for).
   bool finished() const;
+  // Bytes of the WARC files read, of their total size (files an earlier run read completely count as read).
+  runtime::SourceProgress progress() const;
 
   // What start() found damaged in the state file and set aside ("" when nothing).
   const std::string& state_set_aside() const { return state_.set_aside(); }
@@ -58,6 +60,7 @@ class FetchEngine {
   struct WarcCursor {
     WarcSource source;
     std::vector<std::filesystem::path> files;
+    std::vector<std::uint64_t> sizes;  // of `files`, taken at start
     std::size_t next_file = 0;
     std::unique_ptr<WarcReader> reader;
     std::string resource_key;

@@ -39,6 +39,10 @@ class FetchStage final : public runtime::Stage {
 
   void on_sent(const runtime::Document& document) override { engine_->on_sent(document); }
 
+  runtime::SourceProgress progress() const override {
+    return engine_ ? engine_->progress() : runtime::SourceProgress{};
+  }
+
   void on_abandoned(const runtime::Document& document, const std::string& reason) override {
     context_.log->warn("document {} abandoned ({}): it stays pending and is fetched again at the next start",
                        document.header.id, reason);

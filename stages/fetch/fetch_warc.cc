@@ -247,6 +247,7 @@ struct WarcReader::Impl {
   bool resync = false;         // after an error: skip anything up to the next version line
   std::size_t seen = 0;
   std::size_t skipped = 0;
+  std::uint64_t file_bytes_read = 0;  // of the file as stored (compressed or not)
 
   ~Impl() {
     if (file != nullptr) std::fclose(file);
@@ -261,6 +262,7 @@ struct WarcReader::Impl {
       }
       if (!inflater || inflater->needs_input()) {
         const std::size_t n = std::fread(raw.data(), 1, raw.size(), file);
+        file_bytes_read += n;
         if (n == 0) {
           end = true;
           if (std::ferror(file)) {
@@ -348,6 +350,7 @@ runtime::Status WarcReader::open(const std::filesystem::path& path, std::size_t 
   if (impl_->file == nullptr)
     return runtime::Status::error("cannot open " + path.string() + ": " + std::strerror(errno));
   const std::size_t n = std::fread(impl_->raw.data(), 1, impl_->raw.size(), impl_->file);
+  impl_->file_bytes_read = n;
   if (n >= 2 && impl_->raw[0] == '\x1f' && impl_->raw[1] == '\x8b') {
     impl_->inflater.emplace(15 + 32);
     impl_->inflater->feed(impl_->raw.data(), n);
@@ -431,5 +434,6 @@ runtime::Result<bool> WarcReader::next(WarcResponse& out) {
 
 std::size_t WarcReader::records_seen() const { return impl_ ? impl_->seen : 0; }
 std::size_t WarcReader::records_skipped() const { return impl_ ? impl_->skipped : 0; }
+std::uint64_t WarcReader::file_bytes_read() const { return impl_ ? impl_->file_bytes_read : 0; }
 
 }  // namespace vnawire::fetch

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -36,6 +37,9 @@ class WarcReader {
   runtime::Result<bool> next(WarcResponse& out);
   std::size_t records_seen() const;     // every record, any type
   std::size_t records_skipped() const;  // too large or malformed
+  // Bytes of the file as stored (gzip or plain) read so far, ahead of the records returned by at most one read
+  // chunk: the progress of a backfill.
+  std::uint64_t file_bytes_read() const;
 
  private:
   struct Impl;

@@ -82,6 +82,12 @@ class Emitter {
   virtual void emit(Document document) = 0;
 };
 
+// How far a source has read an input of known size (a backfill): `done` of `total` units, bytes for files.
+struct SourceProgress {
+  std::uint64_t done = 0;
+  std::uint64_t total = 0;  // 0: the source has no input of known size
+};
+
 class Stage {
  public:
   virtual ~Stage() = default;
@@ -94,6 +100,9 @@ class Stage {
   virtual std::vector<std::string> route_targets() const { return {}; }
   // Sources: emits at most `budget` documents and returns how long to wait before the next call.
   virtual std::chrono::milliseconds produce(Emitter& /*out*/, int /*budget*/) { return std::chrono::hours(1); }
+  // Sources reading an input of known size (WARC files being backfilled): how much of it is read. Sent with
+  // every heartbeat; the daemon draws it as a progress bar on a terminal and adds it to its status line.
+  virtual SourceProgress progress() const { return {}; }
   // Sources: the document left the process (the runtime handed it to every consumer).
   virtual void on_sent(const Document& /*document*/) {}
   // Sources: the runtime gave the document up instead of sending it, for `reason`: it was larger than

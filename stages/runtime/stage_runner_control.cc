@@ -28,6 +28,10 @@ nlohmann::json Runner::stats() const {
   body["retried"] = retried_;
   body["pending"] = pending_.size() + (retry_document_ ? 1 : 0);
   if (outbox_) body["in_flight"] = outbox_->size();
+  if (is_source_ && stage_) {
+    const SourceProgress progress = stage_->progress();
+    if (progress.total > 0) body["progress"] = {{"done", progress.done}, {"total", progress.total}};
+  }
   body["counters"] = counters_.values();
   if (zap_ && zap_->refused() > 0) body["counters"]["curve_refused"] = zap_->refused();
   if (!route_outputs_.empty()) body["routed"] = routed_;

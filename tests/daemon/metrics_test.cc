@@ -143,6 +143,18 @@ TEST(Metrics, DropsWithoutReasonsAreStillCounted) {
       has_line(text, "vnawire_documents_dropped_total{stage=\"langid\",replica=\"0\",reason=\"unspecified\"} 3"));
 }
 
+TEST(Metrics, ABackfillsProgressIsAPairOfGaugesOfTheSourcesReadingFiles) {
+  PipelineTotals totals = known_totals();
+  totals.stages["fetch"].replicas[0].progress_done = 2'500;
+  totals.stages["fetch"].replicas[0].progress_total = 10'000;
+  const std::string text = render_prometheus(totals);
+  EXPECT_TRUE(has_line(text, "# TYPE vnawire_backfill_read_bytes gauge")) << text;
+  EXPECT_TRUE(has_line(text, "vnawire_backfill_read_bytes{stage=\"fetch\",replica=\"0\"} 2500")) << text;
+  EXPECT_TRUE(has_line(text, "vnawire_backfill_size_bytes{stage=\"fetch\",replica=\"0\"} 10000")) << text;
+  // Stages reading no files have no such series.
+  EXPECT_EQ(text.find("vnawire_backfill_read_bytes{stage=\"dedupe\""), std::string::npos) << text;
+}
+
 TEST(Metrics, EveryFamilyIsDocumented) {
   std::ifstream in(std::string(VNAWIRE_SOURCE_DIR) + "/docs/metrics.md");
   ASSERT_TRUE(in) << "docs/metrics.md is missing";
@@ -255,6 +267,16 @@ TEST(StatusTable, OneLinePerStageWithTheLastDocumentsAge) {
             "STAGE        REPLICAS        IN       OUT   RATE/S  DROPPED   DEAD ERRORS RESTARTS  LAST DOCUMENT\n"
             "fetch             1/1         0        12      2.5        0      0      0        0  f-1 (2m05s ago)\n"
             "sink              1/2        12        11      0.0        1      0      3        2  -\n");
+}
+
+TEST(StatusTable, ABackfillGetsALineWithItsBar) {
+  const auto status = nlohmann::json::parse(R"({"ready": true, "healthy": true,
+    "stages": [{"name": "fetch", "replicas": 1, "replicas_up": 1, "received": 0, "out": 3, "rate": 1,
+                "backfill_read_bytes": 3000000, "backfill_size_bytes": 4000000}]})");
+  const std::string table = render_status_table(status, 0);
+  EXPECT_NE(table.find("\nbackfill of fetch: [######################........]  75%  3.0 MB/4.0 MB\n"),
+            std::string::npos)
+      << table;
 }
 
 runtime::LoadedConfig load_with_address(const std::string& line) {

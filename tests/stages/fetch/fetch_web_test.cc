@@ -538,9 +538,14 @@ TEST(FetchWeb, AWarcFileIsReadCompletelyAndNotAgainAfterARestart) {
 
   FetchSettings settings;
   settings.warcs.push_back(WarcSource{"archive", scratch.site() / "crawl.warc"});
+  const std::uint64_t size = warc.size();
   {
     Harness harness(settings, scratch.state());
+    // The backfill's progress: bytes of the file read, of its size.
+    EXPECT_EQ(harness.engine->progress().total, size);
+    EXPECT_EQ(harness.engine->progress().done, 0u);
     ASSERT_TRUE(harness.run_to_finish());
+    EXPECT_EQ(harness.engine->progress().done, size);
     EXPECT_EQ(harness.documents.size(), 5u);
     EXPECT_EQ(harness.counter("archive.records"), 6u);  // response records; requests are skipped
     EXPECT_EQ(harness.counter("archive.files_done"), 1u);
@@ -551,6 +556,8 @@ TEST(FetchWeb, AWarcFileIsReadCompletelyAndNotAgainAfterARestart) {
   Harness again(settings, scratch.state());
   ASSERT_TRUE(again.run_to_finish());
   EXPECT_TRUE(again.documents.empty());
+  EXPECT_EQ(again.engine->progress().done, size);  // read by the earlier run: done, not to do again
+  EXPECT_EQ(again.engine->progress().total, size);
 }
 
 }  // namespace
