@@ -78,6 +78,11 @@ void Runner::handle_signal() {
       input_drained_ = true;  // what waits in the input is sent again by its source
       stop_deadline_ = std::min(stop_deadline_, Clock::now() + kOrphanDrain);
       ack_deadline_ = Clock::now();
+      // Nor may closing the sockets outlast that: no daemon reads the control socket any more (its 2 s linger
+      // would hold reports for a peer that is gone), and what a consumer has not taken by the end of the
+      // drain is sent again by its source, not worth drain_timeout_ms of lingering.
+      if (control_) control_->set(zmq::sockopt::linger, 0);
+      for (auto& output : outputs_) output.set(zmq::sockopt::linger, 500);
       continue;
     }
     if (!stopping_) log_->info("signal {}: finishing in-flight work", info.ssi_signo);

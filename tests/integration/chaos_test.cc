@@ -134,7 +134,8 @@ TEST(Chaos, EveryDocumentReachesBothSinksExactlyOnceWhileStagesAreKilledEvery300
   EXPECT_EQ(rows, kDocuments);
   EXPECT_EQ(ids, kDocuments);
   EXPECT_EQ(code, 0) << errors.substr(errors.size() > 20000 ? errors.size() - 20000 : 0);
-  EXPECT_TRUE(processes_with(tag).empty()) << "stage processes outlived the daemon";
+  EXPECT_TRUE(processes_with(tag).empty()) << "stage processes outlived the daemon:\n"
+                                           << describe_processes(processes_with(tag));
   replay.signal(SIGTERM);
   EXPECT_EQ(replay.wait(seconds(20)), 0);
 }

@@ -1,6 +1,8 @@
 // Integration harness: fork/exec of the real binary, file polling, and generated dispatches.
 #include "tests/integration/harness.h"
 
+#include <algorithm>
+
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -208,6 +210,20 @@ std::vector<pid_t> processes_with(const std::string& needle) {
     if (cmdline.find(needle) != std::string::npos) pids.push_back(std::stoi(name));
   }
   return pids;
+}
+
+std::string describe_processes(const std::vector<pid_t>& pids) {
+  std::string out;
+  for (pid_t pid : pids) {
+    const std::filesystem::path proc = "/proc/" + std::to_string(pid);
+    const std::string stat = read_file(proc / "stat");
+    const auto state_at = stat.rfind(')');  // the command name in parentheses may hold spaces
+    const char state = state_at != std::string::npos && state_at + 2 < stat.size() ? stat[state_at + 2] : '?';
+    std::string cmdline = read_file(proc / "cmdline");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    out += std::to_string(pid) + " " + state + " wchan=" + read_file(proc / "wchan") + " " + cmdline + "\n";
+  }
+  return out;
 }
 
 std::string generated_dispatch(int n) {

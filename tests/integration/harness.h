@@ -63,6 +63,9 @@ std::size_t count_lines(const std::filesystem::path& path);
 
 // Pids of running processes whose command line holds `needle` (e.g. "--stage extract").
 std::vector<pid_t> processes_with(const std::string& needle);
+// One line per process: its pid, state and kernel wait channel (from /proc), and its command line; to say which
+// process lingered when a test expected none.
+std::string describe_processes(const std::vector<pid_t>& pids);
 
 // A distinct French-like dispatch in the scraped text layout, generated from `n`.
 std::string generated_dispatch(int n);

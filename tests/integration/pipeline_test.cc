@@ -50,7 +50,8 @@ TEST(Pipeline, TwoHundredDocumentsReachTheSinkExactlyOnceThroughTwoExtractReplic
     EXPECT_TRUE(record["article"]["title"].is_string());
     EXPECT_EQ(record["article"]["dateline"]["place"].is_string(), true);
   }
-  EXPECT_TRUE(processes_with(tag).empty()) << "stage processes outlived the daemon";
+  EXPECT_TRUE(processes_with(tag).empty()) << "stage processes outlived the daemon:\n"
+                                           << describe_processes(processes_with(tag));
 }
 
 // SIGKILL gives the daemon no chance to stop its stages: the kernel tells them (PR_SET_PDEATHSIG), they go at
@@ -70,7 +71,8 @@ TEST(Pipeline, ADaemonKilledWithSigkillLeavesNoStageBehindAndARestartFinishesThe
     daemon.signal(SIGKILL);
     EXPECT_EQ(daemon.wait(seconds(10)), 128 + SIGKILL);
     EXPECT_TRUE(wait_until([&] { return processes_with(tag).empty(); }, seconds(5)))
-        << processes_with(tag).size() << " stage process(es) outlived the daemon";
+        << "stage processes outlived the daemon:\n"
+        << describe_processes(processes_with(tag));
   }
   EXPECT_LT(count_lines(sink), 3000u) << "the run was over before the kill";
   Process daemon({kBinary, "run", "-c", (dir / "pipeline.yaml").string()}, dir.path());
