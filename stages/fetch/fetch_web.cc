@@ -222,11 +222,13 @@ std::chrono::milliseconds WebCrawler::pump(milliseconds wait) {
                  static_cast<std::uint64_t>(duration_cast<milliseconds>(response.elapsed).count()));
     handle(task, std::move(response));
   }
+  list_pending(kListSlice);
   now = Clock::now();
   start_due(now);
 
-  // How long until something is due: the stage loop sleeps that long (transfers in flight: poll again soon).
-  if (client_.in_flight() > 0) return milliseconds(0);
+  // How long until something is due: the stage loop sleeps that long (transfers in flight, or items left to
+  // list: come back soon).
+  if (client_.in_flight() > 0 || !listings_.empty()) return milliseconds(0);
   auto next = now + milliseconds(1000);
   for (const auto& source : sources_) {
     if (source.polls_in_flight == 0) next = std::min(next, source.next_poll);
@@ -341,6 +343,8 @@ void WebCrawler::handle_listing(const Task& task, const HttpResponse& response) 
     }
   }
   bool ok = true;
+  Listing listing;
+  listing.source = task.source;
   auto unreadable = [&](const std::string& what, const std::string& error) {
     ok = false;
     hooks_.count(name + ".errors.parse", 1);
@@ -351,9 +355,11 @@ void WebCrawler::handle_listing(const Task& task, const HttpResponse& response) 
     if (!feed->ok()) {
       unreadable("malformed feed", feed->error());
     } else {
-      for (const auto& entry : feed->value().entries) {
-        listed(task.source, entry.url, entry.title, entry.published, entry.updated, entry.guid,
-               feed->value().language);
+      Feed& parsed = feed->value();
+      listing.items.reserve(parsed.entries.size());
+      for (auto& entry : parsed.entries) {
+        listing.items.push_back({std::move(entry.url), std::move(entry.title), std::move(entry.published),
+                                 std::move(entry.updated), std::move(entry.guid), parsed.language});
       }
     }
   } else if (kind == TaskKind::Sitemap) {
@@ -368,8 +374,8 @@ void WebCrawler::handle_listing(const Task& task, const HttpResponse& response) 
           ++source.polls_in_flight;
           enqueue(Task{TaskKind::Sitemap, entry.url, task.source, 0, Clock::now(), "", false});
         } else {
-          listed(task.source, entry.url, entry.news_title, entry.news_published, entry.lastmod, "",
-                 entry.news_language);
+          listing.items.push_back({entry.url, entry.news_title, entry.news_published, entry.lastmod, "",
+                                   entry.news_language});
         }
       }
     }
@@ -378,7 +384,7 @@ void WebCrawler::handle_listing(const Task& task, const HttpResponse& response) 
     if (!links) {
       unreadable("listing page", links.error());
     } else {
-      for (const auto& link : *links) listed(task.source, link, "", "", "", "");
+      for (auto& link : *links) listing.items.push_back({std::move(link), "", "", "", "", ""});
     }
   } else if (kind == TaskKind::Home) {
     source.feeds = discover_feeds(response.body, response.final_url);
@@ -403,21 +409,39 @@ void WebCrawler::handle_listing(const Task& task, const HttpResponse& response) 
   }
   // Validators are saved only with a parsed body, in the same transaction as the items it listed: after a
   // crash, both are lost together and the next poll gets the full body again.
-  if (ok && kind != TaskKind::Home) {
-    (void)state_.put_resource(Resource{task.url, response.etag, response.last_modified, ""});
-  }
-  resource_done(task.source);
+  if (ok && kind != TaskKind::Home) listing.validators = Resource{task.url, response.etag, response.last_modified, ""};
+  listings_.push_back(std::move(listing));
 }
 
-void WebCrawler::listed(int index, const std::string& url, const std::string& title, const std::string& published,
-                        const std::string& updated, const std::string& guid, const std::string& feed_language) {
+void WebCrawler::list_pending(std::size_t limit) {
+  while (!listings_.empty()) {
+    Listing& listing = listings_.front();
+    const std::size_t end = std::min(listing.items.size(), listing.next + limit);
+    if (end > listing.next) hooks_.count(name_of(listing.source) + ".items_listed", end - listing.next);
+    limit -= end - listing.next;
+    for (; listing.next < end; ++listing.next) listed(listing.source, listing.items[listing.next]);
+    if (listing.next < listing.items.size()) return;
+    // After its last item, so that a crash in between loses both and the next poll lists them all again.
+    if (listing.validators) (void)state_.put_resource(*listing.validators);
+    const int source = listing.source;
+    listings_.pop_front();
+    resource_done(source);
+    if (limit == 0) return;
+  }
+}
+
+void WebCrawler::listed(int index, const ListedItem& listed_item) {
   SourceRuntime& source = sources_[static_cast<std::size_t>(index)];
-  const std::string canonical = canonical_url(url);
+  const std::string& title = listed_item.title;
+  const std::string& published = listed_item.published;
+  const std::string& guid = listed_item.guid;
+  const std::string& feed_language = listed_item.language;
+  const std::string canonical = canonical_url(listed_item.url);
   if (canonical.empty()) {
     hooks_.count(source.config.name + ".links_invalid", 1);
     return;
   }
-  const std::string listed_date = newest(published, updated);
+  const std::string listed_date = newest(published, listed_item.updated);
   if (before_since(source, listed_date)) {
     hooks_.count(source.config.name + ".items_before_since", 1);
     return;
@@ -540,7 +564,7 @@ bool WebCrawler::idle_after_first_round() const {
   for (const auto& source : sources_) {
     if (!source.first_round_done || source.polls_in_flight > 0) return false;
   }
-  return queued() == 0 && running_.empty() && pages_.empty();
+  return queued() == 0 && running_.empty() && pages_.empty() && listings_.empty();
 }
 
 std::size_t WebCrawler::queued() const {

@@ -140,8 +140,21 @@ class WebCrawler {
   void give_up(const Task& task, const std::string& reason);
   void note_success(Host& host);
   void note_failure(Host& host, Clock::time_point now);
-  void listed(int source, const std::string& url, const std::string& title, const std::string& published,
-              const std::string& updated, const std::string& guid, const std::string& feed_language = "");
+  // What a feed, sitemap or listing page named, listed a slice at a time: pump() lists at most kListSlice items,
+  // so that a sitemap of 50,000 URLs does not hold the stage loop (and its heartbeats) for seconds.
+  struct ListedItem {
+    std::string url, title, published, updated, guid, language;
+  };
+  struct Listing {
+    int source = -1;
+    std::vector<ListedItem> items;
+    std::size_t next = 0;
+    std::optional<Resource> validators;  // saved once every item is listed, never before
+  };
+  static constexpr std::size_t kListSlice = 2000;
+  // Lists up to `limit` waiting items, then ends each listing done with: its validators and its round.
+  void list_pending(std::size_t limit);
+  void listed(int source, const ListedItem& item);
   void round_finished(int source);
   // A listing resource of `source` was handled or given up: the poll round ends with the last one.
   void resource_done(int source);
@@ -162,6 +175,7 @@ class WebCrawler {
   std::uint64_t next_tag_ = 1;
   std::unordered_set<std::string> queued_articles_;  // item ids queued or in flight
   std::vector<FetchedPage> pages_;
+  std::deque<Listing> listings_;  // listed resources whose items are not all listed yet
   // Item id -> the language its feed declares. In memory only: after a restart an item re-queued from the
   // state has no entry until its feed lists it again, and langid then goes by its other hints.
   std::unordered_map<std::string, std::string> feed_languages_;

@@ -167,6 +167,25 @@ TEST(FetchWeb, DiscoversASiteAndFetchesEveryDispatchOnce) {
 
 // Both language hints for langid: the source's configured language and the news sitemap's (the replay's
 // declares fr), kept apart so that langid can rank them.
+// A feed of thousands of items is listed a slice at a time, so that one pump() never holds the stage loop (and
+// its heartbeats) for the whole feed; every item is listed in the end.
+TEST(FetchWeb, ALongFeedIsListedASliceAtATime) {
+  Scratch scratch;
+  constexpr int kItems = 2600;
+  for (int i = 0; i < kItems; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "d%05d.txt", i);
+    scratch.write(name, dispatch(i));
+  }
+  auto server = serve(scratch);
+  Harness harness(web_settings(server->base_url() + "/rss.xml", "feed", milliseconds(3600000)), scratch.state());
+  ASSERT_TRUE(harness.run_until([&] { return harness.counter("replay.items_listed") > 0; }));
+  EXPECT_EQ(harness.counter("replay.items_listed"), 2000u) << "the first pump listed more than a slice";
+  ASSERT_TRUE(harness.run_until([&] { return harness.counter("replay.items_listed") >= kItems; }));
+  EXPECT_EQ(harness.counter("replay.items_listed"), static_cast<std::uint64_t>(kItems));
+  EXPECT_EQ(harness.counter("replay.items_new"), static_cast<std::uint64_t>(kItems));
+}
+
 TEST(FetchWeb, TheSourcesAndTheSitemapsLanguagesGoIntoEachRecord) {
   Scratch scratch;
   for (int i = 0; i < 2; ++i) scratch.write("d" + std::to_string(i) + ".txt", dispatch(i));
