@@ -9,6 +9,8 @@
 namespace vnawire::fetch {
 namespace {
 
+constexpr std::int64_t kWebInterval = 300000;  // a web source's polls when interval_ms is 0 (its default)
+
 using runtime::OptionSpec;
 using runtime::OptionType;
 using std::chrono::milliseconds;
@@ -18,21 +20,26 @@ const std::string kDefaultAgent = "vnawire/0.1 (news pipeline; +https://vnawire.
 std::shared_ptr<const runtime::OptionSpecs> source_specs() {
   static const auto specs = std::make_shared<const runtime::OptionSpecs>(runtime::OptionSpecs{
       OptionSpec{"name", OptionType::String, {}, "The source's name, used in logs, counters and records.", true},
-      OptionSpec{"kind", OptionType::String, std::string("auto"),
+      OptionSpec{"kind",
+                 OptionType::String,
+                 std::string("auto"),
                  "site: discover feeds and sitemaps from a site root; feed; sitemap; listing: an HTML section page "
                  "and a link pattern; directory; warc; auto: decided from what the URL serves.",
-                 false, std::nullopt, std::nullopt,
+                 false,
+                 std::nullopt,
+                 std::nullopt,
                  {"auto", "site", "feed", "sitemap", "listing", "directory", "warc"}},
       OptionSpec{"url", OptionType::String, std::string(), "The URL polled (site, feed, sitemap, listing, auto)."},
       OptionSpec{"path", OptionType::String, std::string(),
                  "directory: the folder tailed; warc: a .warc/.warc.gz file or a folder of them (relative paths "
                  "are under state_dir)."},
       OptionSpec{"enabled", OptionType::Bool, true, "A disabled source is kept in the file but not polled."},
-      OptionSpec{"interval_ms", OptionType::Int, std::int64_t{300000}, "How often the source is polled.", false,
-                 50.0, 86400000.0},
+      OptionSpec{"interval_ms", OptionType::Int, std::int64_t{0},
+                 "How often the source is polled; 0: by its kind, every 5 minutes for a web source and every "
+                 "`poll_interval_ms` for a directory.",
+                 false, 0.0, 86400000.0},
       OptionSpec{"jitter", OptionType::Double, 0.1,
-                 "Each wait is interval × (1 ± jitter), so that many sources do not poll in step.", false, 0.0,
-                 0.5},
+                 "Each wait is interval × (1 ± jitter), so that many sources do not poll in step.", false, 0.0, 0.5},
       OptionSpec{"since", OptionType::String, std::string(),
                  "Items listed with a date before this one (YYYY-MM-DD or ISO 8601) are not backfilled."},
       OptionSpec{"allow_private", OptionType::Bool, false,
@@ -83,16 +90,24 @@ const runtime::OptionSpecs& fetch_option_specs() {
     return OptionSpec{key, OptionType::Int, value, doc, false, min, max};
   };
   static const runtime::OptionSpecs specs{
-      OptionSpec{"sources", OptionType::SectionList, {},
-                 "What is fetched: a list of sources, each with a name and a kind.", false, std::nullopt,
-                 std::nullopt, {}, source_specs()},
+      OptionSpec{"sources",
+                 OptionType::SectionList,
+                 {},
+                 "What is fetched: a list of sources, each with a name and a kind.",
+                 false,
+                 std::nullopt,
+                 std::nullopt,
+                 {},
+                 source_specs()},
       OptionSpec{"directory", OptionType::String, std::string(),
                  "Shorthand for one directory source named after the stage (relative paths are under "
                  "state_dir)."},
       OptionSpec{"extensions", OptionType::StringList, std::vector<std::string>{".txt", ".html", ".htm"},
                  "File extensions the `directory` shorthand takes; others are ignored."},
       OptionSpec{"recursive", OptionType::Bool, false, "The `directory` shorthand also tails subfolders."},
-      ms("poll_interval_ms", 1000, "How often the `directory` shorthand's folder is scanned.", 10.0, 3600000.0),
+      ms("poll_interval_ms", 1000,
+         "How often the `directory` shorthand's folder is scanned, and a `directory` source's without interval_ms.",
+         10.0, 3600000.0),
       ms("settle_ms", 300, "A file is taken once unmodified for this long, so half-written files are not read.", 0.0,
          600000.0),
       OptionSpec{"max_bytes", OptionType::Int, std::int64_t{16 << 20},
@@ -104,8 +119,10 @@ const runtime::OptionSpecs& fetch_option_specs() {
                  "User-Agent sent with every request; its first word is the robots.txt product token."},
       ms("max_in_flight", 16, "HTTP requests in flight at once, all hosts together.", 1.0, 1024.0),
       ms("per_host_in_flight", 2, "HTTP requests in flight at once to one host.", 1.0, 256.0),
-      ms("per_host_interval_ms", 1000, "Least time between two requests to one host (robots.txt Crawl-delay, "
-         "when longer, wins).", 0.0, 600000.0),
+      ms("per_host_interval_ms", 1000,
+         "Least time between two requests to one host (robots.txt Crawl-delay, "
+         "when longer, wins).",
+         0.0, 600000.0),
       ms("connect_timeout_ms", 10000, "Connection timeout of one request.", 1.0, 600000.0),
       ms("timeout_ms", 30000, "Total timeout of one request.", 1.0, 3600000.0),
       ms("max_redirects", 5, "Redirects followed before a request fails.", 0.0, 50.0),
@@ -113,11 +130,14 @@ const runtime::OptionSpecs& fetch_option_specs() {
       ms("backoff_base_ms", 1000, "First retry delay; it doubles per attempt, with jitter.", 1.0, 3600000.0),
       ms("backoff_max_ms", 600000, "Longest retry delay.", 1.0, 86400000.0),
       ms("breaker_threshold", 5, "Consecutive failures that pause a host (circuit breaker).", 1.0, 1000.0),
-      ms("breaker_cooldown_ms", 60000, "First pause of a host whose breaker opened; it doubles while the host "
-         "keeps failing.", 1.0, 86400000.0),
+      ms("breaker_cooldown_ms", 60000,
+         "First pause of a host whose breaker opened; it doubles while the host "
+         "keeps failing.",
+         1.0, 86400000.0),
       OptionSpec{"respect_robots", OptionType::Bool, true, "Honour robots.txt (Disallow, Allow, Crawl-delay)."},
       ms("robots_ttl_ms", 3600000, "How long a robots.txt is cached.", 1000.0, 604800000.0),
-      OptionSpec{"proxy", OptionType::String, std::string(), "HTTP(S) proxy URL; empty: no proxy, whatever the "
+      OptionSpec{"proxy", OptionType::String, std::string(),
+                 "HTTP(S) proxy URL; empty: no proxy, whatever the "
                  "environment says."},
       OptionSpec{"ca_file", OptionType::String, std::string(),
                  "PEM file of certificate authorities trusted instead of the system's (an intranet CA); "
@@ -156,10 +176,9 @@ std::optional<FetchSettings> build_settings(const runtime::Options& options, con
   settings.crawl.robots_ttl = milliseconds(options.get_int("robots_ttl_ms"));
 
   if (const std::string& directory = options.get_string("directory"); !directory.empty()) {
-    settings.directories.push_back(DirectorySource{"", resolve(directory, state_dir),
-                                                   dotted(options.get_list("extensions")),
-                                                   options.get_bool("recursive"), options.get_int("settle_ms"),
-                                                   milliseconds(options.get_int("poll_interval_ms"))});
+    settings.directories.push_back(DirectorySource{
+        "", resolve(directory, state_dir), dotted(options.get_list("extensions")), options.get_bool("recursive"),
+        options.get_int("settle_ms"), milliseconds(options.get_int("poll_interval_ms"))});
   }
   std::vector<std::string> names;
   const auto& sources = options.get_sections("sources");
@@ -167,8 +186,8 @@ std::optional<FetchSettings> build_settings(const runtime::Options& options, con
     const runtime::Options& source = sources[i];
     const std::string name = source.get_string("name");
     auto fail = [&](const std::string& key, const std::string& reason) {
-      error = runtime::ConfigError{"", source.line(), source.column(),
-                                   "sources[" + std::to_string(i) + "]." + key, "source " + name + ": " + reason};
+      error = runtime::ConfigError{"", source.line(), source.column(), "sources[" + std::to_string(i) + "]." + key,
+                                   "source " + name + ": " + reason};
       return std::nullopt;
     };
     for (const auto& other : names) {
@@ -185,10 +204,11 @@ std::optional<FetchSettings> build_settings(const runtime::Options& options, con
     if (kind == "directory" || kind == "warc") {
       if (path.empty()) return fail("path", "kind " + kind + " needs a path");
       if (kind == "directory") {
-        settings.directories.push_back(DirectorySource{name, resolve(path, state_dir),
-                                                       dotted(source.get_list("extensions")),
-                                                       source.get_bool("recursive"), source.get_int("settle_ms"),
-                                                       milliseconds(source.get_int("interval_ms"))});
+        settings.directories.push_back(
+            DirectorySource{name, resolve(path, state_dir), dotted(source.get_list("extensions")),
+                            source.get_bool("recursive"), source.get_int("settle_ms"),
+                            milliseconds(source.get_int("interval_ms") > 0 ? source.get_int("interval_ms")
+                                                                           : options.get_int("poll_interval_ms"))});
       } else {
         settings.warcs.push_back(WarcSource{name, resolve(path, state_dir)});
       }
@@ -201,7 +221,7 @@ std::optional<FetchSettings> build_settings(const runtime::Options& options, con
     web.name = name;
     web.kind = kind;
     web.url = url;
-    web.interval = milliseconds(source.get_int("interval_ms"));
+    web.interval = milliseconds(source.get_int("interval_ms") > 0 ? source.get_int("interval_ms") : kWebInterval);
     web.jitter = source.get_double("jitter");
     web.allow_private = source.get_bool("allow_private");
     web.link_regex = source.get_string("link_regex");
@@ -246,8 +266,6 @@ std::vector<runtime::OptionProblem> check_fetch_options(const runtime::Options& 
   if (build_settings(options, "/", error)) return {};
   return {runtime::OptionProblem{error.key, error.reason, error.line, error.column}};
 }
-
-
 
 FetchSettings command_line_settings(const std::vector<std::string>& urls, bool allow_private,
                                     std::chrono::milliseconds interval) {

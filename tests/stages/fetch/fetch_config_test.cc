@@ -47,6 +47,26 @@ per_host_interval_ms: 2000
   EXPECT_EQ(settings->source_languages, (std::map<std::string, std::string>{{"fr", "fr"}}));
 }
 
+// A folder listed among the sources is scanned as often as the `directory` shorthand's, not every five
+// minutes like a feed, unless it says otherwise.
+TEST(FetchConfig, ASourceWithoutAnIntervalGetsTheOneOfItsKind) {
+  auto bound = bind(R"yaml(
+sources:
+  - {name: feed, kind: feed, url: "https://example.invalid/rss.xml"}
+  - {name: inbox, kind: directory, path: inbox}
+  - {name: slow, kind: directory, path: slow, interval_ms: 60000}
+poll_interval_ms: 250
+)yaml");
+  ASSERT_TRUE(bound.errors.empty()) << bound.errors[0].to_string();
+  auto settings = fetch_settings_from(bound.options, "/var/lib/vnawire");
+  ASSERT_TRUE(settings.ok()) << settings.error();
+  ASSERT_EQ(settings->web.size(), 1u);
+  EXPECT_EQ(settings->web[0].interval, std::chrono::milliseconds(300000));
+  ASSERT_EQ(settings->directories.size(), 2u);
+  EXPECT_EQ(settings->directories[0].interval, std::chrono::milliseconds(250));
+  EXPECT_EQ(settings->directories[1].interval, std::chrono::milliseconds(60000));
+}
+
 TEST(FetchConfig, BadSourceKeysAreReportedWithFileLineAndKey) {
   auto bound = bind("sources:\n  - name: a\n    kind: rss\n  - name: b\n    colour: blue\n");
   ASSERT_EQ(bound.errors.size(), 2u);
