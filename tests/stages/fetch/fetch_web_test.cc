@@ -276,7 +276,9 @@ TEST(FetchWeb, NewItemsAreFetchedWithinOneIntervalAndNotModifiedCostsNothing) {
   replay::ReplaySettings replay_settings;
   replay_settings.release_every = milliseconds(3600000);  // released by the test only
   auto server = serve(scratch, replay_settings);
-  const milliseconds interval(300);
+  // Long enough beside the slack below that a loaded machine (ctest -j2 beside integration tests took 743 ms
+  // against an interval of 300) still tells one interval from two.
+  const milliseconds interval(1000);
   Harness harness(web_settings(server->base_url() + "/rss.xml", "feed", interval), scratch.state());
   ASSERT_TRUE(harness.run_until([&] { return harness.documents.size() == server->released(); }));
   const auto before = harness.documents.size();
@@ -288,7 +290,7 @@ TEST(FetchWeb, NewItemsAreFetchedWithinOneIntervalAndNotModifiedCostsNothing) {
   const auto released_at = Steady::now();
   ASSERT_TRUE(harness.run_until([&] { return harness.documents.size() == before + 1; }));
   const auto took = std::chrono::duration_cast<milliseconds>(Steady::now() - released_at);
-  EXPECT_LE(took.count(), interval.count() + 250) << "a new item waited more than one poll interval";
+  EXPECT_LE(took.count(), interval.count() + 600) << "a new item waited more than one poll interval";
 }
 
 TEST(FetchWeb, ServerErrorsAreRetriedThenSucceed) {
