@@ -106,19 +106,34 @@ def http_get(url):
         return None, ""
 
 
-def stage_processes(daemon_pid):
-    """{pid: "stage#replica"} of the daemon's children, from their command lines."""
+def descendants(pid):
+    """{pid: argv} of every process below pid."""
     found = {}
-    children = open(f"/proc/{daemon_pid}/task/{daemon_pid}/children").read().split()
-    for pid in map(int, children):
+    try:
+        children = open(f"/proc/{pid}/task/{pid}/children").read().split()
+    except OSError:
+        return found
+    for child in map(int, children):
         try:
-            argv = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+            found[child] = [a.decode() for a in open(f"/proc/{child}/cmdline", "rb").read().split(b"\0")]
         except OSError:
             continue
-        args = [a.decode() for a in argv]
-        if "--stage" in args and "--replica" in args:
-            found[pid] = f"{args[args.index('--stage') + 1]}#{args[args.index('--replica') + 1]}"
+        found.update(descendants(child))
     return found
+
+
+def stage_processes(top_pid):
+    """{pid: "stage#replica"} of the stage processes below top_pid (the daemon, or a profiler running it)."""
+    return {pid: f"{args[args.index('--stage') + 1]}#{args[args.index('--replica') + 1]}"
+            for pid, args in descendants(top_pid).items() if "--stage" in args and "--replica" in args}
+
+
+def daemon_pid(top_pid):
+    """The daemon's pid: top_pid itself, or below it when VNAWIRE_BENCH_WRAP runs it under a profiler."""
+    for pid, args in descendants(top_pid).items():
+        if len(args) > 1 and args[1] == "run" and "--stage" not in args:
+            return pid
+    return top_pid
 
 
 def cpu_seconds(pid):
@@ -163,7 +178,9 @@ stages:
   - {{name: sink, type: sink_sqlite, inputs: [extract], options: {{path: out.db}}}}
 """)
     daemon_log = open(os.path.join(work, "daemon.log"), "w")
-    daemon = subprocess.Popen([binary, "run", "-c", os.path.join(work, "pipeline.yaml")], stdout=daemon_log,
+    # e.g. VNAWIRE_BENCH_WRAP="perf record -e cpu-clock -g -o /tmp/pipeline.perf --" to profile every stage.
+    wrap = os.environ.get("VNAWIRE_BENCH_WRAP", "").split()
+    daemon = subprocess.Popen(wrap + [binary, "run", "-c", os.path.join(work, "pipeline.yaml")], stdout=daemon_log,
                               stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
@@ -237,7 +254,7 @@ stages:
         }
     finally:
         if daemon.poll() is None:
-            daemon.send_signal(signal.SIGTERM)
+            os.kill(daemon_pid(daemon.pid), signal.SIGTERM)
             try:
                 daemon.wait(timeout=60)
             except subprocess.TimeoutExpired:

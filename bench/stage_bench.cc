@@ -13,6 +13,7 @@
 #include "stages/extract/extract_events.h"
 #include "stages/extract/extract_quotes.h"
 #include "stages/fetch/fetch_charset.h"
+#include "stages/fetch/fetch_directory.h"
 #include "stages/fetch/fetch_feed.h"
 #include "stages/fetch/fetch_url.h"
 #include "stages/langid/langid_cld2.h"
@@ -183,6 +184,29 @@ void BM_FetchParseFeed100(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * 100);
 }
+
+// The directory source's poll: one scan of a folder of range(0) files that were all sent already (a folder
+// that only grows, as a drop folder does), per scan and per file. The fetch stage scans it every
+// poll_interval_ms while it has nothing queued.
+void BM_FetchDirectoryScan(benchmark::State& state) {
+  std::string pattern = (std::filesystem::temp_directory_path() / "vnawire-bench-scan-XXXXXX").string();
+  const std::filesystem::path dir = ::mkdtemp(pattern.data());
+  std::filesystem::create_directories(dir / "inbox");
+  for (int64_t i = 0; i < state.range(0); ++i) {
+    std::ofstream(dir / "inbox" / ("dispatch-" + std::to_string(i) + ".txt")) << "Texte " << i;
+  }
+  vnawire::fetch::DirectoryTail tail;
+  if (!tail.open({dir / "inbox", {".txt", ".html"}, false, 0}, dir / "state.log").ok()) {
+    state.SkipWithError("cannot open the folder");
+    return;
+  }
+  tail.scan();
+  while (tail.has_next()) tail.mark_emitted(tail.next());
+  for (auto _ : state) benchmark::DoNotOptimize(tail.scan());
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_FetchDirectoryScan)->Arg(3000)->Unit(benchmark::kMicrosecond);
 
 // A sink's documents/s with its default batching: each sample dispatch extracted into its full record
 // (as the extract stage sends it), under a new id each time so that every write is an insert; a flush
