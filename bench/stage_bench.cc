@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "stages/dedupe/dedupe_normalize.h"
@@ -71,6 +72,37 @@ void BM_CodecRoundTrip(benchmark::State& state) {
     auto frames = vnawire::runtime::encode(d);
     auto back = vnawire::runtime::decode(frames.header, frames.payload);
     benchmark::DoNotOptimize(back);
+  });
+}
+
+// The two halves of the round trip, and nlohmann's own dump beside the codec's (stages/runtime/json_dump.h).
+void BM_CodecEncode(benchmark::State& state) {
+  over_samples(state, false, false, [](const Sample& sample) {
+    vnawire::runtime::Document d;
+    d.header.id = "f-0123456789abcdef";
+    d.record = {{"id", d.header.id}, {"content_type", "text/plain"}, {"body", sample.body}};
+    benchmark::DoNotOptimize(vnawire::runtime::encode(d));
+  });
+}
+
+void BM_NlohmannDump(benchmark::State& state) {
+  over_samples(state, false, false, [](const Sample& sample) {
+    const nlohmann::json record = {{"id", "f-0123456789abcdef"}, {"content_type", "text/plain"}, {"body", sample.body}};
+    benchmark::DoNotOptimize(record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  });
+}
+
+void BM_CodecDecode(benchmark::State& state) {
+  std::map<const Sample*, vnawire::runtime::Frames> encoded;
+  for (const auto& sample : samples()) {
+    vnawire::runtime::Document d;
+    d.header.id = "f-0123456789abcdef";
+    d.record = {{"id", d.header.id}, {"content_type", "text/plain"}, {"body", sample.body}};
+    encoded[&sample] = vnawire::runtime::encode(d);
+  }
+  over_samples(state, false, false, [&encoded](const Sample& sample) {
+    const auto& frames = encoded.at(&sample);
+    benchmark::DoNotOptimize(vnawire::runtime::decode(frames.header, frames.payload));
   });
 }
 
@@ -280,6 +312,9 @@ void BM_SinkPostgres(benchmark::State& state) {
 BENCHMARK(BM_SinkPostgres)->Arg(1)->Arg(50)->Arg(500)->Iterations(5000)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 BENCHMARK(BM_CodecRoundTrip);
+BENCHMARK(BM_CodecEncode);
+BENCHMARK(BM_NlohmannDump);
+BENCHMARK(BM_CodecDecode);
 BENCHMARK(BM_DedupeFingerprint);
 BENCHMARK(BM_LangidDetect);
 BENCHMARK(BM_LangidIdentify);

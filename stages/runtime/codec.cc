@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "stages/runtime/ack.h"
+#include "stages/runtime/json_dump.h"
 
 namespace vnawire::runtime {
 namespace {
@@ -83,7 +84,7 @@ Result<Header> decode_header(std::string_view frame) {
 
 Frames encode(const Document& document) {
   return Frames{encode_header(document.header),
-                document.record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+                dump_json(document.record)};
 }
 
 Result<Document> decode(std::string_view header_frame, std::string_view payload_frame) {

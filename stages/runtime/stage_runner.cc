@@ -1,6 +1,7 @@
 // The stage process: one ZeroMQ context, one thread owning every socket, polling data, control and signals.
 #include "stages/runtime/stage_runner.h"
 
+#include "stages/runtime/json_dump.h"
 #include "stages/runtime/stage_runner_impl.h"
 
 #include <signal.h>
@@ -502,7 +503,7 @@ int run_filter(const StageDescriptor& descriptor, const Options& options, const 
     switch (verdict.disposition) {
       case Disposition::Forward:
       case Disposition::Route:  // a filter has one output: routed records are written too
-        out << document.record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+        out << dump_json(document.record) << '\n';
         break;
       case Disposition::Drop:
         break;
