@@ -1,5 +1,6 @@
-// The limit for bench/run: a JSON Lines file of records (the pipeline's output) only read and parsed, no
-// stage work, on one thread. What any pipeline that hands JSON records on cannot go below per document.
+// The limit for bench/run: a JSON Lines file of records (the pipeline's output) only read and parsed with
+// the runtime's reader (stages/runtime/json_parse.h), no stage work, on one thread. What any pipeline that hands JSON
+// records on cannot go below per document.
 //
 // Usage: vnawire_json_limit FILE.jsonl [repeats]
 // Prints `<documents> <bytes> <cpu_seconds> <documents/s> <round_trip_us>` (best of `repeats` passes, default
@@ -13,6 +14,9 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "stages/runtime/json_dump.h"
+#include "stages/runtime/json_parse.h"
 
 int main(int argc, char** argv) {
   if (argc < 2) {
@@ -33,7 +37,7 @@ int main(int argc, char** argv) {
     }
     std::string line;
     while (std::getline(in, line)) {
-      const nlohmann::json record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      const nlohmann::json record = vnawire::runtime::parse_json(line);
       if (!record.is_object()) continue;
       bytes += line.size();
       ++documents;
@@ -44,7 +48,7 @@ int main(int argc, char** argv) {
   std::size_t dumped = 0;
   for (int r = 0; r < repeats; ++r) {
     const std::clock_t start = std::clock();
-    for (const auto& text : lines) dumped += nlohmann::json::parse(text).dump().size();
+    for (const auto& text : lines) dumped += vnawire::runtime::dump_json(vnawire::runtime::parse_json(text)).size();
     best_round_trip = std::min(best_round_trip, static_cast<double>(std::clock() - start) / CLOCKS_PER_SEC);
   }
   if (documents == 0) {

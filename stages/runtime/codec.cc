@@ -5,6 +5,7 @@
 
 #include "stages/runtime/ack.h"
 #include "stages/runtime/json_dump.h"
+#include "stages/runtime/json_parse.h"
 
 namespace vnawire::runtime {
 namespace {
@@ -91,7 +92,7 @@ Result<Document> decode(std::string_view header_frame, std::string_view payload_
   auto header = decode_header(header_frame);
   if (!header) return Status::error(header.error());
   Document document{std::move(header.value()), nlohmann::json()};
-  document.record = nlohmann::json::parse(payload_frame, nullptr, /*allow_exceptions=*/false);
+  document.record = parse_json(payload_frame);
   if (document.record.is_discarded()) return Status::error("payload is not valid JSON");
   if (!document.record.is_object()) return Status::error("payload is not a JSON object");
   auto id = document.record.find("id");
