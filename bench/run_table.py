@@ -175,7 +175,7 @@ def pipeline(build, extra):
 
 
 def pipeline_rows(table, build, quick):
-    n_text, n_html, n_paced = (1000, 200, 300) if quick else (4000, 800, 1500)
+    n_text, n_html, n_paced = (1000, 200, 300) if quick else (4000, 800, 1000)
     runs = {}
     for kind, n in (("text", n_text), ("html", n_html)):
         for replicas in (1, 2):
@@ -187,14 +187,22 @@ def pipeline_rows(table, build, quick):
         table.add("end to end", f"{r['docs']} {kind} documents, extract x{replicas}, docs/s (CPU per doc, ms)",
                   f"{r['docs_per_s']:.0f} ({cpu:.2f})", "", "", f"≥ {target}" if target else "",
                   yes_no(r["docs_per_s"] >= target) if target else "", r["load"])
-    progress(f"end to end: {n_paced} text documents offered at 100/s, extract x2")
-    paced = pipeline(build, ["--kind", "text", "--docs", str(n_paced), "--replicas", "2", "--rate", "100"])
+    # Latency's tail swings with the neighbours' load on a shared machine: the run with the median p99 counts,
+    # and the others' p99 are shown beside it.
+    paced_runs = []
+    for attempt in range(1 if quick else 3):
+        progress(f"end to end: {n_paced} text documents offered at 100/s, extract x2 (run {attempt + 1})")
+        paced_runs.append(pipeline(build, ["--kind", "text", "--docs", str(n_paced), "--replicas", "2", "--rate", "100"]))
+    paced_runs.sort(key=lambda r: r["latency_ms"]["p99"])
+    paced = paced_runs[len(paced_runs) // 2]
     lat = paced["latency_ms"]
-    table.add("end to end", "latency, file dropped → row in SQLite at 100 docs/s, p50 / p99 / max ms",
+    spread = ", ".join(f"{r['latency_ms']['p99']:.0f}" for r in paced_runs)
+    table.add("end to end", f"latency, file dropped → row in SQLite at 100 docs/s, p50 / p99 / max ms (median of "
+              f"{len(paced_runs)} runs by p99; p99 of each: {spread}; CPU {paced['cpu_ms_per_doc']:.1f} ms/doc)",
               f"{lat['p50']:.1f} / {lat['p99']:.1f} / {lat['max']:.1f}", "", "", "p99 < 50", yes_no(lat["p99"] < 50),
               paced["load"])
     rss = {}
-    for r in list(runs.values()) + [paced]:
+    for r in list(runs.values()) + paced_runs:
         for stage, e in r["stages"].items():
             rss[stage] = max(rss.get(stage, 0.0), e["peak_rss_mb"])
     table.add("end to end", "peak RSS per stage process, MB (" + ", ".join(f"{s} {v:.0f}" for s, v in rss.items()) + ")",
