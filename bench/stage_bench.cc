@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "stages/dedupe/dedupe_normalize.h"
@@ -13,6 +14,7 @@
 #include "stages/extract/extract_events.h"
 #include "stages/extract/extract_quotes.h"
 #include "stages/fetch/fetch_charset.h"
+#include "stages/fetch/fetch_directory.h"
 #include "stages/fetch/fetch_feed.h"
 #include "stages/fetch/fetch_url.h"
 #include "stages/langid/langid_cld2.h"
@@ -70,6 +72,37 @@ void BM_CodecRoundTrip(benchmark::State& state) {
     auto frames = vnawire::runtime::encode(d);
     auto back = vnawire::runtime::decode(frames.header, frames.payload);
     benchmark::DoNotOptimize(back);
+  });
+}
+
+// The two halves of the round trip, and nlohmann's own dump beside the codec's (stages/runtime/json_dump.h).
+void BM_CodecEncode(benchmark::State& state) {
+  over_samples(state, false, false, [](const Sample& sample) {
+    vnawire::runtime::Document d;
+    d.header.id = "f-0123456789abcdef";
+    d.record = {{"id", d.header.id}, {"content_type", "text/plain"}, {"body", sample.body}};
+    benchmark::DoNotOptimize(vnawire::runtime::encode(d));
+  });
+}
+
+void BM_NlohmannDump(benchmark::State& state) {
+  over_samples(state, false, false, [](const Sample& sample) {
+    const nlohmann::json record = {{"id", "f-0123456789abcdef"}, {"content_type", "text/plain"}, {"body", sample.body}};
+    benchmark::DoNotOptimize(record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  });
+}
+
+void BM_CodecDecode(benchmark::State& state) {
+  std::map<const Sample*, vnawire::runtime::Frames> encoded;
+  for (const auto& sample : samples()) {
+    vnawire::runtime::Document d;
+    d.header.id = "f-0123456789abcdef";
+    d.record = {{"id", d.header.id}, {"content_type", "text/plain"}, {"body", sample.body}};
+    encoded[&sample] = vnawire::runtime::encode(d);
+  }
+  over_samples(state, false, false, [&encoded](const Sample& sample) {
+    const auto& frames = encoded.at(&sample);
+    benchmark::DoNotOptimize(vnawire::runtime::decode(frames.header, frames.payload));
   });
 }
 
@@ -184,6 +217,29 @@ void BM_FetchParseFeed100(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * 100);
 }
 
+// The directory source's poll: one scan of a folder of range(0) files that were all sent already (a folder
+// that only grows, as a drop folder does), per scan and per file. The fetch stage scans it every
+// poll_interval_ms while it has nothing queued.
+void BM_FetchDirectoryScan(benchmark::State& state) {
+  std::string pattern = (std::filesystem::temp_directory_path() / "vnawire-bench-scan-XXXXXX").string();
+  const std::filesystem::path dir = ::mkdtemp(pattern.data());
+  std::filesystem::create_directories(dir / "inbox");
+  for (int64_t i = 0; i < state.range(0); ++i) {
+    std::ofstream(dir / "inbox" / ("dispatch-" + std::to_string(i) + ".txt")) << "Texte " << i;
+  }
+  vnawire::fetch::DirectoryTail tail;
+  if (!tail.open({dir / "inbox", {".txt", ".html"}, false, 0}, dir / "state.log").ok()) {
+    state.SkipWithError("cannot open the folder");
+    return;
+  }
+  tail.scan();
+  while (tail.has_next()) tail.mark_emitted(tail.next());
+  for (auto _ : state) benchmark::DoNotOptimize(tail.scan());
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_FetchDirectoryScan)->Arg(3000)->Unit(benchmark::kMicrosecond);
+
 // A sink's documents/s with its default batching: each sample dispatch extracted into its full record
 // (as the extract stage sends it), under a new id each time so that every write is an insert; a flush
 // every 1,000 documents, as the runtime's flush timer would at this rate.
@@ -256,6 +312,9 @@ void BM_SinkPostgres(benchmark::State& state) {
 BENCHMARK(BM_SinkPostgres)->Arg(1)->Arg(50)->Arg(500)->Iterations(5000)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 BENCHMARK(BM_CodecRoundTrip);
+BENCHMARK(BM_CodecEncode);
+BENCHMARK(BM_NlohmannDump);
+BENCHMARK(BM_CodecDecode);
 BENCHMARK(BM_DedupeFingerprint);
 BENCHMARK(BM_LangidDetect);
 BENCHMARK(BM_LangidIdentify);

@@ -1,13 +1,19 @@
 // Directory tailing with a small append-only state log ("path<TAB>size:mtime" per emitted version).
 #include "stages/fetch/fetch_directory.h"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <optional>
+#include <string_view>
 
 #include "stages/fetch/fetch_text.h"
 
@@ -18,7 +24,31 @@ std::string version_of(const FileEntry& entry) {
   return std::to_string(entry.size) + ":" + std::to_string(entry.mtime_ns);
 }
 
-bool hidden_or_partial(const std::string& name) {
+// "size:mtime" as the state log writes it; nullopt for a damaged one (that file is then sent again).
+std::optional<FileVersion> parse_version(const std::string& text) {
+  FileVersion version;
+  const char* end = text.data() + text.size();
+  const auto colon = text.find(':');
+  if (colon == std::string::npos) return std::nullopt;
+  const auto size = std::from_chars(text.data(), text.data() + colon, version.size);
+  const auto mtime = std::from_chars(text.data() + colon + 1, end, version.mtime_ns);
+  if (size.ec != std::errc() || size.ptr != text.data() + colon || mtime.ec != std::errc() || mtime.ptr != end) {
+    return std::nullopt;
+  }
+  return version;
+}
+
+// The modification time as std::filesystem::last_write_time gives it (file_clock's epoch), so that the
+// versions in state logs written before stat() was called directly still match.
+std::int64_t mtime_ns_of(const struct stat& info) {
+  const std::chrono::sys_time<std::chrono::nanoseconds> modified{std::chrono::seconds(info.st_mtim.tv_sec) +
+                                                                 std::chrono::nanoseconds(info.st_mtim.tv_nsec)};
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::file_clock::from_sys(modified).time_since_epoch())
+      .count();
+}
+
+bool hidden_or_partial(std::string_view name) {
   if (name.empty() || name[0] == '.') return true;
   for (const char* suffix : {"~", ".tmp", ".part", ".swp"}) {
     const std::size_t n = std::strlen(suffix);
@@ -53,7 +83,11 @@ runtime::Status DirectoryTail::open(Settings settings, const std::filesystem::pa
     while (std::getline(in, line)) {
       auto tab = line.rfind('\t');
       if (tab == std::string::npos) continue;  // a torn last line after a crash: that file is sent again
-      emitted_[line.substr(0, tab)] = line.substr(tab + 1);
+      if (auto version = parse_version(line.substr(tab + 1))) {
+        emitted_[line.substr(0, tab)] = *version;
+      } else {
+        emitted_.erase(line.substr(0, tab));
+      }
     }
   }
   state_ = std::fopen(state_file.c_str(), "ae");
@@ -64,39 +98,48 @@ runtime::Status DirectoryTail::open(Settings settings, const std::filesystem::pa
   return {};
 }
 
+// A scan stats each file once (the folder's listing gives names and types), relative to the folder when it
+// is not recursive, and compares versions without building strings: a drop folder only grows, and every
+// file in it is looked at on every poll.
 std::size_t DirectoryTail::scan() {
   std::vector<FileEntry> found;
-  const auto now = std::filesystem::file_time_type::clock::now();
-  const auto settle = std::chrono::milliseconds(settings_.settle_ms);
-  auto consider = [&](const std::filesystem::directory_entry& entry) {
-    std::error_code ec;
-    if (!entry.is_regular_file(ec) || hidden_or_partial(entry.path().filename().string())) return;
-    const std::string ext = ascii_lowered(entry.path().extension().string());
-    if (std::find(settings_.extensions.begin(), settings_.extensions.end(), ext) == settings_.extensions.end()) return;
-    auto mtime = entry.last_write_time(ec);
-    if (ec || now - mtime < settle) return;
-    auto size = entry.file_size(ec);
-    if (ec) return;
-    FileEntry file{entry.path(), size,
-                   std::chrono::duration_cast<std::chrono::nanoseconds>(mtime.time_since_epoch()).count()};
-    const std::string key = file.path.string();
-    if (busy_paths_.count(key)) return;
-    auto previous = emitted_.find(key);
-    if (previous != emitted_.end() && previous->second == version_of(file)) return;
-    found.push_back(std::move(file));
+  const std::int64_t settled_before =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(
+          (std::filesystem::file_time_type::clock::now() - std::chrono::milliseconds(settings_.settle_ms))
+              .time_since_epoch())
+          .count();
+  auto wanted = [&](std::string_view name) {
+    if (hidden_or_partial(name)) return false;
+    const auto dot = name.rfind('.');
+    const std::string ext = dot == std::string_view::npos ? std::string() : ascii_lowered(name.substr(dot));
+    return std::find(settings_.extensions.begin(), settings_.extensions.end(), ext) != settings_.extensions.end();
   };
-  std::error_code ec;
+  auto consider = [&](std::string key, const struct stat& info) {
+    if (!S_ISREG(info.st_mode)) return;
+    const FileVersion version{static_cast<std::uintmax_t>(info.st_size), mtime_ns_of(info)};
+    if (version.mtime_ns > settled_before || busy_paths_.count(key)) return;
+    auto previous = emitted_.find(key);
+    if (previous != emitted_.end() && previous->second == version) return;
+    found.push_back(FileEntry{std::move(key), version.size, version.mtime_ns});
+  };
+  struct stat info {};
   if (settings_.recursive) {
+    std::error_code ec;
     for (auto it = std::filesystem::recursive_directory_iterator(
              settings_.directory, std::filesystem::directory_options::skip_permission_denied, ec);
          !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-      consider(*it);
+      std::error_code type_error;
+      if (!it->is_regular_file(type_error) || !wanted(it->path().filename().string())) continue;
+      if (::stat(it->path().c_str(), &info) == 0) consider(it->path().string(), info);
     }
-  } else {
-    for (auto it = std::filesystem::directory_iterator(settings_.directory, ec);
-         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-      consider(*it);
+  } else if (DIR* folder = ::opendir(settings_.directory.c_str())) {
+    const std::string prefix = (settings_.directory / "").string();
+    while (const dirent* entry = ::readdir(folder)) {
+      if (entry->d_type != DT_REG && entry->d_type != DT_LNK && entry->d_type != DT_UNKNOWN) continue;
+      if (!wanted(entry->d_name)) continue;
+      if (::fstatat(::dirfd(folder), entry->d_name, &info, 0) == 0) consider(prefix + entry->d_name, info);
     }
+    ::closedir(folder);
   }
   // Oldest first, then by name, so that a backlog is sent in the order it was written.
   std::sort(found.begin(), found.end(), [](const FileEntry& a, const FileEntry& b) {
@@ -117,10 +160,9 @@ FileEntry DirectoryTail::next() {
 
 void DirectoryTail::mark_emitted(const FileEntry& entry) {
   const std::string key = entry.path.string();
-  const std::string version = version_of(entry);
-  emitted_[key] = version;
+  emitted_[key] = FileVersion{entry.size, entry.mtime_ns};
   busy_paths_.erase(key);
-  if (state_ != nullptr) std::fprintf(state_, "%s\t%s\n", key.c_str(), version.c_str());
+  if (state_ != nullptr) std::fprintf(state_, "%s\t%s\n", key.c_str(), version_of(entry).c_str());
 }
 
 runtime::Status DirectoryTail::flush() {

@@ -19,13 +19,20 @@ struct FileEntry {
   std::int64_t mtime_ns = 0;
 };
 
+// What tells one version of a file from the next.
+struct FileVersion {
+  std::uintmax_t size = 0;
+  std::int64_t mtime_ns = 0;
+  bool operator==(const FileVersion&) const = default;
+};
+
 class DirectoryTail {
  public:
   struct Settings {
     std::filesystem::path directory;
     std::vector<std::string> extensions;  // lower case, with the dot
     bool recursive = false;
-    std::int64_t settle_ms = 300;         // a file must be this old to be taken (it may still be written)
+    std::int64_t settle_ms = 300;  // a file must be this old to be taken (it may still be written)
   };
 
   // `state_file` remembers which versions of which files were emitted.
@@ -42,8 +49,8 @@ class DirectoryTail {
 
  private:
   Settings settings_;
-  std::unordered_map<std::string, std::string> emitted_;  // path -> "size:mtime"
-  std::unordered_map<std::string, bool> busy_paths_;  // queued or in flight
+  std::unordered_map<std::string, FileVersion> emitted_;  // path -> the version last emitted
+  std::unordered_map<std::string, bool> busy_paths_;      // queued or in flight
   std::deque<FileEntry> queue_;
   std::FILE* state_ = nullptr;
   std::filesystem::path state_path_;

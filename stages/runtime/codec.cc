@@ -2,8 +2,11 @@
 #include "stages/runtime/codec.h"
 
 #include <charconv>
+#include <cstring>
 
 #include "stages/runtime/ack.h"
+#include "stages/runtime/json_dump.h"
+#include "stages/runtime/json_parse.h"
 
 namespace vnawire::runtime {
 namespace {
@@ -81,16 +84,13 @@ Result<Header> decode_header(std::string_view frame) {
   return header;
 }
 
-Frames encode(const Document& document) {
-  return Frames{encode_header(document.header),
-                document.record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
-}
+Frames encode(const Document& document) { return Frames{encode_header(document.header), dump_json(document.record)}; }
 
 Result<Document> decode(std::string_view header_frame, std::string_view payload_frame) {
   auto header = decode_header(header_frame);
   if (!header) return Status::error(header.error());
   Document document{std::move(header.value()), nlohmann::json()};
-  document.record = nlohmann::json::parse(payload_frame, nullptr, /*allow_exceptions=*/false);
+  document.record = parse_json(payload_frame);
   if (document.record.is_discarded()) return Status::error("payload is not valid JSON");
   if (!document.record.is_object()) return Status::error("payload is not a JSON object");
   auto id = document.record.find("id");
@@ -106,6 +106,15 @@ bool is_valid_utf8(std::string_view bytes) {
   const auto* s = reinterpret_cast<const unsigned char*>(bytes.data());
   std::size_t n = bytes.size(), i = 0;
   while (i < n) {
+    // Eight ASCII bytes at a time: every string of every record is checked at each hop (parse_json,
+    // dump_json), and most of a page or a dispatch, markup, digits, spaces, Latin letters, is ASCII.
+    while (i + 8 <= n) {
+      std::uint64_t word = 0;
+      std::memcpy(&word, s + i, 8);
+      if ((word & 0x8080808080808080ULL) != 0) break;
+      i += 8;
+    }
+    if (i == n) break;
     unsigned char c = s[i];
     if (c < 0x80) {
       ++i;

@@ -18,6 +18,7 @@
 #include <xxhash.h>
 
 #include "stages/runtime/codec.h"
+#include "stages/runtime/json_dump.h"
 
 namespace vnawire::runtime {
 namespace {
@@ -77,7 +78,7 @@ std::string hex64(std::uint64_t value) {
 }
 
 std::string dump(const nlohmann::json& fields) {
-  return fields.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return dump_json(fields);
 }
 
 // The frame stored as `name` (text) or `name_base64`.

@@ -1,6 +1,8 @@
 // The stage process: one ZeroMQ context, one thread owning every socket, polling data, control and signals.
 #include "stages/runtime/stage_runner.h"
 
+#include "stages/runtime/json_dump.h"
+#include "stages/runtime/json_parse.h"
 #include "stages/runtime/stage_runner_impl.h"
 
 #include <signal.h>
@@ -476,7 +478,7 @@ int run_filter(const StageDescriptor& descriptor, const Options& options, const 
   while (std::getline(in, line)) {
     ++line_number;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    auto record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    auto record = parse_json(line);
     if (record.is_discarded() || !record.is_object()) {
       err << "line " << line_number << ": not a JSON object, skipped\n";
       ++failed;
@@ -502,7 +504,7 @@ int run_filter(const StageDescriptor& descriptor, const Options& options, const 
     switch (verdict.disposition) {
       case Disposition::Forward:
       case Disposition::Route:  // a filter has one output: routed records are written too
-        out << document.record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+        out << dump_json(document.record) << '\n';
         break;
       case Disposition::Drop:
         break;

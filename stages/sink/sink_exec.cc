@@ -19,6 +19,7 @@
 #include <cstring>
 
 #include "stages/sink/sink_stages.h"
+#include "stages/runtime/json_dump.h"
 
 namespace vnawire::sink {
 namespace {
@@ -47,7 +48,7 @@ class ExecSink final : public runtime::Stage {
     if (pid_ <= 0) {
       if (runtime::Status status = start_program(); !status.ok()) return runtime::Verdict::retry(status.message());
     }
-    std::string line = document.record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::string line = runtime::dump_json(document.record);
     line.push_back('\n');
     std::string answer;
     if (!write_all(line) || !read_line(answer)) {

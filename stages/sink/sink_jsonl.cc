@@ -18,6 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include "stages/sink/sink_written_keys.h"
+#include "stages/runtime/json_dump.h"
 #include "stages/sink/sink_stages.h"
 
 namespace vnawire::sink {
@@ -121,7 +122,7 @@ class JsonlSink final : public runtime::Stage {
         return runtime::Verdict::forward();  // stored already: acknowledged again, not written twice
       }
     }
-    std::string line = document.record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::string line = runtime::dump_json(document.record);
     line.push_back('\n');
     if (bytes_ > 0 && (due_by_age() || (rotate_bytes_ > 0 && bytes_ + line.size() > rotate_bytes_))) {
       if (runtime::Status status = rotate(); !status.ok()) return runtime::Verdict::retry(status.message());

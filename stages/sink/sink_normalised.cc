@@ -4,6 +4,7 @@
 #include <initializer_list>
 #include <map>
 
+#include "stages/runtime/json_dump.h"
 #include "stages/runtime/record.h"
 
 namespace vnawire::sink {
@@ -48,7 +49,7 @@ DocumentRow document_row(const runtime::Document& document) {
                      text_at(record, {"article", "published"}),
                      text_at(record, {"article", "dateline", "place"}),
                      text_at(record, {"article", "dateline", "date"}),
-                     record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                     runtime::dump_json(record),
                      runtime::iso_now_utc()};
 }
 

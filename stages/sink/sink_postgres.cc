@@ -18,6 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include "stages/sink/sink_postgres_tables.h"
+#include "stages/runtime/json_dump.h"
 #include "stages/sink/sink_stages.h"
 
 namespace vnawire::sink {
@@ -46,7 +47,7 @@ PostgresRow row_of(const runtime::Document& document) {
   if (row.document.record.find("\\u0000") != std::string::npos) {
     nlohmann::json clean = document.record;
     drop_nul(clean);
-    row.document.record = clean.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    row.document.record = runtime::dump_json(clean);
   }
   return row;
 }

@@ -21,6 +21,7 @@
 #include <spdlog/spdlog.h>
 
 #include "stages/runtime/ascii_text.h"
+#include "stages/runtime/json_dump.h"
 #include "stages/sink/sink_stages.h"
 #include "stages/sink/sink_written_keys.h"
 
@@ -106,7 +107,7 @@ class WebhookSink final : public runtime::Stage {
       return runtime::Verdict::forward();  // delivered already, or about to be
     }
     batch_.push_back(
-        {document.header.id, document.record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), key});
+        {document.header.id, runtime::dump_json(document.record), key});
     if (batch_.size() >= batch_size_) (void)deliver();  // a failure keeps the batch for the next call
     return runtime::Verdict::forward();
   }

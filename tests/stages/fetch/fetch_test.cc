@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -126,6 +127,36 @@ TEST(FetchStage, RateLimitBoundsEachCall) {
   EXPECT_LE(out.documents.size(), 5u);
   EXPECT_GE(out.documents.size(), 1u);
   EXPECT_GT(delay.count(), 0);
+}
+
+// The state log's versions are std::filesystem's size and last_write_time (file_clock nanoseconds); a scan,
+// which stats each file itself, must read the same ones, or every file would be sent again after an upgrade.
+TEST(FetchDirectory, ScanMatchesVersionsTheStateLogHolds) {
+  StageFixture fixture(fetch_descriptor(), "{directory: inbox}");
+  const auto inbox = fixture.dir() / "inbox";
+  for (const char* name : {"kept.txt", "changed.txt", "damaged.txt", "new.html"}) write(inbox / name, "Un texte.");
+  write(inbox / "sub/deeper.txt", "Plus bas.");
+  auto version = [](const std::filesystem::path& file) {
+    const auto mtime = std::filesystem::last_write_time(file);
+    return std::to_string(std::filesystem::file_size(file)) + ":" +
+           std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(mtime.time_since_epoch()).count());
+  };
+  {
+    std::ofstream log(fixture.dir() / "state.log");
+    log << (inbox / "kept.txt").string() << "\t" << version(inbox / "kept.txt") << "\n";
+    log << (inbox / "changed.txt").string() << "\t" << version(inbox / "changed.txt") << "\n";
+    log << (inbox / "damaged.txt").string() << "\t12:x\n";
+    log << (inbox / "sub/deeper.txt").string() << "\t" << version(inbox / "sub/deeper.txt") << "\n";
+  }
+  write(inbox / "changed.txt", "Un texte plus long.");
+  for (const bool recursive : {false, true}) {
+    DirectoryTail tail;
+    ASSERT_TRUE(tail.open({inbox, {".txt", ".html"}, recursive, 0}, fixture.dir() / "state.log").ok());
+    EXPECT_EQ(tail.scan(), 3u);
+    std::set<std::string> queued;
+    while (tail.has_next()) queued.insert(tail.next().path.filename().string());
+    EXPECT_EQ(queued, (std::set<std::string>{"changed.txt", "damaged.txt", "new.html"})) << recursive;
+  }
 }
 
 TEST(FetchStage, MissingDirectoryFailsToStart) {

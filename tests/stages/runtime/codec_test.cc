@@ -84,6 +84,20 @@ TEST(Codec, RandomBytesNeverCrash) {
   }
 }
 
+// The ASCII fast path reads eight bytes at a time: a sequence at any offset from it must be judged alike.
+TEST(Codec, Utf8ValidationAtEveryOffset) {
+  for (std::size_t at = 0; at < 20; ++at) {
+    for (std::size_t tail = 0; tail < 10; ++tail) {
+      const std::string before(at, 'a'), after(tail, 'z');
+      EXPECT_TRUE(is_valid_utf8(before + "\xc3\xa9" + after)) << at << " " << tail;
+      EXPECT_TRUE(is_valid_utf8(before + "\xf0\x9f\x99\x82" + after)) << at << " " << tail;
+      EXPECT_FALSE(is_valid_utf8(before + "\xc3" + after)) << at << " " << tail;
+      EXPECT_FALSE(is_valid_utf8(before + "\xed\xa0\x80" + after)) << at << " " << tail;
+      EXPECT_FALSE(is_valid_utf8(before + "\xff" + after)) << at << " " << tail;
+    }
+  }
+}
+
 TEST(Codec, Utf8Validation) {
   EXPECT_TRUE(is_valid_utf8("Tô Lâm, 越南, Москва"));
   EXPECT_FALSE(is_valid_utf8("\xc0\xaf"));          // overlong
