@@ -20,6 +20,14 @@ class LangidStage final : public runtime::Stage {
         accept_(context.options->get_list("accept")),
         reject_route_(context.options->get_string("route_rejected_to")) {}
 
+  // One identification before READY: CLD2's tables and the n-gram model are read on first use, which the
+  // first document after every start would otherwise wait for.
+  runtime::Status start() override {
+    (void)identify("Les deux ministres ont signé un accord de coopération sur la formation des enseignants.", false,
+                   {});
+    return {};
+  }
+
   std::vector<std::string> route_targets() const override {
     return reject_route_.empty() ? std::vector<std::string>{} : std::vector<std::string>{reject_route_};
   }
