@@ -172,15 +172,17 @@ def run(args):
             f.write(make(i))
     port = free_port()
     db = os.path.join(work, "state", "out.db")
+    # VNAWIRE_BENCH_HWM: every stage's ZeroMQ high-water mark (messages), to weigh memory against throughput.
+    hwm = f", hwm: {int(os.environ['VNAWIRE_BENCH_HWM'])}" if os.environ.get("VNAWIRE_BENCH_HWM") else ""
     with open(os.path.join(work, "pipeline.yaml"), "w") as f:
         f.write(f"""pipeline: {{state_dir: {work}/state, log_level: warn, metrics_address: "127.0.0.1:{port}"}}
 stages:
-  - {{name: fetch, type: fetch, options: {{directory: {inbox}, recursive: true, settle_ms: 0,
+  - {{name: fetch, type: fetch{hwm}, options: {{directory: {inbox}, recursive: true, settle_ms: 0,
                                            poll_interval_ms: {10 if args.rate else 1000}}}}}
-  - {{name: dedupe, type: dedupe, inputs: [fetch]}}
-  - {{name: langid, type: langid, inputs: [dedupe]}}
-  - {{name: extract, type: extract, replicas: {args.replicas}, inputs: [langid]}}
-  - {{name: sink, type: sink_sqlite, inputs: [extract], options: {{path: out.db}}}}
+  - {{name: dedupe, type: dedupe, inputs: [fetch]{hwm}}}
+  - {{name: langid, type: langid, inputs: [dedupe]{hwm}}}
+  - {{name: extract, type: extract, replicas: {args.replicas}, inputs: [langid]{hwm}}}
+  - {{name: sink, type: sink_sqlite, inputs: [extract]{hwm}, options: {{path: out.db}}}}
 """)
     daemon_log = open(os.path.join(work, "daemon.log"), "w")
     # e.g. VNAWIRE_BENCH_WRAP="perf record -e cpu-clock -g -o /tmp/pipeline.perf --" to profile every stage.

@@ -37,7 +37,7 @@ struct Environment {
   int replica = 0;
   std::vector<std::string> inputs;
   milliseconds heartbeat{1000}, drain_timeout{30000};
-  std::int64_t hwm = 1000;
+  std::int64_t hwm = 100;  // the pipeline's default hwm when VNAWIRE_HWM is not set
   std::int64_t max_message_bytes = std::int64_t{256} << 20;
 };
 

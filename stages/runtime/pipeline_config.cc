@@ -187,8 +187,12 @@ const OptionSpecs& stage_entry_specs() {
       {"host", OptionType::String, std::string(""),
        "With transport tcp: the host this stage's replicas run on (`vnawire run --host` there starts them) and "
        "whose address their outputs bind; empty runs them under the main daemon at tcp_host."},
-      {"hwm", OptionType::Int, std::int64_t{1000}, "ZeroMQ high-water mark of the stage's sockets, in messages.", false,
-       1.0, 1000000.0},
+      // 100, not ZeroMQ's 1000: at 60 KB pages a full queue of 1000 held 50-85 MB in dedupe (bench/pipeline_bench.py,
+      // VNAWIRE_BENCH_HWM), and 100 gave the same throughput in that bench, text and HTML.
+      {"hwm", OptionType::Int, std::int64_t{100},
+       "ZeroMQ high-water mark of the stage's sockets, in messages: what waits between two stages is bounded "
+       "by about twice this many documents.",
+       false, 1.0, 1000000.0},
       {"send_timeout_ms", OptionType::Int, std::int64_t{0},
        "Longest wait to hand a document downstream before it is dead-lettered; 0 waits while the stage runs.", false,
        0.0, 3600000.0},

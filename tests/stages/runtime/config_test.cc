@@ -103,7 +103,7 @@ TEST(Config, AnExecStageInZmqModeIsAProgramWithItsEndpointsInItsEnvironment) {
                                "VNAWIRE_IDENTITY=files#1", "VNAWIRE_CONTROL=ipc:///base/state/run/control",
                                "VNAWIRE_INPUTS=ipc:///base/state/run/extract.0.to.files "
                                "ipc:///base/state/run/extract.1.to.files ipc:///base/state/run/extract.2.to.files",
-                               "VNAWIRE_HEARTBEAT_MS=1000", "VNAWIRE_DRAIN_TIMEOUT_MS=30000", "VNAWIRE_HWM=1000",
+                               "VNAWIRE_HEARTBEAT_MS=1000", "VNAWIRE_DRAIN_TIMEOUT_MS=30000", "VNAWIRE_HWM=100",
                                "VNAWIRE_MAX_MESSAGE_BYTES=268435456", "VNAWIRE_STATE_DIR=/base/state/files",
                                "VNAWIRE_DEAD_LETTER=/base/state/deadletter/files.1.jsonl"}) {
     EXPECT_TRUE(variables.count(expected)) << expected;
