@@ -165,7 +165,16 @@ TEST(Pipeline, ACrashedStageIsRestartedAndTheFlowGoesOn) {
       },
       seconds(20)))
       << daemon.errors();
-  // A second crash soon after: the delay before the restart doubles.
+  // A second crash soon after: the delay before the restart doubles. Only once the new process is ready: one
+  // killed while starting is a stage that cannot start, which stops the pipeline by design.
+  auto ready_lines = [&] {
+    const std::string log = daemon.errors();
+    std::size_t n = 0;
+    for (auto at = log.find("[langid#0] ready ("); at != std::string::npos; at = log.find("[langid#0] ready (", at + 1))
+      ++n;
+    return n;
+  };
+  ASSERT_TRUE(wait_until([&] { return ready_lines() >= 2; }, seconds(20))) << daemon.errors();
   const pid_t second = processes_with(needle).at(0);
   ::kill(second, SIGKILL);
   ASSERT_TRUE(wait_until(
