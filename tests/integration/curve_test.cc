@@ -89,7 +89,9 @@ TEST(CurveTcp, ADaemonKilledAndStartedAgainAdoptsTheRemoteReplicasStillRunning) 
   std::optional<Process> daemon;
   daemon.emplace(std::vector<std::string>{kBinary, "run", "-c", (dir / "pipeline.yaml").string()}, dir.path());
   const auto sink = dir / "state/out.jsonl";
-  ASSERT_TRUE(wait_until([&] { return count_lines(sink) >= 100; }, seconds(60))) << daemon->errors();
+  ASSERT_TRUE(wait_until([&] { return count_lines(sink) >= 100; }, seconds(60)))
+      << daemon->errors() << "\nthe host agent:\n"
+      << agent.errors();
   const std::string tag = (dir / "state/run/pipeline.127.0.0.1.yaml").string();
   const std::vector<pid_t> extracts = processes_with(tag);
   ASSERT_EQ(extracts.size(), 2u) << agent.errors();
@@ -102,7 +104,9 @@ TEST(CurveTcp, ADaemonKilledAndStartedAgainAdoptsTheRemoteReplicasStillRunning) 
   ASSERT_EQ(processes_with(tag), extracts);
   write_inbox(dir, 100, 200);
   daemon.emplace(std::vector<std::string>{kBinary, "run", "-c", (dir / "pipeline.yaml").string()}, dir.path());
-  ASSERT_TRUE(wait_until([&] { return stored_so_far(sink) >= 200; }, seconds(60))) << daemon->errors();
+  ASSERT_TRUE(wait_until([&] { return stored_so_far(sink) >= 200; }, seconds(60)))
+      << daemon->errors() << "\nthe host agent:\n"
+      << agent.errors();
   EXPECT_EQ(processes_with(tag), extracts) << "the remote replicas were restarted, not adopted";
   // Ready means every replica was heard from, the remote ones by their heartbeats alone.
   ASSERT_TRUE(wait_until([&] { return daemon->errors().find("pipeline running") != std::string::npos; }, seconds(20)))

@@ -276,9 +276,15 @@ std::map<std::string, int> stored_urls(const std::filesystem::path& sink) {
 }
 
 int free_port_range(int count) {
+  // Below the kernel's ephemeral range: a port free now could otherwise become the local end of any connection
+  // (the pipeline's own stages connect to each other) before the stage that is to bind it starts.
+  int ephemeral_low = 32768;
+  if (std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range"); range) range >> ephemeral_low;
+  const int low = 10000;
+  const int span = std::max(ephemeral_low - count - low, 1000);
   std::mt19937 random(static_cast<unsigned>(::getpid()));
   for (int attempt = 0; attempt < 100; ++attempt) {
-    const int base = 20000 + static_cast<int>(random() % 40000);
+    const int base = low + static_cast<int>(random() % static_cast<unsigned>(span));
     bool ok = true;
     for (int p = base; p < base + count && ok; ++p) {
       int fd = ::socket(AF_INET, SOCK_STREAM, 0);
