@@ -174,8 +174,10 @@ def run(args):
     db = os.path.join(work, "state", "out.db")
     # VNAWIRE_BENCH_HWM: every stage's ZeroMQ high-water mark (messages), to weigh memory against throughput.
     hwm = f", hwm: {int(os.environ['VNAWIRE_BENCH_HWM'])}" if os.environ.get("VNAWIRE_BENCH_HWM") else ""
+    # VNAWIRE_BENCH_PIPELINE: more pipeline settings, e.g. "idle_flush_ms: 0", to weigh one against its default.
+    extra = f", {os.environ['VNAWIRE_BENCH_PIPELINE']}" if os.environ.get("VNAWIRE_BENCH_PIPELINE") else ""
     with open(os.path.join(work, "pipeline.yaml"), "w") as f:
-        f.write(f"""pipeline: {{state_dir: {work}/state, log_level: warn, metrics_address: "127.0.0.1:{port}"}}
+        f.write(f"""pipeline: {{state_dir: {work}/state, log_level: warn, metrics_address: "127.0.0.1:{port}"{extra}}}
 stages:
   - {{name: fetch, type: fetch{hwm}, options: {{directory: {inbox}, recursive: true, settle_ms: 0,
                                            poll_interval_ms: {10 if args.rate else 1000}}}}}

@@ -205,9 +205,9 @@ void finalize_article(Article& article) {
   for (const auto& s : article.body) bytes += s.size();
   const Lexicon* lexicon = bytes <= kMaxRepairBytes ? pick_lexicon(vocab) : nullptr;
 
-  auto repair = [&](std::string& s) {
-    s = util::fold_spaces(split_glued_words(fix_punctuation_spacing(s), lexicon, vocab));
-  };
+  // `s` has its spaces folded already (clean_basic), and both repairs only put one ASCII space between two
+  // letters or after a punctuation mark before one: folding again would change nothing.
+  auto repair = [&](std::string& s) { s = split_glued_words(fix_punctuation_spacing(s), lexicon, vocab); };
   auto repair_opt = [&](std::optional<std::string>& s) {
     if (!s) return;
     repair(*s);

@@ -121,10 +121,11 @@ std::string fix_punctuation_spacing(std::string_view text) {
   // A space is only ever added after ',', ';' or '.' directly followed by a letter: text without
   // such a pair (most paragraphs) is returned as it is, once it is known to be valid UTF-8 (the
   // decoding below would replace invalid bytes).
+  // One pass over the bytes: string_view::find_first_of calls memchr on its set for every byte.
   bool candidate = false;
-  for (std::size_t k = text.find_first_of(",;."); k != std::string_view::npos && !candidate;
-       k = text.find_first_of(",;.", k + 1)) {
-    const auto next = k + 1 < text.size() ? static_cast<unsigned char>(text[k + 1]) : 0;
+  for (std::size_t k = 0; k + 1 < text.size() && !candidate; ++k) {
+    if (text[k] != ',' && text[k] != ';' && text[k] != '.') continue;
+    const auto next = static_cast<unsigned char>(text[k + 1]);
     candidate = next >= 0x80 || (next >= 'a' && next <= 'z') || (next >= 'A' && next <= 'Z');
   }
   if (!candidate && util::is_valid_utf8(text)) return std::string(text);
