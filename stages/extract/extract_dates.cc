@@ -37,7 +37,8 @@ std::vector<Token> tokenize(std::string_view text) {
     while (e > b && is_edge_punct(text[e - 1])) --e;
     const std::string_view after = text.substr(e, j - e);
     // Byte loops, not find_first_of: it calls memchr on its set for every byte, and this runs on every word.
-    const bool ends = std::any_of(after.begin(), after.end(), [](char c) { return c == '.' || c == '!' || c == '?' || c == ';'; });
+    const bool ends =
+        std::any_of(after.begin(), after.end(), [](char c) { return c == '.' || c == '!' || c == '?' || c == ';'; });
     if (e > b) {
       std::string key = util::fold_key(text.substr(b, e - b));
       for (std::size_t q = key.find("\u2019"); q != std::string::npos; q = key.find("\u2019")) key.replace(q, 3, "'");
