@@ -81,7 +81,18 @@ Script ScriptCounts::dominant() const {
 
 ScriptCounts count_scripts(std::string_view text) {
   ScriptCounts counts;
+  auto& latin = counts.letters[static_cast<std::size_t>(Script::Latin)];
   for (std::size_t i = 0; i < text.size();) {
+    if (const auto byte = static_cast<unsigned char>(text[i]); byte < 0x80) {  // ASCII, most of a Latin text
+      ++i;
+      if (const unsigned char lower = byte | 0x20; lower >= 'a' && lower <= 'z') {
+        ++latin;
+        ++counts.total;
+      } else if (byte < 0x20 && byte != '\t' && byte != '\n' && byte != '\r' && byte != '\f') {
+        ++counts.invalid;
+      }
+      continue;
+    }
     char32_t c = 0;
     if (!next_code_point(text, i, c)) {
       ++counts.invalid;
@@ -95,7 +106,7 @@ ScriptCounts count_scripts(std::string_view text) {
     if (!letter_script(c, script)) continue;
     ++counts.letters[static_cast<std::size_t>(script)];
     ++counts.total;
-    if (script == Script::Latin && is_vietnamese_letter(c)) ++counts.vietnamese;
+    if (script == Script::Latin && c >= 0x100 && is_vietnamese_letter(c)) ++counts.vietnamese;
   }
   return counts;
 }
@@ -105,6 +116,11 @@ std::string scrubbed_utf8(std::string_view text) {
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size();) {
     const std::size_t start = i;
+    if (static_cast<unsigned char>(text[i]) < 0x80) {  // a run of ASCII is copied whole
+      while (i < text.size() && static_cast<unsigned char>(text[i]) < 0x80) ++i;
+      out.append(text.substr(start, i - start));
+      continue;
+    }
     char32_t c = 0;
     if (!next_code_point(text, i, c)) {
       out.push_back(' ');
