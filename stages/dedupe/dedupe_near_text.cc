@@ -5,7 +5,6 @@
 #include <unicode/utf8.h>
 
 #include <array>
-#include <cctype>
 #include <string>
 #include <unordered_set>
 
@@ -114,11 +113,20 @@ void append_words(std::string_view folded, std::vector<std::string>& words) {
     word.clear();
   };
   for (int32_t i = 0, length = static_cast<int32_t>(folded.size()); i < length;) {
+    if (const char byte = folded[static_cast<std::size_t>(i)]; static_cast<unsigned char>(byte) < 0x80) {
+      if (ascii_alnum(byte)) {
+        word.push_back(byte);
+      } else {
+        finish();
+      }
+      ++i;
+      continue;
+    }
     const int32_t start = i;
     UChar32 c = 0;
     U8_NEXT(folded.data(), i, length, c);
     const std::string_view bytes = folded.substr(static_cast<std::size_t>(start), static_cast<std::size_t>(i - start));
-    if (c < 0x80 ? std::isalnum(c) != 0 : (c > 0 && u_isalnum(c) && !is_own_word(c))) {
+    if (c < 0x80 ? ascii_alnum(static_cast<char>(c)) : (c > 0 && u_isalnum(c) && !is_own_word(c))) {
       word.append(bytes);
     } else if (c >= 0x80 && is_own_word(c)) {
       finish();

@@ -7,7 +7,6 @@
 #include <unicode/utf8.h>
 #include <xxhash.h>
 
-#include <cctype>
 #include <charconv>
 #include <cstdio>
 
@@ -61,7 +60,7 @@ std::string fold(std::string_view line) {
   for (int32_t i = 0, length = static_cast<int32_t>(line.size()); i < length;) {
     const auto byte = static_cast<unsigned char>(line[static_cast<std::size_t>(i)]);
     if (byte < 0x80) {
-      out.push_back(static_cast<char>(std::tolower(byte)));
+      out.push_back(static_cast<char>(byte >= 'A' && byte <= 'Z' ? byte + ('a' - 'A') : byte));
       ++i;
       continue;
     }
@@ -95,10 +94,15 @@ std::string normalize_folded(std::string_view folded) {
   std::string out;
   out.reserve(folded.size());
   for (int32_t i = 0, length = static_cast<int32_t>(folded.size()); i < length;) {
+    if (const char byte = folded[static_cast<std::size_t>(i)]; static_cast<unsigned char>(byte) < 0x80) {
+      if (ascii_alnum(byte)) out.push_back(byte);
+      ++i;
+      continue;
+    }
     const int32_t start = i;
     UChar32 c = 0;
     U8_NEXT(folded.data(), i, length, c);
-    if (c < 0x80 ? std::isalnum(c) != 0 : (c > 0 && u_isalnum(c)))
+    if (c < 0x80 ? ascii_alnum(static_cast<char>(c)) : (c > 0 && u_isalnum(c)))
       out.append(folded.data() + start, static_cast<std::size_t>(i - start));
   }
   return out;
