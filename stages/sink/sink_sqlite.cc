@@ -72,7 +72,10 @@ class SqliteSink final : public runtime::Stage {
     if (rc != SQLITE_DONE) {
       const std::string why = sqlite3_errmsg(db_);
       // SQLite may roll the whole transaction back on some errors (a full disk, I/O): its rows go in again.
-      if (sqlite3_get_autocommit(db_) != 0) in_transaction_ = false;
+      if (sqlite3_get_autocommit(db_) != 0) {
+        in_transaction_ = false;
+        tables_.discard_text();
+      }
       if (transient(rc)) return runtime::Verdict::retry("database busy: " + why);
       return runtime::Verdict::dead_letter("cannot store the record: " + why);
     }
@@ -160,7 +163,7 @@ class SqliteSink final : public runtime::Stage {
 
   runtime::Status commit() {
     if (!in_transaction_) return {};
-    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK) {
+    if (tables_.write_text() == SQLITE_DONE && sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK) {
       in_transaction_ = false;
       batch_.clear();
       return {};
@@ -175,6 +178,7 @@ class SqliteSink final : public runtime::Stage {
   // which): either way the transaction ends here, so the next one starts clean.
   void roll_back() {
     if (sqlite3_get_autocommit(db_) == 0) (void)sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    tables_.discard_text();  // written again with the batch
     in_transaction_ = false;
   }
 

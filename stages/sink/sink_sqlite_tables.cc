@@ -1,6 +1,7 @@
 // The SQLite sink's normalised tables and migrations (sink_sqlite_tables.h).
 #include "stages/sink/sink_sqlite_tables.h"
 
+#include <algorithm>
 #include <type_traits>
 
 #include "stages/sink/sink_normalised.h"
@@ -162,6 +163,7 @@ runtime::Status fill_from_records(sqlite3* db) {
   }
   sqlite3_finalize(rows);
   if (rc != SQLITE_DONE) return runtime::Status::error(sqlite3_errmsg(db));
+  if (writer.write_text() != SQLITE_DONE) return runtime::Status::error(sqlite3_errmsg(db));
   return {};
 }
 
@@ -214,10 +216,7 @@ int NormalisedWriter::write(const std::string& id, sqlite3_int64 rowid, const nl
     bind_text(statements_[statement], 1, id);
     if (int rc = run(statements_[statement]); rc != SQLITE_DONE) return rc;
   }
-  sqlite3_bind_int64(statements_[kDeleteText], 1, rowid);
-  if (int rc = run(statements_[kDeleteText]); rc != SQLITE_DONE) return rc;
-
-  const NormalisedRows rows = normalise(record);
+  NormalisedRows rows = normalise(record);
   // Runs `statement` with `id` first, then `values` (Text, std::string or int) in order.
   const auto insert = [&](Statement statement, const auto&... values) {
     sqlite3_stmt* prepared = statements_[statement];
@@ -260,12 +259,34 @@ int NormalisedWriter::write(const std::string& id, sqlite3_int64 rowid, const nl
   for (const auto& country : rows.countries) {
     if (rc = insert(kInsertCountry, country); rc != SQLITE_DONE) return rc;
   }
-  sqlite3_stmt* text = statements_[kInsertText];
-  sqlite3_bind_int64(text, 1, rowid);
-  bind_text(text, 2, rows.title);
-  bind_text(text, 3, rows.lead);
-  bind_text(text, 4, rows.body);
-  return run(text);
+  TextRow text{rowid, std::move(rows.title), std::move(rows.lead), std::move(rows.body)};
+  const auto same = std::find_if(texts_.begin(), texts_.end(), [&](const TextRow& t) { return t.rowid == rowid; });
+  if (same != texts_.end()) {
+    *same = std::move(text);  // the same document twice in one transaction: its last version
+  } else {
+    texts_.push_back(std::move(text));
+  }
+  return SQLITE_DONE;
+}
+
+int NormalisedWriter::write_text() {
+  // Every delete first, then every insert: no statement between two inserts whose savepoint would make
+  // FTS5 write out what it holds.
+  int rc = SQLITE_DONE;
+  for (const TextRow& text : texts_) {
+    sqlite3_bind_int64(statements_[kDeleteText], 1, text.rowid);
+    if (rc = run(statements_[kDeleteText]); rc != SQLITE_DONE) return rc;
+  }
+  for (const TextRow& text : texts_) {
+    sqlite3_stmt* insert = statements_[kInsertText];
+    sqlite3_bind_int64(insert, 1, text.rowid);
+    bind_text(insert, 2, text.title);
+    bind_text(insert, 3, text.lead);
+    bind_text(insert, 4, text.body);
+    if (rc = run(insert); rc != SQLITE_DONE) return rc;
+  }
+  texts_.clear();
+  return rc;
 }
 
 }  // namespace vnawire::sink

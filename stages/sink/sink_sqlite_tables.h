@@ -5,7 +5,9 @@
 #include <sqlite3.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "stages/runtime/status.h"
 
@@ -31,10 +33,23 @@ class NormalisedWriter {
   runtime::Status prepare(sqlite3* db);
   // Finalizes the statements (also done by the destructor): call it before closing the connection.
   void finalize();
-  // SQLITE_DONE, or the failing step's code (the caller reads sqlite3_errmsg).
+  // SQLITE_DONE, or the failing step's code (the caller reads sqlite3_errmsg). The full-text row is kept
+  // for write_text(): call it before the transaction commits.
   int write(const std::string& id, sqlite3_int64 rowid, const nlohmann::json& record);
+  // Writes the full-text rows write() kept, all at once: FTS5 turns what it holds into an index segment
+  // at every statement savepoint, so rows written between the other statements would make a segment
+  // (and merges) per document. SQLITE_DONE, or the failing step's code.
+  int write_text();
+  // Forgets the kept rows (after a rollback: the documents are written again).
+  void discard_text() { texts_.clear(); }
 
  private:
+  struct TextRow {
+    sqlite3_int64 rowid = 0;
+    std::optional<std::string> title, lead;
+    std::string body;
+  };
+  std::vector<TextRow> texts_;  // in the order written, one per rowid (a later write replaces an earlier)
   sqlite3* db_ = nullptr;
   enum Statement {
     kDeletePersons,

@@ -49,6 +49,8 @@ Row query(const std::filesystem::path& db_path, const std::string& id) {
   return row;
 }
 
+std::string scalar(const std::filesystem::path& db_path, const std::string& sql);
+
 TEST(SqliteSink, UpsertIsIdempotentAndCountsVersions) {
   StageFixture fixture(sqlite_descriptor(), "{path: out.db}");
   auto& stage = fixture.start();
@@ -173,6 +175,8 @@ TEST(SqliteSink, AFailedCommitIsRolledBackAndItsRecordsAreWrittenAgain) {
   ASSERT_EQ(stage.on_message(second).disposition, Disposition::Forward);
   ASSERT_TRUE(stage.flush().ok());
   EXPECT_EQ(query(fixture.dir() / "out.db", "d2").count, 2);
+  EXPECT_EQ(scalar(fixture.dir() / "out.db", "SELECT count(*) FROM documents_text"), "2")
+      << "the full text of the rolled-back record is written again, once";
 }
 
 TEST(SqliteSink, ABatchCommitThatFailsLeavesNoTransactionBehindAndTheNextDocumentWritesItAgain) {
@@ -631,6 +635,38 @@ TEST(SqliteSink, PersonsEventsQuotesAndFullTextHaveTablesAReplayLeavesThemAsThey
   ASSERT_EQ(stage.on_message(update).disposition, Disposition::Forward);
   ASSERT_TRUE(stage.flush().ok());
   testing::expect_meeting_update_rows([&](const std::string& sql) { return scalar(db, sql); });
+}
+
+// The full-text rows wait for the commit (FTS5 would otherwise write an index segment per document): a
+// document written twice in one transaction is indexed once, with its last text.
+TEST(SqliteSink, TheFullTextOfABatchIsWrittenAtItsCommitWithEachDocumentsLastText) {
+  StageFixture fixture(sqlite_descriptor(), "{path: out.db}");
+  auto& stage = fixture.start();
+  auto first = make_document("a", "riziculture dans le delta");
+  auto other = make_document("b", "festival de musique");
+  auto corrected = make_document("a", "aquaculture dans le delta");
+  for (auto* doc : {&first, &other, &corrected}) ASSERT_EQ(stage.on_message(*doc).disposition, Disposition::Forward);
+  const auto db = fixture.dir() / "out.db";
+  const auto match = [&](const std::string& word) {
+    return scalar(db,
+                  "SELECT group_concat(id) FROM (SELECT d.id FROM documents_text t JOIN documents d ON d.rowid = t.rowid "
+                  "WHERE documents_text MATCH '" +
+                      word + "' ORDER BY 1)");
+  };
+  EXPECT_EQ(scalar(db, "SELECT count(*) FROM documents_text"), "0") << "nothing is visible before the commit";
+  ASSERT_TRUE(stage.flush().ok());
+  EXPECT_EQ(scalar(db, "SELECT count(*) FROM documents_text"), "2");
+  EXPECT_EQ(match("aquaculture"), "a");
+  EXPECT_EQ(match("riziculture"), "") << "the first text of a was replaced within the transaction";
+  EXPECT_EQ(match("delta"), "a");
+  EXPECT_EQ(match("festival"), "b");
+  // In the next transaction the same document replaces its indexed text too.
+  auto again = make_document("a", "pisciculture");
+  ASSERT_EQ(stage.on_message(again).disposition, Disposition::Forward);
+  ASSERT_TRUE(stage.flush().ok());
+  EXPECT_EQ(match("pisciculture"), "a");
+  EXPECT_EQ(match("delta"), "");
+  EXPECT_EQ(scalar(db, "SELECT count(*) FROM documents_text"), "2");
 }
 
 TEST(SqliteSink, AFirstVersionDatabaseIsMigratedAndItsRecordsFillTheNewTables) {
