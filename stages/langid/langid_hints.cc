@@ -11,7 +11,8 @@ namespace {
 // The languages VNA's editions are named by, in host labels and path segments.
 constexpr std::array<std::string_view, 10> kEditions = {"vi", "en", "fr", "es", "ru", "zh", "lo", "km", "ja", "ko"};
 
-char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
+// std::tolower of the C locale, inline: for_each_tag lowers whole pages with it.
+char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
 
 std::string lowered(std::string_view text) {
   std::string out(text);
