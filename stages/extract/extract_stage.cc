@@ -96,8 +96,8 @@ class ExtractStage final : public runtime::Stage {
   }
 
   // One text dispatch and one HTML page through the whole extraction before READY: the lexicons, the
-  // gazetteer and libxml2 load on first use (about 90 ms, measured with the `vnawire extract` filter), which
-  // the first document after every start would otherwise wait for.
+  // gazetteer and libxml2 load on first use, which the first document after every start would otherwise
+  // wait for (without it, the first documents through a fresh pipeline took 157-220 ms: docs/performance.md).
   void warm_up() const {
     nlohmann::json record = nlohmann::json::object();
     add_article_fields(extract_text_dispatch(kWarmUpText), record);
