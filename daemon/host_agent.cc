@@ -14,6 +14,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "daemon/child_descriptors.h"
 #include "stages/runtime/logging.h"
 #include "stages/runtime/stage_runner.h"
 
@@ -51,6 +52,7 @@ pid_t start(const LocalReplica& replica, const SupervisorOptions& options, const
     // As under the main daemon: no stage outlives the process that restarts it.
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() != parent) ::_exit(1);
+    close_inherited_descriptors();
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }

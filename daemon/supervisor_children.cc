@@ -15,6 +15,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "daemon/child_descriptors.h"
 #include "stages/runtime/wiring.h"
 
 namespace vnawire::daemon {
@@ -91,6 +92,7 @@ void Supervisor::Impl::spawn(Replica& replica) {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    close_inherited_descriptors();
     if (program) {
       ::execvpe(argv[0], argv.data(), envp.data());
     } else {

@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <iterator>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "tests/integration/harness.h"
 
@@ -83,6 +85,58 @@ TEST(Pipeline, ADaemonKilledWithSigkillLeavesNoStageBehindAndARestartFinishesThe
   EXPECT_EQ(count_lines(dir / "state/deadletter/dedupe.0.jsonl") + count_lines(dir / "state/deadletter/langid.0.jsonl"),
             0u)
       << "a document that its source sends again was dead-lettered";
+}
+
+// "socket:[inode]" for each socket a process holds open.
+std::set<std::string> sockets_of(pid_t pid) {
+  std::set<std::string> sockets;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+    const std::string target = std::filesystem::read_symlink(entry.path(), ec).string();
+    if (!ec && target.starts_with("socket:")) sockets.insert(target);
+  }
+  return sockets;
+}
+
+// "socket:[inode]" of every listening TCP socket of the machine (/proc/net/tcp and tcp6, state 0A).
+std::set<std::string> listening_sockets() {
+  std::set<std::string> sockets;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::istringstream lines(read_file(table));
+    std::string line;
+    std::getline(lines, line);  // the column names
+    while (std::getline(lines, line)) {
+      std::istringstream fields(line);
+      std::vector<std::string> field{std::istream_iterator<std::string>(fields), {}};
+      if (field.size() > 9 && field[3] == "0A") sockets.insert("socket:[" + field[9] + "]");
+    }
+  }
+  return sockets;
+}
+
+// The daemon's metrics listener must not live on in its stages (Asio opens it without close-on-exec): a stage
+// that outlived a killed daemon would hold the port, and the next daemon could not serve metrics on it.
+TEST(Pipeline, StageProcessesInheritNoneOfTheDaemonsListeningSockets) {
+  TempDir dir;
+  write_inbox(dir, 0, 5);
+  write_file(dir / "pipeline.yaml", whole_pipeline_yaml(dir, ""));
+  Process daemon({kBinary, "run", "-c", (dir / "pipeline.yaml").string()}, dir.path());
+  ASSERT_TRUE(wait_until([&] { return count_lines(dir / "state/out.jsonl") >= 5; }, seconds(60))) << daemon.errors();
+  const std::set<std::string> listening = listening_sockets();
+  std::set<std::string> listeners;
+  for (const auto& socket : sockets_of(daemon.pid())) {
+    if (listening.contains(socket)) listeners.insert(socket);
+  }
+  ASSERT_FALSE(listeners.empty()) << "the daemon serves its metrics on a TCP listener";
+  const std::vector<pid_t> stages = processes_with("--base-dir " + dir.path().string() + " --stage ");
+  ASSERT_EQ(stages.size(), 6u) << describe_processes(stages);  // extract has two replicas
+  for (const pid_t stage : stages) {
+    for (const auto& socket : sockets_of(stage)) {
+      EXPECT_FALSE(listeners.contains(socket)) << "stage pid " << stage << " holds the daemon's listener " << socket;
+    }
+  }
+  daemon.signal(SIGTERM);
+  ASSERT_EQ(daemon.wait(seconds(30)), 0) << daemon.errors();
 }
 
 TEST(Pipeline, SigtermDrainsInFlightDocumentsAndARestartFinishesTheRest) {
