@@ -3,6 +3,7 @@
 #include "daemon/supervisor_impl.h"
 
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <iterator>
 
@@ -122,13 +123,24 @@ std::string Supervisor::Impl::handle_acks(const nlohmann::json& body) {
     finished[origin].push_back(runtime::token_hex(root));
   });
   for (auto& [origin, roots] : finished) {
+    const std::size_t count = roots.size();
     const std::string text = nlohmann::json{{"roots", std::move(roots)}}.dump();
     std::array<zmq::const_buffer, 3> frames = {zmq::buffer(origin), zmq::buffer(std::string_view(runtime::kDone)),
                                                zmq::buffer(text)};
+    // Not delivered (the source is restarting, or its control pipe is full): the source sends those documents
+    // again when their acknowledgement is overdue. Said, so that a late resend or a dirty stop has its reason.
+    std::string lost;
+    bool restarting = false;
     try {
-      // Unroutable (the source is restarting) is dropped: the source sends those documents again.
-      (void)zmq::send_multipart(*control_, frames, zmq::send_flags::dontwait);
-    } catch (const zmq::error_t&) {
+      if (!zmq::send_multipart(*control_, frames, zmq::send_flags::dontwait)) lost = "its control queue is full";
+    } catch (const zmq::error_t& e) {
+      lost = e.what();
+      restarting = e.num() == EHOSTUNREACH;  // expected while it restarts: not worth a warning each time
+    }
+    if (!lost.empty()) {
+      log_->log(restarting ? spdlog::level::debug : spdlog::level::warn,
+                "could not tell {} that {} document(s) are acknowledged ({}): it will send them again", origin, count,
+                lost);
     }
   }
   return applied < 0 ? "malformed acknowledgement report" : "";
