@@ -45,13 +45,19 @@ std::string duration_text(double seconds) {
   return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
 }
 
+int progress_percent(std::uint64_t done, std::uint64_t total) {
+  if (total == 0) return 0;
+  if (done >= total) return 100;
+  return static_cast<int>(done * 100 / total);
+}
+
 std::string render_progress(std::string_view label, std::uint64_t done, std::uint64_t total, ProgressUnit unit,
                             double rate_per_second, int width) {
   const double part = total > 0 ? std::min(1.0, static_cast<double>(done) / static_cast<double>(total)) : 0.0;
   const int filled = static_cast<int>(part * width);
   std::string bar(static_cast<std::size_t>(filled), '#');
   bar.append(static_cast<std::size_t>(width - filled), '.');
-  std::string line = fmt::format("{} [{}] {:3}%  {}/{}", label, bar, static_cast<int>(part * 100),
+  std::string line = fmt::format("{} [{}] {:3}%  {}/{}", label, bar, progress_percent(done, total),
                                  progress_amount(done, unit), progress_amount(total, unit));
   if (rate_per_second > 0) {
     const std::string rate = unit == ProgressUnit::Bytes

@@ -25,6 +25,10 @@ std::string progress_amount(std::uint64_t n, ProgressUnit unit);
 std::string render_progress(std::string_view label, std::uint64_t done, std::uint64_t total, ProgressUnit unit,
                             double rate_per_second, int width = 30);
 
+// The whole percent of `total` that `done` is, at most 100 (0 when the total is not known): the bar's figure,
+// and the status line's.
+int progress_percent(std::uint64_t done, std::uint64_t total);
+
 // "24s", "3m05s", "2h07m".
 std::string duration_text(double seconds);
 

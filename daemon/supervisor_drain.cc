@@ -145,7 +145,7 @@ void Supervisor::Impl::log_progress(bool force) {
     if (s.dead_lettered) line += fmt::format(" dead {}", s.dead_lettered);
     if (s.restarts) line += fmt::format(" restarts {}", s.restarts);
     if (s.progress_total > 0) {
-      line += fmt::format(" backfill {}% of {}", s.progress_done * 100 / s.progress_total,
+      line += fmt::format(" backfill {}% of {}", progress_percent(s.progress_done, s.progress_total),
                           progress_amount(s.progress_total, ProgressUnit::Bytes));
     }
   }

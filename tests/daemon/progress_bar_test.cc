@@ -39,6 +39,16 @@ TEST(ProgressBar, ALineHasTheShareTheAmountsTheRateAndTheTimeLeft) {
   EXPECT_EQ(render_progress("x", 12, 10, ProgressUnit::Documents, 1, 4), "x [####] 100%  12/10  1.0 docs/s  ETA 0s");
 }
 
+// One figure for the bar and the status line: whole percents rounded down, never past 100.
+TEST(ProgressBar, ThePercentIsRoundedDownAndNeverPastAHundred) {
+  EXPECT_EQ(progress_percent(29, 100), 29);  // 0.29 * 100 is 28.999... in floating point
+  EXPECT_EQ(progress_percent(999, 1000), 99);
+  EXPECT_EQ(progress_percent(1000, 1000), 100);
+  EXPECT_EQ(progress_percent(1200, 1000), 100) << "a file that grew while it was read";
+  EXPECT_EQ(progress_percent(5, 0), 0) << "no total known yet";
+  EXPECT_EQ(progress_percent(std::uint64_t{1} << 50, std::uint64_t{1} << 51), 50);
+}
+
 TEST(ProgressBar, TheRateIsTakenOverTheLastTenSecondsAndStartsOverWhenTheCountGoesBack) {
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
