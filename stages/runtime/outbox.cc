@@ -162,11 +162,12 @@ const Outbox::Entry* Outbox::find(std::uint64_t seq) const {
   return it == entries_.end() ? nullptr : &it->second;
 }
 
-std::vector<std::uint64_t> Outbox::due(std::int64_t now_ms, std::int64_t timeout_ms, std::size_t limit) const {
+std::vector<std::uint64_t> Outbox::due(std::int64_t now_ms, std::int64_t timeout_ms, std::size_t limit,
+                                       bool backoff) const {
   std::vector<std::uint64_t> seqs;
   for (const auto& [seq, entry] : entries_) {
     if (seqs.size() >= limit) break;
-    const std::int64_t wait = timeout_ms << std::min<std::uint32_t>(entry.attempt, 4);
+    const std::int64_t wait = backoff ? timeout_ms << std::min<std::uint32_t>(entry.attempt, 4) : timeout_ms;
     if (now_ms - entry.sent_ms >= wait) seqs.push_back(seq);
   }
   return seqs;

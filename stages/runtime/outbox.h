@@ -54,8 +54,10 @@ class Outbox {
   // The entry sent under `root`, if it is still here.
   const Entry* find_root(std::uint64_t root, std::uint64_t* seq) const;
   const Entry* find(std::uint64_t seq) const;
-  // Entries whose last send is older than timeout_ms << min(attempt, 4), oldest first, at most `limit`.
-  std::vector<std::uint64_t> due(std::int64_t now_ms, std::int64_t timeout_ms, std::size_t limit) const;
+  // Entries whose last send is older than timeout_ms << min(attempt, 4), oldest first, at most `limit`; with
+  // `backoff` false, older than timeout_ms whatever the attempt (a source draining has no time to back off).
+  std::vector<std::uint64_t> due(std::int64_t now_ms, std::int64_t timeout_ms, std::size_t limit,
+                                 bool backoff = true) const;
   // Makes every entry due now (in memory only): what a previous process sent may have been acknowledged to
   // it while it was dying, or never, and no acknowledgement can come for a root the daemon forgot.
   void make_all_due() {

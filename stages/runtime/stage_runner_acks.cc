@@ -66,7 +66,9 @@ bool Runner::write_outbox() {
 void Runner::resend_overdue() {
   const auto now = wall_ms();
   next_resend_ = Clock::now() + std::clamp(milliseconds(ack_timeout_ms_ / 4), milliseconds(20), milliseconds(1000));
-  for (const std::uint64_t seq : outbox_->due(now, ack_timeout_ms_, kSourceBudget)) {
+  // Stopping, the drain's deadline is nearer than a backed-off resend may be (16 times ack_timeout_ms): what is
+  // overdue by the plain timeout goes again now, or it would only be sent at the next start.
+  for (const std::uint64_t seq : outbox_->due(now, ack_timeout_ms_, kSourceBudget, !stopping_)) {
     const Outbox::Entry entry = *outbox_->find(seq);
     Header header{entry.id, entry.attempt, entry.trace, ""};
     auto payload = outbox_->payload(seq);

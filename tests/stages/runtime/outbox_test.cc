@@ -77,6 +77,9 @@ TEST_F(OutboxTest, ADocumentIsDueAfterTheTimeoutWhichDoublesWithEachAttempt) {
   EXPECT_EQ(outbox.due(13'999, 1000, 10), std::vector<std::uint64_t>{1});
   EXPECT_EQ(outbox.due(14'000, 1000, 10), (std::vector<std::uint64_t>{1, 2}));
   EXPECT_EQ(outbox.due(14'000, 1000, 1), std::vector<std::uint64_t>{1}) << "at most `limit`, oldest first";
+  // Without the backoff (a source draining): the plain timeout, whatever the attempt.
+  EXPECT_EQ(outbox.due(11'000, 1000, 10, false), (std::vector<std::uint64_t>{1, 2}));
+  EXPECT_TRUE(outbox.due(10'999, 1000, 10, false).empty());
 }
 
 TEST_F(OutboxTest, PayloadsNotYetCommittedAreReadFromMemory) {
