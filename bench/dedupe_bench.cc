@@ -91,7 +91,13 @@ void BM_BandTable(benchmark::State& state) {
   }
   state.counters["bytes_per_doc"] = static_cast<double>(table.memory_bytes()) / number;
 }
-BENCHMARK(BM_BandTable)->Arg(10'000)->Arg(100'000)->Arg(1'000'000)->Arg(10'000'000)->Unit(benchmark::kMicrosecond)->Iterations(20'000);
+BENCHMARK(BM_BandTable)
+    ->Arg(10'000)
+    ->Arg(100'000)
+    ->Arg(1'000'000)
+    ->Arg(10'000'000)
+    ->Unit(benchmark::kMicrosecond)
+    ->Iterations(20'000);
 
 // Fills a store with state.range(0) documents of the generated stream, then times deciding and recording
 // the next ones (signatures made beforehand); state.range(1) picks the method (0 MinHash 64x1, the

@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "stages/dedupe/dedupe_normalize.h"
+#include "stages/runtime/ascii_text.h"
 
 namespace vnawire::dedupe {
 namespace {
@@ -114,7 +115,7 @@ void append_words(std::string_view folded, std::vector<std::string>& words) {
   };
   for (int32_t i = 0, length = static_cast<int32_t>(folded.size()); i < length;) {
     if (const char byte = folded[static_cast<std::size_t>(i)]; static_cast<unsigned char>(byte) < 0x80) {
-      if (ascii_alnum(byte)) {
+      if (runtime::ascii_alnum(byte)) {
         word.push_back(byte);
       } else {
         finish();
@@ -126,7 +127,7 @@ void append_words(std::string_view folded, std::vector<std::string>& words) {
     UChar32 c = 0;
     U8_NEXT(folded.data(), i, length, c);
     const std::string_view bytes = folded.substr(static_cast<std::size_t>(start), static_cast<std::size_t>(i - start));
-    if (c < 0x80 ? ascii_alnum(static_cast<char>(c)) : (c > 0 && u_isalnum(c) && !is_own_word(c))) {
+    if (c < 0x80 ? runtime::ascii_alnum(static_cast<char>(c)) : (c > 0 && u_isalnum(c) && !is_own_word(c))) {
       word.append(bytes);
     } else if (c >= 0x80 && is_own_word(c)) {
       finish();

@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "stages/runtime/ascii_text.h"
 #include "stages/runtime/markup.h"
 
 namespace vnawire::dedupe {
@@ -60,7 +61,7 @@ std::string fold(std::string_view line) {
   for (int32_t i = 0, length = static_cast<int32_t>(line.size()); i < length;) {
     const auto byte = static_cast<unsigned char>(line[static_cast<std::size_t>(i)]);
     if (byte < 0x80) {
-      out.push_back(static_cast<char>(byte >= 'A' && byte <= 'Z' ? byte + ('a' - 'A') : byte));
+      out.push_back(runtime::ascii_lower(static_cast<char>(byte)));
       ++i;
       continue;
     }
@@ -95,14 +96,14 @@ std::string normalize_folded(std::string_view folded) {
   out.reserve(folded.size());
   for (int32_t i = 0, length = static_cast<int32_t>(folded.size()); i < length;) {
     if (const char byte = folded[static_cast<std::size_t>(i)]; static_cast<unsigned char>(byte) < 0x80) {
-      if (ascii_alnum(byte)) out.push_back(byte);
+      if (runtime::ascii_alnum(byte)) out.push_back(byte);
       ++i;
       continue;
     }
     const int32_t start = i;
     UChar32 c = 0;
     U8_NEXT(folded.data(), i, length, c);
-    if (c < 0x80 ? ascii_alnum(static_cast<char>(c)) : (c > 0 && u_isalnum(c)))
+    if (c < 0x80 ? runtime::ascii_alnum(static_cast<char>(c)) : (c > 0 && u_isalnum(c)))
       out.append(folded.data() + start, static_cast<std::size_t>(i - start));
   }
   return out;

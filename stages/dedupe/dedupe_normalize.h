@@ -34,9 +34,6 @@ struct DedupeText {
 };
 DedupeText prepare_text(std::string_view body, bool is_html, bool with_words);
 
-// std::isalnum of the C locale for an ASCII byte, without its call: the text loops run it on every byte.
-inline bool ascii_alnum(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-
 // A 128-bit fingerprint (XXH3-128) of bytes, as 32 hex digits: of normalised text to find duplicates,
 // and of a document id to key it in the store.
 std::string fingerprint(std::string_view bytes);

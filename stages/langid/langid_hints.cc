@@ -5,25 +5,19 @@
 #include <array>
 #include <cctype>
 
+#include "stages/runtime/ascii_text.h"
+
 namespace vnawire::langid {
 namespace {
 
 // The languages VNA's editions are named by, in host labels and path segments.
 constexpr std::array<std::string_view, 10> kEditions = {"vi", "en", "fr", "es", "ru", "zh", "lo", "km", "ja", "ko"};
 
-// std::tolower of the C locale, inline: for_each_tag lowers whole pages with it.
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
-
-std::string lowered(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), lower);
-  return out;
-}
 
 // The value of attribute `name` inside one tag's text (`<html lang="fr" ...>`); "" when absent. `name` must be
 // preceded by white space so that "xml:lang" does not match "lang" and "data-lang" does not either.
 std::string attribute_value(std::string_view tag, std::string_view name) {
-  const std::string low = lowered(tag);
+  const std::string low = runtime::ascii_lowered(tag);
   for (std::size_t at = low.find(name); at != std::string::npos; at = low.find(name, at + 1)) {
     if (at == 0 || !std::isspace(static_cast<unsigned char>(low[at - 1]))) continue;
     std::size_t i = at + name.size();
@@ -47,7 +41,7 @@ std::string attribute_value(std::string_view tag, std::string_view name) {
 // Each `<name ...>` tag's text in `html`, in order, for the callback until it returns true.
 template <typename Visit>
 void for_each_tag(std::string_view html, std::string_view name, Visit visit) {
-  const std::string low = lowered(html);
+  const std::string low = runtime::ascii_lowered(html);
   const std::string open = "<" + std::string(name);
   for (std::size_t at = low.find(open); at != std::string::npos; at = low.find(open, at + 1)) {
     const std::size_t after = at + open.size();
@@ -65,7 +59,7 @@ std::string primary_language(std::string_view tag) {
   while (!tag.empty() && std::isspace(static_cast<unsigned char>(tag.back()))) tag.remove_suffix(1);
   if (tag.find(',') != std::string_view::npos) return "";  // several languages name none
   const std::size_t end = std::min(tag.find_first_of("-_"), tag.size());
-  const std::string primary = lowered(tag.substr(0, end));
+  const std::string primary = runtime::ascii_lowered(tag.substr(0, end));
   if (primary.size() < 2 || primary.size() > 3) return "";
   if (!std::all_of(primary.begin(), primary.end(), [](char c) { return c >= 'a' && c <= 'z'; })) return "";
   if (primary == "und" || primary == "mul" || primary == "zxx" || primary == "mis") return "";
@@ -83,7 +77,7 @@ std::string html_declared_language(std::string_view html) {
   });
   if (!found.empty()) return found;
   for_each_tag(html, "meta", [&](std::string_view tag) {
-    if (lowered(attribute_value(tag, "http-equiv")) != "content-language") return false;
+    if (runtime::ascii_lowered(attribute_value(tag, "http-equiv")) != "content-language") return false;
     found = primary_language(attribute_value(tag, "content"));
     return true;
   });
@@ -95,10 +89,10 @@ std::string url_edition(std::string_view url) {
   if (scheme == std::string_view::npos) return "";
   std::string_view rest = url.substr(scheme + 3);
   const std::size_t slash = std::min(rest.find('/'), rest.size());
-  const std::string host = lowered(rest.substr(0, slash));
+  const std::string host = runtime::ascii_lowered(rest.substr(0, slash));
   std::string_view path = rest.substr(slash);
   auto edition = [](std::string_view candidate) {
-    const std::string low = lowered(candidate);
+    const std::string low = runtime::ascii_lowered(candidate);
     return std::find(kEditions.begin(), kEditions.end(), low) != kEditions.end() ? low : std::string();
   };
   const std::size_t dot = host.find('.');

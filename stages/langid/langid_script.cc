@@ -50,6 +50,9 @@ bool letter_script(char32_t c, Script& script) {
   return true;
 }
 
+// Control characters do not occur in text: binary data.
+bool is_binary_control(char32_t c) { return c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f'; }
+
 }  // namespace
 
 bool next_code_point(std::string_view text, std::size_t& i, char32_t& out) {
@@ -88,7 +91,7 @@ ScriptCounts count_scripts(std::string_view text) {
       if (const unsigned char lower = byte | 0x20; lower >= 'a' && lower <= 'z') {
         ++latin;
         ++counts.total;
-      } else if (byte < 0x20 && byte != '\t' && byte != '\n' && byte != '\r' && byte != '\f') {
+      } else if (is_binary_control(byte)) {
         ++counts.invalid;
       }
       continue;
@@ -98,8 +101,8 @@ ScriptCounts count_scripts(std::string_view text) {
       ++counts.invalid;
       continue;
     }
-    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f') {
-      ++counts.invalid;  // control characters do not occur in text: binary data
+    if (is_binary_control(c)) {
+      ++counts.invalid;
       continue;
     }
     Script script = Script::Other;

@@ -13,8 +13,6 @@ std::string_view trim(std::string_view text, std::string_view spaces) {
   return text.substr(first, text.find_last_not_of(spaces) - first + 1);
 }
 
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
 std::string ascii_lowered(std::string_view text) {
   std::string out(text);
   std::transform(out.begin(), out.end(), out.begin(), ascii_lower);

@@ -19,7 +19,9 @@ bool is_space(char c, std::string_view spaces = kAsciiSpace);
 // `text` without the leading and trailing characters of `spaces`.
 std::string_view trim(std::string_view text, std::string_view spaces = kAsciiSpace);
 
-char ascii_lower(char c);
+// Inline: text loops call these on every byte.
+inline char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+inline bool ascii_alnum(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 std::string ascii_lowered(std::string_view text);
 
 // Case-insensitive (ASCII) equality and prefix test, as header names, directives and tokens compare.
