@@ -362,14 +362,19 @@ int Runner::run() {
 
     bool input_empty = false;
     if (want_input) {
-      // Take a bounded batch so control messages and timers are never starved.
+      // Take what is waiting, a bounded batch, before handing any of it on: the counts announced before the
+      // sends, the acknowledgements and the poll are then paid once per batch, not per document. The bounds
+      // keep control messages and timers from starving, and hold back at most kInputBatch documents (or
+      // kInputBatchTime of work) from downstream; a stage whose input is not backed up takes one at a time.
       int taken = 0;
-      while (taken < 256 && pending_.empty() && !retry_document_) {
+      const auto batch_deadline = Clock::now() + kInputBatchTime;
+      while (taken < 256 && pending_.size() < kInputBatch && !retry_document_) {
         if (!receive_one()) {
           input_empty = true;
           break;
         }
         ++taken;
+        if (!pending_.empty() && Clock::now() >= batch_deadline) break;
       }
       if (stopping_ && taken == 0) input_drained_ = true;
     }

@@ -103,6 +103,23 @@ class BatchingSink final : public runtime::Stage {
   int held_ = 0;
 };
 
+// A processor that forwards everything and holds its first document until the test opens the gate, so
+// that what the test sends meanwhile waits in its input.
+class GatedProcessor final : public runtime::Stage {
+ public:
+  static std::atomic<bool>& gate() {
+    static std::atomic<bool> open{false};
+    return open;
+  }
+  runtime::Verdict on_message(runtime::Document&) override {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!gate() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return runtime::Verdict::forward();
+  }
+};
+
 // The registry's stage types plus the test ones above.
 inline const runtime::StageDescriptor* stage_type_or_test_type(const std::string& type) {
   static const runtime::StageDescriptor source{
@@ -126,7 +143,15 @@ inline const runtime::StageDescriptor* stage_type_or_test_type(const std::string
       1,
       {},
       [](const runtime::StageContext&) { return std::make_unique<BatchingSink>(); }};
+  static const runtime::StageDescriptor gated{
+      "gated_processor",
+      "Test processor that holds its first document until the test opens the gate.",
+      runtime::StageRole::Processor,
+      1,
+      {},
+      [](const runtime::StageContext&) { return std::make_unique<GatedProcessor>(); }};
   if (type == source.type) return &source;
+  if (type == gated.type) return &gated;
   if (type == failing.type) return &failing;
   if (type == batching.type) return &batching;
   return stages::find_stage(type);
@@ -213,6 +238,8 @@ class RunnerFixture {
 
   // The ACK reports received so far, [origin, root hex, value hex] each, in order.
   const std::vector<nlohmann::json>& acks() const { return acks_; }
+  // How many ACK messages carried them.
+  std::size_t ack_messages() const { return ack_messages_; }
   // Reads the control channel for `wait`.
   void pump(std::chrono::milliseconds wait) { read_control(wait); }
   // Tells the replica (a source) that these roots are finished, as the daemon's acker does.
@@ -283,6 +310,7 @@ class RunnerFixture {
       if (frames.size() != 3 || frames[0].to_string_view() != identity_) continue;
       auto body = nlohmann::json::parse(frames[2].to_string_view());
       if (frames[1].to_string_view() == runtime::kAck) {
+        ++ack_messages_;
         for (auto& entry : body["acks"]) acks_.push_back(std::move(entry));
       } else {
         counters_ = std::move(body);
@@ -300,6 +328,7 @@ class RunnerFixture {
   int exit_code_ = -1;
   nlohmann::json counters_ = nlohmann::json::object();
   std::vector<nlohmann::json> acks_;
+  std::size_t ack_messages_ = 0;
 };
 
 // Sends a document as the two frames of a data message.

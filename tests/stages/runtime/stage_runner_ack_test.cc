@@ -2,6 +2,9 @@
 // max_attempts, the reports of a processor and a sink, and back-pressure from unacknowledged documents.
 #include <gtest/gtest.h>
 
+#include <set>
+#include <thread>
+
 #include "stages/runtime/ack.h"
 #include "stages/runtime/codec.h"
 #include "tests/stages/runner_fixture.h"
@@ -143,6 +146,38 @@ TEST(StageRunnerAcks, AProcessorReportsTheEdgeItTookXoredWithTheEdgesItHandedOn)
   EXPECT_NE(token->edge, 0xbbU);
   ASSERT_TRUE(fixture.wait_for([&](const nlohmann::json&) { return !fixture.acks().empty(); }, seconds(10)));
   EXPECT_EQ(hex(fixture.acks()[0][2]), 0xbbU ^ token->edge);
+  EXPECT_EQ(fixture.stop(), 0);
+}
+
+// What waits in a processor's input is taken as a batch: handed on in order, and its acknowledgements
+// reported in one message, not one per document (per document, the reports and the counts announced
+// before each send cost the pipeline more than some stages' own work).
+TEST(StageRunnerAcks, DocumentsWaitingInTheInputAreHandedOnInOrderAndReportedInOneMessage) {
+  testing::GatedProcessor::gate() = false;
+  RunnerFixture fixture(
+      "  - {name: src, type: scripted_source}\n"
+      "  - {name: gate, type: gated_processor, inputs: [src]}\n"
+      "  - {name: out, type: sink_jsonl, inputs: [gate]}\n",
+      "acknowledgements: true");
+  fixture.start("gate");
+  auto input = fixture.producer("src", "gate");
+  auto output = fixture.consumer("gate", "out");
+  constexpr int kDocuments = 20;
+  for (int i = 0; i < kDocuments; ++i) {
+    Document document = document_of_size("d" + std::to_string(i), 200);
+    document.header.ack =
+        "src#0/" + token_hex(0x100U + static_cast<unsigned>(i)) + "/" + token_hex(0x200U + static_cast<unsigned>(i));
+    testing::send_document(input, document);
+  }
+  std::this_thread::sleep_for(milliseconds(300));  // the first is held; the others reach the stage's input
+  testing::GatedProcessor::gate() = true;
+  for (int i = 0; i < kDocuments; ++i) EXPECT_EQ(receive(output).header.id, "d" + std::to_string(i));
+  ASSERT_TRUE(
+      fixture.wait_for([&](const nlohmann::json&) { return fixture.acks().size() == kDocuments; }, seconds(10)));
+  EXPECT_LE(fixture.ack_messages(), 3u) << "the first document's report, then the batch's";
+  std::set<std::uint64_t> roots;
+  for (const auto& report : fixture.acks()) roots.insert(hex(report[1]));
+  EXPECT_EQ(roots.size(), static_cast<std::size_t>(kDocuments));
   EXPECT_EQ(fixture.stop(), 0);
 }
 
