@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "stages/extract/extract_arena.h"
+#include "stages/runtime/byte_scan.h"
 #include "stages/runtime/markup.h"
 
 namespace vnawire::extract::dom {
@@ -25,7 +26,7 @@ DocPtr parse_html(std::string_view html, std::string_view url) {
   const std::string base(url);
   // libxml2 reads an undeclared HTML page as Latin-1: say UTF-8 when the bytes are UTF-8. Only then is the
   // code left out: in other bytes, what a script holds may change how libxml2 decodes the rest.
-  const bool utf8 = util::is_valid_utf8(html);
+  const bool utf8 = runtime::is_valid_utf8(html);
   const std::optional<std::string> lean = utf8 ? runtime::without_code(html) : std::nullopt;
   const std::string_view input = lean ? std::string_view(*lean) : html;
   // XML_PARSE_HUGE lifts libxml2's depth cap of 256 elements, past which the HTML parser drops the rest

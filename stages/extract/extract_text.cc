@@ -19,6 +19,7 @@
 #include "stages/extract/extract_common.h"
 #include "stages/extract/extract_dateline.h"
 #include "stages/extract/extract_text_util.h"
+#include "stages/runtime/byte_scan.h"
 
 namespace vnawire::extract {
 namespace {
@@ -85,7 +86,7 @@ std::vector<RelatedItem> parse_related(const std::vector<std::string>& units, st
 }
 
 Article extract_text_impl(std::string_view text) {
-  if (text.size() > util::kMaxInputBytes || !util::is_valid_utf8(text) || util::looks_binary(text)) return {};
+  if (text.size() > util::kMaxInputBytes || !runtime::is_valid_utf8(text) || util::looks_binary(text)) return {};
   const std::string normalized = util::to_nfc(text);
   std::vector<std::string> units;
   for (const std::string_view line : util::split_lines(normalized)) {

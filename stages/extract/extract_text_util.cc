@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "stages/runtime/byte_scan.h"
+
 namespace vnawire::extract::util {
 namespace {
 
@@ -41,27 +43,6 @@ std::pair<char32_t, std::size_t> decode(std::string_view s, std::size_t i) {
 
 }  // namespace
 
-bool is_valid_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    // ASCII, most of any page, eight bytes at a time: every page is checked before its parse.
-    while (i + 8 <= s.size()) {
-      std::uint64_t word = 0;
-      std::memcpy(&word, s.data() + i, 8);
-      if ((word & 0x8080808080808080ULL) != 0) break;
-      i += 8;
-    }
-    if (i == s.size()) break;
-    if (static_cast<unsigned char>(s[i]) < 0x80) {
-      ++i;
-      continue;
-    }
-    const auto [cp, len] = decode(s, i);
-    if (len == 0) return false;
-    i += len;
-  }
-  return true;
-}
-
 bool looks_binary(std::string_view s) {
   if (std::memchr(s.data(), 0, s.size()) != nullptr) return true;
   // Branch-free count (the compiler vectorises it): this runs over every byte of every page. A one-byte
@@ -85,8 +66,7 @@ std::string sanitize_utf8(std::string_view s) {
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size();) {
     if (static_cast<unsigned char>(s[i]) < 0x80) {  // a run of ASCII is copied whole
-      std::size_t j = i + 1;
-      while (j < s.size() && static_cast<unsigned char>(s[j]) < 0x80) ++j;
+      const std::size_t j = runtime::ascii_prefix(s.data(), i + 1, s.size());
       out.append(s.data() + i, j - i);
       i = j;
       continue;

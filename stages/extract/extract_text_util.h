@@ -12,8 +12,7 @@ namespace vnawire::extract::util {
 // a runaway page cannot make one record cost seconds or gigabytes.
 inline constexpr std::size_t kMaxInputBytes = 16u << 20;
 
-// Strict UTF-8 check (no overlongs, no surrogates, nothing above U+10FFFF).
-bool is_valid_utf8(std::string_view s);
+// The strict UTF-8 check is runtime::is_valid_utf8 (stages/runtime/byte_scan.h).
 
 // True for data that is clearly not text: NUL bytes or many C0 control characters.
 bool looks_binary(std::string_view s);

@@ -29,6 +29,7 @@
 #include "stages/extract/extract_wordsplit.h"
 
 #include "stages/extract/extract_text_util.h"
+#include "stages/runtime/byte_scan.h"
 
 namespace vnawire::extract {
 namespace {
@@ -128,7 +129,7 @@ std::string fix_punctuation_spacing(std::string_view text) {
     const auto next = static_cast<unsigned char>(text[k + 1]);
     candidate = next >= 0x80 || (next >= 'a' && next <= 'z') || (next >= 'A' && next <= 'Z');
   }
-  if (!candidate && util::is_valid_utf8(text)) return std::string(text);
+  if (!candidate && runtime::is_valid_utf8(text)) return std::string(text);
   const std::u32string u = util::to_u32(text);
   std::u32string out;
   out.reserve(u.size() + 8);

@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "stages/runtime/byte_scan.h"  // is_valid_utf8
 #include "stages/runtime/document.h"
 #include "stages/runtime/status.h"
 
@@ -31,8 +32,5 @@ Frames encode(const Document& document);
 // Fails with a reason on an unknown tag or version, a malformed header, a payload that is not a JSON
 // object, or a payload whose "id" disagrees with the header.
 Result<Document> decode(std::string_view header_frame, std::string_view payload_frame);
-
-// Validates that bytes are well-formed UTF-8 (no overlongs, no surrogates).
-bool is_valid_utf8(std::string_view bytes);
 
 }  // namespace vnawire::runtime

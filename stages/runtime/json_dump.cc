@@ -4,6 +4,7 @@
 
 #include <string_view>
 
+#include "stages/runtime/byte_scan.h"
 #include "stages/runtime/codec.h"
 
 namespace vnawire::runtime {
@@ -40,9 +41,8 @@ void append_string(const std::string& text, std::string& out) {
   out += '"';
   const char* run = text.data();
   const char* const end = text.data() + text.size();
-  for (const char* p = run; p != end; ++p) {
+  for (const char* p = find_json_special(run, end); p != end; p = find_json_special(p + 1, end)) {
     const auto c = static_cast<unsigned char>(*p);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
     out.append(run, p);
     out += '\\';
     if (const char e = short_escape(c)) {

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "stages/runtime/byte_scan.h"
 #include "stages/runtime/codec.h"
 
 namespace vnawire::runtime {
@@ -114,7 +115,7 @@ class Reader {
     const char* opening = p_++;
     while (true) {
       const char* run = p_;
-      while (p_ != end_ && *p_ != '"' && *p_ != '\\' && static_cast<unsigned char>(*p_) >= 0x20) ++p_;
+      p_ = find_json_special(p_, end_);
       const std::string_view piece(run, static_cast<std::size_t>(p_ - run));
       if (!is_valid_utf8(piece)) return false;
       out.append(piece);

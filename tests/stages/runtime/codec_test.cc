@@ -84,18 +84,77 @@ TEST(Codec, RandomBytesNeverCrash) {
   }
 }
 
-// The ASCII fast path reads eight bytes at a time: a sequence at any offset from it must be judged alike.
+// The ASCII fast path reads sixteen bytes at a time (then eight, then one): a sequence at any offset from
+// it must be judged alike.
 TEST(Codec, Utf8ValidationAtEveryOffset) {
-  for (std::size_t at = 0; at < 20; ++at) {
-    for (std::size_t tail = 0; tail < 10; ++tail) {
+  for (std::size_t at = 0; at < 40; ++at) {
+    for (std::size_t tail = 0; tail < 20; ++tail) {
       const std::string before(at, 'a'), after(tail, 'z');
       EXPECT_TRUE(is_valid_utf8(before + "\xc3\xa9" + after)) << at << " " << tail;
       EXPECT_TRUE(is_valid_utf8(before + "\xf0\x9f\x99\x82" + after)) << at << " " << tail;
       EXPECT_FALSE(is_valid_utf8(before + "\xc3" + after)) << at << " " << tail;
+      EXPECT_FALSE(is_valid_utf8(before + "\xc1\xbf" + after)) << at << " " << tail;
       EXPECT_FALSE(is_valid_utf8(before + "\xed\xa0\x80" + after)) << at << " " << tail;
       EXPECT_FALSE(is_valid_utf8(before + "\xff" + after)) << at << " " << tail;
     }
   }
+}
+
+// Every sequence of one to three bytes, and the four-byte ones around the limits, against a reference
+// written from RFC 3629's table, so that the fast paths (ASCII blocks, two-byte letters) change no verdict.
+TEST(Codec, Utf8ValidationAgreesWithTheRfcTableOnEveryShortSequence) {
+  auto reference = [](const std::string& text) {
+    const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+    const std::size_t n = text.size();
+    auto in = [](unsigned char c, int lo, int hi) { return c >= lo && c <= hi; };
+    for (std::size_t i = 0; i < n;) {
+      const unsigned char c = s[i];
+      std::size_t len = 0;
+      bool ok = false;
+      if (c <= 0x7F) {
+        len = 1, ok = true;
+      } else if (in(c, 0xC2, 0xDF)) {
+        len = 2, ok = i + 1 < n && in(s[i + 1], 0x80, 0xBF);
+      } else if (c == 0xE0) {
+        len = 3, ok = i + 2 < n && in(s[i + 1], 0xA0, 0xBF) && in(s[i + 2], 0x80, 0xBF);
+      } else if (in(c, 0xE1, 0xEC) || in(c, 0xEE, 0xEF)) {
+        len = 3, ok = i + 2 < n && in(s[i + 1], 0x80, 0xBF) && in(s[i + 2], 0x80, 0xBF);
+      } else if (c == 0xED) {
+        len = 3, ok = i + 2 < n && in(s[i + 1], 0x80, 0x9F) && in(s[i + 2], 0x80, 0xBF);
+      } else if (c == 0xF0) {
+        len = 4, ok = i + 3 < n && in(s[i + 1], 0x90, 0xBF) && in(s[i + 2], 0x80, 0xBF) && in(s[i + 3], 0x80, 0xBF);
+      } else if (in(c, 0xF1, 0xF3)) {
+        len = 4, ok = i + 3 < n && in(s[i + 1], 0x80, 0xBF) && in(s[i + 2], 0x80, 0xBF) && in(s[i + 3], 0x80, 0xBF);
+      } else if (c == 0xF4) {
+        len = 4, ok = i + 3 < n && in(s[i + 1], 0x80, 0x8F) && in(s[i + 2], 0x80, 0xBF) && in(s[i + 3], 0x80, 0xBF);
+      }
+      if (!ok) return false;
+      i += len;
+    }
+    return true;
+  };
+  const std::string pad(17, 'p');  // puts the sequence just past the first sixteen-byte block
+  std::size_t checked = 0;
+  for (int a = 0; a < 256; ++a) {
+    for (int b = 0; b < 256; ++b) {
+      const std::string two{static_cast<char>(a), static_cast<char>(b)};
+      ASSERT_EQ(is_valid_utf8(two), reference(two)) << std::hex << a << " " << b;
+      ASSERT_EQ(is_valid_utf8(pad + two + pad), reference(two)) << std::hex << a << " " << b;
+      if (a < 0xE0 || a > 0xF4) continue;
+      for (int c = 0x70; c < 0xC8; ++c) {
+        const std::string three = two + static_cast<char>(c);
+        ASSERT_EQ(is_valid_utf8(pad + three), reference(three)) << std::hex << a << " " << b << " " << c;
+        ++checked;
+        if (a >= 0xF0) {
+          for (const int d : {0x7F, 0x80, 0xBF, 0xC0}) {
+            const std::string four = three + static_cast<char>(d);
+            ASSERT_EQ(is_valid_utf8(four + pad), reference(four)) << std::hex << a << " " << b << " " << c << " " << d;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 100000u);
 }
 
 TEST(Codec, Utf8Validation) {

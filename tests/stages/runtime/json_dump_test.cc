@@ -9,6 +9,10 @@
 #include <limits>
 #include <random>
 #include <sstream>
+#include <string>
+#include <vector>
+
+#include "stages/runtime/json_parse.h"
 
 namespace vnawire::runtime {
 namespace {
@@ -35,6 +39,23 @@ TEST(JsonDump, EscapesAndScalarsAsNlohmannWritesThem) {
   EXPECT_EQ(dump_json(nlohmann::json("scalar")), "\"scalar\"");
   EXPECT_EQ(dump_json(nlohmann::json(7)), "7");
   EXPECT_EQ(dump_json(nlohmann::json()), "null");
+}
+
+// The writer and the reader look for the next byte to escape sixteen bytes at a time: each such byte, and
+// the bytes next to them in value that must not be taken for one (0x20, 0x7F, 0x80, 0xFF in UTF-8), at every
+// offset of the first blocks, are written as nlohmann writes them and read back as they were.
+TEST(JsonDump, EachByteToEscapeIsFoundAtEveryOffsetAndReadBack) {
+  const std::vector<std::string> bytes = {"\"", "\\",   "\n", std::string(1, '\0'), "\x01",     "\x1f",
+                                          " ",  "\x7f", "/",  "\xc2\x80",           "\xc3\xbf", "\xef\xbf\xbf"};
+  for (std::size_t at = 0; at < 40; ++at) {
+    for (const std::string& byte : bytes) {
+      const std::string text = std::string(at, 'a') + byte + std::string(at % 19, 'z') + byte;
+      const nlohmann::json value = {{"body", text}};
+      const std::string written = dump_json(value);
+      ASSERT_EQ(written, reference(value)) << at;
+      ASSERT_EQ(parse_json(written), value) << at;
+    }
+  }
 }
 
 TEST(JsonDump, InvalidUtf8IsReplacedAsNlohmannDoes) {
