@@ -33,6 +33,8 @@ class Lexicon {
   // Closed-class words of the language (articles, prepositions…), given in lower case.
   bool is_function_word(std::string_view lower_word) const;
   const std::string& language() const { return language_; }
+  // Unique to this lexicon in the process (an address can be reused by the next one).
+  std::uint64_t id() const { return id_; }
   std::size_t stem_count() const { return stems_.size(); }
 
  private:

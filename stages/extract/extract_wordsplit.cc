@@ -28,6 +28,8 @@
 //    dictionary lacks that starts with one is a coinage ("multilatéralisation"), not a glue.
 #include "stages/extract/extract_wordsplit.h"
 
+#include <unordered_set>
+
 #include "stages/extract/extract_text_util.h"
 #include "stages/runtime/byte_scan.h"
 
@@ -405,54 +407,146 @@ bool in_known_compound(std::u32string_view chunk, const std::vector<Run>& runs, 
   return (r > first && known(r - 1, r)) || (r < last && known(r, r + 1));
 }
 
+// Repairs one chunk (a run of non-space characters) into `out`. `document_free` (when given) tells whether
+// the chunk came out as it went in for reasons that owe nothing to this document: it reads as an address,
+// or each of its letter runs is a word of the lexicon, stands next to a digit, or is part of a known
+// compound. Only the splitter's own search reads the document's vocabulary.
+void repair_chunk(std::u32string_view chunk, const Lexicon* lexicon, const Splitter& splitter, std::vector<Run>& runs,
+                  std::string& out, bool* document_free) {
+  if (url_like(chunk)) {
+    out += util::to_utf8(chunk);
+    if (document_free != nullptr) *document_free = true;
+    return;
+  }
+  runs.clear();
+  for (std::size_t j = 0; j < chunk.size();) {
+    if (!is_letter(chunk[j])) {
+      ++j;
+      continue;
+    }
+    std::size_t k = j;
+    while (k < chunk.size() && is_letter(chunk[k])) ++k;
+    runs.push_back({j, k});
+    j = k;
+  }
+  bool unchanged_by_rule = true;
+  std::size_t copied = 0;
+  for (std::size_t r = 0; r < runs.size(); ++r) {
+    const auto [b, e] = runs[r];
+    out += util::to_utf8(chunk.substr(copied, b - copied));
+    copied = e;
+    const std::u32string_view run = chunk.substr(b, e - b);
+    const bool digit_near = (b > 0 && util::is_digit(chunk[b - 1])) || (e < chunk.size() && util::is_digit(chunk[e]));
+    if (digit_near || in_known_compound(chunk, runs, r, lexicon)) {
+      out += util::to_utf8(run);
+      continue;
+    }
+    // A word of the lexicon is never cut (the splitter's first test would keep it as it is).
+    std::string word = util::to_utf8(run);
+    if (lexicon != nullptr && lexicon->contains(word)) {
+      out += word;
+      continue;
+    }
+    unchanged_by_rule = false;
+    const bool apostrophe = e < chunk.size() && (chunk[e] == U'\'' || chunk[e] == U'’');
+    out += splitter.split(run, apostrophe);
+  }
+  out += util::to_utf8(chunk.substr(copied));
+  if (document_free != nullptr) *document_free = unchanged_by_rule;
+}
+
+// The code point of the valid UTF-8 sequence at text[at], and its length.
+char32_t code_point_at(std::string_view text, std::size_t at, std::size_t& length) {
+  const auto byte = [&](std::size_t k) { return static_cast<char32_t>(static_cast<unsigned char>(text[at + k])); };
+  const char32_t b0 = byte(0);
+  if (b0 < 0x80) {
+    length = 1;
+    return b0;
+  }
+  if (b0 < 0xE0) {
+    length = 2;
+    return ((b0 & 0x1F) << 6) | (byte(1) & 0x3F);
+  }
+  if (b0 < 0xF0) {
+    length = 3;
+    return ((b0 & 0x0F) << 12) | ((byte(1) & 0x3F) << 6) | (byte(2) & 0x3F);
+  }
+  length = 4;
+  return ((b0 & 0x07) << 18) | ((byte(1) & 0x3F) << 12) | ((byte(2) & 0x3F) << 6) | (byte(3) & 0x3F);
+}
+
+// Chunks that come out as they went in whatever the document (repair_chunk's `document_free`), remembered
+// per thread and per lexicon: most chunks of every dispatch are such words ("gouvernement,", "de"), and
+// their repair converted and looked up each one again. Dropped whole past a bound, like the lexicon's memo.
+class KeptChunks {
+ public:
+  static KeptChunks& of(const Lexicon& lexicon) {
+    thread_local KeptChunks kept;
+    if (kept.lexicon_ != lexicon.id()) {
+      kept.chunks_.clear();
+      kept.lexicon_ = lexicon.id();
+    }
+    return kept;
+  }
+  bool contains(std::string_view chunk) const { return chunks_.find(chunk) != chunks_.end(); }
+  void add(std::string_view chunk) {
+    if (chunk.size() > kLongest) return;
+    if (chunks_.size() >= kMaxChunks) chunks_.clear();
+    chunks_.emplace(chunk);
+  }
+
+ private:
+  static constexpr std::size_t kLongest = 64;
+  static constexpr std::size_t kMaxChunks = 1u << 16;
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::uint64_t lexicon_ = 0;
+  std::unordered_set<std::string, Hash, std::equal_to<>> chunks_;
+};
+
 }  // namespace
 
 std::string split_glued_words(std::string_view text, const Lexicon* lexicon, const Vocabulary& vocabulary) {
   const Splitter splitter(lexicon, vocabulary);
-  const std::u32string u = util::to_u32(text);
   std::string out;
   out.reserve(text.size() + 16);
   std::vector<Run> runs;
-  std::size_t i = 0;
-  while (i < u.size()) {
-    if (util::is_space(u[i])) {
-      util::append_utf8(out, u[i++]);
+  if (lexicon == nullptr || !runtime::is_valid_utf8(text)) {
+    const std::u32string u = util::to_u32(text);
+    for (std::size_t i = 0; i < u.size();) {
+      if (util::is_space(u[i])) {
+        util::append_utf8(out, u[i++]);
+        continue;
+      }
+      std::size_t end = i;
+      while (end < u.size() && !util::is_space(u[end])) ++end;
+      repair_chunk(std::u32string_view(u).substr(i, end - i), lexicon, splitter, runs, out, nullptr);
+      i = end;
+    }
+    return out;
+  }
+  // Valid UTF-8 is walked as it is, and only a chunk not met before is decoded and repaired.
+  KeptChunks& kept = KeptChunks::of(*lexicon);
+  std::size_t i = 0, length = 0;
+  while (i < text.size()) {
+    if (util::is_space(code_point_at(text, i, length))) {
+      out.append(text, i, length);
+      i += length;
       continue;
     }
-    std::size_t end = i;
-    while (end < u.size() && !util::is_space(u[end])) ++end;
-    const std::u32string_view chunk = std::u32string_view(u).substr(i, end - i);
+    std::size_t end = i + length;
+    while (end < text.size() && !util::is_space(code_point_at(text, end, length))) end += length;
+    const std::string_view chunk = text.substr(i, end - i);
     i = end;
-    if (url_like(chunk)) {
-      out += util::to_utf8(chunk);
+    if (kept.contains(chunk)) {
+      out += chunk;
       continue;
     }
-    runs.clear();
-    for (std::size_t j = 0; j < chunk.size();) {
-      if (!is_letter(chunk[j])) {
-        ++j;
-        continue;
-      }
-      std::size_t k = j;
-      while (k < chunk.size() && is_letter(chunk[k])) ++k;
-      runs.push_back({j, k});
-      j = k;
-    }
-    std::size_t copied = 0;
-    for (std::size_t r = 0; r < runs.size(); ++r) {
-      const auto [b, e] = runs[r];
-      out += util::to_utf8(chunk.substr(copied, b - copied));
-      copied = e;
-      const std::u32string_view run = chunk.substr(b, e - b);
-      const bool digit_near = (b > 0 && util::is_digit(chunk[b - 1])) || (e < chunk.size() && util::is_digit(chunk[e]));
-      if (digit_near || in_known_compound(chunk, runs, r, lexicon)) {
-        out += util::to_utf8(run);
-        continue;
-      }
-      const bool apostrophe = e < chunk.size() && (chunk[e] == U'\'' || chunk[e] == U'’');
-      out += splitter.split(run, apostrophe);
-    }
-    out += util::to_utf8(chunk.substr(copied));
+    bool document_free = false;
+    repair_chunk(util::to_u32(chunk), lexicon, splitter, runs, out, &document_free);
+    if (document_free) kept.add(chunk);
   }
   return out;
 }

@@ -95,6 +95,22 @@ TEST(ExtractWordSplit, TinyDictionaryRules) {
   EXPECT_EQ(repair("VinFast", nullptr, "Vin"), "VinFast");
 }
 
+// Chunks that every document leaves as they are (words of the lexicon, addresses) are remembered per
+// thread; a chunk one document keeps for its own reasons (a capitalised unknown it writes twice is a name)
+// must still be repaired in the next document, and the answers must not depend on what came before.
+TEST(ExtractWordSplit, WhatOneDocumentKeepsForItsOwnReasonsIsRepairedInTheNext) {
+  const Lexicon* fr = system_lexicon("fr");
+  if (fr == nullptr) GTEST_SKIP() << "no French Hunspell dictionary installed";
+  for (int pass = 0; pass < 2; ++pass) {
+    // Written twice, a camel-case form is a brand; once, with both parts alone elsewhere, it is glue.
+    EXPECT_EQ(repair("OceanBank et OceanBank", fr, "Ocean Bank"), "OceanBank et OceanBank") << pass;
+    EXPECT_EQ(repair("la banque OceanBank", fr, "Ocean Bank"), "la banque Ocean Bank") << pass;
+    EXPECT_EQ(repair("le président KarlHeinz,", fr, "Karl et Heinz"), "le président Karl Heinz,") << pass;
+    EXPECT_EQ(repair("la coopérationéconomique, la coopération", fr), "la coopération économique, la coopération")
+        << pass;
+  }
+}
+
 TEST(ExtractWordSplit, PunctuationSpacing) {
   EXPECT_EQ(fix_punctuation_spacing("le port,la ville"), "le port, la ville");
   EXPECT_EQ(fix_punctuation_spacing("un port;une ville"), "un port; une ville");
