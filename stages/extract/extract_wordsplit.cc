@@ -96,11 +96,26 @@ double lexicon_coverage(const Lexicon& lexicon, const Vocabulary& vocabulary) {
   std::size_t total = 0;
   std::size_t known = 0;
   for (const auto& [word, count] : vocabulary.counts()) {
-    const std::u32string u = util::to_u32(word);
-    if (u.size() < 2) continue;
-    bool lower_only = true;
-    for (const char32_t c : u) lower_only = lower_only && !is_upper(c);
-    if (!lower_only) continue;
+    // Words of two letters or more, in lower case only; an ASCII word is read without decoding.
+    bool ascii = true, upper = false;
+    for (const char c : word) {
+      if (static_cast<unsigned char>(c) >= 0x80) {
+        ascii = false;
+        break;
+      }
+      if (c >= 'A' && c <= 'Z') {
+        upper = true;
+        break;
+      }
+    }
+    if (upper || (ascii && word.size() < 2)) continue;
+    if (!ascii) {
+      const std::u32string u = util::to_u32(word);
+      if (u.size() < 2) continue;
+      bool lower_only = true;
+      for (const char32_t c : u) lower_only = lower_only && !is_upper(c);
+      if (!lower_only) continue;
+    }
     total += count;
     if (lexicon.contains(word)) known += count;
   }
