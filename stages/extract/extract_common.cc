@@ -84,10 +84,14 @@ std::optional<Credit> find_credit(std::string_view line) {
   for (std::size_t p = 0; p < line.size(); ++p) {
     const bool paren = p > 0 && line[p - 1] == '(';
     if (p > 0 && line[p - 1] != ' ' && !paren) continue;
-    // Every label starts with one of these letters (either case inside brackets) or a non-ASCII
-    // letter ("Ảnh"): other positions are passed without trying the fourteen labels.
-    if (const auto c = static_cast<unsigned char>(line[p]);
-        c < 0x80 && std::string_view("PFICSNpficsn").find(static_cast<char>(c)) == std::string_view::npos) {
+    // Every label starts with one of these capitals or "Ả" (0xE1 0xBA 0xA2); inside brackets, where case
+    // is ignored, with either case of them or any non-ASCII letter. Other positions (most word starts) are
+    // passed without trying the fourteen labels.
+    const auto c = static_cast<unsigned char>(line[p]);
+    if (!paren && c != 0xE1 && std::string_view("PFICSN").find(static_cast<char>(c)) == std::string_view::npos) {
+      continue;
+    }
+    if (paren && c < 0x80 && std::string_view("PFICSNpficsn").find(static_cast<char>(c)) == std::string_view::npos) {
       continue;
     }
     for (const Label& label : kLabels) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "stages/runtime/ascii_text.h"
 #include "stages/runtime/byte_scan.h"
 
 namespace vnawire::extract::util {
@@ -315,7 +316,22 @@ std::string fold_key(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   bool pending = false;
-  for (std::size_t i = 0; i < s.size();) append_folded(out, next_code_point(s, i), pending);
+  for (std::size_t i = 0; i < s.size();) {
+    // A run of ASCII non-spaces (most of any key) is lower-cased here, as append_folded would.
+    std::size_t j = i;
+    while (j < s.size()) {
+      const auto b = static_cast<unsigned char>(s[j]);
+      if (b >= 0x80 || b == ' ' || (b >= '\t' && b <= '\r')) break;
+      ++j;
+    }
+    if (j > i) {
+      if (pending) out += ' ';
+      pending = false;
+      for (; i < j; ++i) out += runtime::ascii_lower(s[i]);
+      continue;
+    }
+    append_folded(out, next_code_point(s, i), pending);
+  }
   return out;
 }
 
