@@ -9,6 +9,8 @@
 
 #include <charconv>
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include "stages/runtime/ascii_text.h"
 #include "stages/runtime/markup.h"
@@ -52,12 +54,68 @@ std::string decode_entities(std::string_view text) {
 }  // namespace
 
 // Punctuation stays, so that the boilerplate rules can see "photo:" apart from a sentence about photos.
+namespace {
+
+// One code point folded as fold() writes it: compatibility decomposition, marks dropped, đ as d, case
+// folded.
+void append_folded_code_point(const icu::Normalizer2* nfkd, UErrorCode& status, UChar32 c, std::string& out) {
+  icu::UnicodeString decomposed;
+  if (U_SUCCESS(status)) {
+    decomposed = nfkd->normalize(icu::UnicodeString(c), status);
+  } else {
+    decomposed = icu::UnicodeString(c);
+  }
+  for (int32_t j = 0; j < decomposed.length();) {
+    UChar32 d = decomposed.char32At(j);
+    j += U16_LENGTH(d);
+    if (u_getCombiningClass(d) != 0 || u_charType(d) == U_NON_SPACING_MARK) continue;
+    if (d == 0x0111 || d == 0x0110) d = 'd';  // Vietnamese đ does not decompose
+    d = u_foldCase(d, U_FOLD_CASE_DEFAULT);
+    char bytes[U8_MAX_LENGTH];
+    int32_t n = 0;
+    UBool error = false;
+    U8_APPEND(bytes, n, U8_MAX_LENGTH, d, error);
+    if (!error) out.append(bytes, static_cast<std::size_t>(n));
+  }
+}
+
+// The folds of the code points below U+3000 (Latin, Vietnamese, Greek, Cyrillic, punctuation), each
+// worked out once per thread on first use: ICU's normalizer on one code point costs some hundred times a
+// table read, and a French or Vietnamese dispatch has an accent every few words.
+class FoldTable {
+ public:
+  static constexpr UChar32 kEnd = 0x3000;
+  // Appends c's fold to `out`; an answer is kept only when ICU gave it without an error.
+  void append(const icu::Normalizer2* nfkd, UErrorCode& status, UChar32 c, std::string& out) {
+    Entry& entry = entries_[static_cast<std::size_t>(c)];
+    if (!entry.known) {
+      std::string text;
+      append_folded_code_point(nfkd, status, c, text);
+      out += text;
+      if (U_FAILURE(status)) return;
+      entry.text = std::move(text);
+      entry.known = true;
+      return;
+    }
+    out += entry.text;
+  }
+
+ private:
+  struct Entry {
+    bool known = false;
+    std::string text;
+  };
+  std::vector<Entry> entries_ = std::vector<Entry>(kEnd);
+};
+
+}  // namespace
+
 std::string fold(std::string_view line) {
   UErrorCode status = U_ZERO_ERROR;
   const icu::Normalizer2* nfkd = icu::Normalizer2::getNFKDInstance(status);
+  thread_local FoldTable table;
   std::string out;
   out.reserve(line.size());
-  icu::UnicodeString decomposed;
   for (int32_t i = 0, length = static_cast<int32_t>(line.size()); i < length;) {
     const auto byte = static_cast<unsigned char>(line[static_cast<std::size_t>(i)]);
     if (byte < 0x80) {
@@ -68,22 +126,10 @@ std::string fold(std::string_view line) {
     UChar32 c = 0;
     U8_NEXT(line.data(), i, length, c);
     if (c < 0) continue;  // invalid UTF-8: dropped
-    if (U_SUCCESS(status)) {
-      decomposed = nfkd->normalize(icu::UnicodeString(c), status);
+    if (c < FoldTable::kEnd && U_SUCCESS(status)) {
+      table.append(nfkd, status, c, out);
     } else {
-      decomposed = icu::UnicodeString(c);
-    }
-    for (int32_t j = 0; j < decomposed.length();) {
-      UChar32 d = decomposed.char32At(j);
-      j += U16_LENGTH(d);
-      if (u_getCombiningClass(d) != 0 || u_charType(d) == U_NON_SPACING_MARK) continue;
-      if (d == 0x0111 || d == 0x0110) d = 'd';  // Vietnamese đ does not decompose
-      d = u_foldCase(d, U_FOLD_CASE_DEFAULT);
-      char bytes[U8_MAX_LENGTH];
-      int32_t n = 0;
-      UBool error = false;
-      U8_APPEND(bytes, n, U8_MAX_LENGTH, d, error);
-      if (!error) out.append(bytes, static_cast<std::size_t>(n));
+      append_folded_code_point(nfkd, status, c, out);
     }
   }
   return out;
