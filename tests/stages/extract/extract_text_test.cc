@@ -3,15 +3,37 @@
 
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include "extract_test_util.h"
 #include "stages/extract/extract_article.h"
 #include "stages/extract/extract_lexicon.h"
+#include "stages/extract/extract_text_util.h"
 
 namespace vnawire::extract {
 namespace {
 
 using extract_testing::read_fixture;
+
+// fold_spaces gives most paragraphs back without folding them; every kind of white space and the soft
+// hyphen must still be folded wherever they stand, and their look-alikes left alone.
+TEST(ExtractText, FoldSpacesFoldsEveryWhiteSpaceAndDropsSoftHyphensWhereverTheyStand) {
+  const std::vector<std::string> spaces = {
+      "\t",           "\n",           "\r",           "\f",           "\v",           "  ",
+      "\xC2\x85",     "\xC2\xA0",     "\xE1\x9A\x80", "\xE2\x80\x80", "\xE2\x80\x8A", "\xE2\x80\x8B",
+      "\xE2\x80\xA8", "\xE2\x80\xA9", "\xE2\x80\xAF", "\xE2\x81\x9F", "\xE3\x80\x80", "\xEF\xBB\xBF"};
+  for (const std::string& space : spaces) {
+    EXPECT_EQ(util::fold_spaces("un" + space + "deux"), "un deux") << space;
+    EXPECT_EQ(util::fold_spaces("un " + space + " deux trois"), "un deux trois") << space;
+    EXPECT_EQ(util::fold_spaces(space + "un deux" + space), "un deux") << space;
+  }
+  EXPECT_EQ(util::fold_spaces("la coo\xC2\xADpération"), "la coopération");
+  for (const std::string kept : {"« l’accord » – “oui” — … Hà Nội ạ", "x\xE2\x80\x8Cy", "ogham \xE1\x9A\x81"}) {
+    EXPECT_EQ(util::fold_spaces(kept), kept);
+  }
+  EXPECT_EQ(util::fold_spaces(" "), "");
+  EXPECT_EQ(util::fold_spaces(""), "");
+}
 
 bool contains_text(const std::vector<std::string>& list, const std::string& needle) {
   return std::any_of(list.begin(), list.end(),
