@@ -37,7 +37,7 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr int kSourceBudget = 64;        // documents a source may emit per produce() call
-constexpr std::size_t kInputBatch = 32;  // documents taken from the input before any is sent on
+constexpr std::size_t kInputBatch = 100;    // documents taken from the input before any is sent on (the default hwm)
 constexpr milliseconds kInputBatchTime{5};  // nor more than this much work
 constexpr int kMaxRetries = 8;           // Retry verdicts before a document is dead-lettered
 constexpr milliseconds kRetryBase{100};  // first retry delay; doubles each time
