@@ -495,13 +495,17 @@ char32_t code_point_at(std::string_view text, std::size_t at, std::size_t& lengt
 // their repair converted and looked up each one again. Dropped whole past a bound, like the lexicon's memo.
 class KeptChunks {
  public:
+  // One memo per lexicon, so that a stream alternating between languages keeps each; lexicons made and
+  // dropped (tests) past a few are forgotten.
   static KeptChunks& of(const Lexicon& lexicon) {
-    thread_local KeptChunks kept;
-    if (kept.lexicon_ != lexicon.id()) {
-      kept.chunks_.clear();
-      kept.lexicon_ = lexicon.id();
+    thread_local std::vector<KeptChunks> kept;
+    for (KeptChunks& k : kept) {
+      if (k.lexicon_ == lexicon.id()) return k;
     }
-    return kept;
+    if (kept.size() >= 8) kept.clear();
+    KeptChunks& added = kept.emplace_back();
+    added.lexicon_ = lexicon.id();
+    return added;
   }
   bool contains(std::string_view chunk) const { return chunks_.find(chunk) != chunks_.end(); }
   void add(std::string_view chunk) {

@@ -111,6 +111,18 @@ TEST(ExtractWordSplit, WhatOneDocumentKeepsForItsOwnReasonsIsRepairedInTheNext) 
   }
 }
 
+// The chunks remembered as left alone are remembered per lexicon: a word of one is glue for another.
+TEST(ExtractWordSplit, WhatOneLexiconKnowsIsNotTakenForAnothers) {
+  const auto splits = tiny();
+  const auto knows = Lexicon::from_strings("3\nla\nport\nlaport\n", kAff, "fr");
+  ASSERT_NE(splits, nullptr);
+  ASSERT_NE(knows, nullptr);
+  for (int pass = 0; pass < 2; ++pass) {
+    EXPECT_EQ(repair("le laport", knows.get()), "le laport") << pass;
+    EXPECT_EQ(repair("le laport", splits.get()), "le la port") << pass;
+  }
+}
+
 TEST(ExtractWordSplit, PunctuationSpacing) {
   EXPECT_EQ(fix_punctuation_spacing("le port,la ville"), "le port, la ville");
   EXPECT_EQ(fix_punctuation_spacing("un port;une ville"), "un port; une ville");
