@@ -219,6 +219,9 @@ std::optional<Declaration> meta_declaration(std::string_view head) {
   const std::string lowered = ascii_lowered(head);
   std::size_t i = 0;
   while (i < lowered.size()) {
+    // Both things looked for start with '<': the bytes up to the next one are skipped whole.
+    i = lowered.find('<', i);
+    if (i == std::string::npos) break;
     if (lowered.compare(i, 4, "<!--") == 0) {  // a commented-out <meta> is not a declaration
       const std::size_t close = lowered.find("-->", i + 4);
       if (close == std::string::npos) break;
