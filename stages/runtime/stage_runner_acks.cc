@@ -1,5 +1,6 @@
 // Acknowledgements in the stage loop: edge tokens for each copy handed on, reports, and the source's outbox
 // (docs/protocol.md).
+#include "stages/runtime/json_parse.h"
 #include "stages/runtime/stage_runner_impl.h"
 
 namespace vnawire::runtime::detail {
@@ -102,7 +103,7 @@ void Runner::resend_overdue() {
 
 void Runner::handle_done(std::string_view text) {
   if (!outbox_) return;
-  const auto body = nlohmann::json::parse(text, nullptr, false);
+  const auto body = parse_json(text);
   const auto roots = body.is_object() ? body.find("roots") : body.end();
   if (body.is_discarded() || !body.is_object() || roots == body.end() || !roots->is_array()) {
     log_->warn("malformed DONE from the daemon");
