@@ -5,6 +5,12 @@
 #include <cctype>
 #include <cstdint>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "stages/runtime/byte_scan.h"
+
 namespace vnawire::langid {
 namespace {
 
@@ -53,6 +59,28 @@ bool letter_script(char32_t c, Script& script) {
 // Control characters do not occur in text: binary data.
 bool is_binary_control(char32_t c) { return c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f'; }
 
+constexpr std::size_t kNotAsciiBlock = static_cast<std::size_t>(-1);
+
+// The ASCII letters among text[i, i + 16), or kNotAsciiBlock when fewer than sixteen bytes are left or the
+// block holds a byte that is not ASCII or is below 0x20 (which count_scripts looks at one by one).
+std::size_t ascii_block_letters(std::string_view text, std::size_t i) {
+#if defined(__SSE2__)
+  if (i + 16 > text.size()) return kNotAsciiBlock;
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
+  // Signed compare: bytes >= 0x80 are negative, so "> 0x1F" leaves out both them and the control bytes.
+  if (_mm_movemask_epi8(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x1F))) != 0xFFFF) return kNotAsciiBlock;
+  // 'a'..'z' (either case, after | 0x20) moved to the bottom of the signed range: -128..-103.
+  const __m128i shifted =
+      _mm_add_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8(static_cast<char>(0x80 - 'a')));
+  const __m128i letters = _mm_cmplt_epi8(shifted, _mm_set1_epi8(static_cast<char>(0x80 + 26)));  // below -102
+  return static_cast<std::size_t>(__builtin_popcount(static_cast<unsigned>(_mm_movemask_epi8(letters))));
+#else
+  (void)text;
+  (void)i;
+  return kNotAsciiBlock;
+#endif
+}
+
 }  // namespace
 
 bool next_code_point(std::string_view text, std::size_t& i, char32_t& out) {
@@ -86,6 +114,13 @@ ScriptCounts count_scripts(std::string_view text) {
   ScriptCounts counts;
   auto& latin = counts.letters[static_cast<std::size_t>(Script::Latin)];
   for (std::size_t i = 0; i < text.size();) {
+    // Sixteen ASCII bytes without control bytes at a time: their letters are counted in one go.
+    if (const std::size_t n = ascii_block_letters(text, i); n != kNotAsciiBlock) {
+      latin += n;
+      counts.total += n;
+      i += 16;
+      continue;
+    }
     if (const auto byte = static_cast<unsigned char>(text[i]); byte < 0x80) {  // ASCII, most of a Latin text
       ++i;
       if (const unsigned char lower = byte | 0x20; lower >= 'a' && lower <= 'z') {
@@ -120,7 +155,7 @@ std::string scrubbed_utf8(std::string_view text) {
   for (std::size_t i = 0; i < text.size();) {
     const std::size_t start = i;
     if (static_cast<unsigned char>(text[i]) < 0x80) {  // a run of ASCII is copied whole
-      while (i < text.size() && static_cast<unsigned char>(text[i]) < 0x80) ++i;
+      i = runtime::ascii_prefix(text.data(), i, text.size());
       out.append(text.substr(start, i - start));
       continue;
     }

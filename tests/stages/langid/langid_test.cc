@@ -5,6 +5,7 @@
 
 #include "stages/langid/langid_cld2.h"
 #include "stages/langid/langid_identify.h"
+#include "stages/langid/langid_script.h"
 #include "tests/stages/stage_fixture.h"
 
 namespace vnawire::langid {
@@ -33,6 +34,31 @@ constexpr Paragraph kParagraphs[] = {
     {"ko", "양국은 월요일 아침 하노이에서 교육과 무역에 관한 협정에 서명했습니다."},
     {"de", "Die beiden Länder haben am Montagmorgen in Hanoi ein Abkommen über Bildung und Handel unterzeichnet."},
 };
+
+// count_scripts counts sixteen ASCII bytes at a time: letters of either case, the bytes around them that are
+// not letters ('@', '[', '`', '{', DEL), control bytes and an accented letter must count the same at every
+// offset of the blocks as one by one.
+TEST(LangidScript, LettersAndControlBytesCountTheSameAtEveryOffset) {
+  const std::string pieces[] = {"a", "Z", "@", "[", "`", "{", "z", "A", "1", " ", "\x7f", "\n", "\x01", "é"};
+  for (std::size_t at = 0; at < 40; ++at) {
+    for (const std::string& piece : pieces) {
+      const std::string text = std::string(at, 'x') + piece + std::string(37 - at % 11, '.') + piece;
+      std::size_t letters = 0, invalid = 0;
+      for (const char c : text) {
+        const auto b = static_cast<unsigned char>(c);
+        if (b >= 0x80) continue;
+        const unsigned char lower = b | 0x20;
+        letters += lower >= 'a' && lower <= 'z' ? 1 : 0;
+        invalid += b < 0x20 && b != '\t' && b != '\n' && b != '\r' && b != '\f' ? 1 : 0;
+      }
+      if (piece == "é") letters += 2;  // a Latin letter outside ASCII, twice
+      const ScriptCounts counts = count_scripts(text);
+      EXPECT_EQ(counts.of(Script::Latin), letters) << at << " " << piece;
+      EXPECT_EQ(counts.total, letters) << at << " " << piece;
+      EXPECT_EQ(counts.invalid, invalid) << at << " " << piece;
+    }
+  }
+}
 
 TEST(LangidCld2, IdentifiesTheMainVnaLanguages) {
   for (const auto& c : kParagraphs) {
