@@ -194,8 +194,9 @@ const OptionSpecs& stage_entry_specs() {
        "by about twice this many documents.",
        false, 1.0, 1000000.0},
       {"send_timeout_ms", OptionType::Int, std::int64_t{0},
-       "Longest wait to hand a document downstream before it is dead-lettered; 0 waits while the stage runs.", false,
-       0.0, 3600000.0},
+       "Longest wait to hand a document downstream, counted from its queueing or from when downstream last took one, "
+       "whichever is later, before it is dead-lettered; 0 waits while the stage runs.",
+       false, 0.0, 3600000.0},
       {"supervised_by",
        OptionType::String,
        std::string("daemon"),

@@ -177,6 +177,10 @@ class Runner final : public Emitter {
   int signal_fd_ = -1;
 
   std::deque<Outgoing> pending_;
+  // When downstream last took a whole document: a document's send timeout counts from the later of its
+  // queueing and this, so that one queued with a batch does not inherit the waits of those before it, while
+  // a downstream that takes nothing still times out every waiting document together.
+  Clock::time_point last_sent_{};
   std::optional<Document> retry_document_;
   int retries_ = 0;
   Clock::time_point retry_at_{};

@@ -90,7 +90,7 @@ void Runner::send_pending() {
     }
     if (out.next_output < outputs_of(out)) {
       const auto now = Clock::now();
-      const bool timed_out = send_timeout.count() > 0 && now - out.since > send_timeout;
+      const bool timed_out = send_timeout.count() > 0 && now - std::max(out.since, last_sent_) > send_timeout;
       const bool stop_expired = stopping_ && now > stop_deadline_;
       if (out.next_output == 0 && (timed_out || stop_expired)) {
         // A stage whose daemon died leaves a tracked document to its source's outbox: no dead letter for a
@@ -124,6 +124,7 @@ void Runner::send_pending() {
       }
       return;  // downstream is full: try again when it can take more
     }
+    last_sent_ = Clock::now();
     if (out.routed_to.empty()) {
       ++forwarded_;
     } else {

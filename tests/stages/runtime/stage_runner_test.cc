@@ -2,6 +2,9 @@
 // source is told about documents given up, and the exit code after a failed last flush.
 #include <gtest/gtest.h>
 
+#include <thread>
+#include <vector>
+
 #include "stages/runtime/codec.h"
 #include "tests/stages/runner_fixture.h"
 
@@ -76,6 +79,36 @@ TEST(StageRunner, ADocumentNoConsumerTookIsDeadLetteredAfterTheSendTimeoutAndIts
   EXPECT_EQ(fixture.dead_letters(), std::vector<std::string>{"lonely: " + reason});
   EXPECT_EQ(source_script().abandoned_ids(), std::vector<std::string>{"lonely: " + reason});
   EXPECT_TRUE(source_script().sent_ids().empty());
+  EXPECT_EQ(fixture.stop(), 0);
+}
+
+// Documents queued together (a source's produce(), a processor's input batch) wait behind one another; while
+// downstream keeps taking them, none may time out for the waits of those before it. Sixteen documents of 1 MB
+// against room for a few, taken one every 250 ms: the last ones are sent well over the 2 s send timeout after
+// they were queued, but never more than 250 ms after downstream last took one.
+TEST(StageRunner, DocumentsQueuedTogetherTimeOutOnlyWhenDownstreamStopsTakingThem) {
+  RunnerFixture fixture(
+      "  - {name: src, type: scripted_source, send_timeout_ms: 2000, hwm: 1}\n"
+      "  - {name: out, type: sink_jsonl, inputs: [src]}\n");
+  fixture.start("src");
+  zmq::socket_t consumer(fixture.context(), zmq::socket_type::pull);
+  consumer.set(zmq::sockopt::linger, 0);
+  consumer.set(zmq::sockopt::rcvhwm, 1);
+  consumer.set(zmq::sockopt::rcvtimeo, 20000);
+  consumer.set(zmq::sockopt::maxmsgsize, fixture.config().pipeline.get_int("max_message_bytes"));
+  consumer.connect(runtime::output_endpoint(fixture.config(), "src", 0, "out"));
+  constexpr int kDocuments = 16;
+  for (int i = 0; i < kDocuments; ++i) source_script().emit(document_of_size("d" + std::to_string(i), 1 << 20));
+  std::vector<std::string> received;
+  for (int i = 0; i < kDocuments; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    received.push_back(receive_header(consumer));
+  }
+  std::vector<std::string> expected;
+  for (int i = 0; i < kDocuments; ++i) expected.push_back("VNAW 1 0 - d" + std::to_string(i));
+  EXPECT_EQ(received, expected);
+  EXPECT_TRUE(fixture.dead_letters().empty());
+  EXPECT_TRUE(source_script().abandoned_ids().empty());
   EXPECT_EQ(fixture.stop(), 0);
 }
 
