@@ -51,11 +51,6 @@ std::string decode_entities(std::string_view text) {
   return out;
 }
 
-}  // namespace
-
-// Punctuation stays, so that the boilerplate rules can see "photo:" apart from a sentence about photos.
-namespace {
-
 // One code point folded as fold() writes it: compatibility decomposition, marks dropped, đ as d, case
 // folded.
 void append_folded_code_point(const icu::Normalizer2* nfkd, UErrorCode& status, UChar32 c, std::string& out) {
@@ -110,6 +105,7 @@ class FoldTable {
 
 }  // namespace
 
+// Punctuation stays, so that the boilerplate rules can see "photo:" apart from a sentence about photos.
 std::string fold(std::string_view line) {
   UErrorCode status = U_ZERO_ERROR;
   const icu::Normalizer2* nfkd = icu::Normalizer2::getNFKDInstance(status);

@@ -226,20 +226,10 @@ std::string fold_spaces(std::string_view s) {
   bool pending = false;
   for (std::size_t i = 0; i < s.size();) {
     const auto b = static_cast<unsigned char>(s[i]);
-    if (b < 0x80 && b != ' ' && (b < '\t' || b > '\r')) {  // a run of non-spaces: copied whole
+    if (b < 0x80 && b != ' ' && (b < '\t' || b > '\r')) {  // a run of ASCII non-spaces: copied whole
       std::size_t j = i + 1;
-      while (j < s.size()) {
-        const auto c = static_cast<unsigned char>(s[j]);
-        if (c < 0x80 && c != ' ' && (c < '\t' || c > '\r')) {
-          ++j;
-          // A two-byte letter (U+00C0 to U+07FF: é, ư, й; no space or soft hyphen among them) stays in the run.
-        } else if (c >= 0xC3 && c <= 0xDF && j + 1 < s.size() &&
-                   (static_cast<unsigned char>(s[j + 1]) & 0xC0) == 0x80) {
-          j += 2;
-        } else {
-          break;
-        }
-      }
+      while (j < s.size() && static_cast<unsigned char>(s[j]) < 0x80 && s[j] != ' ' && (s[j] < '\t' || s[j] > '\r'))
+        ++j;
       if (pending) out += ' ';
       pending = false;
       out.append(s.data() + i, j - i);

@@ -470,26 +470,6 @@ void repair_chunk(std::u32string_view chunk, const Lexicon* lexicon, const Split
   if (document_free != nullptr) *document_free = unchanged_by_rule;
 }
 
-// The code point of the valid UTF-8 sequence at text[at], and its length.
-char32_t code_point_at(std::string_view text, std::size_t at, std::size_t& length) {
-  const auto byte = [&](std::size_t k) { return static_cast<char32_t>(static_cast<unsigned char>(text[at + k])); };
-  const char32_t b0 = byte(0);
-  if (b0 < 0x80) {
-    length = 1;
-    return b0;
-  }
-  if (b0 < 0xE0) {
-    length = 2;
-    return ((b0 & 0x1F) << 6) | (byte(1) & 0x3F);
-  }
-  if (b0 < 0xF0) {
-    length = 3;
-    return ((b0 & 0x0F) << 12) | ((byte(1) & 0x3F) << 6) | (byte(2) & 0x3F);
-  }
-  length = 4;
-  return ((b0 & 0x07) << 18) | ((byte(1) & 0x3F) << 12) | ((byte(2) & 0x3F) << 6) | (byte(3) & 0x3F);
-}
-
 // Chunks that come out as they went in whatever the document (repair_chunk's `document_free`), remembered
 // per thread and per lexicon: most chunks of every dispatch are such words ("gouvernement,", "de"), and
 // their repair converted and looked up each one again. Dropped whole past a bound, like the lexicon's memo.
@@ -548,15 +528,19 @@ std::string split_glued_words(std::string_view text, const Lexicon* lexicon, con
   }
   // Valid UTF-8 is walked as it is, and only a chunk not met before is decoded and repaired.
   KeptChunks& kept = KeptChunks::of(*lexicon);
-  std::size_t i = 0, length = 0;
+  std::size_t i = 0;
   while (i < text.size()) {
-    if (util::is_space(code_point_at(text, i, length))) {
-      out.append(text, i, length);
-      i += length;
+    std::size_t end = i;
+    if (util::is_space(util::next_code_point(text, end))) {
+      out.append(text, i, end - i);
+      i = end;
       continue;
     }
-    std::size_t end = i + length;
-    while (end < text.size() && !util::is_space(code_point_at(text, end, length))) end += length;
+    while (end < text.size()) {
+      std::size_t next = end;
+      if (util::is_space(util::next_code_point(text, next))) break;
+      end = next;
+    }
     const std::string_view chunk = text.substr(i, end - i);
     i = end;
     if (kept.contains(chunk)) {

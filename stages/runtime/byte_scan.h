@@ -58,11 +58,7 @@ inline bool is_valid_utf8(std::string_view bytes) {
     // dump_json), and most of a page or a dispatch, markup, digits, spaces, Latin letters, is ASCII.
     i = ascii_prefix(bytes.data(), i, n);
     if (i == n) break;
-    const unsigned char c = s[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
+    const unsigned char c = s[i];  // not ASCII
     // Two-byte sequences (Latin, Greek, Cyrillic letters with their marks: é, ç, ư) on their own path.
     if (c >= 0xC2 && c <= 0xDF) {
       if (i + 1 >= n || (s[i + 1] & 0xC0) != 0x80) return false;
