@@ -1,8 +1,11 @@
 // The dedupe stage: decides unique / duplicate / near_duplicate / update / replay, and drops or tags copies.
 #include "stages/dedupe/dedupe_stage.h"
 
+#include <xxhash.h>
+
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
@@ -35,26 +38,36 @@ class DedupeStage final : public runtime::Stage {
     context_.counters->add("store_set_aside");
   }
 
+  // Prepares the next document and asks for the index slots it will read: at 10^7 stored they are
+  // DRAM reads (tens of them), which then arrive while the current document is decided.
+  void upcoming(const runtime::Document& document) override {
+    ahead_.reset();
+    if (std::optional<Prepared> prepared = prepare(document)) {
+      const NearSignature* signature = prepared->near_on ? &prepared->signature : nullptr;
+      store_.prefetch(document.header.id, prepared->text_fingerprint, prepared->url, signature);
+      ahead_ = std::move(prepared);
+    }
+  }
+
   runtime::Verdict on_message(runtime::Document& document) override {
-    const std::string* body = runtime::body_of(document.record);
-    if (body == nullptr) return runtime::Verdict::dead_letter(runtime::kNoBody);
-    const auto type = document.record.value("content_type", std::string());
-    const bool near_on = settings_.near.method != NearMethod::Off;
-    DedupeText text = prepare_text(*body, type == "text/html", near_on);
-    const std::string& normalized = text.normalized;
-    if (normalized.empty()) {
+    std::optional<Prepared> prepared;
+    if (ahead_ && ahead_->is_for(document)) {
+      prepared = std::move(ahead_);
+      ahead_.reset();
+    } else {
+      prepared = prepare(document);
+    }
+    if (!prepared) return runtime::Verdict::dead_letter(runtime::kNoBody);
+    if (prepared->text.normalized.empty()) {
       context_.counters->add("empty_text");
       document.record["dedupe"] = {{"status", "unique"}, {"of", nullptr}};
       return runtime::Verdict::forward();
     }
-    const std::string url = document.record.contains("url") && document.record["url"].is_string()
-                                ? document.record["url"].get<std::string>()
-                                : std::string();
-    NearSignature signature;
-    NearRequest near{&signature, &settings_.near, now_seconds(), settings_.window_seconds};
-    if (near_on) signature = near_signature(text.words, settings_.near);
-    const Checked checked =
-        store_.check_and_record(document.header.id, fingerprint(normalized), url, near_on ? &near : nullptr, near.now);
+    const bool near_on = prepared->near_on;
+    NearRequest near{&prepared->signature, &settings_.near, now_seconds(), settings_.window_seconds};
+    const std::string& url = prepared->url;
+    const Checked checked = store_.check_and_record(document.header.id, prepared->text_fingerprint, url,
+                                                    near_on ? &near : nullptr, near.now);
     if (!checked.outcome && checked.damaged) {
       // A page of the file cannot be read: the store is set aside and an empty one takes over; the
       // document is decided again (against the new store) by the runtime's retry.
@@ -97,7 +110,44 @@ class DedupeStage final : public runtime::Stage {
   }
 
  private:
+  // What deciding a document needs of its text, computed before the store is asked.
+  struct Prepared {
+    // Which document it is: the body's bytes are hashed, so that a document that is not the one shown
+    // to upcoming() (a retried one, or another after a stop) is never decided on another's text.
+    std::string id;
+    std::uint64_t body_hash = 0;
+    DedupeText text;
+    std::string text_fingerprint;
+    std::string url;
+    bool near_on = false;
+    NearSignature signature;
+
+    bool is_for(const runtime::Document& document) const {
+      const std::string* body = runtime::body_of(document.record);
+      return body != nullptr && document.header.id == id && XXH3_64bits(body->data(), body->size()) == body_hash;
+    }
+  };
+
+  // Empty when the document has no body.
+  std::optional<Prepared> prepare(const runtime::Document& document) const {
+    const std::string* body = runtime::body_of(document.record);
+    if (body == nullptr) return std::nullopt;
+    Prepared prepared;
+    prepared.id = document.header.id;
+    prepared.body_hash = XXH3_64bits(body->data(), body->size());
+    const auto type = document.record.value("content_type", std::string());
+    prepared.near_on = settings_.near.method != NearMethod::Off;
+    prepared.text = prepare_text(*body, type == "text/html", prepared.near_on);
+    if (prepared.text.normalized.empty()) return prepared;
+    prepared.text_fingerprint = fingerprint(prepared.text.normalized);
+    const auto url = document.record.find("url");
+    if (url != document.record.end() && url->is_string()) prepared.url = url->get<std::string>();
+    if (prepared.near_on) prepared.signature = near_signature(prepared.text.words, settings_.near);
+    return prepared;
+  }
+
   const runtime::StageContext& context_;
+  std::optional<Prepared> ahead_;  // the document upcoming() was shown, prepared
   FingerprintStore store_;
   std::string reported_;  // the last set_aside() logged
   DedupeSettings settings_;

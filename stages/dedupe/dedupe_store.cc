@@ -324,6 +324,12 @@ std::int64_t clock_seconds() {
 
 }  // namespace
 
+void FingerprintStore::prefetch(const std::string& id, const std::string& text_fingerprint, const std::string& url,
+                                const NearSignature* signature) const {
+  index_.prefetch(id, text_fingerprint, url.empty() ? std::string() : fingerprint(url),
+                  signature != nullptr ? &signature->band_keys : nullptr);
+}
+
 Checked FingerprintStore::check_and_record(const std::string& id, const std::string& text_fingerprint,
                                            const std::string& url, const NearRequest* near, std::int64_t now) {
   if (env_ == nullptr) return Checked{std::nullopt, "the fingerprint store is not open", false};

@@ -69,6 +69,10 @@ class FingerprintStore {
   // decided again if they come again. Other replicas wait for it.
   Checked check_and_record(const std::string& id, const std::string& fingerprint, const std::string& url = "",
                            const NearRequest* near = nullptr, std::int64_t now = 0);
+  // Asks the memory for the index slots check_and_record() will read for this document, so that they
+  // arrive while the caller does other work (decides the document before it). Changes nothing.
+  void prefetch(const std::string& id, const std::string& text_fingerprint, const std::string& url,
+                const NearSignature* signature) const;
   // Commits the open write transaction, if any: call it when no document is waiting, so that what was
   // decided is kept and other replicas can write. On failure the transaction's records are lost (the
   // documents were decided and passed on): the error says how many.

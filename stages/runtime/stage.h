@@ -95,6 +95,11 @@ class Stage {
   virtual Status start() { return {}; }
   // Processors and sinks: handles one document, which it may modify in place.
   virtual Verdict on_message(Document& /*document*/) { return Verdict::forward(); }
+  // Processors and sinks: the document the stage gets next, shown before it handles the current one when
+  // the input already holds it (a backed-up input). A hint for stages whose work waits on memory: they may
+  // prepare it and ask for its cache lines now, so that those arrive while the current one is handled.
+  // The same document is then handed to on_message(), unchanged; an exception here is ignored.
+  virtual void upcoming(const Document& /*document*/) {}
   // Consumers that only get documents routed to them (Verdict::route), never the forwarded ones. Asked
   // after start(); each must be a stage that reads from this one, or the process does not start.
   virtual std::vector<std::string> route_targets() const { return {}; }

@@ -202,8 +202,30 @@ bool Runner::receive_one() {
                 ErrorKind::Decode);
     return true;
   }
-  process(std::move(document.value()));
+  take(std::move(document.value()));
   return true;
+}
+
+void Runner::take(Document document) {
+  if (!ahead_) {
+    ahead_ = std::move(document);
+    return;
+  }
+  Document current = std::move(*ahead_);
+  ahead_ = std::move(document);
+  try {
+    stage_->upcoming(*ahead_);
+  } catch (const std::exception& e) {
+    log_->debug("upcoming({}) failed: {}", ahead_->header.id, e.what());  // a hint only: on_message decides
+  }
+  process(std::move(current));
+}
+
+void Runner::handle_ahead() {
+  if (!ahead_ || retry_document_) return;
+  Document current = std::move(*ahead_);
+  ahead_.reset();
+  process(std::move(current));
 }
 
 void Runner::process(Document document) {
@@ -341,7 +363,7 @@ int Runner::run() {
   next_produce_ = now;
 
   while (true) {
-    const bool want_input = input_ && pending_.empty() && !retry_document_ && !(stopping_ && input_drained_);
+    const bool want_input = input_ && pending_.empty() && !retry_document_ && !ahead_ && !(stopping_ && input_drained_);
     std::vector<zmq::pollitem_t> items;
     items.push_back({static_cast<void*>(*control_), 0, ZMQ_POLLIN, 0});
     items.push_back({nullptr, signal_fd_, ZMQ_POLLIN, 0});
@@ -376,6 +398,7 @@ int Runner::run() {
         ++taken;
         if (!pending_.empty() && Clock::now() >= batch_deadline) break;
       }
+      handle_ahead();  // the batch's last
       if (stopping_ && taken == 0) input_drained_ = true;
     }
     now = Clock::now();
@@ -383,6 +406,7 @@ int Runner::run() {
       Document document = std::move(*retry_document_);
       retry_document_.reset();
       process(std::move(document));
+      handle_ahead();  // the one received behind it, once it passed
     }
     if (outbox_ && pending_.empty() && now >= next_resend_ && !(stopping_ && now > ack_deadline_)) resend_overdue();
     // Sources produce while they have room for more unacknowledged documents (back-pressure from the sinks).
@@ -400,7 +424,7 @@ int Runner::run() {
     send_pending();
     // Idle: everything taken in is handled and sent on. Nothing may stay held (a sink's transaction), and
     // the daemon hears of the finished work now rather than at the next heartbeat, which a crash would lose.
-    const bool idle = pending_.empty() && !retry_document_ && (!input_ || input_empty);
+    const bool idle = pending_.empty() && !retry_document_ && !ahead_ && (!input_ || input_empty);
     if (idle && handled_since_idle_) idle_stage();
     now = Clock::now();
     if (now >= next_flush_) {
@@ -420,6 +444,11 @@ int Runner::run() {
       if (retry_document_) {
         dead_letter("stopping: still failing after the drain timeout", *retry_document_, ErrorKind::RetriesExhausted);
         retry_document_.reset();
+      }
+      if (ahead_) {
+        dead_letter("stopping: not handled, the document before it was still failing after the drain timeout", *ahead_,
+                    ErrorKind::RetriesExhausted);
+        ahead_.reset();
       }
       break;
     }

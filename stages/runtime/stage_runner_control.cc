@@ -27,7 +27,7 @@ nlohmann::json Runner::stats() const {
   body["dropped"] = dropped_;
   body["dead_lettered"] = dead_lettered_;
   body["retried"] = retried_;
-  body["pending"] = pending_.size() + (retry_document_ ? 1 : 0);
+  body["pending"] = pending_.size() + (retry_document_ ? 1 : 0) + (ahead_ ? 1 : 0);
   if (outbox_) body["in_flight"] = outbox_->size();
   if (is_source_ && stage_) {
     const SourceProgress progress = stage_->progress();

@@ -118,6 +118,11 @@ class Runner final : public Emitter {
   void handle_signal();
   void begin_stop();
   bool receive_one();  // false when nothing was waiting
+  // Documents are handled one behind the input: a received document waits in `ahead_` while the one before
+  // it is handled, so that the stage is shown it first (Stage::upcoming).
+  void take(Document document);
+  // Handles the document waiting in `ahead_`, unless one before it is waiting for a retry.
+  void handle_ahead();
   void process(Document document);
   void dead_letter(const std::string& reason, std::string_view id, std::string_view header, std::string_view payload,
                    ErrorKind kind = ErrorKind::Rejected);
@@ -182,6 +187,7 @@ class Runner final : public Emitter {
   // a downstream that takes nothing still times out every waiting document together.
   Clock::time_point last_sent_{};
   std::optional<Document> retry_document_;
+  std::optional<Document> ahead_;  // received, handled after the current one (or after retry_document_)
   int retries_ = 0;
   Clock::time_point retry_at_{};
   bool stopping_ = false;

@@ -104,19 +104,51 @@ class BatchingSink final : public runtime::Stage {
 };
 
 // A processor that forwards everything and holds its first document until the test opens the gate, so
-// that what the test sends meanwhile waits in its input.
+// that what the test sends meanwhile waits in its input. It logs what the runtime calls ("upcoming <id>",
+// "message <id>"), and asks for one retry of the document named by retry_once().
 class GatedProcessor final : public runtime::Stage {
  public:
   static std::atomic<bool>& gate() {
     static std::atomic<bool> open{false};
     return open;
   }
-  runtime::Verdict on_message(runtime::Document&) override {
+  static std::string& retry_once() {
+    static std::string id;
+    return id;
+  }
+  static std::mutex& mutex() {
+    static std::mutex m;
+    return m;
+  }
+  static std::vector<std::string>& calls() {
+    static std::vector<std::string> log;
+    return log;
+  }
+  static void reset() {
+    std::lock_guard lock(mutex());
+    gate() = false;
+    retry_once().clear();
+    calls().clear();
+  }
+  void upcoming(const runtime::Document& document) override { log("upcoming " + document.header.id); }
+  runtime::Verdict on_message(runtime::Document& document) override {
+    log("message " + document.header.id);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (!gate() && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
+    std::lock_guard lock(mutex());
+    if (!retry_once().empty() && document.header.id == retry_once()) {
+      retry_once().clear();
+      return runtime::Verdict::retry("asked to retry once");
+    }
     return runtime::Verdict::forward();
+  }
+
+ private:
+  static void log(std::string call) {
+    std::lock_guard lock(mutex());
+    calls().push_back(std::move(call));
   }
 };
 

@@ -72,6 +72,31 @@ TEST(DedupeStage, DecidesUniqueDuplicateReplayAndUpdate) {
   EXPECT_EQ(fixture.counters().get("duplicate"), 1u);
 }
 
+// Shown the next document early (Stage::upcoming), the stage prepares it but decides it only when handed
+// it, against what was recorded meanwhile; a document other than the one shown is decided on its own text.
+TEST(DedupeStage, ADocumentShownEarlyIsDecidedOnlyWhenHandedAndOnItsOwnText) {
+  StageFixture fixture(dedupe_descriptor(), "{action: tag}");
+  auto& stage = fixture.start();
+  const std::string first = "La commission mixte a tenu sa quatrième session à Hanoï.";
+  const std::string edited = "La commission mixte a tenu sa quatrième session à Hanoï mardi.";
+  // The copy is shown before the original is recorded: it is still found to be the original's copy.
+  auto original = make_document("a", first);
+  auto copy = make_document("b", first);
+  stage.upcoming(copy);
+  EXPECT_EQ(stage.on_message(original).disposition, Disposition::Forward);
+  EXPECT_EQ(original.record["dedupe"]["status"], "unique");
+  EXPECT_EQ(stage.on_message(copy).disposition, Disposition::Forward);
+  EXPECT_EQ(copy.record["dedupe"]["status"], "duplicate");
+  EXPECT_EQ(copy.record["dedupe"]["of"], "a");
+  // Shown a re-edit of "a", then handed "a" unchanged (the same id, another body): a replay, not an update.
+  stage.upcoming(make_document("a", edited));
+  EXPECT_EQ(tag_after(stage, "a", first)["status"], "replay");
+  EXPECT_EQ(tag_after(stage, "a", edited)["status"], "update");
+  // Shown a document that never comes (the runtime stopped), the next one is decided on its own text.
+  stage.upcoming(make_document("c", first));
+  EXPECT_EQ(tag_after(stage, "c", "Un autre texte, sans rapport.")["status"], "unique");
+}
+
 TEST(DedupeStage, DropsDuplicatesByDefaultAndRemembersAcrossRestarts) {
   StageFixture fixture(dedupe_descriptor(), "");
   {
