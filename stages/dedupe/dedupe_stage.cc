@@ -3,8 +3,10 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <deque>
 #include <optional>
 
 #include <spdlog/spdlog.h>
@@ -41,19 +43,23 @@ class DedupeStage final : public runtime::Stage {
   // Prepares the next document and asks for the index slots it will read: at 10^7 stored they are
   // DRAM reads (tens of them), which then arrive while the current document is decided.
   void upcoming(const runtime::Document& document) override {
-    ahead_.reset();
-    if (std::optional<Prepared> prepared = prepare(document)) {
-      const NearSignature* signature = prepared->near_on ? &prepared->signature : nullptr;
-      store_.prefetch(document.header.id, prepared->text_fingerprint, prepared->url, signature);
-      ahead_ = std::move(prepared);
-    }
+    std::optional<Prepared> prepared = prepare(document);
+    if (!prepared) return;
+    store_.prefetch(document.header.id, prepared->text_fingerprint, prepared->url,
+                    prepared->near_on ? &prepared->signature : nullptr);
+    // The runtime shows document k+1 before it hands over k, which was shown before k-1 was handled.
+    if (ahead_.size() == kAhead) ahead_.pop_front();
+    ahead_.push_back(std::move(*prepared));
   }
 
   runtime::Verdict on_message(runtime::Document& document) override {
     std::optional<Prepared> prepared;
-    if (ahead_ && ahead_->is_for(document)) {
-      prepared = std::move(ahead_);
-      ahead_.reset();
+    const auto shown =
+        std::find_if(ahead_.begin(), ahead_.end(), [&](const Prepared& p) { return p.is_for(document); });
+    if (shown != ahead_.end()) {
+      prepared = std::move(*shown);
+      ahead_.erase(ahead_.begin(), shown + 1);  // those shown before it will not come (a stop, a dead letter)
+      context_.counters->add("prepared_ahead");
     } else {
       prepared = prepare(document);
     }
@@ -147,7 +153,8 @@ class DedupeStage final : public runtime::Stage {
   }
 
   const runtime::StageContext& context_;
-  std::optional<Prepared> ahead_;  // the document upcoming() was shown, prepared
+  static constexpr std::size_t kAhead = 2;
+  std::deque<Prepared> ahead_;  // the documents upcoming() was shown and not yet handed, prepared
   FingerprintStore store_;
   std::string reported_;  // the last set_aside() logged
   DedupeSettings settings_;

@@ -95,6 +95,26 @@ TEST(DedupeStage, ADocumentShownEarlyIsDecidedOnlyWhenHandedAndOnItsOwnText) {
   // Shown a document that never comes (the runtime stopped), the next one is decided on its own text.
   stage.upcoming(make_document("c", first));
   EXPECT_EQ(tag_after(stage, "c", "Un autre texte, sans rapport.")["status"], "unique");
+  EXPECT_EQ(fixture.counters().get("prepared_ahead"), 2u);  // the copy and the re-edit
+}
+
+// The runtime shows document k+1 before it hands over k, which it showed before handing over k-1: each
+// is prepared once, when shown, and decided in its turn.
+TEST(DedupeStage, EachDocumentOfABackedUpInputIsPreparedOnceWhenShown) {
+  StageFixture fixture(dedupe_descriptor(), "{action: tag}");
+  auto& stage = fixture.start();
+  std::vector<runtime::Document> documents;
+  for (int i = 0; i < 5; ++i) {
+    documents.push_back(make_document("d" + std::to_string(i), "Communiqué numéro " + std::to_string(i) + "."));
+  }
+  documents.push_back(make_document("d5", "Communiqué numéro 2."));
+  for (std::size_t k = 0; k < documents.size(); ++k) {
+    if (k + 1 < documents.size()) stage.upcoming(documents[k + 1]);
+    EXPECT_EQ(stage.on_message(documents[k]).disposition, Disposition::Forward);
+  }
+  EXPECT_EQ(fixture.counters().get("prepared_ahead"), documents.size() - 1);
+  EXPECT_EQ(documents[5].record["dedupe"]["status"], "duplicate");
+  EXPECT_EQ(documents[5].record["dedupe"]["of"], "d2");
 }
 
 TEST(DedupeStage, DropsDuplicatesByDefaultAndRemembersAcrossRestarts) {
