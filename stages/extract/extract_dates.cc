@@ -4,11 +4,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <span>
 #include <unordered_set>
 
 #include "stages/extract/extract_article.h"
 #include "stages/extract/extract_dateline.h"
 #include "stages/extract/extract_text_util.h"
+#include "stages/runtime/ascii_text.h"
+#include "stages/runtime/byte_scan.h"
 
 namespace vnawire::extract {
 namespace {
@@ -16,17 +19,38 @@ namespace {
 struct Token {
   std::size_t begin = 0;  // byte offsets in the text, surrounding punctuation excluded
   std::size_t end = 0;
-  std::string key;             // accent-folded, lower case, typographic apostrophe as '
+  std::string_view raw;        // text[begin, end)
   bool ends_sentence = false;  // followed by . ! ? or ;
   bool digit = false;          // holds a digit: every written date has one in its first two tokens
+  bool ascii = false;          // raw is all ASCII: its key is raw lower-cased
+
+  // Accent-folded, lower case, typographic apostrophe as '. Folded on first use: most words are read by
+  // no rule (no digit near them, no relative word, no date in their sentence).
+  const std::string& key() const {
+    if (!folded_) {
+      folded_key_ = util::fold_key(raw);
+      for (std::size_t q = folded_key_.find("\u2019"); q != std::string::npos; q = folded_key_.find("\u2019")) {
+        folded_key_.replace(q, 3, "'");
+      }
+      folded_ = true;
+    }
+    return folded_key_;
+  }
+
+ private:
+  mutable std::string folded_key_;
+  mutable bool folded_ = false;
 };
 
 bool is_edge_punct(char c) {
   return c == ',' || c == '.' || c == ';' || c == ':' || c == '(' || c == ')' || c == '"' || c == '!' || c == '?';
 }
 
+bool is_digit_char(char c) { return c >= '0' && c <= '9'; }
+
 std::vector<Token> tokenize(std::string_view text) {
   std::vector<Token> out;
+  out.reserve(text.size() / 6 + 1);
   std::size_t i = 0;
   while (i < text.size()) {
     while (i < text.size() && (text[i] == ' ' || text[i] == '\n' || text[i] == '\t')) ++i;
@@ -40,10 +64,16 @@ std::vector<Token> tokenize(std::string_view text) {
     const bool ends =
         std::any_of(after.begin(), after.end(), [](char c) { return c == '.' || c == '!' || c == '?' || c == ';'; });
     if (e > b) {
-      std::string key = util::fold_key(text.substr(b, e - b));
-      for (std::size_t q = key.find("\u2019"); q != std::string::npos; q = key.find("\u2019")) key.replace(q, 3, "'");
-      const bool digit = std::any_of(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; });
-      out.push_back({b, e, std::move(key), ends, digit});
+      Token& token = out.emplace_back();
+      token.begin = b;
+      token.end = e;
+      token.raw = text.substr(b, e - b);
+      token.ends_sentence = ends;
+      // An ASCII word's key is the word lower-cased: its digits are its own. Another is folded now (a
+      // fold may make digits of other characters).
+      token.ascii = runtime::ascii_prefix(token.raw.data(), 0, token.raw.size()) == token.raw.size();
+      const std::string_view digits_of = token.ascii ? token.raw : std::string_view(token.key());
+      token.digit = std::any_of(digits_of.begin(), digits_of.end(), is_digit_char);
     } else if (ends && !out.empty()) {
       out.back().ends_sentence = true;
     }
@@ -192,7 +222,7 @@ bool one_of(std::string_view key, std::initializer_list<std::string_view> words)
 Tense tense_of(const std::vector<Token>& t, std::size_t from, std::size_t to) {
   Tense tense = Tense::Past;
   for (std::size_t k = from; k < to; ++k) {
-    std::string_view w = t[k].key;
+    std::string_view w = t[k].key();
     if (const std::size_t apostrophe = w.find('\''); apostrophe != std::string_view::npos && apostrophe <= 2) {
       w.remove_prefix(apostrophe + 1);  // "l'opéra", "qu'il", "s'étendra"
     }
@@ -220,12 +250,14 @@ struct Period {
   std::size_t tokens;
 };
 
-std::optional<Period> relative_period(const std::vector<Token>& t, std::size_t i) {
-  struct Form {
-    std::initializer_list<std::string_view> words;
-    Unit unit;
-    int offset;
-  };
+struct Form {
+  std::initializer_list<std::string_view> words;
+  Unit unit;
+  int offset;
+};
+
+// An array, not a vector: each form's word list lives as long as the array it is declared in.
+std::span<const Form> relative_forms() {
   static const Form kForms[] = {
       {{"cette", "semaine"}, Unit::Week, 0},
       {{"this", "week"}, Unit::Week, 0},
@@ -270,21 +302,30 @@ std::optional<Period> relative_period(const std::vector<Token>& t, std::size_t i
       {{"avant-hier"}, Unit::Day, -2},
       {{"apres-demain"}, Unit::Day, 2},
   };
-  // Most tokens start no form: one set look-up instead of fifty comparisons per token.
+  return kForms;
+}
+
+// Most tokens start no form: one set look-up instead of fifty comparisons per token.
+const std::unordered_set<std::string_view>& relative_first_words() {
   static const std::unordered_set<std::string_view> kFirstWords = [] {
     std::unordered_set<std::string_view> first;
-    for (const Form& form : kForms) first.insert(*form.words.begin());
+    for (const Form& form : relative_forms()) first.insert(*form.words.begin());
     return first;
   }();
+  return kFirstWords;
+}
+
+std::optional<Period> relative_period(const std::vector<Token>& t, std::size_t i) {
+  const auto& kFirstWords = relative_first_words();
   // "la semaine dernière", "le mois prochain": the article belongs to the expression.
-  const std::size_t article = i + 1 < t.size() && (t[i].key == "la" || t[i].key == "le") ? 1 : 0;
+  const std::size_t article = i + 1 < t.size() && (t[i].key() == "la" || t[i].key() == "le") ? 1 : 0;
   const std::size_t start = i + article;
-  if (start >= t.size() || kFirstWords.count(t[start].key) == 0) return std::nullopt;
-  for (const Form& form : kForms) {
+  if (start >= t.size() || kFirstWords.count(t[start].key()) == 0) return std::nullopt;
+  for (const Form& form : relative_forms()) {
     std::size_t k = start;
     bool matches = true;
     for (std::string_view word : form.words) {
-      if (k >= t.size() || t[k].key != word) {
+      if (k >= t.size() || t[k].key() != word) {
         matches = false;
         break;
       }
@@ -297,7 +338,22 @@ std::optional<Period> relative_period(const std::vector<Token>& t, std::size_t i
 
 // Whether token i may open one of the relative expressions match_at reads.
 bool may_start_relative(const std::vector<Token>& t, std::size_t i) {
-  const std::string_view k = t[i].key;
+  if (t[i].ascii) {
+    // Its key is the word lower-cased: a word that opens nothing is known without folding it.
+    static const std::unordered_set<std::string_view> kOpening = [] {
+      std::unordered_set<std::string_view> words = relative_first_words();
+      words.insert({"la", "le", "hier", "yesterday", "hom", "aujourd'hui", "today"});
+      return words;
+    }();
+    static const std::size_t kLongest =
+        std::max_element(kOpening.begin(), kOpening.end(), [](auto a, auto b) { return a.size() < b.size(); })->size();
+    const std::string_view raw = t[i].raw;
+    if (raw.size() > kLongest) return false;
+    char lower[32];
+    for (std::size_t c = 0; c < raw.size(); ++c) lower[c] = runtime::ascii_lower(raw[c]);
+    if (kOpening.count(std::string_view(lower, raw.size())) == 0) return false;
+  }
+  const std::string_view k = t[i].key();
   return relative_period(t, i).has_value() || k == "hier" || k == "yesterday" || k == "hom" || k == "aujourd'hui" ||
          k == "aujourd\u2019hui" || k == "today";
 }
@@ -331,7 +387,7 @@ std::string resolve(const Period& period, const Ymd& pub) {
 // Tries every form at token i; the longest forms are tried first so "6 July 2022" is not "6 July".
 std::optional<Match> match_at(const std::vector<Token>& t, std::size_t i, const std::optional<std::string>& published,
                               const std::optional<Ymd>& pub_day, Tense tense) {
-  auto key = [&](std::size_t k) -> std::string_view { return k < t.size() ? std::string_view(t[k].key) : ""; };
+  auto key = [&](std::size_t k) -> std::string_view { return k < t.size() ? std::string_view(t[k].key()) : ""; };
   auto year_at = [&](std::size_t k) { return year_of(key(k)); };
   auto done = [&](std::size_t n, std::optional<std::string> edtf) -> std::optional<Match> {
     if (!edtf) return std::nullopt;

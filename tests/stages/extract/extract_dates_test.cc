@@ -125,6 +125,19 @@ TEST(ExtractDates, RelativeWordsNeedAFullPublicationDay) {
   EXPECT_TRUE(find_dates("Hier, il a plu.", std::nullopt).empty());
 }
 
+// Words in capitals, typographic apostrophes and accents read the same as their plain lower-case form,
+// whether the word is plain ASCII (read without folding) or not.
+TEST(ExtractDates, RelativeWordsInAnyCaseAndWithEitherApostrophe) {
+  const auto found =
+      find_dates("AUJOURD’HUI et DEMAIN, puis L'AN PROCHAIN et La Semaine Dernière.", std::string("2024-03-01"));
+  ASSERT_EQ(found.size(), 4u);
+  EXPECT_EQ(found[0].edtf, "2024-03-01");
+  EXPECT_EQ(found[1].edtf, "2024-03-02");
+  EXPECT_EQ(found[2].edtf, "2025");
+  EXPECT_EQ(found[3].text, "La Semaine Dernière");
+  EXPECT_EQ(found[3].edtf, "2024-02-19/2024-02-25");
+}
+
 TEST(ExtractDates, LookalikesAreNotDates) {
   const std::optional<std::string> pub = "2022-12-20";
   EXPECT_TRUE(find_dates("Le Vietnam a gagné 3-1 et joue la 1/2 finale à 10:30.", pub).empty());
