@@ -89,9 +89,14 @@ std::string to_nfc(std::string_view s) {
   UErrorCode status = U_ZERO_ERROR;
   const icu::Normalizer2* nfc = icu::Normalizer2::getNFCInstance(status);
   if (U_FAILURE(status) || nfc == nullptr) return std::string(s);
+  // Most text is already NFC: asked of the UTF-8 itself, the quick check copies nothing.
+  if (nfc->isNormalizedUTF8(icu::StringPiece(s.data(), static_cast<int32_t>(s.size())), status) && U_SUCCESS(status)) {
+    return std::string(s);
+  }
+  status = U_ZERO_ERROR;
   const icu::UnicodeString in =
       icu::UnicodeString::fromUTF8(icu::StringPiece(s.data(), static_cast<int32_t>(s.size())));
-  // Most text is already NFC: the quick check avoids a copy of every dispatch.
+  // Ill-formed UTF-8 fails the check above; its UTF-16 reading (U+FFFD for each bad sequence) may pass.
   if (nfc->isNormalized(in, status) && U_SUCCESS(status)) return std::string(s);
   status = U_ZERO_ERROR;
   const icu::UnicodeString out = nfc->normalize(in, status);

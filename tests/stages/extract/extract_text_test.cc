@@ -40,6 +40,16 @@ bool contains_text(const std::vector<std::string>& list, const std::string& need
                      [&](const std::string& s) { return s.find(needle) != std::string::npos; });
 }
 
+// NFC: composed text comes back as it is, decomposed accents are composed, and the bytes of ill-formed
+// UTF-8 are kept unless the text also needs composing (its bad sequences are then U+FFFD).
+TEST(ExtractText, ToNfcComposesAndOtherwiseKeepsTheBytes) {
+  EXPECT_EQ(util::to_nfc("Réunion à Huế"), "Réunion à Huế");
+  EXPECT_EQ(util::to_nfc("Re\u0301union a\u0300 Hue\u0302\u0301"), "Réunion à Huế");
+  EXPECT_EQ(util::to_nfc("abc\xff d\xc3"), "abc\xff d\xc3");
+  EXPECT_EQ(util::to_nfc("e\u0301\xff"), "é\uFFFD");
+  EXPECT_EQ(util::to_nfc(""), "");
+}
+
 TEST(ExtractText, FixtureIsThere) { ASSERT_FALSE(read_fixture("dispatch_basic.txt").empty()); }
 
 TEST(ExtractText, TitleLeadAndDateline) {
