@@ -28,8 +28,12 @@ struct Keyword {
   std::size_t topic = 0;  // index in topic_names()
 };
 
-// Keywords by their first folded word, longest first.
-using Lexicon = std::unordered_map<std::string, std::vector<Keyword>>;
+// Keywords by their first folded word, longest first; asked with a word's view, copying nothing.
+struct ViewHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+using Lexicon = std::unordered_map<std::string, std::vector<Keyword>, ViewHash, std::equal_to<>>;
 
 const Lexicon& topic_lexicon() {
   static const Lexicon lexicon = [] {
@@ -80,7 +84,7 @@ void count_hits(const std::vector<entities::Word>& words, std::vector<int>& hits
   const auto same = [](const std::string& keyword_word, const entities::Word& w) { return keyword_word == w.fold; };
   for (std::size_t i = 0; i < words.size();) {
     std::size_t advance = 1;
-    const auto it = lexicon.find(std::string(words[i].fold));
+    const auto it = lexicon.find(words[i].fold);
     if (it != lexicon.end()) {
       for (const Keyword& k : it->second) {
         if (i + k.words.size() > words.size()) continue;
