@@ -116,21 +116,33 @@ class DedupeStage final : public runtime::Stage {
   }
 
  private:
+  static bool is_html(const runtime::Document& document) {
+    const auto type = document.record.find("content_type");
+    return type != document.record.end() && type->is_string() && type->get_ref<const std::string&>() == "text/html";
+  }
+  static std::string url_of(const runtime::Document& document) {
+    const auto url = document.record.find("url");
+    return url != document.record.end() && url->is_string() ? url->get<std::string>() : std::string();
+  }
+
   // What deciding a document needs of its text, computed before the store is asked.
   struct Prepared {
     // Which document it is: the body's bytes are hashed, so that a document that is not the one shown
     // to upcoming() (a retried one, or another after a stop) is never decided on another's text.
     std::string id;
     std::uint64_t body_hash = 0;
+    bool html = false;
     DedupeText text;
     std::string text_fingerprint;
     std::string url;
     bool near_on = false;
     NearSignature signature;
 
+    // Everything prepare() reads: the id, the body, its content type and the URL.
     bool is_for(const runtime::Document& document) const {
       const std::string* body = runtime::body_of(document.record);
-      return body != nullptr && document.header.id == id && XXH3_64bits(body->data(), body->size()) == body_hash;
+      return body != nullptr && document.header.id == id && is_html(document) == html && url_of(document) == url &&
+             XXH3_64bits(body->data(), body->size()) == body_hash;
     }
   };
 
@@ -141,13 +153,12 @@ class DedupeStage final : public runtime::Stage {
     Prepared prepared;
     prepared.id = document.header.id;
     prepared.body_hash = XXH3_64bits(body->data(), body->size());
-    const auto type = document.record.value("content_type", std::string());
+    prepared.html = is_html(document);
+    prepared.url = url_of(document);
     prepared.near_on = settings_.near.method != NearMethod::Off;
-    prepared.text = prepare_text(*body, type == "text/html", prepared.near_on);
+    prepared.text = prepare_text(*body, prepared.html, prepared.near_on);
     if (prepared.text.normalized.empty()) return prepared;
     prepared.text_fingerprint = fingerprint(prepared.text.normalized);
-    const auto url = document.record.find("url");
-    if (url != document.record.end() && url->is_string()) prepared.url = url->get<std::string>();
     if (prepared.near_on) prepared.signature = near_signature(prepared.text.words, settings_.near);
     return prepared;
   }

@@ -98,7 +98,8 @@ class Stage {
   // Processors and sinks: the document the stage gets next, shown before it handles the current one when
   // the input already holds it (a backed-up input). A hint for stages whose work waits on memory: they may
   // prepare it and ask for its cache lines now, so that those arrive while the current one is handled.
-  // The same document is then handed to on_message(), unchanged; an exception here is ignored.
+  // The same document is then handed to on_message(), unchanged, unless the stage stops first; an
+  // exception here is ignored. Its time here counts in the document's processing time.
   virtual void upcoming(const Document& /*document*/) {}
   // Consumers that only get documents routed to them (Verdict::route), never the forwarded ones. Asked
   // after start(); each must be a stage that reads from this one, or the process does not start.

@@ -212,23 +212,26 @@ void Runner::take(Document document) {
     return;
   }
   Document current = std::move(*ahead_);
+  const Clock::duration current_shown = ahead_shown_;
   ahead_ = std::move(document);
+  const auto began = Clock::now();
   try {
     stage_->upcoming(*ahead_);
   } catch (const std::exception& e) {
     log_->debug("upcoming({}) failed: {}", ahead_->header.id, e.what());  // a hint only: on_message decides
   }
-  process(std::move(current));
+  ahead_shown_ = Clock::now() - began;
+  process(std::move(current), current_shown);
 }
 
 void Runner::handle_ahead() {
   if (!ahead_ || retry_document_) return;
   Document current = std::move(*ahead_);
   ahead_.reset();
-  process(std::move(current));
+  process(std::move(current), std::exchange(ahead_shown_, Clock::duration{}));
 }
 
-void Runner::process(Document document) {
+void Runner::process(Document document, Clock::duration shown) {
   handled_since_idle_ = true;
   if (document.header.attempt > 0) metrics_.replay();
   metrics_.last_document(document.header.id, wall_ms());
@@ -241,8 +244,8 @@ void Runner::process(Document document) {
     verdict = Verdict::dead_letter(std::string("stage error: ") + e.what());
     threw = true;
   }
-  metrics_.observe_latency(
-      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - began).count()));
+  metrics_.observe_latency(static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - began + shown).count()));
   switch (verdict.disposition) {
     case Disposition::Forward:
       retries_ = 0;
@@ -445,11 +448,15 @@ int Runner::run() {
         dead_letter("stopping: still failing after the drain timeout", *retry_document_, ErrorKind::RetriesExhausted);
         retry_document_.reset();
       }
-      if (ahead_) {
+      if (ahead_ && acks_on_ && !ahead_->header.ack.empty()) {
+        // Never tried: left unacknowledged, its source sends it again at the next start.
+        log_->warn("stopping: {} not handled behind a document still failing; its source sends it again",
+                   ahead_->header.id);
+      } else if (ahead_) {
         dead_letter("stopping: not handled, the document before it was still failing after the drain timeout", *ahead_,
                     ErrorKind::RetriesExhausted);
-        ahead_.reset();
       }
+      ahead_.reset();
       break;
     }
   }

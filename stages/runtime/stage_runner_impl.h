@@ -123,7 +123,8 @@ class Runner final : public Emitter {
   void take(Document document);
   // Handles the document waiting in `ahead_`, unless one before it is waiting for a retry.
   void handle_ahead();
-  void process(Document document);
+  // `shown`: the time the stage spent on it in upcoming(), counted in its processing time.
+  void process(Document document, Clock::duration shown = {});
   void dead_letter(const std::string& reason, std::string_view id, std::string_view header, std::string_view payload,
                    ErrorKind kind = ErrorKind::Rejected);
   void dead_letter(const std::string& reason, const Document& document, ErrorKind kind = ErrorKind::Rejected);
@@ -188,6 +189,7 @@ class Runner final : public Emitter {
   Clock::time_point last_sent_{};
   std::optional<Document> retry_document_;
   std::optional<Document> ahead_;  // received, handled after the current one (or after retry_document_)
+  Clock::duration ahead_shown_{};  // the time upcoming() took on it
   int retries_ = 0;
   Clock::time_point retry_at_{};
   bool stopping_ = false;

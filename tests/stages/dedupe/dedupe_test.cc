@@ -96,6 +96,18 @@ TEST(DedupeStage, ADocumentShownEarlyIsDecidedOnlyWhenHandedAndOnItsOwnText) {
   stage.upcoming(make_document("c", first));
   EXPECT_EQ(tag_after(stage, "c", "Un autre texte, sans rapport.")["status"], "unique");
   EXPECT_EQ(fixture.counters().get("prepared_ahead"), 2u);  // the copy and the re-edit
+  // The same id and text under another URL: its own URL decides (a page met again under a known URL).
+  auto known = make_document("p", "Une page lue une première fois.");
+  known.record["url"] = "https://example.invalid/page";
+  EXPECT_EQ(stage.on_message(known).disposition, Disposition::Forward);
+  auto shown = make_document("q", "La même page, lue ailleurs.");
+  shown.record["url"] = "https://example.invalid/other";
+  auto handed = make_document("q", "La même page, lue ailleurs.");
+  handed.record["url"] = "https://example.invalid/page";
+  stage.upcoming(shown);
+  EXPECT_EQ(stage.on_message(handed).disposition, Disposition::Forward);
+  EXPECT_EQ(handed.record["dedupe"]["status"], "duplicate");
+  EXPECT_EQ(handed.record["dedupe"]["of"], "p");
 }
 
 // The runtime shows document k+1 before it hands over k, which it showed before handing over k-1: each

@@ -227,8 +227,8 @@ TEST(StageRunnerAcks, AStageIsShownTheNextWaitingDocumentBeforeItHandlesTheCurre
     ++shown_first;
   }
   EXPECT_EQ(handled, expected);
-  // d1..d19 waited together: all but the first of a batch are shown early (ZeroMQ may split the batch).
-  EXPECT_GE(shown_first, kDocuments - 4);
+  // d1..d19 waited together: all but the first of each batch are shown early (a batch may be cut short).
+  EXPECT_GE(shown_first, kDocuments / 2);
   // The retried d7 passed before d8, which was shown to the stage before d7's first try, was handled.
   const auto retried = std::find(calls.begin(), calls.end(), "message d8");
   EXPECT_EQ(std::count(calls.begin(), retried, "message d7"), 2);
