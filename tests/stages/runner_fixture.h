@@ -116,6 +116,11 @@ class GatedProcessor final : public runtime::Stage {
     static std::string id;
     return id;
   }
+  // How long upcoming() takes (a stage preparing the next document).
+  static std::atomic<int>& upcoming_ms() {
+    static std::atomic<int> ms{0};
+    return ms;
+  }
   static std::mutex& mutex() {
     static std::mutex m;
     return m;
@@ -128,9 +133,13 @@ class GatedProcessor final : public runtime::Stage {
     std::lock_guard lock(mutex());
     gate() = false;
     retry_once().clear();
+    upcoming_ms() = 0;
     calls().clear();
   }
-  void upcoming(const runtime::Document& document) override { log("upcoming " + document.header.id); }
+  void upcoming(const runtime::Document& document) override {
+    log("upcoming " + document.header.id);
+    std::this_thread::sleep_for(std::chrono::milliseconds(upcoming_ms().load()));
+  }
   runtime::Verdict on_message(runtime::Document& document) override {
     log("message " + document.header.id);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);

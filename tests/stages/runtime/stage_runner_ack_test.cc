@@ -182,24 +182,33 @@ TEST(StageRunnerAcks, DocumentsWaitingInTheInputAreHandedOnInOrderAndReportedInO
   EXPECT_EQ(fixture.stop(), 0);
 }
 
+// A scripted source, the gated processor and a JSON Lines sink.
+constexpr const char* kGatedPipeline =
+    "  - {name: src, type: scripted_source}\n"
+    "  - {name: gate, type: gated_processor, inputs: [src]}\n"
+    "  - {name: out, type: sink_jsonl, inputs: [gate]}\n";
+
+// Starts the gated processor, sends it `count` documents (<prefix>0, <prefix>1, ...) while the gate holds
+// the first, so that the others wait in its input, opens the gate and expects them all out, in order.
+void pass_behind_the_gate(RunnerFixture& fixture, const std::string& prefix, int count) {
+  fixture.start("gate");
+  auto input = fixture.producer("src", "gate");
+  auto output = fixture.consumer("gate", "out");
+  for (int i = 0; i < count; ++i) testing::send_document(input, document_of_size(prefix + std::to_string(i), 200));
+  std::this_thread::sleep_for(milliseconds(300));
+  testing::GatedProcessor::gate() = true;
+  for (int i = 0; i < count; ++i) EXPECT_EQ(receive(output).header.id, prefix + std::to_string(i));
+}
+
 // With documents waiting, the stage is shown the next one (Stage::upcoming) before it handles the current
 // one, so that it may start the next one's memory reads; each is still handled once, in order, and one
 // that asks for a retry holds the one shown after it until it passes.
 TEST(StageRunnerAcks, AStageIsShownTheNextWaitingDocumentBeforeItHandlesTheCurrentOne) {
   testing::GatedProcessor::reset();
   testing::GatedProcessor::retry_once() = "d7";
-  RunnerFixture fixture(
-      "  - {name: src, type: scripted_source}\n"
-      "  - {name: gate, type: gated_processor, inputs: [src]}\n"
-      "  - {name: out, type: sink_jsonl, inputs: [gate]}\n");
-  fixture.start("gate");
-  auto input = fixture.producer("src", "gate");
-  auto output = fixture.consumer("gate", "out");
   constexpr int kDocuments = 20;
-  for (int i = 0; i < kDocuments; ++i) testing::send_document(input, document_of_size("d" + std::to_string(i), 200));
-  std::this_thread::sleep_for(milliseconds(300));  // d0 is held; the others reach the stage's input
-  testing::GatedProcessor::gate() = true;
-  for (int i = 0; i < kDocuments; ++i) EXPECT_EQ(receive(output).header.id, "d" + std::to_string(i));
+  RunnerFixture fixture(kGatedPipeline);
+  pass_behind_the_gate(fixture, "d", kDocuments);
   EXPECT_EQ(fixture.stop(), 0);
 
   std::vector<std::string> calls;
@@ -232,6 +241,30 @@ TEST(StageRunnerAcks, AStageIsShownTheNextWaitingDocumentBeforeItHandlesTheCurre
   // The retried d7 passed before d8, which was shown to the stage before d7's first try, was handled.
   const auto retried = std::find(calls.begin(), calls.end(), "message d8");
   EXPECT_EQ(std::count(calls.begin(), retried, "message d7"), 2);
+}
+
+// The work a stage does on a document in upcoming() is part of that document's processing time.
+TEST(StageRunnerAcks, TimeSpentOnADocumentShownEarlyCountsInItsProcessingTime) {
+  testing::GatedProcessor::reset();
+  testing::GatedProcessor::upcoming_ms() = 40;
+  constexpr int kDocuments = 6;
+  RunnerFixture fixture(kGatedPipeline);
+  pass_behind_the_gate(fixture, "t", kDocuments);  // t0 is held at the gate for 300 ms
+  ASSERT_TRUE(
+      fixture.wait_for([](const nlohmann::json& c) { return c.value("forwarded", 0) == kDocuments; }, seconds(10)));
+  std::size_t shown = 0;
+  {
+    std::lock_guard lock(testing::GatedProcessor::mutex());
+    for (const auto& call : testing::GatedProcessor::calls()) shown += call.starts_with("upcoming ") ? 1 : 0;
+  }
+  ASSERT_GE(shown, 1u);
+  // Over 25 ms: t0 (held at the gate) and each document shown early (40 ms in upcoming()); the others
+  // take microseconds.
+  const nlohmann::json& buckets = fixture.counters()["latency"]["buckets"];
+  std::uint64_t slow = 0;
+  for (std::size_t slot = 8; slot < buckets.size(); ++slot) slow += buckets[slot].get<std::uint64_t>();
+  EXPECT_EQ(slow, 1 + shown) << buckets.dump();
+  EXPECT_EQ(fixture.stop(), 0);
 }
 
 TEST(StageRunnerAcks, ASinkReportsAStoredCopyOnlyOnceItsBatchIsFlushed) {
