@@ -45,6 +45,7 @@ class DedupeStage final : public runtime::Stage {
   void upcoming(const runtime::Document& document) override {
     std::optional<Prepared> prepared = prepare(document);
     if (!prepared) return;
+    prepared->body_hash = body_hash(document);
     store_.prefetch(document.header.id, prepared->text_fingerprint, prepared->url,
                     prepared->near_on ? &prepared->signature : nullptr);
     // The runtime shows document k+1 before it hands over k, which was shown before k-1 was handled.
@@ -54,8 +55,9 @@ class DedupeStage final : public runtime::Stage {
 
   runtime::Verdict on_message(runtime::Document& document) override {
     std::optional<Prepared> prepared;
+    const std::uint64_t hash = ahead_.empty() ? 0 : body_hash(document);
     const auto shown =
-        std::find_if(ahead_.begin(), ahead_.end(), [&](const Prepared& p) { return p.is_for(document); });
+        std::find_if(ahead_.begin(), ahead_.end(), [&](const Prepared& p) { return p.is_for(document, hash); });
     if (shown != ahead_.end()) {
       prepared = std::move(*shown);
       ahead_.erase(ahead_.begin(), shown + 1);  // those shown before it will not come (a stop, a dead letter)
@@ -120,15 +122,21 @@ class DedupeStage final : public runtime::Stage {
     const auto type = document.record.find("content_type");
     return type != document.record.end() && type->is_string() && type->get_ref<const std::string&>() == "text/html";
   }
-  static std::string url_of(const runtime::Document& document) {
+  static std::string_view url_of(const runtime::Document& document) {
     const auto url = document.record.find("url");
-    return url != document.record.end() && url->is_string() ? url->get<std::string>() : std::string();
+    return url != document.record.end() && url->is_string() ? std::string_view(url->get_ref<const std::string&>())
+                                                            : std::string_view();
+  }
+  // 0 for a document without a body, which is never prepared.
+  static std::uint64_t body_hash(const runtime::Document& document) {
+    const std::string* body = runtime::body_of(document.record);
+    return body == nullptr ? 0 : XXH3_64bits(body->data(), body->size());
   }
 
   // What deciding a document needs of its text, computed before the store is asked.
   struct Prepared {
-    // Which document it is: the body's bytes are hashed, so that a document that is not the one shown
-    // to upcoming() (a retried one, or another after a stop) is never decided on another's text.
+    // Which document it is: the body's bytes are hashed (by upcoming()), so that a document that is not the
+    // one shown (a retried one, or another after a stop) is never decided on another's text.
     std::string id;
     std::uint64_t body_hash = 0;
     bool html = false;
@@ -138,11 +146,10 @@ class DedupeStage final : public runtime::Stage {
     bool near_on = false;
     NearSignature signature;
 
-    // Everything prepare() reads: the id, the body, its content type and the URL.
-    bool is_for(const runtime::Document& document) const {
-      const std::string* body = runtime::body_of(document.record);
-      return body != nullptr && document.header.id == id && is_html(document) == html && url_of(document) == url &&
-             XXH3_64bits(body->data(), body->size()) == body_hash;
+    // Everything prepare() reads: the id, the body (`hash`: body_hash() of the document), its content type
+    // and the URL.
+    bool is_for(const runtime::Document& document, std::uint64_t hash) const {
+      return hash == body_hash && document.header.id == id && is_html(document) == html && url_of(document) == url;
     }
   };
 
@@ -152,9 +159,8 @@ class DedupeStage final : public runtime::Stage {
     if (body == nullptr) return std::nullopt;
     Prepared prepared;
     prepared.id = document.header.id;
-    prepared.body_hash = XXH3_64bits(body->data(), body->size());
     prepared.html = is_html(document);
-    prepared.url = url_of(document);
+    prepared.url = std::string(url_of(document));
     prepared.near_on = settings_.near.method != NearMethod::Off;
     prepared.text = prepare_text(*body, prepared.html, prepared.near_on);
     if (prepared.text.normalized.empty()) return prepared;

@@ -336,26 +336,30 @@ std::optional<Period> relative_period(const std::vector<Token>& t, std::size_t i
   return std::nullopt;
 }
 
+// Words that are a relative date on their own (match_at reads them), as keys.
+constexpr std::string_view kRelativeDays[] = {"hier", "yesterday", "hom", "aujourd'hui", "today"};
+
 // Whether token i may open one of the relative expressions match_at reads.
 bool may_start_relative(const std::vector<Token>& t, std::size_t i) {
   if (t[i].ascii) {
     // Its key is the word lower-cased: a word that opens nothing is known without folding it.
     static const std::unordered_set<std::string_view> kOpening = [] {
       std::unordered_set<std::string_view> words = relative_first_words();
-      words.insert({"la", "le", "hier", "yesterday", "hom", "aujourd'hui", "today"});
+      words.insert({"la", "le"});  // relative_period's articles
+      words.insert(std::begin(kRelativeDays), std::end(kRelativeDays));
       return words;
     }();
     static const std::size_t kLongest =
         std::max_element(kOpening.begin(), kOpening.end(), [](auto a, auto b) { return a.size() < b.size(); })->size();
     const std::string_view raw = t[i].raw;
     if (raw.size() > kLongest) return false;
-    char lower[32];
-    for (std::size_t c = 0; c < raw.size(); ++c) lower[c] = runtime::ascii_lower(raw[c]);
-    if (kOpening.count(std::string_view(lower, raw.size())) == 0) return false;
+    std::string lower(raw);  // short: no allocation
+    for (char& c : lower) c = runtime::ascii_lower(c);
+    if (kOpening.count(lower) == 0) return false;
   }
-  const std::string_view k = t[i].key();
-  return relative_period(t, i).has_value() || k == "hier" || k == "yesterday" || k == "hom" || k == "aujourd'hui" ||
-         k == "aujourd\u2019hui" || k == "today";
+  const std::string_view k = t[i].key();  // its typographic apostrophe already made '
+  return relative_period(t, i).has_value() ||
+         std::find(std::begin(kRelativeDays), std::end(kRelativeDays), k) != std::end(kRelativeDays);
 }
 
 std::string resolve(const Period& period, const Ymd& pub) {
