@@ -17,7 +17,8 @@ struct Detection {
   double confidence = 0.0;  // 0..1: the top language's share of the text, 0 when unreliable and unknown
   bool reliable = false;
   std::vector<LanguageShare> top;  // up to three, largest first
-  int text_bytes = 0;
+  int text_bytes = 0;              // the letters CLD2 scored
+  bool sampled = false;            // decided on a sample of a long text (langid_identify.h)
   std::string from = "cld2";  // what decided the code: "cld2", "hint:<source>", "script", "ngram" or "none"
 };
 

@@ -14,6 +14,13 @@ namespace vnawire::langid {
 // them is final and no hint overrides it.
 inline constexpr int kLongTextBytes = 200;
 
+// Texts of at least kSampleFromBytes are first identified on three windows of kSampleWindowBytes (start,
+// middle, end); the sample's answer stands when CLD2 is reliable on it and gives its language at least
+// kSampleAgreement percent of it (`Detection::sampled`), otherwise the whole text is identified.
+inline constexpr std::size_t kSampleWindowBytes = 512;
+inline constexpr std::size_t kSampleFromBytes = 6 * kSampleWindowBytes;
+inline constexpr int kSampleAgreement = 90;
+
 // Identifies `text` (an HTML page when `is_html`) given `hints`, most trusted first. `from` in the result
 // says what decided: "cld2", "hint:<source>", "script", "ngram", or "none" for und.
 Detection identify(std::string_view text, bool is_html, const std::vector<LanguageHint>& hints);

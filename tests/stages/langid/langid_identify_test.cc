@@ -91,6 +91,63 @@ TEST(LangidIdentify, EmptyBinaryAndInvalidUtf8AreUnknown) {
   }
 }
 
+// A long text made of `paragraphs` repeated, each paragraph numbered so that no two are the same.
+std::string long_text(const std::vector<std::string>& paragraphs, std::size_t bytes) {
+  std::string text;
+  for (int n = 1; text.size() < bytes; ++n) {
+    text += paragraphs[n % paragraphs.size()] + " (" + std::to_string(n) + ")\n";
+  }
+  return text;
+}
+
+const std::vector<std::string> kFrench = {
+    "Les deux provinces ont ouvert une nouvelle route entre leurs marchés de gros, ce qui raccourcit de moitié le "
+    "voyage des camions chargés de légumes.",
+    "Selon le directeur du service agricole, les paysans de la vallée ont récolté cette année davantage de riz "
+    "que prévu malgré les pluies tardives.",
+    "La municipalité prévoit de planter des arbres le long du fleuve et d'installer des bancs pour les "
+    "promeneurs avant la fin de l'été.",
+};
+const std::vector<std::string> kEnglish = {
+    "The two harbours agreed on Monday to share their weather stations, so that fishing boats receive warnings "
+    "about storms several hours earlier than before.",
+    "According to the school board, more children from the mountain villages finished secondary school this "
+    "year than in any year since the survey began.",
+};
+
+TEST(LangidIdentify, ALongTextOfOneLanguageIsDecidedOnASampleOfIt) {
+  const std::string text = long_text(kFrench, 12000);
+  Detection detection = identify(text, false, {});
+  EXPECT_EQ(detection.code, "fr");
+  EXPECT_EQ(detection.from, "cld2");
+  EXPECT_TRUE(detection.sampled);
+  // Three windows of about kSampleWindowBytes were scored, not the 12 KB.
+  EXPECT_LT(detection.text_bytes, static_cast<int>(3 * kSampleWindowBytes + 300));
+  EXPECT_GE(detection.confidence, 0.9);
+  // Below the sampling size the whole text is read.
+  const std::string shorter = long_text(kFrench, kSampleFromBytes - 400);
+  Detection whole = identify(shorter, false, {});
+  EXPECT_EQ(whole.code, "fr");
+  EXPECT_FALSE(whole.sampled);
+  EXPECT_GT(whole.text_bytes, static_cast<int>(3 * kSampleWindowBytes + 300));
+}
+
+TEST(LangidIdentify, ALongTextWhoseSampleMixesLanguagesIsReadWhole) {
+  // An English lead of about one window before a French body four times as long: the sample is a third
+  // English, so it does not decide; the whole text is French. A sample of the start alone would say English.
+  const std::string lead = long_text(kEnglish, kSampleWindowBytes + 100);
+  const std::string text = lead + long_text(kFrench, 4 * lead.size());
+  Detection detection = identify(text, false, {});
+  EXPECT_EQ(detection.code, "fr");
+  EXPECT_FALSE(detection.sampled);
+  EXPECT_GT(detection.text_bytes, static_cast<int>(text.size() / 2));
+  // The same on markup: the visible text is sampled, the tags are not.
+  Detection page = identify(
+      "<html><body><p>" + lead + "</p><p>" + long_text(kFrench, 4 * lead.size()) + "</p></body></html>", true, {});
+  EXPECT_EQ(page.code, "fr");
+  EXPECT_FALSE(page.sampled);
+}
+
 TEST(LangidHints, TagsUrlsAndPageDeclarations) {
   using Reader = std::string (*)(std::string_view);
   const struct {
