@@ -4,9 +4,11 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cctype>
 #include <limits>
+#include <utility>
 
 namespace vnawire::dedupe {
 namespace {
@@ -61,6 +63,28 @@ void sort_unique(std::vector<T>& values) {
   values.erase(std::unique(values.begin(), values.end()), values.end());
 }
 
+// A dispatch's few hundred shingle hashes are random 32-bit numbers, where a comparison sort mispredicts
+// about every other branch: four counting passes over one byte each (least significant first) sort them
+// without a comparison. The same order as std::sort.
+void sort_unique(std::vector<std::uint32_t>& values) {
+  if (values.size() < 64) {
+    std::sort(values.begin(), values.end());
+  } else {
+    std::array<std::array<std::uint32_t, 256>, 4> counts{};
+    for (const std::uint32_t v : values) {
+      for (int pass = 0; pass < 4; ++pass) ++counts[pass][(v >> (8 * pass)) & 0xff];
+    }
+    std::vector<std::uint32_t> other(values.size());
+    for (int pass = 0; pass < 4; ++pass) {
+      std::uint32_t at = 0;
+      for (std::uint32_t& count : counts[pass]) at += std::exchange(count, at);  // counts become offsets
+      for (const std::uint32_t v : values) other[counts[pass][(v >> (8 * pass)) & 0xff]++] = v;
+      values.swap(other);
+    }
+  }
+  values.erase(std::unique(values.begin(), values.end()), values.end());
+}
+
 template <typename T>
 std::size_t common(const std::vector<T>& a, const std::vector<T>& b) {
   std::size_t n = 0;
@@ -89,7 +113,8 @@ NearSignature near_signature(const std::vector<std::string>& words, const NearOp
   hashes.reserve(count);
   std::string buffer;
   for (std::size_t i = 0; i < count; ++i) hashes.push_back(hash_words(words, i, std::min(words.size(), i + k), buffer));
-  sort_unique(hashes);
+  // MinHash needs no order and ignores repeats; SimHash weighs each distinct shingle once.
+  if (options.method == NearMethod::SimHash) sort_unique(hashes);
   signature.shingles.reserve(hashes.size());
   for (std::uint64_t hash : hashes) signature.shingles.push_back(static_cast<std::uint32_t>(hash));
   sort_unique(signature.shingles);
@@ -118,10 +143,18 @@ NearSignature near_signature(const std::vector<std::string>& words, const NearOp
     std::vector<std::uint64_t> minima(static_cast<std::size_t>(permutations),
                                       std::numeric_limits<std::uint64_t>::max());
     const std::vector<Permutation>& permutations_table = minhash_permutations();
-    for (std::uint64_t shingle : hashes) {
-      for (std::size_t p = 0; p < minima.size(); ++p) {
-        minima[p] = std::min(minima[p], permutations_table[p].multiplier * shingle + permutations_table[p].offset);
+    // One permutation at a time over all shingles: the minimum stays in a register, four running at once.
+    for (std::size_t p = 0; p < minima.size(); ++p) {
+      const std::uint64_t multiplier = permutations_table[p].multiplier, offset = permutations_table[p].offset;
+      std::uint64_t m[4] = {minima[p], minima[p], minima[p], minima[p]};
+      std::size_t i = 0;
+      for (; i + 4 <= hashes.size(); i += 4) {
+        for (std::size_t lane = 0; lane < 4; ++lane) {
+          m[lane] = std::min(m[lane], multiplier * hashes[i + lane] + offset);
+        }
       }
+      for (; i < hashes.size(); ++i) m[0] = std::min(m[0], multiplier * hashes[i] + offset);
+      minima[p] = std::min(std::min(m[0], m[1]), std::min(m[2], m[3]));
     }
     for (int band = 0; band < options.bands; ++band) {
       std::uint64_t key = mix(static_cast<std::uint64_t>(band) + 0x51ed270b27a3c0deULL);

@@ -7,12 +7,15 @@
 #include <unicode/utf8.h>
 #include <xxhash.h>
 
+#include <array>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "stages/runtime/ascii_text.h"
+#include "stages/runtime/byte_scan.h"
 #include "stages/runtime/markup.h"
 
 namespace vnawire::dedupe {
@@ -113,10 +116,14 @@ std::string fold(std::string_view line) {
   std::string out;
   out.reserve(line.size());
   for (int32_t i = 0, length = static_cast<int32_t>(line.size()); i < length;) {
-    const auto byte = static_cast<unsigned char>(line[static_cast<std::size_t>(i)]);
-    if (byte < 0x80) {
-      out.push_back(runtime::ascii_lower(static_cast<char>(byte)));
-      ++i;
+    if (static_cast<unsigned char>(line[static_cast<std::size_t>(i)]) < 0x80) {
+      // A run of ASCII is copied at once and lowered in place.
+      const auto end =
+          static_cast<int32_t>(runtime::ascii_prefix(line.data(), static_cast<std::size_t>(i), line.size()));
+      const std::size_t from = out.size();
+      out.append(line.data() + i, static_cast<std::size_t>(end - i));
+      for (std::size_t k = from; k < out.size(); ++k) out[k] = runtime::ascii_lower(out[k]);
+      i = end;
       continue;
     }
     UChar32 c = 0;
@@ -133,21 +140,40 @@ std::string fold(std::string_view line) {
 
 std::string readable_text(std::string_view html) { return decode_entities(runtime::visible_text(html)); }
 
+namespace {
+
+// 1 for the ASCII letters and digits, 0 for every other byte.
+constexpr std::array<unsigned char, 256> kAsciiAlnum = [] {
+  std::array<unsigned char, 256> table{};
+  for (int c = 0; c < 256; ++c) table[static_cast<std::size_t>(c)] = runtime::ascii_alnum(static_cast<char>(c)) ? 1 : 0;
+  return table;
+}();
+
+}  // namespace
+
 std::string normalize_folded(std::string_view folded) {
-  std::string out;
-  out.reserve(folded.size());
+  // Only bytes of `folded` are kept, never added: the output is written in place of a copy's bytes.
+  std::string out(folded.size(), '\0');
+  char* kept = out.data();
   for (int32_t i = 0, length = static_cast<int32_t>(folded.size()); i < length;) {
-    if (const char byte = folded[static_cast<std::size_t>(i)]; static_cast<unsigned char>(byte) < 0x80) {
-      if (runtime::ascii_alnum(byte)) out.push_back(byte);
-      ++i;
+    if (static_cast<unsigned char>(folded[static_cast<std::size_t>(i)]) < 0x80) {
+      const auto end = runtime::ascii_prefix(folded.data(), static_cast<std::size_t>(i), folded.size());
+      for (auto k = static_cast<std::size_t>(i); k < end; ++k) {
+        *kept = folded[k];
+        kept += kAsciiAlnum[static_cast<unsigned char>(folded[k])];
+      }
+      i = static_cast<int32_t>(end);
       continue;
     }
     const int32_t start = i;
     UChar32 c = 0;
     U8_NEXT(folded.data(), i, length, c);
-    if (c < 0x80 ? runtime::ascii_alnum(static_cast<char>(c)) : (c > 0 && u_isalnum(c)))
-      out.append(folded.data() + start, static_cast<std::size_t>(i - start));
+    if (c < 0x80 ? runtime::ascii_alnum(static_cast<char>(c)) : (c > 0 && u_isalnum(c))) {
+      std::memcpy(kept, folded.data() + start, static_cast<std::size_t>(i - start));
+      kept += i - start;
+    }
   }
+  out.resize(static_cast<std::size_t>(kept - out.data()));
   return out;
 }
 

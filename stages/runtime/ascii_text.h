@@ -20,8 +20,10 @@ bool is_space(char c, std::string_view spaces = kAsciiSpace);
 std::string_view trim(std::string_view text, std::string_view spaces = kAsciiSpace);
 
 // Inline: text loops call these on every byte.
-inline char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-inline bool ascii_alnum(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+constexpr char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+constexpr bool ascii_alnum(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 std::string ascii_lowered(std::string_view text);
 
 // Case-insensitive (ASCII) equality and prefix test, as header names, directives and tokens compare.

@@ -1,8 +1,10 @@
 // Dedupe near duplicates: boilerplate-blind words, re-edits found, same-officials meetings kept apart, expiry.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "stages/dedupe/dedupe_near.h"
@@ -62,6 +64,49 @@ TEST(DedupeNearWords, DropCaptionsCreditsDatelinesSignaturesAndRelatedBlocks) {
   // A long paragraph that mentions a photo is prose, not a caption.
   const std::string prose(500, 'a');
   EXPECT_EQ(near_duplicate_words(prose + " photo: " + prose, false).size(), 3u);
+}
+
+TEST(DedupeNearWords, ACaptionMarkIsFoundWhereverItSitsOnItsLine) {
+  // Each mark at the start, inside and at the end of a caption-sized line, after text that repeats its
+  // other bytes (spaces, "anh", "photo") without the mark; and the near misses that are not marks.
+  for (const std::string mark : {"photo:", "photo :", "(photo", "ảnh:", "ảnh :", "nguồn:", "source :", "source:",
+                                 "foto:", "foto :", "Фото:", "hình ảnh 1", " ảnh 1", "图自", "图片来源"}) {
+    for (const std::string& line : {mark + " des gens", "anh photo sur " + mark + " la rive", "la rive anh " + mark}) {
+      if (line.starts_with(' ')) continue;  // lines are trimmed first: " ảnh 1" marks a word ending in ảnh 1
+      EXPECT_EQ(joined(near_duplicate_words("Le texte.\n" + line + "\nLa suite.", false)), "le texte la suite") << line;
+    }
+  }
+  for (const std::string line : {"la photo du jour", "anh 1 et source", "photo", "le 1er ảnh", "foto de grupo"}) {
+    EXPECT_NE(joined(near_duplicate_words("Le texte.\n" + line, false)), "le texte") << line;
+  }
+}
+
+TEST(DedupeNearSignature, ShinglesAreSortedOnceEachWhateverTheirNumber) {
+  // Long texts take the counting sort, short ones the comparison sort: both give each distinct
+  // shingle once, in order, repeated phrases included.
+  NearOptions options;
+  for (const std::size_t words_in_text : {5u, 40u, 63u, 64u, 65u, 300u, 3000u}) {
+    std::vector<std::string> words;
+    for (std::size_t i = 0; i < words_in_text; ++i) words.push_back("mot" + std::to_string(i % 97 * 7919 % 1009));
+    std::set<std::string> distinct;
+    for (std::size_t i = 0; i + 3 <= words.size(); ++i)
+      distinct.insert(words[i] + " " + words[i + 1] + " " + words[i + 2]);
+    const auto signature = near_signature(words, options);
+    EXPECT_TRUE(std::is_sorted(signature.shingles.begin(), signature.shingles.end())) << words_in_text;
+    EXPECT_EQ(std::adjacent_find(signature.shingles.begin(), signature.shingles.end()), signature.shingles.end());
+    EXPECT_EQ(signature.shingles.size(), distinct.size()) << words_in_text;
+    // The words repeat every 97, so a long text holds each of its shingles many times and its first 99
+    // words hold each once. MinHash ignores repeats and SimHash weighs each distinct shingle once: both
+    // texts have the same band keys under both.
+    if (words_in_text < 300) continue;
+    EXPECT_EQ(distinct.size(), 97u);
+    const std::vector<std::string> once(words.begin(), words.begin() + 99);
+    for (const NearMethod method : {NearMethod::MinHash, NearMethod::SimHash}) {
+      NearOptions with = options;
+      with.method = method;
+      EXPECT_EQ(near_signature(words, with).band_keys, near_signature(once, with).band_keys) << words_in_text;
+    }
+  }
 }
 
 TEST(DedupeNearSignature, ContainmentAndNumbers) {
