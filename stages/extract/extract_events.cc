@@ -12,6 +12,7 @@
 #include "stages/extract/extract_article_tokens.h"
 #include "stages/extract/extract_entity_tokens.h"
 #include "stages/extract/extract_gazetteer.h"
+#include "stages/extract/extract_word_hash.h"
 
 namespace vnawire::extract {
 namespace {
@@ -180,7 +181,7 @@ using PhraseKinds = unsigned;
 
 // Every trigger phrase by its first word: one look-up per word instead of a comparison with each phrase.
 struct PhraseIndex {
-  std::unordered_map<std::string_view, std::vector<std::pair<PhraseKind, const Phrase*>>> by_first_word;
+  std::unordered_map<std::string_view, std::vector<std::pair<PhraseKind, const Phrase*>>, WordHash> by_first_word;
   KeyShapes first_word_shapes;  // most words are turned away without a look-up
 };
 

@@ -35,7 +35,7 @@ std::vector<std::vector<std::string_view>> rows_of(std::string_view text) {
 }
 
 // "vice premier ministre" -> "vice", "vice premier", "vice premier ministre".
-void add_prefixes(const std::string& folded, std::unordered_set<std::string>& prefixes) {
+void add_prefixes(const std::string& folded, WordSet& prefixes) {
   for (std::size_t i = 0; i <= folded.size(); ++i) {
     if (i == folded.size() || folded[i] == ' ') prefixes.insert(folded.substr(0, i));
   }

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
+#include "stages/extract/extract_word_hash.h"
 
 namespace vnawire::extract {
 
@@ -82,24 +83,20 @@ class Gazetteer {
   std::size_t max_role_words() const { return max_role_words_; }
 
  private:
-  std::unordered_map<std::string, std::size_t> places_;  // folded name -> index in place_entries_
+  WordMap<std::size_t> places_;  // folded name -> index in place_entries_
   std::vector<PlaceEntry> place_entries_;
-  std::unordered_map<std::string, std::string> adjectives_;
-  std::unordered_map<std::string, RoleKind> roles_;
+  WordMap<std::string> adjectives_;
+  WordMap<RoleKind> roles_;
   // Looked up by the token's text as a string_view, without making a string of it.
-  struct StringHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  std::unordered_map<std::string, OrgHeadKind, StringHash, std::equal_to<>> org_heads_;
+  WordMap<OrgHeadKind> org_heads_;
   KeyShapes org_head_shapes_;
-  std::unordered_map<std::string, std::size_t> organization_index_;
+  WordMap<std::size_t> organization_index_;
   std::vector<KnownOrganization> organizations_;
-  std::unordered_set<std::string> stop_words_;
-  std::unordered_set<std::string> surnames_;
-  std::unordered_set<std::string> place_prefixes_;
-  std::unordered_set<std::string> role_prefixes_;
-  std::unordered_map<std::string, WordFacts> word_facts_;
+  WordSet stop_words_;
+  WordSet surnames_;
+  WordSet place_prefixes_;
+  WordSet role_prefixes_;
+  WordMap<WordFacts> word_facts_;
   KeyShapes word_fact_shapes_;
   std::size_t max_place_words_ = 1;
   std::size_t max_role_words_ = 1;

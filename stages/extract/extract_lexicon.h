@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
+#include "stages/extract/extract_word_hash.h"
 
 namespace vnawire::extract {
 
@@ -51,12 +52,8 @@ class Lexicon {
   };
   // Looked up by string_view: the affix walk probes every ending of a word, and an allocation per
   // probe was most of a look-up's cost.
-  struct ViewHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
   template <class V>
-  using ViewMap = std::unordered_map<std::string, V, ViewHash, std::equal_to<>>;
+  using ViewMap = WordMap<V>;
   using RuleIndex = ViewMap<std::vector<AffixRule>>;  // keyed by the added text
 
   char32_t parse_one_flag(std::string_view s, std::size_t& i) const;

@@ -15,6 +15,7 @@
 #include "stages/extract/extract_entity_tokens.h"
 #include "stages/extract/extract_gazetteer.h"
 #include "stages/extract/extract_text_util.h"
+#include "stages/extract/extract_word_hash.h"
 
 namespace vnawire::extract {
 
@@ -29,11 +30,7 @@ struct Keyword {
 };
 
 // Keywords by their first folded word, longest first; asked with a word's view, copying nothing.
-struct ViewHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-using Lexicon = std::unordered_map<std::string, std::vector<Keyword>, ViewHash, std::equal_to<>>;
+using Lexicon = WordMap<std::vector<Keyword>>;
 
 const Lexicon& topic_lexicon() {
   static const Lexicon lexicon = [] {

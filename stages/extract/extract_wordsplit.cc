@@ -31,6 +31,7 @@
 #include <unordered_set>
 
 #include "stages/extract/extract_text_util.h"
+#include "stages/extract/extract_word_hash.h"
 #include "stages/runtime/byte_scan.h"
 
 namespace vnawire::extract {
@@ -497,12 +498,8 @@ class KeptChunks {
  private:
   static constexpr std::size_t kLongest = 64;
   static constexpr std::size_t kMaxChunks = 1u << 16;
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
   std::uint64_t lexicon_ = 0;
-  std::unordered_set<std::string, Hash, std::equal_to<>> chunks_;
+  WordSet chunks_;
 };
 
 }  // namespace

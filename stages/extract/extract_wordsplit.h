@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "stages/extract/extract_lexicon.h"
+#include "stages/extract/extract_word_hash.h"
 
 namespace vnawire::extract {
 
@@ -18,11 +19,7 @@ class Vocabulary {
  public:
   void add_text(std::string_view text);
   // Looked up by string_view, so counting and asking copy no word.
-  struct ViewHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  using Counts = std::unordered_map<std::string, std::size_t, ViewHash, std::equal_to<>>;
+  using Counts = WordMap<std::size_t>;
 
   bool has(std::string_view word) const { return counts_.find(word) != counts_.end(); }
   const Counts& counts() const { return counts_; }

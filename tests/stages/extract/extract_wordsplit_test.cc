@@ -3,9 +3,11 @@
 
 #include <sstream>
 #include <string>
+#include <unordered_set>
 
 #include "extract_test_util.h"
 #include "stages/extract/extract_lexicon.h"
+#include "stages/extract/extract_word_hash.h"
 #include "stages/extract/extract_wordsplit.h"
 
 namespace vnawire::extract {
@@ -220,6 +222,38 @@ TEST(ExtractWordSplit, LanguageGate) {
   Vocabulary english;
   english.add_text("the two ministers signed an agreement on economic and trade cooperation yesterday");
   EXPECT_LT(lexicon_coverage(*fr, english), 0.6);
+}
+
+}  // namespace
+}  // namespace vnawire::extract
+
+namespace vnawire::extract {
+namespace {
+
+TEST(ExtractWordHash, EveryByteAndTheLengthCount) {
+  // Words of every length up to 40 bytes, accented ones too, each changed in one byte at each offset,
+  // and each cut one byte shorter: no two of them share a hash.
+  std::unordered_set<std::uint64_t> seen;
+  std::size_t words = 0;
+  const std::string base = "gouvernement-provincial-de-thừa-thiên-huế-et-đà-nẵng";
+  for (std::size_t length = 0; length <= 40; ++length) {
+    const std::string word = base.substr(0, length);
+    ++words;
+    EXPECT_TRUE(seen.insert(word_hash(word)).second) << word;
+    for (std::size_t at = 0; at < length; ++at) {
+      std::string changed = word;
+      changed[at] = static_cast<char>(changed[at] ^ 0x20);
+      ++words;
+      EXPECT_TRUE(seen.insert(word_hash(changed)).second) << changed << " at " << at;
+    }
+  }
+  EXPECT_EQ(seen.size(), words);
+  // A table keyed by strings is asked with a view of a longer text, copying nothing.
+  WordMap<int> table{{"hanoi", 1}, {"hue", 2}};
+  const std::string_view text = "hanoi hue";
+  EXPECT_EQ(table.find(text.substr(0, 5))->second, 1);
+  EXPECT_EQ(table.find(text.substr(6))->second, 2);
+  EXPECT_EQ(table.find(text.substr(0, 4)), table.end());
 }
 
 }  // namespace
