@@ -15,6 +15,10 @@ namespace vnawire::extract::entities {
 enum class Mark { kNone, kPerson, kPlace, kOrganization };
 
 struct Token {
+  // User-provided, not defaulted: value-initialising a Token (tokens.emplace_back()) then runs only the
+  // member initialisers below, where a defaulted constructor first zeroes all 150 bytes with `rep stos`,
+  // a quarter of the time spent making a token.
+  Token() {}  // NOLINT(modernize-use-equals-default)
   std::string_view text;
   std::size_t begin = 0;  // byte offsets in the paragraph
   std::size_t end = 0;
