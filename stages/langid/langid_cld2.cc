@@ -20,7 +20,7 @@ Detection detect_language(std::string_view text, bool is_html) {
   Detection detection;
   if (text.empty()) return detection;
   // Beyond a few hundred KB the answer does not change; bound the work on huge pages.
-  const int length = static_cast<int>(std::min<std::size_t>(text.size(), 512 * 1024));
+  const int length = static_cast<int>(std::min(text.size(), kMaxDetectBytes));
   CLD2::CLDHints hints{nullptr, nullptr, CLD2::UNKNOWN_ENCODING, CLD2::UNKNOWN_LANGUAGE};
   // Filled by CLD2 only when the text is valid UTF-8 (the CheckUTF8 variant returns early otherwise).
   CLD2::Language language3[3] = {CLD2::UNKNOWN_LANGUAGE, CLD2::UNKNOWN_LANGUAGE, CLD2::UNKNOWN_LANGUAGE};

@@ -1,6 +1,7 @@
 // Language identification with CLD2 (Debian libcld2, its 83-language tables).
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,9 @@ struct Detection {
   bool sampled = false;            // decided on a sample of a long text (langid_identify.h)
   std::string from = "cld2";  // what decided the code: "cld2", "hint:<source>", "script", "ngram" or "none"
 };
+
+// Beyond a few hundred KB CLD2's answer does not change: detect_language() reads at most this much.
+inline constexpr std::size_t kMaxDetectBytes = 512 * 1024;
 
 // `is_html` lets CLD2 skip tags, scripts and styles and expand entities.
 Detection detect_language(std::string_view text, bool is_html);

@@ -34,34 +34,36 @@ bool answers_a_neighbour(const Detection& detection) {
   return std::find(modelled.begin(), modelled.end(), detection.code) == modelled.end();
 }
 
-// A window of about `width` bytes of `text` from `at`, widened to whole words (it starts after a space and ends
-// before one), so CLD2 sees no cut word and no cut UTF-8 sequence.
-std::string_view window(std::string_view text, std::size_t at, std::size_t width) {
-  std::size_t begin = at;
-  if (begin > 0) {
-    const std::size_t space = text.find_first_of(" \n\t", begin);
-    begin = space == std::string_view::npos ? text.size() : space + 1;
+// Where a window edge near `at` falls: just after the first white space within kWindowSlack bytes, so that
+// CLD2 sees no cut word; in text written without spaces (Chinese, Japanese, Thai), on the first UTF-8 lead
+// byte from `at`, so that it sees no cut character and the window stays about its width.
+std::size_t window_edge(std::string_view text, std::size_t at) {
+  constexpr std::size_t kWindowSlack = 64;
+  if (at == 0 || at >= text.size()) return std::min(at, text.size());
+  const std::size_t stop = std::min(text.size(), at + kWindowSlack);
+  for (std::size_t i = at; i < stop; ++i) {
+    if (text[i] == ' ' || text[i] == '\n' || text[i] == '\t') return i + 1;
   }
-  std::size_t end = std::min(text.size(), begin + width);
-  if (end < text.size()) {
-    const std::size_t space = text.find_first_of(" \n\t", end);
-    end = space == std::string_view::npos ? text.size() : space;
-  }
-  return text.substr(begin, end - begin);
+  std::size_t i = at;
+  while (i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) ++i;
+  return i;
 }
 
 // CLD2's cost is linear in the text; its answer on a long text of one language is settled long before the end.
 // So a long text is first identified on three windows (its start, middle and end): when CLD2 is reliable there
 // and gives one language at least kSampleAgreement percent, that is the answer. Anything less (two languages,
-// a lead in one and a body in another, an unsure sample) is decided on the whole text as before.
-Detection detect_long_text(std::string_view plain, bool is_html) {
-  if (plain.size() >= kSampleFromBytes) {
+// a lead in one and a body in another, an unsure sample) is decided on the whole text as before. The windows
+// lie within what detect_language() reads of the whole (its first kMaxDetectBytes).
+Detection detect_long_text(std::string_view plain, bool is_html, bool sample_long_texts) {
+  const std::string_view read = plain.substr(0, kMaxDetectBytes);
+  if (sample_long_texts && read.size() >= kSampleFromBytes) {
     std::string sample;
-    sample.reserve(3 * kSampleWindowBytes + 64);
-    for (std::size_t at :
-         {std::size_t{0}, (plain.size() - kSampleWindowBytes) / 2, plain.size() - kSampleWindowBytes}) {
+    sample.reserve(3 * kSampleWindowBytes + 200);
+    for (std::size_t at : {std::size_t{0}, (read.size() - kSampleWindowBytes) / 2, read.size() - kSampleWindowBytes}) {
+      const std::size_t begin = window_edge(read, at);
+      const std::size_t end = std::max(begin, window_edge(read, at + kSampleWindowBytes));
       if (!sample.empty()) sample += '\n';
-      sample.append(window(plain, at, kSampleWindowBytes));
+      sample.append(read.substr(begin, end - begin));
     }
     Detection detection = detect_language(sample, is_html);
     if (detection.code != "und" && detection.reliable && detection.text_bytes >= kLongTextBytes &&
@@ -76,13 +78,14 @@ Detection detect_long_text(std::string_view plain, bool is_html) {
 
 }  // namespace
 
-Detection identify(std::string_view text, bool is_html, const std::vector<LanguageHint>& hints) {
+Detection identify(std::string_view text, bool is_html, const std::vector<LanguageHint>& hints,
+                   bool sample_long_texts) {
   // Markup, scripts and styles must not vote, neither in CLD2 nor in the script count.
   const std::string html_text = is_html ? runtime::visible_text(text) : std::string();
   const std::string_view visible = is_html ? std::string_view(html_text) : text;
   const ScriptCounts scripts = count_scripts(visible);
   const std::string plain = scrubbed_utf8(visible);
-  Detection detection = detect_long_text(plain, is_html);
+  Detection detection = detect_long_text(plain, is_html, sample_long_texts);
   detection.from = "cld2";
   // No letters (empty, digits only) or binary (a tenth of it not text): nothing to identify, whatever the
   // hints say.

@@ -23,6 +23,8 @@ inline constexpr int kSampleAgreement = 90;
 
 // Identifies `text` (an HTML page when `is_html`) given `hints`, most trusted first. `from` in the result
 // says what decided: "cld2", "hint:<source>", "script", "ngram", or "none" for und.
-Detection identify(std::string_view text, bool is_html, const std::vector<LanguageHint>& hints);
+// `sample_long_texts` (the stage's option `sample_long_texts`, on by default): see kSampleFromBytes.
+Detection identify(std::string_view text, bool is_html, const std::vector<LanguageHint>& hints,
+                   bool sample_long_texts = true);
 
 }  // namespace vnawire::langid

@@ -136,16 +136,38 @@ TEST(LangidIdentify, ALongTextWhoseSampleMixesLanguagesIsReadWhole) {
   // An English lead of about one window before a French body four times as long: the sample is a third
   // English, so it does not decide; the whole text is French. A sample of the start alone would say English.
   const std::string lead = long_text(kEnglish, kSampleWindowBytes + 100);
-  const std::string text = lead + long_text(kFrench, 4 * lead.size());
+  const std::string text = lead + long_text(kFrench, 6 * lead.size());
+  ASSERT_GE(text.size(), kSampleFromBytes + 1000);  // long enough to be sampled first
   Detection detection = identify(text, false, {});
   EXPECT_EQ(detection.code, "fr");
   EXPECT_FALSE(detection.sampled);
   EXPECT_GT(detection.text_bytes, static_cast<int>(text.size() / 2));
   // The same on markup: the visible text is sampled, the tags are not.
   Detection page = identify(
-      "<html><body><p>" + lead + "</p><p>" + long_text(kFrench, 4 * lead.size()) + "</p></body></html>", true, {});
+      "<html><body><p>" + lead + "</p><p>" + long_text(kFrench, 6 * lead.size()) + "</p></body></html>", true, {});
   EXPECT_EQ(page.code, "fr");
   EXPECT_FALSE(page.sampled);
+}
+
+TEST(LangidIdentify, ASampleOfTextWithoutSpacesStaysSmall) {
+  // Chinese has no spaces to cut at: each window ends on a character boundary near its width instead of
+  // running to the end of the text.
+  const std::vector<std::string> chinese = {"两国领导人同意在农业和教育领域加强合作，并将于明年举行新一轮会谈。",
+                                            "该省今年的大米出口量比去年增长了百分之十二，主要销往亚洲市场。"};
+  std::string text;
+  for (int n = 0; text.size() < 20000; ++n) text += chinese[n % 2];
+  Detection detection = identify(text, false, {});
+  EXPECT_EQ(detection.code, "zh");
+  EXPECT_TRUE(detection.sampled);
+  EXPECT_LT(detection.text_bytes, static_cast<int>(3 * kSampleWindowBytes + 300));
+}
+
+TEST(LangidIdentify, SamplingCanBeTurnedOff) {
+  const std::string text = long_text(kFrench, 12000);
+  Detection whole = identify(text, false, {}, false);
+  EXPECT_EQ(whole.code, "fr");
+  EXPECT_FALSE(whole.sampled);
+  EXPECT_GT(whole.text_bytes, 10000);
 }
 
 TEST(LangidHints, TagsUrlsAndPageDeclarations) {
