@@ -3,6 +3,10 @@
 
 #include <xxhash.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -92,6 +96,40 @@ std::size_t common(const std::vector<T>& a, const std::vector<T>& b) {
     if (*i < *j) {
       ++i;
     } else if (*j < *i) {
+      ++j;
+    } else {
+      ++n, ++i, ++j;
+    }
+  }
+  return n;
+}
+
+// Sorted, distinct 32-bit shingles (the verification of every candidate): four against four at a time,
+// each of a's four compared with b's four in all four rotations, the block with the smaller last value
+// moving on (both when equal). A scalar merge mispredicted about every other comparison on random hashes,
+// and a page's verification merges thousands. Each element of a matches at most one of b, in the one block
+// of b it is compared with when it could match, so every match is counted once; the rest is merged as
+// before.
+std::size_t common(const std::vector<std::uint32_t>& a, const std::vector<std::uint32_t>& b) {
+  std::size_t n = 0, i = 0, j = 0;
+#if defined(__SSE2__)
+  while (i + 4 <= a.size() && j + 4 <= b.size()) {
+    const __m128i va = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a.data() + i));
+    const __m128i vb = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.data() + j));
+    __m128i equal = _mm_cmpeq_epi32(va, vb);
+    equal = _mm_or_si128(equal, _mm_cmpeq_epi32(va, _mm_shuffle_epi32(vb, _MM_SHUFFLE(0, 3, 2, 1))));
+    equal = _mm_or_si128(equal, _mm_cmpeq_epi32(va, _mm_shuffle_epi32(vb, _MM_SHUFFLE(1, 0, 3, 2))));
+    equal = _mm_or_si128(equal, _mm_cmpeq_epi32(va, _mm_shuffle_epi32(vb, _MM_SHUFFLE(2, 1, 0, 3))));
+    n += static_cast<std::size_t>(std::popcount(static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(equal)))));
+    const std::uint32_t a_last = a[i + 3], b_last = b[j + 3];
+    i += a_last <= b_last ? 4 : 0;
+    j += b_last <= a_last ? 4 : 0;
+  }
+#endif
+  while (i < a.size() && j < b.size()) {
+    if (a[i] < b[j]) {
+      ++i;
+    } else if (b[j] < a[i]) {
       ++j;
     } else {
       ++n, ++i, ++j;

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <random>
 #include <set>
 #include <sstream>
 
@@ -107,6 +109,29 @@ TEST(DedupeNearSignature, ShinglesAreSortedOnceEachWhateverTheirNumber) {
       with.method = method;
       EXPECT_EQ(near_signature(words, with).band_keys, near_signature(once, with).band_keys) << words_in_text;
     }
+  }
+}
+
+TEST(DedupeNearSignature, ContainmentCountsEverySharedShingleOnce) {
+  // Random sorted shingle sets of every small size and of page size, sharing none, some or all: the
+  // block-wise count equals the plain intersection.
+  std::mt19937 random(20261203);
+  for (int round = 0; round < 3000; ++round) {
+    const std::size_t size_a = round < 2000 ? random() % 40 : 500 + random() % 5000;
+    const std::size_t size_b = round < 2000 ? random() % 40 : 500 + random() % 5000;
+    const std::uint32_t range = round % 3 == 0 ? 64 : (round % 3 == 1 ? 10000 : 0xffffffffu);
+    std::set<std::uint32_t> a, b;
+    while (a.size() < std::min<std::size_t>(size_a, range)) a.insert(static_cast<std::uint32_t>(random() % range));
+    while (b.size() < std::min<std::size_t>(size_b, range)) b.insert(static_cast<std::uint32_t>(random() % range));
+    if (round % 7 == 0) b = a;  // all shared
+    const std::vector<std::uint32_t> va(a.begin(), a.end()), vb(b.begin(), b.end());
+    std::vector<std::uint32_t> shared;
+    std::set_intersection(va.begin(), va.end(), vb.begin(), vb.end(), std::back_inserter(shared));
+    const double expected = va.empty() || vb.empty() ? 0.0
+                                                     : static_cast<double>(shared.size()) /
+                                                           static_cast<double>(std::min(va.size(), vb.size()));
+    ASSERT_DOUBLE_EQ(containment(va, vb), expected) << round;
+    ASSERT_DOUBLE_EQ(containment(vb, va), expected) << round;
   }
 }
 
