@@ -96,14 +96,15 @@ bool is_boilerplate_line(std::string_view folded) {
 
 // "Hanoï (VNA) -", "Moscou (VNA) –": the dateline one outlet keeps and another drops.
 std::string_view without_dateline(std::string_view folded) {
+  constexpr std::size_t kLatestMark = 60;  // a mark further into the line is not a dateline's
   std::size_t agency = std::string_view::npos, after = 0;
-  // Only a mark starting within the first 60 bytes counts: the search goes no further.
-  const std::string_view head = folded.substr(0, 60 + 16);
+  // The search goes no further than the longest mark (8 bytes) starting at kLatestMark.
+  const std::string_view head = folded.substr(0, kLatestMark + 16);
   for (std::string_view mark : {"(vna)", "(ttxvn)", "(\xD0\xB2\xD0\xB8\xD0\xB0)" /* (виа) */}) {
     const std::size_t at = head.find(mark);
     if (at != std::string_view::npos && at < agency) agency = at, after = at + mark.size();
   }
-  if (agency == std::string_view::npos || agency > 60) return folded;
+  if (agency == std::string_view::npos || agency > kLatestMark) return folded;
   std::string_view rest = folded.substr(after);
   for (bool skipped = true; skipped;) {
     skipped = false;

@@ -220,6 +220,18 @@ TEST(LangidStageHints, TheRecordsHintsFixItsShortTitle) {
   EXPECT_EQ(document.record["lang"]["from"], "hint:html");
 }
 
+TEST(LangidStageSampling, TheOptionDecidesAndSampledTextsAreCounted) {
+  const std::string text = long_text(kFrench, 12000);
+  for (const bool sample : {true, false}) {
+    StageFixture fixture(langid_descriptor(), sample ? "{}" : "{sample_long_texts: false}");
+    auto& stage = fixture.start();
+    auto document = make_document("d", text);
+    EXPECT_EQ(stage.on_message(document).disposition, Disposition::Forward);
+    EXPECT_EQ(document.record["lang"]["code"], "fr");
+    EXPECT_EQ(fixture.counters().get("sampled"), sample ? 1u : 0u) << sample;
+  }
+}
+
 TEST(LangidStageRouting, OtherLanguagesAreDroppedAndCountedPerLanguage) {
   StageFixture fixture(langid_descriptor(), "{accept: [fr, en]}");
   auto& stage = fixture.start();
