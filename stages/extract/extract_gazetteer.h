@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
+
 #include "stages/extract/extract_word_hash.h"
 
 namespace vnawire::extract {

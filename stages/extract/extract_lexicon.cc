@@ -262,7 +262,7 @@ bool Lexicon::contains(std::string_view word) const {
   // The memo is dropped whole when it grows past a bound, which keeps a stream of names in check.
   struct Memo {
     std::uint64_t lexicon = 0;
-    ViewMap<bool> known;
+    WordMap<bool> known;
   };
   constexpr std::size_t kMaxMemo = 1u << 17;
   thread_local std::vector<Memo> memos;

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
+
 #include "stages/extract/extract_word_hash.h"
 
 namespace vnawire::extract {
@@ -52,9 +53,7 @@ class Lexicon {
   };
   // Looked up by string_view: the affix walk probes every ending of a word, and an allocation per
   // probe was most of a look-up's cost.
-  template <class V>
-  using ViewMap = WordMap<V>;
-  using RuleIndex = ViewMap<std::vector<AffixRule>>;  // keyed by the added text
+  using RuleIndex = WordMap<std::vector<AffixRule>>;  // keyed by the added text
 
   char32_t parse_one_flag(std::string_view s, std::size_t& i) const;
   std::u32string parse_flags(std::string_view s) const;
@@ -70,7 +69,7 @@ class Lexicon {
   char32_t need_affix_ = 0;
   char32_t forbidden_ = 0;
   std::vector<std::u32string> aliases_;
-  ViewMap<std::u32string> stems_;
+  WordMap<std::u32string> stems_;
   RuleIndex suffixes_;
   RuleIndex prefixes_;
   std::size_t max_suffix_bytes_ = 0;
