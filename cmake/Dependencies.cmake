@@ -16,6 +16,9 @@ pkg_check_modules(LMDB REQUIRED IMPORTED_TARGET lmdb)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
 # sd_notify for the daemon under systemd (Type=notify, watchdog); a no-op elsewhere.
 pkg_check_modules(LIBSYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
+if(VNAWIRE_ALLOCATOR STREQUAL "jemalloc")
+  pkg_check_modules(JEMALLOC REQUIRED IMPORTED_TARGET jemalloc)
+endif()
 # libpqxx 6.4 has no CMake config in Debian 12: pkg-config only (it brings libpq's include path).
 pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
 

@@ -2,6 +2,7 @@
 #include <cstring>
 #include <iostream>
 
+#include "daemon/allocator.h"
 #include "daemon/commands.h"
 
 namespace {
@@ -83,7 +84,7 @@ int main(int argc, char** argv) {
       return vnawire::daemon::cmd_filter(command, args);
     }
     if (command == "version" || command == "--version") {
-      std::cout << "vnawire " << VNAWIRE_VERSION << "\n";
+      std::cout << "vnawire " << VNAWIRE_VERSION << "\nallocator: " << vnawire::daemon::allocator_description() << "\n";
       return 0;
     }
   } catch (const std::exception& e) {

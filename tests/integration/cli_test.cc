@@ -44,6 +44,21 @@ TEST(Cli, CheckConfigReportsThreeErrorsWithFileLineColumnAndKey) {
   EXPECT_NE(errors.find("3 error(s)"), std::string::npos) << errors;
 }
 
+TEST(Cli, VersionNamesTheAllocatorTheBuildLinked) {
+  TempDir dir;
+  Process version({kBinary, "version"}, dir.path());
+  ASSERT_EQ(version.wait(seconds(20)), 0) << version.errors();
+  const std::string out = version.output();
+  EXPECT_EQ(out.rfind("vnawire ", 0), 0u) << out;
+#if VNAWIRE_EXPECT_JEMALLOC
+  // jemalloc read the binary's malloc_conf: one arena, where its default is four per core.
+  EXPECT_NE(out.find("allocator: jemalloc 5."), std::string::npos) << out;
+  EXPECT_NE(out.find(", 1 arena\n"), std::string::npos) << out;
+#else
+  EXPECT_NE(out.find("allocator: glibc malloc 2."), std::string::npos) << out;
+#endif
+}
+
 TEST(Cli, CheckConfigAcceptsTheShippedConfigs) {
   TempDir dir;
   for (const char* name : {"vnawire.yaml", "example-two-sinks.yaml", "example-postgres.yaml"}) {

@@ -3,10 +3,11 @@
 # root with dpkg-deb -x and checks what docs/packaging.md promises: the layout, the control fields, that the
 # unpacked binary runs and finds its data there rather than in the source tree, and that a custom sink builds
 # against the unpacked SDK through CMake and through pkg-config.
-#   deb_package_test.sh BUILD_DIR VERSION
+#   deb_package_test.sh BUILD_DIR VERSION [ALLOCATOR]
 set -euo pipefail
 build_dir="$1"
 version="$2"
+allocator="${3:-system}"  # VNAWIRE_ALLOCATOR: with jemalloc, the package must depend on it
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -35,7 +36,9 @@ deb=$(find "$work/out" -maxdepth 1 -name "vnawire_${version}_*.deb" | head -1)
 
 # Control fields: dpkg-shlibdeps' libraries, the run-time dictionary, the configuration as a conffile.
 depends=$(dpkg-deb -f "$deb" Depends)
-for package in libzmq5 liblmdb0 libcld2-0 libpqxx libyaml-cpp0.7 libcurl4 hunspell-fr; do
+expected=(libzmq5 liblmdb0 libcld2-0 libpqxx libyaml-cpp0.7 libcurl4 hunspell-fr)
+[ "$allocator" = jemalloc ] && expected+=(libjemalloc2)
+for package in "${expected[@]}"; do
   expect_in "$depends" "$package" "Depends"
 done
 [ "$(dpkg-deb -f "$deb" Package)" = vnawire ] || fail "the package is not named vnawire"
@@ -85,7 +88,9 @@ fi
 
 # The unpacked binary runs, and accepts the configuration it is shipped with.
 vnawire="$root/usr/bin/vnawire"
-[ "$("$vnawire" --version)" = "vnawire $version" ] || fail "--version: $("$vnawire" --version)"
+version_text=$("$vnawire" --version)
+[ "$(head -1 <<<"$version_text")" = "vnawire $version" ] || fail "--version: $version_text"
+[ "$allocator" != jemalloc ] || expect_in "$version_text" "allocator: jemalloc" "--version"
 check=$("$vnawire" check-config "$root/etc/vnawire/vnawire.yaml" 2>&1) || fail "check-config rejects the default: $check"
 expect_in "$check" ": ok (" "check-config"
 
