@@ -17,6 +17,10 @@ namespace vnawire::extract {
 namespace {
 
 struct Token {
+  // Not value-initialised: emplace_back() would otherwise zero the whole token before the initialisers
+  // below run, for each of a dispatch's several hundred words.
+  Token() {}
+
   std::size_t begin = 0;  // byte offsets in the text, surrounding punctuation excluded
   std::size_t end = 0;
   std::string_view raw;        // text[begin, end)
@@ -46,16 +50,24 @@ bool is_edge_punct(char c) {
   return c == ',' || c == '.' || c == ';' || c == ':' || c == '(' || c == ')' || c == '"' || c == '!' || c == '?';
 }
 
-bool is_digit_char(char c) { return c >= '0' && c <= '9'; }
-
 std::vector<Token> tokenize(std::string_view text) {
   std::vector<Token> out;
   out.reserve(text.size() / 6 + 1);
   std::size_t i = 0;
   while (i < text.size()) {
     while (i < text.size() && (text[i] == ' ' || text[i] == '\n' || text[i] == '\t')) ++i;
+    // One pass over the word finds its end, whether it is all ASCII and whether it holds a digit. The edge
+    // punctuation trimmed below is ASCII and no digit, so both hold for the trimmed word too; and no
+    // character folds to an ASCII digit (lower case and canonical decomposition never make one: the test
+    // ExtractDates.NoCharacterFoldsToADigit tries them all), so a word's digits are its ASCII digits.
     std::size_t j = i;
-    while (j < text.size() && text[j] != ' ' && text[j] != '\n' && text[j] != '\t') ++j;
+    bool high = false, digit = false;
+    for (; j < text.size(); ++j) {
+      const auto c = static_cast<unsigned char>(text[j]);
+      if (c == ' ' || c == '\n' || c == '\t') break;
+      high |= c >= 0x80;
+      digit |= static_cast<unsigned>(c - '0') < 10u;
+    }
     std::size_t b = i, e = j;
     while (b < e && is_edge_punct(text[b])) ++b;
     while (e > b && is_edge_punct(text[e - 1])) --e;
@@ -69,11 +81,8 @@ std::vector<Token> tokenize(std::string_view text) {
       token.end = e;
       token.raw = text.substr(b, e - b);
       token.ends_sentence = ends;
-      // An ASCII word's key is the word lower-cased: its digits are its own. Another is folded now (a
-      // fold may make digits of other characters).
-      token.ascii = runtime::ascii_prefix(token.raw.data(), 0, token.raw.size()) == token.raw.size();
-      const std::string_view digits_of = token.ascii ? token.raw : std::string_view(token.key());
-      token.digit = std::any_of(digits_of.begin(), digits_of.end(), is_digit_char);
+      token.ascii = !high;  // its key is then the word lower-cased
+      token.digit = digit;
     } else if (ends && !out.empty()) {
       out.back().ends_sentence = true;
     }

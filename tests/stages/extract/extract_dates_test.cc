@@ -6,6 +6,7 @@
 #include "stages/extract/extract_article.h"
 #include "stages/extract/extract_dateline.h"
 #include "stages/extract/extract_dates.h"
+#include "stages/extract/extract_text_util.h"
 
 namespace vnawire::extract {
 namespace {
@@ -18,6 +19,26 @@ std::pair<std::string, std::string> only_date(std::string_view text, std::option
 }
 
 using Found = std::pair<std::string, std::string>;
+
+// The date scanner reads a word's digits off its bytes, without folding it, on the strength of this: no
+// character but an ASCII digit folds (lower case, canonical decomposition, marks dropped) to text holding
+// an ASCII digit. Compatibility forms such as "²" or "３" would, under NFKD, which the fold does not use.
+TEST(ExtractDates, NoCharacterFoldsToADigit) {
+  std::string utf8;
+  int folded_with_digit = 0;
+  for (char32_t c = 0x80; c <= 0x10FFFF; ++c) {
+    if (c >= 0xD800 && c <= 0xDFFF) continue;
+    utf8.clear();
+    util::append_utf8(utf8, c);
+    const std::string key = util::fold_key(utf8);
+    if (key.find_first_of("0123456789") != std::string::npos) {
+      ADD_FAILURE() << "U+" << std::hex << static_cast<std::uint32_t>(c) << " folds to " << key;
+      if (++folded_with_digit == 5) break;
+    }
+  }
+  // And the fold keeps the digits it is given: what the scanner relies on for ASCII words.
+  EXPECT_EQ(util::fold_key("Ngày 20"), "ngay 20");
+}
 
 TEST(ExtractDates, FrenchForms) {
   const std::optional<std::string> pub = "2022-12-20";
