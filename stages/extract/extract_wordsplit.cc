@@ -140,11 +140,13 @@ std::string fix_punctuation_spacing(std::string_view text) {
   // A space is only ever added after ',', ';' or '.' directly followed by a letter: text without
   // such a pair (most paragraphs) is returned as it is, once it is known to be valid UTF-8 (the
   // decoding below would replace invalid bytes).
-  // One pass over the bytes: string_view::find_first_of calls memchr on its set for every byte.
+  // The marks are found sixteen bytes at a time (string_view::find_first_of would call memchr on its set
+  // for every byte); the byte after each is then looked at.
   bool candidate = false;
-  for (std::size_t k = 0; k + 1 < text.size() && !candidate; ++k) {
-    if (text[k] != ',' && text[k] != ';' && text[k] != '.') continue;
-    const auto next = static_cast<unsigned char>(text[k + 1]);
+  const char* const end = text.data() + text.size();
+  for (const char* mark = runtime::find_byte_of(text.data(), end, ',', ';', '.'); end - mark > 1 && !candidate;
+       mark = runtime::find_byte_of(mark + 1, end, ',', ';', '.')) {
+    const auto next = static_cast<unsigned char>(mark[1]);
     candidate = next >= 0x80 || (next >= 'a' && next <= 'z') || (next >= 'A' && next <= 'Z');
   }
   if (!candidate && runtime::is_valid_utf8(text)) return std::string(text);

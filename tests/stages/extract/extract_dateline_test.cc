@@ -80,6 +80,20 @@ TEST(ExtractCredit, CaptionCreditAndGluedParagraph) {
   // "Source:" opens ordinary sentences too: only an agency-like credit counts.
   EXPECT_FALSE(find_credit("Source: le ministère des Finances a publié des chiffres.").has_value());
   EXPECT_FALSE(find_credit("Une exposition de photos sur le fleuve").has_value());
+  // Labels are tried only at the line's start and after a space or a bracket, found sixteen bytes at a
+  // time: at every offset across two blocks, and never inside a word.
+  c = find_credit("Photo : VNA");
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->caption, "");
+  for (std::size_t n = 1; n <= 40; ++n) {
+    c = find_credit(std::string(n, 'a') + " Photo : VNA");
+    ASSERT_TRUE(c.has_value()) << n;
+    EXPECT_EQ(c->caption, std::string(n, 'a')) << n;
+    c = find_credit(std::string(n, 'a') + " (photo: VNA)");
+    ASSERT_TRUE(c.has_value()) << n;
+    EXPECT_EQ(c->caption, std::string(n, 'a')) << n;
+    EXPECT_FALSE(find_credit(std::string(n, 'a') + "Photo : VNA").has_value()) << n;
+  }
 }
 
 TEST(ExtractCredit, SignatureAndMarkers) {

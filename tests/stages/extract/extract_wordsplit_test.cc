@@ -132,6 +132,14 @@ TEST(ExtractWordSplit, PunctuationSpacing) {
   EXPECT_EQ(fix_punctuation_spacing("3,5 millions"), "3,5 millions");
   EXPECT_EQ(fix_punctuation_spacing("vietnamplus.vn"), "vietnamplus.vn");
   EXPECT_EQ(fix_punctuation_spacing("M.Le"), "M.Le");
+  // The marks are searched sixteen bytes at a time: a pair at every offset across two blocks is found,
+  // after marks that are not pairs, and a mark ending the text is none.
+  for (std::size_t n = 1; n <= 40; ++n) {
+    EXPECT_EQ(fix_punctuation_spacing(std::string(n, 'a') + ",b"), std::string(n, 'a') + ", b") << n;
+    EXPECT_EQ(fix_punctuation_spacing(std::string(n, 'a') + ","), std::string(n, 'a') + ",") << n;
+  }
+  EXPECT_EQ(fix_punctuation_spacing("de 1,5 ou 2.5 puis 3;4 enfin le port,la ville"),
+            "de 1,5 ou 2.5 puis 3;4 enfin le port, la ville");
 }
 
 TEST(ExtractWordSplit, RealDictionarySplitsGlue) {
