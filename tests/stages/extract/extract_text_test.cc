@@ -42,6 +42,20 @@ bool contains_text(const std::vector<std::string>& list, const std::string& need
 
 // NFC: composed text comes back as it is, decomposed accents are composed, and the bytes of ill-formed
 // UTF-8 are kept unless the text also needs composing (its bad sequences are then U+FFFD).
+TEST(ExtractText, SplitLinesAtEveryKindOfLineEndAndEveryOffset) {
+  using Lines = std::vector<std::string_view>;
+  EXPECT_EQ(util::split_lines("un\ndeux\r\ntrois\rquatre"), (Lines{"un", "deux", "trois", "quatre"}));
+  EXPECT_EQ(util::split_lines("un\n\ndeux\n"), (Lines{"un", "", "deux"}));
+  EXPECT_EQ(util::split_lines("\r\n"), (Lines{""}));
+  EXPECT_EQ(util::split_lines(""), Lines{});
+  // Line ends are found sixteen bytes at a time: on either side of each block's end.
+  for (std::size_t n = 0; n <= 40; ++n) {
+    const std::string first(n, 'a');
+    EXPECT_EQ(util::split_lines(first + "\r\nb"), (Lines{first, "b"})) << n;
+    EXPECT_EQ(util::split_lines(first + "\nb\n"), (Lines{first, "b"})) << n;
+  }
+}
+
 TEST(ExtractText, ToNfcComposesAndOtherwiseKeepsTheBytes) {
   EXPECT_EQ(util::to_nfc("Réunion à Huế"), "Réunion à Huế");
   EXPECT_EQ(util::to_nfc("Re\u0301union a\u0300 Hue\u0302\u0301"), "Réunion à Huế");

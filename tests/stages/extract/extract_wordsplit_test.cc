@@ -125,6 +125,25 @@ TEST(ExtractWordSplit, WhatOneLexiconKnowsIsNotTakenForAnothers) {
   }
 }
 
+TEST(ExtractWordSplit, VocabularyCountsRunsOfLettersWhateverTheirScript) {
+  Vocabulary vocab;
+  // ASCII letters are read a run at a time, other letters one by one: a word mixing them is one word.
+  vocab.add_text("la coopération,la Coopération 3e vòng2tròn  ĐÀ-nẵng la");
+  const auto count = [&](std::string_view word) {
+    const auto it = vocab.counts().find(word);
+    return it == vocab.counts().end() ? std::size_t{0} : it->second;
+  };
+  EXPECT_EQ(count("la"), 3u);
+  EXPECT_EQ(count("coopération"), 1u);
+  EXPECT_EQ(count("Coopération"), 1u);
+  EXPECT_EQ(count("e"), 1u);
+  EXPECT_EQ(count("vòng"), 1u);
+  EXPECT_EQ(count("tròn"), 1u);
+  EXPECT_EQ(count("ĐÀ"), 1u);
+  EXPECT_EQ(count("nẵng"), 1u);
+  EXPECT_EQ(vocab.counts().size(), 8u);
+}
+
 TEST(ExtractWordSplit, PunctuationSpacing) {
   EXPECT_EQ(fix_punctuation_spacing("le port,la ville"), "le port, la ville");
   EXPECT_EQ(fix_punctuation_spacing("un port;une ville"), "un port; une ville");
