@@ -9,10 +9,11 @@
 
 #include <algorithm>
 #include <array>
-#include <bit>
 #include <cctype>
 #include <limits>
 #include <utility>
+
+#include "stages/runtime/byte_scan.h"
 
 namespace vnawire::dedupe {
 namespace {
@@ -120,7 +121,9 @@ std::size_t common(const std::vector<std::uint32_t>& a, const std::vector<std::u
     equal = _mm_or_si128(equal, _mm_cmpeq_epi32(va, _mm_shuffle_epi32(vb, _MM_SHUFFLE(0, 3, 2, 1))));
     equal = _mm_or_si128(equal, _mm_cmpeq_epi32(va, _mm_shuffle_epi32(vb, _MM_SHUFFLE(1, 0, 3, 2))));
     equal = _mm_or_si128(equal, _mm_cmpeq_epi32(va, _mm_shuffle_epi32(vb, _MM_SHUFFLE(2, 1, 0, 3))));
-    n += static_cast<std::size_t>(std::popcount(static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(equal)))));
+    // The lanes that matched, one bit each: counted by table (std::popcount is a library call here).
+    static constexpr std::uint8_t kLanes[16] = {0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4};
+    n += kLanes[_mm_movemask_ps(_mm_castsi128_ps(equal))];
     const std::uint32_t a_last = a[i + 3], b_last = b[j + 3];
     i += a_last <= b_last ? 4 : 0;
     j += b_last <= a_last ? 4 : 0;
@@ -242,7 +245,7 @@ double jaccard(const std::vector<std::uint32_t>& a, const std::vector<std::uint3
   return static_cast<double>(n) / static_cast<double>(a.size() + b.size() - n);
 }
 
-int hamming(std::uint64_t a, std::uint64_t b) { return std::popcount(a ^ b); }
+int hamming(std::uint64_t a, std::uint64_t b) { return static_cast<int>(runtime::bit_count(a ^ b)); }
 
 bool numbers_contradict(const NearSignature& a, const NearSignature& b) {
   const auto& x = a.key_numbers;

@@ -73,7 +73,7 @@ std::size_t ascii_block_letters(std::string_view text, std::size_t i) {
   const __m128i shifted =
       _mm_add_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8(static_cast<char>(0x80 - 'a')));
   const __m128i letters = _mm_cmplt_epi8(shifted, _mm_set1_epi8(static_cast<char>(0x80 + 26)));  // below -102
-  return static_cast<std::size_t>(__builtin_popcount(static_cast<unsigned>(_mm_movemask_epi8(letters))));
+  return runtime::bit_count(static_cast<unsigned>(_mm_movemask_epi8(letters)));
 #else
   (void)text;
   (void)i;
