@@ -85,44 +85,51 @@ std::string encode_record(const Record& record) {
   return out;
 }
 
-std::optional<Record> decode_record(std::string_view bytes) {
+bool decode_record_into(std::string_view bytes, Record& record) {
   Header header;
-  if (bytes.size() < sizeof header) return std::nullopt;
+  if (bytes.size() < sizeof header) return false;
   std::memcpy(&header, bytes.data(), sizeof header);
   const std::size_t strings = std::size_t{header.text_bytes} + header.url_bytes + header.id_bytes;
   const std::size_t arrays =
       header.shingles * sizeof(std::uint32_t) +
       (std::size_t{header.numbers} + header.key_numbers + header.band_keys) * sizeof(std::uint64_t);
-  if (header.kind > 1 || bytes.size() != sizeof header + strings + arrays) return std::nullopt;
-  Record record;
+  if (header.kind > 1 || bytes.size() != sizeof header + strings + arrays) return false;
+  // Valid: from here on every field is written, each into the storage it already has.
   record.time = header.time;
   record.kind = static_cast<RecordKind>(header.kind);
   std::size_t at = sizeof header;
-  const auto take = [&](std::size_t n) {
-    const std::string_view part = bytes.substr(at, n);
+  const auto take = [&](std::string& out, std::size_t n) {
+    out.assign(bytes.data() + at, n);
     at += n;
-    return std::string(part);
   };
-  record.text_fingerprint = take(header.text_bytes);
-  record.url_fingerprint = take(header.url_bytes);
-  record.id = take(header.id_bytes);
-  if (header.has_signature != 0) {
-    NearSignature& signature = record.signature.emplace();
-    signature.simhash = header.simhash;
-    signature.shingles.resize(header.shingles);
-    // An empty vector's data() may be null, and memcpy from or to null is undefined even for 0 bytes.
-    if (header.shingles > 0) {
-      std::memcpy(signature.shingles.data(), bytes.data() + at, header.shingles * sizeof(std::uint32_t));
-    }
-    at += header.shingles * sizeof(std::uint32_t);
-    for (auto [values, n] :
-         {std::pair{&signature.numbers, header.numbers}, std::pair{&signature.key_numbers, header.key_numbers},
-          std::pair{&signature.band_keys, header.band_keys}}) {
-      values->resize(n);
-      if (n > 0) std::memcpy(values->data(), bytes.data() + at, n * sizeof(std::uint64_t));
-      at += n * sizeof(std::uint64_t);
-    }
+  take(record.text_fingerprint, header.text_bytes);
+  take(record.url_fingerprint, header.url_bytes);
+  take(record.id, header.id_bytes);
+  if (header.has_signature == 0) {
+    record.signature.reset();
+    return true;
   }
+  if (!record.signature) record.signature.emplace();
+  NearSignature& signature = *record.signature;
+  signature.simhash = header.simhash;
+  // resize() zeroes only what a vector grows by, and a page's shingles are tens of KB: a record decoded
+  // into the one read before (a candidate after another) mostly overwrites what it holds.
+  const auto copy = [&](auto& values, std::size_t n) {
+    values.resize(n);
+    // An empty vector's data() may be null, and memcpy from or to null is undefined even for 0 bytes.
+    if (n > 0) std::memcpy(values.data(), bytes.data() + at, n * sizeof(values[0]));
+    at += n * sizeof(values[0]);
+  };
+  copy(signature.shingles, header.shingles);
+  copy(signature.numbers, header.numbers);
+  copy(signature.key_numbers, header.key_numbers);
+  copy(signature.band_keys, header.band_keys);
+  return true;
+}
+
+std::optional<Record> decode_record(std::string_view bytes) {
+  Record record;
+  if (!decode_record_into(bytes, record)) return std::nullopt;
   return record;
 }
 
@@ -174,11 +181,8 @@ int read_record(MDB_txn* txn, const LogTables& tables, std::uint64_t number, Rec
   Key number_key = big_endian(number);
   MDB_val key = as_val(number_key), found{};
   if (int rc = mdb_get(txn, tables.records, &key, &found); rc != 0) return rc;
-  std::optional<Record> decoded =
-      decode_record(std::string_view(static_cast<const char*>(found.mv_data), found.mv_size));
-  if (!decoded) return EINVAL;
-  record = std::move(*decoded);
-  return 0;
+  return decode_record_into(std::string_view(static_cast<const char*>(found.mv_data), found.mv_size), record) ? 0
+                                                                                                              : EINVAL;
 }
 
 int first_record_from(MDB_cursor* cursor, std::uint64_t from, std::uint64_t& number, MDB_val& value, bool next) {

@@ -30,6 +30,9 @@ std::size_t encoded_size(const Record& record);
 void encode_into(const Record& record, char* out);  // writes encoded_size(record) bytes
 std::string encode_record(const Record& record);
 std::optional<Record> decode_record(std::string_view bytes);
+// The same into `record`, reusing its strings' and vectors' storage; false, and `record` unchanged, when
+// `bytes` is not a record.
+bool decode_record_into(std::string_view bytes, Record& record);
 
 // The log's tables: number (8 bytes big-endian, so LMDB keeps them in order) -> record; "next" -> the
 // number after the last record, written when expiry may empty the log.

@@ -43,14 +43,39 @@ bool contains_by_rare_byte(std::string_view haystack, std::string_view needle) {
   return false;
 }
 
-// Headings of the other articles a page lists ("Voir plus", "Lire aussi", "Tin liên quan").
+// Headings of the other articles a page lists ("Voir plus", "Lire aussi", "Tin liên quan"), in the order
+// they are tried. Asked of every line of a page, menus included: a line is first tested on its first byte,
+// which begins few headings.
+constexpr std::array<std::string_view, 19> kRelatedHeadings = {
+    "voir plus",
+    "lire aussi",
+    "lire plus",
+    "a lire aussi",
+    "articles similaires",
+    "sur le meme sujet",
+    "read more",
+    "read also",
+    "related",
+    "see more",
+    "xem them",
+    "tin lien quan",
+    "bai lien quan",
+    "ver mas",
+    "leer mas",
+    "\xD1\x87\xD0\xB8\xD1\x82\xD0\xB0\xD1\x82\xD1\x8C \xD0\xB4\xD0\xB0\xD0\xBB\xD0\xB5\xD0\xB5",  // читать далее
+    "查看更多",
+    "相关新闻",
+    "相关文章"};
+
+constexpr std::array<bool, 256> kRelatedFirstBytes = [] {
+  std::array<bool, 256> first{};
+  for (const std::string_view heading : kRelatedHeadings) first[static_cast<unsigned char>(heading[0])] = true;
+  return first;
+}();
+
 std::string_view related_heading(std::string_view folded) {
-  if (folded.size() > 200) return {};
-  for (std::string_view heading :
-       {"voir plus", "lire aussi", "lire plus", "a lire aussi", "articles similaires", "sur le meme sujet", "read more",
-        "read also", "related", "see more", "xem them", "tin lien quan", "bai lien quan", "ver mas", "leer mas",
-        "\xD1\x87\xD0\xB8\xD1\x82\xD0\xB0\xD1\x82\xD1\x8C \xD0\xB4\xD0\xB0\xD0\xBB\xD0\xB5\xD0\xB5",  // читать далее
-        "查看更多", "相关新闻", "相关文章"}) {
+  if (folded.empty() || folded.size() > 200 || !kRelatedFirstBytes[static_cast<unsigned char>(folded[0])]) return {};
+  for (const std::string_view heading : kRelatedHeadings) {
     if (folded.starts_with(heading)) return heading;
   }
   return {};
@@ -189,9 +214,11 @@ std::vector<std::string> words_of_folded(std::string_view folded_text) {
     start = end + 1;
     if (first_line) line = without_date_stamp(line);
     line = without_dateline(line);
-    const std::size_t first = line.find_first_not_of(" \t\r");
-    if (first == std::string_view::npos) continue;
-    line = line.substr(first, line.find_last_not_of(" \t\r") - first + 1);
+    // Trimmed by hand: find_first_not_of(" \t\r") measured its set with strlen at each of a page's lines.
+    const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r'; };
+    while (!line.empty() && blank(line.front())) line.remove_prefix(1);
+    while (!line.empty() && blank(line.back())) line.remove_suffix(1);
+    if (line.empty()) continue;
     first_line = false;
     if (starts_related_block(line)) break;
     if (is_boilerplate_line(line) || is_related_line(line)) continue;

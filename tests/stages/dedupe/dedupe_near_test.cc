@@ -68,6 +68,21 @@ TEST(DedupeNearWords, DropCaptionsCreditsDatelinesSignaturesAndRelatedBlocks) {
   EXPECT_EQ(near_duplicate_words(prose + " photo: " + prose, false).size(), 3u);
 }
 
+TEST(DedupeNearWords, EveryRelatedHeadingEndsTheTextAndLinesAreTrimmed) {
+  for (const std::string heading :
+       {"Voir plus", "Lire aussi", "Lire plus", "À lire aussi", "Articles similaires", "Sur le même sujet", "Read more",
+        "Read also", "Related", "See more", "Xem thêm", "Tin liên quan", "Bài liên quan", "Ver más", "Leer más",
+        "Читать далее", "查看更多", "相关新闻", "相关文章"}) {
+    EXPECT_EQ(joined(near_duplicate_words(" \tUn deux.\r\n\t\r\n" + heading + " :\r\nTrois quatre", false)), "un deux")
+        << heading;
+    // Inside a line, the heading and a title: that line only.
+    EXPECT_EQ(joined(near_duplicate_words("Un deux.\n" + heading + " : Trois\nQuatre", false)), "un deux quatre")
+        << heading;
+  }
+  // A line that starts like no heading, or with a heading's first letter only, is text.
+  EXPECT_EQ(joined(near_duplicate_words("Voici plus\nLire\nRelate", false)), "voici plus lire relate");
+}
+
 TEST(DedupeNearWords, ACaptionMarkIsFoundWhereverItSitsOnItsLine) {
   // Each mark at the start, inside and at the end of a caption-sized line, after text that repeats its
   // other bytes (spaces, "anh", "photo") without the mark; and the near misses that are not marks.
