@@ -21,6 +21,16 @@ TEST(VisibleText, ScriptsStylesAndCommentsAreHiddenInAnyCase) {
 TEST(VisibleText, BlockTagsEndLinesAndOtherTagsSeparateWords) {
   EXPECT_EQ(visible_text("<div>one<b>two</b></div><BR/>three<span>four</span><Li>five"),
             "\none two \n\nthree four \nfive");
+  // Each block name in any case, opening and closing, with attributes or none; a name that only starts
+  // like one, or runs on past it, is not one.
+  for (const std::string name : {"p", "br", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "td", "figcaption",
+                                 "figure", "section", "article", "FIGCAPTION", "Section"}) {
+    EXPECT_EQ(visible_text("a<" + name + " class=\"x\">b</" + name + ">c"), "a\nb\nc") << name;
+    EXPECT_EQ(visible_text("a<" + name + "/>b<" + name + "\n>c<" + name), "a\nb\nc\n") << name;
+  }
+  for (const std::string name : {"pre", "p-x", "h7", "h1x", "figcaptions", "sections", "b", "span", "articles"}) {
+    EXPECT_EQ(visible_text("a<" + name + ">b</" + name + ">c"), "a b c") << name;
+  }
 }
 
 TEST(VisibleText, TagsThatOnlyStartLikeScriptAreOrdinary) {
