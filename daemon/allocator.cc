@@ -37,6 +37,8 @@ std::string allocator_description() {
   text += version;
   text += ", " + std::to_string(arenas) + (arenas == 1 ? " arena" : " arenas");
   return text;
+#elif defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  return std::string("glibc malloc ") + gnu_get_libc_version() + ", replaced by the sanitizer's";
 #else
   return std::string("glibc malloc ") + gnu_get_libc_version();
 #endif

@@ -1,6 +1,8 @@
 // The command line as a user meets it: check-config, describe, the filters, the demo and queries of its database.
 #include <sqlite3.h>
 
+#include <cstdlib>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -46,6 +48,7 @@ TEST(Cli, CheckConfigReportsThreeErrorsWithFileLineColumnAndKey) {
 
 TEST(Cli, VersionNamesTheAllocatorTheBuildLinked) {
   TempDir dir;
+  ::unsetenv("MALLOC_CONF");  // an experiment's settings in the environment would override the binary's
   Process version({kBinary, "version"}, dir.path());
   ASSERT_EQ(version.wait(seconds(20)), 0) << version.errors();
   const std::string out = version.output();
