@@ -73,9 +73,11 @@ wait_for 60 '! kill -0 "$strace_pid" 2>/dev/null' || { echo "FAIL: the daemon di
 strace_pid=
 grep -q "stopped cleanly" "$dir/log" || { echo "FAIL: not a clean stop"; cat "$dir/log"; exit 1; }
 
-sed -n 's/^[0-9]* \([a-z_0-9]*\)(.*/\1/p' "$dir/trace" | sort -u >"$dir/used"
+# strace pads the pid to five columns ("1143  execve(", "26846 openat("): one space or more.
+sed -n 's/^[0-9]*  *\([a-z_0-9]*\)(.*/\1/p' "$dir/trace" | sort -u >"$dir/used"
 # A whole pipeline makes some eighty distinct calls: a trace read as a handful (empty, or in a format the
-# line above does not parse) would otherwise pass without checking anything.
+# line above does not parse) would otherwise pass without checking anything. It did, whenever the pids had
+# fewer than five digits, until this check.
 if [ "$(wc -l <"$dir/used")" -lt 20 ]; then
   echo "FAIL: only $(wc -l <"$dir/used") distinct system calls read from the trace ($(wc -l <"$dir/trace") lines):"
   head -5 "$dir/trace"
