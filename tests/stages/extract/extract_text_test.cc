@@ -27,6 +27,17 @@ TEST(ExtractText, FoldSpacesFoldsEveryWhiteSpaceAndDropsSoftHyphensWhereverTheyS
     EXPECT_EQ(util::fold_spaces("un " + space + " deux trois"), "un deux trois") << space;
     EXPECT_EQ(util::fold_spaces(space + "un deux" + space), "un deux") << space;
   }
+  // Paragraphs are checked sixteen bytes at a time: each kind at every offset across two blocks, after
+  // text that has spaces and accents but nothing to fold.
+  for (std::size_t n = 0; n <= 40; ++n) {
+    const std::string before = "b" + std::string(n, 'a');
+    for (const std::string& space : spaces) {
+      EXPECT_EQ(util::fold_spaces("x " + before + space + "y é z"), "x " + before + " y é z") << n << space;
+    }
+    EXPECT_EQ(util::fold_spaces("x " + before + "\xC2\xADy"), "x " + before + "y") << n;
+    const std::string kept = "x é " + before + "\xE2\x80\x99y \xC2\xAB z \xE2\x80\x8C";
+    EXPECT_EQ(util::fold_spaces(kept), kept) << n;
+  }
   EXPECT_EQ(util::fold_spaces("la coo\xC2\xADpération"), "la coopération");
   for (const std::string kept : {"« l’accord » – “oui” — … Hà Nội ạ", "x\xE2\x80\x8Cy", "ogham \xE1\x9A\x81"}) {
     EXPECT_EQ(util::fold_spaces(kept), kept);
