@@ -32,6 +32,7 @@
 
 #include "stages/extract/extract_text_util.h"
 #include "stages/extract/extract_word_hash.h"
+#include "stages/runtime/ascii_text.h"
 #include "stages/runtime/byte_scan.h"
 
 namespace vnawire::extract {
@@ -75,13 +76,10 @@ bool all_upper(std::u32string_view s) {
 void Vocabulary::add_text(std::string_view text) {
   constexpr std::size_t kNone = std::string_view::npos;
   std::size_t run_start = kNone;  // a run of letters is contiguous bytes of `text`
-  const auto ascii_letter = [](char b) {
-    return static_cast<unsigned>((static_cast<unsigned char>(b) | 0x20) - 'a') < 26u;
-  };
   for (std::size_t i = 0; i <= text.size();) {
-    if (i < text.size() && ascii_letter(text[i])) {  // a run of ASCII letters, most of a word, in one go
+    if (i < text.size() && runtime::ascii_alpha(text[i])) {  // a run of ASCII letters, most of a word, in one go
       if (run_start == kNone) run_start = i;
-      for (++i; i < text.size() && ascii_letter(text[i]); ++i) {
+      for (++i; i < text.size() && runtime::ascii_alpha(text[i]); ++i) {
       }
       continue;
     }

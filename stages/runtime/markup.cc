@@ -5,6 +5,8 @@
 #include <array>
 #include <cstring>
 
+#include "stages/runtime/ascii_text.h"
+
 namespace vnawire::runtime {
 namespace {
 
@@ -59,9 +61,8 @@ bool is_block(std::string_view html, std::size_t i) {
 
 // libxml2's character classes (HTMLparser.c): IS_BLANK_CH, and the characters of htmlParseHTMLName.
 bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-bool is_ascii_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool is_non_ascii(char c) { return static_cast<unsigned char>(c) >= 0x80; }
-bool starts_html_name(char c) { return is_ascii_letter(c) || c == '_' || c == ':' || c == '.'; }
+bool starts_html_name(char c) { return ascii_alpha(c) || c == '_' || c == ':' || c == '.'; }
 bool in_html_name(char c) { return starts_html_name(c) || (c >= '0' && c <= '9') || c == '-'; }
 
 std::size_t skip_blanks(std::string_view html, std::size_t p) {
@@ -244,7 +245,7 @@ std::optional<std::string> without_code(std::string_view html) {
     if (next == '/') {
       // An end tag runs to the next '>' (htmlParseEndTag); "</" without a name is text.
       i = i + 2 < n && starts_html_name(html[i + 2]) ? after_gt(html, i + 2) : i + 2;
-    } else if (is_ascii_letter(next)) {
+    } else if (ascii_alpha(next)) {
       const StartTag tag = read_start_tag(html, i);
       i = tag.end;
       const bool script = tag.name.size() == 6 && has_name_at(tag.name, 0, "script");
@@ -270,11 +271,11 @@ std::optional<std::string> without_code(std::string_view html) {
       const bool misplaced = in_content;
       in_content = in_content || doctype_seen;
       doctype_seen = true;
-      if (misplaced && i + 1 < n && html[i] == '<' && !is_ascii_letter(html[i + 1]) && html[i + 1] != '?' &&
+      if (misplaced && i + 1 < n && html[i] == '<' && !ascii_alpha(html[i + 1]) && html[i + 1] != '?' &&
           html.compare(i, 4, "<!--") != 0) {
         ++i;
       }
-    } else if (next == '?' && i + 2 < n && (is_ascii_letter(html[i + 2]) || html[i + 2] == '_' || html[i + 2] == ':')) {
+    } else if (next == '?' && i + 2 < n && (ascii_alpha(html[i + 2]) || html[i + 2] == '_' || html[i + 2] == ':')) {
       i = after_gt(html, i + 2);  // a processing instruction runs to the next '>' (htmlParsePI)
     } else if (next == '?' && i + 2 < n && is_non_ascii(html[i + 2])) {
       return std::nullopt;  // whether this starts a processing instruction depends on XML's letters
