@@ -11,7 +11,6 @@
 #include "stages/extract/extract_dateline.h"
 #include "stages/extract/extract_text_util.h"
 #include "stages/runtime/ascii_text.h"
-#include "stages/runtime/byte_scan.h"
 
 namespace vnawire::extract {
 namespace {
