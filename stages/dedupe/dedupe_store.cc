@@ -273,6 +273,7 @@ template <typename Check>
 int FingerprintStore::first_record(MDB_txn* txn, const std::vector<std::uint32_t>& numbers, Check check, Record& record,
                                    std::uint32_t* number) {
   for (std::uint32_t candidate : numbers) {
+    ++log_reads_;
     const int rc = read_record(txn, log_, candidate, record);
     if (rc == MDB_NOTFOUND || rc == EINVAL) continue;  // expired, never committed, or unreadable
     if (rc != 0) return rc;
@@ -290,7 +291,7 @@ namespace {
 // most bucket_scan numbers per band and verifies at most max_candidates, whatever the index size.
 int find_near_duplicate(MDB_txn* txn, const LogTables& log, const BandTable& bands, const std::string& id,
                         const NearSignature& signature, const NearOptions& options, std::int64_t oldest_time,
-                        std::optional<Outcome>& match) {
+                        std::optional<Outcome>& match, std::uint64_t& reads) {
   std::vector<std::uint32_t> numbers;
   numbers.reserve(signature.band_keys.size() * 2);
   bands.lookup(signature.band_keys, options.bucket_scan, numbers);
@@ -314,6 +315,7 @@ int find_near_duplicate(MDB_txn* txn, const LogTables& log, const BandTable& ban
     ranked.resize(static_cast<std::size_t>(options.max_candidates));
   Record candidate;
   for (const auto& [shared, number] : ranked) {
+    ++reads;
     const int rc = read_record(txn, log, number, candidate);
     if (rc == MDB_NOTFOUND || rc == EINVAL) continue;
     if (rc != 0) return rc;
@@ -376,7 +378,7 @@ Checked FingerprintStore::check_and_record(const std::string& id, const std::str
   if (near_on && outcome.decision == Decision::Unique) {
     std::optional<Outcome> match;
     rc = find_near_duplicate(txn, log_, index_.bands(), id, *near->signature, *near->options,
-                             near->now - near->window_seconds, match);
+                             near->now - near->window_seconds, match, log_reads_);
     if (rc != 0) return failure("near-duplicate lookup", rc);
     if (match) outcome = *match;
   }

@@ -87,6 +87,9 @@ class FingerprintStore {
   // Times the indexes were found ahead of the log (another log's, or an older copy of this one) and
   // built again from it: each costs as much as a start without snapshot.
   std::uint64_t rebuilds() const { return rebuilds_; }
+  // Log records read to decide (exact matches confirmed, near-duplicate candidates verified): each is a
+  // random read of the log, the cost that grows with the index (docs/dedupe.md).
+  std::uint64_t log_reads() const { return log_reads_; }
 
  private:
   MDB_env* env_ = nullptr;
@@ -101,6 +104,7 @@ class FingerprintStore {
   std::vector<std::pair<std::uint64_t, Record>> uncommitted_;
   int commit_every_ = 1;
   std::uint64_t rebuilds_ = 0;
+  std::uint64_t log_reads_ = 0;
   DedupeIndex index_;
   std::filesystem::path snapshot_;
   std::filesystem::path directory_;

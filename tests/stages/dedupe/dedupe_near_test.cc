@@ -296,6 +296,28 @@ TEST(DedupeNear, EntriesOlderThanTheWindowAreNeitherCandidatesNorKept) {
   std::filesystem::remove_all(dir);
 }
 
+// log_reads() counts the records read to decide: none for a text nothing resembles, one per candidate
+// verified, one per exact match confirmed.
+TEST(DedupeNear, TheStoreCountsTheLogRecordsItReadsToDecide) {
+  char pattern[] = "/tmp/vnawire-unit-XXXXXX";
+  const std::filesystem::path dir = ::mkdtemp(pattern);
+  NearOptions options;
+  const auto original = near_signature(near_duplicate_words(data("meeting_march.txt"), false), options);
+  const auto copy = near_signature(near_duplicate_words(data("meeting_march_reedited.html"), true), options);
+  const std::int64_t t0 = 1'700'000'000, window = 90 * 86400;
+  FingerprintStore store;
+  ASSERT_TRUE(store.open(dir, 64 << 20).ok());
+  NearRequest first{&original, &options, t0, window};
+  EXPECT_EQ(store.check_and_record("a", "f1", "", &first).outcome->decision, Decision::Unique);
+  EXPECT_EQ(store.log_reads(), 0u) << "an empty store has nothing to read";
+  NearRequest second{&copy, &options, t0, window};
+  EXPECT_EQ(store.check_and_record("b", "f2", "", &second).outcome->decision, Decision::NearDuplicate);
+  EXPECT_EQ(store.log_reads(), 1u) << "one candidate, a's record, verified";
+  EXPECT_EQ(store.check_and_record("c", "f1", "", &first).outcome->decision, Decision::Duplicate);
+  EXPECT_EQ(store.log_reads(), 2u) << "the text fingerprint's first record, read to confirm it";
+  std::filesystem::remove_all(dir);
+}
+
 // The project's samples in every language: each copy and re-edit the manifest names is found, nothing else.
 TEST(DedupeNear, TheSampleDispatchesDecideAsTheirManifestSays) {
   const std::filesystem::path samples = std::filesystem::path(VNAWIRE_SOURCE_DIR) / "examples" / "samples";
