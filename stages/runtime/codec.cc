@@ -3,6 +3,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <optional>
 
 #include "stages/runtime/ack.h"
 #include "stages/runtime/json_dump.h"
@@ -85,6 +86,76 @@ Result<Header> decode_header(std::string_view frame) {
 }
 
 Frames encode(const Document& document) { return Frames{encode_header(document.header), dump_json(document.record)}; }
+
+bool is_batch_header(std::string_view frame) {
+  return frame.size() > kBatchTag.size() && frame.substr(0, kBatchTag.size()) == kBatchTag &&
+         frame[kBatchTag.size()] == ' ';
+}
+
+std::string encode_batch_header(std::size_t count) { return std::string(kBatchTag) + " 1 " + std::to_string(count); }
+
+void append_to_batch(std::string& body, std::string_view header, std::string_view payload) {
+  body += std::to_string(header.size());
+  body += ' ';
+  body += std::to_string(payload.size());
+  body += '\n';
+  body += header;
+  body += payload;
+}
+
+namespace {
+
+// A decimal count without sign or leading zeros, at most `limit`.
+std::optional<std::size_t> read_count(std::string_view text, std::size_t limit) {
+  if (text.empty() || text.size() > 19 || (text.size() > 1 && text[0] == '0')) return std::nullopt;
+  std::size_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<std::size_t>(c - '0');
+  }
+  if (value > limit) return std::nullopt;
+  return value;
+}
+
+}  // namespace
+
+Batch decode_batch(std::string_view header_frame, std::string_view body) {
+  Batch batch;
+  const std::string_view prefix = header_frame.substr(0, std::min(header_frame.size(), kBatchTag.size() + 3));
+  const auto count = header_frame.size() > kBatchTag.size() + 3 && prefix == std::string(kBatchTag) + " 1 "
+                         ? read_count(header_frame.substr(kBatchTag.size() + 3), kMaxBatchDocuments)
+                         : std::nullopt;
+  if (!count || *count == 0) {
+    batch.error =
+        "malformed batch header (expected \"VNAB 1 <count>\", count 1 to " + std::to_string(kMaxBatchDocuments) + ")";
+    batch.rest = body;
+    return batch;
+  }
+  std::string_view rest = body;
+  while (batch.entries.size() < *count) {
+    const std::size_t space = rest.find(' '), newline = rest.find('\n');
+    std::optional<std::size_t> header_bytes, payload_bytes;
+    if (space != std::string_view::npos && newline != std::string_view::npos && space < newline) {
+      header_bytes = read_count(rest.substr(0, space), kMaxHeaderBytes);
+      payload_bytes = read_count(rest.substr(space + 1, newline - space - 1), rest.size());
+    }
+    if (!header_bytes || !payload_bytes || rest.size() - newline - 1 < *header_bytes + *payload_bytes) {
+      batch.error = "malformed batch: document " + std::to_string(batch.entries.size() + 1) + " of " +
+                    std::to_string(*count) + " has no valid \"<header bytes> <payload bytes>\" line";
+      batch.rest = rest;
+      return batch;
+    }
+    rest.remove_prefix(newline + 1);
+    batch.entries.push_back({rest.substr(0, *header_bytes), rest.substr(*header_bytes, *payload_bytes)});
+    rest.remove_prefix(*header_bytes + *payload_bytes);
+  }
+  if (!rest.empty()) {
+    batch.error =
+        "malformed batch: " + std::to_string(rest.size()) + " bytes after its " + std::to_string(*count) + " documents";
+    batch.rest = rest;
+  }
+  return batch;
+}
 
 Result<Document> decode(std::string_view header_frame, std::string_view payload_frame) {
   auto header = decode_header(header_frame);

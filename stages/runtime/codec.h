@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "stages/runtime/byte_scan.h"  // is_valid_utf8
 #include "stages/runtime/document.h"
@@ -17,6 +18,28 @@ inline constexpr int kProtocolVersion = 2;
 // Hard bounds so that a hostile or broken peer cannot make a stage allocate without limit.
 inline constexpr std::size_t kMaxHeaderBytes = 4096;
 inline constexpr std::size_t kMaxIdBytes = 1024;
+
+// A batch (docs/protocol.md): several documents in one message of two frames, "VNAB 1 <count>" and the
+// documents one after the other, each as "<header bytes> <payload bytes>\n", its header frame, its payload.
+// Between vnawire stage processes only; a program of the user's gets documents one message each.
+inline constexpr std::string_view kBatchTag = "VNAB";
+inline constexpr std::size_t kMaxBatchDocuments = 1024;
+
+bool is_batch_header(std::string_view frame);
+std::string encode_batch_header(std::size_t count);
+void append_to_batch(std::string& body, std::string_view header, std::string_view payload);
+
+struct BatchEntry {
+  std::string_view header;
+  std::string_view payload;
+};
+struct Batch {
+  std::vector<BatchEntry> entries;  // the documents read, in order, viewing the frame
+  std::string error;                // why the rest of the frame could not be read, "" when it all was
+  std::string_view rest;            // that rest
+};
+// Reads a batch; a malformed entry ends it, with the reason and the unread bytes.
+Batch decode_batch(std::string_view header_frame, std::string_view body);
 
 struct Frames {
   std::string header;

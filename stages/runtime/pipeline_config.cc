@@ -160,6 +160,11 @@ const OptionSpecs& pipeline_option_specs() {
        "Largest encoded document (both frames) a stage accepts or sends; a stage dead-letters a larger one it "
        "made instead of sending it, since ZeroMQ would drop the connection and the document with it.",
        false, 65536.0, 1073741824.0},
+      {"batch_documents", OptionType::Int, std::int64_t{16},
+       "Documents a stage may hand to a vnawire stage process in one ZeroMQ message: what is ready at once goes "
+       "together (nothing waits for a batch to fill), so that a busy pipeline pays the transport's costs per "
+       "message once for several documents; 1 sends each alone (docs/protocol.md).",
+       false, 1.0, 1024.0},
       {kCurveServerSecretKey, OptionType::String, std::string(""),
        "CURVE: file of the secret key every binding side (daemon control channel, stage outputs) serves with; "
        "with the three below it encrypts and authenticates every tcp socket (docs/operations.md)."},
@@ -190,8 +195,9 @@ const OptionSpecs& stage_entry_specs() {
       // 100, not ZeroMQ's 1000: at 60 KB pages a full queue of 1000 held 50-85 MB in dedupe (bench/pipeline_bench.py,
       // VNAWIRE_BENCH_HWM), and 100 gave the same throughput in that bench, text and HTML.
       {"hwm", OptionType::Int, std::int64_t{100},
-       "ZeroMQ high-water mark of the stage's sockets, in messages: what waits between two stages is bounded "
-       "by about twice this many documents.",
+       "High-water mark of the stage's sockets: ZeroMQ's, in messages, is this divided by batch_documents where "
+       "batches go, so what waits between two stages is bounded by about twice this many documents in full "
+       "batches, fewer in smaller ones.",
        false, 1.0, 1000000.0},
       {"send_timeout_ms", OptionType::Int, std::int64_t{0},
        "Longest wait to hand a document downstream, counted from its queueing or from when downstream last took one, "

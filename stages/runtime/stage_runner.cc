@@ -138,9 +138,15 @@ Status Runner::setup() {
     control_->set(zmq::sockopt::linger, 2000);
     control_->set(zmq::sockopt::sndhwm, 100000);
     control_->connect(control_endpoint(config_));
+    batch_documents_ = static_cast<std::size_t>(config_.pipeline.get_int("batch_documents"));
     for (const auto& consumer : config_.consumers_of(stage_config_.name)) {
+      const StageConfig* reader = config_.find(consumer);
+      // A program of the user's reads one document per message (protocol version 1 or 2).
+      const bool program =
+          reader != nullptr && reader->descriptor->program && !reader->descriptor->program(reader->options).empty();
+      const bool batches = batch_documents_ > 1 && !program;
       zmq::socket_t push(zmq_context_, zmq::socket_type::push);
-      push.set(zmq::sockopt::sndhwm, static_cast<int>(stage_config_.hwm));
+      push.set(zmq::sockopt::sndhwm, socket_hwm(batches));
       push.set(zmq::sockopt::linger, drain_ms);
       if (curve) make_curve_server(push, *curve);
       const std::string endpoint = output_bind_endpoint(config_, stage_config_.name, replica_, consumer);
@@ -151,14 +157,14 @@ Status Runner::setup() {
       }
       outputs_.push_back(std::move(push));
       consumers_.push_back(consumer);
-      const StageConfig* reader = config_.find(consumer);
+      output_batches_.push_back(batches);
       output_acks_.push_back(reader == nullptr || !reader->descriptor->acknowledges ||
                              reader->descriptor->acknowledges(reader->options));
     }
     auto inputs = input_endpoints(config_, stage_config_.name);
     if (!inputs.empty()) {
       input_.emplace(zmq_context_, zmq::socket_type::pull);
-      input_->set(zmq::sockopt::rcvhwm, static_cast<int>(stage_config_.hwm));
+      input_->set(zmq::sockopt::rcvhwm, socket_hwm(batch_documents_ > 1));  // inputs are vnawire stages
       input_->set(zmq::sockopt::maxmsgsize, max_message_bytes_);
       input_->set(zmq::sockopt::linger, 0);
       if (curve) make_curve_client(*input_, *curve);
@@ -179,6 +185,14 @@ Status Runner::setup() {
 }
 
 bool Runner::receive_one() {
+  if (!inbox_.empty()) {
+    Document document = std::move(inbox_.front());
+    inbox_.pop_front();
+    ++received_;
+    take(std::move(document));
+    return true;
+  }
+  if (stopping_ && input_drained_) return false;  // what is still in the socket is its source's to send again
   std::vector<zmq::message_t> frames;
   std::optional<std::size_t> got;
   try {
@@ -188,6 +202,10 @@ bool Runner::receive_one() {
     return false;
   }
   if (!got) return false;
+  if (frames.size() == 2 && is_batch_header(frames[0].to_string_view())) {
+    take_batch(frames[0].to_string_view(), frames[1].to_string_view());
+    return true;
+  }
   ++received_;
   if (frames.size() != 2) {
     std::string_view head = frames.empty() ? std::string_view() : frames[0].to_string_view();
@@ -204,6 +222,31 @@ bool Runner::receive_one() {
   }
   take(std::move(document.value()));
   return true;
+}
+
+// Each document of a batch counts, and fails, on its own; what cannot be read of it is one dead letter. A
+// document counts as received when it is taken from the inbox, as it would be taken from the socket: one that
+// a killed process held there shows in the daemon's balance as not received.
+void Runner::take_batch(std::string_view header, std::string_view body) {
+  const Batch batch = decode_batch(header, body);
+  for (const BatchEntry& entry : batch.entries) {
+    auto document = decode(entry.header, entry.payload);
+    if (!document) {
+      ++received_;
+      dead_letter("cannot decode: " + document.error(), "", entry.header, entry.payload, ErrorKind::Decode);
+      continue;
+    }
+    inbox_.push_back(std::move(document.value()));
+  }
+  if (!batch.error.empty()) {
+    ++received_;
+    dead_letter(batch.error, "", header, batch.rest, ErrorKind::Malformed);
+  }
+  if (inbox_.empty()) return;
+  Document first = std::move(inbox_.front());
+  inbox_.pop_front();
+  ++received_;
+  take(std::move(first));
 }
 
 void Runner::take(Document document) {
@@ -334,6 +377,7 @@ milliseconds Runner::poll_timeout(Clock::time_point now) const {
   }
   if (outbox_ && outbox_->size() > 0) next = std::min(next, next_resend_);
   if (retry_document_) next = std::min(next, retry_at_);
+  if (!inbox_.empty() && pending_.empty() && !retry_document_ && !ahead_) next = now;  // the rest of a batch
   if (!pending_.empty()) next = std::min(next, now + milliseconds(50));  // re-check send deadlines
   if (stopping_) next = std::min(next, now + milliseconds(20));
   auto wait = std::chrono::duration_cast<milliseconds>(next - now);
@@ -366,11 +410,12 @@ int Runner::run() {
   next_produce_ = now;
 
   while (true) {
-    const bool want_input = input_ && pending_.empty() && !retry_document_ && !ahead_ && !(stopping_ && input_drained_);
+    const bool want_input =
+        input_ && pending_.empty() && !retry_document_ && !ahead_ && !(stopping_ && input_drained_ && inbox_.empty());
     std::vector<zmq::pollitem_t> items;
     items.push_back({static_cast<void*>(*control_), 0, ZMQ_POLLIN, 0});
     items.push_back({nullptr, signal_fd_, ZMQ_POLLIN, 0});
-    if (want_input) items.push_back({static_cast<void*>(*input_), 0, ZMQ_POLLIN, 0});
+    if (want_input && inbox_.empty()) items.push_back({static_cast<void*>(*input_), 0, ZMQ_POLLIN, 0});
     if (!pending_.empty()) {
       const Outgoing& head = pending_.front();
       if (head.next_output < outputs_of(head)) {
@@ -427,7 +472,7 @@ int Runner::run() {
     send_pending();
     // Idle: everything taken in is handled and sent on. Nothing may stay held (a sink's transaction), and
     // the daemon hears of the finished work now rather than at the next heartbeat, which a crash would lose.
-    const bool idle = pending_.empty() && !retry_document_ && !ahead_ && (!input_ || input_empty);
+    const bool idle = pending_.empty() && !retry_document_ && !ahead_ && inbox_.empty() && (!input_ || input_empty);
     if (idle && handled_since_idle_) idle_stage();
     now = Clock::now();
     if (now >= next_flush_) {
@@ -443,20 +488,30 @@ int Runner::run() {
     // A source stays until what it sent is acknowledged (or the drain deadline passes: then the outbox
     // keeps it for the next start), sending again what is overdue.
     const bool acknowledged = !outbox_ || outbox_->size() == 0 || now > ack_deadline_;
-    if (stopping_ && pending_.empty() && (!retry_document_ || now > stop_deadline_) && input_done && acknowledged) {
+    // The rest of a received batch is handled before the stage stops, unless the drain timeout passes first.
+    if (stopping_ && pending_.empty() && ((!retry_document_ && inbox_.empty()) || now > stop_deadline_) && input_done &&
+        acknowledged) {
+      const bool behind_failing = retry_document_.has_value();
       if (retry_document_) {
         dead_letter("stopping: still failing after the drain timeout", *retry_document_, ErrorKind::RetriesExhausted);
         retry_document_.reset();
       }
-      if (ahead_ && acks_on_ && !ahead_->header.ack.empty()) {
-        // Never tried: left unacknowledged, its source sends it again at the next start.
-        log_->warn("stopping: {} not handled behind a document still failing; its source sends it again",
-                   ahead_->header.id);
-      } else if (ahead_) {
-        dead_letter("stopping: not handled, the document before it was still failing after the drain timeout", *ahead_,
-                    ErrorKind::RetriesExhausted);
-      }
+      received_ += inbox_.size();  // taken in, to be given up
+      if (ahead_) inbox_.push_front(std::move(*ahead_));
       ahead_.reset();
+      for (const Document& behind : inbox_) {
+        if (acks_on_ && !behind.header.ack.empty()) {
+          // Never tried: left unacknowledged, its source sends it again at the next start.
+          log_->warn("stopping: {} not handled{}; its source sends it again", behind.header.id,
+                     behind_failing ? " behind a document still failing" : " before the drain timeout");
+        } else {
+          dead_letter(behind_failing
+                          ? "stopping: not handled, the document before it was still failing after the drain timeout"
+                          : "stopping: not handled before the drain timeout",
+                      behind, ErrorKind::RetriesExhausted);
+        }
+      }
+      inbox_.clear();
       break;
     }
   }

@@ -39,6 +39,7 @@ using std::chrono::milliseconds;
 constexpr int kSourceBudget = 64;        // documents a source may emit per produce() call
 constexpr std::size_t kInputBatch = 100;    // documents taken from the input before any is sent on (the default hwm)
 constexpr milliseconds kInputBatchTime{5};  // nor more than this much work
+constexpr std::size_t kBatchBytes = 256u << 10;  // a batch holds at most this much (and batch_documents)
 constexpr int kMaxRetries = 8;           // Retry verdicts before a document is dead-lettered
 constexpr milliseconds kRetryBase{100};  // first retry delay; doubles each time
 
@@ -121,6 +122,7 @@ class Runner final : public Emitter {
   // Documents are handled one behind the input: a received document waits in `ahead_` while the one before
   // it is handled, so that the stage is shown it first (Stage::upcoming).
   void take(Document document);
+  void take_batch(std::string_view header, std::string_view body);
   // Handles the document waiting in `ahead_`, unless one before it is waiting for a retry.
   void handle_ahead();
   // `shown`: the time the stage spent on it in upcoming(), counted in its processing time.
@@ -129,6 +131,16 @@ class Runner final : public Emitter {
                    ErrorKind kind = ErrorKind::Rejected);
   void dead_letter(const std::string& reason, const Document& document, ErrorKind kind = ErrorKind::Rejected);
   void send_pending();
+  // Hands the first pending document to the output socket of its next target, with the documents behind it
+  // that go to the same socket next, as one batch where that socket's consumer reads them: true once the
+  // socket took them, false when it is full.
+  bool send_from_front();
+  // A socket's ZeroMQ high-water mark: `hwm` documents, counted in batches where the socket carries them, so
+  // that what waits between two stages stays about the same.
+  int socket_hwm(bool batches) const {
+    const auto per_message = batches ? static_cast<std::int64_t>(batch_documents_) : 1;
+    return static_cast<int>(std::max<std::int64_t>(2, (stage_config_.hwm + per_message - 1) / per_message));
+  }
   void give_up(const Outgoing& out, const std::string& reason, bool write_dead_letter,
                ErrorKind kind = ErrorKind::SendTimeout);
   void take_replays();
@@ -163,6 +175,9 @@ class Runner final : public Emitter {
   std::optional<Outbox> outbox_;      // sources, with acknowledgements on
   bool acks_on_ = false;
   std::vector<bool> output_acks_;         // per output socket: whether its consumer acknowledges what it takes
+  std::size_t batch_documents_ = 1;       // pipeline.batch_documents
+  std::vector<bool> output_batches_;      // per output socket: whether its consumer reads batches
+  std::string batch_body_;                // the batch being written (reused)
   AckBatch acks_;                         // reports not sent yet
   std::vector<AckToken> unflushed_acks_;  // a sink's stored copies, reported once a flush made them durable
   std::int64_t ack_timeout_ms_ = 0, max_attempts_ = 0, max_in_flight_ = 0;
@@ -189,6 +204,7 @@ class Runner final : public Emitter {
   Clock::time_point last_sent_{};
   std::optional<Document> retry_document_;
   std::optional<Document> ahead_;  // received, handled after the current one (or after retry_document_)
+  std::deque<Document> inbox_;     // the rest of a received batch, taken one at a time before the socket
   Clock::duration ahead_shown_{};  // the time upcoming() took on it
   int retries_ = 0;
   Clock::time_point retry_at_{};

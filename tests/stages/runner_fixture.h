@@ -216,6 +216,8 @@ class RunnerFixture {
     std::string extra = pipeline_extra;
     if (extra.find("acknowledgements") == std::string::npos)
       extra += (extra.empty() ? "" : ", ") + std::string("acknowledgements: false");
+    // One document per message, which these tests read frame by frame, unless a test asks for batches.
+    if (extra.find("batch_documents") == std::string::npos) extra += ", batch_documents: 1";
     const std::string yaml =
         "pipeline: {state_dir: " + dir_.string() + ", heartbeat_ms: 50, " + extra + "}\nstages:\n" + stages_yaml;
     loaded_ = runtime::parse_pipeline_config(yaml, "test.yaml", dir_, stage_type_or_test_type);

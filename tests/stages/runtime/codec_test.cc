@@ -84,6 +84,80 @@ TEST(Codec, RandomBytesNeverCrash) {
   }
 }
 
+// A batch gives back each document's frames as they went in, payloads with spaces and newlines included.
+TEST(CodecBatch, RoundTripKeepsEveryDocumentInOrder) {
+  std::string body;
+  std::vector<Frames> sent;
+  for (int i = 0; i < 3; ++i) {
+    Document document = sample();
+    document.header.id = "doc " + std::to_string(i);
+    document.record["id"] = document.header.id;
+    document.record["body"] = std::string(static_cast<std::size_t>(i) * 700, '\n') + "12 34\n";
+    sent.push_back(encode(document));
+    append_to_batch(body, sent.back().header, sent.back().payload);
+  }
+  const std::string header = encode_batch_header(3);
+  EXPECT_EQ(header, "VNAB 1 3");
+  EXPECT_TRUE(is_batch_header(header));
+  EXPECT_FALSE(is_batch_header(sent[0].header));
+  const Batch batch = decode_batch(header, body);
+  EXPECT_EQ(batch.error, "");
+  ASSERT_EQ(batch.entries.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(batch.entries[i].header, sent[i].header);
+    EXPECT_EQ(batch.entries[i].payload, sent[i].payload);
+    ASSERT_TRUE(decode(batch.entries[i].header, batch.entries[i].payload).ok());
+  }
+}
+
+// What cannot be read ends the batch with a reason; the documents before it are kept.
+TEST(CodecBatch, AMalformedBatchKeepsWhatCameBeforeTheFault) {
+  std::string two, second;
+  append_to_batch(two, "VNAW 1 0 - a", R"({"id":"a"})");
+  append_to_batch(second, "VNAW 1 0 - b", R"({"id":"b"})");
+  two += second;
+  for (const char* header : {"VNAB 1 0", "VNAB 1 01", "VNAB 2 2", "VNAB 1 x", "VNAB 1 1025", "VNAB 1 2 ", "VNAB 1"}) {
+    const Batch batch = decode_batch(header, two);
+    EXPECT_TRUE(batch.entries.empty()) << header;
+    EXPECT_NE(batch.error.find("malformed batch header"), std::string::npos) << header;
+  }
+  Batch batch = decode_batch("VNAB 1 3", two);  // one document fewer than it says
+  ASSERT_EQ(batch.entries.size(), 2u);
+  EXPECT_EQ(batch.error, "malformed batch: document 3 of 3 has no valid \"<header bytes> <payload bytes>\" line");
+  batch = decode_batch("VNAB 1 1", two);  // one more than it says
+  ASSERT_EQ(batch.entries.size(), 1u);
+  EXPECT_EQ(batch.error, "malformed batch: 28 bytes after its 1 documents");
+  EXPECT_EQ(batch.rest, second);
+  // A length past the end, a length with a sign, no line: the entry and the rest are refused.
+  for (const std::string& body : {std::string("12 99\nVNAW 1 0 - a{}"), std::string("12 -1\nVNAW 1 0 - a"),
+                                  std::string("12 2 VNAW 1 0 - a{}"), std::string("")}) {
+    batch = decode_batch("VNAB 1 1", body);
+    EXPECT_TRUE(batch.entries.empty()) << body;
+    EXPECT_EQ(batch.rest, body);
+    EXPECT_FALSE(batch.error.empty());
+  }
+}
+
+TEST(CodecBatch, RandomBytesNeverCrash) {
+  std::mt19937 random(11);
+  std::string good;
+  for (int i = 0; i < 4; ++i) {
+    const Frames frames = encode(sample());
+    append_to_batch(good, frames.header, frames.payload);
+  }
+  for (int i = 0; i < 20000; ++i) {
+    std::string body = good;
+    const int edits = 1 + static_cast<int>(random() % 4);
+    for (int e = 0; e < edits; ++e) body[random() % body.size()] = static_cast<char>(random() % 256);
+    if (i % 5 == 0) body.resize(random() % (body.size() + 1));
+    const Batch batch = decode_batch("VNAB 1 4", body);
+    std::size_t seen = 0;
+    for (const BatchEntry& entry : batch.entries) seen += entry.header.size() + entry.payload.size();
+    EXPECT_LE(seen, body.size());
+    EXPECT_EQ(batch.entries.size() == 4 && batch.rest.empty(), batch.error.empty());
+  }
+}
+
 // The ASCII fast path reads sixteen bytes at a time (then eight, then one): a sequence at any offset from
 // it must be judged alike.
 TEST(Codec, Utf8ValidationAtEveryOffset) {

@@ -125,6 +125,40 @@ TEST(StageRunnerAcks, ASourceStopsProducingAtMaxInFlightUntilAcknowledgementsCom
   EXPECT_FALSE(zmq::recv_multipart(consumer, std::back_inserter(frames)));
 }
 
+// Documents that leave together in a batch each carry their own token, and each is finished on its own.
+TEST(StageRunnerAcks, EachDocumentOfABatchCarriesItsOwnToken) {
+  RunnerFixture fixture(kSourceAndSink, "acknowledgements: true, batch_documents: 16");
+  // All three queued before the source starts, so one produce() emits them together.
+  for (int i = 0; i < 3; ++i) source_script().emit(document_of_size("b" + std::to_string(i), 10));
+  fixture.start("src");
+  // Connected once the three are waiting: they leave together.
+  ASSERT_TRUE(fixture.wait_for([](const nlohmann::json& c) { return c.value("pending", 0) == 3; }, seconds(10)));
+  auto consumer = fixture.consumer("src", "out");
+  std::vector<zmq::message_t> frames;
+  ASSERT_TRUE(zmq::recv_multipart(consumer, std::back_inserter(frames)));
+  ASSERT_EQ(frames.size(), 2u);
+  ASSERT_EQ(frames[0].to_string(), "VNAB 1 3");
+  const Batch batch = decode_batch(frames[0].to_string_view(), frames[1].to_string_view());
+  ASSERT_EQ(batch.entries.size(), 3u) << batch.error;
+  std::vector<std::string> roots;
+  for (std::size_t i = 0; i < 3; ++i) {
+    auto header = decode_header(batch.entries[i].header);
+    ASSERT_TRUE(header);
+    EXPECT_EQ(header->id, "b" + std::to_string(i));
+    const auto token = parse_ack(header->ack);
+    ASSERT_TRUE(token);
+    roots.push_back(token_hex(token->root));
+  }
+  EXPECT_EQ(std::set<std::string>(roots.begin(), roots.end()).size(), 3u) << "one root per document";
+  ASSERT_TRUE(fixture.wait_for([](const nlohmann::json& c) { return c.value("in_flight", 0) == 3; }, seconds(10)));
+  fixture.send_done({roots[0], roots[2]});
+  ASSERT_TRUE(fixture.wait_for([](const nlohmann::json& c) { return c.value("in_flight", 0) == 1; }, seconds(10)));
+  fixture.send_done({roots[1]});
+  ASSERT_TRUE(fixture.wait_for([](const nlohmann::json& c) { return c.value("in_flight", 1) == 0; }, seconds(10)));
+  EXPECT_EQ(fixture.counter("acknowledged"), 3u);
+  EXPECT_EQ(fixture.stop(), 0);
+}
+
 TEST(StageRunnerAcks, AProcessorReportsTheEdgeItTookXoredWithTheEdgesItHandedOn) {
   RunnerFixture fixture(
       "  - {name: src, type: scripted_source}\n"
