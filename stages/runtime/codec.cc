@@ -121,9 +121,9 @@ std::optional<std::size_t> read_count(std::string_view text, std::size_t limit) 
 
 Batch decode_batch(std::string_view header_frame, std::string_view body) {
   Batch batch;
-  const std::string_view prefix = header_frame.substr(0, std::min(header_frame.size(), kBatchTag.size() + 3));
-  const auto count = header_frame.size() > kBatchTag.size() + 3 && prefix == std::string(kBatchTag) + " 1 "
-                         ? read_count(header_frame.substr(kBatchTag.size() + 3), kMaxBatchDocuments)
+  constexpr std::string_view kPrefix = "VNAB 1 ";
+  const auto count = header_frame.starts_with(kPrefix)
+                         ? read_count(header_frame.substr(kPrefix.size()), kMaxBatchDocuments)
                          : std::nullopt;
   if (!count || *count == 0) {
     batch.error =

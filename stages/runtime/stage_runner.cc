@@ -184,14 +184,17 @@ Status Runner::setup() {
   }
 }
 
+bool Runner::take_from_inbox() {
+  if (inbox_.empty()) return false;
+  Document document = std::move(inbox_.front());
+  inbox_.pop_front();
+  ++received_;
+  take(std::move(document));
+  return true;
+}
+
 bool Runner::receive_one() {
-  if (!inbox_.empty()) {
-    Document document = std::move(inbox_.front());
-    inbox_.pop_front();
-    ++received_;
-    take(std::move(document));
-    return true;
-  }
+  if (take_from_inbox()) return true;
   if (stopping_ && input_drained_) return false;  // what is still in the socket is its source's to send again
   std::vector<zmq::message_t> frames;
   std::optional<std::size_t> got;
@@ -204,6 +207,7 @@ bool Runner::receive_one() {
   if (!got) return false;
   if (frames.size() == 2 && is_batch_header(frames[0].to_string_view())) {
     take_batch(frames[0].to_string_view(), frames[1].to_string_view());
+    take_from_inbox();
     return true;
   }
   ++received_;
@@ -224,9 +228,9 @@ bool Runner::receive_one() {
   return true;
 }
 
-// Each document of a batch counts, and fails, on its own; what cannot be read of it is one dead letter. A
-// document counts as received when it is taken from the inbox, as it would be taken from the socket: one that
-// a killed process held there shows in the daemon's balance as not received.
+// Each document of a batch counts, and fails, on its own; what cannot be read of it is one dead letter. The
+// rest go to the inbox; a document counts as received when it is taken from there, as it would be taken from the
+// socket: one that a killed process held there shows in the daemon's balance as not received.
 void Runner::take_batch(std::string_view header, std::string_view body) {
   const Batch batch = decode_batch(header, body);
   for (const BatchEntry& entry : batch.entries) {
@@ -242,11 +246,6 @@ void Runner::take_batch(std::string_view header, std::string_view body) {
     ++received_;
     dead_letter(batch.error, "", header, batch.rest, ErrorKind::Malformed);
   }
-  if (inbox_.empty()) return;
-  Document first = std::move(inbox_.front());
-  inbox_.pop_front();
-  ++received_;
-  take(std::move(first));
 }
 
 void Runner::take(Document document) {

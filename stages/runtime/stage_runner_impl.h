@@ -122,7 +122,8 @@ class Runner final : public Emitter {
   // Documents are handled one behind the input: a received document waits in `ahead_` while the one before
   // it is handled, so that the stage is shown it first (Stage::upcoming).
   void take(Document document);
-  void take_batch(std::string_view header, std::string_view body);
+  void take_batch(std::string_view header, std::string_view body);  // decodes a batch into inbox_
+  bool take_from_inbox();                                           // false when inbox_ is empty
   // Handles the document waiting in `ahead_`, unless one before it is waiting for a retry.
   void handle_ahead();
   // `shown`: the time the stage spent on it in upcoming(), counted in its processing time.

@@ -138,12 +138,7 @@ TEST(StageProcess, BatchesCanBeTurnedOff) {
 TEST(StageProcess, BadMessagesAreDeadLetteredAndTheStageGoesOn) {
   TempDir dir;
   const std::string run = (dir / "run").string();
-  write_file(dir / "pipeline.yaml",
-             "pipeline: {state_dir: " + dir.path().string() + ", run_dir: " + run + "}\n"
-             "stages:\n"
-             "  - {name: fetch, type: fetch, options: {directory: inbox}}\n"
-             "  - {name: langid, type: langid, inputs: [fetch]}\n"
-             "  - {name: out, type: sink_jsonl, inputs: [langid]}\n");
+  write_file(dir / "pipeline.yaml", config_with(dir.path(), ""));
   std::filesystem::create_directories(dir / "run");
   zmq::context_t context(1);
   // The test plays the fetch stage (it binds langid's input) and the sink (it connects to langid's output).
