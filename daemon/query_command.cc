@@ -31,7 +31,7 @@ struct Table {
   std::vector<std::vector<std::string>> rows;
 };
 
-int fail(const std::string& message) {
+int fail_query(const std::string& message) {
   std::cerr << "vnawire query: " << message << "\n";
   return 2;
 }
@@ -123,7 +123,7 @@ int cmd_query(const Args& args) {
   std::string limit = "50";
   if (const std::string* given = parsed.get("--limit"); given != nullptr) {
     if (given->empty() || !std::all_of(given->begin(), given->end(), ::isdigit)) {
-      return fail("--limit takes a number, not '" + *given + "'");
+      return fail_query("--limit takes a number, not '" + *given + "'");
     }
     limit = *given;
   }
@@ -131,7 +131,7 @@ int cmd_query(const Args& args) {
   if (sqlite3_open_v2(db_path->c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
     const std::string why = db != nullptr ? sqlite3_errmsg(db) : "cannot open";
     sqlite3_close(db);
-    return fail(*db_path + ": " + why);
+    return fail_query(*db_path + ": " + why);
   }
   sqlite3_busy_timeout(db, 5000);
   struct Closer {
@@ -141,8 +141,8 @@ int cmd_query(const Args& args) {
   Table version;
   if (!select(db, "PRAGMA user_version", {}, version) || version.rows.empty() ||
       std::stoi(version.rows[0][0]) != sink::kSqliteSchemaVersion) {
-    return fail(*db_path + " is not a sink_sqlite database of schema version " +
-                std::to_string(sink::kSqliteSchemaVersion) + " (start the pipeline once to migrate it)");
+    return fail_query(*db_path + " is not a sink_sqlite database of schema version " +
+                      std::to_string(sink::kSqliteSchemaVersion) + " (start the pipeline once to migrate it)");
   }
   const bool json = parsed.has("--json");
   const std::string& question = words[0];
@@ -207,7 +207,7 @@ int cmd_query(const Args& args) {
     std::string first = words[1], second = words[2];
     for (std::string* code : {&first, &second}) {
       std::transform(code->begin(), code->end(), code->begin(), ::toupper);
-      if (code->size() != 2) return fail("between takes two ISO country codes (VN RU), not '" + *code + "'");
+      if (code->size() != 2) return fail_query("between takes two ISO country codes (VN RU), not '" + *code + "'");
     }
     const std::string* from = parsed.get("--from");
     const std::string* to = parsed.get("--to");

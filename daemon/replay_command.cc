@@ -35,7 +35,7 @@ bool known_level(const std::string& level) {
   return false;
 }
 
-int fail(const std::string& message) {
+int fail_replay(const std::string& message) {
   std::cerr << "vnawire replay: " << message << "\n";
   return 2;
 }
@@ -63,7 +63,7 @@ int cmd_replay(const Args& args) {
       settings.listen = value;
     } else if (option == "--every" || option == "--crawl-delay") {
       const auto seconds = parse_seconds(value);
-      if (!seconds) return fail(option + " takes a number of seconds, not '" + value + "'");
+      if (!seconds) return fail_replay(option + " takes a number of seconds, not '" + value + "'");
       if (option == "--every") {
         settings.release_every = std::chrono::milliseconds(std::llround(*seconds * 1000));
       } else {
@@ -71,27 +71,28 @@ int cmd_replay(const Args& args) {
       }
     } else if (option == "--fault") {
       auto fault = replay::parse_fault(value);
-      if (!fault) return fail(fault.error());
+      if (!fault) return fail_replay(fault.error());
       settings.faults.push_back(*fault);
     } else if (option == "--disallow") {
       if (!value.starts_with("/") || value.find_first_of("\r\n") != std::string::npos) {
-        return fail("--disallow takes a path prefix starting with /, not '" + value + "'");
+        return fail_replay("--disallow takes a path prefix starting with /, not '" + value + "'");
       }
       settings.robots_disallow.push_back(value);
     } else if (option == "--threads") {
       char* end = nullptr;
       const long threads = std::strtol(value.c_str(), &end, 10);
       if (value.empty() || *end != '\0' || threads < 1 || threads > 64) {
-        return fail("--threads takes a whole number from 1 to 64, not '" + value + "'");
+        return fail_replay("--threads takes a whole number from 1 to 64, not '" + value + "'");
       }
       settings.threads = static_cast<int>(threads);
     } else if (option == "--log-level") {
-      if (!known_level(value)) return fail("--log-level is one of trace, debug, info, warn, error, critical, off");
+      if (!known_level(value))
+        return fail_replay("--log-level is one of trace, debug, info, warn, error, critical, off");
       level = value;
     }
   }
   std::error_code error;
-  if (!std::filesystem::is_directory(settings.directory, error)) return fail("no such folder: " + *directory);
+  if (!std::filesystem::is_directory(settings.directory, error)) return fail_replay("no such folder: " + *directory);
   spdlog::set_default_logger(runtime::make_logger("replay", level));
 
   // Blocked before the server's threads exist, so they inherit the mask and only sigwait below sees the signals.
@@ -102,7 +103,7 @@ int cmd_replay(const Args& args) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   replay::ReplayServer server(settings);
-  if (auto started = server.start(); !started) return fail(started.message());
+  if (auto started = server.start(); !started) return fail_replay(started.message());
   std::cout << "replay: serving " << server.released() + server.pending() << " file(s) from " << *directory << " at "
             << server.base_url() << "/" << std::endl;
   int received = 0;

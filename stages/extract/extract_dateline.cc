@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "stages/extract/extract_text_util.h"
+#include "stages/runtime/ascii_text.h"
 
 namespace vnawire::extract {
 namespace {
@@ -36,14 +37,6 @@ const std::unordered_set<std::string> kDateFiller = {"le", "the", "el", "de", "d
 
 bool is_date_filler(const std::string& folded_word) {
   return kDateFiller.count(folded_word) != 0 || kWeekdays.count(folded_word) != 0;
-}
-
-bool all_digits(std::string_view s) {
-  if (s.empty()) return false;
-  for (const char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
 }
 
 int to_int(std::string_view s) {
@@ -83,7 +76,7 @@ std::optional<std::string> parse_numeric(std::string_view tok) {
   }
   if (parts.size() < 2 || parts.size() > 3) return std::nullopt;
   for (const auto p : parts) {
-    if (!all_digits(p) || p.size() > 4) return std::nullopt;
+    if (!runtime::all_digits(p) || p.size() > 4) return std::nullopt;
   }
   if (parts[0].size() == 4) {
     return make_date(to_int(parts[0]), to_int(parts[1]), parts.size() == 3 ? to_int(parts[2]) : 0);
@@ -105,12 +98,12 @@ int day_of(std::string_view tok) {
   if (tok == "1er" || tok == "1st" || tok == "1o") return 1;
   for (const std::string_view suffix : {"st", "nd", "rd", "th", "er", "e"}) {
     if (tok.size() > suffix.size() && util::ends_with(tok, suffix) &&
-        all_digits(tok.substr(0, tok.size() - suffix.size()))) {
+        runtime::all_digits(tok.substr(0, tok.size() - suffix.size()))) {
       tok = tok.substr(0, tok.size() - suffix.size());
       break;
     }
   }
-  if (!all_digits(tok) || tok.size() > 2) return 0;
+  if (!runtime::all_digits(tok) || tok.size() > 2) return 0;
   const int d = to_int(tok);
   return d >= 1 && d <= 31 ? d : 0;
 }
@@ -148,7 +141,7 @@ std::optional<std::string> parse_loose_date(std::string_view text) {
   }
   if (toks.empty() || toks.size() > 3) return std::nullopt;
   if (toks.size() == 1) return parse_numeric(toks[0]);
-  auto year_of = [](const std::string& t) { return t.size() == 4 && all_digits(t) ? to_int(t) : -1; };
+  auto year_of = [](const std::string& t) { return t.size() == 4 && runtime::all_digits(t) ? to_int(t) : -1; };
   const int year = toks.size() == 3 ? year_of(toks[2]) : 0;
   if (year < 0) return std::nullopt;
   if (const int m = month_of(toks[1]); m != 0 && day_of(toks[0]) != 0) return make_date(year, m, day_of(toks[0]));
@@ -156,7 +149,7 @@ std::optional<std::string> parse_loose_date(std::string_view text) {
   if (toks.size() == 2 && month_of(toks[0]) != 0 && year_of(toks[1]) > 0) {
     return make_date(year_of(toks[1]), month_of(toks[0]), 0);
   }
-  if (vietnamese_month && all_digits(toks[0]) && all_digits(toks[1])) {
+  if (vietnamese_month && runtime::all_digits(toks[0]) && runtime::all_digits(toks[1])) {
     return make_date(year, to_int(toks[1]), to_int(toks[0]));
   }
   return std::nullopt;
@@ -237,7 +230,7 @@ std::optional<std::pair<std::string, std::size_t>> match_date_header(std::string
   while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
   const std::string_view tok = line.substr(start, i - start);
   std::optional<std::string> date;
-  if (tok.size() == 4 && all_digits(tok)) {
+  if (tok.size() == 4 && runtime::all_digits(tok)) {
     if (to_int(tok) >= 1900 && to_int(tok) < 2200) date = std::string(tok);
   } else {
     date = parse_numeric(tok);
@@ -250,10 +243,10 @@ std::optional<std::pair<std::string, std::size_t>> match_date_header(std::string
 std::string infer_year(const std::string& date, const std::optional<std::string>& published) {
   if (date.size() != 10 || date.compare(0, 4, "XXXX") != 0 || !published || published->size() < 4) return date;
   const std::string_view pub(*published);
-  if (!all_digits(pub.substr(0, 4))) return date;
+  if (!runtime::all_digits(pub.substr(0, 4))) return date;
   int year = to_int(pub.substr(0, 4));
   const int month = to_int(std::string_view(date).substr(5, 2));
-  if (pub.size() >= 7 && all_digits(pub.substr(5, 2))) {
+  if (pub.size() >= 7 && runtime::all_digits(pub.substr(5, 2))) {
     const int pub_month = to_int(pub.substr(5, 2));
     if (month > pub_month + 6) --year;  // dateline in December, published in January
     if (month + 6 < pub_month) ++year;  // the reverse: a dispatch dated ahead of its header

@@ -15,10 +15,10 @@
 namespace vnawire::extract {
 namespace {
 
-struct Token {
+struct DateToken {
   // Not value-initialised: emplace_back() would otherwise zero the whole token before the initialisers
   // below run, for each of a dispatch's several hundred words.
-  Token() {}
+  DateToken() {}
 
   std::size_t begin = 0;  // byte offsets in the text, surrounding punctuation excluded
   std::size_t end = 0;
@@ -49,8 +49,8 @@ bool is_edge_punct(char c) {
   return c == ',' || c == '.' || c == ';' || c == ':' || c == '(' || c == ')' || c == '"' || c == '!' || c == '?';
 }
 
-std::vector<Token> tokenize(std::string_view text) {
-  std::vector<Token> out;
+std::vector<DateToken> tokenize(std::string_view text) {
+  std::vector<DateToken> out;
   out.reserve(text.size() / 6 + 1);
   std::size_t i = 0;
   while (i < text.size()) {
@@ -75,7 +75,7 @@ std::vector<Token> tokenize(std::string_view text) {
     const bool ends =
         std::any_of(after.begin(), after.end(), [](char c) { return c == '.' || c == '!' || c == '?' || c == ';'; });
     if (e > b) {
-      Token& token = out.emplace_back();
+      DateToken& token = out.emplace_back();
       token.begin = b;
       token.end = e;
       token.raw = text.substr(b, e - b);
@@ -90,12 +90,8 @@ std::vector<Token> tokenize(std::string_view text) {
   return out;
 }
 
-bool all_digits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
 int year_of(std::string_view key) {
-  if (key.size() != 4 || !all_digits(key)) return 0;
+  if (key.size() != 4 || !runtime::all_digits(key)) return 0;
   const int y = std::stoi(std::string(key));
   return y >= 1900 && y < 2200 ? y : 0;
 }
@@ -122,7 +118,9 @@ struct Ymd {
 std::optional<Ymd> publication_day(const std::optional<std::string>& published) {
   if (!published || published->size() < 10) return std::nullopt;
   const std::string_view p(*published);
-  if (!all_digits(p.substr(0, 4)) || !all_digits(p.substr(5, 2)) || !all_digits(p.substr(8, 2))) return std::nullopt;
+  if (!runtime::all_digits(p.substr(0, 4)) || !runtime::all_digits(p.substr(5, 2)) ||
+      !runtime::all_digits(p.substr(8, 2)))
+    return std::nullopt;
   const Ymd day{std::stoi(published->substr(0, 4)), std::stoi(published->substr(5, 2)),
                 std::stoi(published->substr(8, 2))};
   if (day.month == 0 || day.day == 0) return std::nullopt;
@@ -160,10 +158,10 @@ int day_number(const Ymd& d) {
 // dispatch itself (infer_year: within six months of publication), a date in the text can be any time
 // before publication. 0 when the publication date gives no year.
 int inferred_year(int month, int day, const std::optional<std::string>& published, Tense tense) {
-  if (!published || published->size() < 4 || !all_digits(std::string_view(*published).substr(0, 4))) return 0;
+  if (!published || published->size() < 4 || !runtime::all_digits(std::string_view(*published).substr(0, 4))) return 0;
   const int year = std::stoi(published->substr(0, 4));
   const std::string_view p(*published);
-  if (p.size() >= 10 && all_digits(p.substr(5, 2)) && all_digits(p.substr(8, 2))) {
+  if (p.size() >= 10 && runtime::all_digits(p.substr(5, 2)) && runtime::all_digits(p.substr(8, 2))) {
     const Ymd pub{year, std::stoi(published->substr(5, 2)), std::stoi(published->substr(8, 2))};
     const int candidate = day_number({year, month, std::min(day, 28)}) + std::max(0, day - 28);
     const int published_on = day_number(pub);
@@ -171,7 +169,7 @@ int inferred_year(int month, int day, const std::optional<std::string>& publishe
     if (tense == Tense::Announced && candidate < published_on - 31) return year + 1;
     return year;
   }
-  if (p.size() >= 7 && all_digits(p.substr(5, 2))) {
+  if (p.size() >= 7 && runtime::all_digits(p.substr(5, 2))) {
     const int pub_month = std::stoi(published->substr(5, 2));
     if (tense == Tense::Past) return month > pub_month ? year - 1 : year;
     if (tense == Tense::Announced && month + 1 < pub_month) return year + 1;
@@ -227,7 +225,7 @@ bool one_of(std::string_view key, std::initializer_list<std::string_view> words)
 // The tense of the sentence of tokens [from, to): an explicit word of time to come first, then a
 // French future verb form (third person: "-era", "-ira", "-dra", "-ront"), long enough not to be a noun
 // such as "ère" or "opéra" (listed apart).
-Tense tense_of(const std::vector<Token>& t, std::size_t from, std::size_t to) {
+Tense tense_of(const std::vector<DateToken>& t, std::size_t from, std::size_t to) {
   Tense tense = Tense::Past;
   for (std::size_t k = from; k < to; ++k) {
     std::string_view w = t[k].key();
@@ -251,64 +249,64 @@ Tense tense_of(const std::vector<Token>& t, std::size_t from, std::size_t to) {
 
 // "cette semaine", "la semaine dernière", "last month", "năm ngoái", "demain": a period counted from the
 // publication day. Not "năm qua" / "tuần qua": they say "over the past year(s)", not "last year".
-enum class Unit { Day, Week, Month, Year };
+enum class PeriodUnit { Day, Week, Month, Year };
 struct Period {
-  Unit unit;
+  PeriodUnit unit;
   int offset;
   std::size_t tokens;
 };
 
 struct Form {
   std::initializer_list<std::string_view> words;
-  Unit unit;
+  PeriodUnit unit;
   int offset;
 };
 
 // An array, not a vector: each form's word list lives as long as the array it is declared in.
 std::span<const Form> relative_forms() {
   static const Form kForms[] = {
-      {{"cette", "semaine"}, Unit::Week, 0},
-      {{"this", "week"}, Unit::Week, 0},
-      {{"tuan", "nay"}, Unit::Week, 0},
-      {{"last", "week"}, Unit::Week, -1},
-      {{"tuan", "truoc"}, Unit::Week, -1},
-      {{"next", "week"}, Unit::Week, 1},
-      {{"tuan", "toi"}, Unit::Week, 1},
-      {{"tuan", "sau"}, Unit::Week, 1},
-      {{"semaine", "derniere"}, Unit::Week, -1},
-      {{"semaine", "passee"}, Unit::Week, -1},
-      {{"semaine", "prochaine"}, Unit::Week, 1},
-      {{"mois", "dernier"}, Unit::Month, -1},
-      {{"mois", "passe"}, Unit::Month, -1},
-      {{"mois", "prochain"}, Unit::Month, 1},
-      {{"ce", "mois-ci"}, Unit::Month, 0},
-      {{"ce", "mois"}, Unit::Month, 0},
-      {{"this", "month"}, Unit::Month, 0},
-      {{"thang", "nay"}, Unit::Month, 0},
-      {{"last", "month"}, Unit::Month, -1},
-      {{"thang", "truoc"}, Unit::Month, -1},
-      {{"next", "month"}, Unit::Month, 1},
-      {{"thang", "toi"}, Unit::Month, 1},
-      {{"thang", "sau"}, Unit::Month, 1},
-      {{"cette", "annee"}, Unit::Year, 0},
-      {{"this", "year"}, Unit::Year, 0},
-      {{"nam", "nay"}, Unit::Year, 0},
-      {{"l'annee", "derniere"}, Unit::Year, -1},
-      {{"l'an", "dernier"}, Unit::Year, -1},
-      {{"l'an", "passe"}, Unit::Year, -1},
-      {{"last", "year"}, Unit::Year, -1},
-      {{"nam", "ngoai"}, Unit::Year, -1},
-      {{"nam", "truoc"}, Unit::Year, -1},
-      {{"l'an", "prochain"}, Unit::Year, 1},
-      {{"l'annee", "prochaine"}, Unit::Year, 1},
-      {{"next", "year"}, Unit::Year, 1},
-      {{"nam", "toi"}, Unit::Year, 1},
-      {{"nam", "sau"}, Unit::Year, 1},
-      {{"demain"}, Unit::Day, 1},
-      {{"tomorrow"}, Unit::Day, 1},
-      {{"ngay", "mai"}, Unit::Day, 1},
-      {{"avant-hier"}, Unit::Day, -2},
-      {{"apres-demain"}, Unit::Day, 2},
+      {{"cette", "semaine"}, PeriodUnit::Week, 0},
+      {{"this", "week"}, PeriodUnit::Week, 0},
+      {{"tuan", "nay"}, PeriodUnit::Week, 0},
+      {{"last", "week"}, PeriodUnit::Week, -1},
+      {{"tuan", "truoc"}, PeriodUnit::Week, -1},
+      {{"next", "week"}, PeriodUnit::Week, 1},
+      {{"tuan", "toi"}, PeriodUnit::Week, 1},
+      {{"tuan", "sau"}, PeriodUnit::Week, 1},
+      {{"semaine", "derniere"}, PeriodUnit::Week, -1},
+      {{"semaine", "passee"}, PeriodUnit::Week, -1},
+      {{"semaine", "prochaine"}, PeriodUnit::Week, 1},
+      {{"mois", "dernier"}, PeriodUnit::Month, -1},
+      {{"mois", "passe"}, PeriodUnit::Month, -1},
+      {{"mois", "prochain"}, PeriodUnit::Month, 1},
+      {{"ce", "mois-ci"}, PeriodUnit::Month, 0},
+      {{"ce", "mois"}, PeriodUnit::Month, 0},
+      {{"this", "month"}, PeriodUnit::Month, 0},
+      {{"thang", "nay"}, PeriodUnit::Month, 0},
+      {{"last", "month"}, PeriodUnit::Month, -1},
+      {{"thang", "truoc"}, PeriodUnit::Month, -1},
+      {{"next", "month"}, PeriodUnit::Month, 1},
+      {{"thang", "toi"}, PeriodUnit::Month, 1},
+      {{"thang", "sau"}, PeriodUnit::Month, 1},
+      {{"cette", "annee"}, PeriodUnit::Year, 0},
+      {{"this", "year"}, PeriodUnit::Year, 0},
+      {{"nam", "nay"}, PeriodUnit::Year, 0},
+      {{"l'annee", "derniere"}, PeriodUnit::Year, -1},
+      {{"l'an", "dernier"}, PeriodUnit::Year, -1},
+      {{"l'an", "passe"}, PeriodUnit::Year, -1},
+      {{"last", "year"}, PeriodUnit::Year, -1},
+      {{"nam", "ngoai"}, PeriodUnit::Year, -1},
+      {{"nam", "truoc"}, PeriodUnit::Year, -1},
+      {{"l'an", "prochain"}, PeriodUnit::Year, 1},
+      {{"l'annee", "prochaine"}, PeriodUnit::Year, 1},
+      {{"next", "year"}, PeriodUnit::Year, 1},
+      {{"nam", "toi"}, PeriodUnit::Year, 1},
+      {{"nam", "sau"}, PeriodUnit::Year, 1},
+      {{"demain"}, PeriodUnit::Day, 1},
+      {{"tomorrow"}, PeriodUnit::Day, 1},
+      {{"ngay", "mai"}, PeriodUnit::Day, 1},
+      {{"avant-hier"}, PeriodUnit::Day, -2},
+      {{"apres-demain"}, PeriodUnit::Day, 2},
   };
   return kForms;
 }
@@ -323,7 +321,7 @@ const std::unordered_set<std::string_view>& relative_first_words() {
   return kFirstWords;
 }
 
-std::optional<Period> relative_period(const std::vector<Token>& t, std::size_t i) {
+std::optional<Period> relative_period(const std::vector<DateToken>& t, std::size_t i) {
   const auto& kFirstWords = relative_first_words();
   // "la semaine dernière", "le mois prochain": the article belongs to the expression.
   const std::size_t article = i + 1 < t.size() && (t[i].key() == "la" || t[i].key() == "le") ? 1 : 0;
@@ -348,7 +346,7 @@ std::optional<Period> relative_period(const std::vector<Token>& t, std::size_t i
 constexpr std::string_view kRelativeDays[] = {"hier", "yesterday", "hom", "aujourd'hui", "today"};
 
 // Whether token i may open one of the relative expressions match_at reads.
-bool may_start_relative(const std::vector<Token>& t, std::size_t i) {
+bool may_start_relative(const std::vector<DateToken>& t, std::size_t i) {
   if (t[i].ascii) {
     // Its key is the word lower-cased: a word that opens nothing is known without folding it.
     static const std::unordered_set<std::string_view> kOpening = [] {
@@ -374,9 +372,9 @@ std::string resolve(const Period& period, const Ymd& pub) {
   using namespace std::chrono;
   char buf[32];
   switch (period.unit) {
-    case Unit::Day:
+    case PeriodUnit::Day:
       return shift_days(pub, period.offset);
-    case Unit::Week: {
+    case PeriodUnit::Week: {
       // Monday to Sunday (ISO 8601), as an EDTF interval.
       const sys_days day(year_month_day(year(pub.year), month(static_cast<unsigned>(pub.month)),
                                         std::chrono::day(static_cast<unsigned>(pub.day))));
@@ -384,12 +382,12 @@ std::string resolve(const Period& period, const Ymd& pub) {
       return shift_days(pub, 7 * period.offset - from_monday) + "/" +
              shift_days(pub, 7 * period.offset - from_monday + 6);
     }
-    case Unit::Month: {
+    case PeriodUnit::Month: {
       const int index = pub.year * 12 + (pub.month - 1) + period.offset;
       std::snprintf(buf, sizeof buf, "%04d-%02d", index / 12, index % 12 + 1);
       return buf;
     }
-    case Unit::Year:
+    case PeriodUnit::Year:
       std::snprintf(buf, sizeof buf, "%04d", pub.year + period.offset);
       return buf;
   }
@@ -397,8 +395,9 @@ std::string resolve(const Period& period, const Ymd& pub) {
 }
 
 // Tries every form at token i; the longest forms are tried first so "6 July 2022" is not "6 July".
-std::optional<Match> match_at(const std::vector<Token>& t, std::size_t i, const std::optional<std::string>& published,
-                              const std::optional<Ymd>& pub_day, Tense tense) {
+std::optional<Match> match_at(const std::vector<DateToken>& t, std::size_t i,
+                              const std::optional<std::string>& published, const std::optional<Ymd>& pub_day,
+                              Tense tense) {
   auto key = [&](std::size_t k) -> std::string_view { return k < t.size() ? std::string_view(t[k].key()) : ""; };
   auto year_at = [&](std::size_t k) { return year_of(key(k)); };
   auto done = [&](std::size_t n, std::optional<std::string> edtf) -> std::optional<Match> {
@@ -424,7 +423,7 @@ std::optional<Match> match_at(const std::vector<Token>& t, std::size_t i, const 
   }
   // "ngày 6 tháng 7 [năm 2022]", "ngày 6/7[/2022]".
   if (k0 == "ngay") {
-    if (day_from_word(key(i + 1)) != 0 && key(i + 2) == "thang" && all_digits(key(i + 3))) {
+    if (day_from_word(key(i + 1)) != 0 && key(i + 2) == "thang" && runtime::all_digits(key(i + 3))) {
       const bool has_year = key(i + 4) == "nam" && year_at(i + 5) != 0;
       const Ymd d{has_year ? year_at(i + 5) : 0, std::stoi(std::string(key(i + 3)).substr(0, 2)),
                   day_from_word(key(i + 1))};
@@ -459,7 +458,7 @@ std::optional<Match> match_at(const std::vector<Token>& t, std::size_t i, const 
       const int y = year_at(i + 2);
       return done(y ? 3 : 2, to_edtf({y, m, r->first}, Ymd{y, m, r->second}, published, tense));
     }
-    if (day_from_word(key(i + 1)) != 0 && all_digits(key(i + 1).substr(0, 1))) {
+    if (day_from_word(key(i + 1)) != 0 && runtime::all_digits(key(i + 1).substr(0, 1))) {
       const int y = year_at(i + 2);
       return done(y ? 3 : 2, to_edtf({y, m, day_from_word(key(i + 1))}, std::nullopt, published, tense));
     }
@@ -484,7 +483,7 @@ std::optional<Match> match_at(const std::vector<Token>& t, std::size_t i, const 
 
 std::vector<DateMention> find_dates(std::string_view text, const std::optional<std::string>& published) {
   const std::optional<Ymd> pub_day = publication_day(published);
-  const std::vector<Token> tokens = tokenize(text);
+  const std::vector<DateToken> tokens = tokenize(text);
   std::vector<DateMention> out;
   std::size_t sentence_end = 0;
   std::size_t sentence_start = 0;

@@ -30,11 +30,11 @@ struct Keyword {
 };
 
 // Keywords by their first folded word, longest first; asked with a word's view, copying nothing.
-using Lexicon = WordMap<std::vector<Keyword>>;
+using TopicLexicon = WordMap<std::vector<Keyword>>;
 
-const Lexicon& topic_lexicon() {
-  static const Lexicon lexicon = [] {
-    Lexicon out;
+const TopicLexicon& topic_lexicon() {
+  static const TopicLexicon lexicon = [] {
+    TopicLexicon out;
     const std::vector<std::string>& names = topic_names();
     for (const auto& [file, text] : embedded_lexicons()) {
       if (file != "topics.tsv") continue;
@@ -77,7 +77,7 @@ std::vector<std::string> words_of(std::string_view text) {
 
 // Adds the keyword hits of a unit's folded words to `hits` (one count per topic).
 void count_hits(const std::vector<entities::Word>& words, std::vector<int>& hits) {
-  const Lexicon& lexicon = topic_lexicon();
+  const TopicLexicon& lexicon = topic_lexicon();
   const auto same = [](const std::string& keyword_word, const entities::Word& w) { return keyword_word == w.fold; };
   for (std::size_t i = 0; i < words.size();) {
     std::size_t advance = 1;

@@ -26,6 +26,14 @@ constexpr bool ascii_alnum(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 std::string ascii_lowered(std::string_view text);
+// Not empty, and only the digits 0 to 9.
+constexpr bool all_digits(std::string_view text) {
+  if (text.empty()) return false;
+  for (const char c : text) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
 
 // Case-insensitive (ASCII) equality and prefix test, as header names, directives and tokens compare.
 bool iequals(std::string_view a, std::string_view b);

@@ -56,11 +56,6 @@ Status write_key_file(const std::filesystem::path& path, const std::string& key,
   return ok ? Status() : Status::error("cannot write " + path.string() + ": " + std::strerror(error));
 }
 
-std::filesystem::path absolute_from(const std::string& value, const std::filesystem::path& base) {
-  std::filesystem::path p(value);
-  return (p.is_absolute() ? p : base / p).lexically_normal();
-}
-
 // The public keys of <dir>/*.public, or why one of them is not a key.
 Result<std::set<std::string>> read_authorized(const std::filesystem::path& dir) {
   std::error_code ec;

@@ -47,11 +47,6 @@ bool valid_stage_name(const std::string& name) {
   return true;
 }
 
-std::filesystem::path absolute_from(const std::string& value, const std::filesystem::path& base) {
-  std::filesystem::path p(value);
-  return (p.is_absolute() ? p : base / p).lexically_normal();
-}
-
 void check_graph(const PipelineConfig& config, const std::map<std::string, YAML::Node>& nodes, const std::string& file,
                  std::vector<ConfigError>& errors) {
   bool has_source = false;
@@ -98,6 +93,11 @@ void check_graph(const PipelineConfig& config, const std::map<std::string, YAML:
 }
 
 }  // namespace
+
+std::filesystem::path absolute_from(const std::string& value, const std::filesystem::path& base) {
+  std::filesystem::path p(value);
+  return (p.is_absolute() ? p : base / p).lexically_normal();
+}
 
 const OptionSpecs& pipeline_option_specs() {
   static const OptionSpecs specs = {

@@ -43,6 +43,9 @@ struct LoadedConfig {
   bool ok() const { return errors.empty(); }
 };
 
+// `value` as a path, relative ones taken from `base`, normalised.
+std::filesystem::path absolute_from(const std::string& value, const std::filesystem::path& base);
+
 const OptionSpecs& pipeline_option_specs();
 const OptionSpecs& stage_entry_specs();
 

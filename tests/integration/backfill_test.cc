@@ -20,8 +20,7 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-constexpr const char* kBinary = VNAWIRE_BINARY;
-constexpr int kDocuments = 300;
+constexpr int kBackfillDocuments = 300;
 constexpr int kRows = 30;
 
 std::string warc_response(int n) {
@@ -42,7 +41,7 @@ std::string warc_response(int n) {
 std::filesystem::path write_backfill(const TempDir& dir) {
   std::filesystem::create_directories(dir / "archive");
   std::string warc;
-  for (int n = 0; n < kDocuments; ++n) warc += warc_response(n);
+  for (int n = 0; n < kBackfillDocuments; ++n) warc += warc_response(n);
   write_file(dir / "archive" / "crawl.warc", warc);
   const auto config = dir / "pipeline.yaml";
   write_file(config, "pipeline: {state_dir: " + (dir / "state").string() +
@@ -89,7 +88,7 @@ std::pair<std::string, int> run_on_a_terminal(const TempDir& dir, const std::fil
       const ssize_t n = ::read(master, buffer, sizeof buffer);
       if (n > 0) out.append(buffer, static_cast<std::size_t>(n));
     }
-    if (!stopping && count_lines(dir / "state" / "out.jsonl") >= static_cast<std::size_t>(kDocuments)) {
+    if (!stopping && count_lines(dir / "state" / "out.jsonl") >= static_cast<std::size_t>(kBackfillDocuments)) {
       ::kill(pid, SIGTERM);
       stopping = true;
     }
@@ -119,7 +118,7 @@ TEST(Backfill, OnATerminalABarOnTheLastRowClimbsToTheEndAndGivesTheRowBack) {
   const auto config = write_backfill(dir);
   const auto [out, status] = run_on_a_terminal(dir, config, {});
   ASSERT_EQ(status, 0) << out;
-  EXPECT_EQ(count_lines(dir / "state" / "out.jsonl"), static_cast<std::size_t>(kDocuments));
+  EXPECT_EQ(count_lines(dir / "state" / "out.jsonl"), static_cast<std::size_t>(kBackfillDocuments));
 
   const std::string region = "\x1b[1;" + std::to_string(kRows - 1) + "r";
   const auto set = out.find(region);
@@ -157,8 +156,8 @@ TEST(Backfill, WithNoProgressOrOffATerminalThereIsNoBarButTheStatusLineTellsIt) 
   TempDir again;
   const auto second = write_backfill(again);
   Process daemon({kBinary, "run", "-c", second.string()}, again.path());
-  ASSERT_TRUE(
-      wait_until([&] { return count_lines(again / "state" / "out.jsonl") >= kDocuments; }, seconds(60 * kTimeScale)))
+  ASSERT_TRUE(wait_until([&] { return count_lines(again / "state" / "out.jsonl") >= kBackfillDocuments; },
+                         seconds(60 * kTimeScale)))
       << daemon.errors();
   daemon.signal(SIGTERM);
   ASSERT_EQ(daemon.wait(seconds(30 * kTimeScale)), 0) << daemon.errors();

@@ -15,7 +15,6 @@ namespace {
 
 using std::chrono::seconds;
 
-constexpr const char* kBinary = VNAWIRE_BINARY;
 constexpr const char* kCorpus = VNAWIRE_SOURCE_DIR "/tests/data/badinput";
 constexpr int kLinkedPages = 5;
 

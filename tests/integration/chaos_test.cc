@@ -21,8 +21,7 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-constexpr const char* kBinary = VNAWIRE_BINARY;
-constexpr int kDocuments = 5000;
+constexpr int kChaosDocuments = 5000;
 
 // Rows of the SQLite sink's documents table, and how many distinct ids they hold (-1: unreadable).
 std::pair<long, long> sqlite_rows(const std::filesystem::path& path) {
@@ -45,7 +44,7 @@ std::pair<long, long> sqlite_rows(const std::filesystem::path& path) {
 TEST(Chaos, EveryDocumentReachesBothSinksExactlyOnceWhileStagesAreKilledEvery300Ms) {
   TempDir dir;
   std::filesystem::create_directories(dir / "site");
-  for (int n = 0; n < kDocuments; ++n) {
+  for (int n = 0; n < kChaosDocuments; ++n) {
     char name[32];
     std::snprintf(name, sizeof name, "item-%05d.txt", n);
     write_file(dir / "site" / name, generated_dispatch(n));
@@ -101,7 +100,8 @@ TEST(Chaos, EveryDocumentReachesBothSinksExactlyOnceWhileStagesAreKilledEvery300
   // Everything comes, in both sinks.
   const bool complete = wait_until(
       [&] {
-        return count_lines(jsonl) >= static_cast<std::size_t>(kDocuments) && sqlite_rows(db).second >= kDocuments;
+        return count_lines(jsonl) >= static_cast<std::size_t>(kChaosDocuments) &&
+               sqlite_rows(db).second >= kChaosDocuments;
       },
       seconds(400));
   daemon.signal(SIGTERM);
@@ -114,7 +114,7 @@ TEST(Chaos, EveryDocumentReachesBothSinksExactlyOnceWhileStagesAreKilledEvery300
   }
   int duplicated = 0;
   for (const auto& [url, times] : lines_per_url) duplicated += times - 1;
-  const int lost = kDocuments - static_cast<int>(lines_per_url.size());
+  const int lost = kChaosDocuments - static_cast<int>(lines_per_url.size());
   const auto [rows, ids] = sqlite_rows(db);
   const std::string errors = daemon.errors();
   std::size_t resent = 0;
@@ -131,8 +131,8 @@ TEST(Chaos, EveryDocumentReachesBothSinksExactlyOnceWhileStagesAreKilledEvery300
   EXPECT_TRUE(complete) << "not every document reached both sinks";
   EXPECT_EQ(lost, 0);
   EXPECT_EQ(duplicated, 0);
-  EXPECT_EQ(rows, kDocuments);
-  EXPECT_EQ(ids, kDocuments);
+  EXPECT_EQ(rows, kChaosDocuments);
+  EXPECT_EQ(ids, kChaosDocuments);
   EXPECT_EQ(code, 0) << errors.substr(errors.size() > 20000 ? errors.size() - 20000 : 0);
   EXPECT_TRUE(processes_with(tag).empty()) << "stage processes outlived the daemon:\n"
                                            << describe_processes(processes_with(tag));

@@ -13,8 +13,6 @@ namespace {
 
 using std::chrono::seconds;
 
-constexpr const char* kBinary = VNAWIRE_BINARY;
-
 TEST(Cli, CheckConfigReportsThreeErrorsWithFileLineColumnAndKey) {
   TempDir dir;
   const auto file = dir / "bad.yaml";

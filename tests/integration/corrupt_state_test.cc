@@ -14,8 +14,6 @@ namespace {
 
 using std::chrono::seconds;
 
-constexpr const char* kBinary = VNAWIRE_BINARY;
-
 void flip_bytes(const std::filesystem::path& file, double at, std::size_t count) {
   std::string bytes;
   {

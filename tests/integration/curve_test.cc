@@ -14,8 +14,6 @@ namespace {
 
 using std::chrono::seconds;
 
-constexpr const char* kBinary = VNAWIRE_BINARY;
-
 std::string curve_pipeline(const TempDir& dir, int base_port, const std::string& host_key,
                            const std::string& state = "state") {
   std::string yaml = whole_pipeline_yaml(

@@ -18,7 +18,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-constexpr const char* kBinary = VNAWIRE_BINARY;
 constexpr const char* kExamples = VNAWIRE_SOURCE_DIR "/examples/sinks";
 
 // The whole pipeline plus `files`, `replicas` of an exec stage running `command` (the items of a YAML flow list)

@@ -14,8 +14,6 @@ namespace {
 
 using std::chrono::seconds;
 
-constexpr const char* kBinary = VNAWIRE_BINARY;
-
 // A store of three extract records and two from the sink, plus a bit-flipped line; returns the keys in order.
 std::vector<std::string> write_store(const TempDir& dir) {
   const auto folder = dir / "state/deadletter";

@@ -17,8 +17,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-constexpr const char* kBinary = VNAWIRE_BINARY;
-
 void write_site(const TempDir& dir, int count) {
   std::filesystem::create_directories(dir / "site");
   for (int n = 0; n < count; ++n) {

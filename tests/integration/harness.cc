@@ -153,6 +153,14 @@ bool wait_until(const std::function<bool()>& condition, std::chrono::millisecond
   return condition();
 }
 
+::testing::AssertionResult wait_for_log(const Process& process, const std::string& needle,
+                                        std::chrono::milliseconds timeout) {
+  if (wait_until([&] { return process.errors().find(needle) != std::string::npos; }, timeout)) {
+    return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure() << "no '" << needle << "' in:\n" << process.errors();
+}
+
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream out;

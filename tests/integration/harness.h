@@ -13,12 +13,17 @@
 #include <thread>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 namespace vnawire::testing {
 
 // How much slower than a Release build this one runs (3 under AddressSanitizer, 5 under ThreadSanitizer: see
 // scripts/test-sanitized). Tests whose pipeline options are timings (acknowledgement timeouts, source rates) scale
 // them, so that a slower build meets the same conditions rather than a different race.
 inline constexpr int kTimeScale = VNAWIRE_TEST_TIME_SCALE;
+
+// The vnawire binary of this build, which the tests start.
+inline constexpr const char* kBinary = VNAWIRE_BINARY;
 
 // A fresh folder under /tmp, removed when the object goes (kept when VNAWIRE_KEEP_TEST_DIRS is set).
 class TempDir {
@@ -55,6 +60,9 @@ class Process {
 
 // Polls `condition` every 20 ms until it holds or `timeout` passes.
 bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
+// Waits until `needle` is in the process's stderr; a failure shows what it wrote.
+::testing::AssertionResult wait_for_log(const Process& process, const std::string& needle,
+                                        std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
 std::string read_file(const std::filesystem::path& path);
 void write_file(const std::filesystem::path& path, const std::string& content);

@@ -18,8 +18,6 @@ namespace {
 
 using std::chrono::seconds;
 
-constexpr const char* kBinary = VNAWIRE_BINARY;
-
 struct Answer {
   int status = 0;  // 0: no answer
   std::string body;

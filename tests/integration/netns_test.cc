@@ -19,9 +19,8 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-constexpr const char* kBinary = VNAWIRE_BINARY;
 constexpr const char* kIp = "/usr/sbin/ip";
-constexpr int kDocuments = 300;
+constexpr int kNetnsDocuments = 300;
 
 bool run(const std::string& command) { return std::system((command + " >/dev/null 2>&1").c_str()) == 0; }
 
@@ -106,7 +105,7 @@ TEST(Netns, DocumentsCrossTwoHostsWithCurveAStrangerIsRefusedAndKillingAHostsExt
   TempDir dir;
   ASSERT_TRUE(make_curve_keys(dir, {"host-a", "host-b"}, {"stranger"}));
   std::filesystem::create_directories(dir / "site");
-  for (int n = 0; n < kDocuments; ++n) {
+  for (int n = 0; n < kNetnsDocuments; ++n) {
     char name[32];
     std::snprintf(name, sizeof name, "item-%05d.txt", n);
     write_file(dir / "site" / name, generated_dispatch(n));
@@ -168,15 +167,15 @@ TEST(Netns, DocumentsCrossTwoHostsWithCurveAStrangerIsRefusedAndKillingAHostsExt
   EXPECT_EQ(killed.size(), 6u);
 
   const bool complete =
-      wait_until([&] { return stored_so_far(sink) >= static_cast<std::size_t>(kDocuments); }, seconds(180));
+      wait_until([&] { return stored_so_far(sink) >= static_cast<std::size_t>(kNetnsDocuments); }, seconds(180));
   daemon.signal(SIGTERM);
   const int daemon_code = daemon.wait(seconds(90));
   const int agent_code = agent.wait(seconds(30));
-  ASSERT_TRUE(complete) << stored_so_far(sink) << " of " << kDocuments << "\n" << daemon.errors();
+  ASSERT_TRUE(complete) << stored_so_far(sink) << " of " << kNetnsDocuments << "\n" << daemon.errors();
   EXPECT_EQ(daemon_code, 0) << daemon.errors();
   EXPECT_EQ(agent_code, 0) << agent.errors();
   const auto urls = stored_urls(sink);
-  EXPECT_EQ(urls.size(), static_cast<std::size_t>(kDocuments));
+  EXPECT_EQ(urls.size(), static_cast<std::size_t>(kNetnsDocuments));
   for (const auto& [url, times] : urls) EXPECT_EQ(times, 1) << url;
   EXPECT_NE(agent.errors().find("restarting"), std::string::npos) << agent.errors();
   // Documents were lost with the killed replicas, and the source sent them again once unacknowledged.

@@ -15,8 +15,6 @@ namespace {
 
 using std::chrono::seconds;
 
-constexpr const char* kBinary = VNAWIRE_BINARY;
-
 // The number of documents stored, or -1 while the server cannot answer.
 long stored_documents(const PgCluster& cluster) {
   try {

@@ -19,8 +19,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-constexpr const char* kBinary = VNAWIRE_BINARY;
-
 void expect_exactly_once(const TempDir& dir, const std::filesystem::path& sink, int count) {
   auto urls = stored_urls(sink);
   ASSERT_EQ(urls.size(), static_cast<std::size_t>(count));

@@ -23,8 +23,7 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-constexpr const char* kBinary = VNAWIRE_BINARY;
-constexpr int kDocuments = 600;
+constexpr int kOutageDocuments = 600;
 constexpr int kMaxInFlight = 100;
 
 long stored_in_postgres(const PgCluster& cluster) {
@@ -72,7 +71,7 @@ TEST(SinkOutage, TenSecondsWithoutPostgresAndWithA503WebhookLoseNothingAndSlowTh
   settings.faults.push_back(*replay::parse_fault("status=503@/inbox~10"));
   replay::ReplayServer receiver(settings);
   ASSERT_TRUE(receiver.start());
-  write_inbox(dir, 0, kDocuments);
+  write_inbox(dir, 0, kOutageDocuments);
   write_file(dir / "pipeline.yaml",
              "pipeline:\n  state_dir: " + (dir / "state").string() +
                  "\n  flush_interval_ms: 100\n  heartbeat_ms: 200\n  max_in_flight: " + std::to_string(kMaxInFlight) +
@@ -105,9 +104,11 @@ TEST(SinkOutage, TenSecondsWithoutPostgresAndWithA503WebhookLoseNothingAndSlowTh
   }
   const std::size_t emitted_in_outage = count_lines(emitted) - emitted_at_start;
   ASSERT_TRUE(cluster.start());
-  ASSERT_TRUE(
-      wait_until([&] { return stored_in_postgres(cluster) >= kDocuments && posted_ids(receiver).size() >= kDocuments; },
-                 seconds(120)))
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return stored_in_postgres(cluster) >= kOutageDocuments && posted_ids(receiver).size() >= kOutageDocuments;
+      },
+      seconds(120)))
       << daemon.errors();
   daemon.signal(SIGTERM);
   EXPECT_EQ(daemon.wait(seconds(60)), 0) << daemon.errors();
@@ -116,13 +117,13 @@ TEST(SinkOutage, TenSecondsWithoutPostgresAndWithA503WebhookLoseNothingAndSlowTh
               emitted_in_outage, kMaxInFlight, largest_kb);
   EXPECT_LE(emitted_in_outage, static_cast<std::size_t>(kMaxInFlight))
       << "the source read on while the sinks were down";
-  EXPECT_LT(emitted_at_start + emitted_in_outage, static_cast<std::size_t>(kDocuments)) << "the run ended before";
+  EXPECT_LT(emitted_at_start + emitted_in_outage, static_cast<std::size_t>(kOutageDocuments)) << "the run ended before";
   // AddressSanitizer keeps up to 256 MB of freed memory in quarantine and adds shadow memory: a sanitized
   // stage's resident size says little, so the bound is looser there (still far below an unbounded queue).
   EXPECT_LT(largest_kb, (kTimeScale > 1 ? 600 : 200) * 1024) << "a stage grew during the outage";
-  EXPECT_EQ(stored_in_postgres(cluster), kDocuments);
+  EXPECT_EQ(stored_in_postgres(cluster), kOutageDocuments);
   const auto ids = posted_ids(receiver);
-  EXPECT_EQ(ids.size(), static_cast<std::size_t>(kDocuments));
+  EXPECT_EQ(ids.size(), static_cast<std::size_t>(kOutageDocuments));
   for (const auto& [id, times] : ids) EXPECT_EQ(times, 1) << id << " posted " << times << " times";
   EXPECT_GT(receiver.requests_for("/inbox"), receiver.inbox().size()) << "the webhook never answered 503";
   for (const char* stage : {"db", "hook"}) {

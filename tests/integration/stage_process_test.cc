@@ -15,8 +15,6 @@ namespace {
 
 using std::chrono::seconds;
 
-constexpr const char* kBinary = VNAWIRE_BINARY;
-
 void send(zmq::socket_t& socket, const std::vector<std::string>& frames) {
   std::vector<zmq::const_buffer> buffers;
   for (const auto& frame : frames) buffers.push_back(zmq::buffer(frame));

@@ -17,8 +17,6 @@ namespace {
 
 using std::chrono::seconds;
 
-constexpr const char* kBinary = VNAWIRE_BINARY;
-
 // A pipeline reading <dir>/inbox: `pipeline_keys` go into `pipeline:`, `stages` follow a fetch stage.
 std::string pipeline_yaml(const TempDir& dir, const std::string& pipeline_keys, const std::string& stages) {
   return "pipeline: {state_dir: " + (dir / "state").string() + ", heartbeat_ms: 200, flush_interval_ms: 100" +
@@ -42,13 +40,6 @@ std::string chain(const std::vector<std::string>& types) {
 
 bool logged(const Process& process, const std::string& needle) {
   return process.errors().find(needle) != std::string::npos;
-}
-
-// Waits for `needle` in the process's log.
-::testing::AssertionResult wait_for_log(const Process& process, const std::string& needle,
-                                        std::chrono::milliseconds timeout = seconds(30)) {
-  if (wait_until([&] { return logged(process, needle); }, timeout)) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "no '" << needle << "' in:\n" << process.errors();
 }
 
 pid_t only_process_of(const TempDir& dir, const std::string& stage) {

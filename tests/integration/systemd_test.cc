@@ -19,8 +19,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-constexpr const char* kBinary = VNAWIRE_BINARY;
-
 // The service manager's end of the notification socket: a datagram socket the daemon is told about through
 // NOTIFY_SOCKET, as systemd does. Messages are kept in arrival order.
 class NotifySocket {
@@ -103,14 +101,6 @@ std::string sink(const std::string& name) {
 
 std::size_t stored(const TempDir& dir, const std::string& sink_name) {
   return stored_urls(dir / "state" / (sink_name + ".jsonl")).size();
-}
-
-::testing::AssertionResult wait_for_log(const Process& process, const std::string& needle,
-                                        milliseconds timeout = seconds(30)) {
-  if (wait_until([&] { return process.errors().find(needle) != std::string::npos; }, timeout)) {
-    return ::testing::AssertionSuccess();
-  }
-  return ::testing::AssertionFailure() << "no '" << needle << "' in:\n" << process.errors();
 }
 
 // Each test: a folder with an inbox, the notification socket, and the config the daemon is started with.

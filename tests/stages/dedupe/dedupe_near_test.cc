@@ -13,6 +13,7 @@
 #include "stages/dedupe/dedupe_normalize.h"
 #include "stages/dedupe/dedupe_stage.h"
 #include "stages/dedupe/dedupe_store.h"
+#include "tests/stages/dedupe/dedupe_tag.h"
 #include "tests/stages/stage_fixture.h"
 
 namespace vnawire::dedupe {
@@ -21,6 +22,7 @@ namespace {
 using runtime::Disposition;
 using testing::make_document;
 using testing::StageFixture;
+using testing::tag_after;
 
 std::string data(const std::string& name) {
   std::ifstream in(std::filesystem::path(VNAWIRE_TEST_DATA) / "dedupe" / name, std::ios::binary);
@@ -34,14 +36,6 @@ std::string joined(const std::vector<std::string>& words) {
   std::string out;
   for (const auto& word : words) out += (out.empty() ? "" : " ") + word;
   return out;
-}
-
-nlohmann::json tag_after(runtime::Stage& stage, const std::string& id, const std::string& text,
-                         const std::string& type = "text/plain", const std::string& url = "") {
-  auto document = make_document(id, text, type);
-  if (!url.empty()) document.record["url"] = url;
-  EXPECT_EQ(stage.on_message(document).disposition, Disposition::Forward) << id;
-  return document.record["dedupe"];
 }
 
 TEST(DedupeNearWords, DropCaptionsCreditsDatelinesSignaturesAndRelatedBlocks) {

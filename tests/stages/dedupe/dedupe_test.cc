@@ -11,6 +11,7 @@
 
 #include "stages/dedupe/dedupe_normalize.h"
 #include "stages/dedupe/dedupe_store.h"
+#include "tests/stages/dedupe/dedupe_tag.h"
 #include "tests/stages/stage_fixture.h"
 
 namespace vnawire::dedupe {
@@ -19,13 +20,7 @@ namespace {
 using runtime::Disposition;
 using testing::make_document;
 using testing::StageFixture;
-
-// Passes a document through a stage in tag mode, expecting it forwarded; returns its "dedupe" tag.
-nlohmann::json tag_after(runtime::Stage& stage, const std::string& id, const std::string& text) {
-  auto document = make_document(id, text);
-  EXPECT_EQ(stage.on_message(document).disposition, Disposition::Forward) << id.substr(0, 16);
-  return document.record["dedupe"];
-}
+using testing::tag_after;
 
 TEST(DedupeNormalize, FoldsCaseAccentsPunctuationAndMarkup) {
   EXPECT_EQ(normalize_for_dedupe("Hà Nội, l'Été « 2024 » !", false), "hanoilete2024");

@@ -9,16 +9,12 @@
 #include "stages/extract/extract_article.h"
 #include "stages/extract/extract_entities.h"
 #include "stages/extract/extract_gazetteer.h"
+#include "tests/stages/extract/extract_test_util.h"
 
 namespace vnawire::extract {
 namespace {
 
-Article article_of(std::vector<std::string> body, std::optional<std::string> title = std::nullopt) {
-  Article a;
-  a.title = std::move(title);
-  a.body = std::move(body);
-  return a;
-}
+using extract_testing::article_of;
 
 const Person* person(const Entities& e, const std::string& name) {
   for (const Person& p : e.persons) {

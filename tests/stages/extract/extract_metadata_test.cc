@@ -11,14 +11,14 @@
 namespace vnawire::extract {
 namespace {
 
-constexpr const char* kUrl = "https://fr.example.vn/politique/visite-789.vnp";
+constexpr const char* kMetadataUrl = "https://fr.example.vn/politique/visite-789.vnp";
 
 std::string page(std::string_view head, std::string_view body) {
   return "<html><head>" + std::string(head) + "</head><body>" + std::string(body) + "</body></html>";
 }
 
 PageMetadata meta_of(const std::string& html) {
-  const Article a = extract_html_page(html, kUrl);
+  const Article a = extract_html_page(html, kMetadataUrl);
   return a.meta.value_or(PageMetadata{});
 }
 
@@ -102,7 +102,7 @@ TEST(ExtractMetadata, CanonicalLinkTimeAndByline) {
 }
 
 TEST(ExtractMetadata, PageWithNothingHasNoMeta) {
-  const Article a = extract_html_page("<html><body><p>Un paragraphe sans rien autour.</p></body></html>", kUrl);
+  const Article a = extract_html_page("<html><body><p>Un paragraphe sans rien autour.</p></body></html>", kMetadataUrl);
   EXPECT_FALSE(a.meta.has_value());
   EXPECT_FALSE(article_to_json(a).contains("meta"));
 }
@@ -138,10 +138,12 @@ TEST(ExtractMetadata, PlaceholderDatesAndCommentBylinesAreLeftOut) {
 
 TEST(ExtractMetadata, APlaceholderDateIsNoPublicationDate) {
   const Article a = extract_html_page(
-      page("<meta property=\"article:published_time\" content=\"0001-01-01T00:00:00Z\">", "<p>Texte.</p>"), kUrl);
+      page("<meta property=\"article:published_time\" content=\"0001-01-01T00:00:00Z\">", "<p>Texte.</p>"),
+      kMetadataUrl);
   EXPECT_FALSE(a.published.has_value()) << *a.published;
   const Article dated = extract_html_page(
-      page("<meta property=\"article:published_time\" content=\"2023-09-13T10:00:00+07:00\">", "<p>Texte.</p>"), kUrl);
+      page("<meta property=\"article:published_time\" content=\"2023-09-13T10:00:00+07:00\">", "<p>Texte.</p>"),
+      kMetadataUrl);
   EXPECT_EQ(dated.published.value_or(""), "2023-09-13");
 }
 

@@ -47,7 +47,7 @@ remove:
 )";
 
 // A layout the built-in reading gets wrong: no <p>, no <h1>, no sapo, the lead and date in odd places.
-const char* const kPage = R"(<html><head><title>Portail | Gazette</title></head><body>
+const char* const kProfilePage = R"(<html><head><title>Portail | Gazette</title></head><body>
 <div id="headline">Le port fluvial double sa capacité</div>
 <span class="quand" data-iso="2024-05-02T08:00:00Z">jeudi</span>
 <div class="chapo">Les travaux d'agrandissement s'achèvent avec trois mois d'avance.</div>
@@ -63,7 +63,7 @@ const char* const kPage = R"(<html><head><title>Portail | Gazette</title></head>
 TEST(ExtractProfiles, ProfileReadsItsFields) {
   const SiteProfiles profiles = profiles_from(kProfile);
   const nlohmann::json got =
-      article_to_json(extract_html_page(kPage, "https://www.gazette.example/port.html", &profiles));
+      article_to_json(extract_html_page(kProfilePage, "https://www.gazette.example/port.html", &profiles));
   // The share box was removed before reading, so its paragraph is not in the body.
   const nlohmann::json want = {
       {"title", "Le port fluvial double sa capacité"},
@@ -84,21 +84,21 @@ TEST(ExtractProfiles, ProfileReadsItsFields) {
 TEST(ExtractProfiles, FieldsTheProfileLeavesOutFallBack) {
   const SiteProfiles profiles = profiles_from(
       "name: titles-only\nmatch:\n  xpath: //div[@id='headline']\nselect:\n  title: //div[@id='headline']\n");
-  const Article with = extract_html_page(kPage, "", &profiles);
-  const Article without = extract_html_page(kPage, "");
+  const Article with = extract_html_page(kProfilePage, "", &profiles);
+  const Article without = extract_html_page(kProfilePage, "");
   EXPECT_EQ(with.title, "Le port fluvial double sa capacité");
   EXPECT_EQ(without.title, "Portail");
   EXPECT_EQ(with.body, without.body);
   EXPECT_EQ(with.lead, without.lead);
   // A selector that finds nothing leaves the built-in value too.
   const SiteProfiles empty_title = profiles_from("name: t\nmatch:\n  hosts: [example.org]\nselect:\n  title: //h6\n");
-  EXPECT_EQ(extract_html_page(kPage, "http://example.org/", &empty_title).title, "Portail");
+  EXPECT_EQ(extract_html_page(kProfilePage, "http://example.org/", &empty_title).title, "Portail");
 }
 
 TEST(ExtractProfiles, MatchByHostAndProbe) {
   const SiteProfiles profiles = profiles_from(
       "name: m\nmatch:\n  hosts: [.gazette.example]\n  xpath: //div[@class='texte']\nselect:\n  title: //title\n");
-  const dom::DocPtr doc = dom::parse_html(kPage, "");
+  const dom::DocPtr doc = dom::parse_html(kProfilePage, "");
   const dom::DocPtr other = dom::parse_html("<html><body><p>x</p></body></html>", "");
   EXPECT_NE(profiles.match(doc.get(), "https://gazette.example/a"), nullptr);
   EXPECT_NE(profiles.match(doc.get(), "http://user@WWW.Gazette.Example:8080/a"), nullptr);

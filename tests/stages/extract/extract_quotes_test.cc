@@ -7,15 +7,12 @@
 #include "stages/extract/extract_article.h"
 #include "stages/extract/extract_entities.h"
 #include "stages/extract/extract_quotes.h"
+#include "tests/stages/extract/extract_test_util.h"
 
 namespace vnawire::extract {
 namespace {
 
-Article article_of(std::vector<std::string> body) {
-  Article a;
-  a.body = std::move(body);
-  return a;
-}
+using extract_testing::article_of;
 
 Person person(std::string name, std::vector<std::string> aliases = {}, std::vector<std::string> roles = {}) {
   Person p;

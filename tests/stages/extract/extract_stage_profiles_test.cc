@@ -12,7 +12,7 @@
 namespace vnawire::extract {
 namespace {
 
-const char* const kPage =
+const char* const kStageProfilePage =
     "<html><head><title>Titre du portail</title></head><body><div id=\"une\">Le titre de la page</div>"
     "<p>Un paragraphe de texte.</p></body></html>";
 
@@ -24,7 +24,7 @@ void write_profile(const std::filesystem::path& dir, const std::string& title_xp
 
 // The title the stage gives the page when it comes from `url`.
 std::string title_at(runtime::Stage& stage, const std::string& url) {
-  runtime::Document page = testing::make_document("p", kPage, "text/html");
+  runtime::Document page = testing::make_document("p", kStageProfilePage, "text/html");
   page.record["url"] = url;
   stage.on_message(page);
   return page.record["article"]["title"].get<std::string>();

@@ -1,10 +1,15 @@
-// Helpers shared by the extraction tests: fixture paths and file reading.
+// Helpers shared by the extraction tests: fixture paths, file reading, articles built from paragraphs.
 #pragma once
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
+
+#include "stages/extract/extract_article.h"
 
 namespace vnawire::extract::extract_testing {
 
@@ -25,5 +30,13 @@ inline std::string read_file(const std::filesystem::path& path) {
 }
 
 inline std::string read_fixture(const std::string& name) { return read_file(fixture_dir() / name); }
+
+// An article of these paragraphs, with a title when one is given.
+inline Article article_of(std::vector<std::string> body, std::optional<std::string> title = std::nullopt) {
+  Article a;
+  a.title = std::move(title);
+  a.body = std::move(body);
+  return a;
+}
 
 }  // namespace vnawire::extract::extract_testing

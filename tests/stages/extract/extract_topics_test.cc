@@ -9,18 +9,14 @@
 #include "stages/extract/extract_article.h"
 #include "stages/extract/extract_entities.h"
 #include "stages/extract/extract_topics.h"
+#include "tests/stages/extract/extract_test_util.h"
 
 namespace vnawire::extract {
 namespace {
 
 using Strings = std::vector<std::string>;
 
-Article article_of(std::vector<std::string> body, std::optional<std::string> title = std::nullopt) {
-  Article a;
-  a.title = std::move(title);
-  a.body = std::move(body);
-  return a;
-}
+using extract_testing::article_of;
 
 template <typename Entity>
 Entity named(std::string name, std::optional<std::string> country) {
