@@ -15,7 +15,7 @@ using std::chrono::milliseconds;
 namespace {
 
 // As the drain's: intake unchanged this long, with nothing coming any more, means drained.
-constexpr milliseconds kSettle{1500};
+constexpr milliseconds kReloadSettle{1500};
 
 std::string joined(const std::vector<std::string>& names) {
   std::string out;
@@ -176,7 +176,7 @@ void Reloader::advance(bool stopping) {
       const StageTotals mine = host_.totals().stages[name];
       auto& seen = intake_[name];
       if (seen.first != mine.received || seen.second == Clock::time_point{}) seen = {mine.received, now};
-      if (producers_rewired && mine.pending == 0 && now - seen.second > kSettle) {
+      if (producers_rewired && mine.pending == 0 && now - seen.second > kReloadSettle) {
         log.info("reload: {} received {} document(s) and nothing more comes: stopping it", name, mine.received);
         for (auto& replica : host_.running_replicas()) {
           if (replica.stage != name) continue;

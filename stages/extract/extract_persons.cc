@@ -77,7 +77,7 @@ bool is_former(const Token& t) {
   return t.fold == "ancien" || t.fold == "ancienne" || t.fold == "former" || t.fold == "ex";
 }
 
-bool is_determiner(const Token& t) {
+bool is_determiner_or_possessive(const Token& t) {
   return t.fold == "le" || t.fold == "la" || t.fold == "l" || t.fold == "les" || t.fold == "son" || t.fold == "sa" ||
          t.fold == "ses" || t.fold == "the" || t.fold == "his" || t.fold == "her";
 }
@@ -189,8 +189,8 @@ class PersonFinder {
       // "To"; a dictionary word opens a name mid-sentence ("Ramon"), but not at the start of a sentence.
       const bool sentence_start = b == 0 ||
                                   std::string_view(".!?:;«\"“").find(toks[b - 1].text) != std::string_view::npos ||
-                                  is_connector(toks[b - 1]) || is_determiner(toks[b - 1]) || toks[b - 1].elided ||
-                                  toks[b - 1].fold == "for" || toks[b - 1].fold == "to";
+                                  is_connector(toks[b - 1]) || is_determiner_or_possessive(toks[b - 1]) ||
+                                  toks[b - 1].elided || toks[b - 1].fold == "for" || toks[b - 1].fold == "to";
       // One dictionary word at most ("for Agriculture Joseph Kariuki" keeps Joseph), and only as the run's
       // first word ("Selon Pierre Vasseur" keeps Pierre).
       bool dictionary_word_dropped = false;
@@ -276,7 +276,8 @@ class PersonFinder {
     const auto& toks = units_[u].tokens;
     RoleKind kind = RoleKind::kRole;
     const std::size_t len = role_entry_at(toks, h, &kind);
-    while (end > h + len && (!toks[end - 1].word || is_determiner(toks[end - 1]) || is_connector(toks[end - 1])) &&
+    while (end > h + len &&
+           (!toks[end - 1].word || is_determiner_or_possessive(toks[end - 1]) || is_connector(toks[end - 1])) &&
            toks[end - 1].text != ")") {
       --end;
     }
@@ -289,7 +290,7 @@ class PersonFinder {
     }
     // "ambassadeur du Vietnam en Russie", "Đại sứ Liên bang Nga tại Việt Nam": the country served.
     std::size_t k = h + len;
-    while (k < end && (is_connector(toks[k]) || is_determiner(toks[k]) || toks[k].elided)) ++k;
+    while (k < end && (is_connector(toks[k]) || is_determiner_or_possessive(toks[k]) || toks[k].elided)) ++k;
     std::string words;
     for (std::size_t n = 0; k + n < end && n < 4 && toks[k + n].word && r.owner_country.empty(); ++n) {
       words += (n > 0 ? " " : "") + toks[k + n].fold;
@@ -343,7 +344,7 @@ class PersonFinder {
       if (start > 0 && is_former(toks[start - 1])) --start;
       found.push_back(make_role(m.unit, h, limit, start));
       std::size_t k = start;
-      if (k > 0 && is_determiner(toks[k - 1])) --k;
+      if (k > 0 && is_determiner_or_possessive(toks[k - 1])) --k;
       if (k == 0 || !(toks[k - 1].text == "," || toks[k - 1].fold == "et")) break;
       limit = k - 1;
     }
@@ -361,7 +362,7 @@ class PersonFinder {
     if (k >= toks.size() || toks[k].text != ",") return;
     ++k;
     while (k < toks.size()) {
-      if (is_determiner(toks[k])) ++k;
+      if (is_determiner_or_possessive(toks[k])) ++k;
       const std::size_t former = k < toks.size() && is_former(toks[k]) ? k++ : kNone;  // "ancien Premier ministre"
       if (k >= toks.size() || role_entry_at(toks, k) == 0) return;
       const std::size_t h = k;
@@ -375,7 +376,7 @@ class PersonFinder {
         if (stops_role(t)) break;
         if (t.text == "," || t.fold == "et") {
           std::size_t q = e + 1;
-          if (q < toks.size() && is_determiner(toks[q])) ++q;
+          if (q < toks.size() && is_determiner_or_possessive(toks[q])) ++q;
           if (q < toks.size() && role_entry_at(toks, q) > 0) next = e + 1;
           if (t.text == "," || next != kNone) break;
         }

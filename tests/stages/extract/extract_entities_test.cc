@@ -23,9 +23,7 @@ const Person* person(const Entities& e, const std::string& name) {
   return nullptr;
 }
 
-bool has(const std::vector<std::string>& list, const std::string& value) {
-  return std::find(list.begin(), list.end(), value) != list.end();
-}
+using extract_testing::has;
 
 // The person is found, serves `country` and has `role` among its roles.
 void expect_person(const Entities& e, const std::string& name, const std::string& country, const std::string& role) {

@@ -9,16 +9,12 @@
 #include "stages/extract/extract_article.h"
 #include "stages/extract/extract_entities.h"
 #include "stages/extract/extract_events.h"
+#include "tests/stages/extract/extract_test_util.h"
 
 namespace vnawire::extract {
 namespace {
 
-Person person(std::string name, std::vector<std::string> aliases = {}) {
-  Person p;
-  p.name = std::move(name);
-  p.aliases = std::move(aliases);
-  return p;
-}
+using extract_testing::person;
 
 Place place(std::string name) {
   Place p;

@@ -14,13 +14,7 @@ namespace {
 
 using extract_testing::article_of;
 
-Person person(std::string name, std::vector<std::string> aliases = {}, std::vector<std::string> roles = {}) {
-  Person p;
-  p.name = std::move(name);
-  p.aliases = std::move(aliases);
-  p.roles = std::move(roles);
-  return p;
-}
+using extract_testing::person;
 
 std::vector<Quote> quotes_of(const std::vector<std::string>& body, std::vector<Person> persons) {
   Entities e;

@@ -1,6 +1,7 @@
 // Helpers shared by the extraction tests: fixture paths, file reading, articles built from paragraphs.
 #pragma once
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "stages/extract/extract_article.h"
+#include "stages/extract/extract_entities.h"
 
 namespace vnawire::extract::extract_testing {
 
@@ -37,6 +39,20 @@ inline Article article_of(std::vector<std::string> body, std::optional<std::stri
   a.title = std::move(title);
   a.body = std::move(body);
   return a;
+}
+
+// Whether `list` holds `value`.
+inline bool has(const std::vector<std::string>& list, const std::string& value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+// A person named `name`, with these aliases and roles.
+inline Person person(std::string name, std::vector<std::string> aliases = {}, std::vector<std::string> roles = {}) {
+  Person p;
+  p.name = std::move(name);
+  p.aliases = std::move(aliases);
+  p.roles = std::move(roles);
+  return p;
 }
 
 }  // namespace vnawire::extract::extract_testing

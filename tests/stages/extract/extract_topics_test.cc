@@ -26,7 +26,7 @@ Entity named(std::string name, std::optional<std::string> country) {
   return x;
 }
 
-bool has(const Strings& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+using extract_testing::has;
 
 TEST(ExtractTopics, VietnamRussiaTalksGiveBothCountriesAndDiplomacy) {
   const Article a =

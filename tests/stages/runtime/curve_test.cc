@@ -56,7 +56,7 @@ LoadedConfig parse(const std::string& pipeline_lines, const fs::path& base) {
                                [](const std::string& type) { return stages::find_stage(type); });
 }
 
-std::string all_errors(const LoadedConfig& loaded) {
+std::string curve_config_errors(const LoadedConfig& loaded) {
   std::string out;
   for (const auto& e : loaded.errors) out += e.to_string() + "\n";
   return out;
@@ -129,7 +129,7 @@ TEST(Curve, AValidSetOfKeysLoadsWithAbsolutePathsAndRemoteEndpointsAtTheirHost) 
   Scratch dir;
   make_keys(dir.path);
   auto loaded = parse(curve_lines(), dir.path);
-  ASSERT_TRUE(loaded.ok()) << all_errors(loaded);
+  ASSERT_TRUE(loaded.ok()) << curve_config_errors(loaded);
   EXPECT_EQ(loaded.config.pipeline.get_string(kCurveSecretKey), (dir.path / "keys/host-a.secret").string());
   ASSERT_TRUE(curve_enabled(loaded.config));
   auto keys = load_curve_keys(loaded.config);
@@ -144,7 +144,7 @@ TEST(Curve, AValidSetOfKeysLoadsWithAbsolutePathsAndRemoteEndpointsAtTheirHost) 
   EXPECT_EQ(output_bind_endpoint(loaded.config, "extract", 0, "out"),
             output_endpoint(loaded.config, "extract", 0, "out"));
   auto everywhere = parse(curve_lines() + "  tcp_bind: \"*\"\n", dir.path);
-  ASSERT_TRUE(everywhere.ok()) << all_errors(everywhere);
+  ASSERT_TRUE(everywhere.ok()) << curve_config_errors(everywhere);
   const std::string endpoint = output_endpoint(everywhere.config, "extract", 0, "out");
   EXPECT_EQ(output_bind_endpoint(everywhere.config, "extract", 0, "out"),
             "tcp://*:" + endpoint.substr(endpoint.rfind(':') + 1));
@@ -155,37 +155,37 @@ TEST(Curve, AMissingOrBadKeyFileIsAConfigErrorNamingFileLineAndKey) {
   Scratch dir;
   make_keys(dir.path);
   auto missing = parse(curve_lines("keys/nowhere.secret"), dir.path);
-  ASSERT_EQ(missing.errors.size(), 1u) << all_errors(missing);
+  ASSERT_EQ(missing.errors.size(), 1u) << curve_config_errors(missing);
   EXPECT_EQ(missing.errors[0].key, "pipeline.curve_secret_key");
   EXPECT_EQ(missing.errors[0].line, 6);  // the line of curve_secret_key in the file
-  EXPECT_NE(missing.errors[0].to_string().find("test.yaml:6:"), std::string::npos) << all_errors(missing);
-  EXPECT_NE(missing.errors[0].reason.find("nowhere.secret"), std::string::npos) << all_errors(missing);
+  EXPECT_NE(missing.errors[0].to_string().find("test.yaml:6:"), std::string::npos) << curve_config_errors(missing);
+  EXPECT_NE(missing.errors[0].reason.find("nowhere.secret"), std::string::npos) << curve_config_errors(missing);
 
   // The server's public key must be the pair of its secret key, or no client could ever connect.
   ASSERT_TRUE(write_key_pair(dir.path / "keys", "other", false));
   std::string swapped = curve_lines();
   swapped.replace(swapped.find("keys/server.public"), 18, "keys/other.public");
   auto mismatch = parse(swapped, dir.path);
-  ASSERT_EQ(mismatch.errors.size(), 1u) << all_errors(mismatch);
+  ASSERT_EQ(mismatch.errors.size(), 1u) << curve_config_errors(mismatch);
   EXPECT_EQ(mismatch.errors[0].key, "pipeline.curve_server_public_key");
 
   std::ofstream(dir.path / "authorized/broken.public") << "zzz\n";
   auto broken = parse(curve_lines(), dir.path);
-  ASSERT_EQ(broken.errors.size(), 1u) << all_errors(broken);
+  ASSERT_EQ(broken.errors.size(), 1u) << curve_config_errors(broken);
   EXPECT_EQ(broken.errors[0].key, "pipeline.curve_authorized_keys");
-  EXPECT_NE(broken.errors[0].reason.find("broken.public"), std::string::npos) << all_errors(broken);
+  EXPECT_NE(broken.errors[0].reason.find("broken.public"), std::string::npos) << curve_config_errors(broken);
 }
 
 TEST(Curve, HalfAConfigurationOrCurveOverIpcIsRefused) {
   Scratch dir;
   make_keys(dir.path);
   auto half = parse("  transport: tcp\n  curve_secret_key: keys/host-a.secret\n", dir.path);
-  EXPECT_EQ(half.errors.size(), 3u) << all_errors(half);  // the three missing ones, each named
+  EXPECT_EQ(half.errors.size(), 3u) << curve_config_errors(half);  // the three missing ones, each named
   std::string over_ipc = curve_lines();
   over_ipc.replace(over_ipc.find("tcp"), 3, "ipc");
   auto ipc = parse(over_ipc, dir.path);
   ASSERT_FALSE(ipc.ok());
-  EXPECT_NE(all_errors(ipc).find("transport: tcp"), std::string::npos) << all_errors(ipc);
+  EXPECT_NE(curve_config_errors(ipc).find("transport: tcp"), std::string::npos) << curve_config_errors(ipc);
 }
 
 TEST(Curve, AProgramOfItsOwnCannotJoinAPipelineWithCurveKeys) {
@@ -198,7 +198,7 @@ TEST(Curve, AProgramOfItsOwnCannotJoinAPipelineWithCurveKeys) {
       "  - {name: files, type: exec, inputs: [fetch], options: {mode: zmq, command: [store.py]}}\n";
   auto loaded = parse_pipeline_config(yaml, "test.yaml", dir.path,
                                       [](const std::string& type) { return stages::find_stage(type); });
-  ASSERT_EQ(loaded.errors.size(), 1u) << all_errors(loaded);
+  ASSERT_EQ(loaded.errors.size(), 1u) << curve_config_errors(loaded);
   EXPECT_EQ(loaded.errors[0].key, "stages[1].options.mode");
   EXPECT_EQ(loaded.errors[0].line, 10);  // the exec stage's entry
 }
