@@ -14,6 +14,7 @@
 #include <fstream>
 #include <optional>
 #include <random>
+#include <string_view>
 #include <unordered_map>
 
 #include "stages/dedupe/dedupe_config.h"
@@ -65,15 +66,24 @@ class OneAhead {
   Prepared next_;
 };
 
-// Bytes this process had the kernel read from storage (/proc/self/io), -1 where that file is not readable.
-std::int64_t disk_read_bytes() {
+// A counter of /proc/self/io ("read_bytes:": read from storage for this process; "wchar:": bytes it
+// passed to write calls), -1 where that file is not readable.
+std::int64_t process_io(std::string_view counter) {
   std::ifstream io("/proc/self/io");
   std::string key;
   std::int64_t value = 0;
   while (io >> key >> value) {
-    if (key == "read_bytes:") return value;
+    if (key == counter) return value;
   }
   return -1;
+}
+std::int64_t disk_read_bytes() { return process_io("read_bytes:"); }
+
+// The calling thread's CPU time in the kernel (system calls, page faults), in seconds.
+double thread_system_seconds() {
+  rusage usage{};
+  ::getrusage(RUSAGE_THREAD, &usage);
+  return static_cast<double>(usage.ru_stime.tv_sec) + static_cast<double>(usage.ru_stime.tv_usec) * 1e-6;
 }
 
 // The stage's default group commit (option commit_every), so that the store is timed as the stage runs it.
@@ -168,22 +178,45 @@ void BM_DedupeLookupInsert(benchmark::State& state) {
   // Deciding and recording during the fill too: the cost per document averaged over the whole growth
   // of the index (the band table doubles now and then), beside the timed loop's cost at this size.
   std::chrono::steady_clock::duration fill_index{}, second_half{};
-  double second_half_cpu = 0;  // the thread's CPU time: what other processes on the machine cannot inflate
+  // The thread's CPU time, sampled: what other processes on the machine cannot inflate. Odd, so that
+  // the documents sampled are not in step with the group commits (every 64th document writes one).
+  constexpr std::int64_t kCpuSample = 17;
+  double second_half_cpu = 0;
+  std::int64_t cpu_samples = 0;
+  // What reading the clock twice adds by itself, taken off each sample.
+  double clock_cost = 0;
+  for (int i = 0; i < 1000; ++i) clock_cost -= thread_cpu_seconds() - thread_cpu_seconds();
+  clock_cost /= 1000;
   std::chrono::steady_clock::duration slowest{};  // the longest single document of the second half
+  // Over the second half: the thread's time in the kernel (preparing a text makes no system calls, so it
+  // is the decisions': the group commits' writes, page faults) and the bytes it wrote.
+  double system_at_half = 0;
+  std::int64_t written_at_half = 0;
   for (std::int64_t i = 0; i < state.range(0); ++i) {
+    if (i == state.range(0) / 2) {
+      system_at_half = thread_system_seconds();
+      written_at_half = process_io("wchar:");
+    }
     ahead.advance();
     const vnawire::testing::StreamItem& item = ahead.item;
     const Prepared& doc = ahead.doc;
     NearRequest near{&doc.signature, &options, now, window};
+    // The thread's CPU clock is a system call (0.8 µs on this machine, most of it in the kernel): read
+    // around one document in kCpuSample of the second half, outside the wall-clock interval, so that it
+    // inflates neither the times nor the kernel's share.
+    const bool cpu_sampled = i >= state.range(0) / 2 && i % kCpuSample == 0;
+    const double cpu_started = cpu_sampled ? thread_cpu_seconds() : 0;
     const auto started = std::chrono::steady_clock::now();
-    const double cpu_started = thread_cpu_seconds();
     const Checked checked = store.check_and_record(doc.id, doc.text_fingerprint, "", &near);
     const auto took = std::chrono::steady_clock::now() - started;
+    if (cpu_sampled) {
+      second_half_cpu += thread_cpu_seconds() - cpu_started - clock_cost;
+      ++cpu_samples;
+    }
     fill_index += took;
     if (i >= state.range(0) / 2) {
       second_half += took;
       slowest = std::max(slowest, took);
-      second_half_cpu += thread_cpu_seconds() - cpu_started;
     }
     if (item.expected == "near_duplicate") {
       original_of[item.id] = item.of;
@@ -215,7 +248,11 @@ void BM_DedupeLookupInsert(benchmark::State& state) {
   // A table growing, a commit or a snapshot must not hold one document up: the worst of N/2 -> N.
   state.counters["half_to_n_max_us"] = std::chrono::duration<double, std::micro>(slowest).count();
   state.counters["half_to_n_cpu_us_per_doc"] =
-      second_half_cpu * 1e6 / static_cast<double>(state.range(0) - state.range(0) / 2);
+      cpu_samples > 0 ? second_half_cpu * 1e6 / static_cast<double>(cpu_samples) : 0.0;
+  state.counters["half_to_n_system_us_per_doc"] =
+      (thread_system_seconds() - system_at_half) * 1e6 / static_cast<double>(state.range(0) - state.range(0) / 2);
+  state.counters["half_to_n_written_bytes_per_doc"] = static_cast<double>(process_io("wchar:") - written_at_half) /
+                                                      static_cast<double>(state.range(0) - state.range(0) / 2);
   // What the timed documents cost beyond CPU: log records read, page faults (major: read from disk), and
   // bytes the kernel read from the disk for this process.
   const std::uint64_t reads_before = store.log_reads();

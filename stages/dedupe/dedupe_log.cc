@@ -30,10 +30,23 @@ MDB_val next_key() {
   return MDB_val{kNext.size(), const_cast<char*>(kNext.data())};
 }
 
+// How a record's signature is stored (Header::signature).
+enum SignatureFormat : std::uint8_t {
+  kNoSignature = 0,
+  kWideBands = 1,    // band keys as 64-bit values: what stores written before 4 December 2026 hold
+  kNarrowBands = 2,  // band keys as the 32-bit tags the band table keeps: 128 bytes less per record
+};
+
+// The band table keeps a band key's low 32 bits and finds its home from them (dedupe_band_table.h), so
+// they are all a record's keys are read back for (indexing it again, removing it): the rest is never
+// written, and the log grows by that much less per document (its bytes are what the kernel copies on each
+// group commit, the cost that grows at 10^7 stored: docs/dedupe.md).
+std::uint32_t narrow_band(std::uint64_t key) { return static_cast<std::uint32_t>(key); }
+
 struct Header {
   std::int64_t time;
   std::uint64_t simhash;
-  std::uint8_t kind, has_signature, text_bytes, url_bytes;
+  std::uint8_t kind, signature, text_bytes, url_bytes;
   std::uint32_t id_bytes;
   std::uint32_t shingles, numbers, key_numbers, band_keys;
 };
@@ -44,9 +57,8 @@ std::size_t encoded_size(const Record& record) {
   std::size_t size = sizeof(Header) + record.text_fingerprint.size() + record.url_fingerprint.size() + record.id.size();
   if (record.signature) {
     const NearSignature& signature = *record.signature;
-    size +=
-        signature.shingles.size() * sizeof(std::uint32_t) +
-        (signature.numbers.size() + signature.key_numbers.size() + signature.band_keys.size()) * sizeof(std::uint64_t);
+    size += (signature.shingles.size() + signature.band_keys.size()) * sizeof(std::uint32_t) +
+            (signature.numbers.size() + signature.key_numbers.size()) * sizeof(std::uint64_t);
   }
   return size;
 }
@@ -57,7 +69,7 @@ void encode_into(const Record& record, char* out) {
   const Header header{record.time,
                       signature.simhash,
                       static_cast<std::uint8_t>(record.kind),
-                      static_cast<std::uint8_t>(record.signature ? 1 : 0),
+                      record.signature ? kNarrowBands : kNoSignature,
                       static_cast<std::uint8_t>(record.text_fingerprint.size()),
                       static_cast<std::uint8_t>(record.url_fingerprint.size()),
                       static_cast<std::uint32_t>(record.id.size()),
@@ -74,8 +86,12 @@ void encode_into(const Record& record, char* out) {
   put(record.url_fingerprint.data(), record.url_fingerprint.size());
   put(record.id.data(), record.id.size());
   put(signature.shingles.data(), signature.shingles.size() * sizeof(std::uint32_t));
-  for (const auto* values : {&signature.numbers, &signature.key_numbers, &signature.band_keys}) {
+  for (const auto* values : {&signature.numbers, &signature.key_numbers}) {
     put(values->data(), values->size() * sizeof(std::uint64_t));
+  }
+  for (const std::uint64_t key : signature.band_keys) {
+    const std::uint32_t tag = narrow_band(key);
+    put(&tag, sizeof tag);
   }
 }
 
@@ -90,10 +106,11 @@ bool decode_record_into(std::string_view bytes, Record& record) {
   if (bytes.size() < sizeof header) return false;
   std::memcpy(&header, bytes.data(), sizeof header);
   const std::size_t strings = std::size_t{header.text_bytes} + header.url_bytes + header.id_bytes;
-  const std::size_t arrays =
-      header.shingles * sizeof(std::uint32_t) +
-      (std::size_t{header.numbers} + header.key_numbers + header.band_keys) * sizeof(std::uint64_t);
-  if (header.kind > 1 || bytes.size() != sizeof header + strings + arrays) return false;
+  if (header.kind > 1 || header.signature > kNarrowBands) return false;
+  const std::size_t band_bytes = header.signature == kWideBands ? sizeof(std::uint64_t) : sizeof(std::uint32_t);
+  const std::size_t arrays = header.shingles * sizeof(std::uint32_t) + header.band_keys * band_bytes +
+                             (std::size_t{header.numbers} + header.key_numbers) * sizeof(std::uint64_t);
+  if (bytes.size() != sizeof header + strings + arrays) return false;
   // Valid: from here on every field is written, each into the storage it already has.
   record.time = header.time;
   record.kind = static_cast<RecordKind>(header.kind);
@@ -105,7 +122,7 @@ bool decode_record_into(std::string_view bytes, Record& record) {
   take(record.text_fingerprint, header.text_bytes);
   take(record.url_fingerprint, header.url_bytes);
   take(record.id, header.id_bytes);
-  if (header.has_signature == 0) {
+  if (header.signature == kNoSignature) {
     record.signature.reset();
     return true;
   }
@@ -123,7 +140,17 @@ bool decode_record_into(std::string_view bytes, Record& record) {
   copy(signature.shingles, header.shingles);
   copy(signature.numbers, header.numbers);
   copy(signature.key_numbers, header.key_numbers);
-  copy(signature.band_keys, header.band_keys);
+  if (header.signature == kWideBands) {
+    copy(signature.band_keys, header.band_keys);
+  } else {
+    signature.band_keys.resize(header.band_keys);
+    for (std::uint64_t& key : signature.band_keys) {
+      std::uint32_t tag = 0;
+      std::memcpy(&tag, bytes.data() + at, sizeof tag);
+      key = tag;
+      at += sizeof tag;
+    }
+  }
   return true;
 }
 

@@ -55,6 +55,33 @@ TEST(DedupeLog, ARecordDecodedIntoAUsedOneIsExactlyTheNewRecord) {
   }
 }
 
+TEST(DedupeLog, BandKeysAreKeptAsTheTagsTheBandTableUses) {
+  Record record = record_with("tags", 30, true);
+  record.signature->band_keys = {0x1234'5678'9abc'def0ULL, 0xffff'ffff'0000'0001ULL, 7};
+  const std::string bytes = encode_record(record);
+  EXPECT_EQ(bytes.size(), encode_record(record_with("tags", 30, false)).size() + 30 * 4 + 2 * 8 + 3 * 8 + 3 * 4);
+  const std::optional<Record> read = decode_record(bytes);
+  ASSERT_TRUE(read.has_value());
+  EXPECT_EQ(read->signature->band_keys, (std::vector<std::uint64_t>{0x9abc'def0ULL, 0x0000'0001ULL, 7}));
+  EXPECT_EQ(read->signature->shingles, record.signature->shingles);
+}
+
+TEST(DedupeLog, RecordsWrittenWithWideBandKeysStillDecode) {
+  // The format before narrow tags: the signature byte (after the time, the SimHash and the kind) was 1
+  // and each band key took 8 bytes, at the end of the record.
+  Record record = record_with("wide", 12, true);
+  record.signature->band_keys = {0x1111'2222'3333'4444ULL, 0x5555'6666'7777'8888ULL};
+  std::string bytes = encode_record(record);
+  bytes.resize(bytes.size() - 2 * sizeof(std::uint32_t));
+  for (const std::uint64_t key : record.signature->band_keys) bytes.append(reinterpret_cast<const char*>(&key), 8);
+  bytes[17] = 1;
+  const std::optional<Record> read = decode_record(bytes);
+  ASSERT_TRUE(read.has_value());
+  expect_same(*read, record);
+  bytes[17] = 3;  // no such format
+  EXPECT_FALSE(decode_record(bytes).has_value());
+}
+
 TEST(DedupeLog, BytesThatAreNotARecordLeaveTheRecordAsItWas) {
   const Record original = record_with("kept", 40, true);
   Record record = original;
