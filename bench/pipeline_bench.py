@@ -16,7 +16,9 @@ every one. It reports:
   an upper bound of fetch -> sink;
 - peak RSS (VmHWM) and CPU (utime + stime, from the drop of the files to the last commit) of every
   stage process, read from /proc; CPU per document is their sum over the documents (the daemon's own CPU,
-  supervision and metrics, is left out).
+  supervision and metrics, is left out);
+- per stage, the sleeps (voluntary context switches, all threads) and preemptions per document over the
+  same span: each sleep is a wake-up some other thread pays for (vnawire_machine_probe measures one).
 With --filters, the same documents go instead through `vnawire dedupe`, `vnawire langid` and `vnawire extract`
 as JSON Lines filters, one after the other in single processes: each stage's own work plus one JSON parse and
 dump per record, with no transport, acknowledgements or supervision (CPU per document, the start-up cost of
@@ -145,6 +147,20 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
+def context_switches(pid):
+    """Voluntary and involuntary switches of every thread of `pid` (its ZeroMQ I/O threads too): each
+    voluntary one is a sleep that something must wake, the pipeline's costliest step on a virtual machine."""
+    voluntary = involuntary = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            status = open(f"/proc/{pid}/task/{task}/status").read()
+        except OSError:  # the thread ended
+            continue
+        voluntary += int(re.search(r"^voluntary_ctxt_switches:\s+(\d+)", status, re.M).group(1))
+        involuntary += int(re.search(r"^nonvoluntary_ctxt_switches:\s+(\d+)", status, re.M).group(1))
+    return voluntary, involuntary
+
+
 def peak_rss_mb(pid):
     match = re.search(r"^VmHWM:\s+(\d+) kB", open(f"/proc/{pid}/status").read(), re.M)
     return int(match.group(1)) / 1024 if match else 0.0
@@ -218,6 +234,7 @@ stages:
         shutil.rmtree(os.path.join(inbox, "warm-up"))
         stages = stage_processes(daemon.pid)
         cpu_before = {pid: cpu_seconds(pid) for pid in stages}
+        switches_before = {pid: context_switches(pid) for pid in stages}
         log(f"{args.docs} {args.kind} documents, extract x{args.replicas}, "
             + (f"offered at {args.rate:g}/s" if args.rate else "all at once"))
 
@@ -269,9 +286,13 @@ stages:
         per_stage = {}
         for pid, name in stages.items():
             stage = name.split("#")[0]
-            entry = per_stage.setdefault(stage, {"processes": 0, "cpu_s": 0.0, "peak_rss_mb": 0.0})
+            entry = per_stage.setdefault(stage, {"processes": 0, "cpu_s": 0.0, "peak_rss_mb": 0.0,
+                                                 "sleeps_per_doc": 0.0, "preempted_per_doc": 0.0})
             entry["processes"] += 1
             entry["cpu_s"] += cpu_seconds(pid) - cpu_before[pid]
+            voluntary, involuntary = context_switches(pid)
+            entry["sleeps_per_doc"] += (voluntary - switches_before[pid][0]) / args.docs
+            entry["preempted_per_doc"] += (involuntary - switches_before[pid][1]) / args.docs
             entry["peak_rss_mb"] = max(entry["peak_rss_mb"], peak_rss_mb(pid))
         latencies = sorted((visible[n] - dropped[n]) * 1000 for n in names)
         cpu_total = sum(e["cpu_s"] for e in per_stage.values())
@@ -335,12 +356,36 @@ def run_filters(args):
         if stage == "dedupe":
             shutil.rmtree(os.path.join(work, "dedupe-state"), ignore_errors=True)
         startup = filter_cpu(binary, argv, one, os.path.join(work, "startup.jsonl"))
-        result["stages"][stage] = {"cpu_ms_per_doc": max(0.0, seconds - startup) * 1000 / args.docs}
+        result["stages"][stage] = {"cpu_ms_per_doc": max(0.0, seconds - startup) * 1000 / args.docs,
+                                   "startup_s": startup}
         if os.access(limit_tool, os.X_OK):
             # The JSON this stage does per document: parsing what it reads, dumping what it writes.
             codec = subprocess.run([limit_tool, "--codec", source, target], check=True, capture_output=True, text=True)
             result["stages"][stage]["codec_us"] = float(codec.stdout.split()[0])
         source = target
+    # The same three filters at once, as a shell pipeline (dedupe | langid | extract): the stages' own work
+    # with their processes sharing the two cores and their caches as in the pipeline, and a pipe's copy for
+    # transport. What the pipeline costs beyond this is its transport, acknowledgements and supervision.
+    log(f"filters dedupe | langid | extract at once on {args.docs} {args.kind} records")
+    shutil.rmtree(os.path.join(work, "dedupe-state"), ignore_errors=True)
+    processes, upstream = [], open(first, "rb")
+    for stage in ("dedupe", "langid", "extract"):
+        argv = [stage] + (["--state-dir", os.path.join(work, "dedupe-state")] if stage == "dedupe" else [])
+        out = open(os.path.join(work, "concurrent.jsonl"), "wb") if stage == "extract" else subprocess.PIPE
+        process = subprocess.Popen([binary] + argv, stdin=upstream, stdout=out, stderr=subprocess.DEVNULL)
+        upstream.close()
+        upstream = process.stdout if stage != "extract" else None
+        processes.append((stage, process))
+    concurrent = {}
+    for stage, process in processes:
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            sys.exit(f"filter {stage} exited {process.returncode}")
+        startup = result["stages"][stage]["startup_s"]
+        concurrent[stage] = max(0.0, usage.ru_utime + usage.ru_stime - startup) * 1000 / args.docs
+    for stage, ms in concurrent.items():
+        result["stages"][stage]["concurrent_cpu_ms_per_doc"] = ms
     if os.access(limit_tool, os.X_OK):
         words = subprocess.run([limit_tool, source], check=True, capture_output=True, text=True).stdout.split()
         result["limit"] = {"docs_per_s": float(words[3]), "round_trip_us": float(words[4]),
@@ -367,7 +412,8 @@ def main():
     if args.filters:
         for stage, e in result["stages"].items():
             codec = f" (its JSON {e['codec_us']:.1f} us)" if "codec_us" in e else ""
-            print(f"{stage} filter: {e['cpu_ms_per_doc']:.3f} ms CPU/doc{codec}")
+            print(f"{stage} filter: {e['cpu_ms_per_doc']:.3f} ms CPU/doc{codec}, "
+                  f"{e['concurrent_cpu_ms_per_doc']:.3f} with the three at once")
         if "limit" in result:
             print(f"limit: {result['limit']['docs_per_s']:.0f} records/s read and parsed, JSON round trip "
                   f"{result['limit']['round_trip_us']:.1f} us ({result['limit']['record_bytes']:.0f} B/record)")
@@ -378,7 +424,8 @@ def main():
     print(f"latency drop -> SQLite: p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms, max {lat['max']:.1f} ms")
     print(f"CPU of the stage processes: {result['cpu_ms_per_doc']:.3f} ms/doc")
     for stage, e in result["stages"].items():
-        print(f"  {stage}: {e['processes']} process(es), CPU {e['cpu_s']:.2f} s, peak RSS {e['peak_rss_mb']:.1f} MB")
+        print(f"  {stage}: {e['processes']} process(es), CPU {e['cpu_s']:.2f} s, peak RSS {e['peak_rss_mb']:.1f} MB, "
+              f"{e['sleeps_per_doc']:.2f} sleeps and {e['preempted_per_doc']:.2f} preemptions per document")
 
 
 if __name__ == "__main__":
