@@ -8,6 +8,7 @@
 //   --large       random reads over 4 GB and 12 GB too (needs 13 GB of free memory)
 //   --write-gb N  grows a file by N GB (default 2) under $VNAWIRE_BENCH_DIR or /tmp, then removes it
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -27,6 +28,7 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
+__extension__ typedef unsigned __int128 Wide;  // GCC's and Clang's, for a 64 x 64 -> 128 bit product
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
@@ -55,28 +57,62 @@ void system_calls() {
   std::printf("thread CPU clock read            %8.3f us\n", seconds_since(start) * 1e6 / kCalls);
 }
 
-// Two processes passing a byte back and forth over pipes: each round trip is two wake-ups of a sleeping
-// process, what every message between two pipeline stages costs at least once when their queues are short.
-void wake_ups() {
+double cpu_seconds(const rusage& usage) {
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6;
+}
+
+bool pin_to(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return ::sched_setaffinity(0, sizeof set, &set) == 0;
+}
+
+// Two processes passing a byte back and forth over pipes, pinned to cores `parent_cpu` and `child_cpu`:
+// each round trip is two wake-ups of a sleeping process, what a message between two pipeline stages costs
+// when the receiver waits for it. Prints the wall time and the CPU both processes spent per round trip.
+void wake_ups(int parent_cpu, int child_cpu, const char* label) {
   int there[2], back[2];
-  if (::pipe(there) != 0 || ::pipe(back) != 0) return;
+  if (::pipe(there) != 0) return;
+  if (::pipe(back) != 0) {
+    ::close(there[0]);
+    ::close(there[1]);
+    return;
+  }
   constexpr int kRounds = 20'000;
+  cpu_set_t before;
+  ::sched_getaffinity(0, sizeof before, &before);
   const pid_t child = ::fork();
   if (child == 0) {
+    pin_to(child_cpu);
     char byte = 0;
     for (int i = 0; i < kRounds; ++i) {
       if (::read(there[0], &byte, 1) != 1 || ::write(back[1], &byte, 1) != 1) break;
     }
     ::_exit(0);
   }
-  char byte = 'x';
-  const auto start = Clock::now();
-  for (int i = 0; i < kRounds; ++i) {
-    if (::write(there[1], &byte, 1) != 1 || ::read(back[0], &byte, 1) != 1) break;
+  if (child > 0) {
+    const bool pinned = pin_to(parent_cpu);
+    rusage own_start{};
+    ::getrusage(RUSAGE_SELF, &own_start);
+    char byte = 'x';
+    const auto start = Clock::now();
+    for (int i = 0; i < kRounds; ++i) {
+      if (::write(there[1], &byte, 1) != 1 || ::read(back[0], &byte, 1) != 1) break;
+    }
+    const double wall = seconds_since(start);
+    rusage own_end{}, theirs{};
+    ::getrusage(RUSAGE_SELF, &own_end);
+    int status = 0;
+    ::wait4(child, &status, 0, &theirs);
+    std::printf("wake-up round trip, %-13s%8.3f us (CPU of both %.3f us)%s\n", label, wall * 1e6 / kRounds,
+                (cpu_seconds(own_end) - cpu_seconds(own_start) + cpu_seconds(theirs)) * 1e6 / kRounds,
+                pinned ? "" : " (not pinned)");
+    ::sched_setaffinity(0, sizeof before, &before);
+  } else {
+    std::perror("vnawire_machine_probe: fork");
   }
-  std::printf("process wake-up round trip       %8.3f us\n", seconds_since(start) * 1e6 / kRounds);
-  int status = 0;
-  ::waitpid(child, &status, 0);
   for (const int fd : {there[0], there[1], back[0], back[1]}) ::close(fd);
 }
 
@@ -85,6 +121,7 @@ void page_faults() {
   constexpr std::size_t kBytes = std::size_t{256} << 20;
   void* memory = ::mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (memory == MAP_FAILED) return;
+  (void)::madvise(memory, kBytes, MADV_NOHUGEPAGE);  // 4 KB pages even where huge pages are always on
   auto* bytes = static_cast<volatile char*>(memory);
   const auto start = Clock::now();
   for (std::size_t at = 0; at < kBytes; at += 4096) bytes[at] = 1;
@@ -103,12 +140,18 @@ void random_reads(std::size_t megabytes) {
   }
   (void)::madvise(memory, bytes, MADV_HUGEPAGE);
   auto* slots = static_cast<std::uint64_t*>(memory);
-  const std::uint64_t mask = bytes / sizeof(std::uint64_t) - 1;
-  for (std::uint64_t i = 0; i <= mask; ++i) slots[i] = i;
+  const std::uint64_t count = bytes / sizeof(std::uint64_t);
+  for (std::uint64_t i = 0; i < count; ++i) slots[i] = i;
   constexpr int kReads = 2'000'000;
   std::uint64_t x = 1;
   const auto start = Clock::now();
-  for (int i = 0; i < kReads; ++i) x = slots[mix(x + static_cast<std::uint64_t>(i)) & mask];  // each waits for the last
+  for (int i = 0; i < kReads; ++i) {
+    // A slot anywhere in the region (multiply-shift: sizes need not be powers of two); each read waits for
+    // the one before.
+    const auto slot =
+        static_cast<std::uint64_t>((static_cast<Wide>(mix(x + static_cast<std::uint64_t>(i))) * count) >> 64);
+    x = slots[slot];
+  }
   std::printf("random read over %6zu MB        %8.1f ns\n", megabytes, seconds_since(start) * 1e9 / kReads);
   asm volatile("" : : "r"(x));  // the reads' result is used: the loop stays
   ::munmap(memory, bytes);
@@ -163,7 +206,8 @@ int main(int argc, char** argv) {
     }
   }
   system_calls();
-  wake_ups();
+  wake_ups(0, 0, "one core");
+  if (::sysconf(_SC_NPROCESSORS_ONLN) > 1) wake_ups(0, 1, "two cores");
   page_faults();
   for (std::size_t megabytes : {std::size_t{32}, std::size_t{512}}) random_reads(megabytes);
   if (large) {

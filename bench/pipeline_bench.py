@@ -18,7 +18,7 @@ every one. It reports:
   stage process, read from /proc; CPU per document is their sum over the documents (the daemon's own CPU,
   supervision and metrics, is left out);
 - per stage, the sleeps (voluntary context switches, all threads) and preemptions per document over the
-  same span: each sleep is a wake-up some other thread pays for (vnawire_machine_probe measures one).
+  same span: each sleep ends in a wake-up, by another thread or a timer (vnawire_machine_probe measures one).
 With --filters, the same documents go instead through `vnawire dedupe`, `vnawire langid` and `vnawire extract`
 as JSON Lines filters, one after the other in single processes: each stage's own work plus one JSON parse and
 dump per record, with no transport, acknowledgements or supervision (CPU per document, the start-up cost of
@@ -148,10 +148,15 @@ def cpu_seconds(pid):
 
 
 def context_switches(pid):
-    """Voluntary and involuntary switches of every thread of `pid` (its ZeroMQ I/O threads too): each
-    voluntary one is a sleep that something must wake, the pipeline's costliest step on a virtual machine."""
+    """Voluntary and involuntary switches of every live thread of `pid` (its ZeroMQ I/O threads too): each
+    voluntary one is a sleep that something wakes (another thread, or a timer). A thread that ends takes
+    its counts with it; the differences are taken no lower than 0."""
     voluntary = involuntary = 0
-    for task in os.listdir(f"/proc/{pid}/task"):
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:  # the process ended (a replica restarted): it counts nothing
+        return voluntary, involuntary
+    for task in tasks:
         try:
             status = open(f"/proc/{pid}/task/{task}/status").read()
         except OSError:  # the thread ended
@@ -291,8 +296,8 @@ stages:
             entry["processes"] += 1
             entry["cpu_s"] += cpu_seconds(pid) - cpu_before[pid]
             voluntary, involuntary = context_switches(pid)
-            entry["sleeps_per_doc"] += (voluntary - switches_before[pid][0]) / args.docs
-            entry["preempted_per_doc"] += (involuntary - switches_before[pid][1]) / args.docs
+            entry["sleeps_per_doc"] += max(0, voluntary - switches_before[pid][0]) / args.docs
+            entry["preempted_per_doc"] += max(0, involuntary - switches_before[pid][1]) / args.docs
             entry["peak_rss_mb"] = max(entry["peak_rss_mb"], peak_rss_mb(pid))
         latencies = sorted((visible[n] - dropped[n]) * 1000 for n in names)
         cpu_total = sum(e["cpu_s"] for e in per_stage.values())
@@ -374,6 +379,8 @@ def run_filters(args):
         out = open(os.path.join(work, "concurrent.jsonl"), "wb") if stage == "extract" else subprocess.PIPE
         process = subprocess.Popen([binary] + argv, stdin=upstream, stdout=out, stderr=subprocess.DEVNULL)
         upstream.close()
+        if out is not subprocess.PIPE:
+            out.close()  # the child has its own copy
         upstream = process.stdout if stage != "extract" else None
         processes.append((stage, process))
     concurrent = {}

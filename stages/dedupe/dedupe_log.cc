@@ -166,6 +166,19 @@ int open_log(MDB_txn* txn, LogTables& tables) {
   return rc;
 }
 
+int check_log_format(MDB_txn* txn, const LogTables& tables, std::uint32_t& format) {
+  static const std::string kFormatKey = "format";
+  MDB_val key{kFormatKey.size(), const_cast<char*>(kFormatKey.data())}, found{};
+  format = 1;
+  int rc = mdb_get(txn, tables.meta, &key, &found);
+  if (rc == 0 && found.mv_size == sizeof format) std::memcpy(&format, found.mv_data, sizeof format);
+  if (rc != 0 && rc != MDB_NOTFOUND) return rc;
+  if (format >= kLogFormat) return 0;
+  std::uint32_t current = kLogFormat;
+  MDB_val value{sizeof current, &current};
+  return mdb_put(txn, tables.meta, &key, &value, 0);
+}
+
 // The last record's number + 1; "next" in the meta table only keeps the count when expiry has emptied
 // the log (it is written at each expiry), so that an append writes nothing but its record.
 int next_number(MDB_txn* txn, const LogTables& tables, std::uint64_t& next) {

@@ -42,6 +42,15 @@ struct LogTables {
 };
 
 int open_log(MDB_txn* txn, LogTables& tables);
+
+// The log's format, "format" in the meta table (absent in logs written before 4 December 2026, which are
+// format 1). 2: records keep their band keys as 32-bit tags; the format 1 records a log still holds stay
+// readable. Binaries from before format 2 do not look at it: they would skip format 2 records as
+// unreadable, so a store must not go back to them (docs/dedupe.md).
+inline constexpr std::uint32_t kLogFormat = 2;
+// In a write transaction: `format` receives the log's format, and a log of an older one is marked as
+// kLogFormat from now on (it gets records of that format). A newer one is left as it is: the caller refuses it.
+int check_log_format(MDB_txn* txn, const LogTables& tables, std::uint32_t& format);
 // Appends `record` as `number`, which must be next_number()'s answer in this transaction.
 int append_record(MDB_txn* txn, const LogTables& tables, const Record& record, std::uint64_t number);
 // MDB_NOTFOUND when the number is not in the log (expired, or never committed); EINVAL when unreadable.

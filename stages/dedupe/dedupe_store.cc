@@ -225,6 +225,15 @@ runtime::Status FingerprintStore::open_environment() {
   MDB_stat stat{};
   if (mdb_env_stat(env_, &stat) == 0) page_size_ = stat.ms_psize;
   int rc = open_log(txn, log_);
+  std::uint32_t format = 0;
+  if (rc == 0) rc = check_log_format(txn, log_, format);
+  if (rc == 0 && format > kLogFormat) {
+    mdb_txn_abort(txn);
+    return runtime::Status::error(
+        "the fingerprint store " + directory.string() + " was written by a newer vnawire (log format " +
+        std::to_string(format) + "; this one reads up to " + std::to_string(kLogFormat) +
+        "): run that version, or move the store away (dedupe then starts with an empty memory)");
+  }
   if (rc == 0)
     rc = mdb_txn_commit(txn);
   else

@@ -183,4 +183,15 @@ std::vector<Word> words_of_tokens(const std::vector<Token>& tokens) {
   return words;
 }
 
+bool honorific(std::string_view f) {
+  return f == "m" || f == "mme" || f == "mr" || f == "mrs" || f == "ms" || f == "mlle" || f == "dr" || f == "ong" ||
+         f == "ba";
+}
+
+bool sentence_end(std::span<const Token> tokens, std::size_t i) {
+  const Token& t = tokens[i];
+  if (t.word || (t.text != "." && t.text != "!" && t.text != "?")) return false;
+  return !(t.text == "." && i > 0 && tokens[i - 1].word && honorific(tokens[i - 1].fold));
+}
+
 }  // namespace vnawire::extract::entities

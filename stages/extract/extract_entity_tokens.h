@@ -63,6 +63,14 @@ struct Unit {
   std::vector<Word> words;  // words_of_tokens(tokens), for the quote and event rules
 };
 
+// An index that points at nothing (no token, no word, no person).
+inline constexpr std::size_t kNoIndex = static_cast<std::size_t>(-1);
+
+// A folded honorific: "m", "mme", "mr", "mrs", "ms", "mlle", "dr", and Vietnamese "ong", "ba".
+bool honorific(std::string_view folded);
+// Token i ends a sentence: ".", "!" or "?", but not the dot of an honorific ("M. Nguyen").
+bool sentence_end(std::span<const Token> tokens, std::size_t i);
+
 // "de", "du", "des", "d'", "of": words that join the parts of a name ("ministère des Affaires étrangères").
 bool is_connector(const Token& t);
 // Closed-class French and English words (articles, prepositions, pronouns, auxiliaries) in folded form.

@@ -17,12 +17,13 @@
 namespace vnawire::extract {
 namespace {
 
+using entities::honorific;
+using entities::kNoIndex;
+using entities::sentence_end;
 using entities::split_words;
 using entities::Token;
 using entities::Word;
 using Phrase = std::vector<std::string>;
-
-constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 
 // Trigger phrases in folded words, French, English and Vietnamese.
 const std::vector<Phrase>& visit_phrases() {
@@ -114,17 +115,6 @@ struct Trigger {
   std::size_t word = 0;  // first word of the phrase
 };
 
-bool honorific(std::string_view f) {
-  return f == "m" || f == "mme" || f == "mr" || f == "mrs" || f == "ms" || f == "mlle" || f == "dr" || f == "ong" ||
-         f == "ba";
-}
-
-bool sentence_end(std::span<const Token> tokens, std::size_t i) {
-  const Token& t = tokens[i];
-  if (t.word || (t.text != "." && t.text != "!" && t.text != "?")) return false;
-  return !(t.text == "." && i > 0 && tokens[i - 1].word && honorific(tokens[i - 1].fold));
-}
-
 // Named forms (folded words) to find in the text, longest first, each with its index.
 using Forms = std::vector<std::pair<std::vector<std::string>, std::size_t>>;
 
@@ -145,12 +135,12 @@ Forms forms_of(const std::vector<Named>& named) {
   return forms;
 }
 
-struct Mention {
+struct NameMention {
   std::size_t word = 0, index = 0;
 };
 
-std::vector<Mention> find_mentions(const Sentence& s, const Forms& forms) {
-  std::vector<Mention> found;
+std::vector<NameMention> find_mentions(const Sentence& s, const Forms& forms) {
+  std::vector<NameMention> found;
   for (std::size_t w = s.from; w < s.to;) {
     std::size_t matched = 0;
     for (const auto& [words, index] : forms) {
@@ -316,14 +306,14 @@ class EventFinder {
 
  private:
   void read(const Sentence& s) {
-    const std::vector<Mention> people = find_mentions(s, persons_);
+    const std::vector<NameMention> people = find_mentions(s, persons_);
     const std::vector<Trigger> triggers = find_triggers(s);
-    if (protagonist_ == kNone && !people.empty()) protagonist_ = people.front().index;
+    if (protagonist_ == kNoIndex && !people.empty()) protagonist_ = people.front().index;
     for (std::size_t t = 0; t < triggers.size(); ++t) {
       const Trigger& trigger = triggers[t];
       const std::size_t next = t + 1 < triggers.size() ? triggers[t + 1].word : s.to;
       std::vector<std::size_t> before, after;
-      for (const Mention& m : people) {
+      for (const NameMention& m : people) {
         if (m.word < trigger.word)
           before.push_back(m.index);
         else if (m.word < next)
@@ -334,7 +324,7 @@ class EventFinder {
         std::size_t subject = !before.empty() ? before.front() : protagonist_;
         std::vector<std::size_t> others = after;
         if (others.empty() && before.size() > 1) others.assign(before.begin() + 1, before.end());
-        if (subject == kNone) continue;
+        if (subject == kNoIndex) continue;
         for (std::size_t other : others) {
           if (other != subject) add(s, trigger, {subject, other});
         }
@@ -348,7 +338,7 @@ class EventFinder {
       } else {
         std::vector<std::size_t> who = before;
         who.insert(who.end(), after.begin(), after.end());
-        if (who.empty() && trigger.type == "conference" && protagonist_ != kNone) who.push_back(protagonist_);
+        if (who.empty() && trigger.type == "conference" && protagonist_ != kNoIndex) who.push_back(protagonist_);
         if (who.empty()) continue;
         add(s, trigger, who);
       }
@@ -365,7 +355,7 @@ class EventFinder {
     }
     e.cameo = cameo_of(e.type);
     // The place: one named after the trigger, else the dateline's.
-    for (const Mention& m : find_mentions(s, places_)) {
+    for (const NameMention& m : find_mentions(s, places_)) {
       if (m.word > trigger.word) {
         e.place = entities_.places[m.index].name;
         break;
@@ -409,7 +399,7 @@ class EventFinder {
   const ArticleTokens& tokens_;
   const Entities& entities_;
   Forms persons_, places_;
-  std::size_t protagonist_ = kNone;  // who a sentence without a named subject speaks of ("Elle a rencontré")
+  std::size_t protagonist_ = kNoIndex;  // who a sentence without a named subject speaks of ("Elle a rencontré")
   std::vector<Event> events_;
 };
 

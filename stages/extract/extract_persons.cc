@@ -45,7 +45,6 @@ bool vietnamese_syllable(const std::string& w) {
 
 namespace {
 
-constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 constexpr std::size_t kRoleWindow = 30;
 
 struct RoleFound {
@@ -254,11 +253,11 @@ class PersonFinder {
     return verbs.count(t.fold) != 0;
   }
 
-  // The head at or before `limit` (exclusive) that reaches `limit` with no stop between; kNone if none.
+  // The head at or before `limit` (exclusive) that reaches `limit` with no stop between; kNoIndex if none.
   std::size_t head_before(const std::vector<Token>& toks, std::size_t limit) const {
     const std::size_t floor = limit > kRoleWindow ? limit - kRoleWindow : 0;
     for (std::size_t p = limit; p-- > floor;) {
-      if (stops_role(toks[p])) return kNone;
+      if (stops_role(toks[p])) return kNoIndex;
       if (role_entry_at(toks, p) == 0) continue;
       std::size_t h = p;
       for (std::size_t q = p > g_.max_role_words() ? p - g_.max_role_words() : 0; q < p; ++q) {
@@ -269,10 +268,10 @@ class PersonFinder {
       }
       return h;
     }
-    return kNone;
+    return kNoIndex;
   }
 
-  RoleFound make_role(std::size_t u, std::size_t h, std::size_t end, std::size_t start = kNone) const {
+  RoleFound make_role(std::size_t u, std::size_t h, std::size_t end, std::size_t start = kNoIndex) const {
     const auto& toks = units_[u].tokens;
     RoleKind kind = RoleKind::kRole;
     const std::size_t len = role_entry_at(toks, h, &kind);
@@ -283,7 +282,7 @@ class PersonFinder {
     }
     RoleFound r;
     r.counterpart = kind == RoleKind::kCounterpart;
-    std::size_t skip = kNone;
+    std::size_t skip = kNoIndex;
     if (h + len < end) {
       r.adjective_country = toks[h + len].adjective;
       if (!r.adjective_country.empty()) skip = h + len;
@@ -310,14 +309,14 @@ class PersonFinder {
       if (c.empty() && q != skip) c = toks[q].adjective;
       if (r.any_adjective.empty() && q != skip && !toks[q].adjective.empty()) {
         r.any_adjective = toks[q].adjective;
-        if (skip == kNone) skip = q;  // "président du Sénat cambodgien" is the role "président du Sénat"
+        if (skip == kNoIndex) skip = q;  // "président du Sénat cambodgien" is the role "président du Sénat"
       }
       if (c != "VN") r.named_country = c;
     }
-    if (start == kNone) start = h;
+    if (start == kNoIndex) start = h;
     for (std::size_t q = start; q < h; ++q) {
       const std::string& c = toks[q].adjective;
-      if (!c.empty() && skip == kNone) {
+      if (!c.empty() && skip == kNoIndex) {
         r.adjective_country = c;
         skip = q;
       }
@@ -333,7 +332,7 @@ class PersonFinder {
     std::vector<RoleFound> found;
     while (true) {
       const std::size_t h = head_before(toks, limit);
-      if (h == kNone) break;
+      if (h == kNoIndex) break;
       // "Russian Foreign Minister": capitalised words right before an English title belong to it.
       std::size_t start = h;
       while (start > 0 && h - start < 3 && toks[start - 1].word && toks[start - 1].capital &&
@@ -363,11 +362,11 @@ class PersonFinder {
     ++k;
     while (k < toks.size()) {
       if (is_determiner_or_possessive(toks[k])) ++k;
-      const std::size_t former = k < toks.size() && is_former(toks[k]) ? k++ : kNone;  // "ancien Premier ministre"
+      const std::size_t former = k < toks.size() && is_former(toks[k]) ? k++ : kNoIndex;  // "ancien Premier ministre"
       if (k >= toks.size() || role_entry_at(toks, k) == 0) return;
       const std::size_t h = k;
       std::size_t e = h + role_entry_at(toks, h);
-      std::size_t next = kNone;
+      std::size_t next = kNoIndex;
       for (int depth = 0; e < toks.size(); ++e) {
         const Token& t = toks[e];
         if (t.text == "(") ++depth;
@@ -378,11 +377,11 @@ class PersonFinder {
           std::size_t q = e + 1;
           if (q < toks.size() && is_determiner_or_possessive(toks[q])) ++q;
           if (q < toks.size() && role_entry_at(toks, q) > 0) next = e + 1;
-          if (t.text == "," || next != kNone) break;
+          if (t.text == "," || next != kNoIndex) break;
         }
       }
       m.roles.push_back(make_role(m.unit, h, e, former));
-      if (next == kNone) return;
+      if (next == kNoIndex) return;
       k = next;
     }
   }

@@ -16,11 +16,13 @@
 namespace vnawire::extract {
 namespace {
 
+using entities::honorific;
+using entities::kNoIndex;
+using entities::sentence_end;
 using entities::split_words;
 using entities::Token;
 using entities::Word;
 
-constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 // Fewer words than this inside the marks is a quoted term, a name or a title, never speech.
 constexpr std::size_t kMinQuoteWords = 4;
 // Content words allowed between the attribution verb and the quotation marks (close_enough).
@@ -46,7 +48,6 @@ bool feminine_honorific(std::string_view f) {
   return f == "mme" || f == "mrs" || f == "ms" || f == "mlle" || f == "ba";
 }
 bool masculine_honorific(std::string_view f) { return f == "m" || f == "mr" || f == "ong"; }
-bool honorific(std::string_view f) { return feminine_honorific(f) || masculine_honorific(f) || f == "dr"; }
 
 enum class Gender { kUnknown, kMale, kFemale };
 
@@ -60,7 +61,7 @@ struct Span {
   std::size_t open = 0, close = 0;  // token indices of the marks
 };
 
-struct Mention {
+struct SpeakerMention {
   std::size_t unit = 0, token = 0, person = 0;
 };
 
@@ -77,13 +78,13 @@ bool is_mark(const Token& t, std::string_view mark) { return !t.word && t.text =
 // Top-level quotations: « » and “ ” nest, a straight quote closes the previous one.
 std::vector<Span> find_quotes(std::span<const Token> tokens) {
   std::vector<Span> spans;
-  std::size_t open = kNone;
+  std::size_t open = kNoIndex;
   std::string_view closer;
   int depth = 0;
   for (std::size_t i = 0; i < tokens.size(); ++i) {
     const Token& t = tokens[i];
     if (t.word) continue;
-    if (open == kNone) {
+    if (open == kNoIndex) {
       if (t.text == "«" || t.text == "“" || t.text == "\"") {
         open = i;
         closer = t.text == "«" ? "»" : t.text == "“" ? "”" : "\"";
@@ -94,19 +95,12 @@ std::vector<Span> find_quotes(std::span<const Token> tokens) {
     const std::string_view opener = tokens[open].text;
     if (t.text == closer && --depth == 0) {
       spans.push_back({open, i});
-      open = kNone;
+      open = kNoIndex;
     } else if (t.text == opener && closer != "\"") {
       ++depth;
     }
   }
   return spans;
-}
-
-bool sentence_end(std::span<const Token> tokens, std::size_t i) {
-  const Token& t = tokens[i];
-  if (t.word || (t.text != "." && t.text != "!" && t.text != "?")) return false;
-  // "M. Nguyen": the dot of an honorific ends nothing.
-  return !(t.text == "." && i > 0 && tokens[i - 1].word && honorific(tokens[i - 1].fold));
 }
 
 class QuoteFinder {
@@ -215,7 +209,7 @@ class QuoteFinder {
       while (next.to < unit.tokens.size() && !unit.quoted[next.to] && !sentence_end(unit.tokens, next.to)) ++next.to;
     }
     // A paragraph that opens with the quotation: the previous one may end "X a déclaré :".
-    Window previous{kNone, 0, 0};
+    Window previous{kNoIndex, 0, 0};
     if (span.open == 0 && u > 0 && !units_[u - 1].tokens.empty() && is_mark(units_[u - 1].tokens.back(), ":")) {
       const UnitView& p = units_[u - 1];
       previous = {u - 1, p.tokens.size(), p.tokens.size()};
@@ -224,9 +218,9 @@ class QuoteFinder {
     }
     const std::pair<Window, bool> windows[] = {{after, true}, {before, false}, {previous, false}, {next, true}};
     for (const auto& [w, forward] : windows) {
-      if (w.unit == kNone) continue;
+      if (w.unit == kNoIndex) continue;
       const std::size_t cue = forward ? cue_after(w) : cue_before(w);
-      if (cue == kNone) continue;
+      if (cue == kNoIndex) continue;
       Quote q;
       q.text = text;
       q.speaker = speaker(w, cue, u, span);
@@ -259,35 +253,36 @@ class QuoteFinder {
   }
 
   bool names_someone(const Window& w) const {
-    return std::any_of(mentions_.begin(), mentions_.end(),
-                       [&](const Mention& m) { return m.unit == w.unit && m.token >= w.from && m.token < w.to; });
+    return std::any_of(mentions_.begin(), mentions_.end(), [&](const SpeakerMention& m) {
+      return m.unit == w.unit && m.token >= w.from && m.token < w.to;
+    });
   }
 
-  // The attribution verb nearest after a closing mark, or kNone.
+  // The attribution verb nearest after a closing mark, or kNoIndex.
   std::size_t cue_after(const Window& w) const {
     const UnitView& unit = units_[w.unit];
     for (std::size_t i = w.from; i < w.to && i < unit.tokens.size(); ++i) {
-      if (cue_at(unit, i)) return close_enough(unit, w.from, i) ? i : kNone;
+      if (cue_at(unit, i)) return close_enough(unit, w.from, i) ? i : kNoIndex;
     }
-    return kNone;
+    return kNoIndex;
   }
 
   // The attribution verb nearest before an opening mark; "X : «" with X a person counts as one.
   std::size_t cue_before(const Window& w) const {
     const UnitView& unit = units_[w.unit];
-    if (w.to == w.from) return kNone;
+    if (w.to == w.from) return kNoIndex;
     for (std::size_t i = w.to; i-- > w.from;) {
-      if (cue_at(unit, i)) return close_enough(unit, i + 1, w.to) ? i : kNone;
+      if (cue_at(unit, i)) return close_enough(unit, i + 1, w.to) ? i : kNoIndex;
     }
     if (is_mark(unit.tokens[w.to - 1], ":") && names_someone(w)) return w.to - 1;
-    return kNone;
+    return kNoIndex;
   }
 
   std::optional<std::string> speaker(const Window& w, std::size_t cue, std::size_t quote_unit, const Span& span) const {
     // A person named in the window, the nearest to the verb.
-    const Mention* best = nullptr;
-    std::size_t best_distance = kNone;
-    for (const Mention& m : mentions_) {
+    const SpeakerMention* best = nullptr;
+    std::size_t best_distance = kNoIndex;
+    for (const SpeakerMention& m : mentions_) {
       if (m.unit != w.unit || m.token < w.from || m.token >= w.to) continue;
       const std::size_t distance = m.token > cue ? m.token - cue : cue - m.token;
       if (distance < best_distance) best = &m, best_distance = distance;
@@ -344,7 +339,7 @@ class QuoteFinder {
 
   const Entities& entities_;
   std::vector<UnitView> units_;
-  std::vector<Mention> mentions_;
+  std::vector<SpeakerMention> mentions_;
   std::vector<Gender> gender_;
 };
 

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
+#include <optional>
 
 #include "stages/dedupe/dedupe_normalize.h"
 #include "stages/dedupe/dedupe_store.h"
@@ -177,29 +179,77 @@ TEST(DedupeStage, IdsLongerThanAnLmdbKeyAreRememberedLikeAnyOther) {
   EXPECT_EQ(copy["of"], long_id);
 }
 
+// Runs `work` in a write transaction of the LMDB environment at `path`, as another binary would.
+void in_raw_store(const std::filesystem::path& path, const std::function<void(MDB_txn*)>& work) {
+  MDB_env* env = nullptr;
+  ASSERT_EQ(mdb_env_create(&env), 0);
+  mdb_env_set_maxdbs(env, 8);
+  ASSERT_EQ(mdb_env_open(env, path.c_str(), 0, 0644), 0);
+  MDB_txn* txn = nullptr;
+  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+  work(txn);
+  ASSERT_EQ(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+}
+
 TEST(DedupeStage, AStoreOfTheFirstFormatIsRefusedWithAClearMessage) {
   char pattern[] = "/tmp/vnawire-unit-XXXXXX";
   const std::filesystem::path path = ::mkdtemp(pattern);
-  {  // What the first release leaves: the text's fingerprint -> id in "texts".
-    MDB_env* env = nullptr;
-    ASSERT_EQ(mdb_env_create(&env), 0);
-    mdb_env_set_maxdbs(env, 4);
-    ASSERT_EQ(mdb_env_open(env, path.c_str(), 0, 0644), 0);
-    MDB_txn* txn = nullptr;
-    ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+  in_raw_store(path, [](MDB_txn* txn) {  // what the first release leaves: the text's fingerprint -> id in "texts"
     MDB_dbi texts = 0;
     ASSERT_EQ(mdb_dbi_open(txn, "texts", MDB_CREATE, &texts), 0);
     std::string fp = fingerprint(normalize_for_dedupe("Une dépêche.", false)), id = "old";
     MDB_val key{fp.size(), fp.data()}, value{id.size(), id.data()};
     ASSERT_EQ(mdb_put(txn, texts, &key, &value, 0), 0);
-    ASSERT_EQ(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
-  }
+  });
   FingerprintStore store;
   const runtime::Status status = store.open(path, 64 << 20);
   ASSERT_FALSE(status.ok());
   EXPECT_NE(status.message().find(path.string()), std::string::npos) << status.message();
   EXPECT_NE(status.message().find("earlier vnawire"), std::string::npos) << status.message();
+  std::filesystem::remove_all(path);
+}
+
+TEST(DedupeStage, AStoreOfANewerLogFormatIsRefusedAndAnOlderOneIsMarkedAsThisOne) {
+  char pattern[] = "/tmp/vnawire-unit-XXXXXX";
+  const std::filesystem::path path = ::mkdtemp(pattern);
+  {
+    FingerprintStore store;
+    ASSERT_TRUE(store.open(path, 64 << 20).ok());
+  }
+  const auto in_log = [&](const std::function<void(MDB_txn*, const LogTables&)>& work) {
+    in_raw_store(path, [&](MDB_txn* txn) {
+      LogTables tables;
+      ASSERT_EQ(open_log(txn, tables), 0);
+      work(txn, tables);
+    });
+  };
+  const auto set_format = [&](std::optional<std::uint32_t> format) {  // nullopt: as a log before formats
+    in_log([&](MDB_txn* txn, const LogTables& tables) {
+      std::string name = "format";
+      MDB_val key{name.size(), name.data()};
+      MDB_val value{sizeof(std::uint32_t), format ? &*format : nullptr};
+      EXPECT_EQ(format ? mdb_put(txn, tables.meta, &key, &value, 0) : mdb_del(txn, tables.meta, &key, nullptr), 0);
+    });
+  };
+  const auto format_now = [&] {
+    std::uint32_t format = 0;
+    in_log([&](MDB_txn* txn, const LogTables& tables) { EXPECT_EQ(check_log_format(txn, tables, format), 0); });
+    return format;
+  };
+  EXPECT_EQ(format_now(), kLogFormat);
+  set_format(std::nullopt);
+  {
+    FingerprintStore store;
+    ASSERT_TRUE(store.open(path, 64 << 20).ok());
+  }
+  EXPECT_EQ(format_now(), kLogFormat);
+  set_format(kLogFormat + 1);
+  FingerprintStore store;
+  const runtime::Status status = store.open(path, 64 << 20);
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("newer vnawire"), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find(path.string()), std::string::npos) << status.message();
   std::filesystem::remove_all(path);
 }
 
