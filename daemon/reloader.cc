@@ -14,9 +14,6 @@ using std::chrono::milliseconds;
 
 namespace {
 
-// As the drain's: intake unchanged this long, with nothing coming any more, means drained.
-constexpr milliseconds kReloadSettle{1500};
-
 std::string joined(const std::vector<std::string>& names) {
   std::string out;
   for (const auto& name : names) out += (out.empty() ? "" : ", ") + name;
@@ -176,7 +173,7 @@ void Reloader::advance(bool stopping) {
       const StageTotals mine = host_.totals().stages[name];
       auto& seen = intake_[name];
       if (seen.first != mine.received || seen.second == Clock::time_point{}) seen = {mine.received, now};
-      if (producers_rewired && mine.pending == 0 && now - seen.second > kReloadSettle) {
+      if (producers_rewired && mine.pending == 0 && now - seen.second > kIntakeSettle) {
         log.info("reload: {} received {} document(s) and nothing more comes: stopping it", name, mine.received);
         for (auto& replica : host_.running_replicas()) {
           if (replica.stage != name) continue;

@@ -18,6 +18,11 @@ class logger;
 
 namespace vnawire::daemon {
 
+// A stage whose inputs are gone (exited, or rewired away by a reload) and whose intake has not moved for
+// this long, with nothing pending, is drained: the supervisor's drain at stop and the reloader's both judge
+// by it.
+inline constexpr std::chrono::milliseconds kIntakeSettle{1500};
+
 // What the reloader needs of the supervisor (which implements it), so that it stays out of the event loop.
 class ReloadHost {
  public:

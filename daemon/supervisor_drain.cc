@@ -18,7 +18,6 @@ namespace {
 
 constexpr milliseconds kStatsInterval{100};
 constexpr milliseconds kFinalStatsGrace{1000};  // after exit, how long a STOPPED message may still arrive
-constexpr milliseconds kSettle{1500};           // intake unchanged this long after its inputs exited: drained
 
 }  // namespace
 
@@ -78,8 +77,8 @@ void Supervisor::Impl::advance_drain() {
     const bool exact = mine.received >= expected && mine.pending == 0;
     // A replica killed mid-run takes the count of what it received since its last report with it, so
     // the exact balance may never come. Once every input process has exited nothing more can arrive:
-    // a stage whose intake has not moved for kSettle, with nothing pending, is drained too.
-    const bool settled = mine.pending == 0 && Clock::now() - seen.second > kSettle;
+    // a stage whose intake has not moved for kIntakeSettle, with nothing pending, is drained too.
+    const bool settled = mine.pending == 0 && Clock::now() - seen.second > kIntakeSettle;
     const bool drained = stage.inputs.empty() || exact || settled;
     if (!drained) continue;
     if (!exact && !stage.inputs.empty()) {
