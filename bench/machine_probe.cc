@@ -23,6 +23,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -81,39 +82,69 @@ void wake_ups(int parent_cpu, int child_cpu, const char* label) {
     return;
   }
   constexpr int kRounds = 20'000;
-  cpu_set_t before;
-  ::sched_getaffinity(0, sizeof before, &before);
   const pid_t child = ::fork();
   if (child == 0) {
-    pin_to(child_cpu);
+    ::close(there[1]);
+    ::close(back[0]);
+    if (!pin_to(child_cpu)) ::_exit(2);
     char byte = 0;
     for (int i = 0; i < kRounds; ++i) {
-      if (::read(there[0], &byte, 1) != 1 || ::write(back[1], &byte, 1) != 1) break;
+      if (::read(there[0], &byte, 1) != 1 || ::write(back[1], &byte, 1) != 1) ::_exit(1);
     }
     ::_exit(0);
   }
-  if (child > 0) {
-    const bool pinned = pin_to(parent_cpu);
-    rusage own_start{};
-    ::getrusage(RUSAGE_SELF, &own_start);
-    char byte = 'x';
-    const auto start = Clock::now();
-    for (int i = 0; i < kRounds; ++i) {
-      if (::write(there[1], &byte, 1) != 1 || ::read(back[0], &byte, 1) != 1) break;
-    }
-    const double wall = seconds_since(start);
-    rusage own_end{}, theirs{};
-    ::getrusage(RUSAGE_SELF, &own_end);
-    int status = 0;
-    ::wait4(child, &status, 0, &theirs);
-    std::printf("wake-up round trip, %-13s%8.3f us (CPU of both %.3f us)%s\n", label, wall * 1e6 / kRounds,
-                (cpu_seconds(own_end) - cpu_seconds(own_start) + cpu_seconds(theirs)) * 1e6 / kRounds,
-                pinned ? "" : " (not pinned)");
-    ::sched_setaffinity(0, sizeof before, &before);
-  } else {
+  ::close(there[0]);  // so that a child that stops early ends the parent's reads
+  ::close(back[1]);
+  if (child < 0) {
     std::perror("vnawire_machine_probe: fork");
+    ::close(there[1]);
+    ::close(back[0]);
+    return;
   }
-  for (const int fd : {there[0], there[1], back[0], back[1]}) ::close(fd);
+  cpu_set_t before;
+  CPU_ZERO(&before);
+  const bool restore = ::sched_getaffinity(0, sizeof before, &before) == 0;
+  const bool pinned = pin_to(parent_cpu);
+  rusage own_start{};
+  ::getrusage(RUSAGE_SELF, &own_start);
+  char byte = 'x';
+  int rounds = 0;
+  const auto start = Clock::now();
+  for (; rounds < kRounds; ++rounds) {
+    if (::write(there[1], &byte, 1) != 1 || ::read(back[0], &byte, 1) != 1) break;
+  }
+  const double wall = seconds_since(start);
+  rusage own_end{}, theirs{};
+  ::getrusage(RUSAGE_SELF, &own_end);
+  ::close(there[1]);
+  ::close(back[0]);
+  int status = 0;
+  ::wait4(child, &status, 0, &theirs);
+  if (restore) ::sched_setaffinity(0, sizeof before, &before);
+  if (!pinned || rounds < kRounds || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::printf("wake-up round trip, %-13s(could not pin or run on cores %d and %d)\n", label, parent_cpu, child_cpu);
+    return;
+  }
+  std::printf("wake-up round trip, %-13s%8.3f us (CPU of both %.3f us)\n", label, wall * 1e6 / kRounds,
+              (cpu_seconds(own_end) - cpu_seconds(own_start) + cpu_seconds(theirs)) * 1e6 / kRounds);
+}
+
+// The first two cores this process may run on (-1 where there is none).
+std::pair<int, int> allowed_cores() {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  std::pair<int, int> cores{-1, -1};
+  if (::sched_getaffinity(0, sizeof allowed, &allowed) != 0) return cores;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (!CPU_ISSET(cpu, &allowed)) continue;
+    if (cores.first < 0) {
+      cores.first = cpu;
+    } else {
+      cores.second = cpu;
+      break;
+    }
+  }
+  return cores;
 }
 
 // Anonymous memory touched for the first time: one fault per 4 KB page.
@@ -206,8 +237,9 @@ int main(int argc, char** argv) {
     }
   }
   system_calls();
-  wake_ups(0, 0, "one core");
-  if (::sysconf(_SC_NPROCESSORS_ONLN) > 1) wake_ups(0, 1, "two cores");
+  const auto [first, second] = allowed_cores();
+  if (first >= 0) wake_ups(first, first, "one core");
+  if (second >= 0) wake_ups(first, second, "two cores");
   page_faults();
   for (std::size_t megabytes : {std::size_t{32}, std::size_t{512}}) random_reads(megabytes);
   if (large) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <limits>
 
 namespace vnawire::dedupe {
 namespace {
@@ -171,8 +172,15 @@ int check_log_format(MDB_txn* txn, const LogTables& tables, std::uint32_t& forma
   MDB_val key{kFormatKey.size(), const_cast<char*>(kFormatKey.data())}, found{};
   format = 1;
   int rc = mdb_get(txn, tables.meta, &key, &found);
-  if (rc == 0 && found.mv_size == sizeof format) std::memcpy(&format, found.mv_data, sizeof format);
   if (rc != 0 && rc != MDB_NOTFOUND) return rc;
+  if (rc == 0) {
+    // A value of another size was written by a format this one does not know: newer, so refused.
+    if (found.mv_size != sizeof format) {
+      format = std::numeric_limits<std::uint32_t>::max();
+      return 0;
+    }
+    std::memcpy(&format, found.mv_data, sizeof format);
+  }
   if (format >= kLogFormat) return 0;
   std::uint32_t current = kLogFormat;
   MDB_val value{sizeof current, &current};

@@ -49,7 +49,8 @@ int open_log(MDB_txn* txn, LogTables& tables);
 // unreadable, so a store must not go back to them (docs/dedupe.md).
 inline constexpr std::uint32_t kLogFormat = 2;
 // In a write transaction: `format` receives the log's format, and a log of an older one is marked as
-// kLogFormat from now on (it gets records of that format). A newer one is left as it is: the caller refuses it.
+// kLogFormat from now on (it gets records of that format). A newer one (or a value this one cannot read) is
+// left as it is: the caller refuses it.
 int check_log_format(MDB_txn* txn, const LogTables& tables, std::uint32_t& format);
 // Appends `record` as `number`, which must be next_number()'s answer in this transaction.
 int append_record(MDB_txn* txn, const LogTables& tables, const Record& record, std::uint64_t number);

@@ -18,6 +18,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 
 #include "stages/dedupe/dedupe_normalize.h"
 
@@ -218,6 +219,7 @@ runtime::Status FingerprintStore::open_environment() {
   MDB_dbi old = 0;
   if (mdb_dbi_open(txn, "texts", 0, &old) == 0) {
     mdb_txn_abort(txn);
+    close_environment();
     return runtime::Status::error("the fingerprint store " + directory.string() +
                                   " was written by an earlier vnawire in a format this one does not read: move it "
                                   "away (dedupe then starts with an empty memory)");
@@ -229,9 +231,11 @@ runtime::Status FingerprintStore::open_environment() {
   if (rc == 0) rc = check_log_format(txn, log_, format);
   if (rc == 0 && format > kLogFormat) {
     mdb_txn_abort(txn);
+    close_environment();  // left as it is, and this object may open another store
+    const std::string found = format == std::numeric_limits<std::uint32_t>::max() ? "unknown" : std::to_string(format);
     return runtime::Status::error(
-        "the fingerprint store " + directory.string() + " was written by a newer vnawire (log format " +
-        std::to_string(format) + "; this one reads up to " + std::to_string(kLogFormat) +
+        "the fingerprint store " + directory.string() + " was written by a newer vnawire (log format " + found +
+        "; this one reads up to " + std::to_string(kLogFormat) +
         "): run that version, or move the store away (dedupe then starts with an empty memory)");
   }
   if (rc == 0)

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <optional>
 
 #include "stages/dedupe/dedupe_normalize.h"
@@ -245,11 +246,27 @@ TEST(DedupeStage, AStoreOfANewerLogFormatIsRefusedAndAnOlderOneIsMarkedAsThisOne
   }
   EXPECT_EQ(format_now(), kLogFormat);
   set_format(kLogFormat + 1);
+  {
+    FingerprintStore store;
+    const runtime::Status status = store.open(path, 64 << 20);
+    ASSERT_FALSE(status.ok());
+    EXPECT_NE(status.message().find("newer vnawire"), std::string::npos) << status.message();
+    EXPECT_NE(status.message().find(path.string()), std::string::npos) << status.message();
+    EXPECT_TRUE(store.set_aside().empty());  // refused, not taken for damaged
+  }
+  EXPECT_EQ(format_now(), kLogFormat + 1);  // left as it was
+  // A value of another size: a format this one cannot read, refused the same way and left as it is.
+  in_log([](MDB_txn* txn, const LogTables& tables) {
+    std::string name = "format";
+    std::uint64_t wide = 7;
+    MDB_val key{name.size(), name.data()}, value{sizeof wide, &wide};
+    EXPECT_EQ(mdb_put(txn, tables.meta, &key, &value, 0), 0);
+  });
   FingerprintStore store;
   const runtime::Status status = store.open(path, 64 << 20);
   ASSERT_FALSE(status.ok());
-  EXPECT_NE(status.message().find("newer vnawire"), std::string::npos) << status.message();
-  EXPECT_NE(status.message().find(path.string()), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find("newer vnawire (log format unknown"), std::string::npos) << status.message();
+  EXPECT_EQ(format_now(), std::numeric_limits<std::uint32_t>::max());
   std::filesystem::remove_all(path);
 }
 
