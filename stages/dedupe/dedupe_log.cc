@@ -5,6 +5,9 @@
 #include <array>
 #include <cstring>
 #include <limits>
+#include <type_traits>
+
+#include "stages/dedupe/dedupe_band_table.h"
 
 namespace vnawire::dedupe {
 namespace {
@@ -43,6 +46,8 @@ enum SignatureFormat : std::uint8_t {
 // written, and the log grows by that much less per document (its bytes are what the kernel copies on each
 // group commit, the cost that grows at 10^7 stored: docs/dedupe.md).
 std::uint32_t narrow_band(std::uint64_t key) { return static_cast<std::uint32_t>(key); }
+static_assert(std::is_same_v<NarrowSlot::Key, std::uint32_t>,
+              "records keep 32 bits of a band key: a wider band table needs a new log format");
 
 struct Header {
   std::int64_t time;
