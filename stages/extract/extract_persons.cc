@@ -66,11 +66,6 @@ struct Mention {
   std::vector<RoleFound> roles;
 };
 
-bool is_honorific(std::string_view f) {
-  return f == "m" || f == "mme" || f == "mr" || f == "mrs" || f == "ms" || f == "mlle" || f == "dr" || f == "ong" ||
-         f == "ba";
-}
-
 // "ancien", "former": kept in the role ("ancien Premier ministre").
 bool is_former(const Token& t) {
   return t.fold == "ancien" || t.fold == "ancienne" || t.fold == "former" || t.fold == "ex";
@@ -158,8 +153,9 @@ class PersonFinder {
       }
       std::size_t b = i;
       std::string honorific;
-      if (j - b >= 2 && is_function_word(toks[b].fold) && is_honorific(toks[b + 1].fold)) ++b;  // "Selon M. Phuc"
-      if (is_honorific(toks[b].fold)) {
+      if (j - b >= 2 && is_function_word(toks[b].fold) && entities::honorific(toks[b + 1].fold))
+        ++b;  // "Selon M. Phuc"
+      if (entities::honorific(toks[b].fold)) {
         honorific = std::string(toks[b].text);
         ++b;
         if (b == j && j + 1 < toks.size() && toks[j].text == "." && name_word(toks[j + 1])) {
