@@ -185,14 +185,18 @@ class DedupeStage final : public runtime::Stage {
 }  // namespace
 
 const runtime::StageDescriptor& dedupe_descriptor() {
-  static const runtime::StageDescriptor descriptor{
-      "dedupe",
-      "Drops (or tags) duplicates (same URL or normalised text) and near duplicates; remembers across restarts.",
-      runtime::StageRole::Processor,
-      16,
-      dedupe_option_specs(),
-      [](const runtime::StageContext& context) { return std::make_unique<DedupeStage>(context); },
-  };
+  static const runtime::StageDescriptor descriptor = [] {
+    runtime::StageDescriptor d{
+        "dedupe",
+        "Drops (or tags) duplicates (same URL or normalised text) and near duplicates; remembers across restarts.",
+        runtime::StageRole::Processor,
+        16,
+        dedupe_option_specs(),
+        [](const runtime::StageContext& context) { return std::make_unique<DedupeStage>(context); },
+    };
+    d.adds_members = {"dedupe"};  // and nothing else: its output is its input with "dedupe"
+    return d;
+  }();
   return descriptor;
 }
 

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "stages/fetch/fetch_text.h"
+#include "stages/runtime/byte_scan.h"
 
 namespace vnawire::fetch {
 namespace {
@@ -101,13 +103,15 @@ Utf8Scan scan_utf8(std::string_view text) {
   Utf8Scan scan;
   const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
   const std::size_t size = text.size();
+  // A NUL is never part of a sequence (it cannot continue one), so any NUL byte is one the scan meets.
+  scan.has_nul = size != 0 && std::memchr(bytes, 0, size) != nullptr;
   for (std::size_t i = 0; i < size;) {
-    const unsigned char lead = bytes[i];
-    if (lead < 0x80) {
-      scan.has_nul = scan.has_nul || lead == 0;
-      ++i;
+    // ASCII sixteen bytes at a time: most of a page is markup.
+    if (const std::size_t ascii_end = runtime::ascii_prefix(text.data(), i, size); ascii_end != i) {
+      i = ascii_end;
       continue;
     }
+    const unsigned char lead = bytes[i];
     std::size_t length = 0;
     unsigned char low = 0x80, high = 0xBF;  // bounds of the second byte (no overlongs, surrogates, > U+10FFFF)
     if (lead >= 0xC2 && lead <= 0xDF) {

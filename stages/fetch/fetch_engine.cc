@@ -1,10 +1,14 @@
 // Sources to documents: web pages from the crawler, files from tailed folders, responses from WARC files.
 #include "stages/fetch/fetch_engine.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
+#include <optional>
 
 #include "stages/fetch/fetch_charset.h"
 #include "stages/fetch/fetch_stage.h"
@@ -27,6 +31,41 @@ std::string media_type(const std::string& content_type, const std::string& body)
   if (!type.empty() && type != "application/octet-stream") return "";
   const std::string_view start = trim(body);
   return !start.empty() && start.front() == '<' ? "text/html" : "text/plain";
+}
+
+// A file's bytes in one read of the size fstat gives (a stream copied them twice, a fifth of the stage's
+// CPU on pages): nullopt when it cannot be opened or read, or when it holds more than `limit` bytes (it grew
+// since it was listed), which `too_large` then says.
+std::optional<std::string> read_file(const std::filesystem::path& path, std::uint64_t limit, bool& too_large) {
+  too_large = false;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  struct stat info {};
+  std::optional<std::string> data;
+  if (::fstat(fd, &info) == 0 && S_ISREG(info.st_mode)) {
+    // One byte more than the size, to see the end of the file (or that it grew) in the same loop.
+    const std::uint64_t want = std::min<std::uint64_t>(static_cast<std::uint64_t>(info.st_size), limit) + 1;
+    std::string buffer(want, '\0');
+    std::size_t got = 0;
+    while (true) {
+      if (got == buffer.size()) {
+        if (buffer.size() > limit) break;  // more than the limit
+        buffer.resize(std::min<std::uint64_t>(2 * buffer.size(), limit + 1));
+      }
+      const ssize_t n = ::read(fd, buffer.data() + got, buffer.size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) break;
+      if (n == 0) {
+        buffer.resize(got);
+        data = std::move(buffer);
+        break;
+      }
+      got += static_cast<std::size_t>(n);
+    }
+    too_large = !data && got > limit;
+  }
+  ::close(fd);
+  return data;
 }
 
 std::vector<std::filesystem::path> warc_files(const std::filesystem::path& path) {
@@ -185,17 +224,16 @@ bool FetchEngine::produce_directory(std::size_t index) {
     return true;
   };
   if (file.size > settings_.max_bytes) return reject("file larger than max_bytes");
-  std::ifstream in(file.path, std::ios::binary);
-  if (!in) return reject("cannot read the file");
-  std::ostringstream data;
-  data << in.rdbuf();
+  bool too_large = false;
+  const std::optional<std::string> data = read_file(file.path, settings_.max_bytes, too_large);
+  if (!data) return reject(too_large ? "file larger than max_bytes" : "cannot read the file");
   const std::string content_type = content_type_for(file.path);
   Emission emission;
   emission.kind = "file";
   emission.source = source_name;
   emission.file = file;
   emission.directory = index;
-  if (make_document(id, location, source_name, content_type, data.str(), Item{},
+  if (make_document(id, location, source_name, content_type, *data, Item{},
                     nlohmann::json{{"path", file.path.string()}}, std::move(emission))) {
     count("files_read");
   } else {

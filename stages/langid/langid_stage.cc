@@ -73,24 +73,28 @@ class LangidStage final : public runtime::Stage {
 }  // namespace
 
 const runtime::StageDescriptor& langid_descriptor() {
-  static const runtime::StageDescriptor descriptor{
-      "langid",
-      "Identifies the language of each document with CLD2 (lang.code, lang.confidence) and filters by language.",
-      runtime::StageRole::Processor,
-      64,
-      {
-          OptionSpec{"accept", OptionType::StringList, std::vector<std::string>{},
-                     "ISO 639-1 codes to pass on; other languages are dropped. Empty accepts every language."},
-          OptionSpec{"sample_long_texts", OptionType::Bool, true,
-                     "Identify a text of 3 KB or more on three 512-byte windows (start, middle, end) first, and read "
-                     "the whole text only when that sample is unsure or mixed (half the CPU on dispatches; "
-                     "lang.top and lang.confidence are then the sample's). false reads every text whole."},
-          OptionSpec{"route_rejected_to", OptionType::String, std::string(),
-                     "A stage reading from this one that gets the documents `accept` refuses, instead of their "
-                     "being dropped; the other consumers get only accepted ones."},
-      },
-      [](const runtime::StageContext& context) { return std::make_unique<LangidStage>(context); },
-  };
+  static const runtime::StageDescriptor descriptor = [] {
+    runtime::StageDescriptor d{
+        "langid",
+        "Identifies the language of each document with CLD2 (lang.code, lang.confidence) and filters by language.",
+        runtime::StageRole::Processor,
+        64,
+        {
+            OptionSpec{"accept", OptionType::StringList, std::vector<std::string>{},
+                       "ISO 639-1 codes to pass on; other languages are dropped. Empty accepts every language."},
+            OptionSpec{"sample_long_texts", OptionType::Bool, true,
+                       "Identify a text of 3 KB or more on three 512-byte windows (start, middle, end) first, and read "
+                       "the whole text only when that sample is unsure or mixed (half the CPU on dispatches; "
+                       "lang.top and lang.confidence are then the sample's). false reads every text whole."},
+            OptionSpec{"route_rejected_to", OptionType::String, std::string(),
+                       "A stage reading from this one that gets the documents `accept` refuses, instead of their "
+                       "being dropped; the other consumers get only accepted ones."},
+        },
+        [](const runtime::StageContext& context) { return std::make_unique<LangidStage>(context); },
+    };
+    d.adds_members = {"lang"};  // and nothing else: its output is its input with "lang"
+    return d;
+  }();
   return descriptor;
 }
 

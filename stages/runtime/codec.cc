@@ -85,7 +85,42 @@ Result<Header> decode_header(std::string_view frame) {
   return header;
 }
 
-Frames encode(const Document& document) { return Frames{encode_header(document.header), dump_json(document.record)}; }
+Frames encode(const Document& document, const std::vector<std::string>& added) {
+  if (!added.empty() && !document.received.empty()) {
+    return Frames{encode_header(document.header), splice_members(document.received, document.record, added)};
+  }
+  return Frames{encode_header(document.header), dump_json(document.record)};
+}
+
+std::string record_text(const Document& document) {
+  return document.received.empty() ? dump_json(document.record) : document.received;
+}
+
+std::string splice_members(std::string_view payload, const nlohmann::json& record,
+                           const std::vector<std::string>& names) {
+  const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  std::size_t close = payload.size();
+  while (close > 0 && space(payload[close - 1])) --close;
+  if (close == 0 || payload[close - 1] != '}') return dump_json(record);  // not an object's text after all
+  --close;
+  std::size_t last = close;  // the last byte before the closing brace that is not white space
+  while (last > 0 && space(payload[last - 1])) --last;
+  bool empty = last > 0 && payload[last - 1] == '{';
+  std::string out;
+  out.reserve(payload.size() + 256);
+  out.append(payload.substr(0, last));
+  for (const std::string& name : names) {
+    const auto member = record.find(name);
+    if (member == record.end()) continue;
+    if (!empty) out += ',';
+    empty = false;
+    append_json(nlohmann::json(name), out);
+    out += ':';
+    append_json(*member, out);
+  }
+  out += '}';
+  return out;
+}
 
 bool is_batch_header(std::string_view frame) {
   return frame.size() > kBatchTag.size() && frame.substr(0, kBatchTag.size()) == kBatchTag &&
@@ -157,18 +192,29 @@ Batch decode_batch(std::string_view header_frame, std::string_view body) {
   return batch;
 }
 
-Result<Document> decode(std::string_view header_frame, std::string_view payload_frame) {
+Result<Document> decode(std::string_view header_frame, std::string_view payload_frame, const KeepPayload& keep) {
   auto header = decode_header(header_frame);
   if (!header) return Status::error(header.error());
-  Document document{std::move(header.value()), nlohmann::json()};
-  document.record = parse_json(payload_frame);
+  Document document{std::move(header.value()), nlohmann::json(), {}};
+  bool same_text = false;
+  document.record = parse_json(payload_frame, keep.payload ? &same_text : nullptr);
   if (document.record.is_discarded()) return Status::error("payload is not valid JSON");
   if (!document.record.is_object()) return Status::error("payload is not a JSON object");
   auto id = document.record.find("id");
   if (id == document.record.end()) {
     document.record["id"] = document.header.id;
+    same_text = false;  // the record has a member its text has not
   } else if (!id->is_string() || id->get_ref<const std::string&>() != document.header.id) {
     return Status::error("payload id does not match the header id");
+  }
+  if (same_text && keep.absent != nullptr) {
+    for (const std::string& name : *keep.absent) same_text = same_text && !document.record.contains(name);
+  }
+  // On one line: sinks write it where a line is a record (JSON Lines, the PostgreSQL sink's spool). A line
+  // break in JSON text is white space between tokens, never inside a string.
+  if (same_text && find_byte_of(payload_frame.data(), payload_frame.data() + payload_frame.size(), '\n', '\r', '\r') ==
+                       payload_frame.data() + payload_frame.size()) {
+    document.received.assign(payload_frame);
   }
   return document;
 }

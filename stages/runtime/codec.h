@@ -51,9 +51,30 @@ struct Frames {
 std::string encode_header(const Header& header);
 Result<Header> decode_header(std::string_view frame);
 
-Frames encode(const Document& document);
+// The payload is the record written whole, or, when `added` names members and the document kept the payload
+// it came in (Document::received), that payload with those members of the record written in before its
+// closing brace: the stage that names them changed nothing else (StageDescriptor::adds_members).
+Frames encode(const Document& document, const std::vector<std::string>& added = {});
+
+// Whether decode() keeps the payload in Document::received: never unless `payload`, and then only when the
+// payload is exactly the record it holds (no repeated key, no fallback reading), on one line, with its "id",
+// and with none of the members `absent` names (those a stage adds: the spliced payload must not repeat them).
+struct KeepPayload {
+  bool payload = false;
+  const std::vector<std::string>* absent = nullptr;
+};
+
 // Fails with a reason on an unknown tag or version, a malformed header, a payload that is not a JSON
 // object, or a payload whose "id" disagrees with the header.
-Result<Document> decode(std::string_view header_frame, std::string_view payload_frame);
+Result<Document> decode(std::string_view header_frame, std::string_view payload_frame, const KeepPayload& keep = {});
+
+// The record's JSON text on one line: the payload it came in when that was kept (Document::received), else
+// the record written whole.
+std::string record_text(const Document& document);
+
+// `payload` (a JSON object's text, its members separated from the braces by at most JSON whitespace) with
+// `record`'s members named by `names` written in before the closing brace; a name the record lacks is left out.
+std::string splice_members(std::string_view payload, const nlohmann::json& record,
+                           const std::vector<std::string>& names);
 
 }  // namespace vnawire::runtime

@@ -18,6 +18,9 @@ struct Header {
 struct Document {
   Header header;
   nlohmann::json record;  // the JSON record: input fields plus what each stage adds
+  // The payload `record` was read from, when the stage's descriptor asks for it (`adds_members`,
+  // `reads_received`) and the text is exactly the record as it came (codec.h, decode()); otherwise empty.
+  std::string received;
 };
 
 }  // namespace vnawire::runtime

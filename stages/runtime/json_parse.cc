@@ -21,6 +21,9 @@ class Reader {
  public:
   explicit Reader(std::string_view text) : p_(text.data()), end_(text.data() + text.size()) {}
 
+  // Whether an object of the text repeated one of its keys (the value read keeps the last one).
+  bool repeated_key() const { return repeated_key_; }
+
   bool document(nlohmann::json& out) {
     skip_space();
     if (!value(out, 0)) return false;
@@ -95,7 +98,10 @@ class Reader {
       ++p_;
       skip_space();
       // A repeated key keeps its last value, as nlohmann's parser does.
-      return value(members[std::move(key)], depth);
+      const std::size_t before = members.size();
+      nlohmann::json& member = members[std::move(key)];
+      repeated_key_ = repeated_key_ || members.size() == before;
+      return value(member, depth);
     });
   }
 
@@ -217,13 +223,19 @@ class Reader {
 
   const char* p_;
   const char* end_;
+  bool repeated_key_ = false;
 };
 
 }  // namespace
 
-nlohmann::json parse_json(std::string_view text) {
+nlohmann::json parse_json(std::string_view text, bool* same_text) {
   nlohmann::json out;
-  if (Reader(text).document(out)) return out;
+  Reader reader(text);
+  if (reader.document(out)) {
+    if (same_text != nullptr) *same_text = !reader.repeated_key();
+    return out;
+  }
+  if (same_text != nullptr) *same_text = false;
   return nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
 }
 

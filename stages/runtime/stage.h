@@ -156,6 +156,13 @@ struct StageDescriptor {
   // vnawire stage process). A stage feeding one that does not sends it untracked, version 1 messages and
   // acknowledges each copy itself once the consumer has taken it.
   std::function<bool(const Options& options)> acknowledges;
+  // The top-level members the stage sets in the records it is given, and the only change it makes to them
+  // (langid: "lang"). The runner then keeps each payload it receives and sends it on with those members
+  // written in (codec.h, encode()), instead of writing the whole record again; a record that already has one
+  // of them is written whole.
+  std::vector<std::string> adds_members;
+  // The stage reads Document::received (a sink storing the record's text as it came): the runner keeps it.
+  bool reads_received = false;
 };
 
 using StageLookup = std::function<const StageDescriptor*(const std::string& type)>;

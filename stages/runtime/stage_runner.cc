@@ -97,6 +97,8 @@ Status Runner::setup() {
   max_message_bytes_ = config_.pipeline.get_int("max_message_bytes");
   is_source_ = stage_config_.descriptor->role == StageRole::Source;
   is_sink_ = stage_config_.descriptor->role == StageRole::Sink;
+  adds_members_ = stage_config_.descriptor->adds_members;
+  reads_received_ = stage_config_.descriptor->reads_received;
   if (is_source_) spool_.emplace(config_.state_dir, stage_config_.name, identity_);
   acks_on_ = config_.pipeline.get_bool("acknowledgements");
   ack_timeout_ms_ = config_.pipeline.get_int("ack_timeout_ms");
@@ -218,7 +220,7 @@ bool Runner::receive_one() {
                 ErrorKind::Malformed);
     return true;
   }
-  auto document = decode(frames[0].to_string_view(), frames[1].to_string_view());
+  auto document = decode(frames[0].to_string_view(), frames[1].to_string_view(), keep_payload());
   if (!document) {
     dead_letter("cannot decode: " + document.error(), "", frames[0].to_string_view(), frames[1].to_string_view(),
                 ErrorKind::Decode);
@@ -234,7 +236,7 @@ bool Runner::receive_one() {
 void Runner::take_batch(std::string_view header, std::string_view body) {
   const Batch batch = decode_batch(header, body);
   for (const BatchEntry& entry : batch.entries) {
-    auto document = decode(entry.header, entry.payload);
+    auto document = decode(entry.header, entry.payload, keep_payload());
     if (!document) {
       ++received_;
       dead_letter("cannot decode: " + document.error(), "", entry.header, entry.payload, ErrorKind::Decode);

@@ -11,7 +11,8 @@ void Runner::queue(Document document, const std::string& route) {
   if (is_source_ && acks_on_) input = AckToken{identity_, random_token(), 0};
   if (is_source_) metrics_.last_document(document.header.id, wall_ms());
   document.header.ack.clear();
-  Frames frames = encode(document);
+  Frames frames = encode(document, adds_members_);
+  std::string().swap(document.received);  // in the frames now; the queue keeps the record only
   Outgoing out{std::move(document), std::move(frames), &regular_outputs_, route, 0, Clock::now()};
   if (!route.empty()) out.targets = &route_outputs_.at(route);
   if (input) set_up_copies(out, *input);
@@ -30,7 +31,7 @@ void Runner::dead_letter(const std::string& reason, std::string_view id, std::st
 }
 
 void Runner::dead_letter(const std::string& reason, const Document& document, ErrorKind kind) {
-  Frames frames = encode(document);
+  Frames frames = encode(document, adds_members_);
   dead_letter(reason, document.header.id, frames.header, frames.payload, kind);
   acknowledge(document);  // a dead letter is an end: the record is durable (DeadLetterWriter syncs it)
 }

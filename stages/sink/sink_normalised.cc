@@ -4,6 +4,7 @@
 #include <initializer_list>
 #include <map>
 
+#include "stages/runtime/codec.h"
 #include "stages/runtime/json_dump.h"
 #include "stages/runtime/record.h"
 
@@ -49,7 +50,7 @@ DocumentRow document_row(const runtime::Document& document) {
                      text_at(record, {"article", "published"}),
                      text_at(record, {"article", "dateline", "place"}),
                      text_at(record, {"article", "dateline", "date"}),
-                     runtime::dump_json(record),
+                     runtime::record_text(document),
                      runtime::iso_now_utc()};
 }
 

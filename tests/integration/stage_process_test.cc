@@ -3,6 +3,8 @@
 #include <signal.h>
 
 #include <gtest/gtest.h>
+
+#include <map>
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
@@ -60,18 +62,20 @@ TEST(StageProcess, ABatchIsTakenDocumentByDocumentInOrder) {
   downstream.connect("ipc://" + run + "/langid.0.to.out");
   Process stage({kBinary, "stage", "--config", (dir / "pipeline.yaml").string(), "--stage", "langid"}, dir.path());
   std::string body;
+  std::map<std::string, std::string> sent;
   for (int i = 0; i < 20; ++i) {
     const std::string id = "d" + std::to_string(i);
     const std::string payload = i == 5 ? "{broken"
                                        : R"({"id":")" + id + R"(","body":"Le ministre a reçu la délégation )" +
                                              std::to_string(i) + R"( à Hanoï pour un entretien."})";
     runtime::append_to_batch(body, "VNAW 1 0 - " + id, payload);
+    sent[id] = payload;
   }
   send(upstream, {runtime::encode_batch_header(20), body});
   std::string short_batch;
-  runtime::append_to_batch(
-      short_batch, "VNAW 1 0 - last",
-      R"({"id":"last","body":"Le dernier texte de la série parle de la coopération entre les deux pays voisins."})");
+  sent["last"] =
+      R"({"id":"last","body":"Le dernier texte de la série parle de la coopération entre les deux pays voisins."})";
+  runtime::append_to_batch(short_batch, "VNAW 1 0 - last", sent["last"]);
   send(upstream, {"VNAB 1 2", short_batch});  // says two, holds one
 
   std::vector<std::string> ids;
@@ -84,6 +88,9 @@ TEST(StageProcess, ABatchIsTakenDocumentByDocumentInOrder) {
     for (const auto& [header, payload] : documents) {
       EXPECT_EQ(nlohmann::json::parse(payload)["lang"]["code"], "fr") << payload;
       ids.push_back(nlohmann::json::parse(payload)["id"]);
+      // langid adds "lang" and nothing else: what it sends is what it got with "lang" written in.
+      const std::string& got = sent.at(ids.back());
+      EXPECT_TRUE(payload.starts_with(got.substr(0, got.size() - 1) + ",\"lang\":{")) << payload;
     }
   }
   const auto dead = dir / "deadletter/langid.0.jsonl";

@@ -117,6 +117,23 @@ TEST(FetchStage, DecodesLegacyCharsetsAndDeadLettersOversizedFiles) {
   EXPECT_EQ(fixture.counters().get("files_rejected"), 1u);
 }
 
+// The file is read in one go of the size it has: one of exactly max_bytes is whole, one byte more is refused.
+TEST(FetchStage, AFileOfExactlyMaxBytesIsReadWhole) {
+  StageFixture fixture(fetch_descriptor(), "{directory: inbox, settle_ms: 0, max_bytes: 4096}");
+  std::string text;
+  for (int i = 0; text.size() < 4096; ++i) text += "Ligne " + std::to_string(i) + " d'un texte assez long.\n";
+  text.resize(4096);
+  write(fixture.dir() / "inbox/exact.txt", text);
+  write(fixture.dir() / "inbox/over.txt", text + "x");
+  auto& stage = fixture.start();
+  Collector out;
+  stage.produce(out, 64);
+  ASSERT_EQ(out.documents.size(), 1u);
+  EXPECT_EQ(out.documents[0].record["body"].get<std::string>(), text);
+  ASSERT_EQ(fixture.dead_letters.size(), 1u);
+  EXPECT_NE(fixture.dead_letters[0].find("larger than max_bytes"), std::string::npos);
+}
+
 TEST(FetchStage, RateLimitBoundsEachCall) {
   StageFixture fixture(fetch_descriptor(), "{directory: inbox, settle_ms: 0, max_docs_per_second: 5}");
   for (int i = 0; i < 20; ++i) write(fixture.dir() / ("inbox/" + std::to_string(i) + ".txt"), "Texte " + std::to_string(i));

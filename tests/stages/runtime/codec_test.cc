@@ -5,6 +5,8 @@
 
 #include <random>
 
+#include "stages/runtime/json_dump.h"
+
 namespace vnawire::runtime {
 namespace {
 
@@ -42,6 +44,57 @@ TEST(Codec, MissingPayloadIdIsFilledFromHeader) {
   auto decoded = decode("VNAW 1 0 - abc", R"({"body":"x"})");
   ASSERT_TRUE(decoded.ok()) << decoded.error();
   EXPECT_EQ(decoded->record["id"], "abc");
+}
+
+// A stage that only adds members (StageDescriptor::adds_members) sends what it received with them written
+// in: the same record as writing it whole, and the received text unchanged before them.
+TEST(Codec, AStageThatAddsMembersSendsWhatItReceivedWithThem) {
+  const std::vector<std::string> adds = {"lang"};
+  const std::string payload = R"({"id":"a","body":"Texte \"cité\" é","n":[1,2.5,{"k":null}]} )";
+  auto decoded = decode("VNAW 1 0 - a", payload, KeepPayload{true, &adds});
+  ASSERT_TRUE(decoded.ok()) << decoded.error();
+  EXPECT_EQ(decoded->received, payload);
+  decoded->record["lang"] = {{"code", "fr"}, {"confidence", 0.97}};
+  const Frames frames = encode(*decoded, adds);
+  EXPECT_EQ(frames.payload,
+            R"({"id":"a","body":"Texte \"cité\" é","n":[1,2.5,{"k":null}],"lang":{"code":"fr","confidence":0.97}})");
+  auto again = decode(frames.header, frames.payload);
+  ASSERT_TRUE(again.ok()) << again.error();
+  EXPECT_EQ(again->record, decoded->record);
+  // Without the list, or without a kept payload, the record is written whole.
+  EXPECT_EQ(encode(*decoded).payload, dump_json(decoded->record));
+  decoded->received.clear();
+  EXPECT_EQ(encode(*decoded, adds).payload, dump_json(decoded->record));
+  // A member the record lacks is left out; an object with no member gets no comma.
+  EXPECT_EQ(splice_members(R"({"id":"a"})", nlohmann::json{{"id", "a"}}, adds), R"({"id":"a"})");
+  EXPECT_EQ(splice_members("{ }", nlohmann::json{{"lang", 1}}, adds), R"({"lang":1})");
+}
+
+// The payload is kept only when it is the record exactly, on one line, and lacks what the stage adds.
+TEST(Codec, APayloadIsKeptOnlyWhenItIsTheRecordExactly) {
+  const std::vector<std::string> adds = {"lang"};
+  const KeepPayload keep{true, &adds};
+  auto kept = [&](const std::string& payload) {
+    auto decoded = decode("VNAW 1 0 - a", payload, keep);
+    EXPECT_TRUE(decoded.ok()) << payload;
+    return decoded.ok() && !decoded->received.empty();
+  };
+  EXPECT_TRUE(kept(R"({"id":"a","x":"\u00e9"})"));
+  EXPECT_FALSE(kept(R"({"body":"no id"})"));                 // the record gets an "id" the text lacks
+  EXPECT_FALSE(kept(R"({"id":"a","x":1,"x":2})"));           // a repeated key: the text holds more
+  EXPECT_FALSE(kept(R"({"id":"a","o":{"k":1,"k":2}})"));     // at any depth
+  EXPECT_FALSE(kept(R"({"id":"a","lang":{"code":"en"}})"));  // the stage would write "lang" twice
+  EXPECT_FALSE(kept("{\"id\":\"a\",\n\"x\":1}"));            // not one line
+  EXPECT_FALSE(kept("\xEF\xBB\xBF{\"id\":\"a\"}"));          // read by nlohmann's parser (a byte-order mark)
+  // Not asked for: nothing kept.
+  auto plain = decode("VNAW 1 0 - a", R"({"id":"a"})");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_TRUE(plain->received.empty());
+  Document document;
+  document.record = {{"id", "a"}};
+  EXPECT_EQ(record_text(document), R"({"id":"a"})");
+  document.received = R"({ "id" : "a" })";
+  EXPECT_EQ(record_text(document), R"({ "id" : "a" })");
 }
 
 TEST(Codec, RejectsBadHeaders) {

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "daemon/replay_server.h"
+#include "stages/runtime/json_dump.h"
 #include "tests/stages/runner_fixture.h"
 #include "tests/stages/sink/sink_records.h"
 #include "tests/stages/stage_fixture.h"
@@ -73,6 +74,24 @@ TEST(SqliteSink, UpsertIsIdempotentAndCountsVersions) {
   EXPECT_EQ(row.count, 1);
   EXPECT_EQ(row.title, "Titre corrigé");
   EXPECT_EQ(row.version, 2);
+}
+
+// The record's text is stored as it came when the runner kept it (Document::received), and written whole
+// otherwise; the normalised columns come from the record either way.
+TEST(SqliteSink, StoresTheRecordAsItCameWhenTheRunnerKeptIt) {
+  StageFixture fixture(sqlite_descriptor(), "{path: out.db}");
+  auto& stage = fixture.start();
+  auto doc = make_document("d1", "texte");
+  doc.record["article"] = {{"title", "Un titre"}};
+  doc.received = R"({"id":"d1", "body":"texte", "article":{"title":"Un titre"}})";
+  ASSERT_EQ(stage.on_message(doc).disposition, Disposition::Forward);
+  auto whole = make_document("d2", "texte");
+  ASSERT_EQ(stage.on_message(whole).disposition, Disposition::Forward);
+  ASSERT_TRUE(stage.flush().ok());
+  EXPECT_EQ(scalar(fixture.dir() / "out.db", "SELECT record FROM documents WHERE id = 'd1'"), doc.received);
+  EXPECT_EQ(query(fixture.dir() / "out.db", "d1").title, "Un titre");
+  EXPECT_EQ(scalar(fixture.dir() / "out.db", "SELECT record FROM documents WHERE id = 'd2'"),
+            runtime::dump_json(whole.record));
 }
 
 TEST(SqliteSink, CommitsInBatchesAndAtFlush) {
