@@ -33,12 +33,29 @@ std::string media_type(const std::string& content_type, const std::string& body)
   return !start.empty() && start.front() == '<' ? "text/html" : "text/plain";
 }
 
-// A file's bytes in one read of the size fstat gives (a stream copied them twice, a fifth of the stage's
-// CPU on pages): nullopt when it cannot be opened or read, or when it holds more than `limit` bytes (it grew
-// since it was listed), which `too_large` then says.
+std::vector<std::filesystem::path> warc_files(const std::filesystem::path& path) {
+  std::vector<std::filesystem::path> files;
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (name.ends_with(".warc") || name.ends_with(".warc.gz")) files.push_back(entry.path());
+    }
+    std::sort(files.begin(), files.end());
+  } else {
+    files.push_back(path);
+  }
+  return files;
+}
+
+}  // namespace
+
+// One read of the size fstat gives: a stream copied the bytes twice, a fifth of the stage's CPU on pages.
 std::optional<std::string> read_file(const std::filesystem::path& path, std::uint64_t limit, bool& too_large) {
   too_large = false;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Non-blocking: a FIFO put in a file's place since the listing must not hang the stage (for a regular file
+  // the flag changes nothing).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return std::nullopt;
   struct stat info {};
   std::optional<std::string> data;
@@ -67,23 +84,6 @@ std::optional<std::string> read_file(const std::filesystem::path& path, std::uin
   ::close(fd);
   return data;
 }
-
-std::vector<std::filesystem::path> warc_files(const std::filesystem::path& path) {
-  std::vector<std::filesystem::path> files;
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
-      const std::string name = entry.path().filename().string();
-      if (name.ends_with(".warc") || name.ends_with(".warc.gz")) files.push_back(entry.path());
-    }
-    std::sort(files.begin(), files.end());
-  } else {
-    files.push_back(path);
-  }
-  return files;
-}
-
-}  // namespace
 
 FetchEngine::FetchEngine(FetchSettings settings, std::string stage_name, std::filesystem::path stage_dir,
                          FetchHooks hooks)

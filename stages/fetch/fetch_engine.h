@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -21,6 +22,10 @@
 #include "stages/runtime/stage.h"
 
 namespace vnawire::fetch {
+
+// A file's bytes, read in one go of the size fstat gives: nullopt when it cannot be opened or read, is not a
+// regular file, or holds more than `limit` bytes (it grew since it was listed), which `too_large` then says.
+std::optional<std::string> read_file(const std::filesystem::path& path, std::uint64_t limit, bool& too_large);
 
 class FetchEngine {
  public:

@@ -1,6 +1,7 @@
 // Data message codec: the one place where frames become documents.
 #include "stages/runtime/codec.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <optional>
@@ -96,28 +97,126 @@ std::string record_text(const Document& document) {
   return document.received.empty() ? dump_json(document.record) : document.received;
 }
 
+namespace {
+
+bool json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// Past the string whose opening quote is at `p` (text known to be valid JSON): the long ones, a page's body,
+// sixteen bytes at a time.
+const char* skip_string(const char* p, const char* end) {
+  for (++p; p < end; p += 2) {
+    p = find_byte_of(p, end, '"', '\\', '\\');
+    if (p == end || *p == '"') return p == end ? end : p + 1;
+  }
+  return end;
+}
+
+// Past the value that starts at `p`.
+const char* skip_value(const char* p, const char* end) {
+  if (p == end) return end;
+  if (*p == '"') return skip_string(p, end);
+  int depth = 0;
+  while (p < end) {
+    const char c = *p;
+    if (c == '"') {
+      p = skip_string(p, end);
+      continue;
+    }
+    if (c == '{' || c == '[') ++depth;
+    if (c == '}' || c == ']') {
+      if (depth == 0) return p;
+      if (--depth == 0) return p + 1;
+    }
+    if (c == ',' && depth == 0) return p;
+    ++p;
+  }
+  return end;
+}
+
+struct Member {
+  std::size_t begin;     // where the member's key starts
+  std::string_view key;  // as written, without its quotes
+};
+
+// The top-level members of an object's text, in order; nullopt when the text is not one as expected.
+std::optional<std::vector<Member>> members_of(std::string_view text, std::size_t close) {
+  std::vector<Member> members;
+  const char* const base = text.data();
+  const char* const end = base + close;
+  const char* p = base;
+  while (p < end && json_space(*p)) ++p;
+  if (p == end || *p != '{') return std::nullopt;
+  ++p;
+  while (true) {
+    while (p < end && json_space(*p)) ++p;
+    if (p == end) return members;
+    if (*p == ',') {
+      ++p;
+      continue;
+    }
+    if (*p != '"') return std::nullopt;
+    const char* key_end = skip_string(p, end);
+    if (key_end == end) return std::nullopt;
+    members.push_back(
+        {static_cast<std::size_t>(p - base), std::string_view(p + 1, static_cast<std::size_t>(key_end - p - 2))});
+    p = key_end;
+    while (p < end && json_space(*p)) ++p;
+    if (p == end || *p != ':') return std::nullopt;
+    ++p;
+    while (p < end && json_space(*p)) ++p;
+    p = skip_value(p, end);
+  }
+}
+
+}  // namespace
+
 std::string splice_members(std::string_view payload, const nlohmann::json& record,
                            const std::vector<std::string>& names) {
-  const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
   std::size_t close = payload.size();
-  while (close > 0 && space(payload[close - 1])) --close;
+  while (close > 0 && json_space(payload[close - 1])) --close;
   if (close == 0 || payload[close - 1] != '}') return dump_json(record);  // not an object's text after all
   --close;
-  std::size_t last = close;  // the last byte before the closing brace that is not white space
-  while (last > 0 && space(payload[last - 1])) --last;
-  bool empty = last > 0 && payload[last - 1] == '{';
+  const auto members = members_of(payload, close);
+  if (!members) return dump_json(record);
+  // Each added member goes before the first member whose key sorts after it (the record's own order, so that
+  // a payload written whole by a stage comes out as this record written whole), or last. A key written with
+  // an escape cannot be compared as written: then they go last.
+  bool sortable = true;
+  for (const Member& member : *members) sortable = sortable && member.key.find('\\') == std::string_view::npos;
+  std::vector<std::pair<std::size_t, const std::string*>> inserts;  // (offset, name), offsets ascending
+  for (const std::string& name : names) {
+    if (!record.contains(name)) continue;
+    std::size_t at = close;
+    if (sortable) {
+      for (const Member& member : *members) {
+        if (member.key > name) {
+          at = member.begin;
+          break;
+        }
+      }
+    }
+    inserts.emplace_back(at, &name);
+  }
+  std::stable_sort(inserts.begin(), inserts.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first < b.first : *a.second < *b.second;
+  });
   std::string out;
   out.reserve(payload.size() + 256);
-  out.append(payload.substr(0, last));
-  for (const std::string& name : names) {
-    const auto member = record.find(name);
-    if (member == record.end()) continue;
-    if (!empty) out += ',';
-    empty = false;
-    append_json(nlohmann::json(name), out);
+  std::size_t from = 0;
+  for (const auto& [at, name] : inserts) {
+    std::size_t upto = at;
+    if (at == close) {  // after the last member: the white space before the brace stays after the new ones
+      while (upto > from && json_space(payload[upto - 1])) --upto;
+    }
+    out.append(payload.substr(from, upto - from));
+    from = at == close ? close : upto;
+    if (at == close && out.back() != '{') out += ',';
+    append_json(nlohmann::json(*name), out);
     out += ':';
-    append_json(*member, out);
+    append_json(record.at(*name), out);
+    if (at != close) out += ',';
   }
+  out.append(payload.substr(from, close - from));
   out += '}';
   return out;
 }

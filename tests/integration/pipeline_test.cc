@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "stages/runtime/json_dump.h"
 #include "tests/integration/harness.h"
 
 namespace vnawire::testing {
@@ -352,9 +353,17 @@ TEST(Pipeline, LangidRoutesRefusedLanguagesToTheirOwnStageAndTheStopBalances) {
   ASSERT_EQ(daemon.wait(seconds(30)), 0) << daemon.errors();
   EXPECT_EQ(count_lines(french), 6u);
   EXPECT_EQ(count_lines(others), 6u);
-  for (const auto& line : read_lines(french)) EXPECT_EQ(nlohmann::json::parse(line)["lang"]["code"], "fr");
+  // langid sends what fetch wrote with "lang" spliced in, and the sinks write what they got: still the record
+  // written whole, routed or not.
+  for (const auto& line : read_lines(french)) {
+    EXPECT_EQ(nlohmann::json::parse(line)["lang"]["code"], "fr");
+    EXPECT_EQ(line, runtime::dump_json(nlohmann::json::parse(line)));
+  }
   std::multiset<std::string> routed;
-  for (const auto& line : read_lines(others)) routed.insert(nlohmann::json::parse(line)["lang"]["code"]);
+  for (const auto& line : read_lines(others)) {
+    routed.insert(nlohmann::json::parse(line)["lang"]["code"]);
+    EXPECT_EQ(line, runtime::dump_json(nlohmann::json::parse(line)));
+  }
   EXPECT_EQ(routed, (std::multiset<std::string>{"en", "en", "en", "vi", "vi", "vi"}));
   EXPECT_NE(daemon.errors().find("routed to others 6"), std::string::npos) << daemon.errors();
 }

@@ -3,12 +3,15 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <chrono>
 #include <fstream>
 #include <set>
 #include <thread>
 
 #include "stages/fetch/fetch_directory.h"
+#include "stages/fetch/fetch_engine.h"
 #include "tests/stages/stage_fixture.h"
 
 namespace vnawire::fetch {
@@ -132,6 +135,29 @@ TEST(FetchStage, AFileOfExactlyMaxBytesIsReadWhole) {
   EXPECT_EQ(out.documents[0].record["body"].get<std::string>(), text);
   ASSERT_EQ(fixture.dead_letters.size(), 1u);
   EXPECT_NE(fixture.dead_letters[0].find("larger than max_bytes"), std::string::npos);
+}
+
+// read_file itself: the limit is on what the file holds when it is read (it may have grown since the listing);
+// a FIFO in a file's place is refused at once, not waited on.
+TEST(FetchReadFile, ReadsWholeFilesUpToTheLimitAndRefusesTheRest) {
+  StageFixture fixture(fetch_descriptor(), "{directory: inbox}");  // for its temporary folder
+  const std::filesystem::path dir = fixture.dir();
+  std::string text;
+  for (int i = 0; text.size() < 70000; ++i) text += "Paragraphe " + std::to_string(i) + " d'un long texte.\n";
+  write(dir / "a.txt", text);
+  bool too_large = true;
+  EXPECT_EQ(read_file(dir / "a.txt", text.size(), too_large), text);
+  EXPECT_FALSE(too_large);
+  EXPECT_EQ(read_file(dir / "a.txt", text.size() + 1000, too_large), text);
+  EXPECT_EQ(read_file(dir / "a.txt", text.size() - 1, too_large), std::nullopt);
+  EXPECT_TRUE(too_large);
+  write(dir / "empty.txt", "");
+  EXPECT_EQ(read_file(dir / "empty.txt", 100, too_large), std::string());
+  EXPECT_EQ(read_file(dir / "missing.txt", 100, too_large), std::nullopt);
+  EXPECT_FALSE(too_large);
+  ASSERT_EQ(::mkfifo((dir / "fifo").c_str(), 0600), 0);
+  EXPECT_EQ(read_file(dir / "fifo", 100, too_large), std::nullopt);
+  EXPECT_FALSE(too_large);
 }
 
 TEST(FetchStage, RateLimitBoundsEachCall) {
