@@ -94,6 +94,45 @@ TEST(SqliteSink, StoresTheRecordAsItCameWhenTheRunnerKeptIt) {
             runtime::dump_json(whole.record));
 }
 
+// A pause in a fast stream does not commit a young transaction (commits are dear: fewer, larger ones); a
+// pause in a slow one does, and so does a pause once the transaction is 100 ms old, and the flush.
+TEST(SqliteSink, APauseInAFastStreamLeavesAYoungTransactionOpen) {
+  StageFixture fixture(sqlite_descriptor(), "{path: out.db}");
+  auto& stage = fixture.start();
+  const auto visible = [&] { return std::stoi(scalar(fixture.dir() / "out.db", "SELECT count(*) FROM documents")); };
+  auto slow = make_document("slow", "x");
+  ASSERT_EQ(stage.on_message(slow).disposition, Disposition::Forward);
+  ASSERT_TRUE(stage.on_idle().ok());
+  EXPECT_EQ(visible(), 1) << "the first document of a stream is committed at the pause after it";
+  const auto began = std::chrono::steady_clock::now();
+  for (int i = 0; i < 40; ++i) {
+    auto doc = make_document("fast" + std::to_string(i), "x");
+    ASSERT_EQ(stage.on_message(doc).disposition, Disposition::Forward);
+  }
+  ASSERT_TRUE(stage.on_idle().ok());
+  // (Unless a loaded machine took most of the 100 ms over them: then the pause commits, rightly.)
+  if (std::chrono::steady_clock::now() - began < std::chrono::milliseconds(50)) {
+    EXPECT_EQ(visible(), 1) << "forty documents in a few milliseconds: the pause does not commit them";
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(120));
+  ASSERT_TRUE(stage.on_idle().ok());
+  EXPECT_EQ(visible(), 41) << "a transaction 100 ms old is committed at the next pause";
+  for (int i = 0; i < 3; ++i) {
+    auto doc = make_document("late" + std::to_string(i), "x");
+    ASSERT_EQ(stage.on_message(doc).disposition, Disposition::Forward);
+  }
+  ASSERT_TRUE(stage.flush().ok());
+  EXPECT_EQ(visible(), 44) << "the flush commits whatever is open";
+  // One document every 20 ms is a slow stream again, at once: each pause commits.
+  for (int i = 0; i < 40; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    auto doc = make_document("slow" + std::to_string(i), "x");
+    ASSERT_EQ(stage.on_message(doc).disposition, Disposition::Forward);
+    ASSERT_TRUE(stage.on_idle().ok());
+    ASSERT_EQ(visible(), 45 + i) << "document " << i;
+  }
+}
+
 TEST(SqliteSink, CommitsInBatchesAndAtFlush) {
   StageFixture fixture(sqlite_descriptor(), "{path: out.db, batch: 3}");
   auto& stage = fixture.start();
