@@ -37,7 +37,8 @@ bool transient(int rc) { return rc == SQLITE_BUSY || rc == SQLITE_LOCKED; }
 using Clock = std::chrono::steady_clock;
 // A commit costs about as much as a few dozen rows (FTS5 writes a segment, the WAL a frame per page): a
 // stream of documents committed at every pause between them, fifty at a time, cost 215 us of CPU per
-// document against 157 at 500 (bench/stage_bench.cc BM_Sink, committing every 55 or every 1,000). So while
+// document against 157 in transactions of 500 (bench/stage_bench.cc BM_Sink, flushing every 55 or every
+// 1,000 documents). So while
 // documents come in faster than one per kBusyGap on average, a pause does not commit a transaction younger
 // than kMaxHold; the flush timer (flush_interval_ms) commits what a stream that stops leaves open. A slower
 // stream commits at each pause as before, so a document is visible as soon as it is stored.
