@@ -18,8 +18,8 @@ struct Header {
 struct Document {
   Header header;
   nlohmann::json record;  // the JSON record: input fields plus what each stage adds
-  // The payload `record` was read from, when the stage's descriptor asks for it (`adds_members`,
-  // `reads_received`) and the text is exactly the record as it came (codec.h, decode()); otherwise empty.
+  // The payload `record` was read from, in a sink or a stage that adds members (`adds_members`), when the
+  // text is exactly the record as it came (codec.h, decode()); otherwise empty.
   std::string received;
 };
 

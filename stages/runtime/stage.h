@@ -161,8 +161,6 @@ struct StageDescriptor {
   // written in (codec.h, encode()), instead of writing the whole record again; a record that already has one
   // of them is written whole.
   std::vector<std::string> adds_members;
-  // The stage reads Document::received (a sink storing the record's text as it came): the runner keeps it.
-  bool reads_received = false;
 };
 
 using StageLookup = std::function<const StageDescriptor*(const std::string& type)>;

@@ -98,7 +98,6 @@ Status Runner::setup() {
   is_source_ = stage_config_.descriptor->role == StageRole::Source;
   is_sink_ = stage_config_.descriptor->role == StageRole::Sink;
   adds_members_ = stage_config_.descriptor->adds_members;
-  reads_received_ = stage_config_.descriptor->reads_received;
   if (is_source_) spool_.emplace(config_.state_dir, stage_config_.name, identity_);
   acks_on_ = config_.pipeline.get_bool("acknowledgements");
   ack_timeout_ms_ = config_.pipeline.get_int("ack_timeout_ms");

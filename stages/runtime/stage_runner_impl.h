@@ -196,10 +196,10 @@ class Runner final : public Emitter {
   std::int64_t max_message_bytes_ = 0;
   bool is_source_ = false;
   bool is_sink_ = false;
-  // From the descriptor: what the stage adds to a record, and whether it reads the received payload.
+  // From the descriptor: what the stage adds to a record. A sink stores or hands on the record's text as it
+  // came (codec.h, record_text()), so it keeps the payload too.
   std::vector<std::string> adds_members_;
-  bool reads_received_ = false;
-  KeepPayload keep_payload() const { return KeepPayload{reads_received_ || !adds_members_.empty(), &adds_members_}; }
+  KeepPayload keep_payload() const { return KeepPayload{is_sink_ || !adds_members_.empty(), &adds_members_}; }
   int signal_fd_ = -1;
 
   std::deque<Outgoing> pending_;

@@ -18,8 +18,8 @@
 #include <csignal>
 #include <cstring>
 
+#include "stages/runtime/codec.h"
 #include "stages/sink/sink_stages.h"
-#include "stages/runtime/json_dump.h"
 
 namespace vnawire::sink {
 namespace {
@@ -48,7 +48,7 @@ class ExecSink final : public runtime::Stage {
     if (pid_ <= 0) {
       if (runtime::Status status = start_program(); !status.ok()) return runtime::Verdict::retry(status.message());
     }
-    std::string line = runtime::dump_json(document.record);
+    std::string line = runtime::record_text(document);
     line.push_back('\n');
     std::string answer;
     if (!write_all(line) || !read_line(answer)) {

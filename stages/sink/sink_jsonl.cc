@@ -18,7 +18,6 @@
 #include <spdlog/spdlog.h>
 
 #include "stages/runtime/codec.h"
-#include "stages/runtime/json_dump.h"
 #include "stages/sink/sink_stages.h"
 #include "stages/sink/sink_written_keys.h"
 
@@ -252,45 +251,40 @@ class JsonlSink final : public runtime::Stage {
 }  // namespace
 
 const runtime::StageDescriptor& jsonl_descriptor() {
-  static const runtime::StageDescriptor descriptor = [] {
-    runtime::StageDescriptor d{
-        "sink_jsonl",
-        "Sink: appends each record as one JSON line to a file (replica N > 0 writes <path>.N), rotated by size or "
-        "age into <path>-<UTC time>-<n>, optionally gzip-compressed.",
-        runtime::StageRole::Sink,
-        16,
-        {
-            OptionSpec{"path", OptionType::String, std::string("documents.jsonl"),
-                       "The active file (relative paths are under state_dir)."},
-            OptionSpec{"fsync",
-                       OptionType::String,
-                       std::string("flush"),
-                       "When the file is synced to disk: at each flush and rotation, at rotation only, or never "
-                       "(the kernel writes it back).",
-                       false,
-                       std::nullopt,
-                       std::nullopt,
-                       {"flush", "rotation", "never"}},
-            OptionSpec{"rotate_bytes", OptionType::Int, std::int64_t{0},
-                       "Rotate before a line would take the active file past this size; 0: never by size.", false, 0.0,
-                       1e15},
-            OptionSpec{"rotate_seconds", OptionType::Int, std::int64_t{0},
-                       "Rotate once the active file's first line is this old (checked at each line and flush); 0: "
-                       "never by age.",
-                       false, 0.0, 1e9},
-            OptionSpec{"replay_memory", OptionType::Int, std::int64_t{100000},
-                       "How many of the latest records are remembered (their id and body, in <path>.keys) so that a "
-                       "replay of one is acknowledged without a second line; 0: every record is written.",
-                       false, 0.0, 1e8},
-            OptionSpec{
-                "gzip", OptionType::Bool, false,
-                "Compress rotated files to <name>.gz on another thread (leftovers of a crash at the next start)."},
-        },
-        [](const runtime::StageContext& context) { return std::make_unique<JsonlSink>(context); },
-    };
-    d.reads_received = true;  // stores the record's text as it came when it can
-    return d;
-  }();
+  static const runtime::StageDescriptor descriptor{
+      "sink_jsonl",
+      "Sink: appends each record as one JSON line to a file (replica N > 0 writes <path>.N), rotated by size or "
+      "age into <path>-<UTC time>-<n>, optionally gzip-compressed.",
+      runtime::StageRole::Sink,
+      16,
+      {
+          OptionSpec{"path", OptionType::String, std::string("documents.jsonl"),
+                     "The active file (relative paths are under state_dir)."},
+          OptionSpec{"fsync",
+                     OptionType::String,
+                     std::string("flush"),
+                     "When the file is synced to disk: at each flush and rotation, at rotation only, or never "
+                     "(the kernel writes it back).",
+                     false,
+                     std::nullopt,
+                     std::nullopt,
+                     {"flush", "rotation", "never"}},
+          OptionSpec{"rotate_bytes", OptionType::Int, std::int64_t{0},
+                     "Rotate before a line would take the active file past this size; 0: never by size.", false, 0.0,
+                     1e15},
+          OptionSpec{"rotate_seconds", OptionType::Int, std::int64_t{0},
+                     "Rotate once the active file's first line is this old (checked at each line and flush); 0: "
+                     "never by age.",
+                     false, 0.0, 1e9},
+          OptionSpec{"replay_memory", OptionType::Int, std::int64_t{100000},
+                     "How many of the latest records are remembered (their id and body, in <path>.keys) so that a "
+                     "replay of one is acknowledged without a second line; 0: every record is written.",
+                     false, 0.0, 1e8},
+          OptionSpec{"gzip", OptionType::Bool, false,
+                     "Compress rotated files to <name>.gz on another thread (leftovers of a crash at the next start)."},
+      },
+      [](const runtime::StageContext& context) { return std::make_unique<JsonlSink>(context); },
+  };
   return descriptor;
 }
 

@@ -5,7 +5,6 @@
 #include <map>
 
 #include "stages/runtime/codec.h"
-#include "stages/runtime/json_dump.h"
 #include "stages/runtime/record.h"
 
 namespace vnawire::sink {

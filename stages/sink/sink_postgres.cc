@@ -345,53 +345,49 @@ class PostgresSink final : public runtime::Stage {
 }  // namespace
 
 const runtime::StageDescriptor& postgres_descriptor() {
-  static const runtime::StageDescriptor descriptor = [] {
-    runtime::StageDescriptor d{
-        "sink_postgres",
-        "Sink: upserts one row per document id into PostgreSQL, with the SQLite sink's tables (persons, "
-        "organisations, places, events, quotes, countries, a tsvector full-text index); waits and reconnects while "
-        "the server is down (docs/sinks.md).",
-        runtime::StageRole::Sink,
-        16,
-        {
-            OptionSpec{"dsn", OptionType::String, std::string(""),
-                       "The libpq connection string (\"host=/run/postgresql dbname=news\" or "
-                       "\"postgresql://user@host/db\"); empty: read from the variable dsn_env names."},
-            OptionSpec{"dsn_env", OptionType::String, std::string("VNAWIRE_POSTGRES_DSN"),
-                       "The environment variable holding the connection string when dsn is empty (keeps a password "
-                       "out of the config); when both are empty, libpq's defaults and PG* variables apply."},
-            OptionSpec{"schema", OptionType::String, std::string(""),
-                       "The PostgreSQL schema holding the tables, created if missing; empty: the server's "
-                       "search_path (usually public)."},
-            OptionSpec{"batch_size", OptionType::Int, std::int64_t{500},
-                       "Documents per transaction at most; a transaction is also committed at each flush and as soon "
-                       "as the input is idle.",
-                       false, 1.0, 100000.0},
-            OptionSpec{"max_waiting", OptionType::Int, std::int64_t{100000},
-                       "Documents kept in memory while the server cannot be reached; beyond, the stage takes no "
-                       "new document (the runtime retries it, then dead-letters it).",
-                       false, 1.0, 10000000.0},
-            OptionSpec{"reconnect_min_ms", OptionType::Int, std::int64_t{500},
-                       "First wait before reconnecting after the server was lost; doubles up to reconnect_max_ms.",
-                       false, 1.0, 600000.0},
-            OptionSpec{"reconnect_max_ms", OptionType::Int, std::int64_t{30000}, "Longest wait between reconnections.",
-                       false, 1.0, 3600000.0},
-            OptionSpec{"connect_timeout_s", OptionType::Int, std::int64_t{5},
-                       "Longest a connection attempt may take (libpq connect_timeout, unless the connection string "
-                       "sets it); must be below pipeline.stage_timeout_ms, since a replica connecting sends no "
-                       "heartbeat.",
-                       false, 1.0, 600.0},
-        },
-        [](const runtime::StageContext& context) { return std::make_unique<PostgresSink>(context); },
-        [](const runtime::Options& options, const runtime::Options& pipeline) {
-          const auto seconds = options.get_int("connect_timeout_s");
-          return below_stage_timeout("connect_timeout_s", std::to_string(seconds) + " s", seconds * 1000, pipeline,
-                                     "connecting that long");
-        },
-    };
-    d.reads_received = true;  // stores the record's text as it came when it can
-    return d;
-  }();
+  static const runtime::StageDescriptor descriptor{
+      "sink_postgres",
+      "Sink: upserts one row per document id into PostgreSQL, with the SQLite sink's tables (persons, "
+      "organisations, places, events, quotes, countries, a tsvector full-text index); waits and reconnects while "
+      "the server is down (docs/sinks.md).",
+      runtime::StageRole::Sink,
+      16,
+      {
+          OptionSpec{"dsn", OptionType::String, std::string(""),
+                     "The libpq connection string (\"host=/run/postgresql dbname=news\" or "
+                     "\"postgresql://user@host/db\"); empty: read from the variable dsn_env names."},
+          OptionSpec{"dsn_env", OptionType::String, std::string("VNAWIRE_POSTGRES_DSN"),
+                     "The environment variable holding the connection string when dsn is empty (keeps a password "
+                     "out of the config); when both are empty, libpq's defaults and PG* variables apply."},
+          OptionSpec{"schema", OptionType::String, std::string(""),
+                     "The PostgreSQL schema holding the tables, created if missing; empty: the server's "
+                     "search_path (usually public)."},
+          OptionSpec{"batch_size", OptionType::Int, std::int64_t{500},
+                     "Documents per transaction at most; a transaction is also committed at each flush and as soon "
+                     "as the input is idle.",
+                     false, 1.0, 100000.0},
+          OptionSpec{"max_waiting", OptionType::Int, std::int64_t{100000},
+                     "Documents kept in memory while the server cannot be reached; beyond, the stage takes no "
+                     "new document (the runtime retries it, then dead-letters it).",
+                     false, 1.0, 10000000.0},
+          OptionSpec{"reconnect_min_ms", OptionType::Int, std::int64_t{500},
+                     "First wait before reconnecting after the server was lost; doubles up to reconnect_max_ms.", false,
+                     1.0, 600000.0},
+          OptionSpec{"reconnect_max_ms", OptionType::Int, std::int64_t{30000}, "Longest wait between reconnections.",
+                     false, 1.0, 3600000.0},
+          OptionSpec{"connect_timeout_s", OptionType::Int, std::int64_t{5},
+                     "Longest a connection attempt may take (libpq connect_timeout, unless the connection string "
+                     "sets it); must be below pipeline.stage_timeout_ms, since a replica connecting sends no "
+                     "heartbeat.",
+                     false, 1.0, 600.0},
+      },
+      [](const runtime::StageContext& context) { return std::make_unique<PostgresSink>(context); },
+      [](const runtime::Options& options, const runtime::Options& pipeline) {
+        const auto seconds = options.get_int("connect_timeout_s");
+        return below_stage_timeout("connect_timeout_s", std::to_string(seconds) + " s", seconds * 1000, pipeline,
+                                   "connecting that long");
+      },
+  };
   return descriptor;
 }
 

@@ -222,37 +222,33 @@ class SqliteSink final : public runtime::Stage {
 }  // namespace
 
 const runtime::StageDescriptor& sqlite_descriptor() {
-  static const runtime::StageDescriptor descriptor = [] {
-    runtime::StageDescriptor d{
-        "sink_sqlite",
-        "Sink: upserts one row per document id into SQLite (table documents, the whole record as JSON), with its "
-        "persons, organisations, places, events and participants, quotes, countries and an FTS5 full-text index "
-        "(docs/sinks.md).",
-        runtime::StageRole::Sink,
-        8,
-        {
-            OptionSpec{"path", OptionType::String, std::string("vnawire.db"),
-                       "The database file (relative paths are under state_dir)."},
-            OptionSpec{"batch", OptionType::Int, std::int64_t{500},
-                       "Records per transaction at most; a transaction is also committed at each flush and when the "
-                       "input pauses (in a stream of over 400 documents/s, only once it is 100 ms old, or at the next "
-                       "flush when the stream stops).",
-                       false, 1.0, 100000.0},
-            OptionSpec{"busy_timeout_ms", OptionType::Int, std::int64_t{5000},
-                       "How long to wait for a lock held by another writer before retrying; must be below "
-                       "pipeline.stage_timeout_ms, since a replica waiting sends no heartbeat.",
-                       false, 0.0, 600000.0},
-        },
-        [](const runtime::StageContext& context) { return std::make_unique<SqliteSink>(context); },
-        [](const runtime::Options& options, const runtime::Options& pipeline) {
-          const auto busy = options.get_int("busy_timeout_ms");
-          return below_stage_timeout("busy_timeout_ms", std::to_string(busy), busy, pipeline,
-                                     "waiting that long on a lock");
-        },
-    };
-    d.reads_received = true;  // stores the record's text as it came when it can
-    return d;
-  }();
+  static const runtime::StageDescriptor descriptor{
+      "sink_sqlite",
+      "Sink: upserts one row per document id into SQLite (table documents, the whole record as JSON), with its "
+      "persons, organisations, places, events and participants, quotes, countries and an FTS5 full-text index "
+      "(docs/sinks.md).",
+      runtime::StageRole::Sink,
+      8,
+      {
+          OptionSpec{"path", OptionType::String, std::string("vnawire.db"),
+                     "The database file (relative paths are under state_dir)."},
+          OptionSpec{"batch", OptionType::Int, std::int64_t{500},
+                     "Records per transaction at most; a transaction is also committed at each flush and when the "
+                     "input pauses (in a stream of over 400 documents/s, only once it is 100 ms old, or at the next "
+                     "flush when the stream stops).",
+                     false, 1.0, 100000.0},
+          OptionSpec{"busy_timeout_ms", OptionType::Int, std::int64_t{5000},
+                     "How long to wait for a lock held by another writer before retrying; must be below "
+                     "pipeline.stage_timeout_ms, since a replica waiting sends no heartbeat.",
+                     false, 0.0, 600000.0},
+      },
+      [](const runtime::StageContext& context) { return std::make_unique<SqliteSink>(context); },
+      [](const runtime::Options& options, const runtime::Options& pipeline) {
+        const auto busy = options.get_int("busy_timeout_ms");
+        return below_stage_timeout("busy_timeout_ms", std::to_string(busy), busy, pipeline,
+                                   "waiting that long on a lock");
+      },
+  };
   return descriptor;
 }
 

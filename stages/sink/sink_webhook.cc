@@ -22,7 +22,6 @@
 
 #include "stages/runtime/ascii_text.h"
 #include "stages/runtime/codec.h"
-#include "stages/runtime/json_dump.h"
 #include "stages/sink/sink_stages.h"
 #include "stages/sink/sink_written_keys.h"
 
@@ -211,43 +210,39 @@ class WebhookSink final : public runtime::Stage {
 }  // namespace
 
 const runtime::StageDescriptor& webhook_descriptor() {
-  static const runtime::StageDescriptor descriptor = [] {
-    runtime::StageDescriptor d{
-        "sink_webhook",
-        "Sink: POSTs records in batches (JSON array or NDJSON) to an HTTP endpoint; 2xx delivers, 4xx dead-letters, "
-        "other failures are retried with backoff.",
-        runtime::StageRole::Sink,
-        16,
-        {
-            OptionSpec{"url", OptionType::String, {}, "The endpoint (http:// or https://).", true},
-            OptionSpec{"format",
-                       OptionType::String,
-                       std::string("json"),
-                       "The body: a JSON array of records, or one record per line (NDJSON).",
-                       false,
-                       std::nullopt,
-                       std::nullopt,
-                       {"json", "ndjson"}},
-            OptionSpec{"batch_size", OptionType::Int, std::int64_t{100},
-                       "Records per POST; a smaller batch is sent as soon as no record waits, and at each flush.",
-                       false, 1.0, 100000.0},
-            OptionSpec{"headers", OptionType::StringList, std::vector<std::string>{},
-                       "Extra request headers, each \"Name: value\"."},
-            OptionSpec{"bearer_token_file", OptionType::String, std::string(""),
-                       "A file holding a token sent as \"Authorization: Bearer <token>\" (relative paths are under "
-                       "state_dir); keeps the secret out of the config."},
-            OptionSpec{"timeout_ms", OptionType::Int, std::int64_t{10000}, "Longest a POST may take.", false, 100.0,
-                       600000.0},
-            OptionSpec{"replay_memory", OptionType::Int, std::int64_t{100000},
-                       "How many of the latest delivered records are remembered (their id and body) so that a replay "
-                       "of one is acknowledged without a second POST; 0: every record is posted.",
-                       false, 0.0, 1e8},
-        },
-        [](const runtime::StageContext& context) { return std::make_unique<WebhookSink>(context); },
-    };
-    d.reads_received = true;  // stores the record's text as it came when it can
-    return d;
-  }();
+  static const runtime::StageDescriptor descriptor{
+      "sink_webhook",
+      "Sink: POSTs records in batches (JSON array or NDJSON) to an HTTP endpoint; 2xx delivers, 4xx dead-letters, "
+      "other failures are retried with backoff.",
+      runtime::StageRole::Sink,
+      16,
+      {
+          OptionSpec{"url", OptionType::String, {}, "The endpoint (http:// or https://).", true},
+          OptionSpec{"format",
+                     OptionType::String,
+                     std::string("json"),
+                     "The body: a JSON array of records, or one record per line (NDJSON).",
+                     false,
+                     std::nullopt,
+                     std::nullopt,
+                     {"json", "ndjson"}},
+          OptionSpec{"batch_size", OptionType::Int, std::int64_t{100},
+                     "Records per POST; a smaller batch is sent as soon as no record waits, and at each flush.", false,
+                     1.0, 100000.0},
+          OptionSpec{"headers", OptionType::StringList, std::vector<std::string>{},
+                     "Extra request headers, each \"Name: value\"."},
+          OptionSpec{"bearer_token_file", OptionType::String, std::string(""),
+                     "A file holding a token sent as \"Authorization: Bearer <token>\" (relative paths are under "
+                     "state_dir); keeps the secret out of the config."},
+          OptionSpec{"timeout_ms", OptionType::Int, std::int64_t{10000}, "Longest a POST may take.", false, 100.0,
+                     600000.0},
+          OptionSpec{"replay_memory", OptionType::Int, std::int64_t{100000},
+                     "How many of the latest delivered records are remembered (their id and body) so that a replay "
+                     "of one is acknowledged without a second POST; 0: every record is posted.",
+                     false, 0.0, 1e8},
+      },
+      [](const runtime::StageContext& context) { return std::make_unique<WebhookSink>(context); },
+  };
   return descriptor;
 }
 
