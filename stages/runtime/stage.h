@@ -124,6 +124,10 @@ class Stage {
   // The input has no document waiting after the stage handled some: release what must not be held
   // while idle (a sink's open transaction and its write lock). A failure is logged like a flush's.
   virtual Status on_idle() { return {}; }
+  // After on_idle(): whether the stage kept handled work uncommitted on purpose (a busy sink's young
+  // transaction). The runner then does not report that work at once, since a sink's report makes what it
+  // counts durable first; the next flush or heartbeat does.
+  virtual bool holding() const { return false; }
   virtual void stop() {}
 };
 

@@ -470,7 +470,7 @@ int Runner::run() {
       next_produce_ = Clock::now() + std::max(delay, milliseconds(0));
     }
     send_pending();
-    // Idle: everything taken in is handled and sent on. Nothing may stay held (a sink's transaction), and
+    // Idle: everything taken in is handled and sent on. Nothing may stay held long (a sink's transaction), and
     // the daemon hears of the finished work now rather than at the next heartbeat, which a crash would lose.
     const bool idle = pending_.empty() && !retry_document_ && !ahead_ && inbox_.empty() && (!input_ || input_empty);
     if (idle && handled_since_idle_) idle_stage();
@@ -479,7 +479,9 @@ int Runner::run() {
       flush_stage();
       next_flush_ = now + flush_interval;
     }
-    if (now >= next_heartbeat_ || (idle && work_done() != work_reported_)) {
+    // A sink holding a young transaction in a busy stream (Stage::holding) reports at the next heartbeat or
+    // flush instead: reporting would commit it.
+    if (now >= next_heartbeat_ || (idle && work_done() != work_reported_ && !stage_holding())) {
       report_heartbeat();
       next_heartbeat_ = now + heartbeat;
     }

@@ -150,6 +150,7 @@ class Runner final : public Emitter {
   bool call_stage(Status (Stage::*hook)(), const char* what);
   bool flush_stage();
   void idle_stage();
+  bool stage_holding() const { return stage_ && stage_->holding(); }
   void report(const char* verb);
   // A HEARTBEAT. A sink's counts say what it has stored, so what it still holds (an open batch) is made
   // durable first: no document is reported stored before it is.

@@ -40,7 +40,8 @@ using Clock = std::chrono::steady_clock;
 // document against 157 in transactions of 500 (bench/stage_bench.cc BM_Sink, changed by hand to flush every
 // 55 documents instead of every 1,000). So while documents come in faster than one per kBusyGap on average,
 // a pause does not commit a transaction younger than kMaxHold; the next pause after that, the batch limit or
-// the flush timer (flush_interval_ms) commits it, so a stream that stops leaves it open until the next flush.
+// the flush timer (flush_interval_ms) commits it, so a stream that stops leaves it open until the next flush
+// (or heartbeat: holding() tells the runner not to report, and so commit, the held work at the pause).
 // A slower stream commits at each pause as before, so a document is visible as soon as it is stored.
 constexpr std::chrono::microseconds kBusyGap{2500};  // 400 documents/s
 constexpr std::chrono::milliseconds kMaxHold{100};
@@ -116,9 +117,10 @@ class SqliteSink final : public runtime::Stage {
   // Another replica or writer may be waiting for the lock: never hold it long while there is nothing to
   // write (a busy stream's transaction for at most kMaxHold, above).
   runtime::Status on_idle() override {
-    if (in_transaction_ && mean_gap_ < kBusyGap && Clock::now() - opened_at_ < kMaxHold) return {};
-    return flush();
+    held_ = in_transaction_ && mean_gap_ < kBusyGap && Clock::now() - opened_at_ < kMaxHold;
+    return held_ ? runtime::Status{} : flush();
   }
+  bool holding() const override { return held_ && in_transaction_; }
 
  private:
   runtime::Status exec(const char* sql) {
@@ -189,6 +191,7 @@ class SqliteSink final : public runtime::Stage {
     if (!in_transaction_) return {};
     if (tables_.write_text() == SQLITE_DONE && sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK) {
       in_transaction_ = false;
+      held_ = false;
       batch_.clear();
       return {};
     }
@@ -217,6 +220,7 @@ class SqliteSink final : public runtime::Stage {
   Clock::time_point opened_at_;                   // when the open transaction began
   Clock::time_point last_arrival_;                // when the last document came
   std::chrono::microseconds mean_gap_{kMaxHold};  // between documents, lately
+  bool held_ = false;                             // on_idle() left the open transaction open
 };
 
 }  // namespace
@@ -235,7 +239,7 @@ const runtime::StageDescriptor& sqlite_descriptor() {
           OptionSpec{"batch", OptionType::Int, std::int64_t{500},
                      "Records per transaction at most; a transaction is also committed at each flush and when the "
                      "input pauses (in a stream of over 400 documents/s, only once it is 100 ms old, or at the next "
-                     "flush when the stream stops).",
+                     "flush or heartbeat when the stream stops).",
                      false, 1.0, 100000.0},
           OptionSpec{"busy_timeout_ms", OptionType::Int, std::int64_t{5000},
                      "How long to wait for a lock held by another writer before retrying; must be below "

@@ -103,6 +103,39 @@ class BatchingSink final : public runtime::Stage {
   int held_ = 0;
 };
 
+// A sink that stores what it took only when flushed, and whose on_idle() keeps the batch open (says it
+// is holding) while hold() is set, as a busy SQLite sink keeps a young transaction.
+class HoldingSink final : public runtime::Stage {
+ public:
+  static std::atomic<bool>& hold() {
+    static std::atomic<bool> on{false};
+    return on;
+  }
+  static std::atomic<int>& received() {
+    static std::atomic<int> count{0};
+    return count;
+  }
+  static std::atomic<int>& stored() {
+    static std::atomic<int> count{0};
+    return count;
+  }
+  runtime::Verdict on_message(runtime::Document&) override {
+    ++held_;
+    ++received();
+    return runtime::Verdict::forward();
+  }
+  runtime::Status flush() override {
+    stored() += held_;
+    held_ = 0;
+    return {};
+  }
+  runtime::Status on_idle() override { return hold() ? runtime::Status{} : flush(); }
+  bool holding() const override { return hold() && held_ > 0; }
+
+ private:
+  int held_ = 0;
+};
+
 // A processor that forwards everything and holds its first document until the test opens the gate, so
 // that what the test sends meanwhile waits in its input. It logs what the runtime calls ("upcoming <id>",
 // "message <id>"), and asks for one retry of the document named by retry_once().
@@ -184,6 +217,13 @@ inline const runtime::StageDescriptor* stage_type_or_test_type(const std::string
       1,
       {},
       [](const runtime::StageContext&) { return std::make_unique<BatchingSink>(); }};
+  static const runtime::StageDescriptor holding{
+      "holding_sink",
+      "Test sink that may keep its batch open when idle.",
+      runtime::StageRole::Sink,
+      1,
+      {},
+      [](const runtime::StageContext&) { return std::make_unique<HoldingSink>(); }};
   static const runtime::StageDescriptor gated{
       "gated_processor",
       "Test processor that holds its first document until the test opens the gate.",
@@ -195,6 +235,7 @@ inline const runtime::StageDescriptor* stage_type_or_test_type(const std::string
   if (type == gated.type) return &gated;
   if (type == failing.type) return &failing;
   if (type == batching.type) return &batching;
+  if (type == holding.type) return &holding;
   return stages::find_stage(type);
 }
 
@@ -218,8 +259,8 @@ class RunnerFixture {
       extra += (extra.empty() ? "" : ", ") + std::string("acknowledgements: false");
     // One document per message, which these tests read frame by frame, unless a test asks for batches.
     if (extra.find("batch_documents") == std::string::npos) extra += ", batch_documents: 1";
-    const std::string yaml =
-        "pipeline: {state_dir: " + dir_.string() + ", heartbeat_ms: 50, " + extra + "}\nstages:\n" + stages_yaml;
+    if (extra.find("heartbeat_ms") == std::string::npos) extra += ", heartbeat_ms: 50";
+    const std::string yaml = "pipeline: {state_dir: " + dir_.string() + ", " + extra + "}\nstages:\n" + stages_yaml;
     loaded_ = runtime::parse_pipeline_config(yaml, "test.yaml", dir_, stage_type_or_test_type);
     for (const auto& error : loaded_.errors) ADD_FAILURE() << error.to_string();
     std::filesystem::create_directories(loaded_.config.run_dir);

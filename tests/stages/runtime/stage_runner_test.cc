@@ -2,6 +2,7 @@
 // source is told about documents given up, and the exit code after a failed last flush.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -11,6 +12,7 @@
 namespace vnawire::runtime {
 namespace {
 
+using std::chrono::milliseconds;
 using std::chrono::seconds;
 using testing::document_of_size;
 using testing::receive_header;
@@ -157,6 +159,38 @@ TEST(StageRunner, ASinkReportsADocumentStoredOnlyOnceItsBatchIsFlushed) {
   ASSERT_TRUE(fixture.wait_for([](const nlohmann::json& c) { return c.value("forwarded", 0) == 3; }, seconds(10)));
   EXPECT_EQ(testing::BatchingSink::stored().load(), 3) << "reported stored before its batch was flushed";
   EXPECT_EQ(fixture.stop(), 0);
+}
+
+// At idle a sink's finished work is reported, and so committed, at once; unless the sink says it holds it
+// (a busy stream's young transaction): then the next flush or heartbeat commits it, not the idle report.
+TEST(StageRunner, AnIdleSinkThatHoldsItsBatchIsNotMadeToCommitItByTheIdleReport) {
+  RunnerFixture fixture(
+      "  - {name: src, type: scripted_source}\n"
+      "  - {name: sink, type: holding_sink, inputs: [src]}\n",
+      "flush_interval_ms: 600000, heartbeat_ms: 60000");  // neither timer comes during the test
+  testing::HoldingSink::hold() = false;
+  testing::HoldingSink::received() = 0;
+  testing::HoldingSink::stored() = 0;
+  auto producer = fixture.producer("src", "sink");
+  fixture.start("sink");
+  const auto pump_until = [&](const std::function<bool()>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + seconds(10);
+    while (!done() && std::chrono::steady_clock::now() < deadline) fixture.pump(milliseconds(10));
+    return done();
+  };
+  // Not holding: the idle report commits the batch without anyone asking for counts.
+  for (int i = 0; i < 3; ++i) testing::send_document(producer, document_of_size("a" + std::to_string(i), 10));
+  ASSERT_TRUE(
+      pump_until([&] { return testing::HoldingSink::stored() == 3 && fixture.counters().value("forwarded", 0) == 3; }));
+  // Holding: taken in, reported by nobody, committed by nobody, until the stop's last flush.
+  testing::HoldingSink::hold() = true;
+  for (int i = 0; i < 3; ++i) testing::send_document(producer, document_of_size("b" + std::to_string(i), 10));
+  ASSERT_TRUE(pump_until([] { return testing::HoldingSink::received() == 6; }));
+  fixture.pump(milliseconds(300));
+  EXPECT_EQ(testing::HoldingSink::stored().load(), 3) << "the idle report committed a held batch";
+  EXPECT_EQ(fixture.counters().value("forwarded", 0), 3) << "documents reported stored before their commit";
+  EXPECT_EQ(fixture.stop(), 0);
+  EXPECT_EQ(testing::HoldingSink::stored().load(), 6);
 }
 
 TEST(StageRunner, AFailedLastFlushMakesTheStageExitOne) {

@@ -104,6 +104,7 @@ TEST(SqliteSink, APauseInAFastStreamLeavesAYoungTransactionOpen) {
   ASSERT_EQ(stage.on_message(slow).disposition, Disposition::Forward);
   ASSERT_TRUE(stage.on_idle().ok());
   EXPECT_EQ(visible(), 1) << "the first document of a stream is committed at the pause after it";
+  EXPECT_FALSE(stage.holding());
   const auto began = std::chrono::steady_clock::now();
   auto longest = std::chrono::steady_clock::duration::zero();
   for (int i = 0; i < 40; ++i) {
@@ -118,10 +119,12 @@ TEST(SqliteSink, APauseInAFastStreamLeavesAYoungTransactionOpen) {
   if (longest < std::chrono::milliseconds(2) &&
       std::chrono::steady_clock::now() - began < std::chrono::milliseconds(50)) {
     EXPECT_EQ(visible(), 1) << "forty documents in a few milliseconds: the pause does not commit them";
+    EXPECT_TRUE(stage.holding()) << "the runner must hear that the open transaction is held on purpose";
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(120));
   ASSERT_TRUE(stage.on_idle().ok());
   EXPECT_EQ(visible(), 41) << "a transaction 100 ms old is committed at the next pause";
+  EXPECT_FALSE(stage.holding());
   for (int i = 0; i < 3; ++i) {
     auto doc = make_document("late" + std::to_string(i), "x");
     ASSERT_EQ(stage.on_message(doc).disposition, Disposition::Forward);
