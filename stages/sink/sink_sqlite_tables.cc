@@ -1,7 +1,6 @@
 // The SQLite sink's normalised tables and migrations (sink_sqlite_tables.h).
 #include "stages/sink/sink_sqlite_tables.h"
 
-#include <algorithm>
 #include <type_traits>
 
 #include "stages/sink/sink_normalised.h"
@@ -260,9 +259,8 @@ int NormalisedWriter::write(const std::string& id, sqlite3_int64 rowid, const nl
     if (rc = insert(kInsertCountry, country); rc != SQLITE_DONE) return rc;
   }
   TextRow text{rowid, std::move(rows.title), std::move(rows.lead), std::move(rows.body)};
-  const auto same = std::find_if(texts_.begin(), texts_.end(), [&](const TextRow& t) { return t.rowid == rowid; });
-  if (same != texts_.end()) {
-    *same = std::move(text);  // the same document twice in one transaction: its last version
+  if (const auto [at, added] = text_of_rowid_.try_emplace(rowid, texts_.size()); !added) {
+    texts_[at->second] = std::move(text);  // the same document twice in one transaction: its last version
   } else {
     texts_.push_back(std::move(text));
   }
@@ -285,7 +283,7 @@ int NormalisedWriter::write_text() {
     bind_text(insert, 4, text.body);
     if (rc = run(insert); rc != SQLITE_DONE) return rc;
   }
-  texts_.clear();
+  discard_text();
   return rc;
 }
 

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "stages/runtime/status.h"
@@ -41,7 +42,10 @@ class NormalisedWriter {
   // (and merges) per document. SQLITE_DONE, or the failing step's code.
   int write_text();
   // Forgets the kept rows (after a rollback: the documents are written again).
-  void discard_text() { texts_.clear(); }
+  void discard_text() {
+    texts_.clear();
+    text_of_rowid_.clear();
+  }
 
  private:
   struct TextRow {
@@ -50,6 +54,7 @@ class NormalisedWriter {
     std::string body;
   };
   std::vector<TextRow> texts_;  // in the order written, one per rowid (a later write replaces an earlier)
+  std::unordered_map<sqlite3_int64, std::size_t> text_of_rowid_;  // where in texts_
   sqlite3* db_ = nullptr;
   enum Statement {
     kDeletePersons,
