@@ -150,8 +150,11 @@ std::vector<std::string> extract_countries(const ArticleTokens& tokens, const En
       std::string key;
       for (const std::string& w : words_of(form)) key += w + ' ';
       if (key.empty()) return;
-      const std::size_t pos = text.find(' ' + key);
-      if (pos != std::string::npos) at = std::min(at, pos);
+      // The key at a word's start: searched by its first letter, which is rarer than the space before it
+      // (a search for " key" compared at every space of the text).
+      std::size_t pos = text.find(key);
+      while (pos != std::string::npos && text[pos - 1] != ' ') pos = text.find(key, pos + 1);
+      if (pos != std::string::npos) at = std::min(at, pos - 1);
     };
     look(name);
     for (const std::string& a : aliases) look(a);
