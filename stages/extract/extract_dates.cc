@@ -11,6 +11,7 @@
 #include "stages/extract/extract_dateline.h"
 #include "stages/extract/extract_text_util.h"
 #include "stages/runtime/ascii_text.h"
+#include "stages/runtime/byte_scan.h"
 
 namespace vnawire::extract {
 namespace {
@@ -59,14 +60,8 @@ std::vector<DateToken> tokenize(std::string_view text) {
     // punctuation trimmed below is ASCII and no digit, so both hold for the trimmed word too; and no
     // character folds to an ASCII digit (lower case and canonical decomposition never make one: the test
     // ExtractDates.NoCharacterFoldsToADigit tries them all), so a word's digits are its ASCII digits.
-    std::size_t j = i;
     bool high = false, digit = false;
-    for (; j < text.size(); ++j) {
-      const auto c = static_cast<unsigned char>(text[j]);
-      if (c == ' ' || c == '\n' || c == '\t') break;
-      high |= c >= 0x80;
-      digit |= static_cast<unsigned>(c - '0') < 10u;
-    }
+    const std::size_t j = runtime::word_end(text.data(), i, text.size(), high, digit);
     std::size_t b = i, e = j;
     while (b < e && is_edge_punct(text[b])) ++b;
     while (e > b && is_edge_punct(text[e - 1])) --e;

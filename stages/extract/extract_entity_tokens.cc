@@ -5,6 +5,7 @@
 #include "stages/extract/extract_entity_tokens.h"
 #include "stages/extract/extract_gazetteer.h"
 #include "stages/extract/extract_text_util.h"
+#include "stages/runtime/byte_scan.h"
 
 namespace vnawire::extract::entities {
 namespace {
@@ -37,6 +38,20 @@ Token& add_token(std::vector<Token>& tokens, std::string_view text, std::size_t 
   bool pending = false;
   std::size_t letters = 0;
   bool all_upper = true;
+  // Most tokens are plain ASCII: read byte by byte, without decoding or the Unicode tables.
+  if (runtime::ascii_prefix(t.text.data(), 0, t.text.size()) == t.text.size()) {
+    for (const char c : t.text) append_entity_folded(t.fold, static_cast<unsigned char>(c), pending);
+    if (word) {
+      t.capital = t.text[0] >= 'A' && t.text[0] <= 'Z';
+      for (const char c : t.text) {
+        const bool upper = c >= 'A' && c <= 'Z';
+        letters += upper || (c >= 'a' && c <= 'z');
+        all_upper = all_upper && !(c >= 'a' && c <= 'z');
+      }
+      t.acronym = letters >= 2 && all_upper;
+    }
+    return t;
+  }
   for (std::size_t k = 0; k < t.text.size();) {
     const bool first = k == 0;
     const char32_t c = util::next_code_point(t.text, k);

@@ -83,6 +83,36 @@ inline const char* find_byte_of(const char* p, const char* end, char a, char b, 
   return p;
 }
 
+// A word's end: the first space, tab or line feed at or after `i` in data[0, n), or n. Sets `high` when a
+// byte before it is not ASCII and `digit` when one is an ASCII digit (both left as they were otherwise):
+// the date tokenizer asks this of every word of every paragraph.
+inline std::size_t word_end(const char* data, std::size_t i, std::size_t n, bool& high, bool& digit) {
+#if defined(__SSE2__)
+  const __m128i space = _mm_set1_epi8(' '), tab = _mm_set1_epi8('\t'), feed = _mm_set1_epi8('\n');
+  const __m128i zero = _mm_set1_epi8('0'), nine = _mm_set1_epi8(9);
+  while (i + 16 <= n) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + i));
+    const auto stops = static_cast<unsigned>(_mm_movemask_epi8(
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, space), _mm_cmpeq_epi8(v, tab)), _mm_cmpeq_epi8(v, feed))));
+    const unsigned length = stops != 0 ? static_cast<unsigned>(__builtin_ctz(stops)) : 16;
+    const unsigned before = length == 16 ? 0xFFFFu : (1u << length) - 1;  // the bytes of the word
+    const __m128i offset = _mm_sub_epi8(v, zero);                         // a digit: 0 to 9, unsigned
+    const auto digits = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(offset, nine), offset)));
+    high = high || (static_cast<unsigned>(_mm_movemask_epi8(v)) & before) != 0;
+    digit = digit || (digits & before) != 0;
+    if (stops != 0) return i + length;
+    i += 16;
+  }
+#endif
+  for (; i < n; ++i) {
+    const auto c = static_cast<unsigned char>(data[i]);
+    if (c == ' ' || c == '\n' || c == '\t') break;
+    high = high || c >= 0x80;
+    digit = digit || static_cast<unsigned>(c - '0') < 10u;
+  }
+  return i;
+}
+
 // Strict UTF-8 (RFC 3629: no overlong forms, surrogates or code points past U+10FFFF). Inline: it runs on
 // every string of every record at each hop, and on every page the extractor reads.
 inline bool is_valid_utf8(std::string_view bytes) {

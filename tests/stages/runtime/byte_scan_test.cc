@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <random>
 #include <string>
 
 namespace vnawire::runtime {
@@ -27,6 +28,33 @@ TEST(ByteScan, FindByteOfFindsTheFirstOfItsSetAtEveryOffset) {
   EXPECT_EQ(find_byte_of(text.data(), text.data() + text.size(), '\xA9', '\xA9', '\xA9') - text.data(), 4);
   EXPECT_EQ(find_byte_of(text.data(), text.data() + text.size(), ' ', '(', ' ') - text.data(), 5);
   EXPECT_EQ(find_byte_of(text.data() + 6, text.data() + text.size(), ' ', '(', ' ') - text.data(), 6);
+}
+
+// Against the plain byte loop, on words of every length across the sixteen-byte steps, at every offset.
+TEST(ByteScan, WordEndStopsAtTheFirstBlankAndSaysWhetherTheWordHadNonAsciiOrDigits) {
+  std::mt19937 random(7);
+  const std::string alphabet = std::string("abcXYZ.-'0123456789") + "\xc3\xa9" + " \t\n\r\x7f";
+  for (int round = 0; round < 2000; ++round) {
+    std::string text;
+    const std::size_t size = random() % 70;
+    // Half the rounds with a blank once in forty bytes, for words longer than a step.
+    for (std::size_t k = 0; k < size; ++k) {
+      const bool word_byte = round % 2 == 1 && random() % 40 != 0;
+      text += alphabet[random() % (word_byte ? alphabet.size() - 5 : alphabet.size())];
+    }
+    for (std::size_t from = 0; from <= text.size(); ++from) {
+      std::size_t want = from;
+      bool want_high = false, want_digit = false;
+      for (; want < text.size() && text[want] != ' ' && text[want] != '\t' && text[want] != '\n'; ++want) {
+        want_high = want_high || static_cast<unsigned char>(text[want]) >= 0x80;
+        want_digit = want_digit || (text[want] >= '0' && text[want] <= '9');
+      }
+      bool high = false, digit = false;
+      ASSERT_EQ(word_end(text.data(), from, text.size(), high, digit), want) << "'" << text << "' from " << from;
+      EXPECT_EQ(high, want_high) << "'" << text << "' from " << from;
+      EXPECT_EQ(digit, want_digit) << "'" << text << "' from " << from;
+    }
+  }
 }
 
 TEST(ByteScan, BitCountCountsEverySetBit) {
