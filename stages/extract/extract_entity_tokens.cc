@@ -32,26 +32,38 @@ Token& add_token(std::vector<Token>& tokens, std::string_view text, std::size_t 
   t.begin = begin;
   t.end = end;
   t.word = word;
+  // Most tokens are short and plain ASCII: folded byte by byte into a buffer, without decoding or the
+  // Unicode tables, and copied into the token once.
+  constexpr std::size_t kShort = 64;
+  if (t.text.size() <= kShort && runtime::ascii_prefix(t.text.data(), 0, t.text.size()) == t.text.size()) {
+    char folded[kShort];
+    std::size_t n = 0, letters = 0;
+    bool pending = false, lower_case = false;
+    for (const char c : t.text) {
+      const bool upper = c >= 'A' && c <= 'Z', lower = c >= 'a' && c <= 'z';
+      letters += upper || lower;
+      lower_case = lower_case || lower;
+      if (c == ' ' || (c >= '\t' && c <= '\r') || c == '-' || c == '\'' || c == '.' || c == '`') {  // as entity_fold
+        pending = n != 0;
+        continue;
+      }
+      if (pending) folded[n++] = ' ';
+      pending = false;
+      folded[n++] = upper ? static_cast<char>(c + ('a' - 'A')) : c;
+    }
+    t.fold.assign(folded, n);
+    if (word) {
+      t.capital = t.text[0] >= 'A' && t.text[0] <= 'Z';
+      t.acronym = letters >= 2 && !lower_case;
+    }
+    return t;
+  }
   // One pass gives the fold (entity_fold: a token holds no white space, so its all-ASCII reading
   // agrees), the case of the first letter and whether all letters are capitals.
   t.fold.reserve(t.text.size());
   bool pending = false;
   std::size_t letters = 0;
   bool all_upper = true;
-  // Most tokens are plain ASCII: read byte by byte, without decoding or the Unicode tables.
-  if (runtime::ascii_prefix(t.text.data(), 0, t.text.size()) == t.text.size()) {
-    for (const char c : t.text) append_entity_folded(t.fold, static_cast<unsigned char>(c), pending);
-    if (word) {
-      t.capital = t.text[0] >= 'A' && t.text[0] <= 'Z';
-      for (const char c : t.text) {
-        const bool upper = c >= 'A' && c <= 'Z';
-        letters += upper || (c >= 'a' && c <= 'z');
-        all_upper = all_upper && !(c >= 'a' && c <= 'z');
-      }
-      t.acronym = letters >= 2 && all_upper;
-    }
-    return t;
-  }
   for (std::size_t k = 0; k < t.text.size();) {
     const bool first = k == 0;
     const char32_t c = util::next_code_point(t.text, k);
