@@ -126,7 +126,8 @@ class Stage {
   virtual Status on_idle() { return {}; }
   // After on_idle(): whether the stage kept handled work uncommitted on purpose (a busy sink's young
   // transaction). The runner then does not report that work at once, since a sink's report makes what it
-  // counts durable first; the next flush or heartbeat does.
+  // counts durable first, and calls on_idle() again every few milliseconds while the input stays empty, so
+  // that the stage lets the work go when its own limit passes; the next flush or heartbeat commits it too.
   virtual bool holding() const { return false; }
   virtual void stop() {}
 };

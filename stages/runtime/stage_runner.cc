@@ -366,8 +366,10 @@ bool Runner::flush_stage() {
 }
 
 void Runner::idle_stage() {
-  handled_since_idle_ = false;
   (void)call_stage(&Stage::on_idle, "idle flush");
+  // A stage that kept work open is asked again at the next idle turn, at most kHoldRecheck later (poll_timeout),
+  // so that it can let it go when its own limit passes (the SQLite sink: a transaction 100 ms old).
+  handled_since_idle_ = stage_holding();
 }
 
 milliseconds Runner::poll_timeout(Clock::time_point now) const {
@@ -380,6 +382,7 @@ milliseconds Runner::poll_timeout(Clock::time_point now) const {
   if (!inbox_.empty() && pending_.empty() && !retry_document_ && !ahead_) next = now;  // the rest of a batch
   if (!pending_.empty()) next = std::min(next, now + milliseconds(50));  // re-check send deadlines
   if (stopping_) next = std::min(next, now + milliseconds(20));
+  if (stage_holding()) next = std::min(next, now + kHoldRecheck);
   auto wait = std::chrono::duration_cast<milliseconds>(next - now);
   return std::clamp(wait, milliseconds(0), milliseconds(1000));
 }

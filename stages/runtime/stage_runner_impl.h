@@ -42,6 +42,7 @@ constexpr milliseconds kInputBatchTime{5};  // nor more than this much work
 constexpr std::size_t kBatchBytes = 256u << 10;  // a batch holds at most this much (and batch_documents)
 constexpr int kMaxRetries = 8;           // Retry verdicts before a document is dead-lettered
 constexpr milliseconds kRetryBase{100};  // first retry delay; doubles each time
+constexpr milliseconds kHoldRecheck{20};  // a stage holding work open (Stage::holding) is asked again this often
 
 // Runtime counters, reported with the stage's own.
 constexpr const char* kTooLarge = "too_large";                          // dead-lettered: over max_message_bytes

@@ -40,8 +40,9 @@ using Clock = std::chrono::steady_clock;
 // document against 157 in transactions of 500 (bench/stage_bench.cc BM_Sink, changed by hand to flush every
 // 55 documents instead of every 1,000). So while documents come in faster than one per kBusyGap on average,
 // a pause does not commit a transaction younger than kMaxHold; the next pause after that, the batch limit or
-// the flush timer (flush_interval_ms) commits it, so a stream that stops leaves it open until the next flush
-// (or heartbeat: holding() tells the runner not to report, and so commit, the held work at the pause).
+// the flush timer (flush_interval_ms) commits it. holding() tells the runner not to report (and so commit) the
+// held work at the pause, and to call on_idle() again while the input stays empty: a stream that stops leaves
+// its last transaction open until it is kMaxHold old.
 // A slower stream commits at each pause as before, so a document is visible as soon as it is stored.
 constexpr std::chrono::microseconds kBusyGap{2500};  // 400 documents/s
 constexpr std::chrono::milliseconds kMaxHold{100};
@@ -238,8 +239,7 @@ const runtime::StageDescriptor& sqlite_descriptor() {
                      "The database file (relative paths are under state_dir)."},
           OptionSpec{"batch", OptionType::Int, std::int64_t{500},
                      "Records per transaction at most; a transaction is also committed at each flush and when the "
-                     "input pauses (in a stream of over 400 documents/s, only once it is 100 ms old, or at the next "
-                     "flush or heartbeat when the stream stops).",
+                     "input pauses (in a stream of over 400 documents/s, only once it is 100 ms old).",
                      false, 1.0, 100000.0},
           OptionSpec{"busy_timeout_ms", OptionType::Int, std::int64_t{5000},
                      "How long to wait for a lock held by another writer before retrying; must be below "

@@ -119,6 +119,10 @@ class HoldingSink final : public runtime::Stage {
     static std::atomic<int> count{0};
     return count;
   }
+  static std::atomic<int>& idle_calls() {
+    static std::atomic<int> count{0};
+    return count;
+  }
   runtime::Verdict on_message(runtime::Document&) override {
     ++held_;
     ++received();
@@ -129,7 +133,10 @@ class HoldingSink final : public runtime::Stage {
     held_ = 0;
     return {};
   }
-  runtime::Status on_idle() override { return hold() ? runtime::Status{} : flush(); }
+  runtime::Status on_idle() override {
+    ++idle_calls();
+    return hold() ? runtime::Status{} : flush();
+  }
   bool holding() const override { return hold() && held_ > 0; }
 
  private:

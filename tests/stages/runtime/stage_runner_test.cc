@@ -186,11 +186,38 @@ TEST(StageRunner, AnIdleSinkThatHoldsItsBatchIsNotMadeToCommitItByTheIdleReport)
   testing::HoldingSink::hold() = true;
   for (int i = 0; i < 3; ++i) testing::send_document(producer, document_of_size("b" + std::to_string(i), 10));
   ASSERT_TRUE(pump_until([] { return testing::HoldingSink::received() == 6; }));
+  const int asked = testing::HoldingSink::idle_calls();
   fixture.pump(milliseconds(300));
   EXPECT_EQ(testing::HoldingSink::stored().load(), 3) << "the idle report committed a held batch";
   EXPECT_EQ(fixture.counters().value("forwarded", 0), 3) << "documents reported stored before their commit";
+  EXPECT_GE(testing::HoldingSink::idle_calls() - asked, 3) << "a holding sink is asked again while its input is empty";
+  // The sink lets go (its own limit passed): committed and reported without a flush, a heartbeat or a stop.
+  testing::HoldingSink::hold() = false;
+  EXPECT_TRUE(
+      pump_until([&] { return testing::HoldingSink::stored() == 6 && fixture.counters().value("forwarded", 0) == 6; }));
   EXPECT_EQ(fixture.stop(), 0);
-  EXPECT_EQ(testing::HoldingSink::stored().load(), 6);
+}
+
+TEST(StageRunner, AHeldBatchIsCommittedAndReportedByTheNextFlush) {
+  RunnerFixture fixture(
+      "  - {name: src, type: scripted_source}\n"
+      "  - {name: sink, type: holding_sink, inputs: [src]}\n",
+      "flush_interval_ms: 200, heartbeat_ms: 60000");
+  testing::HoldingSink::hold() = true;
+  testing::HoldingSink::received() = 0;
+  testing::HoldingSink::stored() = 0;
+  auto producer = fixture.producer("src", "sink");
+  fixture.start("sink");
+  for (int i = 0; i < 3; ++i) testing::send_document(producer, document_of_size("h" + std::to_string(i), 10));
+  const auto deadline = std::chrono::steady_clock::now() + seconds(10);
+  while (!(testing::HoldingSink::stored() == 3 && fixture.counters().value("forwarded", 0) == 3) &&
+         std::chrono::steady_clock::now() < deadline) {
+    fixture.pump(milliseconds(10));
+  }
+  EXPECT_EQ(testing::HoldingSink::stored().load(), 3);
+  EXPECT_EQ(fixture.counters().value("forwarded", 0), 3) << "the flush committed the held batch; its report follows";
+  testing::HoldingSink::hold() = false;
+  EXPECT_EQ(fixture.stop(), 0);
 }
 
 TEST(StageRunner, AFailedLastFlushMakesTheStageExitOne) {
