@@ -152,7 +152,7 @@ std::vector<std::string> extract_countries(const ArticleTokens& tokens, const En
       if (key.empty()) return;
       // The key at a word's start: searched by its first letter, which is rarer than the space before it
       // (a search for " key" compared at every space of the text).
-      std::size_t pos = text.find(key);
+      std::size_t pos = text.find(key, 1);
       while (pos != std::string::npos && text[pos - 1] != ' ') pos = text.find(key, pos + 1);
       if (pos != std::string::npos) at = std::min(at, pos - 1);
     };
