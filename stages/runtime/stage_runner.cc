@@ -482,8 +482,8 @@ int Runner::run() {
       flush_stage();
       next_flush_ = now + flush_interval;
     }
-    // A sink holding a young transaction in a busy stream (Stage::holding) reports at the next heartbeat or
-    // flush instead: reporting would commit it.
+    // A sink holding a young transaction in a busy stream (Stage::holding) reports once it lets it go (it is
+    // asked again, above) or at the next heartbeat or flush: reporting now would commit it.
     if (now >= next_heartbeat_ || (idle && work_done() != work_reported_ && !stage_holding())) {
       report_heartbeat();
       next_heartbeat_ = now + heartbeat;
