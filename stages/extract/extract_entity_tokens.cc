@@ -43,7 +43,7 @@ Token& add_token(std::vector<Token>& tokens, std::string_view text, std::size_t 
       const bool upper = c >= 'A' && c <= 'Z', lower = c >= 'a' && c <= 'z';
       letters += upper || lower;
       lower_case = lower_case || lower;
-      if (c == ' ' || (c >= '\t' && c <= '\r') || c == '-' || c == '\'' || c == '.' || c == '`') {  // as entity_fold
+      if (entity_separator(static_cast<unsigned char>(c))) {
         pending = n != 0;
         continue;
       }

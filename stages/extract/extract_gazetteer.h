@@ -113,9 +113,13 @@ std::string entity_fold(std::string_view s);
 // One code point of entity_fold in a text with more than ASCII, for a caller that scans the text anyway
 // (the tokenizer): appends c folded to `out`, or only sets `pending` for a separator or white space.
 void append_entity_folded_non_ascii(std::string& out, char32_t c, bool& pending);
+// The ASCII bytes entity_fold reads as a space between words: white space, hyphen, apostrophe, dot, backquote.
+constexpr bool entity_separator(char32_t c) {
+  return c == ' ' || (c >= '\t' && c <= '\r') || c == '-' || c == '\'' || c == '.' || c == '`';
+}
 inline void append_entity_folded(std::string& out, char32_t c, bool& pending) {
   if (c >= 0x80) return append_entity_folded_non_ascii(out, c, pending);
-  if (c == ' ' || (c >= '\t' && c <= '\r') || c == '-' || c == '\'' || c == '.' || c == '`') {
+  if (entity_separator(c)) {
     pending = !out.empty();
     return;
   }
