@@ -111,9 +111,13 @@ NormalisedRows normalise(const nlohmann::json& record) {
   rows.title = text(at(page, "title"));
   rows.lead = text(at(page, "lead"));
   if (article != nullptr) {
+    // Paragraphs joined by a line feed, empty ones included, as the SQLite sink's view
+    // documents_text_source joins them.
+    bool first = true;
     for (const auto& paragraph : array_at(page, "body")) {
       if (!paragraph.is_string()) continue;
-      if (!rows.body.empty()) rows.body += '\n';
+      if (!first) rows.body += '\n';
+      first = false;
       rows.body += paragraph.get_ref<const std::string&>();
     }
   } else if (const Text raw = text(at(record, "body"))) {

@@ -71,12 +71,40 @@ CREATE TABLE IF NOT EXISTS document_countries (
   PRIMARY KEY (document_id, country)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS document_countries_country ON document_countries(country);
--- Full text of title, lead and body; rowid = documents.rowid. Accents are ignored in matches.
+)sql";
+
+// Version 3: the full-text index of title, lead and body (rowid = documents.rowid; accents are ignored in
+// matches) keeps no copy of the texts, a third of what a text dispatch wrote: it reads them, when a query
+// asks for a column, snippet() or highlight(), from the view below, which reads them out of each record
+// exactly as normalise() does (sink_normalised.h; the sink's test checks the two agree). Taking a
+// document out of the index needs the texts it was indexed with: NormalisedWriter::before_replacing().
+// The paragraphs are read by index, not with json_each(): FTS5 reads its content without virtual tables,
+// so its 'rebuild' and 'integrity-check' commands fail on a view that uses one (SQLite 3.40).
+constexpr const char* kTextV3 = R"sql(
+CREATE VIEW IF NOT EXISTS documents_text_source (doc_rowid, title, lead, body) AS SELECT
+  rowid,
+  CASE WHEN json_type(record, '$.article.title') = 'text' THEN json_extract(record, '$.article.title') END,
+  CASE WHEN json_type(record, '$.article.lead') = 'text' THEN json_extract(record, '$.article.lead') END,
+  CASE
+    WHEN json_type(record, '$.article') IS NULL THEN
+      CASE WHEN json_type(record, '$.body') = 'text' THEN json_extract(record, '$.body') ELSE '' END
+    WHEN json_type(record, '$.article.body') = 'array' THEN coalesce((
+      SELECT group_concat(paragraph, char(10)) FROM (
+        WITH RECURSIVE n(i) AS (
+          SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < json_array_length(record, '$.article.body'))
+        SELECT json_extract(record, '$.article.body[' || i || ']') AS paragraph,
+               json_type(record, '$.article.body[' || i || ']') AS type FROM n)
+      WHERE type = 'text'), '')
+    ELSE ''
+  END
+FROM documents;
 CREATE VIRTUAL TABLE IF NOT EXISTS documents_text USING fts5(
-  title, lead, body, tokenize = 'unicode61 remove_diacritics 2');
+  title, lead, body, content = 'documents_text_source', content_rowid = 'doc_rowid',
+  tokenize = 'unicode61 remove_diacritics 2');
 )sql";
 
 constexpr const char* kStatementsSql[] = {
+    "SELECT rowid, record FROM documents WHERE id = ?1",
     "DELETE FROM document_persons WHERE document_id = ?1",
     "DELETE FROM document_organizations WHERE document_id = ?1",
     "DELETE FROM document_places WHERE document_id = ?1",
@@ -84,7 +112,7 @@ constexpr const char* kStatementsSql[] = {
     "DELETE FROM event_participants WHERE document_id = ?1",
     "DELETE FROM quotes WHERE document_id = ?1",
     "DELETE FROM document_countries WHERE document_id = ?1",
-    "DELETE FROM documents_text WHERE rowid = ?1",
+    "INSERT INTO documents_text (documents_text, rowid, title, lead, body) VALUES ('delete', ?1, ?2, ?3, ?4)",
     "INSERT OR IGNORE INTO document_persons (document_id, person_key, name, country, roles) VALUES (?1, ?2, ?3, ?4, "
     "?5)",
     "INSERT OR IGNORE INTO document_organizations (document_id, name, acronym, country) VALUES (?1, ?2, ?3, ?4)",
@@ -139,26 +167,36 @@ runtime::Status exec(sqlite3* db, const std::string& sql) {
   return {};
 }
 
-// Version 1 -> 2: the new tables, filled from every stored record.
-runtime::Status fill_from_records(sqlite3* db) {
+// From 1: every normalised table, from each stored record; from 2 (`text_only`), the full-text index.
+runtime::Status fill_from_records(sqlite3* db, bool text_only) {
   NormalisedWriter writer;
   if (auto prepared = writer.prepare(db); !prepared.ok()) return prepared;
   sqlite3_stmt* rows = nullptr;
   if (sqlite3_prepare_v2(db, "SELECT rowid, id, record FROM documents", -1, &rows, nullptr) != SQLITE_OK) {
     return runtime::Status::error(sqlite3_errmsg(db));
   }
+  // The texts kept for the index are written every kTextBatch documents, not all at the end: a large
+  // file's texts do not fit in memory.
+  constexpr std::size_t kTextBatch = 1000;
+  std::size_t kept = 0;
   int rc = SQLITE_OK;
+  const auto failed = [&](const std::string& what) {
+    const std::string why = sqlite3_errmsg(db);
+    sqlite3_finalize(rows);
+    return runtime::Status::error(what + why);
+  };
   while ((rc = sqlite3_step(rows)) == SQLITE_ROW) {
     const sqlite3_int64 rowid = sqlite3_column_int64(rows, 0);
     const std::string id(reinterpret_cast<const char*>(sqlite3_column_text(rows, 1)));
     const char* text = reinterpret_cast<const char*>(sqlite3_column_text(rows, 2));
     const nlohmann::json record = nlohmann::json::parse(text != nullptr ? text : "{}", nullptr, false);
     if (record.is_discarded()) continue;  // a record that is not JSON keeps its documents row only
-    if (writer.write(id, rowid, record) != SQLITE_DONE) {
-      const std::string why = sqlite3_errmsg(db);
-      sqlite3_finalize(rows);
-      return runtime::Status::error("filling the tables from " + id + ": " + why);
+    if (text_only) {
+      writer.keep_text(rowid, record);
+    } else if (writer.write(id, rowid, record) != SQLITE_DONE) {
+      return failed("filling the tables from " + id + ": ");
     }
+    if (++kept % kTextBatch == 0 && writer.write_text() != SQLITE_DONE) return failed("indexing the texts: ");
   }
   sqlite3_finalize(rows);
   if (rc != SQLITE_DONE) return runtime::Status::error(sqlite3_errmsg(db));
@@ -177,9 +215,14 @@ runtime::Status migrate_sqlite(sqlite3* db) {
   }
   if (found == kSqliteSchemaVersion) return {};
   if (auto begun = exec(db, "BEGIN IMMEDIATE"); !begun.ok()) return begun;
+  // Another replica may have migrated the file while this one waited for the lock.
+  if (user_version(db) == kSqliteSchemaVersion) return exec(db, "COMMIT");
   runtime::Status status = exec(db, kSqliteSchema);
   if (status.ok()) status = exec(db, kTablesV2);
-  if (status.ok() && found < 2) status = fill_from_records(db);
+  // Version 2's index kept its own copy of the texts: it is made again.
+  if (status.ok() && found == 2) status = exec(db, "DROP TABLE IF EXISTS documents_text");
+  if (status.ok()) status = exec(db, kTextV3);
+  if (status.ok()) status = fill_from_records(db, /*text_only=*/found >= 2);
   if (status.ok()) status = exec(db, "PRAGMA user_version = " + std::to_string(kSqliteSchemaVersion));
   if (status.ok()) status = exec(db, "COMMIT");
   if (!status.ok()) {
@@ -258,30 +301,64 @@ int NormalisedWriter::write(const std::string& id, sqlite3_int64 rowid, const nl
   for (const auto& country : rows.countries) {
     if (rc = insert(kInsertCountry, country); rc != SQLITE_DONE) return rc;
   }
+  keep(rowid, std::move(rows));
+  return SQLITE_DONE;
+}
+
+void NormalisedWriter::keep(sqlite3_int64 rowid, NormalisedRows&& rows) {
   TextRow text{rowid, std::move(rows.title), std::move(rows.lead), std::move(rows.body)};
   if (const auto [at, added] = text_of_rowid_.try_emplace(rowid, texts_.size()); !added) {
     texts_[at->second] = std::move(text);  // the same document twice in one transaction: its last version
   } else {
     texts_.push_back(std::move(text));
   }
-  return SQLITE_DONE;
+}
+
+void NormalisedWriter::keep_text(sqlite3_int64 rowid, const nlohmann::json& record) { keep(rowid, normalise(record)); }
+
+int NormalisedWriter::before_replacing(const std::string& id) {
+  sqlite3_stmt* select = statements_[kSelectStored];
+  bind_text(select, 1, id);
+  int rc = sqlite3_step(select);
+  if (rc == SQLITE_ROW) {
+    const sqlite3_int64 rowid = sqlite3_column_int64(select, 0);
+    // What the index holds is the last committed version's texts: a document already replaced (or first
+    // stored) in this transaction has none in the index beyond those, its new texts wait in texts_.
+    if (text_of_rowid_.count(rowid) == 0 && indexed_rowids_.insert(rowid).second) {
+      const char* stored = reinterpret_cast<const char*>(sqlite3_column_text(select, 1));
+      const int size = sqlite3_column_bytes(select, 1);
+      // A record that is not JSON was never indexed (fill_from_records leaves it out).
+      const nlohmann::json record = nlohmann::json::parse(
+          stored != nullptr ? std::string_view(stored, static_cast<std::size_t>(size)) : "", nullptr, false);
+      if (!record.is_discarded()) {
+        NormalisedRows rows = normalise(record);
+        indexed_.push_back({rowid, std::move(rows.title), std::move(rows.lead), std::move(rows.body)});
+      }
+    }
+    rc = SQLITE_DONE;
+  }
+  sqlite3_reset(select);
+  sqlite3_clear_bindings(select);
+  return rc;
 }
 
 int NormalisedWriter::write_text() {
   // Every delete first, then every insert: no statement between two inserts whose savepoint would make
   // FTS5 write out what it holds.
+  // Deleting from this index ('delete') takes the very texts the row was indexed with.
+  const auto put = [](sqlite3_stmt* statement, const TextRow& text) {
+    sqlite3_bind_int64(statement, 1, text.rowid);
+    bind_text(statement, 2, text.title);
+    bind_text(statement, 3, text.lead);
+    bind_text(statement, 4, text.body);
+    return run(statement);
+  };
   int rc = SQLITE_DONE;
-  for (const TextRow& text : texts_) {
-    sqlite3_bind_int64(statements_[kDeleteText], 1, text.rowid);
-    if (rc = run(statements_[kDeleteText]); rc != SQLITE_DONE) return rc;
+  for (const TextRow& text : indexed_) {
+    if (rc = put(statements_[kDeleteText], text); rc != SQLITE_DONE) return rc;
   }
   for (const TextRow& text : texts_) {
-    sqlite3_stmt* insert = statements_[kInsertText];
-    sqlite3_bind_int64(insert, 1, text.rowid);
-    bind_text(insert, 2, text.title);
-    bind_text(insert, 3, text.lead);
-    bind_text(insert, 4, text.body);
-    if (rc = run(insert); rc != SQLITE_DONE) return rc;
+    if (rc = put(statements_[kInsertText], text); rc != SQLITE_DONE) return rc;
   }
   discard_text();
   return rc;

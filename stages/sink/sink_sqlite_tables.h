@@ -8,18 +8,24 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "stages/runtime/status.h"
 
 namespace vnawire::sink {
 
-// PRAGMA user_version of a database this sink has fully set up. 1: the documents table alone (what
-// the first sink wrote; 0 on such files); 2: the tables below, filled for every stored document.
-inline constexpr int kSqliteSchemaVersion = 2;
+struct NormalisedRows;  // sink_normalised.h
 
-// Brings the file to kSqliteSchemaVersion in one transaction: creates what is missing and, from 1,
-// fills the new tables from each stored record. A file of a later version is refused.
+// PRAGMA user_version of a database this sink has fully set up. 1: the documents table alone (what
+// the first sink wrote; 0 on such files); 2: the tables below, filled for every stored document, the
+// full-text index keeping its own copy of each text; 3: the same, the index reading its texts from the
+// documents' records (view documents_text_source) instead of a copy.
+inline constexpr int kSqliteSchemaVersion = 3;
+
+// Brings the file to kSqliteSchemaVersion in one transaction: creates what is missing and fills what
+// is new from each stored record (from 1: every table; from 2: the full-text index). A file of a later
+// version is refused.
 runtime::Status migrate_sqlite(sqlite3* db);
 
 // Writes one document's rows into the normalised tables, replacing what an earlier version of it
@@ -34,6 +40,11 @@ class NormalisedWriter {
   runtime::Status prepare(sqlite3* db);
   // Finalizes the statements (also done by the destructor): call it before closing the connection.
   void finalize();
+  // Call before the documents row of `id` is replaced: the full-text index does not keep the texts it
+  // indexed (it reads them from the record, which is about to change), so the ones it holds for the
+  // stored record are read now and taken out of it by write_text(). SQLITE_DONE, or the failing step's
+  // code.
+  int before_replacing(const std::string& id);
   // SQLITE_DONE, or the failing step's code (the caller reads sqlite3_errmsg). The full-text row is kept
   // for write_text(): call it before the transaction commits.
   int write(const std::string& id, sqlite3_int64 rowid, const nlohmann::json& record);
@@ -41,10 +52,15 @@ class NormalisedWriter {
   // at every statement savepoint, so rows written between the other statements would make a segment
   // (and merges) per document. SQLITE_DONE, or the failing step's code.
   int write_text();
+  // Keeps the full-text row of a stored record for write_text(), and nothing else (the migration to 3
+  // fills the new index with it).
+  void keep_text(sqlite3_int64 rowid, const nlohmann::json& record);
   // Forgets the kept rows (after a rollback: the documents are written again).
   void discard_text() {
     texts_.clear();
     text_of_rowid_.clear();
+    indexed_.clear();
+    indexed_rowids_.clear();
   }
 
  private:
@@ -53,10 +69,17 @@ class NormalisedWriter {
     std::optional<std::string> title, lead;
     std::string body;
   };
+
+  void keep(sqlite3_int64 rowid, NormalisedRows&& rows);
+
   std::vector<TextRow> texts_;  // in the order written, one per rowid (a later write replaces an earlier)
   std::unordered_map<sqlite3_int64, std::size_t> text_of_rowid_;  // where in texts_
+  // What the index holds for documents replaced in this transaction (before_replacing), one per rowid.
+  std::vector<TextRow> indexed_;
+  std::unordered_set<sqlite3_int64> indexed_rowids_;
   sqlite3* db_ = nullptr;
   enum Statement {
+    kSelectStored,
     kDeletePersons,
     kDeleteOrganisations,
     kDeletePlaces,

@@ -1,4 +1,5 @@
 // Sinks: SQLite upserts are idempotent and versioned; JSON Lines appends one line per record.
+#include "stages/sink/sink_normalised.h"
 #include "stages/sink/sink_sqlite_tables.h"
 #include "stages/sink/sink_stages.h"
 
@@ -735,6 +736,106 @@ TEST(SqliteSink, TheFullTextOfABatchIsWrittenAtItsCommitWithEachDocumentsLastTex
   EXPECT_EQ(scalar(db, "SELECT count(*) FROM documents_text"), "2");
 }
 
+// "" when the full-text index holds exactly the tokens of the texts documents_text_source reads out of the
+// records (FTS5's integrity-check with rank 1 compares the two), else SQLite's message.
+std::string index_check(const std::filesystem::path& db_path) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+  char* message = nullptr;
+  std::string why;
+  if (sqlite3_exec(db, "INSERT INTO documents_text (documents_text, rank) VALUES ('integrity-check', 1)", nullptr,
+                   nullptr, &message) != SQLITE_OK) {
+    why = message != nullptr ? message : "failed";
+  }
+  sqlite3_free(message);
+  sqlite3_close(db);
+  return why;
+}
+
+// Records of every shape the texts are read from: extracted, raw only, and odd ones.
+std::vector<runtime::Document> text_shapes() {
+  std::vector<runtime::Document> docs;
+  docs.push_back(meeting_record("meeting"));
+  docs.push_back(make_document("raw", "un texte brut que rien n'a extrait"));
+  auto odd = make_document("odd", "le texte brut n'est pas lu");
+  odd.record["article"] = {{"title", 12}, {"body", {"", "un paragraphe après un vide", 7, "", "le dernier"}}};
+  docs.push_back(odd);
+  auto null_article = make_document("null-article", "ni ceci");
+  null_article.record["article"] = nullptr;
+  docs.push_back(null_article);
+  auto string_body = make_document("string-body", "ni cela");
+  string_body.record["article"] = {{"lead", "un chapeau seul"}, {"body", "un corps qui n'est pas une liste"}};
+  docs.push_back(string_body);
+  return docs;
+}
+
+// The index keeps no copy of the texts (schema 3): it reads them from the records, through a view that
+// must agree with normalise() to the byte, and every replacement takes the old texts out.
+TEST(SqliteSink, TheFullTextIndexReadsItsTextsFromTheRecordsAndStaysInStepThroughReplacements) {
+  StageFixture fixture(sqlite_descriptor(), "{path: out.db}");
+  auto& stage = fixture.start();
+  const auto db = fixture.dir() / "out.db";
+  for (auto& doc : text_shapes()) ASSERT_EQ(stage.on_message(doc).disposition, Disposition::Forward);
+  ASSERT_TRUE(stage.flush().ok());
+  EXPECT_EQ(index_check(db), "");
+  EXPECT_EQ(scalar(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'documents_text_content'"), "0");
+  for (const auto& doc : text_shapes()) {
+    const NormalisedRows rows = normalise(doc.record);
+    const std::string where =
+        " FROM documents_text t JOIN documents d ON d.rowid = t.rowid WHERE d.id = '" + doc.header.id + "'";
+    EXPECT_EQ(scalar(db, "SELECT t.title IS NULL" + where), rows.title ? "0" : "1") << doc.header.id;
+    EXPECT_EQ(scalar(db, "SELECT t.title" + where), rows.title.value_or("")) << doc.header.id;
+    EXPECT_EQ(scalar(db, "SELECT t.lead" + where), rows.lead.value_or("")) << doc.header.id;
+    EXPECT_EQ(scalar(db, "SELECT t.body" + where), rows.body) << doc.header.id;
+  }
+  EXPECT_EQ(scalar(db,
+                   "SELECT snippet(documents_text, 2, '[', ']', '...', 4) FROM documents_text "
+                   "WHERE documents_text MATCH 'paragraphe'"),
+            "\nun [paragraphe] après un...")
+      << "the body starts with its empty first paragraph";
+  // Replaced in the next transaction, twice in one, then first stored and replaced in one.
+  const auto match = [&](const std::string& words) {
+    return scalar(db,
+                  "SELECT group_concat(id) FROM (SELECT d.id FROM documents_text t JOIN documents d ON d.rowid = "
+                  "t.rowid WHERE documents_text MATCH '" +
+                      words + "' ORDER BY 1)");
+  };
+  auto raw = make_document("raw", "une version corrigée");
+  auto odd = make_document("odd", "premier essai");
+  auto odd_again = make_document("odd", "second essai");
+  auto fresh = make_document("fresh", "à peine écrit");
+  auto fresh_again = make_document("fresh", "aussitôt corrigé");
+  for (auto* doc : {&raw, &odd, &odd_again, &fresh, &fresh_again}) {
+    ASSERT_EQ(stage.on_message(*doc).disposition, Disposition::Forward);
+  }
+  ASSERT_TRUE(stage.flush().ok());
+  EXPECT_EQ(index_check(db), "");
+  EXPECT_EQ(match("corrig*"), "fresh,raw");
+  EXPECT_EQ(match("extrait OR paragraphe OR premier OR peine"), "");
+  EXPECT_EQ(match("essai"), "odd");
+  // A replay changes nothing.
+  auto replay = make_document("raw", "une version corrigée");
+  ASSERT_EQ(stage.on_message(replay).disposition, Disposition::Forward);
+  ASSERT_TRUE(stage.flush().ok());
+  EXPECT_EQ(index_check(db), "");
+  EXPECT_EQ(scalar(db, "SELECT count(*) FROM documents_text"), "6");
+  // FTS5's own rebuild from the view gives the same index.
+  sqlite3* writer = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &writer), SQLITE_OK);
+  EXPECT_EQ(
+      sqlite3_exec(writer, "INSERT INTO documents_text (documents_text) VALUES ('rebuild')", nullptr, nullptr, nullptr),
+      SQLITE_OK)
+      << sqlite3_errmsg(writer);
+  EXPECT_EQ(match("essai"), "odd");
+  // The check bites: a record edited behind the index's back no longer matches it.
+  ASSERT_EQ(
+      sqlite3_exec(writer, "UPDATE documents SET record = json_set(record, '$.body', 'autre chose') WHERE id = 'raw'",
+                   nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  sqlite3_close(writer);
+  EXPECT_NE(index_check(db), "");
+}
+
 TEST(SqliteSink, AFirstVersionDatabaseIsMigratedAndItsRecordsFillTheNewTables) {
   StageFixture fixture(sqlite_descriptor(), "{path: old.db}");
   const auto path = fixture.dir() / "old.db";
@@ -760,6 +861,65 @@ TEST(SqliteSink, AFirstVersionDatabaseIsMigratedAndItsRecordsFillTheNewTables) {
             "oleg ivanov,tran van binh");
   EXPECT_EQ(scalar(path, "SELECT count(*) FROM documents_text WHERE documents_text MATCH 'cooperation OR energie'"),
             "1");
+}
+
+// Version 2's index kept a copy of every text: it is made again, from the records, without one.
+TEST(SqliteSink, ASecondVersionDatabaseIsMigratedToAnIndexThatKeepsNoCopyOfTheTexts) {
+  StageFixture fixture(sqlite_descriptor(), "{path: v2.db}");
+  const auto path = fixture.dir() / "v2.db";
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    // As version 2 wrote it (the normalised tables are left out: they do not change).
+    const std::string v2 = std::string(kSqliteSchema) +
+                           "CREATE VIRTUAL TABLE documents_text USING fts5(title, lead, body, "
+                           "tokenize = 'unicode61 remove_diacritics 2');"
+                           "PRAGMA user_version = 2;";
+    ASSERT_EQ(sqlite3_exec(db, v2.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_stmt* insert = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db,
+                                 "INSERT INTO documents (rowid, id, record, first_stored_at, stored_at) "
+                                 "VALUES (?1, ?2, ?3, 'then', 'then')",
+                                 -1, &insert, nullptr),
+              SQLITE_OK);
+    sqlite3_stmt* text = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "INSERT INTO documents_text (rowid, title, lead, body) VALUES (?1, ?2, ?3, ?4)",
+                                 -1, &text, nullptr),
+              SQLITE_OK);
+    int rowid = 0;
+    for (const auto& doc : text_shapes()) {
+      ++rowid;
+      const std::string record = doc.record.dump();
+      sqlite3_bind_int(insert, 1, rowid);
+      sqlite3_bind_text(insert, 2, doc.header.id.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(insert, 3, record.c_str(), -1, SQLITE_TRANSIENT);
+      EXPECT_EQ(sqlite3_step(insert), SQLITE_DONE) << sqlite3_errmsg(db);
+      sqlite3_reset(insert);
+      const NormalisedRows rows = normalise(doc.record);
+      sqlite3_bind_int(text, 1, rowid);
+      sqlite3_bind_text(text, 2, rows.title ? rows.title->c_str() : nullptr, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(text, 3, rows.lead ? rows.lead->c_str() : nullptr, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(text, 4, rows.body.c_str(), -1, SQLITE_TRANSIENT);
+      EXPECT_EQ(sqlite3_step(text), SQLITE_DONE) << sqlite3_errmsg(db);
+      sqlite3_reset(text);
+    }
+    sqlite3_finalize(insert);
+    sqlite3_finalize(text);
+    sqlite3_close(db);
+  }
+  ASSERT_EQ(scalar(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'documents_text_content'"), "1");
+  auto& stage = fixture.start();
+  EXPECT_EQ(scalar(path, "PRAGMA user_version"), std::to_string(kSqliteSchemaVersion));
+  EXPECT_EQ(scalar(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'documents_text_content'"), "0");
+  EXPECT_EQ(index_check(path), "");
+  EXPECT_EQ(scalar(path, "SELECT count(*) FROM documents_text WHERE documents_text MATCH 'energie OR brut OR vide'"),
+            "3");
+  // And a document the migration indexed is replaced as any other.
+  auto update = make_document("meeting", "plus rien de la rencontre");
+  ASSERT_EQ(stage.on_message(update).disposition, Disposition::Forward);
+  ASSERT_TRUE(stage.flush().ok());
+  EXPECT_EQ(index_check(path), "");
+  EXPECT_EQ(scalar(path, "SELECT count(*) FROM documents_text WHERE documents_text MATCH 'energie'"), "0");
 }
 
 TEST(SqliteSink, ADatabaseOfALaterVersionIsRefusedWithAClearMessage) {
