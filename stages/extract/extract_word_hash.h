@@ -1,6 +1,7 @@
 // The hash of extract's word tables: a dispatch asks them some 2,500 times for words of a few bytes.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -9,6 +10,7 @@
 #include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 namespace vnawire::extract {
 
@@ -50,5 +52,98 @@ static_assert(!std::is_nothrow_invocable_v<const WordHash&, std::string_view>,
 template <class V>
 using WordMap = std::unordered_map<std::string, V, WordHash, std::equal_to<>>;
 using WordSet = std::unordered_set<std::string, WordHash, std::equal_to<>>;
+
+// A word table for the ones filled while a document is read (its vocabulary, the chunks known to need
+// no repair): open addressing over one array of slots, the words' bytes in one buffer. A std::unordered_map
+// there allocated a node and often a string per word, divided by a prime at every look-up and chased a
+// pointer per node; here a look-up is a multiplication, a mask and, mostly, one slot and one compare.
+// Words are never removed one at a time (clear() forgets all). V is a small value type.
+template <class V>
+class FlatWordMap {
+ public:
+  // The value of `word`, or nullptr.
+  const V* find(std::string_view word) const {
+    if (entries_.empty()) return nullptr;
+    const std::uint64_t h = word_hash(word);
+    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Slot slot = slots_[i];
+      if (slot.entry == 0) return nullptr;
+      if (slot.tag == tag(h)) {
+        const Entry& entry = entries_[slot.entry - 1];
+        if (entry.size == word.size() && std::memcmp(bytes_.data() + entry.offset, word.data(), word.size()) == 0) {
+          return &entry.value;
+        }
+      }
+    }
+  }
+  V* find(std::string_view word) { return const_cast<V*>(static_cast<const FlatWordMap&>(*this).find(word)); }
+  bool contains(std::string_view word) const { return find(word) != nullptr; }
+
+  // The value of `word`, added as `value` when absent.
+  V& try_emplace(std::string_view word, V value) {
+    if ((entries_.size() + 1) * 2 > slots_.size()) grow();
+    const std::uint64_t h = word_hash(word);
+    std::size_t i = h & mask_;
+    for (;; i = (i + 1) & mask_) {
+      const Slot slot = slots_[i];
+      if (slot.entry == 0) break;
+      if (slot.tag == tag(h)) {
+        Entry& entry = entries_[slot.entry - 1];
+        if (entry.size == word.size() && std::memcmp(bytes_.data() + entry.offset, word.data(), word.size()) == 0) {
+          return entry.value;
+        }
+      }
+    }
+    slots_[i] = Slot{tag(h), static_cast<std::uint32_t>(entries_.size() + 1)};
+    entries_.push_back(Entry{h, bytes_.size(), word.size(), std::move(value)});
+    bytes_.append(word);
+    return entries_.back().value;
+  }
+
+  std::size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+  // Bytes of the words held (what a bound on the table's memory should count).
+  std::size_t word_bytes() const { return bytes_.size(); }
+  void clear() {
+    slots_.clear();
+    entries_.clear();
+    bytes_.clear();
+    mask_ = 0;
+  }
+  // f(std::string_view word, const V& value) for every word, in the order added.
+  template <class F>
+  void for_each(F&& f) const {
+    for (const Entry& entry : entries_) f(std::string_view(bytes_.data() + entry.offset, entry.size), entry.value);
+  }
+
+ private:
+  struct Slot {
+    std::uint32_t tag = 0;    // the hash's high half: most other words are told apart here
+    std::uint32_t entry = 0;  // 1 + index in entries_; 0: empty
+  };
+  struct Entry {
+    std::uint64_t hash;
+    std::size_t offset, size;  // in bytes_
+    V value;
+  };
+  static std::uint32_t tag(std::uint64_t h) { return static_cast<std::uint32_t>(h >> 32); }
+
+  // Twice the slots (at least 64), every entry placed again: at most half the slots are ever used.
+  void grow() {
+    const std::size_t n = std::max<std::size_t>(64, slots_.size() * 2);
+    slots_.assign(n, Slot{});
+    mask_ = n - 1;
+    for (std::size_t e = 0; e < entries_.size(); ++e) {
+      std::size_t i = entries_[e].hash & mask_;
+      while (slots_[i].entry != 0) i = (i + 1) & mask_;
+      slots_[i] = Slot{tag(entries_[e].hash), static_cast<std::uint32_t>(e + 1)};
+    }
+  }
+
+  std::vector<Slot> slots_;
+  std::vector<Entry> entries_;
+  std::string bytes_;
+  std::size_t mask_ = 0;
+};
 
 }  // namespace vnawire::extract

@@ -89,12 +89,7 @@ void Vocabulary::add_text(std::string_view text) {
     if (is_letter(c)) {
       if (run_start == kNone) run_start = start;
     } else if (run_start != kNone) {
-      const std::string_view run = text.substr(run_start, start - run_start);
-      if (const auto it = counts_.find(run); it != counts_.end()) {
-        ++it->second;
-      } else {
-        counts_.emplace(std::string(run), 1);
-      }
+      ++counts_.try_emplace(text.substr(run_start, start - run_start), 0);
       run_start = kNone;
     }
   }
@@ -103,7 +98,7 @@ void Vocabulary::add_text(std::string_view text) {
 double lexicon_coverage(const Lexicon& lexicon, const Vocabulary& vocabulary) {
   std::size_t total = 0;
   std::size_t known = 0;
-  for (const auto& [word, count] : vocabulary.counts()) {
+  vocabulary.for_each([&](std::string_view word, std::size_t count) {
     // Words of two letters or more, in lower case only; an ASCII word is read without decoding.
     bool ascii = true, upper = false;
     for (const char c : word) {
@@ -116,17 +111,17 @@ double lexicon_coverage(const Lexicon& lexicon, const Vocabulary& vocabulary) {
         break;
       }
     }
-    if (upper || (ascii && word.size() < 2)) continue;
+    if (upper || (ascii && word.size() < 2)) return;
     if (!ascii) {
       const std::u32string u = util::to_u32(word);
-      if (u.size() < 2) continue;
+      if (u.size() < 2) return;
       bool lower_only = true;
       for (const char32_t c : u) lower_only = lower_only && !is_upper(c);
-      if (!lower_only) continue;
+      if (!lower_only) return;
     }
     total += count;
     if (lexicon.contains(word)) known += count;
-  }
+  });
   return total == 0 ? 0.0 : static_cast<double>(known) / static_cast<double>(total);
 }
 
@@ -197,14 +192,14 @@ class Splitter {
     if (!has_lower) return word;  // acronyms
     if (lex_ != nullptr && lex_->contains_any_case(word)) return word;
     // A capitalised camel-case token the dispatch writes twice is a brand ("MacBook"), not glue.
-    if (camel != 0 && is_upper(w[0]) && vocab_.counts().count(word) != 0 && vocab_.counts().at(word) >= 2) {
+    if (camel != 0 && is_upper(w[0]) && vocab_.count(word) >= 2) {
       return word;
     }
     if (camel != 0) return split_camel(w, camel);
     if (lex_ == nullptr) return word;
     const bool capitalized = is_upper(w[0]);
     // A capitalised unknown that the dispatch writes more than once is a name, not an accident.
-    if (capitalized && vocab_.counts().count(word) != 0 && vocab_.counts().at(word) >= 2) return word;
+    if (capitalized && vocab_.count(word) >= 2) return word;
     for (std::size_t k = 1; k < w.size(); ++k) {
       if (!is_lower(w[k])) return word;  // internal capitals or marks: not the glue we repair
     }
@@ -497,18 +492,18 @@ class KeptChunks {
     added.lexicon_ = lexicon.id();
     return added;
   }
-  bool contains(std::string_view chunk) const { return chunks_.find(chunk) != chunks_.end(); }
+  bool contains(std::string_view chunk) const { return chunks_.contains(chunk); }
   void add(std::string_view chunk) {
     if (chunk.size() > kLongest) return;
     if (chunks_.size() >= kMaxChunks) chunks_.clear();
-    chunks_.emplace(chunk);
+    chunks_.try_emplace(chunk, true);
   }
 
  private:
   static constexpr std::size_t kLongest = 64;
   static constexpr std::size_t kMaxChunks = 1u << 16;
   std::uint64_t lexicon_ = 0;
-  WordSet chunks_;
+  FlatWordMap<bool> chunks_;
 };
 
 }  // namespace

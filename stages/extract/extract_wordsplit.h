@@ -18,14 +18,22 @@ namespace vnawire::extract {
 class Vocabulary {
  public:
   void add_text(std::string_view text);
-  // Looked up by string_view, so counting and asking copy no word.
-  using Counts = WordMap<std::size_t>;
 
-  bool has(std::string_view word) const { return counts_.find(word) != counts_.end(); }
-  const Counts& counts() const { return counts_; }
+  bool has(std::string_view word) const { return counts_.contains(word); }
+  // How many times add_text() met `word` (0: never).
+  std::size_t count(std::string_view word) const {
+    const std::size_t* n = counts_.find(word);
+    return n != nullptr ? *n : 0;
+  }
+  std::size_t size() const { return counts_.size(); }
+  // f(std::string_view word, std::size_t count) for every word, in the order first met.
+  template <class F>
+  void for_each(F&& f) const {
+    counts_.for_each(f);
+  }
 
  private:
-  Counts counts_;
+  FlatWordMap<std::size_t> counts_;
 };
 
 // Share of the document's lower-case words (two letters or more) that the lexicon knows.

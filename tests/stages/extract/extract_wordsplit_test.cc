@@ -129,10 +129,7 @@ TEST(ExtractWordSplit, VocabularyCountsRunsOfLettersWhateverTheirScript) {
   Vocabulary vocab;
   // ASCII letters are read a run at a time, other letters one by one: a word mixing them is one word.
   vocab.add_text("la coopération,la Coopération 3e vòng2tròn  ĐÀ-nẵng la");
-  const auto count = [&](std::string_view word) {
-    const auto it = vocab.counts().find(word);
-    return it == vocab.counts().end() ? std::size_t{0} : it->second;
-  };
+  const auto count = [&](std::string_view word) { return vocab.count(word); };
   EXPECT_EQ(count("la"), 3u);
   EXPECT_EQ(count("coopération"), 1u);
   EXPECT_EQ(count("Coopération"), 1u);
@@ -141,7 +138,14 @@ TEST(ExtractWordSplit, VocabularyCountsRunsOfLettersWhateverTheirScript) {
   EXPECT_EQ(count("tròn"), 1u);
   EXPECT_EQ(count("ĐÀ"), 1u);
   EXPECT_EQ(count("nẵng"), 1u);
-  EXPECT_EQ(vocab.counts().size(), 8u);
+  EXPECT_EQ(vocab.size(), 8u);
+  std::size_t total = 0;
+  vocab.for_each([&](std::string_view word, std::size_t n) {
+    EXPECT_EQ(n, vocab.count(word)) << word;
+    total += n;
+  });
+  EXPECT_EQ(total, 10u);
+  EXPECT_EQ(count("l"), 0u);
 }
 
 TEST(ExtractWordSplit, PunctuationSpacing) {
@@ -281,6 +285,44 @@ TEST(ExtractWordHash, EveryByteAndTheLengthCount) {
   EXPECT_EQ(table.find(text.substr(0, 5))->second, 1);
   EXPECT_EQ(table.find(text.substr(6))->second, 2);
   EXPECT_EQ(table.find(text.substr(0, 4)), table.end());
+}
+
+// The flat table against std::unordered_map: the same answers through many growths, for words that are
+// prefixes of each other, the empty word and long ones, and nothing left after clear().
+TEST(ExtractWordHash, TheFlatTableAnswersAsAMapDoes) {
+  FlatWordMap<int> flat;
+  std::unordered_map<std::string, int> reference;
+  std::string word;
+  for (int i = 0; i < 20000; ++i) {
+    word = (i % 7 == 0 ? std::string() : "mot") + std::to_string(i * 7919 % 5003) + std::string(i % 50, 'x');
+    int& value = flat.try_emplace(word, i);
+    const auto [at, added] = reference.try_emplace(word, i);
+    ASSERT_EQ(value, at->second) << word << (added ? " (new)" : " (known)");
+    ++value;
+    ++at->second;
+  }
+  EXPECT_EQ(flat.size(), reference.size());
+  EXPECT_EQ(flat.find(""), nullptr);
+  EXPECT_EQ(flat.try_emplace("", 5), 5);
+  EXPECT_EQ(*flat.find(""), 5);
+  reference.emplace("", 5);
+  for (const auto& [key, value] : reference) {
+    const int* found = flat.find(key);
+    ASSERT_NE(found, nullptr) << key;
+    EXPECT_EQ(*found, value) << key;
+    EXPECT_FALSE(flat.contains(key + "y")) << key;
+  }
+  std::size_t seen = 0;
+  flat.for_each([&](std::string_view key, int value) {
+    EXPECT_EQ(reference.at(std::string(key)), value);
+    ++seen;
+  });
+  EXPECT_EQ(seen, reference.size());
+  flat.clear();
+  EXPECT_TRUE(flat.empty());
+  EXPECT_FALSE(flat.contains("mot1"));
+  EXPECT_EQ(flat.try_emplace("mot1", 9), 9);
+  EXPECT_EQ(flat.size(), 1u);
 }
 
 }  // namespace
