@@ -79,7 +79,8 @@ class FlatWordMap {
   V* find(std::string_view word) { return const_cast<V*>(static_cast<const FlatWordMap&>(*this).find(word)); }
   bool contains(std::string_view word) const { return find(word) != nullptr; }
 
-  // The value of `word`, added as `value` when absent.
+  // The value of `word`, added as `value` when absent. The reference (like find()'s pointer) is valid
+  // until the next word is added.
   V& try_emplace(std::string_view word, V value) {
     if ((entries_.size() + 1) * 2 > slots_.size()) grow();
     const std::uint64_t h = word_hash(word);
