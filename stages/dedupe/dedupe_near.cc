@@ -42,13 +42,6 @@ const std::vector<Permutation>& minhash_permutations() {
   return table;
 }
 
-std::uint64_t hash_words(const std::vector<std::string>& words, std::size_t begin, std::size_t end,
-                         std::string& buffer) {
-  buffer.clear();
-  for (std::size_t i = begin; i < end; ++i) buffer.append(words[i]).push_back(' ');
-  return XXH3_64bits(buffer.data(), buffer.size());
-}
-
 bool is_key_number(const std::string& word) {
   std::size_t digits = 0;
   while (digits < word.size() && std::isdigit(static_cast<unsigned char>(word[digits]))) ++digits;
@@ -143,10 +136,25 @@ NearSignature near_signature(const std::vector<std::string>& words, const NearOp
   // A text shorter than one shingle is one shingle of all it has.
   const std::size_t count = words.size() >= k ? words.size() - k + 1 : 1;
   // Full 64-bit hashes feed MinHash and SimHash; the index keeps their low 32 bits.
+  // A shingle's hash is of its words each followed by a space. The words are written so once, end to end,
+  // and each shingle hashed where it lies: no shingle is copied.
+  std::string joined;
+  std::vector<std::size_t> starts;  // of each word in `joined`, and its end
+  starts.reserve(words.size() + 1);
+  std::size_t bytes = 0;
+  for (const std::string& word : words) bytes += word.size() + 1;
+  joined.reserve(bytes);
+  for (const std::string& word : words) {
+    starts.push_back(joined.size());
+    joined.append(word).push_back(' ');
+  }
+  starts.push_back(joined.size());
   std::vector<std::uint64_t> hashes;
   hashes.reserve(count);
-  std::string buffer;
-  for (std::size_t i = 0; i < count; ++i) hashes.push_back(hash_words(words, i, std::min(words.size(), i + k), buffer));
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::size_t from = starts[i], to = starts[std::min(words.size(), i + k)];
+    hashes.push_back(XXH3_64bits(joined.data() + from, to - from));
+  }
   // MinHash needs no order and ignores repeats; SimHash weighs each distinct shingle once.
   if (options.method == NearMethod::SimHash) sort_unique(hashes);
   signature.shingles.reserve(hashes.size());
