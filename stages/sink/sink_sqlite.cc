@@ -52,6 +52,7 @@ class SqliteSink final : public runtime::Stage {
   explicit SqliteSink(const runtime::StageContext& context) : context_(context) {}
   ~SqliteSink() override {
     if (upsert_ != nullptr) sqlite3_finalize(upsert_);
+    for (sqlite3_stmt* statement : {savepoint_, release_, roll_back_to_}) sqlite3_finalize(statement);
     tables_.finalize();  // before the close: a connection with statements left does not close
     if (db_ != nullptr) sqlite3_close(db_);
   }
@@ -76,6 +77,13 @@ class SqliteSink final : public runtime::Stage {
     if (sqlite3_prepare_v3(db_, kUpsert, -1, SQLITE_PREPARE_PERSISTENT, &upsert_, nullptr) != SQLITE_OK) {
       return runtime::Status::error(std::string("cannot prepare the upsert: ") + sqlite3_errmsg(db_));
     }
+    for (const auto& [sql, statement] :
+         {std::pair{"SAVEPOINT document", &savepoint_}, std::pair{"RELEASE document", &release_},
+          std::pair{"ROLLBACK TO document", &roll_back_to_}}) {
+      if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, statement, nullptr) != SQLITE_OK) {
+        return runtime::Status::error(std::string("cannot prepare \"") + sql + "\": " + sqlite3_errmsg(db_));
+      }
+    }
     return {};
   }
 
@@ -89,13 +97,23 @@ class SqliteSink final : public runtime::Stage {
     last_arrival_ = now;
     if (auto opened = open_transaction(); !opened) return runtime::Verdict::retry(opened.message());
     DocumentRow row = document_row(document);
-    const int rc = upsert(row, &document.record);
+    // A document is written whole or not at all: a failure half-way (one of its rows refused) undoes
+    // what it wrote, in the tables and in what waits for the full-text index, and the rest of the
+    // transaction stands.
+    const NormalisedWriter::Mark mark = tables_.mark();
+    int rc = step(savepoint_);
+    if (rc == SQLITE_DONE) rc = upsert(row, &document.record);
+    if (rc == SQLITE_DONE) rc = step(release_);
     if (rc != SQLITE_DONE) {
       const std::string why = sqlite3_errmsg(db_);
-      // SQLite may roll the whole transaction back on some errors (a full disk, I/O): its rows go in again.
       if (sqlite3_get_autocommit(db_) != 0) {
+        // SQLite rolled the whole transaction back (some errors do: a full disk, I/O): its rows go in again.
         in_transaction_ = false;
         tables_.discard_text();
+      } else {
+        (void)step(roll_back_to_);
+        (void)step(release_);
+        tables_.back_to(mark);
       }
       if (transient(rc)) return runtime::Verdict::retry("database busy: " + why);
       return runtime::Verdict::dead_letter("cannot store the record: " + why);
@@ -168,6 +186,13 @@ class SqliteSink final : public runtime::Stage {
     return tables_.write(row.id, rowid, nlohmann::json::parse(row.record, nullptr, false));
   }
 
+  // Steps a statement that returns no row: SQLITE_DONE, or the error's code.
+  static int step(sqlite3_stmt* statement) {
+    const int rc = sqlite3_step(statement);
+    sqlite3_reset(statement);
+    return rc;
+  }
+
   // Begins a transaction unless one is open; the rows of a batch whose COMMIT failed go in first.
   runtime::Status open_transaction() {
     if (in_transaction_) return {};
@@ -215,6 +240,9 @@ class SqliteSink final : public runtime::Stage {
   std::filesystem::path path_;
   sqlite3* db_ = nullptr;
   sqlite3_stmt* upsert_ = nullptr;
+  sqlite3_stmt* savepoint_ = nullptr;  // around each document's writes
+  sqlite3_stmt* release_ = nullptr;
+  sqlite3_stmt* roll_back_to_ = nullptr;
   NormalisedWriter tables_;
   bool in_transaction_ = false;
   std::vector<DocumentRow> batch_;  // the rows of the open transaction, or of the last one that failed to commit

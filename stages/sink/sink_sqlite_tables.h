@@ -55,6 +55,20 @@ class NormalisedWriter {
   // Keeps the full-text row of a stored record for write_text(), and nothing else (the migration to 3
   // fills the new index with it).
   void keep_text(sqlite3_int64 rowid, const nlohmann::json& record);
+  // Where the kept rows stand, to go back to when a document's writes are rolled back (to a savepoint)
+  // after before_replacing() or write() failed half-way.
+  struct Mark {
+    std::size_t indexed = 0;
+  };
+  Mark mark() const { return Mark{indexed_.size()}; }
+  void back_to(Mark mark) {
+    // write() keeps a document's text only once all its rows are written: a failed one kept none, and
+    // only what before_replacing() read for it is to be forgotten.
+    while (indexed_.size() > mark.indexed) {
+      indexed_rowids_.erase(indexed_.back().rowid);
+      indexed_.pop_back();
+    }
+  }
   // Forgets the kept rows (after a rollback: the documents are written again).
   void discard_text() {
     texts_.clear();

@@ -836,6 +836,53 @@ TEST(SqliteSink, TheFullTextIndexReadsItsTextsFromTheRecordsAndStaysInStepThroug
   EXPECT_NE(index_check(db), "");
 }
 
+// A document one of whose rows the database refuses is dead-lettered and leaves nothing behind: its
+// earlier version stays whole (row, normalised rows, full text), and the transaction's other documents
+// are stored.
+TEST(SqliteSink, ADocumentRefusedHalfWayLeavesNoPartOfItAndTheRestOfTheBatchIsStored) {
+  StageFixture fixture(sqlite_descriptor(), "{path: out.db}");
+  auto& stage = fixture.start();
+  const auto db = fixture.dir() / "out.db";
+  auto first = meeting_record("m");
+  ASSERT_EQ(stage.on_message(first).disposition, Disposition::Forward);
+  ASSERT_TRUE(stage.flush().ok());
+  {
+    sqlite3* writer = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &writer), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(writer,
+                           "CREATE TRIGGER refuse BEFORE INSERT ON quotes WHEN NEW.text = 'Refusé.' "
+                           "BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(writer);
+  }
+  auto before = make_document("b", "avant le refus");
+  auto refused = meeting_record("m");
+  refused.record["article"]["title"] = "Titre jamais vu";
+  refused.record["article"]["body"] = {"Un texte jamais indexé."};
+  refused.record["entities"]["persons"].erase(1);
+  refused.record["quotes"] = {{{"speaker", "M. Binh"}, {"text", "Refusé."}}};
+  auto after = make_document("c", "après le refus");
+  ASSERT_EQ(stage.on_message(before).disposition, Disposition::Forward);
+  const runtime::Verdict verdict = stage.on_message(refused);
+  EXPECT_EQ(verdict.disposition, Disposition::DeadLetter);
+  EXPECT_NE(verdict.reason.find("refused by a trigger"), std::string::npos) << verdict.reason;
+  ASSERT_EQ(stage.on_message(after).disposition, Disposition::Forward);
+  ASSERT_TRUE(stage.flush().ok());
+  const Row m = query(db, "m");
+  EXPECT_EQ(m.count, 3);
+  EXPECT_EQ(m.title, "Entretien à Hanoï");
+  EXPECT_EQ(m.version, 1);
+  expect_meeting_rows([&](const std::string& sql) { return scalar(db, sql); });
+  EXPECT_EQ(index_check(db), "");
+  EXPECT_EQ(scalar(db, "SELECT count(*) FROM documents_text WHERE documents_text MATCH 'jamais'"), "0");
+  EXPECT_EQ(scalar(db,
+                   "SELECT d.id FROM documents_text t JOIN documents d ON d.rowid = t.rowid "
+                   "WHERE documents_text MATCH 'energie'"),
+            "m");
+  EXPECT_EQ(scalar(db, "SELECT count(*) FROM documents_text WHERE documents_text MATCH 'refus'"), "2");
+}
+
 TEST(SqliteSink, AFirstVersionDatabaseIsMigratedAndItsRecordsFillTheNewTables) {
   StageFixture fixture(sqlite_descriptor(), "{path: old.db}");
   const auto path = fixture.dir() / "old.db";
