@@ -3,6 +3,7 @@
 
 #include <initializer_list>
 #include <map>
+#include <string_view>
 
 #include "stages/runtime/codec.h"
 #include "stages/runtime/record.h"
@@ -108,20 +109,25 @@ NormalisedRows normalise(const nlohmann::json& record) {
   }
   const nlohmann::json* article = at(record, "article");
   const nlohmann::json& page = article != nullptr ? *article : empty;
+  // The full text is read as the SQLite sink's view documents_text_source reads it, which its index
+  // depends on: paragraphs joined by a line feed, empty ones included, and each text up to a U+0000 if it
+  // has one (SQLite 3.40's json_extract ends a string there).
+  const auto until_nul = [](std::string_view text) { return text.substr(0, text.find('\0')); };
   rows.title = text(at(page, "title"));
   rows.lead = text(at(page, "lead"));
+  for (Text* field : {&rows.title, &rows.lead}) {
+    if (*field) (*field)->resize(until_nul(**field).size());
+  }
   if (article != nullptr) {
-    // Paragraphs joined by a line feed, empty ones included, as the SQLite sink's view
-    // documents_text_source joins them.
     bool first = true;
     for (const auto& paragraph : array_at(page, "body")) {
       if (!paragraph.is_string()) continue;
       if (!first) rows.body += '\n';
       first = false;
-      rows.body += paragraph.get_ref<const std::string&>();
+      rows.body += until_nul(paragraph.get_ref<const std::string&>());
     }
   } else if (const Text raw = text(at(record, "body"))) {
-    rows.body = *raw;  // a record that was not extracted is searched by its raw text
+    rows.body = until_nul(*raw);  // a record that was not extracted is searched by its raw text
   }
   return rows;
 }

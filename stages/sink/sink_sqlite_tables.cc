@@ -207,20 +207,26 @@ runtime::Status fill_from_records(sqlite3* db, bool text_only) {
 }  // namespace
 
 runtime::Status migrate_sqlite(sqlite3* db) {
-  const int found = user_version(db);
-  if (found > kSqliteSchemaVersion) {
+  const auto refused = [](int found) {
     return runtime::Status::error("the database is of schema version " + std::to_string(found) +
                                   ", written by a later vnawire; this one reads up to " +
                                   std::to_string(kSqliteSchemaVersion));
-  }
+  };
+  int found = user_version(db);
+  if (found > kSqliteSchemaVersion) return refused(found);
   if (found == kSqliteSchemaVersion) return {};
   if (auto begun = exec(db, "BEGIN IMMEDIATE"); !begun.ok()) return begun;
-  // Another replica may have migrated the file while this one waited for the lock.
-  if (user_version(db) == kSqliteSchemaVersion) return exec(db, "COMMIT");
+  // Read again under the lock: another replica (of this vnawire or another) may have migrated the file
+  // while this one waited.
+  found = user_version(db);
+  if (found >= kSqliteSchemaVersion) {
+    (void)exec(db, "ROLLBACK");
+    return found > kSqliteSchemaVersion ? refused(found) : runtime::Status{};
+  }
   runtime::Status status = exec(db, kSqliteSchema);
   if (status.ok()) status = exec(db, kTablesV2);
   // Version 2's index kept its own copy of the texts: it is made again.
-  if (status.ok() && found == 2) status = exec(db, "DROP TABLE IF EXISTS documents_text");
+  if (status.ok()) status = exec(db, "DROP TABLE IF EXISTS documents_text");
   if (status.ok()) status = exec(db, kTextV3);
   if (status.ok()) status = fill_from_records(db, /*text_only=*/found >= 2);
   if (status.ok()) status = exec(db, "PRAGMA user_version = " + std::to_string(kSqliteSchemaVersion));
