@@ -64,17 +64,8 @@ class FlatWordMap {
   // The value of `word`, or nullptr.
   const V* find(std::string_view word) const {
     if (entries_.empty()) return nullptr;
-    const std::uint64_t h = word_hash(word);
-    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
-      const Slot slot = slots_[i];
-      if (slot.entry == 0) return nullptr;
-      if (slot.tag == tag(h)) {
-        const Entry& entry = entries_[slot.entry - 1];
-        if (entry.size == word.size() && std::memcmp(bytes_.data() + entry.offset, word.data(), word.size()) == 0) {
-          return &entry.value;
-        }
-      }
-    }
+    const Slot slot = slots_[probe(word, word_hash(word))];
+    return slot.entry == 0 ? nullptr : &entries_[slot.entry - 1].value;
   }
   V* find(std::string_view word) { return const_cast<V*>(static_cast<const FlatWordMap&>(*this).find(word)); }
   bool contains(std::string_view word) const { return find(word) != nullptr; }
@@ -84,18 +75,9 @@ class FlatWordMap {
   V& try_emplace(std::string_view word, V value) {
     if ((entries_.size() + 1) * 2 > slots_.size()) grow();
     const std::uint64_t h = word_hash(word);
-    std::size_t i = h & mask_;
-    for (;; i = (i + 1) & mask_) {
-      const Slot slot = slots_[i];
-      if (slot.entry == 0) break;
-      if (slot.tag == tag(h)) {
-        Entry& entry = entries_[slot.entry - 1];
-        if (entry.size == word.size() && std::memcmp(bytes_.data() + entry.offset, word.data(), word.size()) == 0) {
-          return entry.value;
-        }
-      }
-    }
-    slots_[i] = Slot{tag(h), static_cast<std::uint32_t>(entries_.size() + 1)};
+    Slot& slot = slots_[probe(word, h)];
+    if (slot.entry != 0) return entries_[slot.entry - 1].value;
+    slot = Slot{tag(h), static_cast<std::uint32_t>(entries_.size() + 1)};
     entries_.push_back(Entry{h, bytes_.size(), word.size(), std::move(value)});
     bytes_.append(word);
     return entries_.back().value;
@@ -103,8 +85,6 @@ class FlatWordMap {
 
   std::size_t size() const { return entries_.size(); }
   bool empty() const { return entries_.empty(); }
-  // Bytes of the words held (what a bound on the table's memory should count).
-  std::size_t word_bytes() const { return bytes_.size(); }
   void clear() {
     slots_.clear();
     entries_.clear();
@@ -128,6 +108,19 @@ class FlatWordMap {
     V value;
   };
   static std::uint32_t tag(std::uint64_t h) { return static_cast<std::uint32_t>(h >> 32); }
+
+  // The slot holding `word` (hash h), or the empty slot where it would go. Needs at least one slot.
+  std::size_t probe(std::string_view word, std::uint64_t h) const {
+    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Slot slot = slots_[i];
+      if (slot.entry == 0) return i;
+      if (slot.tag != tag(h)) continue;
+      const Entry& entry = entries_[slot.entry - 1];
+      if (entry.size == word.size() && std::memcmp(bytes_.data() + entry.offset, word.data(), word.size()) == 0) {
+        return i;
+      }
+    }
+  }
 
   // Twice the slots (at least 64), every entry placed again: at most half the slots are ever used.
   void grow() {

@@ -3,6 +3,7 @@
 
 #include <type_traits>
 
+#include "stages/runtime/json_parse.h"
 #include "stages/sink/sink_normalised.h"
 #include "stages/sink/sink_stages.h"
 
@@ -189,7 +190,7 @@ runtime::Status fill_from_records(sqlite3* db, bool text_only) {
     const sqlite3_int64 rowid = sqlite3_column_int64(rows, 0);
     const std::string id(reinterpret_cast<const char*>(sqlite3_column_text(rows, 1)));
     const char* text = reinterpret_cast<const char*>(sqlite3_column_text(rows, 2));
-    const nlohmann::json record = nlohmann::json::parse(text != nullptr ? text : "{}", nullptr, false);
+    const nlohmann::json record = runtime::parse_json(text != nullptr ? text : "{}");
     if (record.is_discarded()) continue;  // a record that is not JSON keeps its documents row only
     if (text_only) {
       writer.keep_text(rowid, record);
@@ -311,8 +312,12 @@ int NormalisedWriter::write(const std::string& id, sqlite3_int64 rowid, const nl
   return SQLITE_DONE;
 }
 
+NormalisedWriter::TextRow NormalisedWriter::text_row(sqlite3_int64 rowid, NormalisedRows&& rows) {
+  return TextRow{rowid, std::move(rows.title), std::move(rows.lead), std::move(rows.body)};
+}
+
 void NormalisedWriter::keep(sqlite3_int64 rowid, NormalisedRows&& rows) {
-  TextRow text{rowid, std::move(rows.title), std::move(rows.lead), std::move(rows.body)};
+  TextRow text = text_row(rowid, std::move(rows));
   if (const auto [at, added] = text_of_rowid_.try_emplace(rowid, texts_.size()); !added) {
     texts_[at->second] = std::move(text);  // the same document twice in one transaction: its last version
   } else {
@@ -334,12 +339,9 @@ int NormalisedWriter::before_replacing(const std::string& id) {
       const char* stored = reinterpret_cast<const char*>(sqlite3_column_text(select, 1));
       const int size = sqlite3_column_bytes(select, 1);
       // A record that is not JSON was never indexed (fill_from_records leaves it out).
-      const nlohmann::json record = nlohmann::json::parse(
-          stored != nullptr ? std::string_view(stored, static_cast<std::size_t>(size)) : "", nullptr, false);
-      if (!record.is_discarded()) {
-        NormalisedRows rows = normalise(record);
-        indexed_.push_back({rowid, std::move(rows.title), std::move(rows.lead), std::move(rows.body)});
-      }
+      const nlohmann::json record =
+          runtime::parse_json(stored != nullptr ? std::string_view(stored, static_cast<std::size_t>(size)) : "");
+      if (!record.is_discarded()) indexed_.push_back(text_row(rowid, normalise(record)));
     }
     rc = SQLITE_DONE;
   }

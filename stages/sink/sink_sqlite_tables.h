@@ -84,6 +84,7 @@ class NormalisedWriter {
     std::string body;
   };
 
+  static TextRow text_row(sqlite3_int64 rowid, NormalisedRows&& rows);
   void keep(sqlite3_int64 rowid, NormalisedRows&& rows);
 
   std::vector<TextRow> texts_;  // in the order written, one per rowid (a later write replaces an earlier)

@@ -902,77 +902,72 @@ TEST(SqliteSink, ADocumentRefusedHalfWayLeavesNoPartOfItAndTheRestOfTheBatchIsSt
   EXPECT_EQ(scalar(db, "SELECT count(*) FROM documents_text WHERE documents_text MATCH 'refus'"), "2");
 }
 
+// A file as an earlier sink left it: its documents table holding `docs` (rowids 1, 2, ...), as version 1
+// wrote it; with `v2_index`, also version 2's full-text table (a copy of each text) holding their texts and
+// user_version 2.
+void write_old_file(const std::filesystem::path& path, const std::vector<runtime::Document>& docs, bool v2_index) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  const std::string schema =
+      std::string(kSqliteSchema) + (v2_index ? "CREATE VIRTUAL TABLE documents_text USING fts5(title, lead, body, "
+                                               "tokenize = 'unicode61 remove_diacritics 2');"
+                                               "PRAGMA user_version = 2;"
+                                             : "");
+  ASSERT_EQ(sqlite3_exec(db, schema.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_stmt* insert = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "INSERT INTO documents (rowid, id, record, first_stored_at, stored_at) "
+                               "VALUES (?1, ?2, ?3, 'then', 'then')",
+                               -1, &insert, nullptr),
+            SQLITE_OK);
+  sqlite3_stmt* text = nullptr;
+  if (v2_index) {
+    ASSERT_EQ(sqlite3_prepare_v2(db, "INSERT INTO documents_text (rowid, title, lead, body) VALUES (?1, ?2, ?3, ?4)",
+                                 -1, &text, nullptr),
+              SQLITE_OK);
+  }
+  int rowid = 0;
+  for (const auto& doc : docs) {
+    ++rowid;
+    const std::string record = doc.record.dump();
+    sqlite3_bind_int(insert, 1, rowid);
+    sqlite3_bind_text(insert, 2, doc.header.id.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(insert, 3, record.c_str(), -1, SQLITE_TRANSIENT);
+    EXPECT_EQ(sqlite3_step(insert), SQLITE_DONE) << sqlite3_errmsg(db);
+    sqlite3_reset(insert);
+    if (!v2_index) continue;
+    const NormalisedRows rows = normalise(doc.record);
+    sqlite3_bind_int(text, 1, rowid);
+    sqlite3_bind_text(text, 2, rows.title ? rows.title->c_str() : nullptr, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(text, 3, rows.lead ? rows.lead->c_str() : nullptr, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(text, 4, rows.body.c_str(), -1, SQLITE_TRANSIENT);
+    EXPECT_EQ(sqlite3_step(text), SQLITE_DONE) << sqlite3_errmsg(db);
+    sqlite3_reset(text);
+  }
+  sqlite3_finalize(insert);
+  sqlite3_finalize(text);
+  sqlite3_close(db);
+}
+
 TEST(SqliteSink, AFirstVersionDatabaseIsMigratedAndItsRecordsFillTheNewTables) {
   StageFixture fixture(sqlite_descriptor(), "{path: old.db}");
   const auto path = fixture.dir() / "old.db";
-  {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, kSqliteSchema, nullptr, nullptr, nullptr), SQLITE_OK);
-    const std::string record = meeting_record("old").record.dump();
-    sqlite3_stmt* insert = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(db,
-                                 "INSERT INTO documents (id, record, first_stored_at, stored_at) "
-                                 "VALUES ('old', ?1, 'then', 'then')",
-                                 -1, &insert, nullptr),
-              SQLITE_OK);
-    sqlite3_bind_text(insert, 1, record.c_str(), -1, SQLITE_TRANSIENT);
-    EXPECT_EQ(sqlite3_step(insert), SQLITE_DONE) << sqlite3_errmsg(db);
-    sqlite3_finalize(insert);
-    sqlite3_close(db);
-  }
+  ASSERT_NO_FATAL_FAILURE(write_old_file(path, {meeting_record("old")}, /*v2_index=*/false));
   fixture.start();
   EXPECT_EQ(scalar(path, "PRAGMA user_version"), std::to_string(kSqliteSchemaVersion));
   EXPECT_EQ(scalar(path, "SELECT group_concat(person_key) FROM document_persons WHERE document_id = 'old'"),
             "oleg ivanov,tran van binh");
   EXPECT_EQ(scalar(path, "SELECT count(*) FROM documents_text WHERE documents_text MATCH 'cooperation OR energie'"),
             "1");
+  EXPECT_EQ(index_check(path), "");
 }
 
 // Version 2's index kept a copy of every text: it is made again, from the records, without one.
 TEST(SqliteSink, ASecondVersionDatabaseIsMigratedToAnIndexThatKeepsNoCopyOfTheTexts) {
   StageFixture fixture(sqlite_descriptor(), "{path: v2.db}");
   const auto path = fixture.dir() / "v2.db";
-  {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    // As version 2 wrote it (the normalised tables are left out: they do not change).
-    const std::string v2 = std::string(kSqliteSchema) +
-                           "CREATE VIRTUAL TABLE documents_text USING fts5(title, lead, body, "
-                           "tokenize = 'unicode61 remove_diacritics 2');"
-                           "PRAGMA user_version = 2;";
-    ASSERT_EQ(sqlite3_exec(db, v2.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
-    sqlite3_stmt* insert = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(db,
-                                 "INSERT INTO documents (rowid, id, record, first_stored_at, stored_at) "
-                                 "VALUES (?1, ?2, ?3, 'then', 'then')",
-                                 -1, &insert, nullptr),
-              SQLITE_OK);
-    sqlite3_stmt* text = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(db, "INSERT INTO documents_text (rowid, title, lead, body) VALUES (?1, ?2, ?3, ?4)",
-                                 -1, &text, nullptr),
-              SQLITE_OK);
-    int rowid = 0;
-    for (const auto& doc : text_shapes()) {
-      ++rowid;
-      const std::string record = doc.record.dump();
-      sqlite3_bind_int(insert, 1, rowid);
-      sqlite3_bind_text(insert, 2, doc.header.id.c_str(), -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text(insert, 3, record.c_str(), -1, SQLITE_TRANSIENT);
-      EXPECT_EQ(sqlite3_step(insert), SQLITE_DONE) << sqlite3_errmsg(db);
-      sqlite3_reset(insert);
-      const NormalisedRows rows = normalise(doc.record);
-      sqlite3_bind_int(text, 1, rowid);
-      sqlite3_bind_text(text, 2, rows.title ? rows.title->c_str() : nullptr, -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text(text, 3, rows.lead ? rows.lead->c_str() : nullptr, -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text(text, 4, rows.body.c_str(), -1, SQLITE_TRANSIENT);
-      EXPECT_EQ(sqlite3_step(text), SQLITE_DONE) << sqlite3_errmsg(db);
-      sqlite3_reset(text);
-    }
-    sqlite3_finalize(insert);
-    sqlite3_finalize(text);
-    sqlite3_close(db);
-  }
+  // As version 2 wrote it (the normalised tables are left out: they do not change).
+  ASSERT_NO_FATAL_FAILURE(write_old_file(path, text_shapes(), /*v2_index=*/true));
   ASSERT_EQ(scalar(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'documents_text_content'"), "1");
   auto& stage = fixture.start();
   EXPECT_EQ(scalar(path, "PRAGMA user_version"), std::to_string(kSqliteSchemaVersion));
