@@ -67,7 +67,11 @@ class SqliteSink final : public runtime::Stage {
       return runtime::Status::error("cannot open " + path_.string() + ": " + sqlite3_errmsg(db_));
     }
     sqlite3_busy_timeout(db_, static_cast<int>(context_.options->get_int("busy_timeout_ms")));
-    for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL"}) {
+    // temp_store: what each document's savepoint can undo (the earlier content of the pages it changes, a
+    // few pages, given back at its RELEASE) stays in memory. By default SQLite moves it to a temporary file
+    // past 64 KB and keeps writing there for the rest of the transaction: a write system call per page, more
+    // than the WAL's, and a tenth of the sink's CPU in the pipeline benchmark.
+    for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA temp_store=MEMORY"}) {
       if (auto done = exec(sql); !done) return done;
     }
     if (auto migrated = migrate_sqlite(db_); !migrated.ok()) {
