@@ -180,14 +180,15 @@ class SqliteSink final : public runtime::Stage {
     bind_or_null(7, row.dateline_date);
     bind(8, row.record);
     bind(9, row.stored_at);
-    if (const int read = tables_.before_replacing(row.id); read != SQLITE_DONE) return read;
+    bool stored = true;
+    if (const int read = tables_.before_replacing(row.id, &stored); read != SQLITE_DONE) return read;
     int rc = sqlite3_step(upsert_);
     const sqlite3_int64 rowid = rc == SQLITE_ROW ? sqlite3_column_int64(upsert_, 0) : 0;
     if (rc == SQLITE_ROW) rc = sqlite3_step(upsert_);
     sqlite3_reset(upsert_);
     if (rc != SQLITE_DONE) return rc;
-    if (record != nullptr) return tables_.write(row.id, rowid, *record);
-    return tables_.write(row.id, rowid, nlohmann::json::parse(row.record, nullptr, false));
+    if (record != nullptr) return tables_.write(row.id, rowid, *record, stored);
+    return tables_.write(row.id, rowid, nlohmann::json::parse(row.record, nullptr, false), stored);
   }
 
   // Steps a statement that returns no row: SQLITE_DONE, or the error's code.

@@ -260,8 +260,9 @@ runtime::Status NormalisedWriter::prepare(sqlite3* db) {
   return {};
 }
 
-int NormalisedWriter::write(const std::string& id, sqlite3_int64 rowid, const nlohmann::json& record) {
-  for (int statement = kDeletePersons; statement <= kDeleteCountries; ++statement) {
+int NormalisedWriter::write(const std::string& id, sqlite3_int64 rowid, const nlohmann::json& record, bool replacing) {
+  // Seven look-ups that find nothing for a new document: 4% of the sink's instructions per document.
+  for (int statement = kDeletePersons; replacing && statement <= kDeleteCountries; ++statement) {
     bind_text(statements_[statement], 1, id);
     if (int rc = run(statements_[statement]); rc != SQLITE_DONE) return rc;
   }
@@ -327,10 +328,11 @@ void NormalisedWriter::keep(sqlite3_int64 rowid, NormalisedRows&& rows) {
 
 void NormalisedWriter::keep_text(sqlite3_int64 rowid, const nlohmann::json& record) { keep(rowid, normalise(record)); }
 
-int NormalisedWriter::before_replacing(const std::string& id) {
+int NormalisedWriter::before_replacing(const std::string& id, bool* stored) {
   sqlite3_stmt* select = statements_[kSelectStored];
   bind_text(select, 1, id);
   int rc = sqlite3_step(select);
+  *stored = rc == SQLITE_ROW;
   if (rc == SQLITE_ROW) {
     const sqlite3_int64 rowid = sqlite3_column_int64(select, 0);
     // What the index holds is the last committed version's texts: a document already replaced (or first

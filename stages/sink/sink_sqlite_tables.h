@@ -42,12 +42,14 @@ class NormalisedWriter {
   void finalize();
   // Call before the documents row of `id` is replaced: the full-text index does not keep the texts it
   // indexed (it reads them from the record, which is about to change), so the ones it holds for the
-  // stored record are read now and taken out of it by write_text(). SQLITE_DONE, or the failing step's
-  // code.
-  int before_replacing(const std::string& id);
+  // stored record are read now and taken out of it by write_text(). `*stored` tells whether a documents
+  // row of `id` was there. SQLITE_DONE, or the failing step's code.
+  int before_replacing(const std::string& id, bool* stored);
   // SQLITE_DONE, or the failing step's code (the caller reads sqlite3_errmsg). The full-text row is kept
-  // for write_text(): call it before the transaction commits.
-  int write(const std::string& id, sqlite3_int64 rowid, const nlohmann::json& record);
+  // for write_text(): call it before the transaction commits. With `replacing` false (no documents row of
+  // `id` was there: before_replacing), the earlier rows are not looked for: the normalised rows of a
+  // document are written and taken away only with its documents row.
+  int write(const std::string& id, sqlite3_int64 rowid, const nlohmann::json& record, bool replacing = true);
   // Writes the full-text rows write() kept, all at once: FTS5 turns what it holds into an index segment
   // at every statement savepoint, so rows written between the other statements would make a segment
   // (and merges) per document. SQLITE_DONE, or the failing step's code.

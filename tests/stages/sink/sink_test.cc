@@ -708,6 +708,15 @@ TEST(SqliteSink, PersonsEventsQuotesAndFullTextHaveTablesAReplayLeavesThemAsThey
   testing::expect_meeting_update_rows([&](const std::string& sql) { return scalar(db, sql); });
   EXPECT_EQ(scalar(db, kIndexedRows), "1");
   EXPECT_EQ(index_check(db), "");
+  // The same within one transaction: a document first stored and then updated before the commit.
+  auto first = meeting_record("d2");
+  auto second = testing::meeting_update("d2");
+  ASSERT_EQ(stage.on_message(first).disposition, Disposition::Forward);
+  ASSERT_EQ(stage.on_message(second).disposition, Disposition::Forward);
+  ASSERT_TRUE(stage.flush().ok());
+  EXPECT_EQ(scalar(db, "SELECT count(*) FROM document_persons WHERE document_id = 'd2'"), "1");
+  EXPECT_EQ(scalar(db, "SELECT count(*) FROM events WHERE document_id = 'd2'"), "0");
+  EXPECT_EQ(index_check(db), "");
 }
 
 // The full-text rows wait for the commit (FTS5 would otherwise write an index segment per document): a
