@@ -241,10 +241,8 @@ void BM_FetchDirectoryScan(benchmark::State& state) {
 }
 BENCHMARK(BM_FetchDirectoryScan)->Arg(3000)->Unit(benchmark::kMicrosecond);
 
-// A sink's documents/s with its default batching: each sample dispatch extracted into its full record
-// (as the extract stage sends it), under a new id each time so that every write is an insert; a flush
-// every 1,000 documents, as the runtime's flush timer would at this rate.
-// Bytes this process has handed to write system calls so far (/proc/self/io), 0 where unknown.
+// Bytes this process has handed to write system calls so far (/proc/self/io), 0 where unknown. Not what
+// goes through a socket (PostgreSQL's sink writes with send()).
 double written_bytes() {
   std::ifstream io("/proc/self/io");
   std::string key;
@@ -255,6 +253,9 @@ double written_bytes() {
   return 0;
 }
 
+// A sink's documents/s with its default batching: each sample dispatch extracted into its full record
+// (as the extract stage sends it), under a new id each time so that every write is an insert; a flush
+// every 1,000 documents, as the runtime's flush timer would at this rate.
 void run_sink(benchmark::State& state, const vnawire::runtime::StageDescriptor& descriptor,
               const std::string& options_yaml) {
   std::string pattern = (std::filesystem::temp_directory_path() / "vnawire-bench-sink-XXXXXX").string();
