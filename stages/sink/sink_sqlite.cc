@@ -79,8 +79,9 @@ class SqliteSink final : public runtime::Stage {
     // What each document's savepoint can undo (the earlier content of the pages it changes: tens of pages,
     // given back at its RELEASE) stays in memory. By default SQLite moves it to a temporary file past 64 KB
     // and keeps writing there for the rest of the transaction: a write system call per page, more than the
-    // WAL's, and a tenth of the sink's CPU in the pipeline benchmark. Only after the migration: dropping a
-    // version-2 index journals every page it frees, in memory as large as that index.
+    // WAL's, and a tenth of the sink's CPU in the pipeline benchmark. Only after the migration, which does
+    // not need it: with secure_delete=ON, dropping a version-2 index wrote every page it freed as zeros and
+    // journaled each, in memory as large as that index (secure_delete=FAST, above, writes none of them).
     if (auto done = exec("PRAGMA temp_store=MEMORY"); !done) return done;
     if (auto prepared = tables_.prepare(db_); !prepared.ok()) return prepared;
     if (sqlite3_prepare_v3(db_, kUpsert, -1, SQLITE_PREPARE_PERSISTENT, &upsert_, nullptr) != SQLITE_OK) {

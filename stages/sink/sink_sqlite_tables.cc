@@ -338,11 +338,11 @@ int NormalisedWriter::before_replacing(const std::string& id, bool* stored) {
     // What the index holds is the last committed version's texts: a document already replaced (or first
     // stored) in this transaction has none in the index beyond those, its new texts wait in texts_.
     if (text_of_rowid_.count(rowid) == 0 && indexed_rowids_.insert(rowid).second) {
-      const char* stored = reinterpret_cast<const char*>(sqlite3_column_text(select, 1));
+      const char* stored_text = reinterpret_cast<const char*>(sqlite3_column_text(select, 1));
       const int size = sqlite3_column_bytes(select, 1);
       // A record that is not JSON was never indexed (fill_from_records leaves it out).
-      const nlohmann::json record =
-          runtime::parse_json(stored != nullptr ? std::string_view(stored, static_cast<std::size_t>(size)) : "");
+      const nlohmann::json record = runtime::parse_json(
+          stored_text != nullptr ? std::string_view(stored_text, static_cast<std::size_t>(size)) : "");
       if (!record.is_discarded()) indexed_.push_back(text_row(rowid, normalise(record)));
     }
     rc = SQLITE_DONE;
