@@ -10,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "stages/runtime/json_parse.h"
 #include "stages/sink/sink_normalised.h"
 #include "stages/sink/sink_sqlite_tables.h"
 #include "stages/sink/sink_stages.h"
@@ -194,7 +195,7 @@ class SqliteSink final : public runtime::Stage {
     sqlite3_reset(upsert_);
     if (rc != SQLITE_DONE) return rc;
     if (record != nullptr) return tables_.write(row.id, rowid, *record, stored);
-    return tables_.write(row.id, rowid, nlohmann::json::parse(row.record, nullptr, false), stored);
+    return tables_.write(row.id, rowid, runtime::parse_json(row.record), stored);
   }
 
   // Steps a statement that returns no row: SQLITE_DONE, or the error's code.
