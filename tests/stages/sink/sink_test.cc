@@ -1066,7 +1066,7 @@ TEST(SqliteSink, ASecondVersionDatabaseIsMigratedToAnIndexThatKeepsNoCopyOfTheTe
 // Dropping version 2's index frees all its pages. Under Debian's secure_delete=ON each was written out as
 // zeros and journaled, in memory with the sink's temp_store=MEMORY: as much memory as the index, gigabytes
 // for a large file. The sink sets secure_delete=FAST before the migration and temp_store=MEMORY after it
-// (either alone keeps this test's peak at a quarter of the index): the migration's memory stays that of a
+// (either alone keeps this test's peak under a third of the index): the migration's memory stays that of a
 // batch of texts however large the old index.
 TEST(SqliteSink, MigratingALargeSecondVersionIndexTakesNoMoreMemoryThanABatchOfTexts) {
   StageFixture fixture(sqlite_descriptor(), "{path: v2.db}");
