@@ -81,6 +81,9 @@ CREATE INDEX IF NOT EXISTS document_countries_country ON document_countries(coun
 // document out of the index needs the texts it was indexed with: NormalisedWriter::before_replacing().
 // The paragraphs are read by index, not with json_each(): FTS5 reads its content without virtual tables,
 // so its 'rebuild' and 'integrity-check' commands fail on a view that uses one (SQLite 3.40).
+// automerge 8 (FTS5's default is 4): index segments are merged once eight of a size are there, not four, so
+// each posting is written again fewer times as the file grows. Measured on 30,000 text dispatches: 13-17%
+// less CPU per insert, queries ranked by relevance 4-5% slower, counts unchanged (docs/sinks.md).
 constexpr const char* kTextV3 = R"sql(
 CREATE VIEW IF NOT EXISTS documents_text_source (doc_rowid, title, lead, body) AS SELECT
   rowid,
@@ -102,6 +105,7 @@ FROM documents;
 CREATE VIRTUAL TABLE IF NOT EXISTS documents_text USING fts5(
   title, lead, body, content = 'documents_text_source', content_rowid = 'doc_rowid',
   tokenize = 'unicode61 remove_diacritics 2');
+INSERT INTO documents_text (documents_text, rank) VALUES ('automerge', 8);
 )sql";
 
 constexpr const char* kStatementsSql[] = {

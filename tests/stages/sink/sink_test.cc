@@ -693,6 +693,7 @@ TEST(SqliteSink, PersonsEventsQuotesAndFullTextHaveTablesAReplayLeavesThemAsThey
   }
   const auto db = fixture.dir() / "out.db";
   EXPECT_EQ(scalar(db, "PRAGMA user_version"), std::to_string(kSqliteSchemaVersion));
+  EXPECT_EQ(scalar(db, "SELECT v FROM documents_text_config WHERE k = 'automerge'"), "8");
   expect_meeting_rows([&](const std::string& sql) { return scalar(db, sql); });
   EXPECT_EQ(scalar(db, "SELECT group_concat(country) FROM (SELECT country FROM document_countries ORDER BY 1)"),
             "RU,VN");
