@@ -1094,6 +1094,32 @@ TEST(SqliteSink, MigratingALargeSecondVersionIndexTakesNoMoreMemoryThanABatchOfT
   EXPECT_EQ(scalar(path, "SELECT count(*) FROM documents_text WHERE documents_text MATCH 'mot799999'"), "1");
 }
 
+// A replica that finds an old version, then waits for the write lock while another writer moves the file on
+// (here to a later version), reads the version again under the lock and acts on what it finds then: it does
+// not migrate the file from the version it first read, which would set the other writer's version back.
+TEST(SqliteSink, AMigrationThatWaitedForTheLockReadsTheVersionAgain) {
+  StageFixture fixture(sqlite_descriptor(), "{path: v2.db, busy_timeout_ms: 20000}");
+  const auto path = fixture.dir() / "v2.db";
+  ASSERT_NO_FATAL_FAILURE(write_old_file(path, text_shapes(), /*v2_index=*/true));
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  // In WAL mode, so that the sink reads version 2 while the other writer holds the lock.
+  ASSERT_EQ(sqlite3_exec(other, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  runtime::Status started;
+  std::thread sink([&] { started = fixture.try_start(); });
+  // The sink reads version 2 and waits for BEGIN IMMEDIATE meanwhile (its busy timeout is 20 s).
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ(sqlite3_exec(other, "PRAGMA user_version = 99; COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sink.join();
+  sqlite3_close(other);
+  ASSERT_FALSE(started.ok());
+  EXPECT_NE(started.message().find("schema version 99"), std::string::npos) << started.message();
+  EXPECT_EQ(scalar(path, "PRAGMA user_version"), "99");
+  EXPECT_EQ(scalar(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'documents_text_content'"), "1")
+      << "version 2's index is left as it was";
+}
+
 TEST(SqliteSink, ADatabaseOfALaterVersionIsRefusedWithAClearMessage) {
   StageFixture fixture(sqlite_descriptor(), "{path: later.db}");
   {
