@@ -82,8 +82,8 @@ CREATE INDEX IF NOT EXISTS document_countries_country ON document_countries(coun
 // The paragraphs are read by index, not with json_each(): FTS5 reads its content without virtual tables,
 // so its 'rebuild' and 'integrity-check' commands fail on a view that uses one (SQLite 3.40).
 // automerge 8 (FTS5's default is 4): index segments are merged once eight of a size are there, not four, so
-// each posting is written again fewer times as the file grows. Measured on 30,000 text dispatches: 13-17%
-// less CPU per insert, queries ranked by relevance 4-5% slower, counts unchanged (docs/sinks.md).
+// each posting is written again fewer times as the file grows. Measured on 30,000 text dispatches (the index
+// alone): 13-17% less CPU per insert, queries ranked by relevance 4-5% slower, counts unchanged (docs/sinks.md).
 constexpr const char* kTextV3 = R"sql(
 CREATE VIEW IF NOT EXISTS documents_text_source (doc_rowid, title, lead, body) AS SELECT
   rowid,
@@ -265,7 +265,7 @@ runtime::Status NormalisedWriter::prepare(sqlite3* db) {
 }
 
 int NormalisedWriter::write(const std::string& id, sqlite3_int64 rowid, const nlohmann::json& record, bool replacing) {
-  // Seven look-ups that find nothing for a new document: 4% of the sink's instructions per document.
+  // Seven look-ups that find nothing for a new document: 4% of SqliteSink::on_message's instructions.
   for (int statement = kDeletePersons; replacing && statement <= kDeleteCountries; ++statement) {
     bind_text(statements_[statement], 1, id);
     if (int rc = run(statements_[statement]); rc != SQLITE_DONE) return rc;
